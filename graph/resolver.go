@@ -1,0 +1,86 @@
+// Package graph holds the GraphQL resolvers. They stay thin: each parses its
+// arguments, makes one call into ent or a service in internal/, and returns.
+package graph
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/graph/generated"
+	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/app"
+	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/txn"
+	"github.com/kaowu/kaowu/internal/viewer"
+)
+
+// Resolver is the root resolver; it reaches the services through the app.
+type Resolver struct {
+	*app.App
+}
+
+// Schema builds the executable schema of a wired app (see app.Options.Schema).
+func Schema(a *app.App) graphql.ExecutableSchema {
+	return generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{App: a}})
+}
+
+// db is the transaction of the current mutation, or the client.
+func (r *Resolver) db(ctx context.Context) *ent.Client { return txn.Client(ctx, r.Client) }
+
+func requireViewer(ctx context.Context) (*viewer.Viewer, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "请先登录")
+	}
+	return v, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// forward turns bus events carrying {"id": n} into entities loaded with the
+// subscriber's own context (so privacy applies to every pushed item). The
+// channel closes when the subscription ends; every send also watches ctx.
+func forward[T any](ctx context.Context, bus events.Bus, topic string, load func(context.Context, int) (T, error)) (<-chan T, error) {
+	evts, err := bus.Subscribe(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan T, 1)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-evts:
+				if !ok {
+					return
+				}
+				var p struct {
+					ID int `json:"id"`
+				}
+				if json.Unmarshal(e.Payload, &p) != nil || p.ID == 0 {
+					continue
+				}
+				item, err := load(ctx, p.ID)
+				if err != nil {
+					continue // deleted, or not visible to this viewer
+				}
+				select {
+				case out <- item:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

@@ -1,0 +1,190 @@
+// Package app builds everything from the configuration: database, blob store,
+// event bus, services and the HTTP handler. It is the only place that knows
+// which implementation of each swappable part is in use.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/internal/audit"
+	"github.com/kaowu/kaowu/internal/auth"
+	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/config"
+	"github.com/kaowu/kaowu/internal/db"
+	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/notify"
+	"github.com/kaowu/kaowu/internal/orgs"
+	"github.com/kaowu/kaowu/internal/server"
+	"github.com/kaowu/kaowu/internal/storage"
+)
+
+// App is a wired kaowu.
+type App struct {
+	Cfg      *config.Config
+	Log      *slog.Logger
+	DB       *db.DB
+	Client   *ent.Client
+	Store    storage.Store
+	Signer   *storage.Signer
+	Bus      events.Bus
+	SMS      notify.Sender
+	Notifier *notify.Notifier
+	Auth     *auth.Service
+	Orgs     *orgs.Service
+	Handler  http.Handler
+}
+
+// Options are the parts a caller may supply instead of the configured ones.
+type Options struct {
+	SMS    notify.Sender // default: notify.LogSender
+	Static fs.FS         // the built web client
+	// Schema builds the GraphQL schema from the app (graph.Schema).
+	Schema func(*App) graphql.ExecutableSchema
+}
+
+// New opens everything, migrates the schema and builds the handler.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (*App, error) {
+	a := &App{Cfg: cfg, Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	if err := cfg.EnsureSecret(); err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = cfg.SQLitePath()
+	}
+	var err error
+	if a.DB, err = db.Open(dbURL, db.Options{MaxOpenConns: cfg.DBMaxConns}); err != nil {
+		return nil, err
+	}
+	if err := a.DB.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	a.Client = a.DB.Client()
+	a.Client.Use(audit.Hook(log))
+
+	if cfg.S3.Endpoint != "" {
+		a.Store, err = storage.NewMinIO(ctx, storage.MinIOConfig{
+			Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+			Bucket: cfg.S3.Bucket, UseSSL: cfg.S3.UseSSL, Region: cfg.S3.Region,
+		})
+	} else {
+		a.Store, err = storage.NewLocal(cfg.BlobDir())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	a.Signer = storage.NewSigner(cfg.Secret)
+
+	if a.DB.DSN != "" {
+		// Replicas share subscriptions through LISTEN/NOTIFY.
+		if a.Bus, err = events.NewPostgres(ctx, a.DB.DSN, events.WithLogger(log)); err != nil {
+			return nil, fmt.Errorf("event bus: %w", err)
+		}
+	} else {
+		a.Bus = events.NewLocal(events.WithLogger(log))
+	}
+
+	a.SMS = opt.SMS
+	if a.SMS == nil {
+		a.SMS = notify.LogSender{Log: log, ShowCodes: !cfg.Production()}
+	}
+	a.Notifier = &notify.Notifier{Client: a.Client, Bus: a.Bus, SMS: a.SMS, Log: log}
+	params := password.DefaultParams()
+	if cfg.Argon2 == "fast" {
+		params = password.FastParams()
+	}
+	a.Auth = auth.New(a.Client, password.NewHasher(params, password.DefaultMaxConcurrent), a.SMS, auth.Config{
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, LoginSMS: cfg.LoginSMS, Secret: cfg.Secret,
+	}, log)
+	a.Orgs = &orgs.Service{Client: a.Client, Bus: a.Bus, Notifier: a.Notifier}
+
+	if opt.Schema != nil {
+		a.Handler, err = server.New(server.Options{
+			Schema:         opt.Schema(a),
+			TxOpener:       a.Client,
+			Auth:           a.Auth,
+			Production:     cfg.Production(),
+			AllowedOrigins: cfg.AllowedOrigins,
+			Ready:          map[string]server.Pinger{"database": a.DB, "blobs": a.Store},
+			Blobs:          storage.Handler(a.Store, a.Signer, "/blobs/"),
+			Static:         opt.Static,
+			Metrics:        a.metrics,
+			Log:            log,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return a, nil
+}
+
+// Close releases everything New opened.
+func (a *App) Close() {
+	if a.Bus != nil {
+		_ = a.Bus.Close()
+	}
+	if a.DB != nil {
+		_ = a.DB.Close()
+	}
+}
+
+// Serve runs the HTTP server until ctx ends, then shuts down gracefully:
+// in-flight requests finish, websocket subscriptions are cancelled.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	base, cancelAll := context.WithCancel(context.Background())
+	defer cancelAll()
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// Every request (and so every websocket) derives from base: cancelling
+		// it ends all subscriptions on shutdown, which Shutdown alone does not.
+		BaseContext: func(net.Listener) context.Context { return base },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	cancelAll()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (a *App) metrics(w *strings.Builder) {
+	s := a.DB.SQL.Stats()
+	fmt.Fprintf(w, "kaowu_db_open_connections %d\nkaowu_db_in_use %d\nkaowu_db_wait_count %d\n", s.OpenConnections, s.InUse, s.WaitCount)
+	switch b := a.Bus.(type) {
+	case *events.Local:
+		st := b.Stats()
+		fmt.Fprintf(w, "kaowu_events_published_total %d\nkaowu_events_delivered_total %d\nkaowu_events_dropped_total %d\n", st.Published, st.Delivered, st.Dropped)
+	case *events.Postgres:
+		st := b.Stats()
+		fmt.Fprintf(w, "kaowu_events_stats{bus=\"postgres\"} 1\n# %+v\n", st)
+	}
+}

@@ -1,0 +1,520 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/mojocn/base64Captcha"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/loginthrottle"
+	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/session"
+	"github.com/kaowu/kaowu/ent/user"
+	"github.com/kaowu/kaowu/ent/verificationcode"
+	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/idcard"
+	"github.com/kaowu/kaowu/internal/txn"
+	"github.com/kaowu/kaowu/internal/viewer"
+)
+
+func orgCompanyNamed(name string) predicate.Organization {
+	return organization.And(organization.KindEQ(organization.KindCOMPANY), organization.Name(name))
+}
+
+// ---------------------------------------------------------------- captcha
+
+// Captcha is an issued image captcha.
+type Captcha struct {
+	Key       string
+	Image     string // data:image/png;base64,…
+	ExpiresAt time.Time
+}
+
+// CaptchaTTL is how long a captcha may be answered.
+const CaptchaTTL = 5 * time.Minute
+
+var captchaDriver = base64Captcha.NewDriverDigit(80, 240, 5, 0.5, 60)
+
+// NewCaptcha issues a captcha; its answer is stored hashed, single use.
+func (s *Service) NewCaptcha(ctx context.Context) (*Captcha, error) {
+	_, q, a := captchaDriver.GenerateIdQuestionAnswer()
+	item, err := captchaDriver.DrawCaptcha(q)
+	if err != nil {
+		return nil, err
+	}
+	key, _ := NewToken()
+	key = key[:32]
+	exp := s.now().Add(CaptchaTTL)
+	sys := viewer.SystemContext(ctx)
+	if _, err := s.db(ctx).Captcha.Create().SetKey(key).SetAnswerHash(captchaHash(key, a)).SetExpiresAt(exp).Save(sys); err != nil {
+		return nil, err
+	}
+	// Expired captchas are cleared as new ones are made; no job needed.
+	_, _ = s.db(ctx).Captcha.Delete().Where(captcha.ExpiresAtLT(s.now())).Exec(sys)
+	return &Captcha{Key: key, Image: item.EncodeB64string(), ExpiresAt: exp}, nil
+}
+
+func captchaHash(key, answer string) string {
+	h := sha256.Sum256([]byte(key + "\x00" + strings.TrimSpace(answer)))
+	return hex.EncodeToString(h[:])
+}
+
+// checkCaptcha consumes the captcha whatever the outcome of the request.
+func (s *Service) checkCaptcha(ctx context.Context, key, answer string) bool {
+	if key == "" || answer == "" {
+		return false
+	}
+	sys := viewer.SystemContext(ctx)
+	n, err := s.db(ctx).Captcha.Delete().
+		Where(captcha.Key(key), captcha.AnswerHash(captchaHash(key, answer)), captcha.ExpiresAtGT(s.now())).Exec(sys)
+	// A rolled-back request must not leave its captcha answerable again.
+	txn.Detached(ctx, func() { _, _ = s.client.Captcha.Delete().Where(captcha.Key(key)).Exec(sys) })
+	return err == nil && n == 1
+}
+
+// ---------------------------------------------------------------- throttling
+
+type throttleState struct {
+	failures    int
+	lockedUntil *time.Time
+}
+
+func (s *Service) throttle(ctx context.Context, key string) throttleState {
+	t, err := s.db(ctx).LoginThrottle.Query().Where(loginthrottle.Key(key)).Only(viewer.SystemContext(ctx))
+	if err != nil {
+		return throttleState{}
+	}
+	st := throttleState{failures: t.Failures, lockedUntil: t.LockedUntil}
+	if t.LastFailureAt.Before(s.now().Add(-FailureWindow)) {
+		st.failures = 0
+	}
+	return st
+}
+
+// recordFailure counts a failure for each key in one statement per key (no
+// read-then-write), forgetting failures older than the window, and locks the
+// account key when it reaches LockAfter. It writes through the base client
+// after the request's transaction ends: the request fails, its count must stay.
+func (s *Service) recordFailure(ctx context.Context, acctKey, ipKey string) {
+	now := s.now()
+	cutoff := now.Add(-FailureWindow)
+	txn.Detached(ctx, func() {
+		sys := viewer.SystemContext(context.WithoutCancel(ctx))
+		for _, key := range []string{acctKey, ipKey} {
+			if key == "" {
+				continue
+			}
+			err := s.client.LoginThrottle.Create().SetKey(key).SetFailures(1).SetLastFailureAt(now).
+				OnConflict(entsql.ConflictColumns(loginthrottle.FieldKey), entsql.ResolveWith(func(u *entsql.UpdateSet) {
+					f, l := u.Table().C(loginthrottle.FieldFailures), u.Table().C(loginthrottle.FieldLastFailureAt)
+					u.Set(loginthrottle.FieldFailures, entsql.Expr(fmt.Sprintf("CASE WHEN %s < ? THEN 1 ELSE %s + 1 END", l, f), cutoff))
+					u.SetExcluded(loginthrottle.FieldLastFailureAt)
+				})).Exec(sys)
+			if err != nil {
+				s.log.Error("record login failure", "err", err)
+				continue
+			}
+		}
+		if acctKey != "" {
+			_, err := s.client.LoginThrottle.Update().
+				Where(loginthrottle.Key(acctKey), loginthrottle.FailuresGTE(LockAfter),
+					loginthrottle.Or(loginthrottle.LockedUntilIsNil(), loginthrottle.LockedUntilLT(now))).
+				SetLockedUntil(now.Add(LockFor)).Save(sys)
+			if err != nil {
+				s.log.Error("lock account", "err", err)
+			}
+		}
+	})
+}
+
+// ---------------------------------------------------------------- login
+
+// LoginInput is what a person types.
+type LoginInput struct {
+	Login, Password         string
+	CaptchaKey, CaptchaText string
+	IP, UserAgent           string
+}
+
+// LoginResult is a session, or a pending SMS step.
+type LoginResult struct {
+	Token       string
+	ExpiresAt   time.Time
+	User        *ent.User
+	Challenge   string
+	PhoneMasked string
+}
+
+// Login checks the password and opens a session (or starts the SMS step).
+func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
+	login := normaliseLogin(in.Login)
+	if login == "" || in.Password == "" || len(in.Password) > 4*password.MaxLength {
+		return nil, apperr.New(apperr.BadInput, "请输入账号和密码")
+	}
+	acctKey, ipKey := "acct:"+login, ""
+	if in.IP != "" {
+		ipKey = "ip:" + in.IP
+	}
+	acct, ip := s.throttle(ctx, acctKey), s.throttle(ctx, ipKey)
+	if acct.lockedUntil != nil && acct.lockedUntil.After(s.now()) {
+		mins := int(math.Ceil(acct.lockedUntil.Sub(s.now()).Minutes()))
+		return nil, apperr.Newf(apperr.AccountLocked, "密码错误次数过多，账号已锁定，请%d分钟后再试或找回密码", mins).
+			With("retryAfterSeconds", int(acct.lockedUntil.Sub(s.now()).Seconds()))
+	}
+	if acct.failures >= CaptchaAfter || ip.failures >= CaptchaAfter {
+		if in.CaptchaKey == "" {
+			return nil, apperr.New(apperr.CaptchaRequired, "请输入图片验证码").With("captchaRequired", true)
+		}
+		if !s.checkCaptcha(ctx, in.CaptchaKey, in.CaptchaText) {
+			return nil, apperr.New(apperr.CaptchaRequired, "图片验证码错误或已过期，请重新输入").With("captchaRequired", true)
+		}
+	}
+	sys := viewer.SystemContext(ctx)
+	u, err := s.db(ctx).User.Query().Where(user.Login(login)).WithOrganization().Only(sys)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	ok := false
+	if u == nil {
+		// Same work for unknown accounts: no timing oracle for which exist.
+		_ = s.hasher.VerifyDummy(ctx)
+	} else if ok, err = s.hasher.Verify(ctx, in.Password, u.PasswordHash); err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.recordFailure(ctx, acctKey, ipKey)
+		e := apperr.New(apperr.Unauthenticated, "账号或密码错误")
+		if acct.failures+1 >= CaptchaAfter || ip.failures+1 >= CaptchaAfter {
+			e.With("captchaRequired", true)
+		}
+		if left := LockAfter - acct.failures - 1; left > 0 && left <= 3 {
+			e.Message = fmt.Sprintf("账号或密码错误，再错%d次账号将锁定%d分钟", left, int(LockFor.Minutes()))
+		}
+		return nil, e
+	}
+	if u.Status == user.StatusDISABLED {
+		return nil, apperr.New(apperr.Forbidden, "该账号已停用，请联系考试管理机构")
+	}
+	// Success clears the account's failures (the address's decay by themselves).
+	_, _ = s.db(ctx).LoginThrottle.Delete().Where(loginthrottle.Key(acctKey)).Exec(sys)
+	if s.hasher.NeedsRehash(u.PasswordHash) {
+		if h, err := s.hasher.Hash(ctx, in.Password); err == nil {
+			_ = s.db(ctx).User.UpdateOneID(u.ID).SetPasswordHash(h).Exec(sys)
+		}
+	}
+	if s.cfg.LoginSMS && u.Phone != "" {
+		return s.startSMSLogin(ctx, u)
+	}
+	return s.openSession(ctx, u, in.IP, in.UserAgent)
+}
+
+func (s *Service) openSession(ctx context.Context, u *ent.User, ip, ua string) (*LoginResult, error) {
+	tok, hash := NewToken()
+	now := s.now()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	sess, err := s.db(ctx).Session.Create().SetTokenHash(hash).SetUserID(u.ID).SetCreatedAt(now).SetLastSeenAt(now).
+		SetExpiresAt(now.Add(s.cfg.SessionMax)).SetIP(ip).SetUserAgent(ua).Save(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{Token: tok, ExpiresAt: sess.ExpiresAt, User: u}, nil
+}
+
+func (s *Service) startSMSLogin(ctx context.Context, u *ent.User) (*LoginResult, error) {
+	challenge, chash := NewToken()
+	code := randomDigits(6)
+	now := s.now()
+	_, err := s.db(ctx).VerificationCode.Create().SetPurpose(verificationcode.PurposeLOGIN).SetUserID(u.ID).
+		SetChallengeHash(chash).SetCodeHash(s.codeHash(u.ID, "LOGIN", code)).SetCreatedAt(now).
+		SetExpiresAt(now.Add(CodeTTL)).Save(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	phone := u.Phone
+	txn.AfterCommit(ctx, func() {
+		if err := s.sms.SendCode(context.WithoutCancel(ctx), phone, "LOGIN", code); err != nil {
+			s.log.Error("send login code", "err", err)
+		}
+	})
+	return &LoginResult{Challenge: challenge, PhoneMasked: idcard.MaskPhone(phone)}, nil
+}
+
+// VerifyLoginCode completes an SMS login.
+func (s *Service) VerifyLoginCode(ctx context.Context, challenge, code, ip, ua string) (*LoginResult, error) {
+	sys := viewer.SystemContext(ctx)
+	vc, err := s.db(ctx).VerificationCode.Query().
+		Where(verificationcode.ChallengeHash(HashToken(challenge)), verificationcode.PurposeEQ(verificationcode.PurposeLOGIN)).Only(sys)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.Unauthenticated, "登录验证已失效，请重新登录")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.useCode(ctx, vc, "LOGIN", code); err != nil {
+		return nil, err
+	}
+	u, err := s.db(ctx).User.Query().Where(user.ID(vc.UserID)).WithOrganization().Only(sys)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status == user.StatusDISABLED {
+		return nil, apperr.New(apperr.Forbidden, "该账号已停用，请联系考试管理机构")
+	}
+	return s.openSession(ctx, u, ip, ua)
+}
+
+// useCode checks and consumes a verification code; wrong attempts are counted
+// even though the request fails.
+func (s *Service) useCode(ctx context.Context, vc *ent.VerificationCode, purpose, code string) error {
+	if vc.ConsumedAt != nil || vc.ExpiresAt.Before(s.now()) || vc.Attempts >= CodeMaxAttempts {
+		return apperr.New(apperr.BadInput, "验证码已失效，请重新获取").With("field", "code")
+	}
+	want := s.codeHash(vc.UserID, purpose, strings.TrimSpace(code))
+	if subtle.ConstantTimeCompare([]byte(want), []byte(vc.CodeHash)) != 1 {
+		id := vc.ID
+		txn.Detached(ctx, func() {
+			_ = s.client.VerificationCode.UpdateOneID(id).AddAttempts(1).Exec(viewer.SystemContext(context.WithoutCancel(ctx)))
+		})
+		return apperr.New(apperr.BadInput, "验证码错误").With("field", "code")
+	}
+	n, err := s.db(ctx).VerificationCode.Update().
+		Where(verificationcode.ID(vc.ID), verificationcode.ConsumedAtIsNil()).
+		SetConsumedAt(s.now()).Save(viewer.SystemContext(ctx))
+	if err != nil {
+		return err
+	}
+	if n != 1 { // used concurrently
+		return apperr.New(apperr.BadInput, "验证码已失效，请重新获取").With("field", "code")
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- sessions
+
+// Authenticate resolves a bearer token to a viewer. Every call reads the
+// session, so revocation takes effect on the very next request.
+func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Viewer, error) {
+	if token == "" || len(token) > 128 {
+		return nil, errSessionInvalid
+	}
+	sys := viewer.SystemContext(ctx)
+	now := s.now()
+	sess, err := s.client.Session.Query().Where(session.TokenHash(HashToken(token))).WithUser().Only(sys)
+	if ent.IsNotFound(err) {
+		return nil, errSessionInvalid
+	} else if err != nil {
+		return nil, err
+	}
+	if sess.RevokedAt != nil {
+		return nil, errSessionInvalid
+	}
+	if !now.Before(sess.ExpiresAt) {
+		return nil, errSessionExpired
+	}
+	keepAlive := sess.KeepAliveUntil != nil && sess.KeepAliveUntil.After(now)
+	if !keepAlive && now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		return nil, errSessionExpired
+	}
+	u := sess.Edges.User
+	if u == nil || u.Status == user.StatusDISABLED {
+		return nil, errSessionInvalid
+	}
+	if now.Sub(sess.LastSeenAt) >= touchGranularity {
+		// Conditional: concurrent requests write it once.
+		_, err := s.client.Session.Update().
+			Where(session.ID(sess.ID), session.LastSeenAtLT(now.Add(-touchGranularity))).
+			SetLastSeenAt(now).Save(sys)
+		if err != nil {
+			s.log.Warn("touch session", "err", err)
+		}
+	}
+	v := &viewer.Viewer{UserID: u.ID, Role: viewer.Role(u.Role), SessionID: sess.ID}
+	if u.OrganizationID != nil {
+		v.OrgID = *u.OrganizationID
+	}
+	return v, nil
+}
+
+var (
+	errSessionInvalid = apperr.New(apperr.Unauthenticated, "登录状态无效，请重新登录")
+	errSessionExpired = apperr.New(apperr.Unauthenticated, "登录已过期，请重新登录")
+)
+
+// KeepAlive keeps the viewer's session alive until t (an exam in progress).
+func (s *Service) KeepAlive(ctx context.Context, sessionID int, until time.Time) error {
+	return s.client.Session.UpdateOneID(sessionID).SetKeepAliveUntil(until).Exec(viewer.SystemContext(ctx))
+}
+
+// Sessions lists the viewer's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context) ([]*ent.Session, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "请先登录")
+	}
+	all, err := s.sessionsOf(ctx, v.UserID).Order(ent.Desc(session.FieldCreatedAt)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, x := range all {
+		idleOK := x.KeepAliveUntil != nil && x.KeepAliveUntil.After(s.now())
+		if idleOK || s.now().Sub(x.LastSeenAt) < s.cfg.SessionIdle {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// Logout ends the viewer's current session.
+func (s *Service) Logout(ctx context.Context) error {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return apperr.New(apperr.Unauthenticated, "请先登录")
+	}
+	return s.db(ctx).Session.UpdateOneID(v.SessionID).SetRevokedAt(s.now()).SetRevokeReason("logout").Exec(ctx)
+}
+
+// EndSession ends one of the viewer's sessions.
+func (s *Service) EndSession(ctx context.Context, id int) error {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return apperr.New(apperr.Unauthenticated, "请先登录")
+	}
+	n, err := s.db(ctx).Session.Update().
+		Where(session.ID(id), session.UserID(v.UserID), session.RevokedAtIsNil()).
+		SetRevokedAt(s.now()).SetRevokeReason("ended by user").Save(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return apperr.New(apperr.NotFound, "会话不存在或已结束")
+	}
+	return nil
+}
+
+// revokeAll ends every session of the user except keep (0: none).
+func (s *Service) revokeAll(ctx context.Context, userID, keep int, reason string) error {
+	q := s.db(ctx).Session.Update().Where(session.UserID(userID), session.RevokedAtIsNil())
+	if keep != 0 {
+		q = q.Where(session.IDNEQ(keep))
+	}
+	_, err := q.SetRevokedAt(s.now()).SetRevokeReason(reason).Save(viewer.SystemContext(ctx))
+	return err
+}
+
+// ---------------------------------------------------------------- passwords
+
+// ChangePassword sets a new password after checking the old one, and ends
+// every other session of the account.
+func (s *Service) ChangePassword(ctx context.Context, oldPw, newPw string) error {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return apperr.New(apperr.Unauthenticated, "请先登录")
+	}
+	sys := viewer.SystemContext(ctx)
+	u, err := s.db(ctx).User.Get(sys, v.UserID)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.hasher.Verify(ctx, oldPw, u.PasswordHash); err != nil {
+		return err
+	} else if !ok {
+		return apperr.Input("oldPassword", "原密码不正确")
+	}
+	if err := password.CheckFor(newPw, u.Login); err != nil {
+		return inputErr("newPassword", err)
+	}
+	if oldPw == newPw {
+		return apperr.Input("newPassword", "新密码不能与原密码相同")
+	}
+	return s.setPassword(ctx, u.ID, newPw, v.SessionID, "password changed")
+}
+
+func (s *Service) setPassword(ctx context.Context, userID int, pw string, keepSession int, reason string) error {
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := s.db(ctx).User.UpdateOneID(userID).SetPasswordHash(hash).SetPasswordChangedAt(s.now()).
+		Exec(viewer.SystemContext(ctx)); err != nil {
+		return err
+	}
+	return s.revokeAll(ctx, userID, keepSession, reason)
+}
+
+// RequestPasswordReset sends a code to the phone on file when login and phone
+// match. It reports nothing either way, so it cannot be used to probe accounts.
+func (s *Service) RequestPasswordReset(ctx context.Context, login, phone string) error {
+	login = normaliseLogin(login)
+	p, err := idcard.ValidatePhone(phone)
+	if login == "" || err != nil {
+		return apperr.New(apperr.BadInput, "请输入正确的账号和手机号码")
+	}
+	sys := viewer.SystemContext(ctx)
+	u, err := s.db(ctx).User.Query().Where(user.Login(login)).Only(sys)
+	if ent.IsNotFound(err) || (err == nil && (u.Phone != p || u.Status == user.StatusDISABLED)) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	now := s.now()
+	recent, err := s.db(ctx).VerificationCode.Query().Where(verificationcode.UserID(u.ID),
+		verificationcode.PurposeEQ(verificationcode.PurposeRESET_PASSWORD), verificationcode.CreatedAtGT(now.Add(-CodeResendAfter))).Exist(sys)
+	if err != nil {
+		return err
+	}
+	if recent {
+		return apperr.New(apperr.TooManyRequests, "验证码发送过于频繁，请1分钟后再试")
+	}
+	code := randomDigits(6)
+	if _, err := s.db(ctx).VerificationCode.Create().SetPurpose(verificationcode.PurposeRESET_PASSWORD).SetUserID(u.ID).
+		SetCodeHash(s.codeHash(u.ID, "RESET_PASSWORD", code)).SetCreatedAt(now).SetExpiresAt(now.Add(ResetCodeTTL)).Save(sys); err != nil {
+		return err
+	}
+	txn.AfterCommit(ctx, func() {
+		if err := s.sms.SendCode(context.WithoutCancel(ctx), p, "RESET_PASSWORD", code); err != nil {
+			s.log.Error("send reset code", "err", err)
+		}
+	})
+	return nil
+}
+
+// ResetPassword sets a new password with a reset code and ends every session.
+func (s *Service) ResetPassword(ctx context.Context, login, code, newPw string) error {
+	login = normaliseLogin(login)
+	if err := password.CheckFor(newPw, login); err != nil {
+		return inputErr("newPassword", err)
+	}
+	sys := viewer.SystemContext(ctx)
+	u, err := s.db(ctx).User.Query().Where(user.Login(login)).Only(sys)
+	if ent.IsNotFound(err) {
+		return apperr.New(apperr.BadInput, "验证码错误或已过期").With("field", "code")
+	} else if err != nil {
+		return err
+	}
+	vc, err := s.db(ctx).VerificationCode.Query().Where(verificationcode.UserID(u.ID),
+		verificationcode.PurposeEQ(verificationcode.PurposeRESET_PASSWORD), verificationcode.ConsumedAtIsNil()).
+		Order(ent.Desc(verificationcode.FieldCreatedAt)).First(sys)
+	if ent.IsNotFound(err) {
+		return apperr.New(apperr.BadInput, "验证码错误或已过期").With("field", "code")
+	} else if err != nil {
+		return err
+	}
+	if err := s.useCode(ctx, vc, "RESET_PASSWORD", code); err != nil {
+		return err
+	}
+	_, _ = s.db(ctx).LoginThrottle.Delete().Where(loginthrottle.Key("acct:" + login)).Exec(sys)
+	return s.setPassword(ctx, u.ID, newPw, 0, "password reset")
+}

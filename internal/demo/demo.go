@@ -1,0 +1,148 @@
+// Package demo creates a demonstration data set: one account per role, a
+// catalogue, sites and rooms, an announcement. It is idempotent: a second run
+// changes nothing.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/user"
+	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/idcard"
+	"github.com/kaowu/kaowu/internal/viewer"
+)
+
+// Login is one demo account.
+type Login struct {
+	Role, Login, Password, Name string
+}
+
+// CandidateID is the demo candidate's resident ID number (valid check digit).
+var CandidateID = idcard.Generate("440304", time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC), 123)
+
+// Logins are the demo accounts.
+var Logins = []Login{
+	{"ADMIN", "admin", "Admin@2026", "省总站管理员"},
+	{"REVIEWER", "reviewer", "Review@2026", "安全监管处审核员"},
+	{"EXAM_SITE", "site", "Site@2026!", "南山考点操作员"},
+	{"PROCTOR", "proctor", "Proctor@2026", "监考员王老师"},
+	{"TRAINING_ORG", "trainer", "Train@2026!", "安培培训中心"},
+	{"COMPANY", "company", "Company@2026", "深圳市安建工程有限公司"},
+	{"CANDIDATE", CandidateID, "Candidate@2026", "张三"},
+}
+
+// Seed creates the data set unless it exists.
+func Seed(ctx context.Context, client *ent.Client, hasher *password.Hasher, out io.Writer) error {
+	ctx = viewer.SystemContext(ctx)
+	if ok, err := client.User.Query().Where(user.Login("admin")).Exist(ctx); err != nil {
+		return err
+	} else if ok {
+		fmt.Fprintln(out, "demo data already present")
+		printLogins(out)
+		return nil
+	}
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := seed(ctx, tx.Client(), hasher); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	printLogins(out)
+	return nil
+}
+
+func printLogins(out io.Writer) {
+	fmt.Fprintln(out, "demo logins (role, login, password):")
+	for _, l := range Logins {
+		fmt.Fprintf(out, "  %-13s %-20s %s\n", l.Role, l.Login, l.Password)
+	}
+}
+
+func seed(ctx context.Context, c *ent.Client, hasher *password.Hasher) error {
+	mkOrg := func(kind organization.Kind, name, region, addr string) (*ent.Organization, error) {
+		return c.Organization.Create().SetKind(kind).SetName(name).SetRegion(region).SetAddress(addr).
+			SetStatus(organization.StatusAPPROVED).Save(ctx)
+	}
+	dept, err := mkOrg(organization.KindDEPARTMENT, "深圳市应急管理局安全监管处", "深圳市", "深圳市福田区")
+	if err != nil {
+		return err
+	}
+	site, err := mkOrg(organization.KindEXAM_SITE, "南山安全生产考试考点", "深圳市南山区", "深圳市南山区科技园考试中心3楼")
+	if err != nil {
+		return err
+	}
+	site2, err := mkOrg(organization.KindEXAM_SITE, "龙岗安全生产考试考点", "深圳市龙岗区", "深圳市龙岗区龙城街道")
+	if err != nil {
+		return err
+	}
+	trainer, err := mkOrg(organization.KindTRAINING_ORG, "深圳安培安全培训中心", "深圳市", "深圳市宝安区")
+	if err != nil {
+		return err
+	}
+	company, err := mkOrg(organization.KindCOMPANY, "深圳市安建工程有限公司", "深圳市", "深圳市罗湖区")
+	if err != nil {
+		return err
+	}
+	orgOf := map[string]*ent.Organization{"REVIEWER": dept, "EXAM_SITE": site, "PROCTOR": site, "TRAINING_ORG": trainer, "COMPANY": company}
+	for i, l := range Logins {
+		hash, err := hasher.Hash(ctx, l.Password)
+		if err != nil {
+			return err
+		}
+		u := c.User.Create().SetRole(user.Role(l.Role)).SetLogin(l.Login).SetName(l.Name).SetPasswordHash(hash).
+			SetPhone(fmt.Sprintf("1380013800%d", i)).SetPasswordChangedAt(time.Now())
+		if o := orgOf[l.Role]; o != nil {
+			u.SetOrganization(o)
+		}
+		if l.Role == "CANDIDATE" {
+			u.SetIDType(user.IDTypeRESIDENT_ID).SetIDNumber(l.Login)
+		}
+		if _, err := u.Save(ctx); err != nil {
+			return err
+		}
+	}
+	subjects := []struct {
+		code, name string
+		cat        subject.Category
+		fee        int
+		practical  bool
+	}{
+		{"A", "建筑施工企业主要负责人（A类）", subject.CategoryA, 12000, false},
+		{"B", "建筑施工企业项目负责人（B类）", subject.CategoryB, 12000, false},
+		{"C1", "机械类专职安全生产管理人员（C1类）", subject.CategoryC1, 12000, false},
+		{"C2", "土建类专职安全生产管理人员（C2类）", subject.CategoryC2, 12000, false},
+		{"CITY-SAFETY", "市安规考试", subject.CategoryOTHER, 6000, false},
+		{"CITY-TWO", "市两种人考试", subject.CategoryOTHER, 11000, true},
+	}
+	for _, s := range subjects {
+		if _, err := c.Subject.Create().SetCode(s.code).SetName(s.name).SetCategory(s.cat).SetFeeCents(s.fee).
+			SetHasPractical(s.practical).Save(ctx); err != nil {
+			return err
+		}
+	}
+	for _, r := range []struct {
+		site *ent.Organization
+		name string
+		cap  int
+	}{{site, "第一考场", 40}, {site, "第二考场", 40}, {site, "机房A", 60}, {site2, "第一考场", 50}} {
+		if _, err := c.Room.Create().SetSiteID(r.site.ID).SetName(r.name).SetCapacity(r.cap).
+			SetLocation(r.site.Address).Save(ctx); err != nil {
+			return err
+		}
+	}
+	_, err = c.Announcement.Create().SetTitle("关于2026年度安全生产考核报名的通知").
+		SetBody("2026年度建筑施工企业“三类人员”安全生产考核开始报名。请考生完善个人资料后在线报名，单位可为员工批量报名并统一缴费。").
+		Save(ctx)
+	return err
+}
