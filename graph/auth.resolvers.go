@@ -113,17 +113,3 @@ func (r *userResolver) Phone(ctx context.Context, obj *ent.User) (*string, error
 	}
 	return &p, nil
 }
-
-func loginPayload(res *auth.LoginResult, err error) (*model.LoginPayload, error) {
-	if err != nil {
-		return nil, err
-	}
-	p := &model.LoginPayload{User: res.User}
-	if res.Token != "" {
-		p.Token, p.ExpiresAt = &res.Token, &res.ExpiresAt
-	}
-	if res.Challenge != "" {
-		p.Challenge, p.PhoneMasked = &res.Challenge, &res.PhoneMasked
-	}
-	return p, nil
-}

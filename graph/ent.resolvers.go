@@ -83,6 +83,8 @@ func (r *Resolver) Session() generated.SessionResolver { return &sessionResolver
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
-type queryResolver struct{ *Resolver }
-type sessionResolver struct{ *Resolver }
-type userResolver struct{ *Resolver }
+type (
+	queryResolver   struct{ *Resolver }
+	sessionResolver struct{ *Resolver }
+	userResolver    struct{ *Resolver }
+)

@@ -10,8 +10,10 @@ import (
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/graph/generated"
-	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/graph/model"
 	"github.com/kaowu/kaowu/internal/app"
+	"github.com/kaowu/kaowu/internal/auth"
+	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
@@ -30,13 +32,7 @@ func Schema(a *app.App) graphql.ExecutableSchema {
 // db is the transaction of the current mutation, or the client.
 func (r *Resolver) db(ctx context.Context) *ent.Client { return txn.Client(ctx, r.Client) }
 
-func requireViewer(ctx context.Context) (*viewer.Viewer, error) {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return nil, apperr.New(apperr.Unauthenticated, "请先登录")
-	}
-	return v, nil
-}
+func requireViewer(ctx context.Context) (*viewer.Viewer, error) { return authz.Require(ctx, "") }
 
 func deref(s *string) string {
 	if s == nil {
@@ -83,4 +79,18 @@ func forward[T any](ctx context.Context, bus events.Bus, topic string, load func
 		}
 	}()
 	return out, nil
+}
+
+func loginPayload(res *auth.LoginResult, err error) (*model.LoginPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	p := &model.LoginPayload{User: res.User}
+	if res.Token != "" {
+		p.Token, p.ExpiresAt = &res.Token, &res.ExpiresAt
+	}
+	if res.Challenge != "" {
+		p.Challenge, p.PhoneMasked = &res.Challenge, &res.PhoneMasked
+	}
+	return p, nil
 }

@@ -83,7 +83,8 @@ func (Organization) Policy() ent.Policy {
 			authz.AllowRoles(viewer.Admin),
 			// Reviewers approve or reject company registrations.
 			authz.AllowOwn(authz.MutationSpec{
-				Roles: []viewer.Role{viewer.Reviewer}, Ops: ent.OpUpdateOne,
+				// OpUpdate: the review is one conditional UPDATE … WHERE status = 'PENDING'.
+				Roles: []viewer.Role{viewer.Reviewer}, Ops: ent.OpUpdateOne | ent.OpUpdate,
 				Owner:  authz.Static(entql.FieldEQ("kind", "COMPANY")),
 				Fields: []string{"status", "review_reason", "reviewed_at", "reviewed_by_id", "updated_at"},
 			}),

@@ -178,13 +178,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 func (a *App) metrics(w *strings.Builder) {
 	s := a.DB.SQL.Stats()
-	fmt.Fprintf(w, "kaowu_db_open_connections %d\nkaowu_db_in_use %d\nkaowu_db_wait_count %d\n", s.OpenConnections, s.InUse, s.WaitCount)
+	fmt.Fprintf(w, "kaowu_db_open_connections %d\nkaowu_db_in_use %d\nkaowu_db_wait_count %d\nkaowu_db_statements_total %d\n", s.OpenConnections, s.InUse, s.WaitCount, a.DB.Queries())
 	switch b := a.Bus.(type) {
 	case *events.Local:
 		st := b.Stats()
 		fmt.Fprintf(w, "kaowu_events_published_total %d\nkaowu_events_delivered_total %d\nkaowu_events_dropped_total %d\n", st.Published, st.Delivered, st.Dropped)
 	case *events.Postgres:
 		st := b.Stats()
-		fmt.Fprintf(w, "kaowu_events_stats{bus=\"postgres\"} 1\n# %+v\n", st)
+		fmt.Fprintf(w, "kaowu_events_published_total %d\nkaowu_events_delivered_total %d\nkaowu_events_dropped_total %d\nkaowu_events_notifies_total %d\nkaowu_events_reconnects_total %d\n",
+			st.Published, st.Delivered, st.Dropped, st.Notifies, st.Reconnects)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kaowu/kaowu/ent/verificationcode"
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/idcard"
 	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
@@ -118,7 +119,10 @@ func (s *Service) recordFailure(ctx context.Context, acctKey, ipKey string) {
 			err := s.client.LoginThrottle.Create().SetKey(key).SetFailures(1).SetLastFailureAt(now).
 				OnConflict(entsql.ConflictColumns(loginthrottle.FieldKey), entsql.ResolveWith(func(u *entsql.UpdateSet) {
 					f, l := u.Table().C(loginthrottle.FieldFailures), u.Table().C(loginthrottle.FieldLastFailureAt)
-					u.Set(loginthrottle.FieldFailures, entsql.Expr(fmt.Sprintf("CASE WHEN %s < ? THEN 1 ELSE %s + 1 END", l, f), cutoff))
+					// ExprFunc, not Expr: Arg renders the dialect's placeholder ($n on PostgreSQL).
+					u.Set(loginthrottle.FieldFailures, entsql.ExprFunc(func(b *entsql.Builder) {
+						b.WriteString("CASE WHEN " + l + " < ").Arg(cutoff).WriteString(" THEN 1 ELSE " + f + " + 1 END")
+					}))
 					u.SetExcluded(loginthrottle.FieldLastFailureAt)
 				})).Exec(sys)
 			if err != nil {
@@ -359,9 +363,9 @@ func (s *Service) KeepAlive(ctx context.Context, sessionID int, until time.Time)
 
 // Sessions lists the viewer's live sessions, newest first.
 func (s *Service) Sessions(ctx context.Context) ([]*ent.Session, error) {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return nil, apperr.New(apperr.Unauthenticated, "请先登录")
+	v, err := authz.Require(ctx, "")
+	if err != nil {
+		return nil, err
 	}
 	all, err := s.sessionsOf(ctx, v.UserID).Order(ent.Desc(session.FieldCreatedAt)).All(ctx)
 	if err != nil {
@@ -379,18 +383,18 @@ func (s *Service) Sessions(ctx context.Context) ([]*ent.Session, error) {
 
 // Logout ends the viewer's current session.
 func (s *Service) Logout(ctx context.Context) error {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return apperr.New(apperr.Unauthenticated, "请先登录")
+	v, err := authz.Require(ctx, "")
+	if err != nil {
+		return err
 	}
 	return s.db(ctx).Session.UpdateOneID(v.SessionID).SetRevokedAt(s.now()).SetRevokeReason("logout").Exec(ctx)
 }
 
 // EndSession ends one of the viewer's sessions.
 func (s *Service) EndSession(ctx context.Context, id int) error {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return apperr.New(apperr.Unauthenticated, "请先登录")
+	v, err := authz.Require(ctx, "")
+	if err != nil {
+		return err
 	}
 	n, err := s.db(ctx).Session.Update().
 		Where(session.ID(id), session.UserID(v.UserID), session.RevokedAtIsNil()).
@@ -419,9 +423,9 @@ func (s *Service) revokeAll(ctx context.Context, userID, keep int, reason string
 // ChangePassword sets a new password after checking the old one, and ends
 // every other session of the account.
 func (s *Service) ChangePassword(ctx context.Context, oldPw, newPw string) error {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return apperr.New(apperr.Unauthenticated, "请先登录")
+	v, err := authz.Require(ctx, "")
+	if err != nil {
+		return err
 	}
 	sys := viewer.SystemContext(ctx)
 	u, err := s.db(ctx).User.Get(sys, v.UserID)

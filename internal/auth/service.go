@@ -26,6 +26,7 @@ import (
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/idcard"
 	"github.com/kaowu/kaowu/internal/notify"
 	"github.com/kaowu/kaowu/internal/txn"
@@ -241,8 +242,8 @@ var staffOrgKind = map[user.Role]string{
 
 // CreateStaff creates a staff account in the viewer's authority.
 func (s *Service) CreateStaff(ctx context.Context, in StaffInput) (*ent.User, error) {
-	if !viewer.FromContext(ctx).Is(viewer.Admin) {
-		return nil, apperr.New(apperr.Forbidden, "只有省总站管理员可以创建工作人员账号")
+	if _, err := authz.Require(ctx, "只有省总站管理员可以创建工作人员账号", viewer.Admin); err != nil {
+		return nil, err
 	}
 	if !viewer.Role(in.Role).Staff() {
 		return nil, apperr.Input("role", "考生和单位账号需自行注册，不能由管理员创建")
@@ -306,9 +307,9 @@ func (s *Service) CreateStaff(ctx context.Context, in StaffInput) (*ent.User, er
 
 // SetDisabled disables or re-enables an account (ADMIN); disabling ends its sessions.
 func (s *Service) SetDisabled(ctx context.Context, id int, disabled bool) (*ent.User, error) {
-	v := viewer.FromContext(ctx)
-	if !v.Is(viewer.Admin) {
-		return nil, apperr.New(apperr.Forbidden, "只有管理员可以停用或启用账号")
+	v, err := authz.Require(ctx, "只有管理员可以停用或启用账号", viewer.Admin)
+	if err != nil {
+		return nil, err
 	}
 	if v.UserID == id && disabled {
 		return nil, apperr.Input("id", "不能停用自己的账号")

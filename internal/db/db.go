@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -28,7 +29,11 @@ type DB struct {
 	Driver  *entsql.Driver
 	Dialect string
 	DSN     string // PostgreSQL DSN ("" for SQLite)
+	queries atomic.Int64
 }
+
+// Queries returns how many statements clients of this database have sent.
+func (d *DB) Queries() int64 { return d.queries.Load() }
 
 // Options bound the connection pool.
 type Options struct {
@@ -98,7 +103,8 @@ func openSQLite(path string) (*DB, error) {
 
 // Client returns an ent client on the database.
 func (d *DB) Client(opts ...ent.Option) *ent.Client {
-	return ent.NewClient(append([]ent.Option{ent.Driver(d.Driver)}, opts...)...)
+	drv := countingDriver{Driver: d.Driver, n: &d.queries}
+	return ent.NewClient(append([]ent.Option{ent.Driver(drv)}, opts...)...)
 }
 
 // Close closes the pool.
