@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/user"
+	"github.com/kaowu/kaowu/graph"
 	"github.com/kaowu/kaowu/graph/graphtest"
 	"github.com/kaowu/kaowu/internal/demo"
 	"github.com/kaowu/kaowu/internal/idcard"
@@ -25,6 +27,12 @@ import (
 )
 
 var sys = viewer.SystemContext(context.Background())
+
+func TestMain(m *testing.M) {
+	// Subscriptions recheck their session often in tests (a minute in production).
+	graph.SessionCheckEvery = 50 * time.Millisecond
+	os.Exit(m.Run())
+}
 
 func TestAPI(t *testing.T) {
 	testenv.EachDatabase(t, func(t *testing.T, url string) {
@@ -114,9 +122,29 @@ func sessions(t *testing.T, e *graphtest.Env) {
 	if r := e.Do(other, `{me{name}}`, nil); r.Status != http.StatusUnauthorized || r.Code() != "UNAUTHENTICATED" {
 		t.Errorf("ended session still works: %d %+v", r.Status, r.Errors)
 	}
+	// A websocket opened with the session: its running subscription ends and
+	// new operations are refused once the session is logged out.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, err := graphtest.DialWS(ctx, e.WSURL(), tok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.Subscribe("n", `subscription{notificationAdded{id}}`, nil)
+	var me2 struct{ Me struct{ ID string } }
+	e.Do(tok, `{me{id}}`, nil).Decode(t, &me2)
+	e.WaitSubscribers("user:"+me2.Me.ID, 1)
 	e.Do(tok, `mutation{logout}`, nil).Decode(t, &struct{}{})
 	if r := e.Do(tok, `{me{name}}`, nil); r.Code() != "UNAUTHENTICATED" {
 		t.Errorf("logged-out session still works: %+v", r.Errors)
+	}
+	if m, err := ws.Next(5 * time.Second); err != nil || m.Type != "complete" || m.ID != "n" {
+		t.Errorf("subscription of a logged-out session: %v %+v", err, m)
+	}
+	_ = ws.Subscribe("m", `{me{name}}`, nil)
+	if m, err := ws.Next(5 * time.Second); err != nil || m.ID != "m" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
+		t.Errorf("new operation on a logged-out socket: %v %+v", err, m)
 	}
 	if r := e.Do("not-a-real-token", `{me{name}}`, nil); r.Code() != "UNAUTHENTICATED" {
 		t.Errorf("bogus token: %+v", r.Errors)
@@ -135,6 +163,7 @@ func rollback(t *testing.T, e *graphtest.Env) {
 	if err := ws.Subscribe("1", `subscription{announcementPublished{title}}`, nil); err != nil {
 		t.Fatal(err)
 	}
+	e.WaitSubscribers("announcements", 1)
 	audits := e.App.Client.AuditLog.Query().Where(auditlog.EntityType("Announcement")).CountX(sys)
 	// Two fields, one transaction: the second fails, so the first must vanish.
 	r := e.Do(admin, `mutation{a:createAnnouncement(input:{title:"回滚公告",body:"不应出现"}){id} b:createAnnouncement(input:{title:"",body:"空标题"}){id}}`, nil)
@@ -272,6 +301,9 @@ func subscriptions(t *testing.T, e *graphtest.Env) {
 	if err := ws.Subscribe("n", `subscription{notificationAdded{kind title}}`, nil); err != nil {
 		t.Fatal(err)
 	}
+	var meID struct{ Me struct{ ID string } }
+	e.Do(tok, `{me{id}}`, nil).Decode(t, &meID)
+	e.WaitSubscribers("user:"+meID.Me.ID, 1)
 	// Anonymous cannot subscribe to notifications.
 	anonWS, err := graphtest.DialWS(ctx, e.WSURL(), "", "")
 	if err != nil {
@@ -314,7 +346,7 @@ func TestReplicasShareSubscriptions(t *testing.T) {
 	if err := ws.Subscribe("1", `subscription{announcementPublished{title}}`, nil); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // let the subscription register before publishing
+	a.WaitSubscribers("announcements", 1)
 	admin := b.DemoLogin("ADMIN")
 	b.Do(admin, `mutation{createAnnouncement(input:{title:"跨副本公告",body:"内容"}){id}}`, nil).Decode(t, &struct{}{})
 	m, err := ws.Next(10 * time.Second)

@@ -5,6 +5,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/kaowu/kaowu/internal/app"
 	"github.com/kaowu/kaowu/internal/auth"
 	"github.com/kaowu/kaowu/internal/authz"
-	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
@@ -41,21 +41,36 @@ func deref(s *string) string {
 	return *s
 }
 
+// SessionCheckEvery is how often a long-running subscription rechecks that
+// its session is still live; a revoked session's subscriptions end by then.
+var SessionCheckEvery = time.Minute
+
 // forward turns bus events carrying {"id": n} into entities loaded with the
 // subscriber's own context (so privacy applies to every pushed item). The
-// channel closes when the subscription ends; every send also watches ctx.
-func forward[T any](ctx context.Context, bus events.Bus, topic string, load func(context.Context, int) (T, error)) (<-chan T, error) {
-	evts, err := bus.Subscribe(ctx, topic)
+// channel closes when the subscription ends or the session does; every send
+// also watches ctx.
+func forward[T any](ctx context.Context, r *Resolver, topic string, load func(context.Context, int) (T, error)) (<-chan T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	evts, err := r.Bus.Subscribe(ctx, topic)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	out := make(chan T, 1)
+	v := viewer.FromContext(ctx)
 	go func() {
+		defer cancel()
 		defer close(out)
+		tick := time.NewTicker(SessionCheckEvery)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-tick.C:
+				if r.Auth.Revalidate(ctx, v) != nil {
+					return
+				}
 			case e, ok := <-evts:
 				if !ok {
 					return

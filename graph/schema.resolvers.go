@@ -37,12 +37,12 @@ func (r *subscriptionResolver) NotificationAdded(ctx context.Context) (<-chan *e
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, r.Bus, notify.UserTopic(v.UserID), r.Client.Notification.Get)
+	return forward(ctx, r.Resolver, notify.UserTopic(v.UserID), r.Client.Notification.Get)
 }
 
 // AnnouncementPublished is the resolver for the announcementPublished field.
 func (r *subscriptionResolver) AnnouncementPublished(ctx context.Context) (<-chan *ent.Announcement, error) {
-	return forward(ctx, r.Bus, orgs.TopicAnnouncements, r.Client.Announcement.Get)
+	return forward(ctx, r.Resolver, orgs.TopicAnnouncements, r.Client.Announcement.Get)
 }
 
 // Subscription returns generated.SubscriptionResolver implementation.

@@ -21,6 +21,7 @@ import (
 	"github.com/kaowu/kaowu/internal/config"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/demo"
+	"github.com/kaowu/kaowu/internal/logging"
 	"github.com/kaowu/kaowu/web"
 )
 
@@ -70,11 +71,7 @@ func main() {
 func newLogger(cfg *config.Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return logging.New(os.Stderr, cfg.LogFormat, level)
 }
 
 func open(ctx context.Context, cfg *config.Config, log *slog.Logger, schema bool) (*app.App, error) {

@@ -174,3 +174,19 @@ func (e *Env) DemoLogin(role string) string {
 
 // WSURL is the websocket endpoint.
 func (e *Env) WSURL() string { return "ws" + strings.TrimPrefix(e.Server.URL, "http") + "/graphql" }
+
+// WaitSubscribers waits until topic has n subscribers on this server: a
+// graphql-transport-ws subscribe is not acknowledged, so tests wait for it
+// to reach the bus before publishing.
+func (e *Env) WaitSubscribers(topic string, n int) {
+	e.T.Helper()
+	b, ok := e.App.Bus.(interface{ Subscribers(string) int })
+	if !ok {
+		return
+	}
+	for deadline := time.Now().Add(5 * time.Second); b.Subscribers(topic) < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.T.Fatalf("topic %s: %d subscribers, want %d", topic, b.Subscribers(topic), n)
+		}
+	}
+}

@@ -313,9 +313,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Viewe
 	if token == "" || len(token) > 128 {
 		return nil, errSessionInvalid
 	}
+	return s.loadSession(ctx, session.TokenHash(HashToken(token)), true)
+}
+
+// Revalidate checks that the viewer's session is still live: websockets call
+// it for each new operation and periodically during long subscriptions.
+func (s *Service) Revalidate(ctx context.Context, v *viewer.Viewer) error {
+	if v == nil || v.SessionID == 0 {
+		return nil
+	}
+	_, err := s.loadSession(ctx, session.ID(v.SessionID), false)
+	return err
+}
+
+func (s *Service) loadSession(ctx context.Context, where predicate.Session, touch bool) (*viewer.Viewer, error) {
 	sys := viewer.SystemContext(ctx)
 	now := s.now()
-	sess, err := s.client.Session.Query().Where(session.TokenHash(HashToken(token))).WithUser().Only(sys)
+	sess, err := s.client.Session.Query().Where(where).WithUser().Only(sys)
 	if ent.IsNotFound(err) {
 		return nil, errSessionInvalid
 	} else if err != nil {
@@ -335,7 +349,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Viewe
 	if u == nil || u.Status == user.StatusDISABLED {
 		return nil, errSessionInvalid
 	}
-	if now.Sub(sess.LastSeenAt) >= touchGranularity {
+	if touch && now.Sub(sess.LastSeenAt) >= touchGranularity {
 		// Conditional: concurrent requests write it once.
 		_, err := s.client.Session.Update().
 			Where(session.ID(sess.ID), session.LastSeenAtLT(now.Add(-touchGranularity))).

@@ -178,3 +178,11 @@ func (l *Local) Stats() Stats {
 		Dropped:   l.dropped.Load(),
 	}
 }
+
+// Subscribers returns how many subscriptions the topic has now (for
+// readiness checks in tests and for metrics).
+func (l *Local) Subscribers(topic string) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.topics[topic])
+}

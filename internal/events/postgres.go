@@ -653,3 +653,6 @@ func (r *ring) pop(dst []Event, max int) []Event {
 	}
 	return dst
 }
+
+// Subscribers returns how many local subscriptions the topic has now.
+func (p *Postgres) Subscribers(topic string) int { return p.local.Subscribers(topic) }

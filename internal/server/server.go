@@ -30,6 +30,8 @@ import (
 // Authenticator resolves bearer tokens (internal/auth.Service).
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (*viewer.Viewer, error)
+	// Revalidate reports whether the viewer's session is still live.
+	Revalidate(ctx context.Context, v *viewer.Viewer) error
 }
 
 // Pinger reports whether a dependency answers.
@@ -115,7 +117,7 @@ func newGraphQL(o Options) (http.Handler, error) {
 			if err != nil {
 				return ctx, nil, err
 			}
-			return viewer.NewContext(ctx, v), &p, nil
+			return withSocket(viewer.NewContext(ctx, v)), &p, nil
 		},
 	})
 	srv.AddTransport(transport.Options{})
@@ -143,6 +145,7 @@ func newGraphQL(o Options) (http.Handler, error) {
 	if o.TxOpener != nil {
 		srv.Use(entgql.Transactioner{TxOpener: o.TxOpener})
 	}
+	srv.AroundOperations(revalidateSocket(o.Auth))
 	srv.AroundFields(aroundFields)
 	srv.AroundRootFields(aroundRootFields)
 	srv.SetErrorPresenter(presentError(o.Log))
