@@ -13,6 +13,7 @@ import (
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/notify"
 	"github.com/kaowu/kaowu/internal/txn"
@@ -34,9 +35,9 @@ func (s *Service) db(ctx context.Context) *ent.Client { return txn.Client(ctx, s
 // ReviewCompany approves or rejects a company registration. Privacy lets
 // REVIEWER and ADMIN change company status only.
 func (s *Service) ReviewCompany(ctx context.Context, id int, approve bool, reason string) (*ent.Organization, error) {
-	v := viewer.FromContext(ctx)
-	if !v.Is(viewer.Reviewer, viewer.Admin) {
-		return nil, apperr.New(apperr.Forbidden, "只有管理部门可以审核单位注册")
+	v, err := authz.Require(ctx, "只有管理部门可以审核单位注册", viewer.Reviewer, viewer.Admin)
+	if err != nil {
+		return nil, err
 	}
 	reason = strings.TrimSpace(reason)
 	if !approve && reason == "" {
