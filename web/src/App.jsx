@@ -1,0 +1,129 @@
+import { useEffect, useState } from 'react';
+import { auth, gql } from './api.js';
+import { navigate, useRoute } from './router.jsx';
+import { ErrorAlert, Loading, Toaster, Button } from './ui.jsx';
+import Layout from './Layout.jsx';
+import { ROUTES } from './routes.js';
+import Login from './pages/Login.jsx';
+import RegisterPerson from './pages/RegisterPerson.jsx';
+import RegisterCompany from './pages/RegisterCompany.jsx';
+import ForgotPassword from './pages/ForgotPassword.jsx';
+import NotFound from './pages/NotFound.jsx';
+
+export const ME_QUERY = `query Me {
+  me {
+    id role name status email phone idNumberMasked organizationID
+    organization { id name kind status reviewReason }
+  }
+}`;
+
+const PUBLIC = {
+  '/login': Login,
+  '/register': RegisterPerson,
+  '/register-company': RegisterCompany,
+  '/forgot': ForgotPassword,
+};
+
+export default function App() {
+  const route = useRoute();
+  const [token, setToken] = useState(() => auth.token);
+  const [me, setMe] = useState(null);
+  const [meError, setMeError] = useState(null);
+  const [notice, setNotice] = useState(null); // shown on the login page
+
+  useEffect(
+    () =>
+      auth.subscribe((ev) => {
+        setToken(auth.token);
+        setMe(null);
+        setMeError(null);
+        if (ev.type === 'expired') setNotice('登录已失效，请重新登录');
+        if (ev.type === 'logout') setNotice(null);
+        if (ev.type === 'login') setNotice(null);
+      }),
+    [],
+  );
+
+  // Load the logged-in account.
+  useEffect(() => {
+    if (!token || me || meError) return undefined;
+    let live = true;
+    gql(ME_QUERY)
+      .then((d) => {
+        if (!live) return;
+        if (!d.me) auth.clear('expired');
+        else setMe(d.me);
+      })
+      .catch((e) => live && setMeError(e));
+    return () => {
+      live = false;
+    };
+  }, [token, me, meError]);
+
+  const reloadMe = async () => {
+    try {
+      const d = await gql(ME_QUERY);
+      if (d.me) setMe(d.me);
+    } catch {
+      /* keep the old one */
+    }
+  };
+
+  const isPublic = Object.prototype.hasOwnProperty.call(PUBLIC, route.path);
+
+  // Redirects: anonymous users to the login page, logged-in users away from it.
+  useEffect(() => {
+    if (!token && !isPublic) {
+      const next = route.path !== '/' ? `?next=${encodeURIComponent(route.path)}` : '';
+      navigate(`/login${next}`, { replace: true });
+    } else if (token && me && isPublic) {
+      const next = route.query.get('next');
+      navigate(next && next.startsWith('/') && !PUBLIC[next] ? next : '/', { replace: true });
+    }
+  }, [token, me, isPublic, route]);
+
+  let content;
+  if (!token) {
+    const Page = PUBLIC[route.path] || Login;
+    content = <Page route={route} notice={notice} />;
+  } else if (!me) {
+    content = meError ? (
+      <div className="boot">
+        <ErrorAlert error={meError} />
+        <div className="row gap">
+          <Button onClick={() => setMeError(null)}>重试</Button>
+          <Button kind="ghost" onClick={() => auth.clear('logout')}>
+            重新登录
+          </Button>
+        </div>
+      </div>
+    ) : (
+      <div className="boot">
+        <Loading>正在进入系统…</Loading>
+      </div>
+    );
+  } else if (isPublic) {
+    content = (
+      <div className="boot">
+        <Loading />
+      </div>
+    );
+  } else {
+    const r = ROUTES.find((x) => x.path === route.path);
+    let page;
+    if (!r) page = <NotFound />;
+    else if (r.roles && !r.roles.includes(me.role)) page = <NotFound forbidden />;
+    else page = <r.component me={me} route={route} reloadMe={reloadMe} />;
+    content = (
+      <Layout me={me} route={route}>
+        {page}
+      </Layout>
+    );
+  }
+  return (
+    <>
+      {content}
+      <Toaster />
+    </>
+  );
+}

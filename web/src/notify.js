@@ -1,0 +1,14 @@
+// In-app notifications shared by the layout (badge, subscription) and the
+// notifications page.
+import { createContext, useContext } from 'react';
+
+export const NOTIFICATION_FIELDS = 'id kind title body createdAt readAt';
+
+export const NotifyContext = createContext({
+  unread: 0,
+  live: 'idle',
+  refreshUnread: () => {},
+  onNew: () => () => {},
+});
+
+export const useNotify = () => useContext(NotifyContext);

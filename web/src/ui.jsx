@@ -1,0 +1,276 @@
+// Small shared components and hooks.
+import { useCallback, useEffect, useId, useRef, useState, cloneElement, isValidElement } from 'react';
+import { gql } from './api.js';
+
+/** Run a query on mount and when deps change: {data, error, loading, reload}. A null query is skipped. */
+export function useQuery(query, variables, deps = []) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const seq = useRef(0);
+  const vars = useRef(variables);
+  vars.current = variables;
+  const run = useCallback(async () => {
+    const n = ++seq.current;
+    if (!query) {
+      setState({ data: null, error: null, loading: false });
+      return null;
+    }
+    setState((s) => ({ ...s, loading: true, error: null }));
+    try {
+      const data = await gql(query, vars.current);
+      if (n === seq.current) setState({ data, error: null, loading: false });
+      return data;
+    } catch (error) {
+      if (n === seq.current) setState((s) => ({ ...s, error, loading: false }));
+      return null;
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [query, ...deps]);
+  useEffect(() => {
+    run();
+  }, [run]);
+  return { ...state, reload: run, setData: (fn) => setState((s) => ({ ...s, data: fn(s.data) })) };
+}
+
+/** Form state: values, a change handler per name, errors. */
+export function useForm(initial) {
+  const [values, setValues] = useState(initial);
+  const [errors, setErrors] = useState({});
+  const bind = (name) => ({
+    name,
+    value: values[name] ?? '',
+    onChange: (e) => {
+      const v = e.target.type === 'checkbox' ? e.target.checked : e.target.value;
+      setValues((s) => ({ ...s, [name]: v }));
+      if (errors[name]) setErrors((s) => ({ ...s, [name]: null }));
+    },
+  });
+  const reset = () => {
+    setValues(initial);
+    setErrors({});
+  };
+  return { values, setValues, errors, setErrors, bind, reset };
+}
+
+/**
+ * Run an async action with busy state and an error message. With a form, a
+ * server error naming one of its fields (extensions.field, renamed through
+ * aliases) is shown under that field instead.
+ */
+export function useAction(form, aliases = {}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const formRef = useRef(form);
+  formRef.current = form;
+  const run = useCallback(async (fn) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn();
+    } catch (e) {
+      const f = formRef.current;
+      const raw = e?.extensions?.field;
+      const name = raw && (aliases[raw] || raw);
+      if (f && name && Object.prototype.hasOwnProperty.call(f.values, name)) {
+        f.setErrors((s) => ({ ...s, [name]: e.message }));
+      } else {
+        setError(e);
+      }
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return { busy, error, setError, run };
+}
+
+/**
+ * A labelled form control. With no child, renders an <input> with the
+ * remaining props; otherwise the child (select, textarea, ...) gets the id.
+ */
+export function Field({ label, error, hint, required, children, className = '', extra, ...props }) {
+  const id = useId();
+  const describedBy = error ? `${id}-err` : hint ? `${id}-hint` : undefined;
+  const control = isValidElement(children)
+    ? cloneElement(children, {
+        id,
+        'aria-invalid': error ? true : undefined,
+        'aria-describedby': describedBy,
+      })
+    : (
+      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...props} />
+    );
+  return (
+    <div className={`field ${error ? 'has-error' : ''} ${className}`}>
+      <label htmlFor={id}>
+        {label}
+        {required && <span className="req" aria-hidden="true">*</span>}
+      </label>
+      <div className="control">
+        {control}
+        {extra}
+      </div>
+      {error ? (
+        <div className="field-error" id={`${id}-err`}>
+          {error}
+        </div>
+      ) : hint ? (
+        <div className="field-hint" id={`${id}-hint`}>
+          {hint}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function Alert({ kind = 'error', children, title }) {
+  if (!children && !title) return null;
+  return (
+    <div className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {title && <strong>{title}</strong>}
+      {children && <div>{children}</div>}
+    </div>
+  );
+}
+
+/** Shows an ApiError's message (or any error). */
+export function ErrorAlert({ error }) {
+  if (!error) return null;
+  return <Alert kind="error">{error.message || String(error)}</Alert>;
+}
+
+export function Button({ busy, children, kind = 'primary', small, className = '', ...props }) {
+  return (
+    <button
+      type="button"
+      className={`btn btn-${kind} ${small ? 'btn-sm' : ''} ${className}`}
+      disabled={busy || props.disabled}
+      aria-busy={busy || undefined}
+      {...props}
+    >
+      {busy && <span className="spinner" aria-hidden="true" />}
+      {children}
+    </button>
+  );
+}
+
+export function PageHeader({ title, desc, actions }) {
+  return (
+    <div className="page-header">
+      <div>
+        <h1>{title}</h1>
+        {desc && <p className="page-desc">{desc}</p>}
+      </div>
+      {actions && <div className="page-actions">{actions}</div>}
+    </div>
+  );
+}
+
+export function Card({ title, actions, children, className = '' }) {
+  return (
+    <section className={`card ${className}`}>
+      {(title || actions) && (
+        <div className="card-head">
+          {title && <h2>{title}</h2>}
+          {actions && <div className="card-actions">{actions}</div>}
+        </div>
+      )}
+      <div className="card-body">{children}</div>
+    </section>
+  );
+}
+
+export function Empty({ children = '暂无数据' }) {
+  return <div className="empty">{children}</div>;
+}
+
+export function Loading({ children = '加载中…' }) {
+  return (
+    <div className="loading" role="status">
+      <span className="spinner dark" aria-hidden="true" />
+      {children}
+    </div>
+  );
+}
+
+export function Badge({ kind = 'default', children }) {
+  return <span className={`badge badge-${kind}`}>{children}</span>;
+}
+
+/** Loading / error / content of a useQuery result. */
+export function QueryState({ q, children }) {
+  if (q.error && !q.data) return <ErrorAlert error={q.error} />;
+  if (!q.data) return <Loading />;
+  return (
+    <>
+      {q.error && <ErrorAlert error={q.error} />}
+      {children(q.data)}
+    </>
+  );
+}
+
+/** Connection edges to nodes. */
+export function nodes(conn) {
+  return (conn?.edges || []).map((e) => e?.node).filter(Boolean);
+}
+
+/** A transient message in the corner ("已保存"). */
+let toastFn = null;
+export function toast(msg, kind = 'success') {
+  toastFn?.(msg, kind);
+}
+
+export function Toaster() {
+  const [items, setItems] = useState([]);
+  useEffect(() => {
+    let n = 0;
+    toastFn = (msg, kind) => {
+      const id = ++n;
+      setItems((s) => [...s, { id, msg, kind }]);
+      setTimeout(() => setItems((s) => s.filter((t) => t.id !== id)), 4000);
+    };
+    return () => {
+      toastFn = null;
+    };
+  }, []);
+  return (
+    <div className="toaster" aria-live="polite">
+      {items.map((t) => (
+        <div key={t.id} className={`toast toast-${t.kind}`}>
+          {t.msg}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** A button that asks "确定？" inline before acting (no native dialogs). */
+export function ConfirmButton({ children, confirm = '确定？', onConfirm, busy, kind = 'danger-ghost', small = true }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <Button small={small} kind={kind} busy={busy} onClick={() => setAsking(true)}>
+        {children}
+      </Button>
+    );
+  }
+  return (
+    <span className="confirm">
+      <span className="confirm-text">{confirm}</span>
+      <Button
+        small={small}
+        kind="danger"
+        busy={busy}
+        onClick={async () => {
+          await onConfirm();
+          setAsking(false);
+        }}
+      >
+        确定
+      </Button>
+      <Button small={small} kind="ghost" onClick={() => setAsking(false)}>
+        取消
+      </Button>
+    </span>
+  );
+}
