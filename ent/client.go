@@ -16,14 +16,24 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/ent/verificationcode"
 
@@ -37,22 +47,42 @@ type Client struct {
 	Schema *migrate.Schema
 	// Announcement is the client for interacting with the Announcement builders.
 	Announcement *AnnouncementClient
+	// Attachment is the client for interacting with the Attachment builders.
+	Attachment *AttachmentClient
 	// AuditLog is the client for interacting with the AuditLog builders.
 	AuditLog *AuditLogClient
 	// Captcha is the client for interacting with the Captcha builders.
 	Captcha *CaptchaClient
+	// CheckIn is the client for interacting with the CheckIn builders.
+	CheckIn *CheckInClient
+	// Enrollment is the client for interacting with the Enrollment builders.
+	Enrollment *EnrollmentClient
+	// ExamPlan is the client for interacting with the ExamPlan builders.
+	ExamPlan *ExamPlanClient
+	// ExamSession is the client for interacting with the ExamSession builders.
+	ExamSession *ExamSessionClient
+	// InvoiceProfile is the client for interacting with the InvoiceProfile builders.
+	InvoiceProfile *InvoiceProfileClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
+	// Profile is the client for interacting with the Profile builders.
+	Profile *ProfileClient
+	// Region is the client for interacting with the Region builders.
+	Region *RegionClient
 	// Room is the client for interacting with the Room builders.
 	Room *RoomClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Subject is the client for interacting with the Subject builders.
 	Subject *SubjectClient
+	// TrainingRecord is the client for interacting with the TrainingRecord builders.
+	TrainingRecord *TrainingRecordClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// VerificationCode is the client for interacting with the VerificationCode builders.
@@ -69,14 +99,24 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Announcement = NewAnnouncementClient(c.config)
+	c.Attachment = NewAttachmentClient(c.config)
 	c.AuditLog = NewAuditLogClient(c.config)
 	c.Captcha = NewCaptchaClient(c.config)
+	c.CheckIn = NewCheckInClient(c.config)
+	c.Enrollment = NewEnrollmentClient(c.config)
+	c.ExamPlan = NewExamPlanClient(c.config)
+	c.ExamSession = NewExamSessionClient(c.config)
+	c.InvoiceProfile = NewInvoiceProfileClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Notification = NewNotificationClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
+	c.Payment = NewPaymentClient(c.config)
+	c.Profile = NewProfileClient(c.config)
+	c.Region = NewRegionClient(c.config)
 	c.Room = NewRoomClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Subject = NewSubjectClient(c.config)
+	c.TrainingRecord = NewTrainingRecordClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.VerificationCode = NewVerificationCodeClient(c.config)
 }
@@ -172,14 +212,24 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:              ctx,
 		config:           cfg,
 		Announcement:     NewAnnouncementClient(cfg),
+		Attachment:       NewAttachmentClient(cfg),
 		AuditLog:         NewAuditLogClient(cfg),
 		Captcha:          NewCaptchaClient(cfg),
+		CheckIn:          NewCheckInClient(cfg),
+		Enrollment:       NewEnrollmentClient(cfg),
+		ExamPlan:         NewExamPlanClient(cfg),
+		ExamSession:      NewExamSessionClient(cfg),
+		InvoiceProfile:   NewInvoiceProfileClient(cfg),
 		LoginThrottle:    NewLoginThrottleClient(cfg),
 		Notification:     NewNotificationClient(cfg),
 		Organization:     NewOrganizationClient(cfg),
+		Payment:          NewPaymentClient(cfg),
+		Profile:          NewProfileClient(cfg),
+		Region:           NewRegionClient(cfg),
 		Room:             NewRoomClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Subject:          NewSubjectClient(cfg),
+		TrainingRecord:   NewTrainingRecordClient(cfg),
 		User:             NewUserClient(cfg),
 		VerificationCode: NewVerificationCodeClient(cfg),
 	}, nil
@@ -202,14 +252,24 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:              ctx,
 		config:           cfg,
 		Announcement:     NewAnnouncementClient(cfg),
+		Attachment:       NewAttachmentClient(cfg),
 		AuditLog:         NewAuditLogClient(cfg),
 		Captcha:          NewCaptchaClient(cfg),
+		CheckIn:          NewCheckInClient(cfg),
+		Enrollment:       NewEnrollmentClient(cfg),
+		ExamPlan:         NewExamPlanClient(cfg),
+		ExamSession:      NewExamSessionClient(cfg),
+		InvoiceProfile:   NewInvoiceProfileClient(cfg),
 		LoginThrottle:    NewLoginThrottleClient(cfg),
 		Notification:     NewNotificationClient(cfg),
 		Organization:     NewOrganizationClient(cfg),
+		Payment:          NewPaymentClient(cfg),
+		Profile:          NewProfileClient(cfg),
+		Region:           NewRegionClient(cfg),
 		Room:             NewRoomClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Subject:          NewSubjectClient(cfg),
+		TrainingRecord:   NewTrainingRecordClient(cfg),
 		User:             NewUserClient(cfg),
 		VerificationCode: NewVerificationCodeClient(cfg),
 	}, nil
@@ -241,8 +301,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Announcement, c.AuditLog, c.Captcha, c.LoginThrottle, c.Notification,
-		c.Organization, c.Room, c.Session, c.Subject, c.User, c.VerificationCode,
+		c.Announcement, c.Attachment, c.AuditLog, c.Captcha, c.CheckIn, c.Enrollment,
+		c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.LoginThrottle, c.Notification,
+		c.Organization, c.Payment, c.Profile, c.Region, c.Room, c.Session, c.Subject,
+		c.TrainingRecord, c.User, c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -252,8 +314,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Announcement, c.AuditLog, c.Captcha, c.LoginThrottle, c.Notification,
-		c.Organization, c.Room, c.Session, c.Subject, c.User, c.VerificationCode,
+		c.Announcement, c.Attachment, c.AuditLog, c.Captcha, c.CheckIn, c.Enrollment,
+		c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.LoginThrottle, c.Notification,
+		c.Organization, c.Payment, c.Profile, c.Region, c.Room, c.Session, c.Subject,
+		c.TrainingRecord, c.User, c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -264,22 +328,42 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AnnouncementMutation:
 		return c.Announcement.mutate(ctx, m)
+	case *AttachmentMutation:
+		return c.Attachment.mutate(ctx, m)
 	case *AuditLogMutation:
 		return c.AuditLog.mutate(ctx, m)
 	case *CaptchaMutation:
 		return c.Captcha.mutate(ctx, m)
+	case *CheckInMutation:
+		return c.CheckIn.mutate(ctx, m)
+	case *EnrollmentMutation:
+		return c.Enrollment.mutate(ctx, m)
+	case *ExamPlanMutation:
+		return c.ExamPlan.mutate(ctx, m)
+	case *ExamSessionMutation:
+		return c.ExamSession.mutate(ctx, m)
+	case *InvoiceProfileMutation:
+		return c.InvoiceProfile.mutate(ctx, m)
 	case *LoginThrottleMutation:
 		return c.LoginThrottle.mutate(ctx, m)
 	case *NotificationMutation:
 		return c.Notification.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
+	case *PaymentMutation:
+		return c.Payment.mutate(ctx, m)
+	case *ProfileMutation:
+		return c.Profile.mutate(ctx, m)
+	case *RegionMutation:
+		return c.Region.mutate(ctx, m)
 	case *RoomMutation:
 		return c.Room.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SubjectMutation:
 		return c.Subject.mutate(ctx, m)
+	case *TrainingRecordMutation:
+		return c.TrainingRecord.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	case *VerificationCodeMutation:
@@ -420,6 +504,156 @@ func (c *AnnouncementClient) mutate(ctx context.Context, m *AnnouncementMutation
 		return (&AnnouncementDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Announcement mutation op: %q", m.Op())
+	}
+}
+
+// AttachmentClient is a client for the Attachment schema.
+type AttachmentClient struct {
+	config
+}
+
+// NewAttachmentClient returns a client for the Attachment from the given config.
+func NewAttachmentClient(c config) *AttachmentClient {
+	return &AttachmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `attachment.Hooks(f(g(h())))`.
+func (c *AttachmentClient) Use(hooks ...Hook) {
+	c.hooks.Attachment = append(c.hooks.Attachment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `attachment.Intercept(f(g(h())))`.
+func (c *AttachmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Attachment = append(c.inters.Attachment, interceptors...)
+}
+
+// Create returns a builder for creating a Attachment entity.
+func (c *AttachmentClient) Create() *AttachmentCreate {
+	mutation := newAttachmentMutation(c.config, OpCreate)
+	return &AttachmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Attachment entities.
+func (c *AttachmentClient) CreateBulk(builders ...*AttachmentCreate) *AttachmentCreateBulk {
+	return &AttachmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AttachmentClient) MapCreateBulk(slice any, setFunc func(*AttachmentCreate, int)) *AttachmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AttachmentCreateBulk{err: fmt.Errorf("calling to AttachmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AttachmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AttachmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Attachment.
+func (c *AttachmentClient) Update() *AttachmentUpdate {
+	mutation := newAttachmentMutation(c.config, OpUpdate)
+	return &AttachmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AttachmentClient) UpdateOne(_m *Attachment) *AttachmentUpdateOne {
+	mutation := newAttachmentMutation(c.config, OpUpdateOne, withAttachment(_m))
+	return &AttachmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AttachmentClient) UpdateOneID(id int) *AttachmentUpdateOne {
+	mutation := newAttachmentMutation(c.config, OpUpdateOne, withAttachmentID(id))
+	return &AttachmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Attachment.
+func (c *AttachmentClient) Delete() *AttachmentDelete {
+	mutation := newAttachmentMutation(c.config, OpDelete)
+	return &AttachmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AttachmentClient) DeleteOne(_m *Attachment) *AttachmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AttachmentClient) DeleteOneID(id int) *AttachmentDeleteOne {
+	builder := c.Delete().Where(attachment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AttachmentDeleteOne{builder}
+}
+
+// Query returns a query builder for Attachment.
+func (c *AttachmentClient) Query() *AttachmentQuery {
+	return &AttachmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAttachment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Attachment entity by its id.
+func (c *AttachmentClient) Get(ctx context.Context, id int) (*Attachment, error) {
+	return c.Query().Where(attachment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AttachmentClient) GetX(ctx context.Context, id int) *Attachment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOwner queries the owner edge of a Attachment.
+func (c *AttachmentClient) QueryOwner(_m *Attachment) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attachment.Table, attachment.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, attachment.OwnerTable, attachment.OwnerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AttachmentClient) Hooks() []Hook {
+	hooks := c.hooks.Attachment
+	return append(hooks[:len(hooks):len(hooks)], attachment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AttachmentClient) Interceptors() []Interceptor {
+	return c.inters.Attachment
+}
+
+func (c *AttachmentClient) mutate(ctx context.Context, m *AttachmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AttachmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AttachmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AttachmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AttachmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Attachment mutation op: %q", m.Op())
 	}
 }
 
@@ -688,6 +922,980 @@ func (c *CaptchaClient) mutate(ctx context.Context, m *CaptchaMutation) (Value, 
 		return (&CaptchaDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Captcha mutation op: %q", m.Op())
+	}
+}
+
+// CheckInClient is a client for the CheckIn schema.
+type CheckInClient struct {
+	config
+}
+
+// NewCheckInClient returns a client for the CheckIn from the given config.
+func NewCheckInClient(c config) *CheckInClient {
+	return &CheckInClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `checkin.Hooks(f(g(h())))`.
+func (c *CheckInClient) Use(hooks ...Hook) {
+	c.hooks.CheckIn = append(c.hooks.CheckIn, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `checkin.Intercept(f(g(h())))`.
+func (c *CheckInClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CheckIn = append(c.inters.CheckIn, interceptors...)
+}
+
+// Create returns a builder for creating a CheckIn entity.
+func (c *CheckInClient) Create() *CheckInCreate {
+	mutation := newCheckInMutation(c.config, OpCreate)
+	return &CheckInCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CheckIn entities.
+func (c *CheckInClient) CreateBulk(builders ...*CheckInCreate) *CheckInCreateBulk {
+	return &CheckInCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CheckInClient) MapCreateBulk(slice any, setFunc func(*CheckInCreate, int)) *CheckInCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CheckInCreateBulk{err: fmt.Errorf("calling to CheckInClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CheckInCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CheckInCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CheckIn.
+func (c *CheckInClient) Update() *CheckInUpdate {
+	mutation := newCheckInMutation(c.config, OpUpdate)
+	return &CheckInUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CheckInClient) UpdateOne(_m *CheckIn) *CheckInUpdateOne {
+	mutation := newCheckInMutation(c.config, OpUpdateOne, withCheckIn(_m))
+	return &CheckInUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CheckInClient) UpdateOneID(id int) *CheckInUpdateOne {
+	mutation := newCheckInMutation(c.config, OpUpdateOne, withCheckInID(id))
+	return &CheckInUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CheckIn.
+func (c *CheckInClient) Delete() *CheckInDelete {
+	mutation := newCheckInMutation(c.config, OpDelete)
+	return &CheckInDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CheckInClient) DeleteOne(_m *CheckIn) *CheckInDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CheckInClient) DeleteOneID(id int) *CheckInDeleteOne {
+	builder := c.Delete().Where(checkin.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CheckInDeleteOne{builder}
+}
+
+// Query returns a query builder for CheckIn.
+func (c *CheckInClient) Query() *CheckInQuery {
+	return &CheckInQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCheckIn},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CheckIn entity by its id.
+func (c *CheckInClient) Get(ctx context.Context, id int) (*CheckIn, error) {
+	return c.Query().Where(checkin.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CheckInClient) GetX(ctx context.Context, id int) *CheckIn {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryEnrollment queries the enrollment edge of a CheckIn.
+func (c *CheckInClient) QueryEnrollment(_m *CheckIn) *EnrollmentQuery {
+	query := (&EnrollmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(checkin.Table, checkin.FieldID, id),
+			sqlgraph.To(enrollment.Table, enrollment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, checkin.EnrollmentTable, checkin.EnrollmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLivePhoto queries the live_photo edge of a CheckIn.
+func (c *CheckInClient) QueryLivePhoto(_m *CheckIn) *AttachmentQuery {
+	query := (&AttachmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(checkin.Table, checkin.FieldID, id),
+			sqlgraph.To(attachment.Table, attachment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, checkin.LivePhotoTable, checkin.LivePhotoColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CheckInClient) Hooks() []Hook {
+	hooks := c.hooks.CheckIn
+	return append(hooks[:len(hooks):len(hooks)], checkin.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CheckInClient) Interceptors() []Interceptor {
+	return c.inters.CheckIn
+}
+
+func (c *CheckInClient) mutate(ctx context.Context, m *CheckInMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CheckInCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CheckInUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CheckInUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CheckInDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CheckIn mutation op: %q", m.Op())
+	}
+}
+
+// EnrollmentClient is a client for the Enrollment schema.
+type EnrollmentClient struct {
+	config
+}
+
+// NewEnrollmentClient returns a client for the Enrollment from the given config.
+func NewEnrollmentClient(c config) *EnrollmentClient {
+	return &EnrollmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `enrollment.Hooks(f(g(h())))`.
+func (c *EnrollmentClient) Use(hooks ...Hook) {
+	c.hooks.Enrollment = append(c.hooks.Enrollment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `enrollment.Intercept(f(g(h())))`.
+func (c *EnrollmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Enrollment = append(c.inters.Enrollment, interceptors...)
+}
+
+// Create returns a builder for creating a Enrollment entity.
+func (c *EnrollmentClient) Create() *EnrollmentCreate {
+	mutation := newEnrollmentMutation(c.config, OpCreate)
+	return &EnrollmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Enrollment entities.
+func (c *EnrollmentClient) CreateBulk(builders ...*EnrollmentCreate) *EnrollmentCreateBulk {
+	return &EnrollmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EnrollmentClient) MapCreateBulk(slice any, setFunc func(*EnrollmentCreate, int)) *EnrollmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EnrollmentCreateBulk{err: fmt.Errorf("calling to EnrollmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EnrollmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EnrollmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Enrollment.
+func (c *EnrollmentClient) Update() *EnrollmentUpdate {
+	mutation := newEnrollmentMutation(c.config, OpUpdate)
+	return &EnrollmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EnrollmentClient) UpdateOne(_m *Enrollment) *EnrollmentUpdateOne {
+	mutation := newEnrollmentMutation(c.config, OpUpdateOne, withEnrollment(_m))
+	return &EnrollmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EnrollmentClient) UpdateOneID(id int) *EnrollmentUpdateOne {
+	mutation := newEnrollmentMutation(c.config, OpUpdateOne, withEnrollmentID(id))
+	return &EnrollmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Enrollment.
+func (c *EnrollmentClient) Delete() *EnrollmentDelete {
+	mutation := newEnrollmentMutation(c.config, OpDelete)
+	return &EnrollmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EnrollmentClient) DeleteOne(_m *Enrollment) *EnrollmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EnrollmentClient) DeleteOneID(id int) *EnrollmentDeleteOne {
+	builder := c.Delete().Where(enrollment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EnrollmentDeleteOne{builder}
+}
+
+// Query returns a query builder for Enrollment.
+func (c *EnrollmentClient) Query() *EnrollmentQuery {
+	return &EnrollmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEnrollment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Enrollment entity by its id.
+func (c *EnrollmentClient) Get(ctx context.Context, id int) (*Enrollment, error) {
+	return c.Query().Where(enrollment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EnrollmentClient) GetX(ctx context.Context, id int) *Enrollment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCandidate queries the candidate edge of a Enrollment.
+func (c *EnrollmentClient) QueryCandidate(_m *Enrollment) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, enrollment.CandidateTable, enrollment.CandidateColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPlan queries the plan edge of a Enrollment.
+func (c *EnrollmentClient) QueryPlan(_m *Enrollment) *ExamPlanQuery {
+	query := (&ExamPlanClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(examplan.Table, examplan.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, enrollment.PlanTable, enrollment.PlanColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubject queries the subject edge of a Enrollment.
+func (c *EnrollmentClient) QuerySubject(_m *Enrollment) *SubjectQuery {
+	query := (&SubjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(subject.Table, subject.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, enrollment.SubjectTable, enrollment.SubjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySession queries the session edge of a Enrollment.
+func (c *EnrollmentClient) QuerySession(_m *Enrollment) *ExamSessionQuery {
+	query := (&ExamSessionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(examsession.Table, examsession.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, enrollment.SessionTable, enrollment.SessionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCompany queries the company edge of a Enrollment.
+func (c *EnrollmentClient) QueryCompany(_m *Enrollment) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, enrollment.CompanyTable, enrollment.CompanyColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReviewDepartment queries the review_department edge of a Enrollment.
+func (c *EnrollmentClient) QueryReviewDepartment(_m *Enrollment) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, enrollment.ReviewDepartmentTable, enrollment.ReviewDepartmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPayments queries the payments edge of a Enrollment.
+func (c *EnrollmentClient) QueryPayments(_m *Enrollment) *PaymentQuery {
+	query := (&PaymentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(payment.Table, payment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, enrollment.PaymentsTable, enrollment.PaymentsPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCheckIn queries the check_in edge of a Enrollment.
+func (c *EnrollmentClient) QueryCheckIn(_m *Enrollment) *CheckInQuery {
+	query := (&CheckInClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(enrollment.Table, enrollment.FieldID, id),
+			sqlgraph.To(checkin.Table, checkin.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, enrollment.CheckInTable, enrollment.CheckInColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EnrollmentClient) Hooks() []Hook {
+	hooks := c.hooks.Enrollment
+	return append(hooks[:len(hooks):len(hooks)], enrollment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EnrollmentClient) Interceptors() []Interceptor {
+	return c.inters.Enrollment
+}
+
+func (c *EnrollmentClient) mutate(ctx context.Context, m *EnrollmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EnrollmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EnrollmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EnrollmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EnrollmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Enrollment mutation op: %q", m.Op())
+	}
+}
+
+// ExamPlanClient is a client for the ExamPlan schema.
+type ExamPlanClient struct {
+	config
+}
+
+// NewExamPlanClient returns a client for the ExamPlan from the given config.
+func NewExamPlanClient(c config) *ExamPlanClient {
+	return &ExamPlanClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `examplan.Hooks(f(g(h())))`.
+func (c *ExamPlanClient) Use(hooks ...Hook) {
+	c.hooks.ExamPlan = append(c.hooks.ExamPlan, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `examplan.Intercept(f(g(h())))`.
+func (c *ExamPlanClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ExamPlan = append(c.inters.ExamPlan, interceptors...)
+}
+
+// Create returns a builder for creating a ExamPlan entity.
+func (c *ExamPlanClient) Create() *ExamPlanCreate {
+	mutation := newExamPlanMutation(c.config, OpCreate)
+	return &ExamPlanCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ExamPlan entities.
+func (c *ExamPlanClient) CreateBulk(builders ...*ExamPlanCreate) *ExamPlanCreateBulk {
+	return &ExamPlanCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ExamPlanClient) MapCreateBulk(slice any, setFunc func(*ExamPlanCreate, int)) *ExamPlanCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ExamPlanCreateBulk{err: fmt.Errorf("calling to ExamPlanClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ExamPlanCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ExamPlanCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ExamPlan.
+func (c *ExamPlanClient) Update() *ExamPlanUpdate {
+	mutation := newExamPlanMutation(c.config, OpUpdate)
+	return &ExamPlanUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ExamPlanClient) UpdateOne(_m *ExamPlan) *ExamPlanUpdateOne {
+	mutation := newExamPlanMutation(c.config, OpUpdateOne, withExamPlan(_m))
+	return &ExamPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ExamPlanClient) UpdateOneID(id int) *ExamPlanUpdateOne {
+	mutation := newExamPlanMutation(c.config, OpUpdateOne, withExamPlanID(id))
+	return &ExamPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ExamPlan.
+func (c *ExamPlanClient) Delete() *ExamPlanDelete {
+	mutation := newExamPlanMutation(c.config, OpDelete)
+	return &ExamPlanDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ExamPlanClient) DeleteOne(_m *ExamPlan) *ExamPlanDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ExamPlanClient) DeleteOneID(id int) *ExamPlanDeleteOne {
+	builder := c.Delete().Where(examplan.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ExamPlanDeleteOne{builder}
+}
+
+// Query returns a query builder for ExamPlan.
+func (c *ExamPlanClient) Query() *ExamPlanQuery {
+	return &ExamPlanQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeExamPlan},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ExamPlan entity by its id.
+func (c *ExamPlanClient) Get(ctx context.Context, id int) (*ExamPlan, error) {
+	return c.Query().Where(examplan.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ExamPlanClient) GetX(ctx context.Context, id int) *ExamPlan {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryRegion queries the region edge of a ExamPlan.
+func (c *ExamPlanClient) QueryRegion(_m *ExamPlan) *RegionQuery {
+	query := (&RegionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examplan.Table, examplan.FieldID, id),
+			sqlgraph.To(region.Table, region.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, examplan.RegionTable, examplan.RegionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTrainingOrg queries the training_org edge of a ExamPlan.
+func (c *ExamPlanClient) QueryTrainingOrg(_m *ExamPlan) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examplan.Table, examplan.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, examplan.TrainingOrgTable, examplan.TrainingOrgColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySessions queries the sessions edge of a ExamPlan.
+func (c *ExamPlanClient) QuerySessions(_m *ExamPlan) *ExamSessionQuery {
+	query := (&ExamSessionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examplan.Table, examplan.FieldID, id),
+			sqlgraph.To(examsession.Table, examsession.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, examplan.SessionsTable, examplan.SessionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ExamPlanClient) Hooks() []Hook {
+	hooks := c.hooks.ExamPlan
+	return append(hooks[:len(hooks):len(hooks)], examplan.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ExamPlanClient) Interceptors() []Interceptor {
+	return c.inters.ExamPlan
+}
+
+func (c *ExamPlanClient) mutate(ctx context.Context, m *ExamPlanMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ExamPlanCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ExamPlanUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ExamPlanUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ExamPlanDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ExamPlan mutation op: %q", m.Op())
+	}
+}
+
+// ExamSessionClient is a client for the ExamSession schema.
+type ExamSessionClient struct {
+	config
+}
+
+// NewExamSessionClient returns a client for the ExamSession from the given config.
+func NewExamSessionClient(c config) *ExamSessionClient {
+	return &ExamSessionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `examsession.Hooks(f(g(h())))`.
+func (c *ExamSessionClient) Use(hooks ...Hook) {
+	c.hooks.ExamSession = append(c.hooks.ExamSession, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `examsession.Intercept(f(g(h())))`.
+func (c *ExamSessionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ExamSession = append(c.inters.ExamSession, interceptors...)
+}
+
+// Create returns a builder for creating a ExamSession entity.
+func (c *ExamSessionClient) Create() *ExamSessionCreate {
+	mutation := newExamSessionMutation(c.config, OpCreate)
+	return &ExamSessionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ExamSession entities.
+func (c *ExamSessionClient) CreateBulk(builders ...*ExamSessionCreate) *ExamSessionCreateBulk {
+	return &ExamSessionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ExamSessionClient) MapCreateBulk(slice any, setFunc func(*ExamSessionCreate, int)) *ExamSessionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ExamSessionCreateBulk{err: fmt.Errorf("calling to ExamSessionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ExamSessionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ExamSessionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ExamSession.
+func (c *ExamSessionClient) Update() *ExamSessionUpdate {
+	mutation := newExamSessionMutation(c.config, OpUpdate)
+	return &ExamSessionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ExamSessionClient) UpdateOne(_m *ExamSession) *ExamSessionUpdateOne {
+	mutation := newExamSessionMutation(c.config, OpUpdateOne, withExamSession(_m))
+	return &ExamSessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ExamSessionClient) UpdateOneID(id int) *ExamSessionUpdateOne {
+	mutation := newExamSessionMutation(c.config, OpUpdateOne, withExamSessionID(id))
+	return &ExamSessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ExamSession.
+func (c *ExamSessionClient) Delete() *ExamSessionDelete {
+	mutation := newExamSessionMutation(c.config, OpDelete)
+	return &ExamSessionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ExamSessionClient) DeleteOne(_m *ExamSession) *ExamSessionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ExamSessionClient) DeleteOneID(id int) *ExamSessionDeleteOne {
+	builder := c.Delete().Where(examsession.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ExamSessionDeleteOne{builder}
+}
+
+// Query returns a query builder for ExamSession.
+func (c *ExamSessionClient) Query() *ExamSessionQuery {
+	return &ExamSessionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeExamSession},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ExamSession entity by its id.
+func (c *ExamSessionClient) Get(ctx context.Context, id int) (*ExamSession, error) {
+	return c.Query().Where(examsession.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ExamSessionClient) GetX(ctx context.Context, id int) *ExamSession {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPlan queries the plan edge of a ExamSession.
+func (c *ExamSessionClient) QueryPlan(_m *ExamSession) *ExamPlanQuery {
+	query := (&ExamPlanClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examsession.Table, examsession.FieldID, id),
+			sqlgraph.To(examplan.Table, examplan.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, examsession.PlanTable, examsession.PlanColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubject queries the subject edge of a ExamSession.
+func (c *ExamSessionClient) QuerySubject(_m *ExamSession) *SubjectQuery {
+	query := (&SubjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examsession.Table, examsession.FieldID, id),
+			sqlgraph.To(subject.Table, subject.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, examsession.SubjectTable, examsession.SubjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRoom queries the room edge of a ExamSession.
+func (c *ExamSessionClient) QueryRoom(_m *ExamSession) *RoomQuery {
+	query := (&RoomClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examsession.Table, examsession.FieldID, id),
+			sqlgraph.To(room.Table, room.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, examsession.RoomTable, examsession.RoomColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySite queries the site edge of a ExamSession.
+func (c *ExamSessionClient) QuerySite(_m *ExamSession) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examsession.Table, examsession.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, examsession.SiteTable, examsession.SiteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryEnrollments queries the enrollments edge of a ExamSession.
+func (c *ExamSessionClient) QueryEnrollments(_m *ExamSession) *EnrollmentQuery {
+	query := (&EnrollmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(examsession.Table, examsession.FieldID, id),
+			sqlgraph.To(enrollment.Table, enrollment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, examsession.EnrollmentsTable, examsession.EnrollmentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ExamSessionClient) Hooks() []Hook {
+	hooks := c.hooks.ExamSession
+	return append(hooks[:len(hooks):len(hooks)], examsession.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ExamSessionClient) Interceptors() []Interceptor {
+	return c.inters.ExamSession
+}
+
+func (c *ExamSessionClient) mutate(ctx context.Context, m *ExamSessionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ExamSessionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ExamSessionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ExamSessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ExamSessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ExamSession mutation op: %q", m.Op())
+	}
+}
+
+// InvoiceProfileClient is a client for the InvoiceProfile schema.
+type InvoiceProfileClient struct {
+	config
+}
+
+// NewInvoiceProfileClient returns a client for the InvoiceProfile from the given config.
+func NewInvoiceProfileClient(c config) *InvoiceProfileClient {
+	return &InvoiceProfileClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `invoiceprofile.Hooks(f(g(h())))`.
+func (c *InvoiceProfileClient) Use(hooks ...Hook) {
+	c.hooks.InvoiceProfile = append(c.hooks.InvoiceProfile, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `invoiceprofile.Intercept(f(g(h())))`.
+func (c *InvoiceProfileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.InvoiceProfile = append(c.inters.InvoiceProfile, interceptors...)
+}
+
+// Create returns a builder for creating a InvoiceProfile entity.
+func (c *InvoiceProfileClient) Create() *InvoiceProfileCreate {
+	mutation := newInvoiceProfileMutation(c.config, OpCreate)
+	return &InvoiceProfileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of InvoiceProfile entities.
+func (c *InvoiceProfileClient) CreateBulk(builders ...*InvoiceProfileCreate) *InvoiceProfileCreateBulk {
+	return &InvoiceProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InvoiceProfileClient) MapCreateBulk(slice any, setFunc func(*InvoiceProfileCreate, int)) *InvoiceProfileCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InvoiceProfileCreateBulk{err: fmt.Errorf("calling to InvoiceProfileClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InvoiceProfileCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InvoiceProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for InvoiceProfile.
+func (c *InvoiceProfileClient) Update() *InvoiceProfileUpdate {
+	mutation := newInvoiceProfileMutation(c.config, OpUpdate)
+	return &InvoiceProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InvoiceProfileClient) UpdateOne(_m *InvoiceProfile) *InvoiceProfileUpdateOne {
+	mutation := newInvoiceProfileMutation(c.config, OpUpdateOne, withInvoiceProfile(_m))
+	return &InvoiceProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InvoiceProfileClient) UpdateOneID(id int) *InvoiceProfileUpdateOne {
+	mutation := newInvoiceProfileMutation(c.config, OpUpdateOne, withInvoiceProfileID(id))
+	return &InvoiceProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for InvoiceProfile.
+func (c *InvoiceProfileClient) Delete() *InvoiceProfileDelete {
+	mutation := newInvoiceProfileMutation(c.config, OpDelete)
+	return &InvoiceProfileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InvoiceProfileClient) DeleteOne(_m *InvoiceProfile) *InvoiceProfileDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InvoiceProfileClient) DeleteOneID(id int) *InvoiceProfileDeleteOne {
+	builder := c.Delete().Where(invoiceprofile.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InvoiceProfileDeleteOne{builder}
+}
+
+// Query returns a query builder for InvoiceProfile.
+func (c *InvoiceProfileClient) Query() *InvoiceProfileQuery {
+	return &InvoiceProfileQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInvoiceProfile},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a InvoiceProfile entity by its id.
+func (c *InvoiceProfileClient) Get(ctx context.Context, id int) (*InvoiceProfile, error) {
+	return c.Query().Where(invoiceprofile.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InvoiceProfileClient) GetX(ctx context.Context, id int) *InvoiceProfile {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrganization queries the organization edge of a InvoiceProfile.
+func (c *InvoiceProfileClient) QueryOrganization(_m *InvoiceProfile) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(invoiceprofile.Table, invoiceprofile.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, invoiceprofile.OrganizationTable, invoiceprofile.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *InvoiceProfileClient) Hooks() []Hook {
+	hooks := c.hooks.InvoiceProfile
+	return append(hooks[:len(hooks):len(hooks)], invoiceprofile.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *InvoiceProfileClient) Interceptors() []Interceptor {
+	return c.inters.InvoiceProfile
+}
+
+func (c *InvoiceProfileClient) mutate(ctx context.Context, m *InvoiceProfileMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InvoiceProfileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InvoiceProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InvoiceProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InvoiceProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown InvoiceProfile mutation op: %q", m.Op())
 	}
 }
 
@@ -1157,6 +2365,488 @@ func (c *OrganizationClient) mutate(ctx context.Context, m *OrganizationMutation
 	}
 }
 
+// PaymentClient is a client for the Payment schema.
+type PaymentClient struct {
+	config
+}
+
+// NewPaymentClient returns a client for the Payment from the given config.
+func NewPaymentClient(c config) *PaymentClient {
+	return &PaymentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `payment.Hooks(f(g(h())))`.
+func (c *PaymentClient) Use(hooks ...Hook) {
+	c.hooks.Payment = append(c.hooks.Payment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `payment.Intercept(f(g(h())))`.
+func (c *PaymentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Payment = append(c.inters.Payment, interceptors...)
+}
+
+// Create returns a builder for creating a Payment entity.
+func (c *PaymentClient) Create() *PaymentCreate {
+	mutation := newPaymentMutation(c.config, OpCreate)
+	return &PaymentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Payment entities.
+func (c *PaymentClient) CreateBulk(builders ...*PaymentCreate) *PaymentCreateBulk {
+	return &PaymentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaymentClient) MapCreateBulk(slice any, setFunc func(*PaymentCreate, int)) *PaymentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaymentCreateBulk{err: fmt.Errorf("calling to PaymentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaymentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaymentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Payment.
+func (c *PaymentClient) Update() *PaymentUpdate {
+	mutation := newPaymentMutation(c.config, OpUpdate)
+	return &PaymentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaymentClient) UpdateOne(_m *Payment) *PaymentUpdateOne {
+	mutation := newPaymentMutation(c.config, OpUpdateOne, withPayment(_m))
+	return &PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaymentClient) UpdateOneID(id int) *PaymentUpdateOne {
+	mutation := newPaymentMutation(c.config, OpUpdateOne, withPaymentID(id))
+	return &PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Payment.
+func (c *PaymentClient) Delete() *PaymentDelete {
+	mutation := newPaymentMutation(c.config, OpDelete)
+	return &PaymentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaymentClient) DeleteOne(_m *Payment) *PaymentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaymentClient) DeleteOneID(id int) *PaymentDeleteOne {
+	builder := c.Delete().Where(payment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaymentDeleteOne{builder}
+}
+
+// Query returns a query builder for Payment.
+func (c *PaymentClient) Query() *PaymentQuery {
+	return &PaymentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePayment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Payment entity by its id.
+func (c *PaymentClient) Get(ctx context.Context, id int) (*Payment, error) {
+	return c.Query().Where(payment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaymentClient) GetX(ctx context.Context, id int) *Payment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPayer queries the payer edge of a Payment.
+func (c *PaymentClient) QueryPayer(_m *Payment) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payment.Table, payment.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, payment.PayerTable, payment.PayerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryEnrollments queries the enrollments edge of a Payment.
+func (c *PaymentClient) QueryEnrollments(_m *Payment) *EnrollmentQuery {
+	query := (&EnrollmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payment.Table, payment.FieldID, id),
+			sqlgraph.To(enrollment.Table, enrollment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, payment.EnrollmentsTable, payment.EnrollmentsPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProof queries the proof edge of a Payment.
+func (c *PaymentClient) QueryProof(_m *Payment) *AttachmentQuery {
+	query := (&AttachmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payment.Table, payment.FieldID, id),
+			sqlgraph.To(attachment.Table, attachment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, payment.ProofTable, payment.ProofColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PaymentClient) Hooks() []Hook {
+	hooks := c.hooks.Payment
+	return append(hooks[:len(hooks):len(hooks)], payment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaymentClient) Interceptors() []Interceptor {
+	return c.inters.Payment
+}
+
+func (c *PaymentClient) mutate(ctx context.Context, m *PaymentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaymentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaymentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaymentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Payment mutation op: %q", m.Op())
+	}
+}
+
+// ProfileClient is a client for the Profile schema.
+type ProfileClient struct {
+	config
+}
+
+// NewProfileClient returns a client for the Profile from the given config.
+func NewProfileClient(c config) *ProfileClient {
+	return &ProfileClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `profile.Hooks(f(g(h())))`.
+func (c *ProfileClient) Use(hooks ...Hook) {
+	c.hooks.Profile = append(c.hooks.Profile, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `profile.Intercept(f(g(h())))`.
+func (c *ProfileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Profile = append(c.inters.Profile, interceptors...)
+}
+
+// Create returns a builder for creating a Profile entity.
+func (c *ProfileClient) Create() *ProfileCreate {
+	mutation := newProfileMutation(c.config, OpCreate)
+	return &ProfileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Profile entities.
+func (c *ProfileClient) CreateBulk(builders ...*ProfileCreate) *ProfileCreateBulk {
+	return &ProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProfileClient) MapCreateBulk(slice any, setFunc func(*ProfileCreate, int)) *ProfileCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProfileCreateBulk{err: fmt.Errorf("calling to ProfileClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProfileCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Profile.
+func (c *ProfileClient) Update() *ProfileUpdate {
+	mutation := newProfileMutation(c.config, OpUpdate)
+	return &ProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProfileClient) UpdateOne(_m *Profile) *ProfileUpdateOne {
+	mutation := newProfileMutation(c.config, OpUpdateOne, withProfile(_m))
+	return &ProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProfileClient) UpdateOneID(id int) *ProfileUpdateOne {
+	mutation := newProfileMutation(c.config, OpUpdateOne, withProfileID(id))
+	return &ProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Profile.
+func (c *ProfileClient) Delete() *ProfileDelete {
+	mutation := newProfileMutation(c.config, OpDelete)
+	return &ProfileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProfileClient) DeleteOne(_m *Profile) *ProfileDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProfileClient) DeleteOneID(id int) *ProfileDeleteOne {
+	builder := c.Delete().Where(profile.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProfileDeleteOne{builder}
+}
+
+// Query returns a query builder for Profile.
+func (c *ProfileClient) Query() *ProfileQuery {
+	return &ProfileQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProfile},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Profile entity by its id.
+func (c *ProfileClient) Get(ctx context.Context, id int) (*Profile, error) {
+	return c.Query().Where(profile.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProfileClient) GetX(ctx context.Context, id int) *Profile {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Profile.
+func (c *ProfileClient) QueryUser(_m *Profile) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(profile.Table, profile.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, profile.UserTable, profile.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCompany queries the company edge of a Profile.
+func (c *ProfileClient) QueryCompany(_m *Profile) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(profile.Table, profile.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, profile.CompanyTable, profile.CompanyColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProfileClient) Hooks() []Hook {
+	hooks := c.hooks.Profile
+	return append(hooks[:len(hooks):len(hooks)], profile.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProfileClient) Interceptors() []Interceptor {
+	return c.inters.Profile
+}
+
+func (c *ProfileClient) mutate(ctx context.Context, m *ProfileMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProfileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Profile mutation op: %q", m.Op())
+	}
+}
+
+// RegionClient is a client for the Region schema.
+type RegionClient struct {
+	config
+}
+
+// NewRegionClient returns a client for the Region from the given config.
+func NewRegionClient(c config) *RegionClient {
+	return &RegionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `region.Hooks(f(g(h())))`.
+func (c *RegionClient) Use(hooks ...Hook) {
+	c.hooks.Region = append(c.hooks.Region, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `region.Intercept(f(g(h())))`.
+func (c *RegionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Region = append(c.inters.Region, interceptors...)
+}
+
+// Create returns a builder for creating a Region entity.
+func (c *RegionClient) Create() *RegionCreate {
+	mutation := newRegionMutation(c.config, OpCreate)
+	return &RegionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Region entities.
+func (c *RegionClient) CreateBulk(builders ...*RegionCreate) *RegionCreateBulk {
+	return &RegionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RegionClient) MapCreateBulk(slice any, setFunc func(*RegionCreate, int)) *RegionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RegionCreateBulk{err: fmt.Errorf("calling to RegionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RegionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RegionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Region.
+func (c *RegionClient) Update() *RegionUpdate {
+	mutation := newRegionMutation(c.config, OpUpdate)
+	return &RegionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RegionClient) UpdateOne(_m *Region) *RegionUpdateOne {
+	mutation := newRegionMutation(c.config, OpUpdateOne, withRegion(_m))
+	return &RegionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RegionClient) UpdateOneID(id int) *RegionUpdateOne {
+	mutation := newRegionMutation(c.config, OpUpdateOne, withRegionID(id))
+	return &RegionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Region.
+func (c *RegionClient) Delete() *RegionDelete {
+	mutation := newRegionMutation(c.config, OpDelete)
+	return &RegionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RegionClient) DeleteOne(_m *Region) *RegionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RegionClient) DeleteOneID(id int) *RegionDeleteOne {
+	builder := c.Delete().Where(region.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RegionDeleteOne{builder}
+}
+
+// Query returns a query builder for Region.
+func (c *RegionClient) Query() *RegionQuery {
+	return &RegionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRegion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Region entity by its id.
+func (c *RegionClient) Get(ctx context.Context, id int) (*Region, error) {
+	return c.Query().Where(region.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RegionClient) GetX(ctx context.Context, id int) *Region {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RegionClient) Hooks() []Hook {
+	hooks := c.hooks.Region
+	return append(hooks[:len(hooks):len(hooks)], region.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RegionClient) Interceptors() []Interceptor {
+	return c.inters.Region
+}
+
+func (c *RegionClient) mutate(ctx context.Context, m *RegionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RegionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RegionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RegionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RegionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Region mutation op: %q", m.Op())
+	}
+}
+
 // RoomClient is a client for the Room schema.
 type RoomClient struct {
 	config
@@ -1591,6 +3281,172 @@ func (c *SubjectClient) mutate(ctx context.Context, m *SubjectMutation) (Value, 
 	}
 }
 
+// TrainingRecordClient is a client for the TrainingRecord schema.
+type TrainingRecordClient struct {
+	config
+}
+
+// NewTrainingRecordClient returns a client for the TrainingRecord from the given config.
+func NewTrainingRecordClient(c config) *TrainingRecordClient {
+	return &TrainingRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `trainingrecord.Hooks(f(g(h())))`.
+func (c *TrainingRecordClient) Use(hooks ...Hook) {
+	c.hooks.TrainingRecord = append(c.hooks.TrainingRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `trainingrecord.Intercept(f(g(h())))`.
+func (c *TrainingRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TrainingRecord = append(c.inters.TrainingRecord, interceptors...)
+}
+
+// Create returns a builder for creating a TrainingRecord entity.
+func (c *TrainingRecordClient) Create() *TrainingRecordCreate {
+	mutation := newTrainingRecordMutation(c.config, OpCreate)
+	return &TrainingRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TrainingRecord entities.
+func (c *TrainingRecordClient) CreateBulk(builders ...*TrainingRecordCreate) *TrainingRecordCreateBulk {
+	return &TrainingRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TrainingRecordClient) MapCreateBulk(slice any, setFunc func(*TrainingRecordCreate, int)) *TrainingRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TrainingRecordCreateBulk{err: fmt.Errorf("calling to TrainingRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TrainingRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TrainingRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TrainingRecord.
+func (c *TrainingRecordClient) Update() *TrainingRecordUpdate {
+	mutation := newTrainingRecordMutation(c.config, OpUpdate)
+	return &TrainingRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TrainingRecordClient) UpdateOne(_m *TrainingRecord) *TrainingRecordUpdateOne {
+	mutation := newTrainingRecordMutation(c.config, OpUpdateOne, withTrainingRecord(_m))
+	return &TrainingRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TrainingRecordClient) UpdateOneID(id int) *TrainingRecordUpdateOne {
+	mutation := newTrainingRecordMutation(c.config, OpUpdateOne, withTrainingRecordID(id))
+	return &TrainingRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TrainingRecord.
+func (c *TrainingRecordClient) Delete() *TrainingRecordDelete {
+	mutation := newTrainingRecordMutation(c.config, OpDelete)
+	return &TrainingRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TrainingRecordClient) DeleteOne(_m *TrainingRecord) *TrainingRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TrainingRecordClient) DeleteOneID(id int) *TrainingRecordDeleteOne {
+	builder := c.Delete().Where(trainingrecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TrainingRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for TrainingRecord.
+func (c *TrainingRecordClient) Query() *TrainingRecordQuery {
+	return &TrainingRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTrainingRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TrainingRecord entity by its id.
+func (c *TrainingRecordClient) Get(ctx context.Context, id int) (*TrainingRecord, error) {
+	return c.Query().Where(trainingrecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TrainingRecordClient) GetX(ctx context.Context, id int) *TrainingRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCandidate queries the candidate edge of a TrainingRecord.
+func (c *TrainingRecordClient) QueryCandidate(_m *TrainingRecord) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(trainingrecord.Table, trainingrecord.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, trainingrecord.CandidateTable, trainingrecord.CandidateColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTrainingOrg queries the training_org edge of a TrainingRecord.
+func (c *TrainingRecordClient) QueryTrainingOrg(_m *TrainingRecord) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(trainingrecord.Table, trainingrecord.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, trainingrecord.TrainingOrgTable, trainingrecord.TrainingOrgColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *TrainingRecordClient) Hooks() []Hook {
+	hooks := c.hooks.TrainingRecord
+	return append(hooks[:len(hooks):len(hooks)], trainingrecord.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TrainingRecordClient) Interceptors() []Interceptor {
+	return c.inters.TrainingRecord
+}
+
+func (c *TrainingRecordClient) mutate(ctx context.Context, m *TrainingRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TrainingRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TrainingRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TrainingRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TrainingRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TrainingRecord mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -1910,12 +3766,16 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Announcement, AuditLog, Captcha, LoginThrottle, Notification, Organization,
-		Room, Session, Subject, User, VerificationCode []ent.Hook
+		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment, ExamPlan,
+		ExamSession, InvoiceProfile, LoginThrottle, Notification, Organization,
+		Payment, Profile, Region, Room, Session, Subject, TrainingRecord, User,
+		VerificationCode []ent.Hook
 	}
 	inters struct {
-		Announcement, AuditLog, Captcha, LoginThrottle, Notification, Organization,
-		Room, Session, Subject, User, VerificationCode []ent.Interceptor
+		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment, ExamPlan,
+		ExamSession, InvoiceProfile, LoginThrottle, Notification, Organization,
+		Payment, Profile, Region, Room, Session, Subject, TrainingRecord, User,
+		VerificationCode []ent.Interceptor
 	}
 )
 

@@ -13,14 +13,24 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/ent/verificationcode"
 )
@@ -84,14 +94,24 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			announcement.Table:     announcement.ValidColumn,
+			attachment.Table:       attachment.ValidColumn,
 			auditlog.Table:         auditlog.ValidColumn,
 			captcha.Table:          captcha.ValidColumn,
+			checkin.Table:          checkin.ValidColumn,
+			enrollment.Table:       enrollment.ValidColumn,
+			examplan.Table:         examplan.ValidColumn,
+			examsession.Table:      examsession.ValidColumn,
+			invoiceprofile.Table:   invoiceprofile.ValidColumn,
 			loginthrottle.Table:    loginthrottle.ValidColumn,
 			notification.Table:     notification.ValidColumn,
 			organization.Table:     organization.ValidColumn,
+			payment.Table:          payment.ValidColumn,
+			profile.Table:          profile.ValidColumn,
+			region.Table:           region.ValidColumn,
 			room.Table:             room.ValidColumn,
 			session.Table:          session.ValidColumn,
 			subject.Table:          subject.ValidColumn,
+			trainingrecord.Table:   trainingrecord.ValidColumn,
 			user.Table:             user.ValidColumn,
 			verificationcode.Table: verificationcode.ValidColumn,
 		})

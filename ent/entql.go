@@ -4,15 +4,25 @@ package ent
 
 import (
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/ent/verificationcode"
 
@@ -24,7 +34,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   announcement.Table,
@@ -46,6 +56,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   attachment.Table,
+			Columns: attachment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: attachment.FieldID,
+			},
+		},
+		Type: "Attachment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			attachment.FieldOwnerID:      {Type: field.TypeInt, Column: attachment.FieldOwnerID},
+			attachment.FieldKind:         {Type: field.TypeEnum, Column: attachment.FieldKind},
+			attachment.FieldBlobKey:      {Type: field.TypeString, Column: attachment.FieldBlobKey},
+			attachment.FieldContentType:  {Type: field.TypeString, Column: attachment.FieldContentType},
+			attachment.FieldSize:         {Type: field.TypeInt64, Column: attachment.FieldSize},
+			attachment.FieldSha256:       {Type: field.TypeString, Column: attachment.FieldSha256},
+			attachment.FieldFileName:     {Type: field.TypeString, Column: attachment.FieldFileName},
+			attachment.FieldWidth:        {Type: field.TypeInt, Column: attachment.FieldWidth},
+			attachment.FieldHeight:       {Type: field.TypeInt, Column: attachment.FieldHeight},
+			attachment.FieldUploadedByID: {Type: field.TypeInt, Column: attachment.FieldUploadedByID},
+			attachment.FieldCreatedAt:    {Type: field.TypeTime, Column: attachment.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditlog.Table,
 			Columns: auditlog.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -66,7 +100,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditlog.FieldIP:         {Type: field.TypeString, Column: auditlog.FieldIP},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   captcha.Table,
 			Columns: captcha.Columns,
@@ -82,7 +116,138 @@ var schemaGraph = func() *sqlgraph.Schema {
 			captcha.FieldExpiresAt:  {Type: field.TypeTime, Column: captcha.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   checkin.Table,
+			Columns: checkin.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: checkin.FieldID,
+			},
+		},
+		Type: "CheckIn",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			checkin.FieldEnrollmentID:  {Type: field.TypeInt, Column: checkin.FieldEnrollmentID},
+			checkin.FieldSessionID:     {Type: field.TypeInt, Column: checkin.FieldSessionID},
+			checkin.FieldSiteID:        {Type: field.TypeInt, Column: checkin.FieldSiteID},
+			checkin.FieldOperatorID:    {Type: field.TypeInt, Column: checkin.FieldOperatorID},
+			checkin.FieldReaderName:    {Type: field.TypeString, Column: checkin.FieldReaderName},
+			checkin.FieldReaderPhotoID: {Type: field.TypeInt, Column: checkin.FieldReaderPhotoID},
+			checkin.FieldLivePhotoID:   {Type: field.TypeInt, Column: checkin.FieldLivePhotoID},
+			checkin.FieldCheckedInAt:   {Type: field.TypeTime, Column: checkin.FieldCheckedInAt},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   enrollment.Table,
+			Columns: enrollment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: enrollment.FieldID,
+			},
+		},
+		Type: "Enrollment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			enrollment.FieldCreatedAt:          {Type: field.TypeTime, Column: enrollment.FieldCreatedAt},
+			enrollment.FieldUpdatedAt:          {Type: field.TypeTime, Column: enrollment.FieldUpdatedAt},
+			enrollment.FieldCandidateID:        {Type: field.TypeInt, Column: enrollment.FieldCandidateID},
+			enrollment.FieldPlanID:             {Type: field.TypeInt, Column: enrollment.FieldPlanID},
+			enrollment.FieldSubjectID:          {Type: field.TypeInt, Column: enrollment.FieldSubjectID},
+			enrollment.FieldSessionID:          {Type: field.TypeInt, Column: enrollment.FieldSessionID},
+			enrollment.FieldSiteID:             {Type: field.TypeInt, Column: enrollment.FieldSiteID},
+			enrollment.FieldCompanyID:          {Type: field.TypeInt, Column: enrollment.FieldCompanyID},
+			enrollment.FieldTrainingOrgID:      {Type: field.TypeInt, Column: enrollment.FieldTrainingOrgID},
+			enrollment.FieldEnrolledByID:       {Type: field.TypeInt, Column: enrollment.FieldEnrolledByID},
+			enrollment.FieldSource:             {Type: field.TypeEnum, Column: enrollment.FieldSource},
+			enrollment.FieldStatus:             {Type: field.TypeEnum, Column: enrollment.FieldStatus},
+			enrollment.FieldPledgeAcceptedAt:   {Type: field.TypeTime, Column: enrollment.FieldPledgeAcceptedAt},
+			enrollment.FieldSubmittedAt:        {Type: field.TypeTime, Column: enrollment.FieldSubmittedAt},
+			enrollment.FieldReviewedAt:         {Type: field.TypeTime, Column: enrollment.FieldReviewedAt},
+			enrollment.FieldReviewerID:         {Type: field.TypeInt, Column: enrollment.FieldReviewerID},
+			enrollment.FieldReviewDepartmentID: {Type: field.TypeInt, Column: enrollment.FieldReviewDepartmentID},
+			enrollment.FieldReviewReason:       {Type: field.TypeString, Column: enrollment.FieldReviewReason},
+			enrollment.FieldFeeCents:           {Type: field.TypeInt, Column: enrollment.FieldFeeCents},
+			enrollment.FieldPaymentStatus:      {Type: field.TypeEnum, Column: enrollment.FieldPaymentStatus},
+			enrollment.FieldPaidAt:             {Type: field.TypeTime, Column: enrollment.FieldPaidAt},
+			enrollment.FieldTicketNo:           {Type: field.TypeString, Column: enrollment.FieldTicketNo},
+			enrollment.FieldCheckedInAt:        {Type: field.TypeTime, Column: enrollment.FieldCheckedInAt},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   examplan.Table,
+			Columns: examplan.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: examplan.FieldID,
+			},
+		},
+		Type: "ExamPlan",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			examplan.FieldCreatedAt:      {Type: field.TypeTime, Column: examplan.FieldCreatedAt},
+			examplan.FieldUpdatedAt:      {Type: field.TypeTime, Column: examplan.FieldUpdatedAt},
+			examplan.FieldName:           {Type: field.TypeString, Column: examplan.FieldName},
+			examplan.FieldRegionID:       {Type: field.TypeInt, Column: examplan.FieldRegionID},
+			examplan.FieldTrainingOrgID:  {Type: field.TypeInt, Column: examplan.FieldTrainingOrgID},
+			examplan.FieldEnrollStartsAt: {Type: field.TypeTime, Column: examplan.FieldEnrollStartsAt},
+			examplan.FieldEnrollEndsAt:   {Type: field.TypeTime, Column: examplan.FieldEnrollEndsAt},
+			examplan.FieldExamFrom:       {Type: field.TypeTime, Column: examplan.FieldExamFrom},
+			examplan.FieldExamTo:         {Type: field.TypeTime, Column: examplan.FieldExamTo},
+			examplan.FieldStatus:         {Type: field.TypeEnum, Column: examplan.FieldStatus},
+			examplan.FieldSubmittedAt:    {Type: field.TypeTime, Column: examplan.FieldSubmittedAt},
+			examplan.FieldSubmittedByID:  {Type: field.TypeInt, Column: examplan.FieldSubmittedByID},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   examsession.Table,
+			Columns: examsession.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: examsession.FieldID,
+			},
+		},
+		Type: "ExamSession",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			examsession.FieldCreatedAt:       {Type: field.TypeTime, Column: examsession.FieldCreatedAt},
+			examsession.FieldUpdatedAt:       {Type: field.TypeTime, Column: examsession.FieldUpdatedAt},
+			examsession.FieldPlanID:          {Type: field.TypeInt, Column: examsession.FieldPlanID},
+			examsession.FieldSubjectID:       {Type: field.TypeInt, Column: examsession.FieldSubjectID},
+			examsession.FieldRoomID:          {Type: field.TypeInt, Column: examsession.FieldRoomID},
+			examsession.FieldSiteID:          {Type: field.TypeInt, Column: examsession.FieldSiteID},
+			examsession.FieldTrainingOrgID:   {Type: field.TypeInt, Column: examsession.FieldTrainingOrgID},
+			examsession.FieldStartsAt:        {Type: field.TypeTime, Column: examsession.FieldStartsAt},
+			examsession.FieldDurationMinutes: {Type: field.TypeInt, Column: examsession.FieldDurationMinutes},
+			examsession.FieldCapacity:        {Type: field.TypeInt, Column: examsession.FieldCapacity},
+			examsession.FieldTaken:           {Type: field.TypeInt, Column: examsession.FieldTaken},
+			examsession.FieldOnsite:          {Type: field.TypeBool, Column: examsession.FieldOnsite},
+			examsession.FieldStatus:          {Type: field.TypeEnum, Column: examsession.FieldStatus},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   invoiceprofile.Table,
+			Columns: invoiceprofile.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: invoiceprofile.FieldID,
+			},
+		},
+		Type: "InvoiceProfile",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			invoiceprofile.FieldCreatedAt:      {Type: field.TypeTime, Column: invoiceprofile.FieldCreatedAt},
+			invoiceprofile.FieldUpdatedAt:      {Type: field.TypeTime, Column: invoiceprofile.FieldUpdatedAt},
+			invoiceprofile.FieldOrganizationID: {Type: field.TypeInt, Column: invoiceprofile.FieldOrganizationID},
+			invoiceprofile.FieldTitle:          {Type: field.TypeString, Column: invoiceprofile.FieldTitle},
+			invoiceprofile.FieldTaxNumber:      {Type: field.TypeString, Column: invoiceprofile.FieldTaxNumber},
+			invoiceprofile.FieldAddress:        {Type: field.TypeString, Column: invoiceprofile.FieldAddress},
+			invoiceprofile.FieldPhone:          {Type: field.TypeString, Column: invoiceprofile.FieldPhone},
+			invoiceprofile.FieldBankName:       {Type: field.TypeString, Column: invoiceprofile.FieldBankName},
+			invoiceprofile.FieldBankAccount:    {Type: field.TypeString, Column: invoiceprofile.FieldBankAccount},
+			invoiceprofile.FieldEmail:          {Type: field.TypeString, Column: invoiceprofile.FieldEmail},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -99,7 +264,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil:   {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -118,7 +283,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:    {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organization.Table,
 			Columns: organization.Columns,
@@ -144,7 +309,77 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organization.FieldReviewedByID: {Type: field.TypeInt, Column: organization.FieldReviewedByID},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   payment.Table,
+			Columns: payment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: payment.FieldID,
+			},
+		},
+		Type: "Payment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			payment.FieldCreatedAt:         {Type: field.TypeTime, Column: payment.FieldCreatedAt},
+			payment.FieldUpdatedAt:         {Type: field.TypeTime, Column: payment.FieldUpdatedAt},
+			payment.FieldPayerID:           {Type: field.TypeInt, Column: payment.FieldPayerID},
+			payment.FieldCompanyID:         {Type: field.TypeInt, Column: payment.FieldCompanyID},
+			payment.FieldMethod:            {Type: field.TypeEnum, Column: payment.FieldMethod},
+			payment.FieldAmountCents:       {Type: field.TypeInt, Column: payment.FieldAmountCents},
+			payment.FieldStatus:            {Type: field.TypeEnum, Column: payment.FieldStatus},
+			payment.FieldOrderNo:           {Type: field.TypeString, Column: payment.FieldOrderNo},
+			payment.FieldGatewayTxnID:      {Type: field.TypeString, Column: payment.FieldGatewayTxnID},
+			payment.FieldProofAttachmentID: {Type: field.TypeInt, Column: payment.FieldProofAttachmentID},
+			payment.FieldConfirmedByID:     {Type: field.TypeInt, Column: payment.FieldConfirmedByID},
+			payment.FieldConfirmedAt:       {Type: field.TypeTime, Column: payment.FieldConfirmedAt},
+			payment.FieldReason:            {Type: field.TypeString, Column: payment.FieldReason},
+			payment.FieldPaidAt:            {Type: field.TypeTime, Column: payment.FieldPaidAt},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   profile.Table,
+			Columns: profile.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: profile.FieldID,
+			},
+		},
+		Type: "Profile",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			profile.FieldCreatedAt:     {Type: field.TypeTime, Column: profile.FieldCreatedAt},
+			profile.FieldUpdatedAt:     {Type: field.TypeTime, Column: profile.FieldUpdatedAt},
+			profile.FieldUserID:        {Type: field.TypeInt, Column: profile.FieldUserID},
+			profile.FieldCandidateType: {Type: field.TypeEnum, Column: profile.FieldCandidateType},
+			profile.FieldCategory:      {Type: field.TypeEnum, Column: profile.FieldCategory},
+			profile.FieldSex:           {Type: field.TypeEnum, Column: profile.FieldSex},
+			profile.FieldBirthDate:     {Type: field.TypeTime, Column: profile.FieldBirthDate},
+			profile.FieldCompanyName:   {Type: field.TypeString, Column: profile.FieldCompanyName},
+			profile.FieldCompanyID:     {Type: field.TypeInt, Column: profile.FieldCompanyID},
+			profile.FieldYearsInTrade:  {Type: field.TypeInt, Column: profile.FieldYearsInTrade},
+			profile.FieldEducation:     {Type: field.TypeEnum, Column: profile.FieldEducation},
+			profile.FieldEthnicity:     {Type: field.TypeString, Column: profile.FieldEthnicity},
+			profile.FieldAddress:       {Type: field.TypeString, Column: profile.FieldAddress},
+			profile.FieldTitle:         {Type: field.TypeString, Column: profile.FieldTitle},
+			profile.FieldPostCode:      {Type: field.TypeString, Column: profile.FieldPostCode},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   region.Table,
+			Columns: region.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: region.FieldID,
+			},
+		},
+		Type: "Region",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			region.FieldCode: {Type: field.TypeString, Column: region.FieldCode},
+			region.FieldName: {Type: field.TypeString, Column: region.FieldName},
+		},
+	}
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -164,7 +399,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldDisabled:  {Type: field.TypeBool, Column: room.FieldDisabled},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -187,7 +422,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:      {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subject.Table,
 			Columns: subject.Columns,
@@ -209,7 +444,34 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subject.FieldActive:       {Type: field.TypeBool, Column: subject.FieldActive},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   trainingrecord.Table,
+			Columns: trainingrecord.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: trainingrecord.FieldID,
+			},
+		},
+		Type: "TrainingRecord",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			trainingrecord.FieldCreatedAt:     {Type: field.TypeTime, Column: trainingrecord.FieldCreatedAt},
+			trainingrecord.FieldUpdatedAt:     {Type: field.TypeTime, Column: trainingrecord.FieldUpdatedAt},
+			trainingrecord.FieldCandidateID:   {Type: field.TypeInt, Column: trainingrecord.FieldCandidateID},
+			trainingrecord.FieldTrainingOrgID: {Type: field.TypeInt, Column: trainingrecord.FieldTrainingOrgID},
+			trainingrecord.FieldCategory:      {Type: field.TypeEnum, Column: trainingrecord.FieldCategory},
+			trainingrecord.FieldHours:         {Type: field.TypeFloat64, Column: trainingrecord.FieldHours},
+			trainingrecord.FieldStartedOn:     {Type: field.TypeTime, Column: trainingrecord.FieldStartedOn},
+			trainingrecord.FieldFinishedOn:    {Type: field.TypeTime, Column: trainingrecord.FieldFinishedOn},
+			trainingrecord.FieldResult:        {Type: field.TypeEnum, Column: trainingrecord.FieldResult},
+			trainingrecord.FieldScore:         {Type: field.TypeInt, Column: trainingrecord.FieldScore},
+			trainingrecord.FieldStatus:        {Type: field.TypeEnum, Column: trainingrecord.FieldStatus},
+			trainingrecord.FieldReviewReason:  {Type: field.TypeString, Column: trainingrecord.FieldReviewReason},
+			trainingrecord.FieldReviewedByID:  {Type: field.TypeInt, Column: trainingrecord.FieldReviewedByID},
+			trainingrecord.FieldReviewedAt:    {Type: field.TypeTime, Column: trainingrecord.FieldReviewedAt},
+		},
+	}
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -235,7 +497,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldPasswordChangedAt: {Type: field.TypeTime, Column: user.FieldPasswordChangedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -256,6 +518,246 @@ var schemaGraph = func() *sqlgraph.Schema {
 			verificationcode.FieldConsumedAt:    {Type: field.TypeTime, Column: verificationcode.FieldConsumedAt},
 		},
 	}
+	graph.MustAddE(
+		"owner",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   attachment.OwnerTable,
+			Columns: []string{attachment.OwnerColumn},
+			Bidi:    false,
+		},
+		"Attachment",
+		"User",
+	)
+	graph.MustAddE(
+		"enrollment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   checkin.EnrollmentTable,
+			Columns: []string{checkin.EnrollmentColumn},
+			Bidi:    false,
+		},
+		"CheckIn",
+		"Enrollment",
+	)
+	graph.MustAddE(
+		"live_photo",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   checkin.LivePhotoTable,
+			Columns: []string{checkin.LivePhotoColumn},
+			Bidi:    false,
+		},
+		"CheckIn",
+		"Attachment",
+	)
+	graph.MustAddE(
+		"candidate",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   enrollment.CandidateTable,
+			Columns: []string{enrollment.CandidateColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"User",
+	)
+	graph.MustAddE(
+		"plan",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   enrollment.PlanTable,
+			Columns: []string{enrollment.PlanColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"ExamPlan",
+	)
+	graph.MustAddE(
+		"subject",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   enrollment.SubjectTable,
+			Columns: []string{enrollment.SubjectColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"Subject",
+	)
+	graph.MustAddE(
+		"session",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   enrollment.SessionTable,
+			Columns: []string{enrollment.SessionColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"ExamSession",
+	)
+	graph.MustAddE(
+		"company",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   enrollment.CompanyTable,
+			Columns: []string{enrollment.CompanyColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"Organization",
+	)
+	graph.MustAddE(
+		"review_department",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   enrollment.ReviewDepartmentTable,
+			Columns: []string{enrollment.ReviewDepartmentColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"Organization",
+	)
+	graph.MustAddE(
+		"payments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   enrollment.PaymentsTable,
+			Columns: enrollment.PaymentsPrimaryKey,
+			Bidi:    false,
+		},
+		"Enrollment",
+		"Payment",
+	)
+	graph.MustAddE(
+		"check_in",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   enrollment.CheckInTable,
+			Columns: []string{enrollment.CheckInColumn},
+			Bidi:    false,
+		},
+		"Enrollment",
+		"CheckIn",
+	)
+	graph.MustAddE(
+		"region",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   examplan.RegionTable,
+			Columns: []string{examplan.RegionColumn},
+			Bidi:    false,
+		},
+		"ExamPlan",
+		"Region",
+	)
+	graph.MustAddE(
+		"training_org",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   examplan.TrainingOrgTable,
+			Columns: []string{examplan.TrainingOrgColumn},
+			Bidi:    false,
+		},
+		"ExamPlan",
+		"Organization",
+	)
+	graph.MustAddE(
+		"sessions",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   examplan.SessionsTable,
+			Columns: []string{examplan.SessionsColumn},
+			Bidi:    false,
+		},
+		"ExamPlan",
+		"ExamSession",
+	)
+	graph.MustAddE(
+		"plan",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   examsession.PlanTable,
+			Columns: []string{examsession.PlanColumn},
+			Bidi:    false,
+		},
+		"ExamSession",
+		"ExamPlan",
+	)
+	graph.MustAddE(
+		"subject",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   examsession.SubjectTable,
+			Columns: []string{examsession.SubjectColumn},
+			Bidi:    false,
+		},
+		"ExamSession",
+		"Subject",
+	)
+	graph.MustAddE(
+		"room",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   examsession.RoomTable,
+			Columns: []string{examsession.RoomColumn},
+			Bidi:    false,
+		},
+		"ExamSession",
+		"Room",
+	)
+	graph.MustAddE(
+		"site",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   examsession.SiteTable,
+			Columns: []string{examsession.SiteColumn},
+			Bidi:    false,
+		},
+		"ExamSession",
+		"Organization",
+	)
+	graph.MustAddE(
+		"enrollments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   examsession.EnrollmentsTable,
+			Columns: []string{examsession.EnrollmentsColumn},
+			Bidi:    false,
+		},
+		"ExamSession",
+		"Enrollment",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   invoiceprofile.OrganizationTable,
+			Columns: []string{invoiceprofile.OrganizationColumn},
+			Bidi:    false,
+		},
+		"InvoiceProfile",
+		"Organization",
+	)
 	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
@@ -305,6 +807,66 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Room",
 	)
 	graph.MustAddE(
+		"payer",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   payment.PayerTable,
+			Columns: []string{payment.PayerColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"User",
+	)
+	graph.MustAddE(
+		"enrollments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   payment.EnrollmentsTable,
+			Columns: payment.EnrollmentsPrimaryKey,
+			Bidi:    false,
+		},
+		"Payment",
+		"Enrollment",
+	)
+	graph.MustAddE(
+		"proof",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   payment.ProofTable,
+			Columns: []string{payment.ProofColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"Attachment",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   profile.UserTable,
+			Columns: []string{profile.UserColumn},
+			Bidi:    false,
+		},
+		"Profile",
+		"User",
+	)
+	graph.MustAddE(
+		"company",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   profile.CompanyTable,
+			Columns: []string{profile.CompanyColumn},
+			Bidi:    false,
+		},
+		"Profile",
+		"Organization",
+	)
+	graph.MustAddE(
 		"site",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -327,6 +889,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Session",
 		"User",
+	)
+	graph.MustAddE(
+		"candidate",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   trainingrecord.CandidateTable,
+			Columns: []string{trainingrecord.CandidateColumn},
+			Bidi:    false,
+		},
+		"TrainingRecord",
+		"User",
+	)
+	graph.MustAddE(
+		"training_org",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   trainingrecord.TrainingOrgTable,
+			Columns: []string{trainingrecord.TrainingOrgColumn},
+			Bidi:    false,
+		},
+		"TrainingRecord",
+		"Organization",
 	)
 	graph.MustAddE(
 		"organization",
@@ -444,6 +1030,115 @@ func (f *AnnouncementFilter) WhereAuthorID(p entql.IntP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AttachmentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AttachmentQuery builder.
+func (_q *AttachmentQuery) Filter() *AttachmentFilter {
+	return &AttachmentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AttachmentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AttachmentMutation builder.
+func (m *AttachmentMutation) Filter() *AttachmentFilter {
+	return &AttachmentFilter{config: m.config, predicateAdder: m}
+}
+
+// AttachmentFilter provides a generic filtering capability at runtime for AttachmentQuery.
+type AttachmentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AttachmentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AttachmentFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(attachment.FieldID))
+}
+
+// WhereOwnerID applies the entql int predicate on the owner_id field.
+func (f *AttachmentFilter) WhereOwnerID(p entql.IntP) {
+	f.Where(p.Field(attachment.FieldOwnerID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AttachmentFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(attachment.FieldKind))
+}
+
+// WhereBlobKey applies the entql string predicate on the blob_key field.
+func (f *AttachmentFilter) WhereBlobKey(p entql.StringP) {
+	f.Where(p.Field(attachment.FieldBlobKey))
+}
+
+// WhereContentType applies the entql string predicate on the content_type field.
+func (f *AttachmentFilter) WhereContentType(p entql.StringP) {
+	f.Where(p.Field(attachment.FieldContentType))
+}
+
+// WhereSize applies the entql int64 predicate on the size field.
+func (f *AttachmentFilter) WhereSize(p entql.Int64P) {
+	f.Where(p.Field(attachment.FieldSize))
+}
+
+// WhereSha256 applies the entql string predicate on the sha256 field.
+func (f *AttachmentFilter) WhereSha256(p entql.StringP) {
+	f.Where(p.Field(attachment.FieldSha256))
+}
+
+// WhereFileName applies the entql string predicate on the file_name field.
+func (f *AttachmentFilter) WhereFileName(p entql.StringP) {
+	f.Where(p.Field(attachment.FieldFileName))
+}
+
+// WhereWidth applies the entql int predicate on the width field.
+func (f *AttachmentFilter) WhereWidth(p entql.IntP) {
+	f.Where(p.Field(attachment.FieldWidth))
+}
+
+// WhereHeight applies the entql int predicate on the height field.
+func (f *AttachmentFilter) WhereHeight(p entql.IntP) {
+	f.Where(p.Field(attachment.FieldHeight))
+}
+
+// WhereUploadedByID applies the entql int predicate on the uploaded_by_id field.
+func (f *AttachmentFilter) WhereUploadedByID(p entql.IntP) {
+	f.Where(p.Field(attachment.FieldUploadedByID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AttachmentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(attachment.FieldCreatedAt))
+}
+
+// WhereHasOwner applies a predicate to check if query has an edge owner.
+func (f *AttachmentFilter) WhereHasOwner() {
+	f.Where(entql.HasEdge("owner"))
+}
+
+// WhereHasOwnerWith applies a predicate to check if query has an edge owner with a given conditions (other predicates).
+func (f *AttachmentFilter) WhereHasOwnerWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("owner", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AuditLogQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -472,7 +1167,7 @@ type AuditLogFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditLogFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -557,7 +1252,7 @@ type CaptchaFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CaptchaFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -581,6 +1276,802 @@ func (f *CaptchaFilter) WhereAnswerHash(p entql.StringP) {
 // WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
 func (f *CaptchaFilter) WhereExpiresAt(p entql.TimeP) {
 	f.Where(p.Field(captcha.FieldExpiresAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CheckInQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CheckInQuery builder.
+func (_q *CheckInQuery) Filter() *CheckInFilter {
+	return &CheckInFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CheckInMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CheckInMutation builder.
+func (m *CheckInMutation) Filter() *CheckInFilter {
+	return &CheckInFilter{config: m.config, predicateAdder: m}
+}
+
+// CheckInFilter provides a generic filtering capability at runtime for CheckInQuery.
+type CheckInFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CheckInFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CheckInFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldID))
+}
+
+// WhereEnrollmentID applies the entql int predicate on the enrollment_id field.
+func (f *CheckInFilter) WhereEnrollmentID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldEnrollmentID))
+}
+
+// WhereSessionID applies the entql int predicate on the session_id field.
+func (f *CheckInFilter) WhereSessionID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldSessionID))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *CheckInFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldSiteID))
+}
+
+// WhereOperatorID applies the entql int predicate on the operator_id field.
+func (f *CheckInFilter) WhereOperatorID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldOperatorID))
+}
+
+// WhereReaderName applies the entql string predicate on the reader_name field.
+func (f *CheckInFilter) WhereReaderName(p entql.StringP) {
+	f.Where(p.Field(checkin.FieldReaderName))
+}
+
+// WhereReaderPhotoID applies the entql int predicate on the reader_photo_id field.
+func (f *CheckInFilter) WhereReaderPhotoID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldReaderPhotoID))
+}
+
+// WhereLivePhotoID applies the entql int predicate on the live_photo_id field.
+func (f *CheckInFilter) WhereLivePhotoID(p entql.IntP) {
+	f.Where(p.Field(checkin.FieldLivePhotoID))
+}
+
+// WhereCheckedInAt applies the entql time.Time predicate on the checked_in_at field.
+func (f *CheckInFilter) WhereCheckedInAt(p entql.TimeP) {
+	f.Where(p.Field(checkin.FieldCheckedInAt))
+}
+
+// WhereHasEnrollment applies a predicate to check if query has an edge enrollment.
+func (f *CheckInFilter) WhereHasEnrollment() {
+	f.Where(entql.HasEdge("enrollment"))
+}
+
+// WhereHasEnrollmentWith applies a predicate to check if query has an edge enrollment with a given conditions (other predicates).
+func (f *CheckInFilter) WhereHasEnrollmentWith(preds ...predicate.Enrollment) {
+	f.Where(entql.HasEdgeWith("enrollment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasLivePhoto applies a predicate to check if query has an edge live_photo.
+func (f *CheckInFilter) WhereHasLivePhoto() {
+	f.Where(entql.HasEdge("live_photo"))
+}
+
+// WhereHasLivePhotoWith applies a predicate to check if query has an edge live_photo with a given conditions (other predicates).
+func (f *CheckInFilter) WhereHasLivePhotoWith(preds ...predicate.Attachment) {
+	f.Where(entql.HasEdgeWith("live_photo", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *EnrollmentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EnrollmentQuery builder.
+func (_q *EnrollmentQuery) Filter() *EnrollmentFilter {
+	return &EnrollmentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EnrollmentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EnrollmentMutation builder.
+func (m *EnrollmentMutation) Filter() *EnrollmentFilter {
+	return &EnrollmentFilter{config: m.config, predicateAdder: m}
+}
+
+// EnrollmentFilter provides a generic filtering capability at runtime for EnrollmentQuery.
+type EnrollmentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EnrollmentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EnrollmentFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EnrollmentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *EnrollmentFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldUpdatedAt))
+}
+
+// WhereCandidateID applies the entql int predicate on the candidate_id field.
+func (f *EnrollmentFilter) WhereCandidateID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldCandidateID))
+}
+
+// WherePlanID applies the entql int predicate on the plan_id field.
+func (f *EnrollmentFilter) WherePlanID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldPlanID))
+}
+
+// WhereSubjectID applies the entql int predicate on the subject_id field.
+func (f *EnrollmentFilter) WhereSubjectID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldSubjectID))
+}
+
+// WhereSessionID applies the entql int predicate on the session_id field.
+func (f *EnrollmentFilter) WhereSessionID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldSessionID))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *EnrollmentFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldSiteID))
+}
+
+// WhereCompanyID applies the entql int predicate on the company_id field.
+func (f *EnrollmentFilter) WhereCompanyID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldCompanyID))
+}
+
+// WhereTrainingOrgID applies the entql int predicate on the training_org_id field.
+func (f *EnrollmentFilter) WhereTrainingOrgID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldTrainingOrgID))
+}
+
+// WhereEnrolledByID applies the entql int predicate on the enrolled_by_id field.
+func (f *EnrollmentFilter) WhereEnrolledByID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldEnrolledByID))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *EnrollmentFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(enrollment.FieldSource))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *EnrollmentFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(enrollment.FieldStatus))
+}
+
+// WherePledgeAcceptedAt applies the entql time.Time predicate on the pledge_accepted_at field.
+func (f *EnrollmentFilter) WherePledgeAcceptedAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldPledgeAcceptedAt))
+}
+
+// WhereSubmittedAt applies the entql time.Time predicate on the submitted_at field.
+func (f *EnrollmentFilter) WhereSubmittedAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldSubmittedAt))
+}
+
+// WhereReviewedAt applies the entql time.Time predicate on the reviewed_at field.
+func (f *EnrollmentFilter) WhereReviewedAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldReviewedAt))
+}
+
+// WhereReviewerID applies the entql int predicate on the reviewer_id field.
+func (f *EnrollmentFilter) WhereReviewerID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldReviewerID))
+}
+
+// WhereReviewDepartmentID applies the entql int predicate on the review_department_id field.
+func (f *EnrollmentFilter) WhereReviewDepartmentID(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldReviewDepartmentID))
+}
+
+// WhereReviewReason applies the entql string predicate on the review_reason field.
+func (f *EnrollmentFilter) WhereReviewReason(p entql.StringP) {
+	f.Where(p.Field(enrollment.FieldReviewReason))
+}
+
+// WhereFeeCents applies the entql int predicate on the fee_cents field.
+func (f *EnrollmentFilter) WhereFeeCents(p entql.IntP) {
+	f.Where(p.Field(enrollment.FieldFeeCents))
+}
+
+// WherePaymentStatus applies the entql string predicate on the payment_status field.
+func (f *EnrollmentFilter) WherePaymentStatus(p entql.StringP) {
+	f.Where(p.Field(enrollment.FieldPaymentStatus))
+}
+
+// WherePaidAt applies the entql time.Time predicate on the paid_at field.
+func (f *EnrollmentFilter) WherePaidAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldPaidAt))
+}
+
+// WhereTicketNo applies the entql string predicate on the ticket_no field.
+func (f *EnrollmentFilter) WhereTicketNo(p entql.StringP) {
+	f.Where(p.Field(enrollment.FieldTicketNo))
+}
+
+// WhereCheckedInAt applies the entql time.Time predicate on the checked_in_at field.
+func (f *EnrollmentFilter) WhereCheckedInAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldCheckedInAt))
+}
+
+// WhereHasCandidate applies a predicate to check if query has an edge candidate.
+func (f *EnrollmentFilter) WhereHasCandidate() {
+	f.Where(entql.HasEdge("candidate"))
+}
+
+// WhereHasCandidateWith applies a predicate to check if query has an edge candidate with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasCandidateWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("candidate", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPlan applies a predicate to check if query has an edge plan.
+func (f *EnrollmentFilter) WhereHasPlan() {
+	f.Where(entql.HasEdge("plan"))
+}
+
+// WhereHasPlanWith applies a predicate to check if query has an edge plan with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasPlanWith(preds ...predicate.ExamPlan) {
+	f.Where(entql.HasEdgeWith("plan", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSubject applies a predicate to check if query has an edge subject.
+func (f *EnrollmentFilter) WhereHasSubject() {
+	f.Where(entql.HasEdge("subject"))
+}
+
+// WhereHasSubjectWith applies a predicate to check if query has an edge subject with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasSubjectWith(preds ...predicate.Subject) {
+	f.Where(entql.HasEdgeWith("subject", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSession applies a predicate to check if query has an edge session.
+func (f *EnrollmentFilter) WhereHasSession() {
+	f.Where(entql.HasEdge("session"))
+}
+
+// WhereHasSessionWith applies a predicate to check if query has an edge session with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasSessionWith(preds ...predicate.ExamSession) {
+	f.Where(entql.HasEdgeWith("session", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCompany applies a predicate to check if query has an edge company.
+func (f *EnrollmentFilter) WhereHasCompany() {
+	f.Where(entql.HasEdge("company"))
+}
+
+// WhereHasCompanyWith applies a predicate to check if query has an edge company with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasCompanyWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("company", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReviewDepartment applies a predicate to check if query has an edge review_department.
+func (f *EnrollmentFilter) WhereHasReviewDepartment() {
+	f.Where(entql.HasEdge("review_department"))
+}
+
+// WhereHasReviewDepartmentWith applies a predicate to check if query has an edge review_department with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasReviewDepartmentWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("review_department", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPayments applies a predicate to check if query has an edge payments.
+func (f *EnrollmentFilter) WhereHasPayments() {
+	f.Where(entql.HasEdge("payments"))
+}
+
+// WhereHasPaymentsWith applies a predicate to check if query has an edge payments with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasPaymentsWith(preds ...predicate.Payment) {
+	f.Where(entql.HasEdgeWith("payments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCheckIn applies a predicate to check if query has an edge check_in.
+func (f *EnrollmentFilter) WhereHasCheckIn() {
+	f.Where(entql.HasEdge("check_in"))
+}
+
+// WhereHasCheckInWith applies a predicate to check if query has an edge check_in with a given conditions (other predicates).
+func (f *EnrollmentFilter) WhereHasCheckInWith(preds ...predicate.CheckIn) {
+	f.Where(entql.HasEdgeWith("check_in", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ExamPlanQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ExamPlanQuery builder.
+func (_q *ExamPlanQuery) Filter() *ExamPlanFilter {
+	return &ExamPlanFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ExamPlanMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ExamPlanMutation builder.
+func (m *ExamPlanMutation) Filter() *ExamPlanFilter {
+	return &ExamPlanFilter{config: m.config, predicateAdder: m}
+}
+
+// ExamPlanFilter provides a generic filtering capability at runtime for ExamPlanQuery.
+type ExamPlanFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ExamPlanFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ExamPlanFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(examplan.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ExamPlanFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ExamPlanFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *ExamPlanFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(examplan.FieldName))
+}
+
+// WhereRegionID applies the entql int predicate on the region_id field.
+func (f *ExamPlanFilter) WhereRegionID(p entql.IntP) {
+	f.Where(p.Field(examplan.FieldRegionID))
+}
+
+// WhereTrainingOrgID applies the entql int predicate on the training_org_id field.
+func (f *ExamPlanFilter) WhereTrainingOrgID(p entql.IntP) {
+	f.Where(p.Field(examplan.FieldTrainingOrgID))
+}
+
+// WhereEnrollStartsAt applies the entql time.Time predicate on the enroll_starts_at field.
+func (f *ExamPlanFilter) WhereEnrollStartsAt(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldEnrollStartsAt))
+}
+
+// WhereEnrollEndsAt applies the entql time.Time predicate on the enroll_ends_at field.
+func (f *ExamPlanFilter) WhereEnrollEndsAt(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldEnrollEndsAt))
+}
+
+// WhereExamFrom applies the entql time.Time predicate on the exam_from field.
+func (f *ExamPlanFilter) WhereExamFrom(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldExamFrom))
+}
+
+// WhereExamTo applies the entql time.Time predicate on the exam_to field.
+func (f *ExamPlanFilter) WhereExamTo(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldExamTo))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *ExamPlanFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(examplan.FieldStatus))
+}
+
+// WhereSubmittedAt applies the entql time.Time predicate on the submitted_at field.
+func (f *ExamPlanFilter) WhereSubmittedAt(p entql.TimeP) {
+	f.Where(p.Field(examplan.FieldSubmittedAt))
+}
+
+// WhereSubmittedByID applies the entql int predicate on the submitted_by_id field.
+func (f *ExamPlanFilter) WhereSubmittedByID(p entql.IntP) {
+	f.Where(p.Field(examplan.FieldSubmittedByID))
+}
+
+// WhereHasRegion applies a predicate to check if query has an edge region.
+func (f *ExamPlanFilter) WhereHasRegion() {
+	f.Where(entql.HasEdge("region"))
+}
+
+// WhereHasRegionWith applies a predicate to check if query has an edge region with a given conditions (other predicates).
+func (f *ExamPlanFilter) WhereHasRegionWith(preds ...predicate.Region) {
+	f.Where(entql.HasEdgeWith("region", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasTrainingOrg applies a predicate to check if query has an edge training_org.
+func (f *ExamPlanFilter) WhereHasTrainingOrg() {
+	f.Where(entql.HasEdge("training_org"))
+}
+
+// WhereHasTrainingOrgWith applies a predicate to check if query has an edge training_org with a given conditions (other predicates).
+func (f *ExamPlanFilter) WhereHasTrainingOrgWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("training_org", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSessions applies a predicate to check if query has an edge sessions.
+func (f *ExamPlanFilter) WhereHasSessions() {
+	f.Where(entql.HasEdge("sessions"))
+}
+
+// WhereHasSessionsWith applies a predicate to check if query has an edge sessions with a given conditions (other predicates).
+func (f *ExamPlanFilter) WhereHasSessionsWith(preds ...predicate.ExamSession) {
+	f.Where(entql.HasEdgeWith("sessions", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ExamSessionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ExamSessionQuery builder.
+func (_q *ExamSessionQuery) Filter() *ExamSessionFilter {
+	return &ExamSessionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ExamSessionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ExamSessionMutation builder.
+func (m *ExamSessionMutation) Filter() *ExamSessionFilter {
+	return &ExamSessionFilter{config: m.config, predicateAdder: m}
+}
+
+// ExamSessionFilter provides a generic filtering capability at runtime for ExamSessionQuery.
+type ExamSessionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ExamSessionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ExamSessionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ExamSessionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(examsession.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ExamSessionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(examsession.FieldUpdatedAt))
+}
+
+// WherePlanID applies the entql int predicate on the plan_id field.
+func (f *ExamSessionFilter) WherePlanID(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldPlanID))
+}
+
+// WhereSubjectID applies the entql int predicate on the subject_id field.
+func (f *ExamSessionFilter) WhereSubjectID(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldSubjectID))
+}
+
+// WhereRoomID applies the entql int predicate on the room_id field.
+func (f *ExamSessionFilter) WhereRoomID(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldRoomID))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *ExamSessionFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldSiteID))
+}
+
+// WhereTrainingOrgID applies the entql int predicate on the training_org_id field.
+func (f *ExamSessionFilter) WhereTrainingOrgID(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldTrainingOrgID))
+}
+
+// WhereStartsAt applies the entql time.Time predicate on the starts_at field.
+func (f *ExamSessionFilter) WhereStartsAt(p entql.TimeP) {
+	f.Where(p.Field(examsession.FieldStartsAt))
+}
+
+// WhereDurationMinutes applies the entql int predicate on the duration_minutes field.
+func (f *ExamSessionFilter) WhereDurationMinutes(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldDurationMinutes))
+}
+
+// WhereCapacity applies the entql int predicate on the capacity field.
+func (f *ExamSessionFilter) WhereCapacity(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldCapacity))
+}
+
+// WhereTaken applies the entql int predicate on the taken field.
+func (f *ExamSessionFilter) WhereTaken(p entql.IntP) {
+	f.Where(p.Field(examsession.FieldTaken))
+}
+
+// WhereOnsite applies the entql bool predicate on the onsite field.
+func (f *ExamSessionFilter) WhereOnsite(p entql.BoolP) {
+	f.Where(p.Field(examsession.FieldOnsite))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *ExamSessionFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(examsession.FieldStatus))
+}
+
+// WhereHasPlan applies a predicate to check if query has an edge plan.
+func (f *ExamSessionFilter) WhereHasPlan() {
+	f.Where(entql.HasEdge("plan"))
+}
+
+// WhereHasPlanWith applies a predicate to check if query has an edge plan with a given conditions (other predicates).
+func (f *ExamSessionFilter) WhereHasPlanWith(preds ...predicate.ExamPlan) {
+	f.Where(entql.HasEdgeWith("plan", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSubject applies a predicate to check if query has an edge subject.
+func (f *ExamSessionFilter) WhereHasSubject() {
+	f.Where(entql.HasEdge("subject"))
+}
+
+// WhereHasSubjectWith applies a predicate to check if query has an edge subject with a given conditions (other predicates).
+func (f *ExamSessionFilter) WhereHasSubjectWith(preds ...predicate.Subject) {
+	f.Where(entql.HasEdgeWith("subject", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRoom applies a predicate to check if query has an edge room.
+func (f *ExamSessionFilter) WhereHasRoom() {
+	f.Where(entql.HasEdge("room"))
+}
+
+// WhereHasRoomWith applies a predicate to check if query has an edge room with a given conditions (other predicates).
+func (f *ExamSessionFilter) WhereHasRoomWith(preds ...predicate.Room) {
+	f.Where(entql.HasEdgeWith("room", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSite applies a predicate to check if query has an edge site.
+func (f *ExamSessionFilter) WhereHasSite() {
+	f.Where(entql.HasEdge("site"))
+}
+
+// WhereHasSiteWith applies a predicate to check if query has an edge site with a given conditions (other predicates).
+func (f *ExamSessionFilter) WhereHasSiteWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("site", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEnrollments applies a predicate to check if query has an edge enrollments.
+func (f *ExamSessionFilter) WhereHasEnrollments() {
+	f.Where(entql.HasEdge("enrollments"))
+}
+
+// WhereHasEnrollmentsWith applies a predicate to check if query has an edge enrollments with a given conditions (other predicates).
+func (f *ExamSessionFilter) WhereHasEnrollmentsWith(preds ...predicate.Enrollment) {
+	f.Where(entql.HasEdgeWith("enrollments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *InvoiceProfileQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the InvoiceProfileQuery builder.
+func (_q *InvoiceProfileQuery) Filter() *InvoiceProfileFilter {
+	return &InvoiceProfileFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *InvoiceProfileMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the InvoiceProfileMutation builder.
+func (m *InvoiceProfileMutation) Filter() *InvoiceProfileFilter {
+	return &InvoiceProfileFilter{config: m.config, predicateAdder: m}
+}
+
+// InvoiceProfileFilter provides a generic filtering capability at runtime for InvoiceProfileQuery.
+type InvoiceProfileFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *InvoiceProfileFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *InvoiceProfileFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(invoiceprofile.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *InvoiceProfileFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(invoiceprofile.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *InvoiceProfileFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(invoiceprofile.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *InvoiceProfileFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(invoiceprofile.FieldOrganizationID))
+}
+
+// WhereTitle applies the entql string predicate on the title field.
+func (f *InvoiceProfileFilter) WhereTitle(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldTitle))
+}
+
+// WhereTaxNumber applies the entql string predicate on the tax_number field.
+func (f *InvoiceProfileFilter) WhereTaxNumber(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldTaxNumber))
+}
+
+// WhereAddress applies the entql string predicate on the address field.
+func (f *InvoiceProfileFilter) WhereAddress(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldAddress))
+}
+
+// WherePhone applies the entql string predicate on the phone field.
+func (f *InvoiceProfileFilter) WherePhone(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldPhone))
+}
+
+// WhereBankName applies the entql string predicate on the bank_name field.
+func (f *InvoiceProfileFilter) WhereBankName(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldBankName))
+}
+
+// WhereBankAccount applies the entql string predicate on the bank_account field.
+func (f *InvoiceProfileFilter) WhereBankAccount(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldBankAccount))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *InvoiceProfileFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(invoiceprofile.FieldEmail))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *InvoiceProfileFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *InvoiceProfileFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
 }
 
 // addPredicate implements the predicateAdder interface.
@@ -612,7 +2103,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -672,7 +2163,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -756,7 +2247,7 @@ type OrganizationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganizationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -875,6 +2366,351 @@ func (f *OrganizationFilter) WhereHasRoomsWith(preds ...predicate.Room) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PaymentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PaymentQuery builder.
+func (_q *PaymentQuery) Filter() *PaymentFilter {
+	return &PaymentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PaymentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PaymentMutation builder.
+func (m *PaymentMutation) Filter() *PaymentFilter {
+	return &PaymentFilter{config: m.config, predicateAdder: m}
+}
+
+// PaymentFilter provides a generic filtering capability at runtime for PaymentQuery.
+type PaymentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PaymentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PaymentFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PaymentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PaymentFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldUpdatedAt))
+}
+
+// WherePayerID applies the entql int predicate on the payer_id field.
+func (f *PaymentFilter) WherePayerID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldPayerID))
+}
+
+// WhereCompanyID applies the entql int predicate on the company_id field.
+func (f *PaymentFilter) WhereCompanyID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldCompanyID))
+}
+
+// WhereMethod applies the entql string predicate on the method field.
+func (f *PaymentFilter) WhereMethod(p entql.StringP) {
+	f.Where(p.Field(payment.FieldMethod))
+}
+
+// WhereAmountCents applies the entql int predicate on the amount_cents field.
+func (f *PaymentFilter) WhereAmountCents(p entql.IntP) {
+	f.Where(p.Field(payment.FieldAmountCents))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *PaymentFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(payment.FieldStatus))
+}
+
+// WhereOrderNo applies the entql string predicate on the order_no field.
+func (f *PaymentFilter) WhereOrderNo(p entql.StringP) {
+	f.Where(p.Field(payment.FieldOrderNo))
+}
+
+// WhereGatewayTxnID applies the entql string predicate on the gateway_txn_id field.
+func (f *PaymentFilter) WhereGatewayTxnID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldGatewayTxnID))
+}
+
+// WhereProofAttachmentID applies the entql int predicate on the proof_attachment_id field.
+func (f *PaymentFilter) WhereProofAttachmentID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldProofAttachmentID))
+}
+
+// WhereConfirmedByID applies the entql int predicate on the confirmed_by_id field.
+func (f *PaymentFilter) WhereConfirmedByID(p entql.IntP) {
+	f.Where(p.Field(payment.FieldConfirmedByID))
+}
+
+// WhereConfirmedAt applies the entql time.Time predicate on the confirmed_at field.
+func (f *PaymentFilter) WhereConfirmedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldConfirmedAt))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *PaymentFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(payment.FieldReason))
+}
+
+// WherePaidAt applies the entql time.Time predicate on the paid_at field.
+func (f *PaymentFilter) WherePaidAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldPaidAt))
+}
+
+// WhereHasPayer applies a predicate to check if query has an edge payer.
+func (f *PaymentFilter) WhereHasPayer() {
+	f.Where(entql.HasEdge("payer"))
+}
+
+// WhereHasPayerWith applies a predicate to check if query has an edge payer with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasPayerWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("payer", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEnrollments applies a predicate to check if query has an edge enrollments.
+func (f *PaymentFilter) WhereHasEnrollments() {
+	f.Where(entql.HasEdge("enrollments"))
+}
+
+// WhereHasEnrollmentsWith applies a predicate to check if query has an edge enrollments with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasEnrollmentsWith(preds ...predicate.Enrollment) {
+	f.Where(entql.HasEdgeWith("enrollments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasProof applies a predicate to check if query has an edge proof.
+func (f *PaymentFilter) WhereHasProof() {
+	f.Where(entql.HasEdge("proof"))
+}
+
+// WhereHasProofWith applies a predicate to check if query has an edge proof with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasProofWith(preds ...predicate.Attachment) {
+	f.Where(entql.HasEdgeWith("proof", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ProfileQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ProfileQuery builder.
+func (_q *ProfileQuery) Filter() *ProfileFilter {
+	return &ProfileFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ProfileMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ProfileMutation builder.
+func (m *ProfileMutation) Filter() *ProfileFilter {
+	return &ProfileFilter{config: m.config, predicateAdder: m}
+}
+
+// ProfileFilter provides a generic filtering capability at runtime for ProfileQuery.
+type ProfileFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ProfileFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ProfileFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(profile.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ProfileFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(profile.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ProfileFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(profile.FieldUpdatedAt))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *ProfileFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(profile.FieldUserID))
+}
+
+// WhereCandidateType applies the entql string predicate on the candidate_type field.
+func (f *ProfileFilter) WhereCandidateType(p entql.StringP) {
+	f.Where(p.Field(profile.FieldCandidateType))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *ProfileFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(profile.FieldCategory))
+}
+
+// WhereSex applies the entql string predicate on the sex field.
+func (f *ProfileFilter) WhereSex(p entql.StringP) {
+	f.Where(p.Field(profile.FieldSex))
+}
+
+// WhereBirthDate applies the entql time.Time predicate on the birth_date field.
+func (f *ProfileFilter) WhereBirthDate(p entql.TimeP) {
+	f.Where(p.Field(profile.FieldBirthDate))
+}
+
+// WhereCompanyName applies the entql string predicate on the company_name field.
+func (f *ProfileFilter) WhereCompanyName(p entql.StringP) {
+	f.Where(p.Field(profile.FieldCompanyName))
+}
+
+// WhereCompanyID applies the entql int predicate on the company_id field.
+func (f *ProfileFilter) WhereCompanyID(p entql.IntP) {
+	f.Where(p.Field(profile.FieldCompanyID))
+}
+
+// WhereYearsInTrade applies the entql int predicate on the years_in_trade field.
+func (f *ProfileFilter) WhereYearsInTrade(p entql.IntP) {
+	f.Where(p.Field(profile.FieldYearsInTrade))
+}
+
+// WhereEducation applies the entql string predicate on the education field.
+func (f *ProfileFilter) WhereEducation(p entql.StringP) {
+	f.Where(p.Field(profile.FieldEducation))
+}
+
+// WhereEthnicity applies the entql string predicate on the ethnicity field.
+func (f *ProfileFilter) WhereEthnicity(p entql.StringP) {
+	f.Where(p.Field(profile.FieldEthnicity))
+}
+
+// WhereAddress applies the entql string predicate on the address field.
+func (f *ProfileFilter) WhereAddress(p entql.StringP) {
+	f.Where(p.Field(profile.FieldAddress))
+}
+
+// WhereTitle applies the entql string predicate on the title field.
+func (f *ProfileFilter) WhereTitle(p entql.StringP) {
+	f.Where(p.Field(profile.FieldTitle))
+}
+
+// WherePostCode applies the entql string predicate on the post_code field.
+func (f *ProfileFilter) WherePostCode(p entql.StringP) {
+	f.Where(p.Field(profile.FieldPostCode))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *ProfileFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *ProfileFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCompany applies a predicate to check if query has an edge company.
+func (f *ProfileFilter) WhereHasCompany() {
+	f.Where(entql.HasEdge("company"))
+}
+
+// WhereHasCompanyWith applies a predicate to check if query has an edge company with a given conditions (other predicates).
+func (f *ProfileFilter) WhereHasCompanyWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("company", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *RegionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RegionQuery builder.
+func (_q *RegionQuery) Filter() *RegionFilter {
+	return &RegionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RegionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RegionMutation builder.
+func (m *RegionMutation) Filter() *RegionFilter {
+	return &RegionFilter{config: m.config, predicateAdder: m}
+}
+
+// RegionFilter provides a generic filtering capability at runtime for RegionQuery.
+type RegionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RegionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *RegionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(region.FieldID))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *RegionFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(region.FieldCode))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *RegionFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(region.FieldName))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *RoomQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -903,7 +2739,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -992,7 +2828,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1096,7 +2932,7 @@ type SubjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1153,6 +2989,144 @@ func (f *SubjectFilter) WhereActive(p entql.BoolP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TrainingRecordQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TrainingRecordQuery builder.
+func (_q *TrainingRecordQuery) Filter() *TrainingRecordFilter {
+	return &TrainingRecordFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TrainingRecordMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TrainingRecordMutation builder.
+func (m *TrainingRecordMutation) Filter() *TrainingRecordFilter {
+	return &TrainingRecordFilter{config: m.config, predicateAdder: m}
+}
+
+// TrainingRecordFilter provides a generic filtering capability at runtime for TrainingRecordQuery.
+type TrainingRecordFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TrainingRecordFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *TrainingRecordFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(trainingrecord.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TrainingRecordFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(trainingrecord.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TrainingRecordFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(trainingrecord.FieldUpdatedAt))
+}
+
+// WhereCandidateID applies the entql int predicate on the candidate_id field.
+func (f *TrainingRecordFilter) WhereCandidateID(p entql.IntP) {
+	f.Where(p.Field(trainingrecord.FieldCandidateID))
+}
+
+// WhereTrainingOrgID applies the entql int predicate on the training_org_id field.
+func (f *TrainingRecordFilter) WhereTrainingOrgID(p entql.IntP) {
+	f.Where(p.Field(trainingrecord.FieldTrainingOrgID))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *TrainingRecordFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(trainingrecord.FieldCategory))
+}
+
+// WhereHours applies the entql float64 predicate on the hours field.
+func (f *TrainingRecordFilter) WhereHours(p entql.Float64P) {
+	f.Where(p.Field(trainingrecord.FieldHours))
+}
+
+// WhereStartedOn applies the entql time.Time predicate on the started_on field.
+func (f *TrainingRecordFilter) WhereStartedOn(p entql.TimeP) {
+	f.Where(p.Field(trainingrecord.FieldStartedOn))
+}
+
+// WhereFinishedOn applies the entql time.Time predicate on the finished_on field.
+func (f *TrainingRecordFilter) WhereFinishedOn(p entql.TimeP) {
+	f.Where(p.Field(trainingrecord.FieldFinishedOn))
+}
+
+// WhereResult applies the entql string predicate on the result field.
+func (f *TrainingRecordFilter) WhereResult(p entql.StringP) {
+	f.Where(p.Field(trainingrecord.FieldResult))
+}
+
+// WhereScore applies the entql int predicate on the score field.
+func (f *TrainingRecordFilter) WhereScore(p entql.IntP) {
+	f.Where(p.Field(trainingrecord.FieldScore))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *TrainingRecordFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(trainingrecord.FieldStatus))
+}
+
+// WhereReviewReason applies the entql string predicate on the review_reason field.
+func (f *TrainingRecordFilter) WhereReviewReason(p entql.StringP) {
+	f.Where(p.Field(trainingrecord.FieldReviewReason))
+}
+
+// WhereReviewedByID applies the entql int predicate on the reviewed_by_id field.
+func (f *TrainingRecordFilter) WhereReviewedByID(p entql.IntP) {
+	f.Where(p.Field(trainingrecord.FieldReviewedByID))
+}
+
+// WhereReviewedAt applies the entql time.Time predicate on the reviewed_at field.
+func (f *TrainingRecordFilter) WhereReviewedAt(p entql.TimeP) {
+	f.Where(p.Field(trainingrecord.FieldReviewedAt))
+}
+
+// WhereHasCandidate applies a predicate to check if query has an edge candidate.
+func (f *TrainingRecordFilter) WhereHasCandidate() {
+	f.Where(entql.HasEdge("candidate"))
+}
+
+// WhereHasCandidateWith applies a predicate to check if query has an edge candidate with a given conditions (other predicates).
+func (f *TrainingRecordFilter) WhereHasCandidateWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("candidate", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasTrainingOrg applies a predicate to check if query has an edge training_org.
+func (f *TrainingRecordFilter) WhereHasTrainingOrg() {
+	f.Where(entql.HasEdge("training_org"))
+}
+
+// WhereHasTrainingOrgWith applies a predicate to check if query has an edge training_org with a given conditions (other predicates).
+func (f *TrainingRecordFilter) WhereHasTrainingOrgWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("training_org", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1181,7 +3155,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1328,7 +3302,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -11,12 +11,22 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 )
 
@@ -130,6 +140,118 @@ func newAnnouncementPaginateArgs(rv map[string]any) *announcementPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AnnouncementWhereInput); ok {
 		args.opts = append(args.opts, WithAnnouncementFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AttachmentQuery) CollectFields(ctx context.Context, satisfies ...string) (*AttachmentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AttachmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(attachment.Columns))
+		selectedFields = []string{attachment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "ownerID":
+			if _, ok := fieldSeen[attachment.FieldOwnerID]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldOwnerID)
+				fieldSeen[attachment.FieldOwnerID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[attachment.FieldKind]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldKind)
+				fieldSeen[attachment.FieldKind] = struct{}{}
+			}
+		case "contentType":
+			if _, ok := fieldSeen[attachment.FieldContentType]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldContentType)
+				fieldSeen[attachment.FieldContentType] = struct{}{}
+			}
+		case "size":
+			if _, ok := fieldSeen[attachment.FieldSize]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldSize)
+				fieldSeen[attachment.FieldSize] = struct{}{}
+			}
+		case "sha256":
+			if _, ok := fieldSeen[attachment.FieldSha256]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldSha256)
+				fieldSeen[attachment.FieldSha256] = struct{}{}
+			}
+		case "fileName":
+			if _, ok := fieldSeen[attachment.FieldFileName]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldFileName)
+				fieldSeen[attachment.FieldFileName] = struct{}{}
+			}
+		case "width":
+			if _, ok := fieldSeen[attachment.FieldWidth]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldWidth)
+				fieldSeen[attachment.FieldWidth] = struct{}{}
+			}
+		case "height":
+			if _, ok := fieldSeen[attachment.FieldHeight]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldHeight)
+				fieldSeen[attachment.FieldHeight] = struct{}{}
+			}
+		case "uploadedByID":
+			if _, ok := fieldSeen[attachment.FieldUploadedByID]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldUploadedByID)
+				fieldSeen[attachment.FieldUploadedByID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[attachment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, attachment.FieldCreatedAt)
+				fieldSeen[attachment.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type attachmentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AttachmentPaginateOption
+}
+
+func newAttachmentPaginateArgs(rv map[string]any) *attachmentPaginateArgs {
+	args := &attachmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*AttachmentWhereInput); ok {
+		args.opts = append(args.opts, WithAttachmentFilter(v.Filter))
 	}
 	return args
 }
@@ -259,6 +381,1161 @@ func newAuditLogPaginateArgs(rv map[string]any) *auditlogPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AuditLogWhereInput); ok {
 		args.opts = append(args.opts, WithAuditLogFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CheckInQuery) CollectFields(ctx context.Context, satisfies ...string) (*CheckInQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CheckInQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(checkin.Columns))
+		selectedFields = []string{checkin.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "enrollment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&EnrollmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, enrollmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withEnrollment = query
+			if _, ok := fieldSeen[checkin.FieldEnrollmentID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldEnrollmentID)
+				fieldSeen[checkin.FieldEnrollmentID] = struct{}{}
+			}
+
+		case "livePhoto":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AttachmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, attachmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withLivePhoto = query
+			if _, ok := fieldSeen[checkin.FieldLivePhotoID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldLivePhotoID)
+				fieldSeen[checkin.FieldLivePhotoID] = struct{}{}
+			}
+		case "enrollmentID":
+			if _, ok := fieldSeen[checkin.FieldEnrollmentID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldEnrollmentID)
+				fieldSeen[checkin.FieldEnrollmentID] = struct{}{}
+			}
+		case "sessionID":
+			if _, ok := fieldSeen[checkin.FieldSessionID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldSessionID)
+				fieldSeen[checkin.FieldSessionID] = struct{}{}
+			}
+		case "siteID":
+			if _, ok := fieldSeen[checkin.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldSiteID)
+				fieldSeen[checkin.FieldSiteID] = struct{}{}
+			}
+		case "operatorID":
+			if _, ok := fieldSeen[checkin.FieldOperatorID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldOperatorID)
+				fieldSeen[checkin.FieldOperatorID] = struct{}{}
+			}
+		case "readerName":
+			if _, ok := fieldSeen[checkin.FieldReaderName]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldReaderName)
+				fieldSeen[checkin.FieldReaderName] = struct{}{}
+			}
+		case "readerPhotoID":
+			if _, ok := fieldSeen[checkin.FieldReaderPhotoID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldReaderPhotoID)
+				fieldSeen[checkin.FieldReaderPhotoID] = struct{}{}
+			}
+		case "livePhotoID":
+			if _, ok := fieldSeen[checkin.FieldLivePhotoID]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldLivePhotoID)
+				fieldSeen[checkin.FieldLivePhotoID] = struct{}{}
+			}
+		case "checkedInAt":
+			if _, ok := fieldSeen[checkin.FieldCheckedInAt]; !ok {
+				selectedFields = append(selectedFields, checkin.FieldCheckedInAt)
+				fieldSeen[checkin.FieldCheckedInAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type checkinPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CheckInPaginateOption
+}
+
+func newCheckInPaginateArgs(rv map[string]any) *checkinPaginateArgs {
+	args := &checkinPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[whereField].(*CheckInWhereInput); ok {
+		args.opts = append(args.opts, WithCheckInFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *EnrollmentQuery) CollectFields(ctx context.Context, satisfies ...string) (*EnrollmentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *EnrollmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(enrollment.Columns))
+		selectedFields = []string{enrollment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "candidate":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withCandidate = query
+			if _, ok := fieldSeen[enrollment.FieldCandidateID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldCandidateID)
+				fieldSeen[enrollment.FieldCandidateID] = struct{}{}
+			}
+
+		case "plan":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ExamPlanClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, examplanImplementors)...); err != nil {
+				return err
+			}
+			_q.withPlan = query
+			if _, ok := fieldSeen[enrollment.FieldPlanID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldPlanID)
+				fieldSeen[enrollment.FieldPlanID] = struct{}{}
+			}
+
+		case "subject":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&SubjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, subjectImplementors)...); err != nil {
+				return err
+			}
+			_q.withSubject = query
+			if _, ok := fieldSeen[enrollment.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSubjectID)
+				fieldSeen[enrollment.FieldSubjectID] = struct{}{}
+			}
+
+		case "session":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ExamSessionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, examsessionImplementors)...); err != nil {
+				return err
+			}
+			_q.withSession = query
+			if _, ok := fieldSeen[enrollment.FieldSessionID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSessionID)
+				fieldSeen[enrollment.FieldSessionID] = struct{}{}
+			}
+
+		case "company":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withCompany = query
+			if _, ok := fieldSeen[enrollment.FieldCompanyID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldCompanyID)
+				fieldSeen[enrollment.FieldCompanyID] = struct{}{}
+			}
+
+		case "reviewDepartment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withReviewDepartment = query
+			if _, ok := fieldSeen[enrollment.FieldReviewDepartmentID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldReviewDepartmentID)
+				fieldSeen[enrollment.FieldReviewDepartmentID] = struct{}{}
+			}
+
+		case "payments":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PaymentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, paymentImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedPayments(alias, func(wq *PaymentQuery) {
+				*wq = *query
+			})
+
+		case "checkIn":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CheckInClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, checkinImplementors)...); err != nil {
+				return err
+			}
+			_q.withCheckIn = query
+		case "createdAt":
+			if _, ok := fieldSeen[enrollment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldCreatedAt)
+				fieldSeen[enrollment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[enrollment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldUpdatedAt)
+				fieldSeen[enrollment.FieldUpdatedAt] = struct{}{}
+			}
+		case "candidateID":
+			if _, ok := fieldSeen[enrollment.FieldCandidateID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldCandidateID)
+				fieldSeen[enrollment.FieldCandidateID] = struct{}{}
+			}
+		case "planID":
+			if _, ok := fieldSeen[enrollment.FieldPlanID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldPlanID)
+				fieldSeen[enrollment.FieldPlanID] = struct{}{}
+			}
+		case "subjectID":
+			if _, ok := fieldSeen[enrollment.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSubjectID)
+				fieldSeen[enrollment.FieldSubjectID] = struct{}{}
+			}
+		case "sessionID":
+			if _, ok := fieldSeen[enrollment.FieldSessionID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSessionID)
+				fieldSeen[enrollment.FieldSessionID] = struct{}{}
+			}
+		case "siteID":
+			if _, ok := fieldSeen[enrollment.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSiteID)
+				fieldSeen[enrollment.FieldSiteID] = struct{}{}
+			}
+		case "companyID":
+			if _, ok := fieldSeen[enrollment.FieldCompanyID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldCompanyID)
+				fieldSeen[enrollment.FieldCompanyID] = struct{}{}
+			}
+		case "trainingOrgID":
+			if _, ok := fieldSeen[enrollment.FieldTrainingOrgID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldTrainingOrgID)
+				fieldSeen[enrollment.FieldTrainingOrgID] = struct{}{}
+			}
+		case "enrolledByID":
+			if _, ok := fieldSeen[enrollment.FieldEnrolledByID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldEnrolledByID)
+				fieldSeen[enrollment.FieldEnrolledByID] = struct{}{}
+			}
+		case "source":
+			if _, ok := fieldSeen[enrollment.FieldSource]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSource)
+				fieldSeen[enrollment.FieldSource] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[enrollment.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldStatus)
+				fieldSeen[enrollment.FieldStatus] = struct{}{}
+			}
+		case "pledgeAcceptedAt":
+			if _, ok := fieldSeen[enrollment.FieldPledgeAcceptedAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldPledgeAcceptedAt)
+				fieldSeen[enrollment.FieldPledgeAcceptedAt] = struct{}{}
+			}
+		case "submittedAt":
+			if _, ok := fieldSeen[enrollment.FieldSubmittedAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldSubmittedAt)
+				fieldSeen[enrollment.FieldSubmittedAt] = struct{}{}
+			}
+		case "reviewedAt":
+			if _, ok := fieldSeen[enrollment.FieldReviewedAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldReviewedAt)
+				fieldSeen[enrollment.FieldReviewedAt] = struct{}{}
+			}
+		case "reviewerID":
+			if _, ok := fieldSeen[enrollment.FieldReviewerID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldReviewerID)
+				fieldSeen[enrollment.FieldReviewerID] = struct{}{}
+			}
+		case "reviewDepartmentID":
+			if _, ok := fieldSeen[enrollment.FieldReviewDepartmentID]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldReviewDepartmentID)
+				fieldSeen[enrollment.FieldReviewDepartmentID] = struct{}{}
+			}
+		case "reviewReason":
+			if _, ok := fieldSeen[enrollment.FieldReviewReason]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldReviewReason)
+				fieldSeen[enrollment.FieldReviewReason] = struct{}{}
+			}
+		case "feeCents":
+			if _, ok := fieldSeen[enrollment.FieldFeeCents]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldFeeCents)
+				fieldSeen[enrollment.FieldFeeCents] = struct{}{}
+			}
+		case "paymentStatus":
+			if _, ok := fieldSeen[enrollment.FieldPaymentStatus]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldPaymentStatus)
+				fieldSeen[enrollment.FieldPaymentStatus] = struct{}{}
+			}
+		case "paidAt":
+			if _, ok := fieldSeen[enrollment.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldPaidAt)
+				fieldSeen[enrollment.FieldPaidAt] = struct{}{}
+			}
+		case "ticketNo":
+			if _, ok := fieldSeen[enrollment.FieldTicketNo]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldTicketNo)
+				fieldSeen[enrollment.FieldTicketNo] = struct{}{}
+			}
+		case "checkedInAt":
+			if _, ok := fieldSeen[enrollment.FieldCheckedInAt]; !ok {
+				selectedFields = append(selectedFields, enrollment.FieldCheckedInAt)
+				fieldSeen[enrollment.FieldCheckedInAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type enrollmentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []EnrollmentPaginateOption
+}
+
+func newEnrollmentPaginateArgs(rv map[string]any) *enrollmentPaginateArgs {
+	args := &enrollmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &EnrollmentOrder{Field: &EnrollmentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithEnrollmentOrder(order))
+			}
+		case *EnrollmentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithEnrollmentOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*EnrollmentWhereInput); ok {
+		args.opts = append(args.opts, WithEnrollmentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ExamPlanQuery) CollectFields(ctx context.Context, satisfies ...string) (*ExamPlanQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ExamPlanQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(examplan.Columns))
+		selectedFields = []string{examplan.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "region":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RegionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, regionImplementors)...); err != nil {
+				return err
+			}
+			_q.withRegion = query
+			if _, ok := fieldSeen[examplan.FieldRegionID]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldRegionID)
+				fieldSeen[examplan.FieldRegionID] = struct{}{}
+			}
+
+		case "trainingOrg":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withTrainingOrg = query
+			if _, ok := fieldSeen[examplan.FieldTrainingOrgID]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldTrainingOrgID)
+				fieldSeen[examplan.FieldTrainingOrgID] = struct{}{}
+			}
+
+		case "sessions":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ExamSessionClient{config: _q.config}).Query()
+			)
+			args := newExamSessionPaginateArgs(fieldArgs(ctx, new(ExamSessionWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newExamSessionPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*ExamPlan) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"plan_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(examplan.SessionsColumn), ids...))
+						})
+						if err := query.GroupBy(examplan.SessionsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*ExamPlan) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Sessions)
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, examsessionImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(examplan.SessionsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedSessions(alias, func(wq *ExamSessionQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[examplan.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldCreatedAt)
+				fieldSeen[examplan.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[examplan.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldUpdatedAt)
+				fieldSeen[examplan.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[examplan.FieldName]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldName)
+				fieldSeen[examplan.FieldName] = struct{}{}
+			}
+		case "regionID":
+			if _, ok := fieldSeen[examplan.FieldRegionID]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldRegionID)
+				fieldSeen[examplan.FieldRegionID] = struct{}{}
+			}
+		case "trainingOrgID":
+			if _, ok := fieldSeen[examplan.FieldTrainingOrgID]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldTrainingOrgID)
+				fieldSeen[examplan.FieldTrainingOrgID] = struct{}{}
+			}
+		case "enrollStartsAt":
+			if _, ok := fieldSeen[examplan.FieldEnrollStartsAt]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldEnrollStartsAt)
+				fieldSeen[examplan.FieldEnrollStartsAt] = struct{}{}
+			}
+		case "enrollEndsAt":
+			if _, ok := fieldSeen[examplan.FieldEnrollEndsAt]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldEnrollEndsAt)
+				fieldSeen[examplan.FieldEnrollEndsAt] = struct{}{}
+			}
+		case "examFrom":
+			if _, ok := fieldSeen[examplan.FieldExamFrom]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldExamFrom)
+				fieldSeen[examplan.FieldExamFrom] = struct{}{}
+			}
+		case "examTo":
+			if _, ok := fieldSeen[examplan.FieldExamTo]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldExamTo)
+				fieldSeen[examplan.FieldExamTo] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[examplan.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldStatus)
+				fieldSeen[examplan.FieldStatus] = struct{}{}
+			}
+		case "submittedAt":
+			if _, ok := fieldSeen[examplan.FieldSubmittedAt]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldSubmittedAt)
+				fieldSeen[examplan.FieldSubmittedAt] = struct{}{}
+			}
+		case "submittedByID":
+			if _, ok := fieldSeen[examplan.FieldSubmittedByID]; !ok {
+				selectedFields = append(selectedFields, examplan.FieldSubmittedByID)
+				fieldSeen[examplan.FieldSubmittedByID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type examplanPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ExamPlanPaginateOption
+}
+
+func newExamPlanPaginateArgs(rv map[string]any) *examplanPaginateArgs {
+	args := &examplanPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ExamPlanOrder{Field: &ExamPlanOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithExamPlanOrder(order))
+			}
+		case *ExamPlanOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithExamPlanOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ExamPlanWhereInput); ok {
+		args.opts = append(args.opts, WithExamPlanFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ExamSessionQuery) CollectFields(ctx context.Context, satisfies ...string) (*ExamSessionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ExamSessionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(examsession.Columns))
+		selectedFields = []string{examsession.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "plan":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ExamPlanClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, examplanImplementors)...); err != nil {
+				return err
+			}
+			_q.withPlan = query
+			if _, ok := fieldSeen[examsession.FieldPlanID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldPlanID)
+				fieldSeen[examsession.FieldPlanID] = struct{}{}
+			}
+
+		case "subject":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&SubjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, subjectImplementors)...); err != nil {
+				return err
+			}
+			_q.withSubject = query
+			if _, ok := fieldSeen[examsession.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldSubjectID)
+				fieldSeen[examsession.FieldSubjectID] = struct{}{}
+			}
+
+		case "room":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RoomClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, roomImplementors)...); err != nil {
+				return err
+			}
+			_q.withRoom = query
+			if _, ok := fieldSeen[examsession.FieldRoomID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldRoomID)
+				fieldSeen[examsession.FieldRoomID] = struct{}{}
+			}
+
+		case "site":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withSite = query
+			if _, ok := fieldSeen[examsession.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldSiteID)
+				fieldSeen[examsession.FieldSiteID] = struct{}{}
+			}
+
+		case "enrollments":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&EnrollmentClient{config: _q.config}).Query()
+			)
+			args := newEnrollmentPaginateArgs(fieldArgs(ctx, new(EnrollmentWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newEnrollmentPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*ExamSession) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"session_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(examsession.EnrollmentsColumn), ids...))
+						})
+						if err := query.GroupBy(examsession.EnrollmentsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[4][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*ExamSession) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Enrollments)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[4][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, enrollmentImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(examsession.EnrollmentsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedEnrollments(alias, func(wq *EnrollmentQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[examsession.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldCreatedAt)
+				fieldSeen[examsession.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[examsession.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldUpdatedAt)
+				fieldSeen[examsession.FieldUpdatedAt] = struct{}{}
+			}
+		case "planID":
+			if _, ok := fieldSeen[examsession.FieldPlanID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldPlanID)
+				fieldSeen[examsession.FieldPlanID] = struct{}{}
+			}
+		case "subjectID":
+			if _, ok := fieldSeen[examsession.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldSubjectID)
+				fieldSeen[examsession.FieldSubjectID] = struct{}{}
+			}
+		case "roomID":
+			if _, ok := fieldSeen[examsession.FieldRoomID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldRoomID)
+				fieldSeen[examsession.FieldRoomID] = struct{}{}
+			}
+		case "siteID":
+			if _, ok := fieldSeen[examsession.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldSiteID)
+				fieldSeen[examsession.FieldSiteID] = struct{}{}
+			}
+		case "trainingOrgID":
+			if _, ok := fieldSeen[examsession.FieldTrainingOrgID]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldTrainingOrgID)
+				fieldSeen[examsession.FieldTrainingOrgID] = struct{}{}
+			}
+		case "startsAt":
+			if _, ok := fieldSeen[examsession.FieldStartsAt]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldStartsAt)
+				fieldSeen[examsession.FieldStartsAt] = struct{}{}
+			}
+		case "durationMinutes":
+			if _, ok := fieldSeen[examsession.FieldDurationMinutes]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldDurationMinutes)
+				fieldSeen[examsession.FieldDurationMinutes] = struct{}{}
+			}
+		case "capacity":
+			if _, ok := fieldSeen[examsession.FieldCapacity]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldCapacity)
+				fieldSeen[examsession.FieldCapacity] = struct{}{}
+			}
+		case "taken":
+			if _, ok := fieldSeen[examsession.FieldTaken]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldTaken)
+				fieldSeen[examsession.FieldTaken] = struct{}{}
+			}
+		case "onsite":
+			if _, ok := fieldSeen[examsession.FieldOnsite]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldOnsite)
+				fieldSeen[examsession.FieldOnsite] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[examsession.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, examsession.FieldStatus)
+				fieldSeen[examsession.FieldStatus] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type examsessionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ExamSessionPaginateOption
+}
+
+func newExamSessionPaginateArgs(rv map[string]any) *examsessionPaginateArgs {
+	args := &examsessionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ExamSessionOrder{Field: &ExamSessionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithExamSessionOrder(order))
+			}
+		case *ExamSessionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithExamSessionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ExamSessionWhereInput); ok {
+		args.opts = append(args.opts, WithExamSessionFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InvoiceProfileQuery) CollectFields(ctx context.Context, satisfies ...string) (*InvoiceProfileQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InvoiceProfileQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(invoiceprofile.Columns))
+		selectedFields = []string{invoiceprofile.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[invoiceprofile.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldOrganizationID)
+				fieldSeen[invoiceprofile.FieldOrganizationID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[invoiceprofile.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldCreatedAt)
+				fieldSeen[invoiceprofile.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[invoiceprofile.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldUpdatedAt)
+				fieldSeen[invoiceprofile.FieldUpdatedAt] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[invoiceprofile.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldOrganizationID)
+				fieldSeen[invoiceprofile.FieldOrganizationID] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[invoiceprofile.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldTitle)
+				fieldSeen[invoiceprofile.FieldTitle] = struct{}{}
+			}
+		case "taxNumber":
+			if _, ok := fieldSeen[invoiceprofile.FieldTaxNumber]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldTaxNumber)
+				fieldSeen[invoiceprofile.FieldTaxNumber] = struct{}{}
+			}
+		case "address":
+			if _, ok := fieldSeen[invoiceprofile.FieldAddress]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldAddress)
+				fieldSeen[invoiceprofile.FieldAddress] = struct{}{}
+			}
+		case "phone":
+			if _, ok := fieldSeen[invoiceprofile.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldPhone)
+				fieldSeen[invoiceprofile.FieldPhone] = struct{}{}
+			}
+		case "bankName":
+			if _, ok := fieldSeen[invoiceprofile.FieldBankName]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldBankName)
+				fieldSeen[invoiceprofile.FieldBankName] = struct{}{}
+			}
+		case "bankAccount":
+			if _, ok := fieldSeen[invoiceprofile.FieldBankAccount]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldBankAccount)
+				fieldSeen[invoiceprofile.FieldBankAccount] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[invoiceprofile.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, invoiceprofile.FieldEmail)
+				fieldSeen[invoiceprofile.FieldEmail] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type invoiceprofilePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InvoiceProfilePaginateOption
+}
+
+func newInvoiceProfilePaginateArgs(rv map[string]any) *invoiceprofilePaginateArgs {
+	args := &invoiceprofilePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &InvoiceProfileOrder{Field: &InvoiceProfileOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithInvoiceProfileOrder(order))
+			}
+		case *InvoiceProfileOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithInvoiceProfileOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*InvoiceProfileWhereInput); ok {
+		args.opts = append(args.opts, WithInvoiceProfileFilter(v.Filter))
 	}
 	return args
 }
@@ -644,6 +1921,486 @@ func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PaymentQuery) CollectFields(ctx context.Context, satisfies ...string) (*PaymentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PaymentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(payment.Columns))
+		selectedFields = []string{payment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "payer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withPayer = query
+			if _, ok := fieldSeen[payment.FieldPayerID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldPayerID)
+				fieldSeen[payment.FieldPayerID] = struct{}{}
+			}
+
+		case "enrollments":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&EnrollmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, enrollmentImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedEnrollments(alias, func(wq *EnrollmentQuery) {
+				*wq = *query
+			})
+
+		case "proof":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AttachmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, attachmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withProof = query
+			if _, ok := fieldSeen[payment.FieldProofAttachmentID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldProofAttachmentID)
+				fieldSeen[payment.FieldProofAttachmentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[payment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldCreatedAt)
+				fieldSeen[payment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[payment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldUpdatedAt)
+				fieldSeen[payment.FieldUpdatedAt] = struct{}{}
+			}
+		case "payerID":
+			if _, ok := fieldSeen[payment.FieldPayerID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldPayerID)
+				fieldSeen[payment.FieldPayerID] = struct{}{}
+			}
+		case "companyID":
+			if _, ok := fieldSeen[payment.FieldCompanyID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldCompanyID)
+				fieldSeen[payment.FieldCompanyID] = struct{}{}
+			}
+		case "method":
+			if _, ok := fieldSeen[payment.FieldMethod]; !ok {
+				selectedFields = append(selectedFields, payment.FieldMethod)
+				fieldSeen[payment.FieldMethod] = struct{}{}
+			}
+		case "amountCents":
+			if _, ok := fieldSeen[payment.FieldAmountCents]; !ok {
+				selectedFields = append(selectedFields, payment.FieldAmountCents)
+				fieldSeen[payment.FieldAmountCents] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[payment.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, payment.FieldStatus)
+				fieldSeen[payment.FieldStatus] = struct{}{}
+			}
+		case "orderNo":
+			if _, ok := fieldSeen[payment.FieldOrderNo]; !ok {
+				selectedFields = append(selectedFields, payment.FieldOrderNo)
+				fieldSeen[payment.FieldOrderNo] = struct{}{}
+			}
+		case "gatewayTxnID":
+			if _, ok := fieldSeen[payment.FieldGatewayTxnID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldGatewayTxnID)
+				fieldSeen[payment.FieldGatewayTxnID] = struct{}{}
+			}
+		case "proofAttachmentID":
+			if _, ok := fieldSeen[payment.FieldProofAttachmentID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldProofAttachmentID)
+				fieldSeen[payment.FieldProofAttachmentID] = struct{}{}
+			}
+		case "confirmedByID":
+			if _, ok := fieldSeen[payment.FieldConfirmedByID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldConfirmedByID)
+				fieldSeen[payment.FieldConfirmedByID] = struct{}{}
+			}
+		case "confirmedAt":
+			if _, ok := fieldSeen[payment.FieldConfirmedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldConfirmedAt)
+				fieldSeen[payment.FieldConfirmedAt] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[payment.FieldReason]; !ok {
+				selectedFields = append(selectedFields, payment.FieldReason)
+				fieldSeen[payment.FieldReason] = struct{}{}
+			}
+		case "paidAt":
+			if _, ok := fieldSeen[payment.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldPaidAt)
+				fieldSeen[payment.FieldPaidAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type paymentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PaymentPaginateOption
+}
+
+func newPaymentPaginateArgs(rv map[string]any) *paymentPaginateArgs {
+	args := &paymentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PaymentOrder{Field: &PaymentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPaymentOrder(order))
+			}
+		case *PaymentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPaymentOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PaymentWhereInput); ok {
+		args.opts = append(args.opts, WithPaymentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ProfileQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProfileQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ProfileQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(profile.Columns))
+		selectedFields = []string{profile.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "user":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUser = query
+			if _, ok := fieldSeen[profile.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, profile.FieldUserID)
+				fieldSeen[profile.FieldUserID] = struct{}{}
+			}
+
+		case "company":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withCompany = query
+			if _, ok := fieldSeen[profile.FieldCompanyID]; !ok {
+				selectedFields = append(selectedFields, profile.FieldCompanyID)
+				fieldSeen[profile.FieldCompanyID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[profile.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, profile.FieldCreatedAt)
+				fieldSeen[profile.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[profile.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, profile.FieldUpdatedAt)
+				fieldSeen[profile.FieldUpdatedAt] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[profile.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, profile.FieldUserID)
+				fieldSeen[profile.FieldUserID] = struct{}{}
+			}
+		case "candidateType":
+			if _, ok := fieldSeen[profile.FieldCandidateType]; !ok {
+				selectedFields = append(selectedFields, profile.FieldCandidateType)
+				fieldSeen[profile.FieldCandidateType] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[profile.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, profile.FieldCategory)
+				fieldSeen[profile.FieldCategory] = struct{}{}
+			}
+		case "sex":
+			if _, ok := fieldSeen[profile.FieldSex]; !ok {
+				selectedFields = append(selectedFields, profile.FieldSex)
+				fieldSeen[profile.FieldSex] = struct{}{}
+			}
+		case "birthDate":
+			if _, ok := fieldSeen[profile.FieldBirthDate]; !ok {
+				selectedFields = append(selectedFields, profile.FieldBirthDate)
+				fieldSeen[profile.FieldBirthDate] = struct{}{}
+			}
+		case "companyName":
+			if _, ok := fieldSeen[profile.FieldCompanyName]; !ok {
+				selectedFields = append(selectedFields, profile.FieldCompanyName)
+				fieldSeen[profile.FieldCompanyName] = struct{}{}
+			}
+		case "companyID":
+			if _, ok := fieldSeen[profile.FieldCompanyID]; !ok {
+				selectedFields = append(selectedFields, profile.FieldCompanyID)
+				fieldSeen[profile.FieldCompanyID] = struct{}{}
+			}
+		case "yearsInTrade":
+			if _, ok := fieldSeen[profile.FieldYearsInTrade]; !ok {
+				selectedFields = append(selectedFields, profile.FieldYearsInTrade)
+				fieldSeen[profile.FieldYearsInTrade] = struct{}{}
+			}
+		case "education":
+			if _, ok := fieldSeen[profile.FieldEducation]; !ok {
+				selectedFields = append(selectedFields, profile.FieldEducation)
+				fieldSeen[profile.FieldEducation] = struct{}{}
+			}
+		case "ethnicity":
+			if _, ok := fieldSeen[profile.FieldEthnicity]; !ok {
+				selectedFields = append(selectedFields, profile.FieldEthnicity)
+				fieldSeen[profile.FieldEthnicity] = struct{}{}
+			}
+		case "address":
+			if _, ok := fieldSeen[profile.FieldAddress]; !ok {
+				selectedFields = append(selectedFields, profile.FieldAddress)
+				fieldSeen[profile.FieldAddress] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[profile.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, profile.FieldTitle)
+				fieldSeen[profile.FieldTitle] = struct{}{}
+			}
+		case "postCode":
+			if _, ok := fieldSeen[profile.FieldPostCode]; !ok {
+				selectedFields = append(selectedFields, profile.FieldPostCode)
+				fieldSeen[profile.FieldPostCode] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type profilePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ProfilePaginateOption
+}
+
+func newProfilePaginateArgs(rv map[string]any) *profilePaginateArgs {
+	args := &profilePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ProfileOrder{Field: &ProfileOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithProfileOrder(order))
+			}
+		case *ProfileOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithProfileOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ProfileWhereInput); ok {
+		args.opts = append(args.opts, WithProfileFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RegionQuery) CollectFields(ctx context.Context, satisfies ...string) (*RegionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RegionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(region.Columns))
+		selectedFields = []string{region.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "code":
+			if _, ok := fieldSeen[region.FieldCode]; !ok {
+				selectedFields = append(selectedFields, region.FieldCode)
+				fieldSeen[region.FieldCode] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[region.FieldName]; !ok {
+				selectedFields = append(selectedFields, region.FieldName)
+				fieldSeen[region.FieldName] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type regionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RegionPaginateOption
+}
+
+func newRegionPaginateArgs(rv map[string]any) *regionPaginateArgs {
+	args := &regionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RegionOrder{Field: &RegionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRegionOrder(order))
+			}
+		case *RegionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRegionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*RegionWhereInput); ok {
+		args.opts = append(args.opts, WithRegionFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *RoomQuery) CollectFields(ctx context.Context, satisfies ...string) (*RoomQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1024,6 +2781,190 @@ func newSubjectPaginateArgs(rv map[string]any) *subjectPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*SubjectWhereInput); ok {
 		args.opts = append(args.opts, WithSubjectFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *TrainingRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*TrainingRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *TrainingRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(trainingrecord.Columns))
+		selectedFields = []string{trainingrecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "candidate":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withCandidate = query
+			if _, ok := fieldSeen[trainingrecord.FieldCandidateID]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldCandidateID)
+				fieldSeen[trainingrecord.FieldCandidateID] = struct{}{}
+			}
+
+		case "trainingOrg":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withTrainingOrg = query
+			if _, ok := fieldSeen[trainingrecord.FieldTrainingOrgID]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldTrainingOrgID)
+				fieldSeen[trainingrecord.FieldTrainingOrgID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[trainingrecord.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldCreatedAt)
+				fieldSeen[trainingrecord.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[trainingrecord.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldUpdatedAt)
+				fieldSeen[trainingrecord.FieldUpdatedAt] = struct{}{}
+			}
+		case "candidateID":
+			if _, ok := fieldSeen[trainingrecord.FieldCandidateID]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldCandidateID)
+				fieldSeen[trainingrecord.FieldCandidateID] = struct{}{}
+			}
+		case "trainingOrgID":
+			if _, ok := fieldSeen[trainingrecord.FieldTrainingOrgID]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldTrainingOrgID)
+				fieldSeen[trainingrecord.FieldTrainingOrgID] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[trainingrecord.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldCategory)
+				fieldSeen[trainingrecord.FieldCategory] = struct{}{}
+			}
+		case "hours":
+			if _, ok := fieldSeen[trainingrecord.FieldHours]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldHours)
+				fieldSeen[trainingrecord.FieldHours] = struct{}{}
+			}
+		case "startedOn":
+			if _, ok := fieldSeen[trainingrecord.FieldStartedOn]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldStartedOn)
+				fieldSeen[trainingrecord.FieldStartedOn] = struct{}{}
+			}
+		case "finishedOn":
+			if _, ok := fieldSeen[trainingrecord.FieldFinishedOn]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldFinishedOn)
+				fieldSeen[trainingrecord.FieldFinishedOn] = struct{}{}
+			}
+		case "result":
+			if _, ok := fieldSeen[trainingrecord.FieldResult]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldResult)
+				fieldSeen[trainingrecord.FieldResult] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[trainingrecord.FieldScore]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldScore)
+				fieldSeen[trainingrecord.FieldScore] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[trainingrecord.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldStatus)
+				fieldSeen[trainingrecord.FieldStatus] = struct{}{}
+			}
+		case "reviewReason":
+			if _, ok := fieldSeen[trainingrecord.FieldReviewReason]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldReviewReason)
+				fieldSeen[trainingrecord.FieldReviewReason] = struct{}{}
+			}
+		case "reviewedByID":
+			if _, ok := fieldSeen[trainingrecord.FieldReviewedByID]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldReviewedByID)
+				fieldSeen[trainingrecord.FieldReviewedByID] = struct{}{}
+			}
+		case "reviewedAt":
+			if _, ok := fieldSeen[trainingrecord.FieldReviewedAt]; !ok {
+				selectedFields = append(selectedFields, trainingrecord.FieldReviewedAt)
+				fieldSeen[trainingrecord.FieldReviewedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type trainingrecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []TrainingRecordPaginateOption
+}
+
+func newTrainingRecordPaginateArgs(rv map[string]any) *trainingrecordPaginateArgs {
+	args := &trainingrecordPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &TrainingRecordOrder{Field: &TrainingRecordOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithTrainingRecordOrder(order))
+			}
+		case *TrainingRecordOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithTrainingRecordOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*TrainingRecordWhereInput); ok {
+		args.opts = append(args.opts, WithTrainingRecordFilter(v.Filter))
 	}
 	return args
 }

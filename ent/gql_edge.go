@@ -8,6 +8,188 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *CheckIn) Enrollment(ctx context.Context) (*Enrollment, error) {
+	result, err := _m.Edges.EnrollmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEnrollment().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *CheckIn) LivePhoto(ctx context.Context) (*Attachment, error) {
+	result, err := _m.Edges.LivePhotoOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryLivePhoto().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Enrollment) Candidate(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.CandidateOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCandidate().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Enrollment) Plan(ctx context.Context) (*ExamPlan, error) {
+	result, err := _m.Edges.PlanOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPlan().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Enrollment) Subject(ctx context.Context) (*Subject, error) {
+	result, err := _m.Edges.SubjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubject().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Enrollment) Session(ctx context.Context) (*ExamSession, error) {
+	result, err := _m.Edges.SessionOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySession().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Enrollment) Company(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.CompanyOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCompany().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Enrollment) ReviewDepartment(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.ReviewDepartmentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryReviewDepartment().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Enrollment) Payments(ctx context.Context) (result []*Payment, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedPayments(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.PaymentsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPayments().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *Enrollment) CheckIn(ctx context.Context) (*CheckIn, error) {
+	result, err := _m.Edges.CheckInOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCheckIn().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *ExamPlan) Region(ctx context.Context) (*Region, error) {
+	result, err := _m.Edges.RegionOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRegion().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ExamPlan) TrainingOrg(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.TrainingOrgOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTrainingOrg().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *ExamPlan) Sessions(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ExamSessionOrder, where *ExamSessionWhereInput,
+) (*ExamSessionConnection, error) {
+	opts := []ExamSessionPaginateOption{
+		WithExamSessionOrder(orderBy),
+		WithExamSessionFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	if nodes, err := _m.NamedSessions(alias); err == nil || hasTotalCount {
+		pager, err := newExamSessionPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &ExamSessionConnection{Edges: []*ExamSessionEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QuerySessions().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *ExamSession) Plan(ctx context.Context) (*ExamPlan, error) {
+	result, err := _m.Edges.PlanOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPlan().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ExamSession) Subject(ctx context.Context) (*Subject, error) {
+	result, err := _m.Edges.SubjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubject().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ExamSession) Room(ctx context.Context) (*Room, error) {
+	result, err := _m.Edges.RoomOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRoom().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ExamSession) Site(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.SiteOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySite().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ExamSession) Enrollments(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *EnrollmentOrder, where *EnrollmentWhereInput,
+) (*EnrollmentConnection, error) {
+	opts := []EnrollmentPaginateOption{
+		WithEnrollmentOrder(orderBy),
+		WithEnrollmentFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
+	if nodes, err := _m.NamedEnrollments(alias); err == nil || hasTotalCount {
+		pager, err := newEnrollmentPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &EnrollmentConnection{Edges: []*EnrollmentEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryEnrollments().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *InvoiceProfile) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Organization) Members(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *UserOrder, where *UserWhereInput,
 ) (*UserConnection, error) {
@@ -49,6 +231,50 @@ func (_m *Organization) Rooms(ctx context.Context) (result []*Room, err error) {
 	return result, err
 }
 
+func (_m *Payment) Payer(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.PayerOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPayer().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Payment) Enrollments(ctx context.Context) (result []*Enrollment, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedEnrollments(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.EnrollmentsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEnrollments().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *Payment) Proof(ctx context.Context) (*Attachment, error) {
+	result, err := _m.Edges.ProofOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProof().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Profile) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Profile) Company(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.CompanyOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCompany().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Room) Site(ctx context.Context) (*Organization, error) {
 	result, err := _m.Edges.SiteOrErr()
 	if IsNotLoaded(err) {
@@ -61,6 +287,22 @@ func (_m *Session) User(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.UserOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *TrainingRecord) Candidate(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.CandidateOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCandidate().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *TrainingRecord) TrainingOrg(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.TrainingOrgOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTrainingOrg().Only(ctx)
 	}
 	return result, err
 }

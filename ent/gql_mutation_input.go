@@ -63,6 +63,114 @@ func (c *AnnouncementUpdateOne) SetInput(i UpdateAnnouncementInput) *Announcemen
 	return c
 }
 
+// CreateInvoiceProfileInput represents a mutation input for creating invoiceprofiles.
+type CreateInvoiceProfileInput struct {
+	Title          string
+	TaxNumber      string
+	Address        *string
+	Phone          *string
+	BankName       *string
+	BankAccount    *string
+	Email          *string
+	OrganizationID int
+}
+
+// Mutate applies the CreateInvoiceProfileInput on the InvoiceProfileMutation builder.
+func (i *CreateInvoiceProfileInput) Mutate(m *InvoiceProfileMutation) {
+	m.SetTitle(i.Title)
+	m.SetTaxNumber(i.TaxNumber)
+	if v := i.Address; v != nil {
+		m.SetAddress(*v)
+	}
+	if v := i.Phone; v != nil {
+		m.SetPhone(*v)
+	}
+	if v := i.BankName; v != nil {
+		m.SetBankName(*v)
+	}
+	if v := i.BankAccount; v != nil {
+		m.SetBankAccount(*v)
+	}
+	if v := i.Email; v != nil {
+		m.SetEmail(*v)
+	}
+	m.SetOrganizationID(i.OrganizationID)
+}
+
+// SetInput applies the change-set in the CreateInvoiceProfileInput on the InvoiceProfileCreate builder.
+func (c *InvoiceProfileCreate) SetInput(i CreateInvoiceProfileInput) *InvoiceProfileCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateInvoiceProfileInput represents a mutation input for updating invoiceprofiles.
+type UpdateInvoiceProfileInput struct {
+	Title            *string
+	TaxNumber        *string
+	ClearAddress     bool
+	Address          *string
+	ClearPhone       bool
+	Phone            *string
+	ClearBankName    bool
+	BankName         *string
+	ClearBankAccount bool
+	BankAccount      *string
+	ClearEmail       bool
+	Email            *string
+}
+
+// Mutate applies the UpdateInvoiceProfileInput on the InvoiceProfileMutation builder.
+func (i *UpdateInvoiceProfileInput) Mutate(m *InvoiceProfileMutation) {
+	if v := i.Title; v != nil {
+		m.SetTitle(*v)
+	}
+	if v := i.TaxNumber; v != nil {
+		m.SetTaxNumber(*v)
+	}
+	if i.ClearAddress {
+		m.ClearAddress()
+	}
+	if v := i.Address; v != nil {
+		m.SetAddress(*v)
+	}
+	if i.ClearPhone {
+		m.ClearPhone()
+	}
+	if v := i.Phone; v != nil {
+		m.SetPhone(*v)
+	}
+	if i.ClearBankName {
+		m.ClearBankName()
+	}
+	if v := i.BankName; v != nil {
+		m.SetBankName(*v)
+	}
+	if i.ClearBankAccount {
+		m.ClearBankAccount()
+	}
+	if v := i.BankAccount; v != nil {
+		m.SetBankAccount(*v)
+	}
+	if i.ClearEmail {
+		m.ClearEmail()
+	}
+	if v := i.Email; v != nil {
+		m.SetEmail(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateInvoiceProfileInput on the InvoiceProfileUpdate builder.
+func (c *InvoiceProfileUpdate) SetInput(i UpdateInvoiceProfileInput) *InvoiceProfileUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateInvoiceProfileInput on the InvoiceProfileUpdateOne builder.
+func (c *InvoiceProfileUpdateOne) SetInput(i UpdateInvoiceProfileInput) *InvoiceProfileUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
 // CreateOrganizationInput represents a mutation input for creating organizations.
 type CreateOrganizationInput struct {
 	Kind    organization.Kind
@@ -161,6 +269,52 @@ func (c *OrganizationUpdate) SetInput(i UpdateOrganizationInput) *OrganizationUp
 
 // SetInput applies the change-set in the UpdateOrganizationInput on the OrganizationUpdateOne builder.
 func (c *OrganizationUpdateOne) SetInput(i UpdateOrganizationInput) *OrganizationUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// CreateRegionInput represents a mutation input for creating regions.
+type CreateRegionInput struct {
+	Code string
+	Name string
+}
+
+// Mutate applies the CreateRegionInput on the RegionMutation builder.
+func (i *CreateRegionInput) Mutate(m *RegionMutation) {
+	m.SetCode(i.Code)
+	m.SetName(i.Name)
+}
+
+// SetInput applies the change-set in the CreateRegionInput on the RegionCreate builder.
+func (c *RegionCreate) SetInput(i CreateRegionInput) *RegionCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateRegionInput represents a mutation input for updating regions.
+type UpdateRegionInput struct {
+	Code *string
+	Name *string
+}
+
+// Mutate applies the UpdateRegionInput on the RegionMutation builder.
+func (i *UpdateRegionInput) Mutate(m *RegionMutation) {
+	if v := i.Code; v != nil {
+		m.SetCode(*v)
+	}
+	if v := i.Name; v != nil {
+		m.SetName(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateRegionInput on the RegionUpdate builder.
+func (c *RegionUpdate) SetInput(i UpdateRegionInput) *RegionUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateRegionInput on the RegionUpdateOne builder.
+func (c *RegionUpdateOne) SetInput(i UpdateRegionInput) *RegionUpdateOne {
 	i.Mutate(c.Mutation())
 	return c
 }

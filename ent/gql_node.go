@@ -11,13 +11,23 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hashicorp/go-multierror"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/internal"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 )
 
@@ -31,10 +41,40 @@ var announcementImplementors = []string{"Announcement", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Announcement) IsNode() {}
 
+var attachmentImplementors = []string{"Attachment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Attachment) IsNode() {}
+
 var auditlogImplementors = []string{"AuditLog", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditLog) IsNode() {}
+
+var checkinImplementors = []string{"CheckIn", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CheckIn) IsNode() {}
+
+var enrollmentImplementors = []string{"Enrollment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Enrollment) IsNode() {}
+
+var examplanImplementors = []string{"ExamPlan", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ExamPlan) IsNode() {}
+
+var examsessionImplementors = []string{"ExamSession", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ExamSession) IsNode() {}
+
+var invoiceprofileImplementors = []string{"InvoiceProfile", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*InvoiceProfile) IsNode() {}
 
 var notificationImplementors = []string{"Notification", "Node"}
 
@@ -45,6 +85,21 @@ var organizationImplementors = []string{"Organization", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Organization) IsNode() {}
+
+var paymentImplementors = []string{"Payment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Payment) IsNode() {}
+
+var profileImplementors = []string{"Profile", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Profile) IsNode() {}
+
+var regionImplementors = []string{"Region", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Region) IsNode() {}
 
 var roomImplementors = []string{"Room", "Node"}
 
@@ -60,6 +115,11 @@ var subjectImplementors = []string{"Subject", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Subject) IsNode() {}
+
+var trainingrecordImplementors = []string{"TrainingRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*TrainingRecord) IsNode() {}
 
 var userImplementors = []string{"User", "Node"}
 
@@ -152,11 +212,65 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case attachment.Table:
+		query := c.Attachment.Query().
+			Where(attachment.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, attachmentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case auditlog.Table:
 		query := c.AuditLog.Query().
 			Where(auditlog.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditlogImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case checkin.Table:
+		query := c.CheckIn.Query().
+			Where(checkin.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, checkinImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case enrollment.Table:
+		query := c.Enrollment.Query().
+			Where(enrollment.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, enrollmentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case examplan.Table:
+		query := c.ExamPlan.Query().
+			Where(examplan.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, examplanImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case examsession.Table:
+		query := c.ExamSession.Query().
+			Where(examsession.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, examsessionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case invoiceprofile.Table:
+		query := c.InvoiceProfile.Query().
+			Where(invoiceprofile.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, invoiceprofileImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -175,6 +289,33 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(organization.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, organizationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case payment.Table:
+		query := c.Payment.Query().
+			Where(payment.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, paymentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case profile.Table:
+		query := c.Profile.Query().
+			Where(profile.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, profileImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case region.Table:
+		query := c.Region.Query().
+			Where(region.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, regionImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -202,6 +343,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(subject.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, subjectImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case trainingrecord.Table:
+		query := c.TrainingRecord.Query().
+			Where(trainingrecord.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, trainingrecordImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -304,10 +454,106 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case attachment.Table:
+		query := c.Attachment.Query().
+			Where(attachment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, attachmentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case auditlog.Table:
 		query := c.AuditLog.Query().
 			Where(auditlog.IDIn(ids...))
 		query, err := query.CollectFields(ctx, auditlogImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case checkin.Table:
+		query := c.CheckIn.Query().
+			Where(checkin.IDIn(ids...))
+		query, err := query.CollectFields(ctx, checkinImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case enrollment.Table:
+		query := c.Enrollment.Query().
+			Where(enrollment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, enrollmentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case examplan.Table:
+		query := c.ExamPlan.Query().
+			Where(examplan.IDIn(ids...))
+		query, err := query.CollectFields(ctx, examplanImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case examsession.Table:
+		query := c.ExamSession.Query().
+			Where(examsession.IDIn(ids...))
+		query, err := query.CollectFields(ctx, examsessionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case invoiceprofile.Table:
+		query := c.InvoiceProfile.Query().
+			Where(invoiceprofile.IDIn(ids...))
+		query, err := query.CollectFields(ctx, invoiceprofileImplementors...)
 		if err != nil {
 			return nil, err
 		}
@@ -340,6 +586,54 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Organization.Query().
 			Where(organization.IDIn(ids...))
 		query, err := query.CollectFields(ctx, organizationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case payment.Table:
+		query := c.Payment.Query().
+			Where(payment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, paymentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case profile.Table:
+		query := c.Profile.Query().
+			Where(profile.IDIn(ids...))
+		query, err := query.CollectFields(ctx, profileImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case region.Table:
+		query := c.Region.Query().
+			Where(region.IDIn(ids...))
+		query, err := query.CollectFields(ctx, regionImplementors...)
 		if err != nil {
 			return nil, err
 		}
@@ -388,6 +682,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Subject.Query().
 			Where(subject.IDIn(ids...))
 		query, err := query.CollectFields(ctx, subjectImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case trainingrecord.Table:
+		query := c.TrainingRecord.Query().
+			Where(trainingrecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, trainingrecordImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -15,12 +15,22 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -419,6 +429,255 @@ func (_m *Announcement) ToEdge(order *AnnouncementOrder) *AnnouncementEdge {
 	}
 }
 
+// AttachmentEdge is the edge representation of Attachment.
+type AttachmentEdge struct {
+	Node   *Attachment `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// AttachmentConnection is the connection containing edges to Attachment.
+type AttachmentConnection struct {
+	Edges      []*AttachmentEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *AttachmentConnection) build(nodes []*Attachment, pager *attachmentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Attachment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Attachment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Attachment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AttachmentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AttachmentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AttachmentPaginateOption enables pagination customization.
+type AttachmentPaginateOption func(*attachmentPager) error
+
+// WithAttachmentOrder configures pagination ordering.
+func WithAttachmentOrder(order *AttachmentOrder) AttachmentPaginateOption {
+	if order == nil {
+		order = DefaultAttachmentOrder
+	}
+	o := *order
+	return func(pager *attachmentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAttachmentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAttachmentFilter configures pagination filter.
+func WithAttachmentFilter(filter func(*AttachmentQuery) (*AttachmentQuery, error)) AttachmentPaginateOption {
+	return func(pager *attachmentPager) error {
+		if filter == nil {
+			return errors.New("AttachmentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type attachmentPager struct {
+	reverse bool
+	order   *AttachmentOrder
+	filter  func(*AttachmentQuery) (*AttachmentQuery, error)
+}
+
+func newAttachmentPager(opts []AttachmentPaginateOption, reverse bool) (*attachmentPager, error) {
+	pager := &attachmentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAttachmentOrder
+	}
+	return pager, nil
+}
+
+func (p *attachmentPager) applyFilter(query *AttachmentQuery) (*AttachmentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *attachmentPager) toCursor(_m *Attachment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *attachmentPager) applyCursors(query *AttachmentQuery, after, before *Cursor) (*AttachmentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAttachmentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *attachmentPager) applyOrder(query *AttachmentQuery) *AttachmentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAttachmentOrder.Field {
+		query = query.Order(DefaultAttachmentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *attachmentPager) orderExpr(query *AttachmentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAttachmentOrder.Field {
+			b.Comma().Ident(DefaultAttachmentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Attachment.
+func (_m *AttachmentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AttachmentPaginateOption,
+) (*AttachmentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAttachmentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AttachmentConnection{Edges: []*AttachmentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AttachmentOrderField defines the ordering field of Attachment.
+type AttachmentOrderField struct {
+	// Value extracts the ordering value from the given Attachment.
+	Value    func(*Attachment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) attachment.OrderOption
+	toCursor func(*Attachment) Cursor
+}
+
+// AttachmentOrder defines the ordering of Attachment.
+type AttachmentOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *AttachmentOrderField `json:"field"`
+}
+
+// DefaultAttachmentOrder is the default ordering of Attachment.
+var DefaultAttachmentOrder = &AttachmentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AttachmentOrderField{
+		Value: func(_m *Attachment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: attachment.FieldID,
+		toTerm: attachment.ByID,
+		toCursor: func(_m *Attachment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Attachment into AttachmentEdge.
+func (_m *Attachment) ToEdge(order *AttachmentOrder) *AttachmentEdge {
+	if order == nil {
+		order = DefaultAttachmentOrder
+	}
+	return &AttachmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // AuditLogEdge is the edge representation of AuditLog.
 type AuditLogEdge struct {
 	Node   *AuditLog `json:"node"`
@@ -728,6 +987,1529 @@ func (_m *AuditLog) ToEdge(order *AuditLogOrder) *AuditLogEdge {
 		order = DefaultAuditLogOrder
 	}
 	return &AuditLogEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CheckInEdge is the edge representation of CheckIn.
+type CheckInEdge struct {
+	Node   *CheckIn `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// CheckInConnection is the connection containing edges to CheckIn.
+type CheckInConnection struct {
+	Edges      []*CheckInEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *CheckInConnection) build(nodes []*CheckIn, pager *checkinPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CheckIn
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CheckIn {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CheckIn {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CheckInEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CheckInEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CheckInPaginateOption enables pagination customization.
+type CheckInPaginateOption func(*checkinPager) error
+
+// WithCheckInOrder configures pagination ordering.
+func WithCheckInOrder(order *CheckInOrder) CheckInPaginateOption {
+	if order == nil {
+		order = DefaultCheckInOrder
+	}
+	o := *order
+	return func(pager *checkinPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCheckInOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCheckInFilter configures pagination filter.
+func WithCheckInFilter(filter func(*CheckInQuery) (*CheckInQuery, error)) CheckInPaginateOption {
+	return func(pager *checkinPager) error {
+		if filter == nil {
+			return errors.New("CheckInQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type checkinPager struct {
+	reverse bool
+	order   *CheckInOrder
+	filter  func(*CheckInQuery) (*CheckInQuery, error)
+}
+
+func newCheckInPager(opts []CheckInPaginateOption, reverse bool) (*checkinPager, error) {
+	pager := &checkinPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCheckInOrder
+	}
+	return pager, nil
+}
+
+func (p *checkinPager) applyFilter(query *CheckInQuery) (*CheckInQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *checkinPager) toCursor(_m *CheckIn) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *checkinPager) applyCursors(query *CheckInQuery, after, before *Cursor) (*CheckInQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCheckInOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *checkinPager) applyOrder(query *CheckInQuery) *CheckInQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCheckInOrder.Field {
+		query = query.Order(DefaultCheckInOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *checkinPager) orderExpr(query *CheckInQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCheckInOrder.Field {
+			b.Comma().Ident(DefaultCheckInOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CheckIn.
+func (_m *CheckInQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CheckInPaginateOption,
+) (*CheckInConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCheckInPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CheckInConnection{Edges: []*CheckInEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CheckInOrderField defines the ordering field of CheckIn.
+type CheckInOrderField struct {
+	// Value extracts the ordering value from the given CheckIn.
+	Value    func(*CheckIn) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) checkin.OrderOption
+	toCursor func(*CheckIn) Cursor
+}
+
+// CheckInOrder defines the ordering of CheckIn.
+type CheckInOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *CheckInOrderField `json:"field"`
+}
+
+// DefaultCheckInOrder is the default ordering of CheckIn.
+var DefaultCheckInOrder = &CheckInOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CheckInOrderField{
+		Value: func(_m *CheckIn) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: checkin.FieldID,
+		toTerm: checkin.ByID,
+		toCursor: func(_m *CheckIn) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CheckIn into CheckInEdge.
+func (_m *CheckIn) ToEdge(order *CheckInOrder) *CheckInEdge {
+	if order == nil {
+		order = DefaultCheckInOrder
+	}
+	return &CheckInEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// EnrollmentEdge is the edge representation of Enrollment.
+type EnrollmentEdge struct {
+	Node   *Enrollment `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// EnrollmentConnection is the connection containing edges to Enrollment.
+type EnrollmentConnection struct {
+	Edges      []*EnrollmentEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *EnrollmentConnection) build(nodes []*Enrollment, pager *enrollmentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Enrollment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Enrollment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Enrollment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*EnrollmentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &EnrollmentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// EnrollmentPaginateOption enables pagination customization.
+type EnrollmentPaginateOption func(*enrollmentPager) error
+
+// WithEnrollmentOrder configures pagination ordering.
+func WithEnrollmentOrder(order *EnrollmentOrder) EnrollmentPaginateOption {
+	if order == nil {
+		order = DefaultEnrollmentOrder
+	}
+	o := *order
+	return func(pager *enrollmentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultEnrollmentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithEnrollmentFilter configures pagination filter.
+func WithEnrollmentFilter(filter func(*EnrollmentQuery) (*EnrollmentQuery, error)) EnrollmentPaginateOption {
+	return func(pager *enrollmentPager) error {
+		if filter == nil {
+			return errors.New("EnrollmentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type enrollmentPager struct {
+	reverse bool
+	order   *EnrollmentOrder
+	filter  func(*EnrollmentQuery) (*EnrollmentQuery, error)
+}
+
+func newEnrollmentPager(opts []EnrollmentPaginateOption, reverse bool) (*enrollmentPager, error) {
+	pager := &enrollmentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultEnrollmentOrder
+	}
+	return pager, nil
+}
+
+func (p *enrollmentPager) applyFilter(query *EnrollmentQuery) (*EnrollmentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *enrollmentPager) toCursor(_m *Enrollment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *enrollmentPager) applyCursors(query *EnrollmentQuery, after, before *Cursor) (*EnrollmentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultEnrollmentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *enrollmentPager) applyOrder(query *EnrollmentQuery) *EnrollmentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultEnrollmentOrder.Field {
+		query = query.Order(DefaultEnrollmentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *enrollmentPager) orderExpr(query *EnrollmentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultEnrollmentOrder.Field {
+			b.Comma().Ident(DefaultEnrollmentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Enrollment.
+func (_m *EnrollmentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...EnrollmentPaginateOption,
+) (*EnrollmentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newEnrollmentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &EnrollmentConnection{Edges: []*EnrollmentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// EnrollmentOrderFieldCreatedAt orders Enrollment by created_at.
+	EnrollmentOrderFieldCreatedAt = &EnrollmentOrderField{
+		Value: func(_m *Enrollment) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: enrollment.FieldCreatedAt,
+		toTerm: enrollment.ByCreatedAt,
+		toCursor: func(_m *Enrollment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// EnrollmentOrderFieldStatus orders Enrollment by status.
+	EnrollmentOrderFieldStatus = &EnrollmentOrderField{
+		Value: func(_m *Enrollment) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: enrollment.FieldStatus,
+		toTerm: enrollment.ByStatus,
+		toCursor: func(_m *Enrollment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// EnrollmentOrderFieldSubmittedAt orders Enrollment by submitted_at.
+	EnrollmentOrderFieldSubmittedAt = &EnrollmentOrderField{
+		Value: func(_m *Enrollment) (ent.Value, error) {
+			return _m.SubmittedAt, nil
+		},
+		column: enrollment.FieldSubmittedAt,
+		toTerm: enrollment.BySubmittedAt,
+		toCursor: func(_m *Enrollment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.SubmittedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f EnrollmentOrderField) String() string {
+	var str string
+	switch f.column {
+	case EnrollmentOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case EnrollmentOrderFieldStatus.column:
+		str = "STATUS"
+	case EnrollmentOrderFieldSubmittedAt.column:
+		str = "SUBMITTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f EnrollmentOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *EnrollmentOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("EnrollmentOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *EnrollmentOrderFieldCreatedAt
+	case "STATUS":
+		*f = *EnrollmentOrderFieldStatus
+	case "SUBMITTED_AT":
+		*f = *EnrollmentOrderFieldSubmittedAt
+	default:
+		return fmt.Errorf("%s is not a valid EnrollmentOrderField", str)
+	}
+	return nil
+}
+
+// EnrollmentOrderField defines the ordering field of Enrollment.
+type EnrollmentOrderField struct {
+	// Value extracts the ordering value from the given Enrollment.
+	Value    func(*Enrollment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) enrollment.OrderOption
+	toCursor func(*Enrollment) Cursor
+}
+
+// EnrollmentOrder defines the ordering of Enrollment.
+type EnrollmentOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *EnrollmentOrderField `json:"field"`
+}
+
+// DefaultEnrollmentOrder is the default ordering of Enrollment.
+var DefaultEnrollmentOrder = &EnrollmentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &EnrollmentOrderField{
+		Value: func(_m *Enrollment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: enrollment.FieldID,
+		toTerm: enrollment.ByID,
+		toCursor: func(_m *Enrollment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Enrollment into EnrollmentEdge.
+func (_m *Enrollment) ToEdge(order *EnrollmentOrder) *EnrollmentEdge {
+	if order == nil {
+		order = DefaultEnrollmentOrder
+	}
+	return &EnrollmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ExamPlanEdge is the edge representation of ExamPlan.
+type ExamPlanEdge struct {
+	Node   *ExamPlan `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// ExamPlanConnection is the connection containing edges to ExamPlan.
+type ExamPlanConnection struct {
+	Edges      []*ExamPlanEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *ExamPlanConnection) build(nodes []*ExamPlan, pager *examplanPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ExamPlan
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ExamPlan {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ExamPlan {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ExamPlanEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ExamPlanEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ExamPlanPaginateOption enables pagination customization.
+type ExamPlanPaginateOption func(*examplanPager) error
+
+// WithExamPlanOrder configures pagination ordering.
+func WithExamPlanOrder(order *ExamPlanOrder) ExamPlanPaginateOption {
+	if order == nil {
+		order = DefaultExamPlanOrder
+	}
+	o := *order
+	return func(pager *examplanPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultExamPlanOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithExamPlanFilter configures pagination filter.
+func WithExamPlanFilter(filter func(*ExamPlanQuery) (*ExamPlanQuery, error)) ExamPlanPaginateOption {
+	return func(pager *examplanPager) error {
+		if filter == nil {
+			return errors.New("ExamPlanQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type examplanPager struct {
+	reverse bool
+	order   *ExamPlanOrder
+	filter  func(*ExamPlanQuery) (*ExamPlanQuery, error)
+}
+
+func newExamPlanPager(opts []ExamPlanPaginateOption, reverse bool) (*examplanPager, error) {
+	pager := &examplanPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultExamPlanOrder
+	}
+	return pager, nil
+}
+
+func (p *examplanPager) applyFilter(query *ExamPlanQuery) (*ExamPlanQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *examplanPager) toCursor(_m *ExamPlan) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *examplanPager) applyCursors(query *ExamPlanQuery, after, before *Cursor) (*ExamPlanQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultExamPlanOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *examplanPager) applyOrder(query *ExamPlanQuery) *ExamPlanQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultExamPlanOrder.Field {
+		query = query.Order(DefaultExamPlanOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *examplanPager) orderExpr(query *ExamPlanQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultExamPlanOrder.Field {
+			b.Comma().Ident(DefaultExamPlanOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ExamPlan.
+func (_m *ExamPlanQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ExamPlanPaginateOption,
+) (*ExamPlanConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newExamPlanPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ExamPlanConnection{Edges: []*ExamPlanEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ExamPlanOrderFieldCreatedAt orders ExamPlan by created_at.
+	ExamPlanOrderFieldCreatedAt = &ExamPlanOrderField{
+		Value: func(_m *ExamPlan) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: examplan.FieldCreatedAt,
+		toTerm: examplan.ByCreatedAt,
+		toCursor: func(_m *ExamPlan) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ExamPlanOrderFieldName orders ExamPlan by name.
+	ExamPlanOrderFieldName = &ExamPlanOrderField{
+		Value: func(_m *ExamPlan) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: examplan.FieldName,
+		toTerm: examplan.ByName,
+		toCursor: func(_m *ExamPlan) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+	// ExamPlanOrderFieldExamFrom orders ExamPlan by exam_from.
+	ExamPlanOrderFieldExamFrom = &ExamPlanOrderField{
+		Value: func(_m *ExamPlan) (ent.Value, error) {
+			return _m.ExamFrom, nil
+		},
+		column: examplan.FieldExamFrom,
+		toTerm: examplan.ByExamFrom,
+		toCursor: func(_m *ExamPlan) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ExamFrom,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ExamPlanOrderField) String() string {
+	var str string
+	switch f.column {
+	case ExamPlanOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ExamPlanOrderFieldName.column:
+		str = "NAME"
+	case ExamPlanOrderFieldExamFrom.column:
+		str = "EXAM_FROM"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ExamPlanOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ExamPlanOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ExamPlanOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ExamPlanOrderFieldCreatedAt
+	case "NAME":
+		*f = *ExamPlanOrderFieldName
+	case "EXAM_FROM":
+		*f = *ExamPlanOrderFieldExamFrom
+	default:
+		return fmt.Errorf("%s is not a valid ExamPlanOrderField", str)
+	}
+	return nil
+}
+
+// ExamPlanOrderField defines the ordering field of ExamPlan.
+type ExamPlanOrderField struct {
+	// Value extracts the ordering value from the given ExamPlan.
+	Value    func(*ExamPlan) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) examplan.OrderOption
+	toCursor func(*ExamPlan) Cursor
+}
+
+// ExamPlanOrder defines the ordering of ExamPlan.
+type ExamPlanOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *ExamPlanOrderField `json:"field"`
+}
+
+// DefaultExamPlanOrder is the default ordering of ExamPlan.
+var DefaultExamPlanOrder = &ExamPlanOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ExamPlanOrderField{
+		Value: func(_m *ExamPlan) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: examplan.FieldID,
+		toTerm: examplan.ByID,
+		toCursor: func(_m *ExamPlan) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ExamPlan into ExamPlanEdge.
+func (_m *ExamPlan) ToEdge(order *ExamPlanOrder) *ExamPlanEdge {
+	if order == nil {
+		order = DefaultExamPlanOrder
+	}
+	return &ExamPlanEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ExamSessionEdge is the edge representation of ExamSession.
+type ExamSessionEdge struct {
+	Node   *ExamSession `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// ExamSessionConnection is the connection containing edges to ExamSession.
+type ExamSessionConnection struct {
+	Edges      []*ExamSessionEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *ExamSessionConnection) build(nodes []*ExamSession, pager *examsessionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ExamSession
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ExamSession {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ExamSession {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ExamSessionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ExamSessionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ExamSessionPaginateOption enables pagination customization.
+type ExamSessionPaginateOption func(*examsessionPager) error
+
+// WithExamSessionOrder configures pagination ordering.
+func WithExamSessionOrder(order *ExamSessionOrder) ExamSessionPaginateOption {
+	if order == nil {
+		order = DefaultExamSessionOrder
+	}
+	o := *order
+	return func(pager *examsessionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultExamSessionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithExamSessionFilter configures pagination filter.
+func WithExamSessionFilter(filter func(*ExamSessionQuery) (*ExamSessionQuery, error)) ExamSessionPaginateOption {
+	return func(pager *examsessionPager) error {
+		if filter == nil {
+			return errors.New("ExamSessionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type examsessionPager struct {
+	reverse bool
+	order   *ExamSessionOrder
+	filter  func(*ExamSessionQuery) (*ExamSessionQuery, error)
+}
+
+func newExamSessionPager(opts []ExamSessionPaginateOption, reverse bool) (*examsessionPager, error) {
+	pager := &examsessionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultExamSessionOrder
+	}
+	return pager, nil
+}
+
+func (p *examsessionPager) applyFilter(query *ExamSessionQuery) (*ExamSessionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *examsessionPager) toCursor(_m *ExamSession) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *examsessionPager) applyCursors(query *ExamSessionQuery, after, before *Cursor) (*ExamSessionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultExamSessionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *examsessionPager) applyOrder(query *ExamSessionQuery) *ExamSessionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultExamSessionOrder.Field {
+		query = query.Order(DefaultExamSessionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *examsessionPager) orderExpr(query *ExamSessionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultExamSessionOrder.Field {
+			b.Comma().Ident(DefaultExamSessionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ExamSession.
+func (_m *ExamSessionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ExamSessionPaginateOption,
+) (*ExamSessionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newExamSessionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ExamSessionConnection{Edges: []*ExamSessionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ExamSessionOrderFieldCreatedAt orders ExamSession by created_at.
+	ExamSessionOrderFieldCreatedAt = &ExamSessionOrderField{
+		Value: func(_m *ExamSession) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: examsession.FieldCreatedAt,
+		toTerm: examsession.ByCreatedAt,
+		toCursor: func(_m *ExamSession) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ExamSessionOrderFieldStartsAt orders ExamSession by starts_at.
+	ExamSessionOrderFieldStartsAt = &ExamSessionOrderField{
+		Value: func(_m *ExamSession) (ent.Value, error) {
+			return _m.StartsAt, nil
+		},
+		column: examsession.FieldStartsAt,
+		toTerm: examsession.ByStartsAt,
+		toCursor: func(_m *ExamSession) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartsAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ExamSessionOrderField) String() string {
+	var str string
+	switch f.column {
+	case ExamSessionOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ExamSessionOrderFieldStartsAt.column:
+		str = "STARTS_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ExamSessionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ExamSessionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ExamSessionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ExamSessionOrderFieldCreatedAt
+	case "STARTS_AT":
+		*f = *ExamSessionOrderFieldStartsAt
+	default:
+		return fmt.Errorf("%s is not a valid ExamSessionOrderField", str)
+	}
+	return nil
+}
+
+// ExamSessionOrderField defines the ordering field of ExamSession.
+type ExamSessionOrderField struct {
+	// Value extracts the ordering value from the given ExamSession.
+	Value    func(*ExamSession) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) examsession.OrderOption
+	toCursor func(*ExamSession) Cursor
+}
+
+// ExamSessionOrder defines the ordering of ExamSession.
+type ExamSessionOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *ExamSessionOrderField `json:"field"`
+}
+
+// DefaultExamSessionOrder is the default ordering of ExamSession.
+var DefaultExamSessionOrder = &ExamSessionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ExamSessionOrderField{
+		Value: func(_m *ExamSession) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: examsession.FieldID,
+		toTerm: examsession.ByID,
+		toCursor: func(_m *ExamSession) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ExamSession into ExamSessionEdge.
+func (_m *ExamSession) ToEdge(order *ExamSessionOrder) *ExamSessionEdge {
+	if order == nil {
+		order = DefaultExamSessionOrder
+	}
+	return &ExamSessionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// InvoiceProfileEdge is the edge representation of InvoiceProfile.
+type InvoiceProfileEdge struct {
+	Node   *InvoiceProfile `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// InvoiceProfileConnection is the connection containing edges to InvoiceProfile.
+type InvoiceProfileConnection struct {
+	Edges      []*InvoiceProfileEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *InvoiceProfileConnection) build(nodes []*InvoiceProfile, pager *invoiceprofilePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *InvoiceProfile
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *InvoiceProfile {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *InvoiceProfile {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*InvoiceProfileEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &InvoiceProfileEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// InvoiceProfilePaginateOption enables pagination customization.
+type InvoiceProfilePaginateOption func(*invoiceprofilePager) error
+
+// WithInvoiceProfileOrder configures pagination ordering.
+func WithInvoiceProfileOrder(order *InvoiceProfileOrder) InvoiceProfilePaginateOption {
+	if order == nil {
+		order = DefaultInvoiceProfileOrder
+	}
+	o := *order
+	return func(pager *invoiceprofilePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultInvoiceProfileOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithInvoiceProfileFilter configures pagination filter.
+func WithInvoiceProfileFilter(filter func(*InvoiceProfileQuery) (*InvoiceProfileQuery, error)) InvoiceProfilePaginateOption {
+	return func(pager *invoiceprofilePager) error {
+		if filter == nil {
+			return errors.New("InvoiceProfileQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type invoiceprofilePager struct {
+	reverse bool
+	order   *InvoiceProfileOrder
+	filter  func(*InvoiceProfileQuery) (*InvoiceProfileQuery, error)
+}
+
+func newInvoiceProfilePager(opts []InvoiceProfilePaginateOption, reverse bool) (*invoiceprofilePager, error) {
+	pager := &invoiceprofilePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultInvoiceProfileOrder
+	}
+	return pager, nil
+}
+
+func (p *invoiceprofilePager) applyFilter(query *InvoiceProfileQuery) (*InvoiceProfileQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *invoiceprofilePager) toCursor(_m *InvoiceProfile) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *invoiceprofilePager) applyCursors(query *InvoiceProfileQuery, after, before *Cursor) (*InvoiceProfileQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultInvoiceProfileOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *invoiceprofilePager) applyOrder(query *InvoiceProfileQuery) *InvoiceProfileQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultInvoiceProfileOrder.Field {
+		query = query.Order(DefaultInvoiceProfileOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *invoiceprofilePager) orderExpr(query *InvoiceProfileQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultInvoiceProfileOrder.Field {
+			b.Comma().Ident(DefaultInvoiceProfileOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to InvoiceProfile.
+func (_m *InvoiceProfileQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...InvoiceProfilePaginateOption,
+) (*InvoiceProfileConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newInvoiceProfilePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &InvoiceProfileConnection{Edges: []*InvoiceProfileEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// InvoiceProfileOrderFieldCreatedAt orders InvoiceProfile by created_at.
+	InvoiceProfileOrderFieldCreatedAt = &InvoiceProfileOrderField{
+		Value: func(_m *InvoiceProfile) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: invoiceprofile.FieldCreatedAt,
+		toTerm: invoiceprofile.ByCreatedAt,
+		toCursor: func(_m *InvoiceProfile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f InvoiceProfileOrderField) String() string {
+	var str string
+	switch f.column {
+	case InvoiceProfileOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f InvoiceProfileOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *InvoiceProfileOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("InvoiceProfileOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *InvoiceProfileOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid InvoiceProfileOrderField", str)
+	}
+	return nil
+}
+
+// InvoiceProfileOrderField defines the ordering field of InvoiceProfile.
+type InvoiceProfileOrderField struct {
+	// Value extracts the ordering value from the given InvoiceProfile.
+	Value    func(*InvoiceProfile) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) invoiceprofile.OrderOption
+	toCursor func(*InvoiceProfile) Cursor
+}
+
+// InvoiceProfileOrder defines the ordering of InvoiceProfile.
+type InvoiceProfileOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *InvoiceProfileOrderField `json:"field"`
+}
+
+// DefaultInvoiceProfileOrder is the default ordering of InvoiceProfile.
+var DefaultInvoiceProfileOrder = &InvoiceProfileOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &InvoiceProfileOrderField{
+		Value: func(_m *InvoiceProfile) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: invoiceprofile.FieldID,
+		toTerm: invoiceprofile.ByID,
+		toCursor: func(_m *InvoiceProfile) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts InvoiceProfile into InvoiceProfileEdge.
+func (_m *InvoiceProfile) ToEdge(order *InvoiceProfileOrder) *InvoiceProfileEdge {
+	if order == nil {
+		order = DefaultInvoiceProfileOrder
+	}
+	return &InvoiceProfileEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -1374,6 +3156,930 @@ func (_m *Organization) ToEdge(order *OrganizationOrder) *OrganizationEdge {
 		order = DefaultOrganizationOrder
 	}
 	return &OrganizationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PaymentEdge is the edge representation of Payment.
+type PaymentEdge struct {
+	Node   *Payment `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// PaymentConnection is the connection containing edges to Payment.
+type PaymentConnection struct {
+	Edges      []*PaymentEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *PaymentConnection) build(nodes []*Payment, pager *paymentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Payment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Payment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Payment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PaymentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PaymentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PaymentPaginateOption enables pagination customization.
+type PaymentPaginateOption func(*paymentPager) error
+
+// WithPaymentOrder configures pagination ordering.
+func WithPaymentOrder(order *PaymentOrder) PaymentPaginateOption {
+	if order == nil {
+		order = DefaultPaymentOrder
+	}
+	o := *order
+	return func(pager *paymentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPaymentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPaymentFilter configures pagination filter.
+func WithPaymentFilter(filter func(*PaymentQuery) (*PaymentQuery, error)) PaymentPaginateOption {
+	return func(pager *paymentPager) error {
+		if filter == nil {
+			return errors.New("PaymentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type paymentPager struct {
+	reverse bool
+	order   *PaymentOrder
+	filter  func(*PaymentQuery) (*PaymentQuery, error)
+}
+
+func newPaymentPager(opts []PaymentPaginateOption, reverse bool) (*paymentPager, error) {
+	pager := &paymentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPaymentOrder
+	}
+	return pager, nil
+}
+
+func (p *paymentPager) applyFilter(query *PaymentQuery) (*PaymentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *paymentPager) toCursor(_m *Payment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *paymentPager) applyCursors(query *PaymentQuery, after, before *Cursor) (*PaymentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPaymentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *paymentPager) applyOrder(query *PaymentQuery) *PaymentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPaymentOrder.Field {
+		query = query.Order(DefaultPaymentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *paymentPager) orderExpr(query *PaymentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPaymentOrder.Field {
+			b.Comma().Ident(DefaultPaymentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Payment.
+func (_m *PaymentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PaymentPaginateOption,
+) (*PaymentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPaymentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PaymentConnection{Edges: []*PaymentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// PaymentOrderFieldCreatedAt orders Payment by created_at.
+	PaymentOrderFieldCreatedAt = &PaymentOrderField{
+		Value: func(_m *Payment) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: payment.FieldCreatedAt,
+		toTerm: payment.ByCreatedAt,
+		toCursor: func(_m *Payment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// PaymentOrderFieldStatus orders Payment by status.
+	PaymentOrderFieldStatus = &PaymentOrderField{
+		Value: func(_m *Payment) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: payment.FieldStatus,
+		toTerm: payment.ByStatus,
+		toCursor: func(_m *Payment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PaymentOrderField) String() string {
+	var str string
+	switch f.column {
+	case PaymentOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case PaymentOrderFieldStatus.column:
+		str = "STATUS"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PaymentOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PaymentOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PaymentOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *PaymentOrderFieldCreatedAt
+	case "STATUS":
+		*f = *PaymentOrderFieldStatus
+	default:
+		return fmt.Errorf("%s is not a valid PaymentOrderField", str)
+	}
+	return nil
+}
+
+// PaymentOrderField defines the ordering field of Payment.
+type PaymentOrderField struct {
+	// Value extracts the ordering value from the given Payment.
+	Value    func(*Payment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) payment.OrderOption
+	toCursor func(*Payment) Cursor
+}
+
+// PaymentOrder defines the ordering of Payment.
+type PaymentOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *PaymentOrderField `json:"field"`
+}
+
+// DefaultPaymentOrder is the default ordering of Payment.
+var DefaultPaymentOrder = &PaymentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PaymentOrderField{
+		Value: func(_m *Payment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: payment.FieldID,
+		toTerm: payment.ByID,
+		toCursor: func(_m *Payment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Payment into PaymentEdge.
+func (_m *Payment) ToEdge(order *PaymentOrder) *PaymentEdge {
+	if order == nil {
+		order = DefaultPaymentOrder
+	}
+	return &PaymentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ProfileEdge is the edge representation of Profile.
+type ProfileEdge struct {
+	Node   *Profile `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// ProfileConnection is the connection containing edges to Profile.
+type ProfileConnection struct {
+	Edges      []*ProfileEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *ProfileConnection) build(nodes []*Profile, pager *profilePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Profile
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Profile {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Profile {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ProfileEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ProfileEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ProfilePaginateOption enables pagination customization.
+type ProfilePaginateOption func(*profilePager) error
+
+// WithProfileOrder configures pagination ordering.
+func WithProfileOrder(order *ProfileOrder) ProfilePaginateOption {
+	if order == nil {
+		order = DefaultProfileOrder
+	}
+	o := *order
+	return func(pager *profilePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultProfileOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithProfileFilter configures pagination filter.
+func WithProfileFilter(filter func(*ProfileQuery) (*ProfileQuery, error)) ProfilePaginateOption {
+	return func(pager *profilePager) error {
+		if filter == nil {
+			return errors.New("ProfileQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type profilePager struct {
+	reverse bool
+	order   *ProfileOrder
+	filter  func(*ProfileQuery) (*ProfileQuery, error)
+}
+
+func newProfilePager(opts []ProfilePaginateOption, reverse bool) (*profilePager, error) {
+	pager := &profilePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultProfileOrder
+	}
+	return pager, nil
+}
+
+func (p *profilePager) applyFilter(query *ProfileQuery) (*ProfileQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *profilePager) toCursor(_m *Profile) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *profilePager) applyCursors(query *ProfileQuery, after, before *Cursor) (*ProfileQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultProfileOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *profilePager) applyOrder(query *ProfileQuery) *ProfileQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultProfileOrder.Field {
+		query = query.Order(DefaultProfileOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *profilePager) orderExpr(query *ProfileQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultProfileOrder.Field {
+			b.Comma().Ident(DefaultProfileOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Profile.
+func (_m *ProfileQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ProfilePaginateOption,
+) (*ProfileConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProfilePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ProfileConnection{Edges: []*ProfileEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ProfileOrderFieldCreatedAt orders Profile by created_at.
+	ProfileOrderFieldCreatedAt = &ProfileOrderField{
+		Value: func(_m *Profile) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: profile.FieldCreatedAt,
+		toTerm: profile.ByCreatedAt,
+		toCursor: func(_m *Profile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ProfileOrderField) String() string {
+	var str string
+	switch f.column {
+	case ProfileOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ProfileOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ProfileOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ProfileOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ProfileOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid ProfileOrderField", str)
+	}
+	return nil
+}
+
+// ProfileOrderField defines the ordering field of Profile.
+type ProfileOrderField struct {
+	// Value extracts the ordering value from the given Profile.
+	Value    func(*Profile) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) profile.OrderOption
+	toCursor func(*Profile) Cursor
+}
+
+// ProfileOrder defines the ordering of Profile.
+type ProfileOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *ProfileOrderField `json:"field"`
+}
+
+// DefaultProfileOrder is the default ordering of Profile.
+var DefaultProfileOrder = &ProfileOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ProfileOrderField{
+		Value: func(_m *Profile) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: profile.FieldID,
+		toTerm: profile.ByID,
+		toCursor: func(_m *Profile) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Profile into ProfileEdge.
+func (_m *Profile) ToEdge(order *ProfileOrder) *ProfileEdge {
+	if order == nil {
+		order = DefaultProfileOrder
+	}
+	return &ProfileEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RegionEdge is the edge representation of Region.
+type RegionEdge struct {
+	Node   *Region `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// RegionConnection is the connection containing edges to Region.
+type RegionConnection struct {
+	Edges      []*RegionEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *RegionConnection) build(nodes []*Region, pager *regionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Region
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Region {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Region {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RegionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RegionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RegionPaginateOption enables pagination customization.
+type RegionPaginateOption func(*regionPager) error
+
+// WithRegionOrder configures pagination ordering.
+func WithRegionOrder(order *RegionOrder) RegionPaginateOption {
+	if order == nil {
+		order = DefaultRegionOrder
+	}
+	o := *order
+	return func(pager *regionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultRegionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithRegionFilter configures pagination filter.
+func WithRegionFilter(filter func(*RegionQuery) (*RegionQuery, error)) RegionPaginateOption {
+	return func(pager *regionPager) error {
+		if filter == nil {
+			return errors.New("RegionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type regionPager struct {
+	reverse bool
+	order   *RegionOrder
+	filter  func(*RegionQuery) (*RegionQuery, error)
+}
+
+func newRegionPager(opts []RegionPaginateOption, reverse bool) (*regionPager, error) {
+	pager := &regionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultRegionOrder
+	}
+	return pager, nil
+}
+
+func (p *regionPager) applyFilter(query *RegionQuery) (*RegionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *regionPager) toCursor(_m *Region) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *regionPager) applyCursors(query *RegionQuery, after, before *Cursor) (*RegionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultRegionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *regionPager) applyOrder(query *RegionQuery) *RegionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultRegionOrder.Field {
+		query = query.Order(DefaultRegionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *regionPager) orderExpr(query *RegionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultRegionOrder.Field {
+			b.Comma().Ident(DefaultRegionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Region.
+func (_m *RegionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RegionPaginateOption,
+) (*RegionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRegionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RegionConnection{Edges: []*RegionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// RegionOrderFieldCode orders Region by code.
+	RegionOrderFieldCode = &RegionOrderField{
+		Value: func(_m *Region) (ent.Value, error) {
+			return _m.Code, nil
+		},
+		column: region.FieldCode,
+		toTerm: region.ByCode,
+		toCursor: func(_m *Region) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Code,
+			}
+		},
+	}
+	// RegionOrderFieldName orders Region by name.
+	RegionOrderFieldName = &RegionOrderField{
+		Value: func(_m *Region) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: region.FieldName,
+		toTerm: region.ByName,
+		toCursor: func(_m *Region) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RegionOrderField) String() string {
+	var str string
+	switch f.column {
+	case RegionOrderFieldCode.column:
+		str = "CODE"
+	case RegionOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RegionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RegionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RegionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CODE":
+		*f = *RegionOrderFieldCode
+	case "NAME":
+		*f = *RegionOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid RegionOrderField", str)
+	}
+	return nil
+}
+
+// RegionOrderField defines the ordering field of Region.
+type RegionOrderField struct {
+	// Value extracts the ordering value from the given Region.
+	Value    func(*Region) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) region.OrderOption
+	toCursor func(*Region) Cursor
+}
+
+// RegionOrder defines the ordering of Region.
+type RegionOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *RegionOrderField `json:"field"`
+}
+
+// DefaultRegionOrder is the default ordering of Region.
+var DefaultRegionOrder = &RegionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RegionOrderField{
+		Value: func(_m *Region) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: region.FieldID,
+		toTerm: region.ByID,
+		toCursor: func(_m *Region) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Region into RegionEdge.
+func (_m *Region) ToEdge(order *RegionOrder) *RegionEdge {
+	if order == nil {
+		order = DefaultRegionOrder
+	}
+	return &RegionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -2287,6 +4993,302 @@ func (_m *Subject) ToEdge(order *SubjectOrder) *SubjectEdge {
 		order = DefaultSubjectOrder
 	}
 	return &SubjectEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// TrainingRecordEdge is the edge representation of TrainingRecord.
+type TrainingRecordEdge struct {
+	Node   *TrainingRecord `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// TrainingRecordConnection is the connection containing edges to TrainingRecord.
+type TrainingRecordConnection struct {
+	Edges      []*TrainingRecordEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *TrainingRecordConnection) build(nodes []*TrainingRecord, pager *trainingrecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *TrainingRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *TrainingRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *TrainingRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*TrainingRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &TrainingRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// TrainingRecordPaginateOption enables pagination customization.
+type TrainingRecordPaginateOption func(*trainingrecordPager) error
+
+// WithTrainingRecordOrder configures pagination ordering.
+func WithTrainingRecordOrder(order *TrainingRecordOrder) TrainingRecordPaginateOption {
+	if order == nil {
+		order = DefaultTrainingRecordOrder
+	}
+	o := *order
+	return func(pager *trainingrecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultTrainingRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithTrainingRecordFilter configures pagination filter.
+func WithTrainingRecordFilter(filter func(*TrainingRecordQuery) (*TrainingRecordQuery, error)) TrainingRecordPaginateOption {
+	return func(pager *trainingrecordPager) error {
+		if filter == nil {
+			return errors.New("TrainingRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type trainingrecordPager struct {
+	reverse bool
+	order   *TrainingRecordOrder
+	filter  func(*TrainingRecordQuery) (*TrainingRecordQuery, error)
+}
+
+func newTrainingRecordPager(opts []TrainingRecordPaginateOption, reverse bool) (*trainingrecordPager, error) {
+	pager := &trainingrecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultTrainingRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *trainingrecordPager) applyFilter(query *TrainingRecordQuery) (*TrainingRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *trainingrecordPager) toCursor(_m *TrainingRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *trainingrecordPager) applyCursors(query *TrainingRecordQuery, after, before *Cursor) (*TrainingRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultTrainingRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *trainingrecordPager) applyOrder(query *TrainingRecordQuery) *TrainingRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultTrainingRecordOrder.Field {
+		query = query.Order(DefaultTrainingRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *trainingrecordPager) orderExpr(query *TrainingRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultTrainingRecordOrder.Field {
+			b.Comma().Ident(DefaultTrainingRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to TrainingRecord.
+func (_m *TrainingRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...TrainingRecordPaginateOption,
+) (*TrainingRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newTrainingRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &TrainingRecordConnection{Edges: []*TrainingRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// TrainingRecordOrderFieldCreatedAt orders TrainingRecord by created_at.
+	TrainingRecordOrderFieldCreatedAt = &TrainingRecordOrderField{
+		Value: func(_m *TrainingRecord) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: trainingrecord.FieldCreatedAt,
+		toTerm: trainingrecord.ByCreatedAt,
+		toCursor: func(_m *TrainingRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f TrainingRecordOrderField) String() string {
+	var str string
+	switch f.column {
+	case TrainingRecordOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f TrainingRecordOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *TrainingRecordOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("TrainingRecordOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *TrainingRecordOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid TrainingRecordOrderField", str)
+	}
+	return nil
+}
+
+// TrainingRecordOrderField defines the ordering field of TrainingRecord.
+type TrainingRecordOrderField struct {
+	// Value extracts the ordering value from the given TrainingRecord.
+	Value    func(*TrainingRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) trainingrecord.OrderOption
+	toCursor func(*TrainingRecord) Cursor
+}
+
+// TrainingRecordOrder defines the ordering of TrainingRecord.
+type TrainingRecordOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *TrainingRecordOrderField `json:"field"`
+}
+
+// DefaultTrainingRecordOrder is the default ordering of TrainingRecord.
+var DefaultTrainingRecordOrder = &TrainingRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &TrainingRecordOrderField{
+		Value: func(_m *TrainingRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: trainingrecord.FieldID,
+		toTerm: trainingrecord.ByID,
+		toCursor: func(_m *TrainingRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts TrainingRecord into TrainingRecordEdge.
+func (_m *TrainingRecord) ToEdge(order *TrainingRecordOrder) *TrainingRecordEdge {
+	if order == nil {
+		order = DefaultTrainingRecordOrder
+	}
+	return &TrainingRecordEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

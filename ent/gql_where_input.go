@@ -8,13 +8,24 @@ import (
 	"time"
 
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
+	"github.com/kaowu/kaowu/ent/schematype"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 )
 
@@ -391,6 +402,530 @@ func (i *AnnouncementWhereInput) P() (predicate.Announcement, error) {
 		return predicates[0], nil
 	default:
 		return announcement.And(predicates...), nil
+	}
+}
+
+// AttachmentWhereInput represents a where input for filtering Attachment queries.
+type AttachmentWhereInput struct {
+	Predicates []predicate.Attachment  `json:"-"`
+	Not        *AttachmentWhereInput   `json:"not,omitempty"`
+	Or         []*AttachmentWhereInput `json:"or,omitempty"`
+	And        []*AttachmentWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "owner_id" field predicates.
+	OwnerID      *int  `json:"ownerID,omitempty"`
+	OwnerIDNEQ   *int  `json:"ownerIDNEQ,omitempty"`
+	OwnerIDIn    []int `json:"ownerIDIn,omitempty"`
+	OwnerIDNotIn []int `json:"ownerIDNotIn,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *attachment.Kind  `json:"kind,omitempty"`
+	KindNEQ   *attachment.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []attachment.Kind `json:"kindIn,omitempty"`
+	KindNotIn []attachment.Kind `json:"kindNotIn,omitempty"`
+
+	// "content_type" field predicates.
+	ContentType             *string  `json:"contentType,omitempty"`
+	ContentTypeNEQ          *string  `json:"contentTypeNEQ,omitempty"`
+	ContentTypeIn           []string `json:"contentTypeIn,omitempty"`
+	ContentTypeNotIn        []string `json:"contentTypeNotIn,omitempty"`
+	ContentTypeGT           *string  `json:"contentTypeGT,omitempty"`
+	ContentTypeGTE          *string  `json:"contentTypeGTE,omitempty"`
+	ContentTypeLT           *string  `json:"contentTypeLT,omitempty"`
+	ContentTypeLTE          *string  `json:"contentTypeLTE,omitempty"`
+	ContentTypeContains     *string  `json:"contentTypeContains,omitempty"`
+	ContentTypeHasPrefix    *string  `json:"contentTypeHasPrefix,omitempty"`
+	ContentTypeHasSuffix    *string  `json:"contentTypeHasSuffix,omitempty"`
+	ContentTypeEqualFold    *string  `json:"contentTypeEqualFold,omitempty"`
+	ContentTypeContainsFold *string  `json:"contentTypeContainsFold,omitempty"`
+
+	// "size" field predicates.
+	Size      *int64  `json:"size,omitempty"`
+	SizeNEQ   *int64  `json:"sizeNEQ,omitempty"`
+	SizeIn    []int64 `json:"sizeIn,omitempty"`
+	SizeNotIn []int64 `json:"sizeNotIn,omitempty"`
+	SizeGT    *int64  `json:"sizeGT,omitempty"`
+	SizeGTE   *int64  `json:"sizeGTE,omitempty"`
+	SizeLT    *int64  `json:"sizeLT,omitempty"`
+	SizeLTE   *int64  `json:"sizeLTE,omitempty"`
+
+	// "sha256" field predicates.
+	Sha256             *string  `json:"sha256,omitempty"`
+	Sha256NEQ          *string  `json:"sha256NEQ,omitempty"`
+	Sha256In           []string `json:"sha256In,omitempty"`
+	Sha256NotIn        []string `json:"sha256NotIn,omitempty"`
+	Sha256GT           *string  `json:"sha256GT,omitempty"`
+	Sha256GTE          *string  `json:"sha256GTE,omitempty"`
+	Sha256LT           *string  `json:"sha256LT,omitempty"`
+	Sha256LTE          *string  `json:"sha256LTE,omitempty"`
+	Sha256Contains     *string  `json:"sha256Contains,omitempty"`
+	Sha256HasPrefix    *string  `json:"sha256HasPrefix,omitempty"`
+	Sha256HasSuffix    *string  `json:"sha256HasSuffix,omitempty"`
+	Sha256EqualFold    *string  `json:"sha256EqualFold,omitempty"`
+	Sha256ContainsFold *string  `json:"sha256ContainsFold,omitempty"`
+
+	// "file_name" field predicates.
+	FileName             *string  `json:"fileName,omitempty"`
+	FileNameNEQ          *string  `json:"fileNameNEQ,omitempty"`
+	FileNameIn           []string `json:"fileNameIn,omitempty"`
+	FileNameNotIn        []string `json:"fileNameNotIn,omitempty"`
+	FileNameGT           *string  `json:"fileNameGT,omitempty"`
+	FileNameGTE          *string  `json:"fileNameGTE,omitempty"`
+	FileNameLT           *string  `json:"fileNameLT,omitempty"`
+	FileNameLTE          *string  `json:"fileNameLTE,omitempty"`
+	FileNameContains     *string  `json:"fileNameContains,omitempty"`
+	FileNameHasPrefix    *string  `json:"fileNameHasPrefix,omitempty"`
+	FileNameHasSuffix    *string  `json:"fileNameHasSuffix,omitempty"`
+	FileNameIsNil        bool     `json:"fileNameIsNil,omitempty"`
+	FileNameNotNil       bool     `json:"fileNameNotNil,omitempty"`
+	FileNameEqualFold    *string  `json:"fileNameEqualFold,omitempty"`
+	FileNameContainsFold *string  `json:"fileNameContainsFold,omitempty"`
+
+	// "width" field predicates.
+	Width       *int  `json:"width,omitempty"`
+	WidthNEQ    *int  `json:"widthNEQ,omitempty"`
+	WidthIn     []int `json:"widthIn,omitempty"`
+	WidthNotIn  []int `json:"widthNotIn,omitempty"`
+	WidthGT     *int  `json:"widthGT,omitempty"`
+	WidthGTE    *int  `json:"widthGTE,omitempty"`
+	WidthLT     *int  `json:"widthLT,omitempty"`
+	WidthLTE    *int  `json:"widthLTE,omitempty"`
+	WidthIsNil  bool  `json:"widthIsNil,omitempty"`
+	WidthNotNil bool  `json:"widthNotNil,omitempty"`
+
+	// "height" field predicates.
+	Height       *int  `json:"height,omitempty"`
+	HeightNEQ    *int  `json:"heightNEQ,omitempty"`
+	HeightIn     []int `json:"heightIn,omitempty"`
+	HeightNotIn  []int `json:"heightNotIn,omitempty"`
+	HeightGT     *int  `json:"heightGT,omitempty"`
+	HeightGTE    *int  `json:"heightGTE,omitempty"`
+	HeightLT     *int  `json:"heightLT,omitempty"`
+	HeightLTE    *int  `json:"heightLTE,omitempty"`
+	HeightIsNil  bool  `json:"heightIsNil,omitempty"`
+	HeightNotNil bool  `json:"heightNotNil,omitempty"`
+
+	// "uploaded_by_id" field predicates.
+	UploadedByID       *int  `json:"uploadedByID,omitempty"`
+	UploadedByIDNEQ    *int  `json:"uploadedByIDNEQ,omitempty"`
+	UploadedByIDIn     []int `json:"uploadedByIDIn,omitempty"`
+	UploadedByIDNotIn  []int `json:"uploadedByIDNotIn,omitempty"`
+	UploadedByIDGT     *int  `json:"uploadedByIDGT,omitempty"`
+	UploadedByIDGTE    *int  `json:"uploadedByIDGTE,omitempty"`
+	UploadedByIDLT     *int  `json:"uploadedByIDLT,omitempty"`
+	UploadedByIDLTE    *int  `json:"uploadedByIDLTE,omitempty"`
+	UploadedByIDIsNil  bool  `json:"uploadedByIDIsNil,omitempty"`
+	UploadedByIDNotNil bool  `json:"uploadedByIDNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AttachmentWhereInput) AddPredicates(predicates ...predicate.Attachment) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AttachmentWhereInput filter on the AttachmentQuery builder.
+func (i *AttachmentWhereInput) Filter(q *AttachmentQuery) (*AttachmentQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAttachmentWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAttachmentWhereInput is returned in case the AttachmentWhereInput is empty.
+var ErrEmptyAttachmentWhereInput = errors.New("ent: empty predicate AttachmentWhereInput")
+
+// P returns a predicate for filtering attachments.
+// An error is returned if the input is empty or invalid.
+func (i *AttachmentWhereInput) P() (predicate.Attachment, error) {
+	var predicates []predicate.Attachment
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, attachment.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Attachment, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, attachment.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Attachment, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, attachment.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, attachment.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, attachment.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, attachment.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, attachment.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, attachment.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, attachment.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, attachment.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, attachment.IDLTE(*i.IDLTE))
+	}
+	if i.OwnerID != nil {
+		predicates = append(predicates, attachment.OwnerIDEQ(*i.OwnerID))
+	}
+	if i.OwnerIDNEQ != nil {
+		predicates = append(predicates, attachment.OwnerIDNEQ(*i.OwnerIDNEQ))
+	}
+	if len(i.OwnerIDIn) > 0 {
+		predicates = append(predicates, attachment.OwnerIDIn(i.OwnerIDIn...))
+	}
+	if len(i.OwnerIDNotIn) > 0 {
+		predicates = append(predicates, attachment.OwnerIDNotIn(i.OwnerIDNotIn...))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, attachment.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, attachment.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, attachment.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, attachment.KindNotIn(i.KindNotIn...))
+	}
+	if i.ContentType != nil {
+		predicates = append(predicates, attachment.ContentTypeEQ(*i.ContentType))
+	}
+	if i.ContentTypeNEQ != nil {
+		predicates = append(predicates, attachment.ContentTypeNEQ(*i.ContentTypeNEQ))
+	}
+	if len(i.ContentTypeIn) > 0 {
+		predicates = append(predicates, attachment.ContentTypeIn(i.ContentTypeIn...))
+	}
+	if len(i.ContentTypeNotIn) > 0 {
+		predicates = append(predicates, attachment.ContentTypeNotIn(i.ContentTypeNotIn...))
+	}
+	if i.ContentTypeGT != nil {
+		predicates = append(predicates, attachment.ContentTypeGT(*i.ContentTypeGT))
+	}
+	if i.ContentTypeGTE != nil {
+		predicates = append(predicates, attachment.ContentTypeGTE(*i.ContentTypeGTE))
+	}
+	if i.ContentTypeLT != nil {
+		predicates = append(predicates, attachment.ContentTypeLT(*i.ContentTypeLT))
+	}
+	if i.ContentTypeLTE != nil {
+		predicates = append(predicates, attachment.ContentTypeLTE(*i.ContentTypeLTE))
+	}
+	if i.ContentTypeContains != nil {
+		predicates = append(predicates, attachment.ContentTypeContains(*i.ContentTypeContains))
+	}
+	if i.ContentTypeHasPrefix != nil {
+		predicates = append(predicates, attachment.ContentTypeHasPrefix(*i.ContentTypeHasPrefix))
+	}
+	if i.ContentTypeHasSuffix != nil {
+		predicates = append(predicates, attachment.ContentTypeHasSuffix(*i.ContentTypeHasSuffix))
+	}
+	if i.ContentTypeEqualFold != nil {
+		predicates = append(predicates, attachment.ContentTypeEqualFold(*i.ContentTypeEqualFold))
+	}
+	if i.ContentTypeContainsFold != nil {
+		predicates = append(predicates, attachment.ContentTypeContainsFold(*i.ContentTypeContainsFold))
+	}
+	if i.Size != nil {
+		predicates = append(predicates, attachment.SizeEQ(*i.Size))
+	}
+	if i.SizeNEQ != nil {
+		predicates = append(predicates, attachment.SizeNEQ(*i.SizeNEQ))
+	}
+	if len(i.SizeIn) > 0 {
+		predicates = append(predicates, attachment.SizeIn(i.SizeIn...))
+	}
+	if len(i.SizeNotIn) > 0 {
+		predicates = append(predicates, attachment.SizeNotIn(i.SizeNotIn...))
+	}
+	if i.SizeGT != nil {
+		predicates = append(predicates, attachment.SizeGT(*i.SizeGT))
+	}
+	if i.SizeGTE != nil {
+		predicates = append(predicates, attachment.SizeGTE(*i.SizeGTE))
+	}
+	if i.SizeLT != nil {
+		predicates = append(predicates, attachment.SizeLT(*i.SizeLT))
+	}
+	if i.SizeLTE != nil {
+		predicates = append(predicates, attachment.SizeLTE(*i.SizeLTE))
+	}
+	if i.Sha256 != nil {
+		predicates = append(predicates, attachment.Sha256EQ(*i.Sha256))
+	}
+	if i.Sha256NEQ != nil {
+		predicates = append(predicates, attachment.Sha256NEQ(*i.Sha256NEQ))
+	}
+	if len(i.Sha256In) > 0 {
+		predicates = append(predicates, attachment.Sha256In(i.Sha256In...))
+	}
+	if len(i.Sha256NotIn) > 0 {
+		predicates = append(predicates, attachment.Sha256NotIn(i.Sha256NotIn...))
+	}
+	if i.Sha256GT != nil {
+		predicates = append(predicates, attachment.Sha256GT(*i.Sha256GT))
+	}
+	if i.Sha256GTE != nil {
+		predicates = append(predicates, attachment.Sha256GTE(*i.Sha256GTE))
+	}
+	if i.Sha256LT != nil {
+		predicates = append(predicates, attachment.Sha256LT(*i.Sha256LT))
+	}
+	if i.Sha256LTE != nil {
+		predicates = append(predicates, attachment.Sha256LTE(*i.Sha256LTE))
+	}
+	if i.Sha256Contains != nil {
+		predicates = append(predicates, attachment.Sha256Contains(*i.Sha256Contains))
+	}
+	if i.Sha256HasPrefix != nil {
+		predicates = append(predicates, attachment.Sha256HasPrefix(*i.Sha256HasPrefix))
+	}
+	if i.Sha256HasSuffix != nil {
+		predicates = append(predicates, attachment.Sha256HasSuffix(*i.Sha256HasSuffix))
+	}
+	if i.Sha256EqualFold != nil {
+		predicates = append(predicates, attachment.Sha256EqualFold(*i.Sha256EqualFold))
+	}
+	if i.Sha256ContainsFold != nil {
+		predicates = append(predicates, attachment.Sha256ContainsFold(*i.Sha256ContainsFold))
+	}
+	if i.FileName != nil {
+		predicates = append(predicates, attachment.FileNameEQ(*i.FileName))
+	}
+	if i.FileNameNEQ != nil {
+		predicates = append(predicates, attachment.FileNameNEQ(*i.FileNameNEQ))
+	}
+	if len(i.FileNameIn) > 0 {
+		predicates = append(predicates, attachment.FileNameIn(i.FileNameIn...))
+	}
+	if len(i.FileNameNotIn) > 0 {
+		predicates = append(predicates, attachment.FileNameNotIn(i.FileNameNotIn...))
+	}
+	if i.FileNameGT != nil {
+		predicates = append(predicates, attachment.FileNameGT(*i.FileNameGT))
+	}
+	if i.FileNameGTE != nil {
+		predicates = append(predicates, attachment.FileNameGTE(*i.FileNameGTE))
+	}
+	if i.FileNameLT != nil {
+		predicates = append(predicates, attachment.FileNameLT(*i.FileNameLT))
+	}
+	if i.FileNameLTE != nil {
+		predicates = append(predicates, attachment.FileNameLTE(*i.FileNameLTE))
+	}
+	if i.FileNameContains != nil {
+		predicates = append(predicates, attachment.FileNameContains(*i.FileNameContains))
+	}
+	if i.FileNameHasPrefix != nil {
+		predicates = append(predicates, attachment.FileNameHasPrefix(*i.FileNameHasPrefix))
+	}
+	if i.FileNameHasSuffix != nil {
+		predicates = append(predicates, attachment.FileNameHasSuffix(*i.FileNameHasSuffix))
+	}
+	if i.FileNameIsNil {
+		predicates = append(predicates, attachment.FileNameIsNil())
+	}
+	if i.FileNameNotNil {
+		predicates = append(predicates, attachment.FileNameNotNil())
+	}
+	if i.FileNameEqualFold != nil {
+		predicates = append(predicates, attachment.FileNameEqualFold(*i.FileNameEqualFold))
+	}
+	if i.FileNameContainsFold != nil {
+		predicates = append(predicates, attachment.FileNameContainsFold(*i.FileNameContainsFold))
+	}
+	if i.Width != nil {
+		predicates = append(predicates, attachment.WidthEQ(*i.Width))
+	}
+	if i.WidthNEQ != nil {
+		predicates = append(predicates, attachment.WidthNEQ(*i.WidthNEQ))
+	}
+	if len(i.WidthIn) > 0 {
+		predicates = append(predicates, attachment.WidthIn(i.WidthIn...))
+	}
+	if len(i.WidthNotIn) > 0 {
+		predicates = append(predicates, attachment.WidthNotIn(i.WidthNotIn...))
+	}
+	if i.WidthGT != nil {
+		predicates = append(predicates, attachment.WidthGT(*i.WidthGT))
+	}
+	if i.WidthGTE != nil {
+		predicates = append(predicates, attachment.WidthGTE(*i.WidthGTE))
+	}
+	if i.WidthLT != nil {
+		predicates = append(predicates, attachment.WidthLT(*i.WidthLT))
+	}
+	if i.WidthLTE != nil {
+		predicates = append(predicates, attachment.WidthLTE(*i.WidthLTE))
+	}
+	if i.WidthIsNil {
+		predicates = append(predicates, attachment.WidthIsNil())
+	}
+	if i.WidthNotNil {
+		predicates = append(predicates, attachment.WidthNotNil())
+	}
+	if i.Height != nil {
+		predicates = append(predicates, attachment.HeightEQ(*i.Height))
+	}
+	if i.HeightNEQ != nil {
+		predicates = append(predicates, attachment.HeightNEQ(*i.HeightNEQ))
+	}
+	if len(i.HeightIn) > 0 {
+		predicates = append(predicates, attachment.HeightIn(i.HeightIn...))
+	}
+	if len(i.HeightNotIn) > 0 {
+		predicates = append(predicates, attachment.HeightNotIn(i.HeightNotIn...))
+	}
+	if i.HeightGT != nil {
+		predicates = append(predicates, attachment.HeightGT(*i.HeightGT))
+	}
+	if i.HeightGTE != nil {
+		predicates = append(predicates, attachment.HeightGTE(*i.HeightGTE))
+	}
+	if i.HeightLT != nil {
+		predicates = append(predicates, attachment.HeightLT(*i.HeightLT))
+	}
+	if i.HeightLTE != nil {
+		predicates = append(predicates, attachment.HeightLTE(*i.HeightLTE))
+	}
+	if i.HeightIsNil {
+		predicates = append(predicates, attachment.HeightIsNil())
+	}
+	if i.HeightNotNil {
+		predicates = append(predicates, attachment.HeightNotNil())
+	}
+	if i.UploadedByID != nil {
+		predicates = append(predicates, attachment.UploadedByIDEQ(*i.UploadedByID))
+	}
+	if i.UploadedByIDNEQ != nil {
+		predicates = append(predicates, attachment.UploadedByIDNEQ(*i.UploadedByIDNEQ))
+	}
+	if len(i.UploadedByIDIn) > 0 {
+		predicates = append(predicates, attachment.UploadedByIDIn(i.UploadedByIDIn...))
+	}
+	if len(i.UploadedByIDNotIn) > 0 {
+		predicates = append(predicates, attachment.UploadedByIDNotIn(i.UploadedByIDNotIn...))
+	}
+	if i.UploadedByIDGT != nil {
+		predicates = append(predicates, attachment.UploadedByIDGT(*i.UploadedByIDGT))
+	}
+	if i.UploadedByIDGTE != nil {
+		predicates = append(predicates, attachment.UploadedByIDGTE(*i.UploadedByIDGTE))
+	}
+	if i.UploadedByIDLT != nil {
+		predicates = append(predicates, attachment.UploadedByIDLT(*i.UploadedByIDLT))
+	}
+	if i.UploadedByIDLTE != nil {
+		predicates = append(predicates, attachment.UploadedByIDLTE(*i.UploadedByIDLTE))
+	}
+	if i.UploadedByIDIsNil {
+		predicates = append(predicates, attachment.UploadedByIDIsNil())
+	}
+	if i.UploadedByIDNotNil {
+		predicates = append(predicates, attachment.UploadedByIDNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, attachment.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, attachment.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, attachment.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, attachment.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, attachment.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, attachment.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, attachment.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, attachment.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAttachmentWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return attachment.And(predicates...), nil
 	}
 }
 
@@ -927,6 +1462,3340 @@ func (i *AuditLogWhereInput) P() (predicate.AuditLog, error) {
 		return predicates[0], nil
 	default:
 		return auditlog.And(predicates...), nil
+	}
+}
+
+// CheckInWhereInput represents a where input for filtering CheckIn queries.
+type CheckInWhereInput struct {
+	Predicates []predicate.CheckIn  `json:"-"`
+	Not        *CheckInWhereInput   `json:"not,omitempty"`
+	Or         []*CheckInWhereInput `json:"or,omitempty"`
+	And        []*CheckInWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "enrollment_id" field predicates.
+	EnrollmentID      *int  `json:"enrollmentID,omitempty"`
+	EnrollmentIDNEQ   *int  `json:"enrollmentIDNEQ,omitempty"`
+	EnrollmentIDIn    []int `json:"enrollmentIDIn,omitempty"`
+	EnrollmentIDNotIn []int `json:"enrollmentIDNotIn,omitempty"`
+
+	// "session_id" field predicates.
+	SessionID      *int  `json:"sessionID,omitempty"`
+	SessionIDNEQ   *int  `json:"sessionIDNEQ,omitempty"`
+	SessionIDIn    []int `json:"sessionIDIn,omitempty"`
+	SessionIDNotIn []int `json:"sessionIDNotIn,omitempty"`
+	SessionIDGT    *int  `json:"sessionIDGT,omitempty"`
+	SessionIDGTE   *int  `json:"sessionIDGTE,omitempty"`
+	SessionIDLT    *int  `json:"sessionIDLT,omitempty"`
+	SessionIDLTE   *int  `json:"sessionIDLTE,omitempty"`
+
+	// "site_id" field predicates.
+	SiteID      *int  `json:"siteID,omitempty"`
+	SiteIDNEQ   *int  `json:"siteIDNEQ,omitempty"`
+	SiteIDIn    []int `json:"siteIDIn,omitempty"`
+	SiteIDNotIn []int `json:"siteIDNotIn,omitempty"`
+	SiteIDGT    *int  `json:"siteIDGT,omitempty"`
+	SiteIDGTE   *int  `json:"siteIDGTE,omitempty"`
+	SiteIDLT    *int  `json:"siteIDLT,omitempty"`
+	SiteIDLTE   *int  `json:"siteIDLTE,omitempty"`
+
+	// "operator_id" field predicates.
+	OperatorID      *int  `json:"operatorID,omitempty"`
+	OperatorIDNEQ   *int  `json:"operatorIDNEQ,omitempty"`
+	OperatorIDIn    []int `json:"operatorIDIn,omitempty"`
+	OperatorIDNotIn []int `json:"operatorIDNotIn,omitempty"`
+	OperatorIDGT    *int  `json:"operatorIDGT,omitempty"`
+	OperatorIDGTE   *int  `json:"operatorIDGTE,omitempty"`
+	OperatorIDLT    *int  `json:"operatorIDLT,omitempty"`
+	OperatorIDLTE   *int  `json:"operatorIDLTE,omitempty"`
+
+	// "reader_name" field predicates.
+	ReaderName             *string  `json:"readerName,omitempty"`
+	ReaderNameNEQ          *string  `json:"readerNameNEQ,omitempty"`
+	ReaderNameIn           []string `json:"readerNameIn,omitempty"`
+	ReaderNameNotIn        []string `json:"readerNameNotIn,omitempty"`
+	ReaderNameGT           *string  `json:"readerNameGT,omitempty"`
+	ReaderNameGTE          *string  `json:"readerNameGTE,omitempty"`
+	ReaderNameLT           *string  `json:"readerNameLT,omitempty"`
+	ReaderNameLTE          *string  `json:"readerNameLTE,omitempty"`
+	ReaderNameContains     *string  `json:"readerNameContains,omitempty"`
+	ReaderNameHasPrefix    *string  `json:"readerNameHasPrefix,omitempty"`
+	ReaderNameHasSuffix    *string  `json:"readerNameHasSuffix,omitempty"`
+	ReaderNameEqualFold    *string  `json:"readerNameEqualFold,omitempty"`
+	ReaderNameContainsFold *string  `json:"readerNameContainsFold,omitempty"`
+
+	// "reader_photo_id" field predicates.
+	ReaderPhotoID       *int  `json:"readerPhotoID,omitempty"`
+	ReaderPhotoIDNEQ    *int  `json:"readerPhotoIDNEQ,omitempty"`
+	ReaderPhotoIDIn     []int `json:"readerPhotoIDIn,omitempty"`
+	ReaderPhotoIDNotIn  []int `json:"readerPhotoIDNotIn,omitempty"`
+	ReaderPhotoIDGT     *int  `json:"readerPhotoIDGT,omitempty"`
+	ReaderPhotoIDGTE    *int  `json:"readerPhotoIDGTE,omitempty"`
+	ReaderPhotoIDLT     *int  `json:"readerPhotoIDLT,omitempty"`
+	ReaderPhotoIDLTE    *int  `json:"readerPhotoIDLTE,omitempty"`
+	ReaderPhotoIDIsNil  bool  `json:"readerPhotoIDIsNil,omitempty"`
+	ReaderPhotoIDNotNil bool  `json:"readerPhotoIDNotNil,omitempty"`
+
+	// "live_photo_id" field predicates.
+	LivePhotoID      *int  `json:"livePhotoID,omitempty"`
+	LivePhotoIDNEQ   *int  `json:"livePhotoIDNEQ,omitempty"`
+	LivePhotoIDIn    []int `json:"livePhotoIDIn,omitempty"`
+	LivePhotoIDNotIn []int `json:"livePhotoIDNotIn,omitempty"`
+
+	// "checked_in_at" field predicates.
+	CheckedInAt      *time.Time  `json:"checkedInAt,omitempty"`
+	CheckedInAtNEQ   *time.Time  `json:"checkedInAtNEQ,omitempty"`
+	CheckedInAtIn    []time.Time `json:"checkedInAtIn,omitempty"`
+	CheckedInAtNotIn []time.Time `json:"checkedInAtNotIn,omitempty"`
+	CheckedInAtGT    *time.Time  `json:"checkedInAtGT,omitempty"`
+	CheckedInAtGTE   *time.Time  `json:"checkedInAtGTE,omitempty"`
+	CheckedInAtLT    *time.Time  `json:"checkedInAtLT,omitempty"`
+	CheckedInAtLTE   *time.Time  `json:"checkedInAtLTE,omitempty"`
+
+	// "enrollment" edge predicates.
+	HasEnrollment     *bool                   `json:"hasEnrollment,omitempty"`
+	HasEnrollmentWith []*EnrollmentWhereInput `json:"hasEnrollmentWith,omitempty"`
+
+	// "live_photo" edge predicates.
+	HasLivePhoto     *bool                   `json:"hasLivePhoto,omitempty"`
+	HasLivePhotoWith []*AttachmentWhereInput `json:"hasLivePhotoWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CheckInWhereInput) AddPredicates(predicates ...predicate.CheckIn) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CheckInWhereInput filter on the CheckInQuery builder.
+func (i *CheckInWhereInput) Filter(q *CheckInQuery) (*CheckInQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCheckInWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCheckInWhereInput is returned in case the CheckInWhereInput is empty.
+var ErrEmptyCheckInWhereInput = errors.New("ent: empty predicate CheckInWhereInput")
+
+// P returns a predicate for filtering checkins.
+// An error is returned if the input is empty or invalid.
+func (i *CheckInWhereInput) P() (predicate.CheckIn, error) {
+	var predicates []predicate.CheckIn
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, checkin.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CheckIn, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, checkin.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CheckIn, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, checkin.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, checkin.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, checkin.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, checkin.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, checkin.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, checkin.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, checkin.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, checkin.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, checkin.IDLTE(*i.IDLTE))
+	}
+	if i.EnrollmentID != nil {
+		predicates = append(predicates, checkin.EnrollmentIDEQ(*i.EnrollmentID))
+	}
+	if i.EnrollmentIDNEQ != nil {
+		predicates = append(predicates, checkin.EnrollmentIDNEQ(*i.EnrollmentIDNEQ))
+	}
+	if len(i.EnrollmentIDIn) > 0 {
+		predicates = append(predicates, checkin.EnrollmentIDIn(i.EnrollmentIDIn...))
+	}
+	if len(i.EnrollmentIDNotIn) > 0 {
+		predicates = append(predicates, checkin.EnrollmentIDNotIn(i.EnrollmentIDNotIn...))
+	}
+	if i.SessionID != nil {
+		predicates = append(predicates, checkin.SessionIDEQ(*i.SessionID))
+	}
+	if i.SessionIDNEQ != nil {
+		predicates = append(predicates, checkin.SessionIDNEQ(*i.SessionIDNEQ))
+	}
+	if len(i.SessionIDIn) > 0 {
+		predicates = append(predicates, checkin.SessionIDIn(i.SessionIDIn...))
+	}
+	if len(i.SessionIDNotIn) > 0 {
+		predicates = append(predicates, checkin.SessionIDNotIn(i.SessionIDNotIn...))
+	}
+	if i.SessionIDGT != nil {
+		predicates = append(predicates, checkin.SessionIDGT(*i.SessionIDGT))
+	}
+	if i.SessionIDGTE != nil {
+		predicates = append(predicates, checkin.SessionIDGTE(*i.SessionIDGTE))
+	}
+	if i.SessionIDLT != nil {
+		predicates = append(predicates, checkin.SessionIDLT(*i.SessionIDLT))
+	}
+	if i.SessionIDLTE != nil {
+		predicates = append(predicates, checkin.SessionIDLTE(*i.SessionIDLTE))
+	}
+	if i.SiteID != nil {
+		predicates = append(predicates, checkin.SiteIDEQ(*i.SiteID))
+	}
+	if i.SiteIDNEQ != nil {
+		predicates = append(predicates, checkin.SiteIDNEQ(*i.SiteIDNEQ))
+	}
+	if len(i.SiteIDIn) > 0 {
+		predicates = append(predicates, checkin.SiteIDIn(i.SiteIDIn...))
+	}
+	if len(i.SiteIDNotIn) > 0 {
+		predicates = append(predicates, checkin.SiteIDNotIn(i.SiteIDNotIn...))
+	}
+	if i.SiteIDGT != nil {
+		predicates = append(predicates, checkin.SiteIDGT(*i.SiteIDGT))
+	}
+	if i.SiteIDGTE != nil {
+		predicates = append(predicates, checkin.SiteIDGTE(*i.SiteIDGTE))
+	}
+	if i.SiteIDLT != nil {
+		predicates = append(predicates, checkin.SiteIDLT(*i.SiteIDLT))
+	}
+	if i.SiteIDLTE != nil {
+		predicates = append(predicates, checkin.SiteIDLTE(*i.SiteIDLTE))
+	}
+	if i.OperatorID != nil {
+		predicates = append(predicates, checkin.OperatorIDEQ(*i.OperatorID))
+	}
+	if i.OperatorIDNEQ != nil {
+		predicates = append(predicates, checkin.OperatorIDNEQ(*i.OperatorIDNEQ))
+	}
+	if len(i.OperatorIDIn) > 0 {
+		predicates = append(predicates, checkin.OperatorIDIn(i.OperatorIDIn...))
+	}
+	if len(i.OperatorIDNotIn) > 0 {
+		predicates = append(predicates, checkin.OperatorIDNotIn(i.OperatorIDNotIn...))
+	}
+	if i.OperatorIDGT != nil {
+		predicates = append(predicates, checkin.OperatorIDGT(*i.OperatorIDGT))
+	}
+	if i.OperatorIDGTE != nil {
+		predicates = append(predicates, checkin.OperatorIDGTE(*i.OperatorIDGTE))
+	}
+	if i.OperatorIDLT != nil {
+		predicates = append(predicates, checkin.OperatorIDLT(*i.OperatorIDLT))
+	}
+	if i.OperatorIDLTE != nil {
+		predicates = append(predicates, checkin.OperatorIDLTE(*i.OperatorIDLTE))
+	}
+	if i.ReaderName != nil {
+		predicates = append(predicates, checkin.ReaderNameEQ(*i.ReaderName))
+	}
+	if i.ReaderNameNEQ != nil {
+		predicates = append(predicates, checkin.ReaderNameNEQ(*i.ReaderNameNEQ))
+	}
+	if len(i.ReaderNameIn) > 0 {
+		predicates = append(predicates, checkin.ReaderNameIn(i.ReaderNameIn...))
+	}
+	if len(i.ReaderNameNotIn) > 0 {
+		predicates = append(predicates, checkin.ReaderNameNotIn(i.ReaderNameNotIn...))
+	}
+	if i.ReaderNameGT != nil {
+		predicates = append(predicates, checkin.ReaderNameGT(*i.ReaderNameGT))
+	}
+	if i.ReaderNameGTE != nil {
+		predicates = append(predicates, checkin.ReaderNameGTE(*i.ReaderNameGTE))
+	}
+	if i.ReaderNameLT != nil {
+		predicates = append(predicates, checkin.ReaderNameLT(*i.ReaderNameLT))
+	}
+	if i.ReaderNameLTE != nil {
+		predicates = append(predicates, checkin.ReaderNameLTE(*i.ReaderNameLTE))
+	}
+	if i.ReaderNameContains != nil {
+		predicates = append(predicates, checkin.ReaderNameContains(*i.ReaderNameContains))
+	}
+	if i.ReaderNameHasPrefix != nil {
+		predicates = append(predicates, checkin.ReaderNameHasPrefix(*i.ReaderNameHasPrefix))
+	}
+	if i.ReaderNameHasSuffix != nil {
+		predicates = append(predicates, checkin.ReaderNameHasSuffix(*i.ReaderNameHasSuffix))
+	}
+	if i.ReaderNameEqualFold != nil {
+		predicates = append(predicates, checkin.ReaderNameEqualFold(*i.ReaderNameEqualFold))
+	}
+	if i.ReaderNameContainsFold != nil {
+		predicates = append(predicates, checkin.ReaderNameContainsFold(*i.ReaderNameContainsFold))
+	}
+	if i.ReaderPhotoID != nil {
+		predicates = append(predicates, checkin.ReaderPhotoIDEQ(*i.ReaderPhotoID))
+	}
+	if i.ReaderPhotoIDNEQ != nil {
+		predicates = append(predicates, checkin.ReaderPhotoIDNEQ(*i.ReaderPhotoIDNEQ))
+	}
+	if len(i.ReaderPhotoIDIn) > 0 {
+		predicates = append(predicates, checkin.ReaderPhotoIDIn(i.ReaderPhotoIDIn...))
+	}
+	if len(i.ReaderPhotoIDNotIn) > 0 {
+		predicates = append(predicates, checkin.ReaderPhotoIDNotIn(i.ReaderPhotoIDNotIn...))
+	}
+	if i.ReaderPhotoIDGT != nil {
+		predicates = append(predicates, checkin.ReaderPhotoIDGT(*i.ReaderPhotoIDGT))
+	}
+	if i.ReaderPhotoIDGTE != nil {
+		predicates = append(predicates, checkin.ReaderPhotoIDGTE(*i.ReaderPhotoIDGTE))
+	}
+	if i.ReaderPhotoIDLT != nil {
+		predicates = append(predicates, checkin.ReaderPhotoIDLT(*i.ReaderPhotoIDLT))
+	}
+	if i.ReaderPhotoIDLTE != nil {
+		predicates = append(predicates, checkin.ReaderPhotoIDLTE(*i.ReaderPhotoIDLTE))
+	}
+	if i.ReaderPhotoIDIsNil {
+		predicates = append(predicates, checkin.ReaderPhotoIDIsNil())
+	}
+	if i.ReaderPhotoIDNotNil {
+		predicates = append(predicates, checkin.ReaderPhotoIDNotNil())
+	}
+	if i.LivePhotoID != nil {
+		predicates = append(predicates, checkin.LivePhotoIDEQ(*i.LivePhotoID))
+	}
+	if i.LivePhotoIDNEQ != nil {
+		predicates = append(predicates, checkin.LivePhotoIDNEQ(*i.LivePhotoIDNEQ))
+	}
+	if len(i.LivePhotoIDIn) > 0 {
+		predicates = append(predicates, checkin.LivePhotoIDIn(i.LivePhotoIDIn...))
+	}
+	if len(i.LivePhotoIDNotIn) > 0 {
+		predicates = append(predicates, checkin.LivePhotoIDNotIn(i.LivePhotoIDNotIn...))
+	}
+	if i.CheckedInAt != nil {
+		predicates = append(predicates, checkin.CheckedInAtEQ(*i.CheckedInAt))
+	}
+	if i.CheckedInAtNEQ != nil {
+		predicates = append(predicates, checkin.CheckedInAtNEQ(*i.CheckedInAtNEQ))
+	}
+	if len(i.CheckedInAtIn) > 0 {
+		predicates = append(predicates, checkin.CheckedInAtIn(i.CheckedInAtIn...))
+	}
+	if len(i.CheckedInAtNotIn) > 0 {
+		predicates = append(predicates, checkin.CheckedInAtNotIn(i.CheckedInAtNotIn...))
+	}
+	if i.CheckedInAtGT != nil {
+		predicates = append(predicates, checkin.CheckedInAtGT(*i.CheckedInAtGT))
+	}
+	if i.CheckedInAtGTE != nil {
+		predicates = append(predicates, checkin.CheckedInAtGTE(*i.CheckedInAtGTE))
+	}
+	if i.CheckedInAtLT != nil {
+		predicates = append(predicates, checkin.CheckedInAtLT(*i.CheckedInAtLT))
+	}
+	if i.CheckedInAtLTE != nil {
+		predicates = append(predicates, checkin.CheckedInAtLTE(*i.CheckedInAtLTE))
+	}
+
+	if i.HasEnrollment != nil {
+		p := checkin.HasEnrollment()
+		if !*i.HasEnrollment {
+			p = checkin.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEnrollmentWith) > 0 {
+		with := make([]predicate.Enrollment, 0, len(i.HasEnrollmentWith))
+		for _, w := range i.HasEnrollmentWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEnrollmentWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, checkin.HasEnrollmentWith(with...))
+	}
+	if i.HasLivePhoto != nil {
+		p := checkin.HasLivePhoto()
+		if !*i.HasLivePhoto {
+			p = checkin.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasLivePhotoWith) > 0 {
+		with := make([]predicate.Attachment, 0, len(i.HasLivePhotoWith))
+		for _, w := range i.HasLivePhotoWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasLivePhotoWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, checkin.HasLivePhotoWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCheckInWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return checkin.And(predicates...), nil
+	}
+}
+
+// EnrollmentWhereInput represents a where input for filtering Enrollment queries.
+type EnrollmentWhereInput struct {
+	Predicates []predicate.Enrollment  `json:"-"`
+	Not        *EnrollmentWhereInput   `json:"not,omitempty"`
+	Or         []*EnrollmentWhereInput `json:"or,omitempty"`
+	And        []*EnrollmentWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "candidate_id" field predicates.
+	CandidateID      *int  `json:"candidateID,omitempty"`
+	CandidateIDNEQ   *int  `json:"candidateIDNEQ,omitempty"`
+	CandidateIDIn    []int `json:"candidateIDIn,omitempty"`
+	CandidateIDNotIn []int `json:"candidateIDNotIn,omitempty"`
+
+	// "plan_id" field predicates.
+	PlanID      *int  `json:"planID,omitempty"`
+	PlanIDNEQ   *int  `json:"planIDNEQ,omitempty"`
+	PlanIDIn    []int `json:"planIDIn,omitempty"`
+	PlanIDNotIn []int `json:"planIDNotIn,omitempty"`
+
+	// "subject_id" field predicates.
+	SubjectID      *int  `json:"subjectID,omitempty"`
+	SubjectIDNEQ   *int  `json:"subjectIDNEQ,omitempty"`
+	SubjectIDIn    []int `json:"subjectIDIn,omitempty"`
+	SubjectIDNotIn []int `json:"subjectIDNotIn,omitempty"`
+
+	// "session_id" field predicates.
+	SessionID       *int  `json:"sessionID,omitempty"`
+	SessionIDNEQ    *int  `json:"sessionIDNEQ,omitempty"`
+	SessionIDIn     []int `json:"sessionIDIn,omitempty"`
+	SessionIDNotIn  []int `json:"sessionIDNotIn,omitempty"`
+	SessionIDIsNil  bool  `json:"sessionIDIsNil,omitempty"`
+	SessionIDNotNil bool  `json:"sessionIDNotNil,omitempty"`
+
+	// "site_id" field predicates.
+	SiteID       *int  `json:"siteID,omitempty"`
+	SiteIDNEQ    *int  `json:"siteIDNEQ,omitempty"`
+	SiteIDIn     []int `json:"siteIDIn,omitempty"`
+	SiteIDNotIn  []int `json:"siteIDNotIn,omitempty"`
+	SiteIDGT     *int  `json:"siteIDGT,omitempty"`
+	SiteIDGTE    *int  `json:"siteIDGTE,omitempty"`
+	SiteIDLT     *int  `json:"siteIDLT,omitempty"`
+	SiteIDLTE    *int  `json:"siteIDLTE,omitempty"`
+	SiteIDIsNil  bool  `json:"siteIDIsNil,omitempty"`
+	SiteIDNotNil bool  `json:"siteIDNotNil,omitempty"`
+
+	// "company_id" field predicates.
+	CompanyID       *int  `json:"companyID,omitempty"`
+	CompanyIDNEQ    *int  `json:"companyIDNEQ,omitempty"`
+	CompanyIDIn     []int `json:"companyIDIn,omitempty"`
+	CompanyIDNotIn  []int `json:"companyIDNotIn,omitempty"`
+	CompanyIDIsNil  bool  `json:"companyIDIsNil,omitempty"`
+	CompanyIDNotNil bool  `json:"companyIDNotNil,omitempty"`
+
+	// "training_org_id" field predicates.
+	TrainingOrgID       *int  `json:"trainingOrgID,omitempty"`
+	TrainingOrgIDNEQ    *int  `json:"trainingOrgIDNEQ,omitempty"`
+	TrainingOrgIDIn     []int `json:"trainingOrgIDIn,omitempty"`
+	TrainingOrgIDNotIn  []int `json:"trainingOrgIDNotIn,omitempty"`
+	TrainingOrgIDGT     *int  `json:"trainingOrgIDGT,omitempty"`
+	TrainingOrgIDGTE    *int  `json:"trainingOrgIDGTE,omitempty"`
+	TrainingOrgIDLT     *int  `json:"trainingOrgIDLT,omitempty"`
+	TrainingOrgIDLTE    *int  `json:"trainingOrgIDLTE,omitempty"`
+	TrainingOrgIDIsNil  bool  `json:"trainingOrgIDIsNil,omitempty"`
+	TrainingOrgIDNotNil bool  `json:"trainingOrgIDNotNil,omitempty"`
+
+	// "enrolled_by_id" field predicates.
+	EnrolledByID       *int  `json:"enrolledByID,omitempty"`
+	EnrolledByIDNEQ    *int  `json:"enrolledByIDNEQ,omitempty"`
+	EnrolledByIDIn     []int `json:"enrolledByIDIn,omitempty"`
+	EnrolledByIDNotIn  []int `json:"enrolledByIDNotIn,omitempty"`
+	EnrolledByIDGT     *int  `json:"enrolledByIDGT,omitempty"`
+	EnrolledByIDGTE    *int  `json:"enrolledByIDGTE,omitempty"`
+	EnrolledByIDLT     *int  `json:"enrolledByIDLT,omitempty"`
+	EnrolledByIDLTE    *int  `json:"enrolledByIDLTE,omitempty"`
+	EnrolledByIDIsNil  bool  `json:"enrolledByIDIsNil,omitempty"`
+	EnrolledByIDNotNil bool  `json:"enrolledByIDNotNil,omitempty"`
+
+	// "source" field predicates.
+	Source      *enrollment.Source  `json:"source,omitempty"`
+	SourceNEQ   *enrollment.Source  `json:"sourceNEQ,omitempty"`
+	SourceIn    []enrollment.Source `json:"sourceIn,omitempty"`
+	SourceNotIn []enrollment.Source `json:"sourceNotIn,omitempty"`
+
+	// "status" field predicates.
+	Status      *enrollment.Status  `json:"status,omitempty"`
+	StatusNEQ   *enrollment.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []enrollment.Status `json:"statusIn,omitempty"`
+	StatusNotIn []enrollment.Status `json:"statusNotIn,omitempty"`
+
+	// "pledge_accepted_at" field predicates.
+	PledgeAcceptedAt      *time.Time  `json:"pledgeAcceptedAt,omitempty"`
+	PledgeAcceptedAtNEQ   *time.Time  `json:"pledgeAcceptedAtNEQ,omitempty"`
+	PledgeAcceptedAtIn    []time.Time `json:"pledgeAcceptedAtIn,omitempty"`
+	PledgeAcceptedAtNotIn []time.Time `json:"pledgeAcceptedAtNotIn,omitempty"`
+	PledgeAcceptedAtGT    *time.Time  `json:"pledgeAcceptedAtGT,omitempty"`
+	PledgeAcceptedAtGTE   *time.Time  `json:"pledgeAcceptedAtGTE,omitempty"`
+	PledgeAcceptedAtLT    *time.Time  `json:"pledgeAcceptedAtLT,omitempty"`
+	PledgeAcceptedAtLTE   *time.Time  `json:"pledgeAcceptedAtLTE,omitempty"`
+
+	// "submitted_at" field predicates.
+	SubmittedAt      *time.Time  `json:"submittedAt,omitempty"`
+	SubmittedAtNEQ   *time.Time  `json:"submittedAtNEQ,omitempty"`
+	SubmittedAtIn    []time.Time `json:"submittedAtIn,omitempty"`
+	SubmittedAtNotIn []time.Time `json:"submittedAtNotIn,omitempty"`
+	SubmittedAtGT    *time.Time  `json:"submittedAtGT,omitempty"`
+	SubmittedAtGTE   *time.Time  `json:"submittedAtGTE,omitempty"`
+	SubmittedAtLT    *time.Time  `json:"submittedAtLT,omitempty"`
+	SubmittedAtLTE   *time.Time  `json:"submittedAtLTE,omitempty"`
+
+	// "reviewed_at" field predicates.
+	ReviewedAt       *time.Time  `json:"reviewedAt,omitempty"`
+	ReviewedAtNEQ    *time.Time  `json:"reviewedAtNEQ,omitempty"`
+	ReviewedAtIn     []time.Time `json:"reviewedAtIn,omitempty"`
+	ReviewedAtNotIn  []time.Time `json:"reviewedAtNotIn,omitempty"`
+	ReviewedAtGT     *time.Time  `json:"reviewedAtGT,omitempty"`
+	ReviewedAtGTE    *time.Time  `json:"reviewedAtGTE,omitempty"`
+	ReviewedAtLT     *time.Time  `json:"reviewedAtLT,omitempty"`
+	ReviewedAtLTE    *time.Time  `json:"reviewedAtLTE,omitempty"`
+	ReviewedAtIsNil  bool        `json:"reviewedAtIsNil,omitempty"`
+	ReviewedAtNotNil bool        `json:"reviewedAtNotNil,omitempty"`
+
+	// "reviewer_id" field predicates.
+	ReviewerID       *int  `json:"reviewerID,omitempty"`
+	ReviewerIDNEQ    *int  `json:"reviewerIDNEQ,omitempty"`
+	ReviewerIDIn     []int `json:"reviewerIDIn,omitempty"`
+	ReviewerIDNotIn  []int `json:"reviewerIDNotIn,omitempty"`
+	ReviewerIDGT     *int  `json:"reviewerIDGT,omitempty"`
+	ReviewerIDGTE    *int  `json:"reviewerIDGTE,omitempty"`
+	ReviewerIDLT     *int  `json:"reviewerIDLT,omitempty"`
+	ReviewerIDLTE    *int  `json:"reviewerIDLTE,omitempty"`
+	ReviewerIDIsNil  bool  `json:"reviewerIDIsNil,omitempty"`
+	ReviewerIDNotNil bool  `json:"reviewerIDNotNil,omitempty"`
+
+	// "review_department_id" field predicates.
+	ReviewDepartmentID       *int  `json:"reviewDepartmentID,omitempty"`
+	ReviewDepartmentIDNEQ    *int  `json:"reviewDepartmentIDNEQ,omitempty"`
+	ReviewDepartmentIDIn     []int `json:"reviewDepartmentIDIn,omitempty"`
+	ReviewDepartmentIDNotIn  []int `json:"reviewDepartmentIDNotIn,omitempty"`
+	ReviewDepartmentIDIsNil  bool  `json:"reviewDepartmentIDIsNil,omitempty"`
+	ReviewDepartmentIDNotNil bool  `json:"reviewDepartmentIDNotNil,omitempty"`
+
+	// "review_reason" field predicates.
+	ReviewReason             *string  `json:"reviewReason,omitempty"`
+	ReviewReasonNEQ          *string  `json:"reviewReasonNEQ,omitempty"`
+	ReviewReasonIn           []string `json:"reviewReasonIn,omitempty"`
+	ReviewReasonNotIn        []string `json:"reviewReasonNotIn,omitempty"`
+	ReviewReasonGT           *string  `json:"reviewReasonGT,omitempty"`
+	ReviewReasonGTE          *string  `json:"reviewReasonGTE,omitempty"`
+	ReviewReasonLT           *string  `json:"reviewReasonLT,omitempty"`
+	ReviewReasonLTE          *string  `json:"reviewReasonLTE,omitempty"`
+	ReviewReasonContains     *string  `json:"reviewReasonContains,omitempty"`
+	ReviewReasonHasPrefix    *string  `json:"reviewReasonHasPrefix,omitempty"`
+	ReviewReasonHasSuffix    *string  `json:"reviewReasonHasSuffix,omitempty"`
+	ReviewReasonIsNil        bool     `json:"reviewReasonIsNil,omitempty"`
+	ReviewReasonNotNil       bool     `json:"reviewReasonNotNil,omitempty"`
+	ReviewReasonEqualFold    *string  `json:"reviewReasonEqualFold,omitempty"`
+	ReviewReasonContainsFold *string  `json:"reviewReasonContainsFold,omitempty"`
+
+	// "fee_cents" field predicates.
+	FeeCents      *int  `json:"feeCents,omitempty"`
+	FeeCentsNEQ   *int  `json:"feeCentsNEQ,omitempty"`
+	FeeCentsIn    []int `json:"feeCentsIn,omitempty"`
+	FeeCentsNotIn []int `json:"feeCentsNotIn,omitempty"`
+	FeeCentsGT    *int  `json:"feeCentsGT,omitempty"`
+	FeeCentsGTE   *int  `json:"feeCentsGTE,omitempty"`
+	FeeCentsLT    *int  `json:"feeCentsLT,omitempty"`
+	FeeCentsLTE   *int  `json:"feeCentsLTE,omitempty"`
+
+	// "payment_status" field predicates.
+	PaymentStatus      *enrollment.PaymentStatus  `json:"paymentStatus,omitempty"`
+	PaymentStatusNEQ   *enrollment.PaymentStatus  `json:"paymentStatusNEQ,omitempty"`
+	PaymentStatusIn    []enrollment.PaymentStatus `json:"paymentStatusIn,omitempty"`
+	PaymentStatusNotIn []enrollment.PaymentStatus `json:"paymentStatusNotIn,omitempty"`
+
+	// "paid_at" field predicates.
+	PaidAt       *time.Time  `json:"paidAt,omitempty"`
+	PaidAtNEQ    *time.Time  `json:"paidAtNEQ,omitempty"`
+	PaidAtIn     []time.Time `json:"paidAtIn,omitempty"`
+	PaidAtNotIn  []time.Time `json:"paidAtNotIn,omitempty"`
+	PaidAtGT     *time.Time  `json:"paidAtGT,omitempty"`
+	PaidAtGTE    *time.Time  `json:"paidAtGTE,omitempty"`
+	PaidAtLT     *time.Time  `json:"paidAtLT,omitempty"`
+	PaidAtLTE    *time.Time  `json:"paidAtLTE,omitempty"`
+	PaidAtIsNil  bool        `json:"paidAtIsNil,omitempty"`
+	PaidAtNotNil bool        `json:"paidAtNotNil,omitempty"`
+
+	// "ticket_no" field predicates.
+	TicketNo             *string  `json:"ticketNo,omitempty"`
+	TicketNoNEQ          *string  `json:"ticketNoNEQ,omitempty"`
+	TicketNoIn           []string `json:"ticketNoIn,omitempty"`
+	TicketNoNotIn        []string `json:"ticketNoNotIn,omitempty"`
+	TicketNoGT           *string  `json:"ticketNoGT,omitempty"`
+	TicketNoGTE          *string  `json:"ticketNoGTE,omitempty"`
+	TicketNoLT           *string  `json:"ticketNoLT,omitempty"`
+	TicketNoLTE          *string  `json:"ticketNoLTE,omitempty"`
+	TicketNoContains     *string  `json:"ticketNoContains,omitempty"`
+	TicketNoHasPrefix    *string  `json:"ticketNoHasPrefix,omitempty"`
+	TicketNoHasSuffix    *string  `json:"ticketNoHasSuffix,omitempty"`
+	TicketNoIsNil        bool     `json:"ticketNoIsNil,omitempty"`
+	TicketNoNotNil       bool     `json:"ticketNoNotNil,omitempty"`
+	TicketNoEqualFold    *string  `json:"ticketNoEqualFold,omitempty"`
+	TicketNoContainsFold *string  `json:"ticketNoContainsFold,omitempty"`
+
+	// "checked_in_at" field predicates.
+	CheckedInAt       *time.Time  `json:"checkedInAt,omitempty"`
+	CheckedInAtNEQ    *time.Time  `json:"checkedInAtNEQ,omitempty"`
+	CheckedInAtIn     []time.Time `json:"checkedInAtIn,omitempty"`
+	CheckedInAtNotIn  []time.Time `json:"checkedInAtNotIn,omitempty"`
+	CheckedInAtGT     *time.Time  `json:"checkedInAtGT,omitempty"`
+	CheckedInAtGTE    *time.Time  `json:"checkedInAtGTE,omitempty"`
+	CheckedInAtLT     *time.Time  `json:"checkedInAtLT,omitempty"`
+	CheckedInAtLTE    *time.Time  `json:"checkedInAtLTE,omitempty"`
+	CheckedInAtIsNil  bool        `json:"checkedInAtIsNil,omitempty"`
+	CheckedInAtNotNil bool        `json:"checkedInAtNotNil,omitempty"`
+
+	// "candidate" edge predicates.
+	HasCandidate     *bool             `json:"hasCandidate,omitempty"`
+	HasCandidateWith []*UserWhereInput `json:"hasCandidateWith,omitempty"`
+
+	// "plan" edge predicates.
+	HasPlan     *bool                 `json:"hasPlan,omitempty"`
+	HasPlanWith []*ExamPlanWhereInput `json:"hasPlanWith,omitempty"`
+
+	// "subject" edge predicates.
+	HasSubject     *bool                `json:"hasSubject,omitempty"`
+	HasSubjectWith []*SubjectWhereInput `json:"hasSubjectWith,omitempty"`
+
+	// "session" edge predicates.
+	HasSession     *bool                    `json:"hasSession,omitempty"`
+	HasSessionWith []*ExamSessionWhereInput `json:"hasSessionWith,omitempty"`
+
+	// "company" edge predicates.
+	HasCompany     *bool                     `json:"hasCompany,omitempty"`
+	HasCompanyWith []*OrganizationWhereInput `json:"hasCompanyWith,omitempty"`
+
+	// "review_department" edge predicates.
+	HasReviewDepartment     *bool                     `json:"hasReviewDepartment,omitempty"`
+	HasReviewDepartmentWith []*OrganizationWhereInput `json:"hasReviewDepartmentWith,omitempty"`
+
+	// "payments" edge predicates.
+	HasPayments     *bool                `json:"hasPayments,omitempty"`
+	HasPaymentsWith []*PaymentWhereInput `json:"hasPaymentsWith,omitempty"`
+
+	// "check_in" edge predicates.
+	HasCheckIn     *bool                `json:"hasCheckIn,omitempty"`
+	HasCheckInWith []*CheckInWhereInput `json:"hasCheckInWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *EnrollmentWhereInput) AddPredicates(predicates ...predicate.Enrollment) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the EnrollmentWhereInput filter on the EnrollmentQuery builder.
+func (i *EnrollmentWhereInput) Filter(q *EnrollmentQuery) (*EnrollmentQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyEnrollmentWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyEnrollmentWhereInput is returned in case the EnrollmentWhereInput is empty.
+var ErrEmptyEnrollmentWhereInput = errors.New("ent: empty predicate EnrollmentWhereInput")
+
+// P returns a predicate for filtering enrollments.
+// An error is returned if the input is empty or invalid.
+func (i *EnrollmentWhereInput) P() (predicate.Enrollment, error) {
+	var predicates []predicate.Enrollment
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, enrollment.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Enrollment, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, enrollment.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Enrollment, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, enrollment.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, enrollment.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, enrollment.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, enrollment.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, enrollment.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, enrollment.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, enrollment.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, enrollment.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, enrollment.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, enrollment.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, enrollment.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, enrollment.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, enrollment.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, enrollment.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, enrollment.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, enrollment.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, enrollment.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, enrollment.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, enrollment.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, enrollment.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, enrollment.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, enrollment.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, enrollment.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.CandidateID != nil {
+		predicates = append(predicates, enrollment.CandidateIDEQ(*i.CandidateID))
+	}
+	if i.CandidateIDNEQ != nil {
+		predicates = append(predicates, enrollment.CandidateIDNEQ(*i.CandidateIDNEQ))
+	}
+	if len(i.CandidateIDIn) > 0 {
+		predicates = append(predicates, enrollment.CandidateIDIn(i.CandidateIDIn...))
+	}
+	if len(i.CandidateIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.CandidateIDNotIn(i.CandidateIDNotIn...))
+	}
+	if i.PlanID != nil {
+		predicates = append(predicates, enrollment.PlanIDEQ(*i.PlanID))
+	}
+	if i.PlanIDNEQ != nil {
+		predicates = append(predicates, enrollment.PlanIDNEQ(*i.PlanIDNEQ))
+	}
+	if len(i.PlanIDIn) > 0 {
+		predicates = append(predicates, enrollment.PlanIDIn(i.PlanIDIn...))
+	}
+	if len(i.PlanIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.PlanIDNotIn(i.PlanIDNotIn...))
+	}
+	if i.SubjectID != nil {
+		predicates = append(predicates, enrollment.SubjectIDEQ(*i.SubjectID))
+	}
+	if i.SubjectIDNEQ != nil {
+		predicates = append(predicates, enrollment.SubjectIDNEQ(*i.SubjectIDNEQ))
+	}
+	if len(i.SubjectIDIn) > 0 {
+		predicates = append(predicates, enrollment.SubjectIDIn(i.SubjectIDIn...))
+	}
+	if len(i.SubjectIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.SubjectIDNotIn(i.SubjectIDNotIn...))
+	}
+	if i.SessionID != nil {
+		predicates = append(predicates, enrollment.SessionIDEQ(*i.SessionID))
+	}
+	if i.SessionIDNEQ != nil {
+		predicates = append(predicates, enrollment.SessionIDNEQ(*i.SessionIDNEQ))
+	}
+	if len(i.SessionIDIn) > 0 {
+		predicates = append(predicates, enrollment.SessionIDIn(i.SessionIDIn...))
+	}
+	if len(i.SessionIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.SessionIDNotIn(i.SessionIDNotIn...))
+	}
+	if i.SessionIDIsNil {
+		predicates = append(predicates, enrollment.SessionIDIsNil())
+	}
+	if i.SessionIDNotNil {
+		predicates = append(predicates, enrollment.SessionIDNotNil())
+	}
+	if i.SiteID != nil {
+		predicates = append(predicates, enrollment.SiteIDEQ(*i.SiteID))
+	}
+	if i.SiteIDNEQ != nil {
+		predicates = append(predicates, enrollment.SiteIDNEQ(*i.SiteIDNEQ))
+	}
+	if len(i.SiteIDIn) > 0 {
+		predicates = append(predicates, enrollment.SiteIDIn(i.SiteIDIn...))
+	}
+	if len(i.SiteIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.SiteIDNotIn(i.SiteIDNotIn...))
+	}
+	if i.SiteIDGT != nil {
+		predicates = append(predicates, enrollment.SiteIDGT(*i.SiteIDGT))
+	}
+	if i.SiteIDGTE != nil {
+		predicates = append(predicates, enrollment.SiteIDGTE(*i.SiteIDGTE))
+	}
+	if i.SiteIDLT != nil {
+		predicates = append(predicates, enrollment.SiteIDLT(*i.SiteIDLT))
+	}
+	if i.SiteIDLTE != nil {
+		predicates = append(predicates, enrollment.SiteIDLTE(*i.SiteIDLTE))
+	}
+	if i.SiteIDIsNil {
+		predicates = append(predicates, enrollment.SiteIDIsNil())
+	}
+	if i.SiteIDNotNil {
+		predicates = append(predicates, enrollment.SiteIDNotNil())
+	}
+	if i.CompanyID != nil {
+		predicates = append(predicates, enrollment.CompanyIDEQ(*i.CompanyID))
+	}
+	if i.CompanyIDNEQ != nil {
+		predicates = append(predicates, enrollment.CompanyIDNEQ(*i.CompanyIDNEQ))
+	}
+	if len(i.CompanyIDIn) > 0 {
+		predicates = append(predicates, enrollment.CompanyIDIn(i.CompanyIDIn...))
+	}
+	if len(i.CompanyIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.CompanyIDNotIn(i.CompanyIDNotIn...))
+	}
+	if i.CompanyIDIsNil {
+		predicates = append(predicates, enrollment.CompanyIDIsNil())
+	}
+	if i.CompanyIDNotNil {
+		predicates = append(predicates, enrollment.CompanyIDNotNil())
+	}
+	if i.TrainingOrgID != nil {
+		predicates = append(predicates, enrollment.TrainingOrgIDEQ(*i.TrainingOrgID))
+	}
+	if i.TrainingOrgIDNEQ != nil {
+		predicates = append(predicates, enrollment.TrainingOrgIDNEQ(*i.TrainingOrgIDNEQ))
+	}
+	if len(i.TrainingOrgIDIn) > 0 {
+		predicates = append(predicates, enrollment.TrainingOrgIDIn(i.TrainingOrgIDIn...))
+	}
+	if len(i.TrainingOrgIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.TrainingOrgIDNotIn(i.TrainingOrgIDNotIn...))
+	}
+	if i.TrainingOrgIDGT != nil {
+		predicates = append(predicates, enrollment.TrainingOrgIDGT(*i.TrainingOrgIDGT))
+	}
+	if i.TrainingOrgIDGTE != nil {
+		predicates = append(predicates, enrollment.TrainingOrgIDGTE(*i.TrainingOrgIDGTE))
+	}
+	if i.TrainingOrgIDLT != nil {
+		predicates = append(predicates, enrollment.TrainingOrgIDLT(*i.TrainingOrgIDLT))
+	}
+	if i.TrainingOrgIDLTE != nil {
+		predicates = append(predicates, enrollment.TrainingOrgIDLTE(*i.TrainingOrgIDLTE))
+	}
+	if i.TrainingOrgIDIsNil {
+		predicates = append(predicates, enrollment.TrainingOrgIDIsNil())
+	}
+	if i.TrainingOrgIDNotNil {
+		predicates = append(predicates, enrollment.TrainingOrgIDNotNil())
+	}
+	if i.EnrolledByID != nil {
+		predicates = append(predicates, enrollment.EnrolledByIDEQ(*i.EnrolledByID))
+	}
+	if i.EnrolledByIDNEQ != nil {
+		predicates = append(predicates, enrollment.EnrolledByIDNEQ(*i.EnrolledByIDNEQ))
+	}
+	if len(i.EnrolledByIDIn) > 0 {
+		predicates = append(predicates, enrollment.EnrolledByIDIn(i.EnrolledByIDIn...))
+	}
+	if len(i.EnrolledByIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.EnrolledByIDNotIn(i.EnrolledByIDNotIn...))
+	}
+	if i.EnrolledByIDGT != nil {
+		predicates = append(predicates, enrollment.EnrolledByIDGT(*i.EnrolledByIDGT))
+	}
+	if i.EnrolledByIDGTE != nil {
+		predicates = append(predicates, enrollment.EnrolledByIDGTE(*i.EnrolledByIDGTE))
+	}
+	if i.EnrolledByIDLT != nil {
+		predicates = append(predicates, enrollment.EnrolledByIDLT(*i.EnrolledByIDLT))
+	}
+	if i.EnrolledByIDLTE != nil {
+		predicates = append(predicates, enrollment.EnrolledByIDLTE(*i.EnrolledByIDLTE))
+	}
+	if i.EnrolledByIDIsNil {
+		predicates = append(predicates, enrollment.EnrolledByIDIsNil())
+	}
+	if i.EnrolledByIDNotNil {
+		predicates = append(predicates, enrollment.EnrolledByIDNotNil())
+	}
+	if i.Source != nil {
+		predicates = append(predicates, enrollment.SourceEQ(*i.Source))
+	}
+	if i.SourceNEQ != nil {
+		predicates = append(predicates, enrollment.SourceNEQ(*i.SourceNEQ))
+	}
+	if len(i.SourceIn) > 0 {
+		predicates = append(predicates, enrollment.SourceIn(i.SourceIn...))
+	}
+	if len(i.SourceNotIn) > 0 {
+		predicates = append(predicates, enrollment.SourceNotIn(i.SourceNotIn...))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, enrollment.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, enrollment.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, enrollment.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, enrollment.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.PledgeAcceptedAt != nil {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtEQ(*i.PledgeAcceptedAt))
+	}
+	if i.PledgeAcceptedAtNEQ != nil {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtNEQ(*i.PledgeAcceptedAtNEQ))
+	}
+	if len(i.PledgeAcceptedAtIn) > 0 {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtIn(i.PledgeAcceptedAtIn...))
+	}
+	if len(i.PledgeAcceptedAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtNotIn(i.PledgeAcceptedAtNotIn...))
+	}
+	if i.PledgeAcceptedAtGT != nil {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtGT(*i.PledgeAcceptedAtGT))
+	}
+	if i.PledgeAcceptedAtGTE != nil {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtGTE(*i.PledgeAcceptedAtGTE))
+	}
+	if i.PledgeAcceptedAtLT != nil {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtLT(*i.PledgeAcceptedAtLT))
+	}
+	if i.PledgeAcceptedAtLTE != nil {
+		predicates = append(predicates, enrollment.PledgeAcceptedAtLTE(*i.PledgeAcceptedAtLTE))
+	}
+	if i.SubmittedAt != nil {
+		predicates = append(predicates, enrollment.SubmittedAtEQ(*i.SubmittedAt))
+	}
+	if i.SubmittedAtNEQ != nil {
+		predicates = append(predicates, enrollment.SubmittedAtNEQ(*i.SubmittedAtNEQ))
+	}
+	if len(i.SubmittedAtIn) > 0 {
+		predicates = append(predicates, enrollment.SubmittedAtIn(i.SubmittedAtIn...))
+	}
+	if len(i.SubmittedAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.SubmittedAtNotIn(i.SubmittedAtNotIn...))
+	}
+	if i.SubmittedAtGT != nil {
+		predicates = append(predicates, enrollment.SubmittedAtGT(*i.SubmittedAtGT))
+	}
+	if i.SubmittedAtGTE != nil {
+		predicates = append(predicates, enrollment.SubmittedAtGTE(*i.SubmittedAtGTE))
+	}
+	if i.SubmittedAtLT != nil {
+		predicates = append(predicates, enrollment.SubmittedAtLT(*i.SubmittedAtLT))
+	}
+	if i.SubmittedAtLTE != nil {
+		predicates = append(predicates, enrollment.SubmittedAtLTE(*i.SubmittedAtLTE))
+	}
+	if i.ReviewedAt != nil {
+		predicates = append(predicates, enrollment.ReviewedAtEQ(*i.ReviewedAt))
+	}
+	if i.ReviewedAtNEQ != nil {
+		predicates = append(predicates, enrollment.ReviewedAtNEQ(*i.ReviewedAtNEQ))
+	}
+	if len(i.ReviewedAtIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewedAtIn(i.ReviewedAtIn...))
+	}
+	if len(i.ReviewedAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewedAtNotIn(i.ReviewedAtNotIn...))
+	}
+	if i.ReviewedAtGT != nil {
+		predicates = append(predicates, enrollment.ReviewedAtGT(*i.ReviewedAtGT))
+	}
+	if i.ReviewedAtGTE != nil {
+		predicates = append(predicates, enrollment.ReviewedAtGTE(*i.ReviewedAtGTE))
+	}
+	if i.ReviewedAtLT != nil {
+		predicates = append(predicates, enrollment.ReviewedAtLT(*i.ReviewedAtLT))
+	}
+	if i.ReviewedAtLTE != nil {
+		predicates = append(predicates, enrollment.ReviewedAtLTE(*i.ReviewedAtLTE))
+	}
+	if i.ReviewedAtIsNil {
+		predicates = append(predicates, enrollment.ReviewedAtIsNil())
+	}
+	if i.ReviewedAtNotNil {
+		predicates = append(predicates, enrollment.ReviewedAtNotNil())
+	}
+	if i.ReviewerID != nil {
+		predicates = append(predicates, enrollment.ReviewerIDEQ(*i.ReviewerID))
+	}
+	if i.ReviewerIDNEQ != nil {
+		predicates = append(predicates, enrollment.ReviewerIDNEQ(*i.ReviewerIDNEQ))
+	}
+	if len(i.ReviewerIDIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewerIDIn(i.ReviewerIDIn...))
+	}
+	if len(i.ReviewerIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewerIDNotIn(i.ReviewerIDNotIn...))
+	}
+	if i.ReviewerIDGT != nil {
+		predicates = append(predicates, enrollment.ReviewerIDGT(*i.ReviewerIDGT))
+	}
+	if i.ReviewerIDGTE != nil {
+		predicates = append(predicates, enrollment.ReviewerIDGTE(*i.ReviewerIDGTE))
+	}
+	if i.ReviewerIDLT != nil {
+		predicates = append(predicates, enrollment.ReviewerIDLT(*i.ReviewerIDLT))
+	}
+	if i.ReviewerIDLTE != nil {
+		predicates = append(predicates, enrollment.ReviewerIDLTE(*i.ReviewerIDLTE))
+	}
+	if i.ReviewerIDIsNil {
+		predicates = append(predicates, enrollment.ReviewerIDIsNil())
+	}
+	if i.ReviewerIDNotNil {
+		predicates = append(predicates, enrollment.ReviewerIDNotNil())
+	}
+	if i.ReviewDepartmentID != nil {
+		predicates = append(predicates, enrollment.ReviewDepartmentIDEQ(*i.ReviewDepartmentID))
+	}
+	if i.ReviewDepartmentIDNEQ != nil {
+		predicates = append(predicates, enrollment.ReviewDepartmentIDNEQ(*i.ReviewDepartmentIDNEQ))
+	}
+	if len(i.ReviewDepartmentIDIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewDepartmentIDIn(i.ReviewDepartmentIDIn...))
+	}
+	if len(i.ReviewDepartmentIDNotIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewDepartmentIDNotIn(i.ReviewDepartmentIDNotIn...))
+	}
+	if i.ReviewDepartmentIDIsNil {
+		predicates = append(predicates, enrollment.ReviewDepartmentIDIsNil())
+	}
+	if i.ReviewDepartmentIDNotNil {
+		predicates = append(predicates, enrollment.ReviewDepartmentIDNotNil())
+	}
+	if i.ReviewReason != nil {
+		predicates = append(predicates, enrollment.ReviewReasonEQ(*i.ReviewReason))
+	}
+	if i.ReviewReasonNEQ != nil {
+		predicates = append(predicates, enrollment.ReviewReasonNEQ(*i.ReviewReasonNEQ))
+	}
+	if len(i.ReviewReasonIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewReasonIn(i.ReviewReasonIn...))
+	}
+	if len(i.ReviewReasonNotIn) > 0 {
+		predicates = append(predicates, enrollment.ReviewReasonNotIn(i.ReviewReasonNotIn...))
+	}
+	if i.ReviewReasonGT != nil {
+		predicates = append(predicates, enrollment.ReviewReasonGT(*i.ReviewReasonGT))
+	}
+	if i.ReviewReasonGTE != nil {
+		predicates = append(predicates, enrollment.ReviewReasonGTE(*i.ReviewReasonGTE))
+	}
+	if i.ReviewReasonLT != nil {
+		predicates = append(predicates, enrollment.ReviewReasonLT(*i.ReviewReasonLT))
+	}
+	if i.ReviewReasonLTE != nil {
+		predicates = append(predicates, enrollment.ReviewReasonLTE(*i.ReviewReasonLTE))
+	}
+	if i.ReviewReasonContains != nil {
+		predicates = append(predicates, enrollment.ReviewReasonContains(*i.ReviewReasonContains))
+	}
+	if i.ReviewReasonHasPrefix != nil {
+		predicates = append(predicates, enrollment.ReviewReasonHasPrefix(*i.ReviewReasonHasPrefix))
+	}
+	if i.ReviewReasonHasSuffix != nil {
+		predicates = append(predicates, enrollment.ReviewReasonHasSuffix(*i.ReviewReasonHasSuffix))
+	}
+	if i.ReviewReasonIsNil {
+		predicates = append(predicates, enrollment.ReviewReasonIsNil())
+	}
+	if i.ReviewReasonNotNil {
+		predicates = append(predicates, enrollment.ReviewReasonNotNil())
+	}
+	if i.ReviewReasonEqualFold != nil {
+		predicates = append(predicates, enrollment.ReviewReasonEqualFold(*i.ReviewReasonEqualFold))
+	}
+	if i.ReviewReasonContainsFold != nil {
+		predicates = append(predicates, enrollment.ReviewReasonContainsFold(*i.ReviewReasonContainsFold))
+	}
+	if i.FeeCents != nil {
+		predicates = append(predicates, enrollment.FeeCentsEQ(*i.FeeCents))
+	}
+	if i.FeeCentsNEQ != nil {
+		predicates = append(predicates, enrollment.FeeCentsNEQ(*i.FeeCentsNEQ))
+	}
+	if len(i.FeeCentsIn) > 0 {
+		predicates = append(predicates, enrollment.FeeCentsIn(i.FeeCentsIn...))
+	}
+	if len(i.FeeCentsNotIn) > 0 {
+		predicates = append(predicates, enrollment.FeeCentsNotIn(i.FeeCentsNotIn...))
+	}
+	if i.FeeCentsGT != nil {
+		predicates = append(predicates, enrollment.FeeCentsGT(*i.FeeCentsGT))
+	}
+	if i.FeeCentsGTE != nil {
+		predicates = append(predicates, enrollment.FeeCentsGTE(*i.FeeCentsGTE))
+	}
+	if i.FeeCentsLT != nil {
+		predicates = append(predicates, enrollment.FeeCentsLT(*i.FeeCentsLT))
+	}
+	if i.FeeCentsLTE != nil {
+		predicates = append(predicates, enrollment.FeeCentsLTE(*i.FeeCentsLTE))
+	}
+	if i.PaymentStatus != nil {
+		predicates = append(predicates, enrollment.PaymentStatusEQ(*i.PaymentStatus))
+	}
+	if i.PaymentStatusNEQ != nil {
+		predicates = append(predicates, enrollment.PaymentStatusNEQ(*i.PaymentStatusNEQ))
+	}
+	if len(i.PaymentStatusIn) > 0 {
+		predicates = append(predicates, enrollment.PaymentStatusIn(i.PaymentStatusIn...))
+	}
+	if len(i.PaymentStatusNotIn) > 0 {
+		predicates = append(predicates, enrollment.PaymentStatusNotIn(i.PaymentStatusNotIn...))
+	}
+	if i.PaidAt != nil {
+		predicates = append(predicates, enrollment.PaidAtEQ(*i.PaidAt))
+	}
+	if i.PaidAtNEQ != nil {
+		predicates = append(predicates, enrollment.PaidAtNEQ(*i.PaidAtNEQ))
+	}
+	if len(i.PaidAtIn) > 0 {
+		predicates = append(predicates, enrollment.PaidAtIn(i.PaidAtIn...))
+	}
+	if len(i.PaidAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.PaidAtNotIn(i.PaidAtNotIn...))
+	}
+	if i.PaidAtGT != nil {
+		predicates = append(predicates, enrollment.PaidAtGT(*i.PaidAtGT))
+	}
+	if i.PaidAtGTE != nil {
+		predicates = append(predicates, enrollment.PaidAtGTE(*i.PaidAtGTE))
+	}
+	if i.PaidAtLT != nil {
+		predicates = append(predicates, enrollment.PaidAtLT(*i.PaidAtLT))
+	}
+	if i.PaidAtLTE != nil {
+		predicates = append(predicates, enrollment.PaidAtLTE(*i.PaidAtLTE))
+	}
+	if i.PaidAtIsNil {
+		predicates = append(predicates, enrollment.PaidAtIsNil())
+	}
+	if i.PaidAtNotNil {
+		predicates = append(predicates, enrollment.PaidAtNotNil())
+	}
+	if i.TicketNo != nil {
+		predicates = append(predicates, enrollment.TicketNoEQ(*i.TicketNo))
+	}
+	if i.TicketNoNEQ != nil {
+		predicates = append(predicates, enrollment.TicketNoNEQ(*i.TicketNoNEQ))
+	}
+	if len(i.TicketNoIn) > 0 {
+		predicates = append(predicates, enrollment.TicketNoIn(i.TicketNoIn...))
+	}
+	if len(i.TicketNoNotIn) > 0 {
+		predicates = append(predicates, enrollment.TicketNoNotIn(i.TicketNoNotIn...))
+	}
+	if i.TicketNoGT != nil {
+		predicates = append(predicates, enrollment.TicketNoGT(*i.TicketNoGT))
+	}
+	if i.TicketNoGTE != nil {
+		predicates = append(predicates, enrollment.TicketNoGTE(*i.TicketNoGTE))
+	}
+	if i.TicketNoLT != nil {
+		predicates = append(predicates, enrollment.TicketNoLT(*i.TicketNoLT))
+	}
+	if i.TicketNoLTE != nil {
+		predicates = append(predicates, enrollment.TicketNoLTE(*i.TicketNoLTE))
+	}
+	if i.TicketNoContains != nil {
+		predicates = append(predicates, enrollment.TicketNoContains(*i.TicketNoContains))
+	}
+	if i.TicketNoHasPrefix != nil {
+		predicates = append(predicates, enrollment.TicketNoHasPrefix(*i.TicketNoHasPrefix))
+	}
+	if i.TicketNoHasSuffix != nil {
+		predicates = append(predicates, enrollment.TicketNoHasSuffix(*i.TicketNoHasSuffix))
+	}
+	if i.TicketNoIsNil {
+		predicates = append(predicates, enrollment.TicketNoIsNil())
+	}
+	if i.TicketNoNotNil {
+		predicates = append(predicates, enrollment.TicketNoNotNil())
+	}
+	if i.TicketNoEqualFold != nil {
+		predicates = append(predicates, enrollment.TicketNoEqualFold(*i.TicketNoEqualFold))
+	}
+	if i.TicketNoContainsFold != nil {
+		predicates = append(predicates, enrollment.TicketNoContainsFold(*i.TicketNoContainsFold))
+	}
+	if i.CheckedInAt != nil {
+		predicates = append(predicates, enrollment.CheckedInAtEQ(*i.CheckedInAt))
+	}
+	if i.CheckedInAtNEQ != nil {
+		predicates = append(predicates, enrollment.CheckedInAtNEQ(*i.CheckedInAtNEQ))
+	}
+	if len(i.CheckedInAtIn) > 0 {
+		predicates = append(predicates, enrollment.CheckedInAtIn(i.CheckedInAtIn...))
+	}
+	if len(i.CheckedInAtNotIn) > 0 {
+		predicates = append(predicates, enrollment.CheckedInAtNotIn(i.CheckedInAtNotIn...))
+	}
+	if i.CheckedInAtGT != nil {
+		predicates = append(predicates, enrollment.CheckedInAtGT(*i.CheckedInAtGT))
+	}
+	if i.CheckedInAtGTE != nil {
+		predicates = append(predicates, enrollment.CheckedInAtGTE(*i.CheckedInAtGTE))
+	}
+	if i.CheckedInAtLT != nil {
+		predicates = append(predicates, enrollment.CheckedInAtLT(*i.CheckedInAtLT))
+	}
+	if i.CheckedInAtLTE != nil {
+		predicates = append(predicates, enrollment.CheckedInAtLTE(*i.CheckedInAtLTE))
+	}
+	if i.CheckedInAtIsNil {
+		predicates = append(predicates, enrollment.CheckedInAtIsNil())
+	}
+	if i.CheckedInAtNotNil {
+		predicates = append(predicates, enrollment.CheckedInAtNotNil())
+	}
+
+	if i.HasCandidate != nil {
+		p := enrollment.HasCandidate()
+		if !*i.HasCandidate {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCandidateWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasCandidateWith))
+		for _, w := range i.HasCandidateWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCandidateWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasCandidateWith(with...))
+	}
+	if i.HasPlan != nil {
+		p := enrollment.HasPlan()
+		if !*i.HasPlan {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPlanWith) > 0 {
+		with := make([]predicate.ExamPlan, 0, len(i.HasPlanWith))
+		for _, w := range i.HasPlanWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPlanWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasPlanWith(with...))
+	}
+	if i.HasSubject != nil {
+		p := enrollment.HasSubject()
+		if !*i.HasSubject {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubjectWith) > 0 {
+		with := make([]predicate.Subject, 0, len(i.HasSubjectWith))
+		for _, w := range i.HasSubjectWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubjectWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasSubjectWith(with...))
+	}
+	if i.HasSession != nil {
+		p := enrollment.HasSession()
+		if !*i.HasSession {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSessionWith) > 0 {
+		with := make([]predicate.ExamSession, 0, len(i.HasSessionWith))
+		for _, w := range i.HasSessionWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSessionWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasSessionWith(with...))
+	}
+	if i.HasCompany != nil {
+		p := enrollment.HasCompany()
+		if !*i.HasCompany {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCompanyWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasCompanyWith))
+		for _, w := range i.HasCompanyWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCompanyWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasCompanyWith(with...))
+	}
+	if i.HasReviewDepartment != nil {
+		p := enrollment.HasReviewDepartment()
+		if !*i.HasReviewDepartment {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasReviewDepartmentWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasReviewDepartmentWith))
+		for _, w := range i.HasReviewDepartmentWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasReviewDepartmentWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasReviewDepartmentWith(with...))
+	}
+	if i.HasPayments != nil {
+		p := enrollment.HasPayments()
+		if !*i.HasPayments {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPaymentsWith) > 0 {
+		with := make([]predicate.Payment, 0, len(i.HasPaymentsWith))
+		for _, w := range i.HasPaymentsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPaymentsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasPaymentsWith(with...))
+	}
+	if i.HasCheckIn != nil {
+		p := enrollment.HasCheckIn()
+		if !*i.HasCheckIn {
+			p = enrollment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCheckInWith) > 0 {
+		with := make([]predicate.CheckIn, 0, len(i.HasCheckInWith))
+		for _, w := range i.HasCheckInWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCheckInWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, enrollment.HasCheckInWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyEnrollmentWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return enrollment.And(predicates...), nil
+	}
+}
+
+// ExamPlanWhereInput represents a where input for filtering ExamPlan queries.
+type ExamPlanWhereInput struct {
+	Predicates []predicate.ExamPlan  `json:"-"`
+	Not        *ExamPlanWhereInput   `json:"not,omitempty"`
+	Or         []*ExamPlanWhereInput `json:"or,omitempty"`
+	And        []*ExamPlanWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "region_id" field predicates.
+	RegionID      *int  `json:"regionID,omitempty"`
+	RegionIDNEQ   *int  `json:"regionIDNEQ,omitempty"`
+	RegionIDIn    []int `json:"regionIDIn,omitempty"`
+	RegionIDNotIn []int `json:"regionIDNotIn,omitempty"`
+
+	// "training_org_id" field predicates.
+	TrainingOrgID       *int  `json:"trainingOrgID,omitempty"`
+	TrainingOrgIDNEQ    *int  `json:"trainingOrgIDNEQ,omitempty"`
+	TrainingOrgIDIn     []int `json:"trainingOrgIDIn,omitempty"`
+	TrainingOrgIDNotIn  []int `json:"trainingOrgIDNotIn,omitempty"`
+	TrainingOrgIDIsNil  bool  `json:"trainingOrgIDIsNil,omitempty"`
+	TrainingOrgIDNotNil bool  `json:"trainingOrgIDNotNil,omitempty"`
+
+	// "enroll_starts_at" field predicates.
+	EnrollStartsAt      *time.Time  `json:"enrollStartsAt,omitempty"`
+	EnrollStartsAtNEQ   *time.Time  `json:"enrollStartsAtNEQ,omitempty"`
+	EnrollStartsAtIn    []time.Time `json:"enrollStartsAtIn,omitempty"`
+	EnrollStartsAtNotIn []time.Time `json:"enrollStartsAtNotIn,omitempty"`
+	EnrollStartsAtGT    *time.Time  `json:"enrollStartsAtGT,omitempty"`
+	EnrollStartsAtGTE   *time.Time  `json:"enrollStartsAtGTE,omitempty"`
+	EnrollStartsAtLT    *time.Time  `json:"enrollStartsAtLT,omitempty"`
+	EnrollStartsAtLTE   *time.Time  `json:"enrollStartsAtLTE,omitempty"`
+
+	// "enroll_ends_at" field predicates.
+	EnrollEndsAt      *time.Time  `json:"enrollEndsAt,omitempty"`
+	EnrollEndsAtNEQ   *time.Time  `json:"enrollEndsAtNEQ,omitempty"`
+	EnrollEndsAtIn    []time.Time `json:"enrollEndsAtIn,omitempty"`
+	EnrollEndsAtNotIn []time.Time `json:"enrollEndsAtNotIn,omitempty"`
+	EnrollEndsAtGT    *time.Time  `json:"enrollEndsAtGT,omitempty"`
+	EnrollEndsAtGTE   *time.Time  `json:"enrollEndsAtGTE,omitempty"`
+	EnrollEndsAtLT    *time.Time  `json:"enrollEndsAtLT,omitempty"`
+	EnrollEndsAtLTE   *time.Time  `json:"enrollEndsAtLTE,omitempty"`
+
+	// "exam_from" field predicates.
+	ExamFrom      *time.Time  `json:"examFrom,omitempty"`
+	ExamFromNEQ   *time.Time  `json:"examFromNEQ,omitempty"`
+	ExamFromIn    []time.Time `json:"examFromIn,omitempty"`
+	ExamFromNotIn []time.Time `json:"examFromNotIn,omitempty"`
+	ExamFromGT    *time.Time  `json:"examFromGT,omitempty"`
+	ExamFromGTE   *time.Time  `json:"examFromGTE,omitempty"`
+	ExamFromLT    *time.Time  `json:"examFromLT,omitempty"`
+	ExamFromLTE   *time.Time  `json:"examFromLTE,omitempty"`
+
+	// "exam_to" field predicates.
+	ExamTo      *time.Time  `json:"examTo,omitempty"`
+	ExamToNEQ   *time.Time  `json:"examToNEQ,omitempty"`
+	ExamToIn    []time.Time `json:"examToIn,omitempty"`
+	ExamToNotIn []time.Time `json:"examToNotIn,omitempty"`
+	ExamToGT    *time.Time  `json:"examToGT,omitempty"`
+	ExamToGTE   *time.Time  `json:"examToGTE,omitempty"`
+	ExamToLT    *time.Time  `json:"examToLT,omitempty"`
+	ExamToLTE   *time.Time  `json:"examToLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *examplan.Status  `json:"status,omitempty"`
+	StatusNEQ   *examplan.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []examplan.Status `json:"statusIn,omitempty"`
+	StatusNotIn []examplan.Status `json:"statusNotIn,omitempty"`
+
+	// "submitted_at" field predicates.
+	SubmittedAt       *time.Time  `json:"submittedAt,omitempty"`
+	SubmittedAtNEQ    *time.Time  `json:"submittedAtNEQ,omitempty"`
+	SubmittedAtIn     []time.Time `json:"submittedAtIn,omitempty"`
+	SubmittedAtNotIn  []time.Time `json:"submittedAtNotIn,omitempty"`
+	SubmittedAtGT     *time.Time  `json:"submittedAtGT,omitempty"`
+	SubmittedAtGTE    *time.Time  `json:"submittedAtGTE,omitempty"`
+	SubmittedAtLT     *time.Time  `json:"submittedAtLT,omitempty"`
+	SubmittedAtLTE    *time.Time  `json:"submittedAtLTE,omitempty"`
+	SubmittedAtIsNil  bool        `json:"submittedAtIsNil,omitempty"`
+	SubmittedAtNotNil bool        `json:"submittedAtNotNil,omitempty"`
+
+	// "submitted_by_id" field predicates.
+	SubmittedByID       *int  `json:"submittedByID,omitempty"`
+	SubmittedByIDNEQ    *int  `json:"submittedByIDNEQ,omitempty"`
+	SubmittedByIDIn     []int `json:"submittedByIDIn,omitempty"`
+	SubmittedByIDNotIn  []int `json:"submittedByIDNotIn,omitempty"`
+	SubmittedByIDGT     *int  `json:"submittedByIDGT,omitempty"`
+	SubmittedByIDGTE    *int  `json:"submittedByIDGTE,omitempty"`
+	SubmittedByIDLT     *int  `json:"submittedByIDLT,omitempty"`
+	SubmittedByIDLTE    *int  `json:"submittedByIDLTE,omitempty"`
+	SubmittedByIDIsNil  bool  `json:"submittedByIDIsNil,omitempty"`
+	SubmittedByIDNotNil bool  `json:"submittedByIDNotNil,omitempty"`
+
+	// "region" edge predicates.
+	HasRegion     *bool               `json:"hasRegion,omitempty"`
+	HasRegionWith []*RegionWhereInput `json:"hasRegionWith,omitempty"`
+
+	// "training_org" edge predicates.
+	HasTrainingOrg     *bool                     `json:"hasTrainingOrg,omitempty"`
+	HasTrainingOrgWith []*OrganizationWhereInput `json:"hasTrainingOrgWith,omitempty"`
+
+	// "sessions" edge predicates.
+	HasSessions     *bool                    `json:"hasSessions,omitempty"`
+	HasSessionsWith []*ExamSessionWhereInput `json:"hasSessionsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ExamPlanWhereInput) AddPredicates(predicates ...predicate.ExamPlan) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ExamPlanWhereInput filter on the ExamPlanQuery builder.
+func (i *ExamPlanWhereInput) Filter(q *ExamPlanQuery) (*ExamPlanQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyExamPlanWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyExamPlanWhereInput is returned in case the ExamPlanWhereInput is empty.
+var ErrEmptyExamPlanWhereInput = errors.New("ent: empty predicate ExamPlanWhereInput")
+
+// P returns a predicate for filtering examplans.
+// An error is returned if the input is empty or invalid.
+func (i *ExamPlanWhereInput) P() (predicate.ExamPlan, error) {
+	var predicates []predicate.ExamPlan
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, examplan.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ExamPlan, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, examplan.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ExamPlan, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, examplan.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, examplan.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, examplan.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, examplan.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, examplan.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, examplan.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, examplan.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, examplan.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, examplan.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, examplan.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, examplan.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, examplan.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, examplan.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, examplan.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, examplan.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, examplan.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, examplan.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, examplan.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, examplan.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, examplan.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, examplan.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, examplan.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, examplan.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, examplan.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, examplan.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, examplan.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, examplan.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, examplan.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, examplan.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, examplan.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, examplan.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, examplan.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, examplan.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, examplan.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, examplan.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, examplan.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, examplan.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, examplan.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.RegionID != nil {
+		predicates = append(predicates, examplan.RegionIDEQ(*i.RegionID))
+	}
+	if i.RegionIDNEQ != nil {
+		predicates = append(predicates, examplan.RegionIDNEQ(*i.RegionIDNEQ))
+	}
+	if len(i.RegionIDIn) > 0 {
+		predicates = append(predicates, examplan.RegionIDIn(i.RegionIDIn...))
+	}
+	if len(i.RegionIDNotIn) > 0 {
+		predicates = append(predicates, examplan.RegionIDNotIn(i.RegionIDNotIn...))
+	}
+	if i.TrainingOrgID != nil {
+		predicates = append(predicates, examplan.TrainingOrgIDEQ(*i.TrainingOrgID))
+	}
+	if i.TrainingOrgIDNEQ != nil {
+		predicates = append(predicates, examplan.TrainingOrgIDNEQ(*i.TrainingOrgIDNEQ))
+	}
+	if len(i.TrainingOrgIDIn) > 0 {
+		predicates = append(predicates, examplan.TrainingOrgIDIn(i.TrainingOrgIDIn...))
+	}
+	if len(i.TrainingOrgIDNotIn) > 0 {
+		predicates = append(predicates, examplan.TrainingOrgIDNotIn(i.TrainingOrgIDNotIn...))
+	}
+	if i.TrainingOrgIDIsNil {
+		predicates = append(predicates, examplan.TrainingOrgIDIsNil())
+	}
+	if i.TrainingOrgIDNotNil {
+		predicates = append(predicates, examplan.TrainingOrgIDNotNil())
+	}
+	if i.EnrollStartsAt != nil {
+		predicates = append(predicates, examplan.EnrollStartsAtEQ(*i.EnrollStartsAt))
+	}
+	if i.EnrollStartsAtNEQ != nil {
+		predicates = append(predicates, examplan.EnrollStartsAtNEQ(*i.EnrollStartsAtNEQ))
+	}
+	if len(i.EnrollStartsAtIn) > 0 {
+		predicates = append(predicates, examplan.EnrollStartsAtIn(i.EnrollStartsAtIn...))
+	}
+	if len(i.EnrollStartsAtNotIn) > 0 {
+		predicates = append(predicates, examplan.EnrollStartsAtNotIn(i.EnrollStartsAtNotIn...))
+	}
+	if i.EnrollStartsAtGT != nil {
+		predicates = append(predicates, examplan.EnrollStartsAtGT(*i.EnrollStartsAtGT))
+	}
+	if i.EnrollStartsAtGTE != nil {
+		predicates = append(predicates, examplan.EnrollStartsAtGTE(*i.EnrollStartsAtGTE))
+	}
+	if i.EnrollStartsAtLT != nil {
+		predicates = append(predicates, examplan.EnrollStartsAtLT(*i.EnrollStartsAtLT))
+	}
+	if i.EnrollStartsAtLTE != nil {
+		predicates = append(predicates, examplan.EnrollStartsAtLTE(*i.EnrollStartsAtLTE))
+	}
+	if i.EnrollEndsAt != nil {
+		predicates = append(predicates, examplan.EnrollEndsAtEQ(*i.EnrollEndsAt))
+	}
+	if i.EnrollEndsAtNEQ != nil {
+		predicates = append(predicates, examplan.EnrollEndsAtNEQ(*i.EnrollEndsAtNEQ))
+	}
+	if len(i.EnrollEndsAtIn) > 0 {
+		predicates = append(predicates, examplan.EnrollEndsAtIn(i.EnrollEndsAtIn...))
+	}
+	if len(i.EnrollEndsAtNotIn) > 0 {
+		predicates = append(predicates, examplan.EnrollEndsAtNotIn(i.EnrollEndsAtNotIn...))
+	}
+	if i.EnrollEndsAtGT != nil {
+		predicates = append(predicates, examplan.EnrollEndsAtGT(*i.EnrollEndsAtGT))
+	}
+	if i.EnrollEndsAtGTE != nil {
+		predicates = append(predicates, examplan.EnrollEndsAtGTE(*i.EnrollEndsAtGTE))
+	}
+	if i.EnrollEndsAtLT != nil {
+		predicates = append(predicates, examplan.EnrollEndsAtLT(*i.EnrollEndsAtLT))
+	}
+	if i.EnrollEndsAtLTE != nil {
+		predicates = append(predicates, examplan.EnrollEndsAtLTE(*i.EnrollEndsAtLTE))
+	}
+	if i.ExamFrom != nil {
+		predicates = append(predicates, examplan.ExamFromEQ(*i.ExamFrom))
+	}
+	if i.ExamFromNEQ != nil {
+		predicates = append(predicates, examplan.ExamFromNEQ(*i.ExamFromNEQ))
+	}
+	if len(i.ExamFromIn) > 0 {
+		predicates = append(predicates, examplan.ExamFromIn(i.ExamFromIn...))
+	}
+	if len(i.ExamFromNotIn) > 0 {
+		predicates = append(predicates, examplan.ExamFromNotIn(i.ExamFromNotIn...))
+	}
+	if i.ExamFromGT != nil {
+		predicates = append(predicates, examplan.ExamFromGT(*i.ExamFromGT))
+	}
+	if i.ExamFromGTE != nil {
+		predicates = append(predicates, examplan.ExamFromGTE(*i.ExamFromGTE))
+	}
+	if i.ExamFromLT != nil {
+		predicates = append(predicates, examplan.ExamFromLT(*i.ExamFromLT))
+	}
+	if i.ExamFromLTE != nil {
+		predicates = append(predicates, examplan.ExamFromLTE(*i.ExamFromLTE))
+	}
+	if i.ExamTo != nil {
+		predicates = append(predicates, examplan.ExamToEQ(*i.ExamTo))
+	}
+	if i.ExamToNEQ != nil {
+		predicates = append(predicates, examplan.ExamToNEQ(*i.ExamToNEQ))
+	}
+	if len(i.ExamToIn) > 0 {
+		predicates = append(predicates, examplan.ExamToIn(i.ExamToIn...))
+	}
+	if len(i.ExamToNotIn) > 0 {
+		predicates = append(predicates, examplan.ExamToNotIn(i.ExamToNotIn...))
+	}
+	if i.ExamToGT != nil {
+		predicates = append(predicates, examplan.ExamToGT(*i.ExamToGT))
+	}
+	if i.ExamToGTE != nil {
+		predicates = append(predicates, examplan.ExamToGTE(*i.ExamToGTE))
+	}
+	if i.ExamToLT != nil {
+		predicates = append(predicates, examplan.ExamToLT(*i.ExamToLT))
+	}
+	if i.ExamToLTE != nil {
+		predicates = append(predicates, examplan.ExamToLTE(*i.ExamToLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, examplan.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, examplan.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, examplan.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, examplan.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.SubmittedAt != nil {
+		predicates = append(predicates, examplan.SubmittedAtEQ(*i.SubmittedAt))
+	}
+	if i.SubmittedAtNEQ != nil {
+		predicates = append(predicates, examplan.SubmittedAtNEQ(*i.SubmittedAtNEQ))
+	}
+	if len(i.SubmittedAtIn) > 0 {
+		predicates = append(predicates, examplan.SubmittedAtIn(i.SubmittedAtIn...))
+	}
+	if len(i.SubmittedAtNotIn) > 0 {
+		predicates = append(predicates, examplan.SubmittedAtNotIn(i.SubmittedAtNotIn...))
+	}
+	if i.SubmittedAtGT != nil {
+		predicates = append(predicates, examplan.SubmittedAtGT(*i.SubmittedAtGT))
+	}
+	if i.SubmittedAtGTE != nil {
+		predicates = append(predicates, examplan.SubmittedAtGTE(*i.SubmittedAtGTE))
+	}
+	if i.SubmittedAtLT != nil {
+		predicates = append(predicates, examplan.SubmittedAtLT(*i.SubmittedAtLT))
+	}
+	if i.SubmittedAtLTE != nil {
+		predicates = append(predicates, examplan.SubmittedAtLTE(*i.SubmittedAtLTE))
+	}
+	if i.SubmittedAtIsNil {
+		predicates = append(predicates, examplan.SubmittedAtIsNil())
+	}
+	if i.SubmittedAtNotNil {
+		predicates = append(predicates, examplan.SubmittedAtNotNil())
+	}
+	if i.SubmittedByID != nil {
+		predicates = append(predicates, examplan.SubmittedByIDEQ(*i.SubmittedByID))
+	}
+	if i.SubmittedByIDNEQ != nil {
+		predicates = append(predicates, examplan.SubmittedByIDNEQ(*i.SubmittedByIDNEQ))
+	}
+	if len(i.SubmittedByIDIn) > 0 {
+		predicates = append(predicates, examplan.SubmittedByIDIn(i.SubmittedByIDIn...))
+	}
+	if len(i.SubmittedByIDNotIn) > 0 {
+		predicates = append(predicates, examplan.SubmittedByIDNotIn(i.SubmittedByIDNotIn...))
+	}
+	if i.SubmittedByIDGT != nil {
+		predicates = append(predicates, examplan.SubmittedByIDGT(*i.SubmittedByIDGT))
+	}
+	if i.SubmittedByIDGTE != nil {
+		predicates = append(predicates, examplan.SubmittedByIDGTE(*i.SubmittedByIDGTE))
+	}
+	if i.SubmittedByIDLT != nil {
+		predicates = append(predicates, examplan.SubmittedByIDLT(*i.SubmittedByIDLT))
+	}
+	if i.SubmittedByIDLTE != nil {
+		predicates = append(predicates, examplan.SubmittedByIDLTE(*i.SubmittedByIDLTE))
+	}
+	if i.SubmittedByIDIsNil {
+		predicates = append(predicates, examplan.SubmittedByIDIsNil())
+	}
+	if i.SubmittedByIDNotNil {
+		predicates = append(predicates, examplan.SubmittedByIDNotNil())
+	}
+
+	if i.HasRegion != nil {
+		p := examplan.HasRegion()
+		if !*i.HasRegion {
+			p = examplan.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRegionWith) > 0 {
+		with := make([]predicate.Region, 0, len(i.HasRegionWith))
+		for _, w := range i.HasRegionWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRegionWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examplan.HasRegionWith(with...))
+	}
+	if i.HasTrainingOrg != nil {
+		p := examplan.HasTrainingOrg()
+		if !*i.HasTrainingOrg {
+			p = examplan.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTrainingOrgWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasTrainingOrgWith))
+		for _, w := range i.HasTrainingOrgWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTrainingOrgWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examplan.HasTrainingOrgWith(with...))
+	}
+	if i.HasSessions != nil {
+		p := examplan.HasSessions()
+		if !*i.HasSessions {
+			p = examplan.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSessionsWith) > 0 {
+		with := make([]predicate.ExamSession, 0, len(i.HasSessionsWith))
+		for _, w := range i.HasSessionsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSessionsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examplan.HasSessionsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyExamPlanWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return examplan.And(predicates...), nil
+	}
+}
+
+// ExamSessionWhereInput represents a where input for filtering ExamSession queries.
+type ExamSessionWhereInput struct {
+	Predicates []predicate.ExamSession  `json:"-"`
+	Not        *ExamSessionWhereInput   `json:"not,omitempty"`
+	Or         []*ExamSessionWhereInput `json:"or,omitempty"`
+	And        []*ExamSessionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "plan_id" field predicates.
+	PlanID      *int  `json:"planID,omitempty"`
+	PlanIDNEQ   *int  `json:"planIDNEQ,omitempty"`
+	PlanIDIn    []int `json:"planIDIn,omitempty"`
+	PlanIDNotIn []int `json:"planIDNotIn,omitempty"`
+
+	// "subject_id" field predicates.
+	SubjectID      *int  `json:"subjectID,omitempty"`
+	SubjectIDNEQ   *int  `json:"subjectIDNEQ,omitempty"`
+	SubjectIDIn    []int `json:"subjectIDIn,omitempty"`
+	SubjectIDNotIn []int `json:"subjectIDNotIn,omitempty"`
+
+	// "room_id" field predicates.
+	RoomID      *int  `json:"roomID,omitempty"`
+	RoomIDNEQ   *int  `json:"roomIDNEQ,omitempty"`
+	RoomIDIn    []int `json:"roomIDIn,omitempty"`
+	RoomIDNotIn []int `json:"roomIDNotIn,omitempty"`
+
+	// "site_id" field predicates.
+	SiteID      *int  `json:"siteID,omitempty"`
+	SiteIDNEQ   *int  `json:"siteIDNEQ,omitempty"`
+	SiteIDIn    []int `json:"siteIDIn,omitempty"`
+	SiteIDNotIn []int `json:"siteIDNotIn,omitempty"`
+
+	// "training_org_id" field predicates.
+	TrainingOrgID       *int  `json:"trainingOrgID,omitempty"`
+	TrainingOrgIDNEQ    *int  `json:"trainingOrgIDNEQ,omitempty"`
+	TrainingOrgIDIn     []int `json:"trainingOrgIDIn,omitempty"`
+	TrainingOrgIDNotIn  []int `json:"trainingOrgIDNotIn,omitempty"`
+	TrainingOrgIDGT     *int  `json:"trainingOrgIDGT,omitempty"`
+	TrainingOrgIDGTE    *int  `json:"trainingOrgIDGTE,omitempty"`
+	TrainingOrgIDLT     *int  `json:"trainingOrgIDLT,omitempty"`
+	TrainingOrgIDLTE    *int  `json:"trainingOrgIDLTE,omitempty"`
+	TrainingOrgIDIsNil  bool  `json:"trainingOrgIDIsNil,omitempty"`
+	TrainingOrgIDNotNil bool  `json:"trainingOrgIDNotNil,omitempty"`
+
+	// "starts_at" field predicates.
+	StartsAt      *time.Time  `json:"startsAt,omitempty"`
+	StartsAtNEQ   *time.Time  `json:"startsAtNEQ,omitempty"`
+	StartsAtIn    []time.Time `json:"startsAtIn,omitempty"`
+	StartsAtNotIn []time.Time `json:"startsAtNotIn,omitempty"`
+	StartsAtGT    *time.Time  `json:"startsAtGT,omitempty"`
+	StartsAtGTE   *time.Time  `json:"startsAtGTE,omitempty"`
+	StartsAtLT    *time.Time  `json:"startsAtLT,omitempty"`
+	StartsAtLTE   *time.Time  `json:"startsAtLTE,omitempty"`
+
+	// "duration_minutes" field predicates.
+	DurationMinutes      *int  `json:"durationMinutes,omitempty"`
+	DurationMinutesNEQ   *int  `json:"durationMinutesNEQ,omitempty"`
+	DurationMinutesIn    []int `json:"durationMinutesIn,omitempty"`
+	DurationMinutesNotIn []int `json:"durationMinutesNotIn,omitempty"`
+	DurationMinutesGT    *int  `json:"durationMinutesGT,omitempty"`
+	DurationMinutesGTE   *int  `json:"durationMinutesGTE,omitempty"`
+	DurationMinutesLT    *int  `json:"durationMinutesLT,omitempty"`
+	DurationMinutesLTE   *int  `json:"durationMinutesLTE,omitempty"`
+
+	// "capacity" field predicates.
+	Capacity      *int  `json:"capacity,omitempty"`
+	CapacityNEQ   *int  `json:"capacityNEQ,omitempty"`
+	CapacityIn    []int `json:"capacityIn,omitempty"`
+	CapacityNotIn []int `json:"capacityNotIn,omitempty"`
+	CapacityGT    *int  `json:"capacityGT,omitempty"`
+	CapacityGTE   *int  `json:"capacityGTE,omitempty"`
+	CapacityLT    *int  `json:"capacityLT,omitempty"`
+	CapacityLTE   *int  `json:"capacityLTE,omitempty"`
+
+	// "taken" field predicates.
+	Taken      *int  `json:"taken,omitempty"`
+	TakenNEQ   *int  `json:"takenNEQ,omitempty"`
+	TakenIn    []int `json:"takenIn,omitempty"`
+	TakenNotIn []int `json:"takenNotIn,omitempty"`
+	TakenGT    *int  `json:"takenGT,omitempty"`
+	TakenGTE   *int  `json:"takenGTE,omitempty"`
+	TakenLT    *int  `json:"takenLT,omitempty"`
+	TakenLTE   *int  `json:"takenLTE,omitempty"`
+
+	// "onsite" field predicates.
+	Onsite    *bool `json:"onsite,omitempty"`
+	OnsiteNEQ *bool `json:"onsiteNEQ,omitempty"`
+
+	// "status" field predicates.
+	Status      *examsession.Status  `json:"status,omitempty"`
+	StatusNEQ   *examsession.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []examsession.Status `json:"statusIn,omitempty"`
+	StatusNotIn []examsession.Status `json:"statusNotIn,omitempty"`
+
+	// "plan" edge predicates.
+	HasPlan     *bool                 `json:"hasPlan,omitempty"`
+	HasPlanWith []*ExamPlanWhereInput `json:"hasPlanWith,omitempty"`
+
+	// "subject" edge predicates.
+	HasSubject     *bool                `json:"hasSubject,omitempty"`
+	HasSubjectWith []*SubjectWhereInput `json:"hasSubjectWith,omitempty"`
+
+	// "room" edge predicates.
+	HasRoom     *bool             `json:"hasRoom,omitempty"`
+	HasRoomWith []*RoomWhereInput `json:"hasRoomWith,omitempty"`
+
+	// "site" edge predicates.
+	HasSite     *bool                     `json:"hasSite,omitempty"`
+	HasSiteWith []*OrganizationWhereInput `json:"hasSiteWith,omitempty"`
+
+	// "enrollments" edge predicates.
+	HasEnrollments     *bool                   `json:"hasEnrollments,omitempty"`
+	HasEnrollmentsWith []*EnrollmentWhereInput `json:"hasEnrollmentsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ExamSessionWhereInput) AddPredicates(predicates ...predicate.ExamSession) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ExamSessionWhereInput filter on the ExamSessionQuery builder.
+func (i *ExamSessionWhereInput) Filter(q *ExamSessionQuery) (*ExamSessionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyExamSessionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyExamSessionWhereInput is returned in case the ExamSessionWhereInput is empty.
+var ErrEmptyExamSessionWhereInput = errors.New("ent: empty predicate ExamSessionWhereInput")
+
+// P returns a predicate for filtering examsessions.
+// An error is returned if the input is empty or invalid.
+func (i *ExamSessionWhereInput) P() (predicate.ExamSession, error) {
+	var predicates []predicate.ExamSession
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, examsession.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ExamSession, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, examsession.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ExamSession, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, examsession.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, examsession.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, examsession.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, examsession.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, examsession.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, examsession.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, examsession.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, examsession.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, examsession.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, examsession.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, examsession.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, examsession.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, examsession.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, examsession.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, examsession.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, examsession.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, examsession.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, examsession.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, examsession.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, examsession.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, examsession.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, examsession.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, examsession.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, examsession.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, examsession.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.PlanID != nil {
+		predicates = append(predicates, examsession.PlanIDEQ(*i.PlanID))
+	}
+	if i.PlanIDNEQ != nil {
+		predicates = append(predicates, examsession.PlanIDNEQ(*i.PlanIDNEQ))
+	}
+	if len(i.PlanIDIn) > 0 {
+		predicates = append(predicates, examsession.PlanIDIn(i.PlanIDIn...))
+	}
+	if len(i.PlanIDNotIn) > 0 {
+		predicates = append(predicates, examsession.PlanIDNotIn(i.PlanIDNotIn...))
+	}
+	if i.SubjectID != nil {
+		predicates = append(predicates, examsession.SubjectIDEQ(*i.SubjectID))
+	}
+	if i.SubjectIDNEQ != nil {
+		predicates = append(predicates, examsession.SubjectIDNEQ(*i.SubjectIDNEQ))
+	}
+	if len(i.SubjectIDIn) > 0 {
+		predicates = append(predicates, examsession.SubjectIDIn(i.SubjectIDIn...))
+	}
+	if len(i.SubjectIDNotIn) > 0 {
+		predicates = append(predicates, examsession.SubjectIDNotIn(i.SubjectIDNotIn...))
+	}
+	if i.RoomID != nil {
+		predicates = append(predicates, examsession.RoomIDEQ(*i.RoomID))
+	}
+	if i.RoomIDNEQ != nil {
+		predicates = append(predicates, examsession.RoomIDNEQ(*i.RoomIDNEQ))
+	}
+	if len(i.RoomIDIn) > 0 {
+		predicates = append(predicates, examsession.RoomIDIn(i.RoomIDIn...))
+	}
+	if len(i.RoomIDNotIn) > 0 {
+		predicates = append(predicates, examsession.RoomIDNotIn(i.RoomIDNotIn...))
+	}
+	if i.SiteID != nil {
+		predicates = append(predicates, examsession.SiteIDEQ(*i.SiteID))
+	}
+	if i.SiteIDNEQ != nil {
+		predicates = append(predicates, examsession.SiteIDNEQ(*i.SiteIDNEQ))
+	}
+	if len(i.SiteIDIn) > 0 {
+		predicates = append(predicates, examsession.SiteIDIn(i.SiteIDIn...))
+	}
+	if len(i.SiteIDNotIn) > 0 {
+		predicates = append(predicates, examsession.SiteIDNotIn(i.SiteIDNotIn...))
+	}
+	if i.TrainingOrgID != nil {
+		predicates = append(predicates, examsession.TrainingOrgIDEQ(*i.TrainingOrgID))
+	}
+	if i.TrainingOrgIDNEQ != nil {
+		predicates = append(predicates, examsession.TrainingOrgIDNEQ(*i.TrainingOrgIDNEQ))
+	}
+	if len(i.TrainingOrgIDIn) > 0 {
+		predicates = append(predicates, examsession.TrainingOrgIDIn(i.TrainingOrgIDIn...))
+	}
+	if len(i.TrainingOrgIDNotIn) > 0 {
+		predicates = append(predicates, examsession.TrainingOrgIDNotIn(i.TrainingOrgIDNotIn...))
+	}
+	if i.TrainingOrgIDGT != nil {
+		predicates = append(predicates, examsession.TrainingOrgIDGT(*i.TrainingOrgIDGT))
+	}
+	if i.TrainingOrgIDGTE != nil {
+		predicates = append(predicates, examsession.TrainingOrgIDGTE(*i.TrainingOrgIDGTE))
+	}
+	if i.TrainingOrgIDLT != nil {
+		predicates = append(predicates, examsession.TrainingOrgIDLT(*i.TrainingOrgIDLT))
+	}
+	if i.TrainingOrgIDLTE != nil {
+		predicates = append(predicates, examsession.TrainingOrgIDLTE(*i.TrainingOrgIDLTE))
+	}
+	if i.TrainingOrgIDIsNil {
+		predicates = append(predicates, examsession.TrainingOrgIDIsNil())
+	}
+	if i.TrainingOrgIDNotNil {
+		predicates = append(predicates, examsession.TrainingOrgIDNotNil())
+	}
+	if i.StartsAt != nil {
+		predicates = append(predicates, examsession.StartsAtEQ(*i.StartsAt))
+	}
+	if i.StartsAtNEQ != nil {
+		predicates = append(predicates, examsession.StartsAtNEQ(*i.StartsAtNEQ))
+	}
+	if len(i.StartsAtIn) > 0 {
+		predicates = append(predicates, examsession.StartsAtIn(i.StartsAtIn...))
+	}
+	if len(i.StartsAtNotIn) > 0 {
+		predicates = append(predicates, examsession.StartsAtNotIn(i.StartsAtNotIn...))
+	}
+	if i.StartsAtGT != nil {
+		predicates = append(predicates, examsession.StartsAtGT(*i.StartsAtGT))
+	}
+	if i.StartsAtGTE != nil {
+		predicates = append(predicates, examsession.StartsAtGTE(*i.StartsAtGTE))
+	}
+	if i.StartsAtLT != nil {
+		predicates = append(predicates, examsession.StartsAtLT(*i.StartsAtLT))
+	}
+	if i.StartsAtLTE != nil {
+		predicates = append(predicates, examsession.StartsAtLTE(*i.StartsAtLTE))
+	}
+	if i.DurationMinutes != nil {
+		predicates = append(predicates, examsession.DurationMinutesEQ(*i.DurationMinutes))
+	}
+	if i.DurationMinutesNEQ != nil {
+		predicates = append(predicates, examsession.DurationMinutesNEQ(*i.DurationMinutesNEQ))
+	}
+	if len(i.DurationMinutesIn) > 0 {
+		predicates = append(predicates, examsession.DurationMinutesIn(i.DurationMinutesIn...))
+	}
+	if len(i.DurationMinutesNotIn) > 0 {
+		predicates = append(predicates, examsession.DurationMinutesNotIn(i.DurationMinutesNotIn...))
+	}
+	if i.DurationMinutesGT != nil {
+		predicates = append(predicates, examsession.DurationMinutesGT(*i.DurationMinutesGT))
+	}
+	if i.DurationMinutesGTE != nil {
+		predicates = append(predicates, examsession.DurationMinutesGTE(*i.DurationMinutesGTE))
+	}
+	if i.DurationMinutesLT != nil {
+		predicates = append(predicates, examsession.DurationMinutesLT(*i.DurationMinutesLT))
+	}
+	if i.DurationMinutesLTE != nil {
+		predicates = append(predicates, examsession.DurationMinutesLTE(*i.DurationMinutesLTE))
+	}
+	if i.Capacity != nil {
+		predicates = append(predicates, examsession.CapacityEQ(*i.Capacity))
+	}
+	if i.CapacityNEQ != nil {
+		predicates = append(predicates, examsession.CapacityNEQ(*i.CapacityNEQ))
+	}
+	if len(i.CapacityIn) > 0 {
+		predicates = append(predicates, examsession.CapacityIn(i.CapacityIn...))
+	}
+	if len(i.CapacityNotIn) > 0 {
+		predicates = append(predicates, examsession.CapacityNotIn(i.CapacityNotIn...))
+	}
+	if i.CapacityGT != nil {
+		predicates = append(predicates, examsession.CapacityGT(*i.CapacityGT))
+	}
+	if i.CapacityGTE != nil {
+		predicates = append(predicates, examsession.CapacityGTE(*i.CapacityGTE))
+	}
+	if i.CapacityLT != nil {
+		predicates = append(predicates, examsession.CapacityLT(*i.CapacityLT))
+	}
+	if i.CapacityLTE != nil {
+		predicates = append(predicates, examsession.CapacityLTE(*i.CapacityLTE))
+	}
+	if i.Taken != nil {
+		predicates = append(predicates, examsession.TakenEQ(*i.Taken))
+	}
+	if i.TakenNEQ != nil {
+		predicates = append(predicates, examsession.TakenNEQ(*i.TakenNEQ))
+	}
+	if len(i.TakenIn) > 0 {
+		predicates = append(predicates, examsession.TakenIn(i.TakenIn...))
+	}
+	if len(i.TakenNotIn) > 0 {
+		predicates = append(predicates, examsession.TakenNotIn(i.TakenNotIn...))
+	}
+	if i.TakenGT != nil {
+		predicates = append(predicates, examsession.TakenGT(*i.TakenGT))
+	}
+	if i.TakenGTE != nil {
+		predicates = append(predicates, examsession.TakenGTE(*i.TakenGTE))
+	}
+	if i.TakenLT != nil {
+		predicates = append(predicates, examsession.TakenLT(*i.TakenLT))
+	}
+	if i.TakenLTE != nil {
+		predicates = append(predicates, examsession.TakenLTE(*i.TakenLTE))
+	}
+	if i.Onsite != nil {
+		predicates = append(predicates, examsession.OnsiteEQ(*i.Onsite))
+	}
+	if i.OnsiteNEQ != nil {
+		predicates = append(predicates, examsession.OnsiteNEQ(*i.OnsiteNEQ))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, examsession.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, examsession.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, examsession.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, examsession.StatusNotIn(i.StatusNotIn...))
+	}
+
+	if i.HasPlan != nil {
+		p := examsession.HasPlan()
+		if !*i.HasPlan {
+			p = examsession.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPlanWith) > 0 {
+		with := make([]predicate.ExamPlan, 0, len(i.HasPlanWith))
+		for _, w := range i.HasPlanWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPlanWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examsession.HasPlanWith(with...))
+	}
+	if i.HasSubject != nil {
+		p := examsession.HasSubject()
+		if !*i.HasSubject {
+			p = examsession.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubjectWith) > 0 {
+		with := make([]predicate.Subject, 0, len(i.HasSubjectWith))
+		for _, w := range i.HasSubjectWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubjectWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examsession.HasSubjectWith(with...))
+	}
+	if i.HasRoom != nil {
+		p := examsession.HasRoom()
+		if !*i.HasRoom {
+			p = examsession.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRoomWith) > 0 {
+		with := make([]predicate.Room, 0, len(i.HasRoomWith))
+		for _, w := range i.HasRoomWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRoomWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examsession.HasRoomWith(with...))
+	}
+	if i.HasSite != nil {
+		p := examsession.HasSite()
+		if !*i.HasSite {
+			p = examsession.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSiteWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasSiteWith))
+		for _, w := range i.HasSiteWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSiteWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examsession.HasSiteWith(with...))
+	}
+	if i.HasEnrollments != nil {
+		p := examsession.HasEnrollments()
+		if !*i.HasEnrollments {
+			p = examsession.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEnrollmentsWith) > 0 {
+		with := make([]predicate.Enrollment, 0, len(i.HasEnrollmentsWith))
+		for _, w := range i.HasEnrollmentsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEnrollmentsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, examsession.HasEnrollmentsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyExamSessionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return examsession.And(predicates...), nil
+	}
+}
+
+// InvoiceProfileWhereInput represents a where input for filtering InvoiceProfile queries.
+type InvoiceProfileWhereInput struct {
+	Predicates []predicate.InvoiceProfile  `json:"-"`
+	Not        *InvoiceProfileWhereInput   `json:"not,omitempty"`
+	Or         []*InvoiceProfileWhereInput `json:"or,omitempty"`
+	And        []*InvoiceProfileWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "organization_id" field predicates.
+	OrganizationID      *int  `json:"organizationID,omitempty"`
+	OrganizationIDNEQ   *int  `json:"organizationIDNEQ,omitempty"`
+	OrganizationIDIn    []int `json:"organizationIDIn,omitempty"`
+	OrganizationIDNotIn []int `json:"organizationIDNotIn,omitempty"`
+
+	// "title" field predicates.
+	Title             *string  `json:"title,omitempty"`
+	TitleNEQ          *string  `json:"titleNEQ,omitempty"`
+	TitleIn           []string `json:"titleIn,omitempty"`
+	TitleNotIn        []string `json:"titleNotIn,omitempty"`
+	TitleGT           *string  `json:"titleGT,omitempty"`
+	TitleGTE          *string  `json:"titleGTE,omitempty"`
+	TitleLT           *string  `json:"titleLT,omitempty"`
+	TitleLTE          *string  `json:"titleLTE,omitempty"`
+	TitleContains     *string  `json:"titleContains,omitempty"`
+	TitleHasPrefix    *string  `json:"titleHasPrefix,omitempty"`
+	TitleHasSuffix    *string  `json:"titleHasSuffix,omitempty"`
+	TitleEqualFold    *string  `json:"titleEqualFold,omitempty"`
+	TitleContainsFold *string  `json:"titleContainsFold,omitempty"`
+
+	// "tax_number" field predicates.
+	TaxNumber             *string  `json:"taxNumber,omitempty"`
+	TaxNumberNEQ          *string  `json:"taxNumberNEQ,omitempty"`
+	TaxNumberIn           []string `json:"taxNumberIn,omitempty"`
+	TaxNumberNotIn        []string `json:"taxNumberNotIn,omitempty"`
+	TaxNumberGT           *string  `json:"taxNumberGT,omitempty"`
+	TaxNumberGTE          *string  `json:"taxNumberGTE,omitempty"`
+	TaxNumberLT           *string  `json:"taxNumberLT,omitempty"`
+	TaxNumberLTE          *string  `json:"taxNumberLTE,omitempty"`
+	TaxNumberContains     *string  `json:"taxNumberContains,omitempty"`
+	TaxNumberHasPrefix    *string  `json:"taxNumberHasPrefix,omitempty"`
+	TaxNumberHasSuffix    *string  `json:"taxNumberHasSuffix,omitempty"`
+	TaxNumberEqualFold    *string  `json:"taxNumberEqualFold,omitempty"`
+	TaxNumberContainsFold *string  `json:"taxNumberContainsFold,omitempty"`
+
+	// "address" field predicates.
+	Address             *string  `json:"address,omitempty"`
+	AddressNEQ          *string  `json:"addressNEQ,omitempty"`
+	AddressIn           []string `json:"addressIn,omitempty"`
+	AddressNotIn        []string `json:"addressNotIn,omitempty"`
+	AddressGT           *string  `json:"addressGT,omitempty"`
+	AddressGTE          *string  `json:"addressGTE,omitempty"`
+	AddressLT           *string  `json:"addressLT,omitempty"`
+	AddressLTE          *string  `json:"addressLTE,omitempty"`
+	AddressContains     *string  `json:"addressContains,omitempty"`
+	AddressHasPrefix    *string  `json:"addressHasPrefix,omitempty"`
+	AddressHasSuffix    *string  `json:"addressHasSuffix,omitempty"`
+	AddressIsNil        bool     `json:"addressIsNil,omitempty"`
+	AddressNotNil       bool     `json:"addressNotNil,omitempty"`
+	AddressEqualFold    *string  `json:"addressEqualFold,omitempty"`
+	AddressContainsFold *string  `json:"addressContainsFold,omitempty"`
+
+	// "phone" field predicates.
+	Phone             *string  `json:"phone,omitempty"`
+	PhoneNEQ          *string  `json:"phoneNEQ,omitempty"`
+	PhoneIn           []string `json:"phoneIn,omitempty"`
+	PhoneNotIn        []string `json:"phoneNotIn,omitempty"`
+	PhoneGT           *string  `json:"phoneGT,omitempty"`
+	PhoneGTE          *string  `json:"phoneGTE,omitempty"`
+	PhoneLT           *string  `json:"phoneLT,omitempty"`
+	PhoneLTE          *string  `json:"phoneLTE,omitempty"`
+	PhoneContains     *string  `json:"phoneContains,omitempty"`
+	PhoneHasPrefix    *string  `json:"phoneHasPrefix,omitempty"`
+	PhoneHasSuffix    *string  `json:"phoneHasSuffix,omitempty"`
+	PhoneIsNil        bool     `json:"phoneIsNil,omitempty"`
+	PhoneNotNil       bool     `json:"phoneNotNil,omitempty"`
+	PhoneEqualFold    *string  `json:"phoneEqualFold,omitempty"`
+	PhoneContainsFold *string  `json:"phoneContainsFold,omitempty"`
+
+	// "bank_name" field predicates.
+	BankName             *string  `json:"bankName,omitempty"`
+	BankNameNEQ          *string  `json:"bankNameNEQ,omitempty"`
+	BankNameIn           []string `json:"bankNameIn,omitempty"`
+	BankNameNotIn        []string `json:"bankNameNotIn,omitempty"`
+	BankNameGT           *string  `json:"bankNameGT,omitempty"`
+	BankNameGTE          *string  `json:"bankNameGTE,omitempty"`
+	BankNameLT           *string  `json:"bankNameLT,omitempty"`
+	BankNameLTE          *string  `json:"bankNameLTE,omitempty"`
+	BankNameContains     *string  `json:"bankNameContains,omitempty"`
+	BankNameHasPrefix    *string  `json:"bankNameHasPrefix,omitempty"`
+	BankNameHasSuffix    *string  `json:"bankNameHasSuffix,omitempty"`
+	BankNameIsNil        bool     `json:"bankNameIsNil,omitempty"`
+	BankNameNotNil       bool     `json:"bankNameNotNil,omitempty"`
+	BankNameEqualFold    *string  `json:"bankNameEqualFold,omitempty"`
+	BankNameContainsFold *string  `json:"bankNameContainsFold,omitempty"`
+
+	// "bank_account" field predicates.
+	BankAccount             *string  `json:"bankAccount,omitempty"`
+	BankAccountNEQ          *string  `json:"bankAccountNEQ,omitempty"`
+	BankAccountIn           []string `json:"bankAccountIn,omitempty"`
+	BankAccountNotIn        []string `json:"bankAccountNotIn,omitempty"`
+	BankAccountGT           *string  `json:"bankAccountGT,omitempty"`
+	BankAccountGTE          *string  `json:"bankAccountGTE,omitempty"`
+	BankAccountLT           *string  `json:"bankAccountLT,omitempty"`
+	BankAccountLTE          *string  `json:"bankAccountLTE,omitempty"`
+	BankAccountContains     *string  `json:"bankAccountContains,omitempty"`
+	BankAccountHasPrefix    *string  `json:"bankAccountHasPrefix,omitempty"`
+	BankAccountHasSuffix    *string  `json:"bankAccountHasSuffix,omitempty"`
+	BankAccountIsNil        bool     `json:"bankAccountIsNil,omitempty"`
+	BankAccountNotNil       bool     `json:"bankAccountNotNil,omitempty"`
+	BankAccountEqualFold    *string  `json:"bankAccountEqualFold,omitempty"`
+	BankAccountContainsFold *string  `json:"bankAccountContainsFold,omitempty"`
+
+	// "email" field predicates.
+	Email             *string  `json:"email,omitempty"`
+	EmailNEQ          *string  `json:"emailNEQ,omitempty"`
+	EmailIn           []string `json:"emailIn,omitempty"`
+	EmailNotIn        []string `json:"emailNotIn,omitempty"`
+	EmailGT           *string  `json:"emailGT,omitempty"`
+	EmailGTE          *string  `json:"emailGTE,omitempty"`
+	EmailLT           *string  `json:"emailLT,omitempty"`
+	EmailLTE          *string  `json:"emailLTE,omitempty"`
+	EmailContains     *string  `json:"emailContains,omitempty"`
+	EmailHasPrefix    *string  `json:"emailHasPrefix,omitempty"`
+	EmailHasSuffix    *string  `json:"emailHasSuffix,omitempty"`
+	EmailIsNil        bool     `json:"emailIsNil,omitempty"`
+	EmailNotNil       bool     `json:"emailNotNil,omitempty"`
+	EmailEqualFold    *string  `json:"emailEqualFold,omitempty"`
+	EmailContainsFold *string  `json:"emailContainsFold,omitempty"`
+
+	// "organization" edge predicates.
+	HasOrganization     *bool                     `json:"hasOrganization,omitempty"`
+	HasOrganizationWith []*OrganizationWhereInput `json:"hasOrganizationWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *InvoiceProfileWhereInput) AddPredicates(predicates ...predicate.InvoiceProfile) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the InvoiceProfileWhereInput filter on the InvoiceProfileQuery builder.
+func (i *InvoiceProfileWhereInput) Filter(q *InvoiceProfileQuery) (*InvoiceProfileQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyInvoiceProfileWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyInvoiceProfileWhereInput is returned in case the InvoiceProfileWhereInput is empty.
+var ErrEmptyInvoiceProfileWhereInput = errors.New("ent: empty predicate InvoiceProfileWhereInput")
+
+// P returns a predicate for filtering invoiceprofiles.
+// An error is returned if the input is empty or invalid.
+func (i *InvoiceProfileWhereInput) P() (predicate.InvoiceProfile, error) {
+	var predicates []predicate.InvoiceProfile
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, invoiceprofile.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.InvoiceProfile, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, invoiceprofile.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.InvoiceProfile, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, invoiceprofile.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, invoiceprofile.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, invoiceprofile.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, invoiceprofile.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, invoiceprofile.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, invoiceprofile.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, invoiceprofile.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, invoiceprofile.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, invoiceprofile.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, invoiceprofile.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, invoiceprofile.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, invoiceprofile.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, invoiceprofile.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, invoiceprofile.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, invoiceprofile.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, invoiceprofile.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, invoiceprofile.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, invoiceprofile.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, invoiceprofile.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, invoiceprofile.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, invoiceprofile.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, invoiceprofile.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.OrganizationID != nil {
+		predicates = append(predicates, invoiceprofile.OrganizationIDEQ(*i.OrganizationID))
+	}
+	if i.OrganizationIDNEQ != nil {
+		predicates = append(predicates, invoiceprofile.OrganizationIDNEQ(*i.OrganizationIDNEQ))
+	}
+	if len(i.OrganizationIDIn) > 0 {
+		predicates = append(predicates, invoiceprofile.OrganizationIDIn(i.OrganizationIDIn...))
+	}
+	if len(i.OrganizationIDNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.OrganizationIDNotIn(i.OrganizationIDNotIn...))
+	}
+	if i.Title != nil {
+		predicates = append(predicates, invoiceprofile.TitleEQ(*i.Title))
+	}
+	if i.TitleNEQ != nil {
+		predicates = append(predicates, invoiceprofile.TitleNEQ(*i.TitleNEQ))
+	}
+	if len(i.TitleIn) > 0 {
+		predicates = append(predicates, invoiceprofile.TitleIn(i.TitleIn...))
+	}
+	if len(i.TitleNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.TitleNotIn(i.TitleNotIn...))
+	}
+	if i.TitleGT != nil {
+		predicates = append(predicates, invoiceprofile.TitleGT(*i.TitleGT))
+	}
+	if i.TitleGTE != nil {
+		predicates = append(predicates, invoiceprofile.TitleGTE(*i.TitleGTE))
+	}
+	if i.TitleLT != nil {
+		predicates = append(predicates, invoiceprofile.TitleLT(*i.TitleLT))
+	}
+	if i.TitleLTE != nil {
+		predicates = append(predicates, invoiceprofile.TitleLTE(*i.TitleLTE))
+	}
+	if i.TitleContains != nil {
+		predicates = append(predicates, invoiceprofile.TitleContains(*i.TitleContains))
+	}
+	if i.TitleHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.TitleHasPrefix(*i.TitleHasPrefix))
+	}
+	if i.TitleHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.TitleHasSuffix(*i.TitleHasSuffix))
+	}
+	if i.TitleEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.TitleEqualFold(*i.TitleEqualFold))
+	}
+	if i.TitleContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.TitleContainsFold(*i.TitleContainsFold))
+	}
+	if i.TaxNumber != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberEQ(*i.TaxNumber))
+	}
+	if i.TaxNumberNEQ != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberNEQ(*i.TaxNumberNEQ))
+	}
+	if len(i.TaxNumberIn) > 0 {
+		predicates = append(predicates, invoiceprofile.TaxNumberIn(i.TaxNumberIn...))
+	}
+	if len(i.TaxNumberNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.TaxNumberNotIn(i.TaxNumberNotIn...))
+	}
+	if i.TaxNumberGT != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberGT(*i.TaxNumberGT))
+	}
+	if i.TaxNumberGTE != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberGTE(*i.TaxNumberGTE))
+	}
+	if i.TaxNumberLT != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberLT(*i.TaxNumberLT))
+	}
+	if i.TaxNumberLTE != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberLTE(*i.TaxNumberLTE))
+	}
+	if i.TaxNumberContains != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberContains(*i.TaxNumberContains))
+	}
+	if i.TaxNumberHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberHasPrefix(*i.TaxNumberHasPrefix))
+	}
+	if i.TaxNumberHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberHasSuffix(*i.TaxNumberHasSuffix))
+	}
+	if i.TaxNumberEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberEqualFold(*i.TaxNumberEqualFold))
+	}
+	if i.TaxNumberContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.TaxNumberContainsFold(*i.TaxNumberContainsFold))
+	}
+	if i.Address != nil {
+		predicates = append(predicates, invoiceprofile.AddressEQ(*i.Address))
+	}
+	if i.AddressNEQ != nil {
+		predicates = append(predicates, invoiceprofile.AddressNEQ(*i.AddressNEQ))
+	}
+	if len(i.AddressIn) > 0 {
+		predicates = append(predicates, invoiceprofile.AddressIn(i.AddressIn...))
+	}
+	if len(i.AddressNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.AddressNotIn(i.AddressNotIn...))
+	}
+	if i.AddressGT != nil {
+		predicates = append(predicates, invoiceprofile.AddressGT(*i.AddressGT))
+	}
+	if i.AddressGTE != nil {
+		predicates = append(predicates, invoiceprofile.AddressGTE(*i.AddressGTE))
+	}
+	if i.AddressLT != nil {
+		predicates = append(predicates, invoiceprofile.AddressLT(*i.AddressLT))
+	}
+	if i.AddressLTE != nil {
+		predicates = append(predicates, invoiceprofile.AddressLTE(*i.AddressLTE))
+	}
+	if i.AddressContains != nil {
+		predicates = append(predicates, invoiceprofile.AddressContains(*i.AddressContains))
+	}
+	if i.AddressHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.AddressHasPrefix(*i.AddressHasPrefix))
+	}
+	if i.AddressHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.AddressHasSuffix(*i.AddressHasSuffix))
+	}
+	if i.AddressIsNil {
+		predicates = append(predicates, invoiceprofile.AddressIsNil())
+	}
+	if i.AddressNotNil {
+		predicates = append(predicates, invoiceprofile.AddressNotNil())
+	}
+	if i.AddressEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.AddressEqualFold(*i.AddressEqualFold))
+	}
+	if i.AddressContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.AddressContainsFold(*i.AddressContainsFold))
+	}
+	if i.Phone != nil {
+		predicates = append(predicates, invoiceprofile.PhoneEQ(*i.Phone))
+	}
+	if i.PhoneNEQ != nil {
+		predicates = append(predicates, invoiceprofile.PhoneNEQ(*i.PhoneNEQ))
+	}
+	if len(i.PhoneIn) > 0 {
+		predicates = append(predicates, invoiceprofile.PhoneIn(i.PhoneIn...))
+	}
+	if len(i.PhoneNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.PhoneNotIn(i.PhoneNotIn...))
+	}
+	if i.PhoneGT != nil {
+		predicates = append(predicates, invoiceprofile.PhoneGT(*i.PhoneGT))
+	}
+	if i.PhoneGTE != nil {
+		predicates = append(predicates, invoiceprofile.PhoneGTE(*i.PhoneGTE))
+	}
+	if i.PhoneLT != nil {
+		predicates = append(predicates, invoiceprofile.PhoneLT(*i.PhoneLT))
+	}
+	if i.PhoneLTE != nil {
+		predicates = append(predicates, invoiceprofile.PhoneLTE(*i.PhoneLTE))
+	}
+	if i.PhoneContains != nil {
+		predicates = append(predicates, invoiceprofile.PhoneContains(*i.PhoneContains))
+	}
+	if i.PhoneHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.PhoneHasPrefix(*i.PhoneHasPrefix))
+	}
+	if i.PhoneHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.PhoneHasSuffix(*i.PhoneHasSuffix))
+	}
+	if i.PhoneIsNil {
+		predicates = append(predicates, invoiceprofile.PhoneIsNil())
+	}
+	if i.PhoneNotNil {
+		predicates = append(predicates, invoiceprofile.PhoneNotNil())
+	}
+	if i.PhoneEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.PhoneEqualFold(*i.PhoneEqualFold))
+	}
+	if i.PhoneContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.PhoneContainsFold(*i.PhoneContainsFold))
+	}
+	if i.BankName != nil {
+		predicates = append(predicates, invoiceprofile.BankNameEQ(*i.BankName))
+	}
+	if i.BankNameNEQ != nil {
+		predicates = append(predicates, invoiceprofile.BankNameNEQ(*i.BankNameNEQ))
+	}
+	if len(i.BankNameIn) > 0 {
+		predicates = append(predicates, invoiceprofile.BankNameIn(i.BankNameIn...))
+	}
+	if len(i.BankNameNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.BankNameNotIn(i.BankNameNotIn...))
+	}
+	if i.BankNameGT != nil {
+		predicates = append(predicates, invoiceprofile.BankNameGT(*i.BankNameGT))
+	}
+	if i.BankNameGTE != nil {
+		predicates = append(predicates, invoiceprofile.BankNameGTE(*i.BankNameGTE))
+	}
+	if i.BankNameLT != nil {
+		predicates = append(predicates, invoiceprofile.BankNameLT(*i.BankNameLT))
+	}
+	if i.BankNameLTE != nil {
+		predicates = append(predicates, invoiceprofile.BankNameLTE(*i.BankNameLTE))
+	}
+	if i.BankNameContains != nil {
+		predicates = append(predicates, invoiceprofile.BankNameContains(*i.BankNameContains))
+	}
+	if i.BankNameHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.BankNameHasPrefix(*i.BankNameHasPrefix))
+	}
+	if i.BankNameHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.BankNameHasSuffix(*i.BankNameHasSuffix))
+	}
+	if i.BankNameIsNil {
+		predicates = append(predicates, invoiceprofile.BankNameIsNil())
+	}
+	if i.BankNameNotNil {
+		predicates = append(predicates, invoiceprofile.BankNameNotNil())
+	}
+	if i.BankNameEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.BankNameEqualFold(*i.BankNameEqualFold))
+	}
+	if i.BankNameContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.BankNameContainsFold(*i.BankNameContainsFold))
+	}
+	if i.BankAccount != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountEQ(*i.BankAccount))
+	}
+	if i.BankAccountNEQ != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountNEQ(*i.BankAccountNEQ))
+	}
+	if len(i.BankAccountIn) > 0 {
+		predicates = append(predicates, invoiceprofile.BankAccountIn(i.BankAccountIn...))
+	}
+	if len(i.BankAccountNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.BankAccountNotIn(i.BankAccountNotIn...))
+	}
+	if i.BankAccountGT != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountGT(*i.BankAccountGT))
+	}
+	if i.BankAccountGTE != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountGTE(*i.BankAccountGTE))
+	}
+	if i.BankAccountLT != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountLT(*i.BankAccountLT))
+	}
+	if i.BankAccountLTE != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountLTE(*i.BankAccountLTE))
+	}
+	if i.BankAccountContains != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountContains(*i.BankAccountContains))
+	}
+	if i.BankAccountHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountHasPrefix(*i.BankAccountHasPrefix))
+	}
+	if i.BankAccountHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountHasSuffix(*i.BankAccountHasSuffix))
+	}
+	if i.BankAccountIsNil {
+		predicates = append(predicates, invoiceprofile.BankAccountIsNil())
+	}
+	if i.BankAccountNotNil {
+		predicates = append(predicates, invoiceprofile.BankAccountNotNil())
+	}
+	if i.BankAccountEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountEqualFold(*i.BankAccountEqualFold))
+	}
+	if i.BankAccountContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.BankAccountContainsFold(*i.BankAccountContainsFold))
+	}
+	if i.Email != nil {
+		predicates = append(predicates, invoiceprofile.EmailEQ(*i.Email))
+	}
+	if i.EmailNEQ != nil {
+		predicates = append(predicates, invoiceprofile.EmailNEQ(*i.EmailNEQ))
+	}
+	if len(i.EmailIn) > 0 {
+		predicates = append(predicates, invoiceprofile.EmailIn(i.EmailIn...))
+	}
+	if len(i.EmailNotIn) > 0 {
+		predicates = append(predicates, invoiceprofile.EmailNotIn(i.EmailNotIn...))
+	}
+	if i.EmailGT != nil {
+		predicates = append(predicates, invoiceprofile.EmailGT(*i.EmailGT))
+	}
+	if i.EmailGTE != nil {
+		predicates = append(predicates, invoiceprofile.EmailGTE(*i.EmailGTE))
+	}
+	if i.EmailLT != nil {
+		predicates = append(predicates, invoiceprofile.EmailLT(*i.EmailLT))
+	}
+	if i.EmailLTE != nil {
+		predicates = append(predicates, invoiceprofile.EmailLTE(*i.EmailLTE))
+	}
+	if i.EmailContains != nil {
+		predicates = append(predicates, invoiceprofile.EmailContains(*i.EmailContains))
+	}
+	if i.EmailHasPrefix != nil {
+		predicates = append(predicates, invoiceprofile.EmailHasPrefix(*i.EmailHasPrefix))
+	}
+	if i.EmailHasSuffix != nil {
+		predicates = append(predicates, invoiceprofile.EmailHasSuffix(*i.EmailHasSuffix))
+	}
+	if i.EmailIsNil {
+		predicates = append(predicates, invoiceprofile.EmailIsNil())
+	}
+	if i.EmailNotNil {
+		predicates = append(predicates, invoiceprofile.EmailNotNil())
+	}
+	if i.EmailEqualFold != nil {
+		predicates = append(predicates, invoiceprofile.EmailEqualFold(*i.EmailEqualFold))
+	}
+	if i.EmailContainsFold != nil {
+		predicates = append(predicates, invoiceprofile.EmailContainsFold(*i.EmailContainsFold))
+	}
+
+	if i.HasOrganization != nil {
+		p := invoiceprofile.HasOrganization()
+		if !*i.HasOrganization {
+			p = invoiceprofile.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasOrganizationWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasOrganizationWith))
+		for _, w := range i.HasOrganizationWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasOrganizationWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, invoiceprofile.HasOrganizationWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyInvoiceProfileWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return invoiceprofile.And(predicates...), nil
 	}
 }
 
@@ -2103,6 +5972,1734 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 		return predicates[0], nil
 	default:
 		return organization.And(predicates...), nil
+	}
+}
+
+// PaymentWhereInput represents a where input for filtering Payment queries.
+type PaymentWhereInput struct {
+	Predicates []predicate.Payment  `json:"-"`
+	Not        *PaymentWhereInput   `json:"not,omitempty"`
+	Or         []*PaymentWhereInput `json:"or,omitempty"`
+	And        []*PaymentWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "payer_id" field predicates.
+	PayerID      *int  `json:"payerID,omitempty"`
+	PayerIDNEQ   *int  `json:"payerIDNEQ,omitempty"`
+	PayerIDIn    []int `json:"payerIDIn,omitempty"`
+	PayerIDNotIn []int `json:"payerIDNotIn,omitempty"`
+
+	// "company_id" field predicates.
+	CompanyID       *int  `json:"companyID,omitempty"`
+	CompanyIDNEQ    *int  `json:"companyIDNEQ,omitempty"`
+	CompanyIDIn     []int `json:"companyIDIn,omitempty"`
+	CompanyIDNotIn  []int `json:"companyIDNotIn,omitempty"`
+	CompanyIDGT     *int  `json:"companyIDGT,omitempty"`
+	CompanyIDGTE    *int  `json:"companyIDGTE,omitempty"`
+	CompanyIDLT     *int  `json:"companyIDLT,omitempty"`
+	CompanyIDLTE    *int  `json:"companyIDLTE,omitempty"`
+	CompanyIDIsNil  bool  `json:"companyIDIsNil,omitempty"`
+	CompanyIDNotNil bool  `json:"companyIDNotNil,omitempty"`
+
+	// "method" field predicates.
+	Method      *payment.Method  `json:"method,omitempty"`
+	MethodNEQ   *payment.Method  `json:"methodNEQ,omitempty"`
+	MethodIn    []payment.Method `json:"methodIn,omitempty"`
+	MethodNotIn []payment.Method `json:"methodNotIn,omitempty"`
+
+	// "amount_cents" field predicates.
+	AmountCents      *int  `json:"amountCents,omitempty"`
+	AmountCentsNEQ   *int  `json:"amountCentsNEQ,omitempty"`
+	AmountCentsIn    []int `json:"amountCentsIn,omitempty"`
+	AmountCentsNotIn []int `json:"amountCentsNotIn,omitempty"`
+	AmountCentsGT    *int  `json:"amountCentsGT,omitempty"`
+	AmountCentsGTE   *int  `json:"amountCentsGTE,omitempty"`
+	AmountCentsLT    *int  `json:"amountCentsLT,omitempty"`
+	AmountCentsLTE   *int  `json:"amountCentsLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *payment.Status  `json:"status,omitempty"`
+	StatusNEQ   *payment.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []payment.Status `json:"statusIn,omitempty"`
+	StatusNotIn []payment.Status `json:"statusNotIn,omitempty"`
+
+	// "order_no" field predicates.
+	OrderNo             *string  `json:"orderNo,omitempty"`
+	OrderNoNEQ          *string  `json:"orderNoNEQ,omitempty"`
+	OrderNoIn           []string `json:"orderNoIn,omitempty"`
+	OrderNoNotIn        []string `json:"orderNoNotIn,omitempty"`
+	OrderNoGT           *string  `json:"orderNoGT,omitempty"`
+	OrderNoGTE          *string  `json:"orderNoGTE,omitempty"`
+	OrderNoLT           *string  `json:"orderNoLT,omitempty"`
+	OrderNoLTE          *string  `json:"orderNoLTE,omitempty"`
+	OrderNoContains     *string  `json:"orderNoContains,omitempty"`
+	OrderNoHasPrefix    *string  `json:"orderNoHasPrefix,omitempty"`
+	OrderNoHasSuffix    *string  `json:"orderNoHasSuffix,omitempty"`
+	OrderNoEqualFold    *string  `json:"orderNoEqualFold,omitempty"`
+	OrderNoContainsFold *string  `json:"orderNoContainsFold,omitempty"`
+
+	// "gateway_txn_id" field predicates.
+	GatewayTxnID             *string  `json:"gatewayTxnID,omitempty"`
+	GatewayTxnIDNEQ          *string  `json:"gatewayTxnIDNEQ,omitempty"`
+	GatewayTxnIDIn           []string `json:"gatewayTxnIDIn,omitempty"`
+	GatewayTxnIDNotIn        []string `json:"gatewayTxnIDNotIn,omitempty"`
+	GatewayTxnIDGT           *string  `json:"gatewayTxnIDGT,omitempty"`
+	GatewayTxnIDGTE          *string  `json:"gatewayTxnIDGTE,omitempty"`
+	GatewayTxnIDLT           *string  `json:"gatewayTxnIDLT,omitempty"`
+	GatewayTxnIDLTE          *string  `json:"gatewayTxnIDLTE,omitempty"`
+	GatewayTxnIDContains     *string  `json:"gatewayTxnIDContains,omitempty"`
+	GatewayTxnIDHasPrefix    *string  `json:"gatewayTxnIDHasPrefix,omitempty"`
+	GatewayTxnIDHasSuffix    *string  `json:"gatewayTxnIDHasSuffix,omitempty"`
+	GatewayTxnIDIsNil        bool     `json:"gatewayTxnIDIsNil,omitempty"`
+	GatewayTxnIDNotNil       bool     `json:"gatewayTxnIDNotNil,omitempty"`
+	GatewayTxnIDEqualFold    *string  `json:"gatewayTxnIDEqualFold,omitempty"`
+	GatewayTxnIDContainsFold *string  `json:"gatewayTxnIDContainsFold,omitempty"`
+
+	// "proof_attachment_id" field predicates.
+	ProofAttachmentID       *int  `json:"proofAttachmentID,omitempty"`
+	ProofAttachmentIDNEQ    *int  `json:"proofAttachmentIDNEQ,omitempty"`
+	ProofAttachmentIDIn     []int `json:"proofAttachmentIDIn,omitempty"`
+	ProofAttachmentIDNotIn  []int `json:"proofAttachmentIDNotIn,omitempty"`
+	ProofAttachmentIDIsNil  bool  `json:"proofAttachmentIDIsNil,omitempty"`
+	ProofAttachmentIDNotNil bool  `json:"proofAttachmentIDNotNil,omitempty"`
+
+	// "confirmed_by_id" field predicates.
+	ConfirmedByID       *int  `json:"confirmedByID,omitempty"`
+	ConfirmedByIDNEQ    *int  `json:"confirmedByIDNEQ,omitempty"`
+	ConfirmedByIDIn     []int `json:"confirmedByIDIn,omitempty"`
+	ConfirmedByIDNotIn  []int `json:"confirmedByIDNotIn,omitempty"`
+	ConfirmedByIDGT     *int  `json:"confirmedByIDGT,omitempty"`
+	ConfirmedByIDGTE    *int  `json:"confirmedByIDGTE,omitempty"`
+	ConfirmedByIDLT     *int  `json:"confirmedByIDLT,omitempty"`
+	ConfirmedByIDLTE    *int  `json:"confirmedByIDLTE,omitempty"`
+	ConfirmedByIDIsNil  bool  `json:"confirmedByIDIsNil,omitempty"`
+	ConfirmedByIDNotNil bool  `json:"confirmedByIDNotNil,omitempty"`
+
+	// "confirmed_at" field predicates.
+	ConfirmedAt       *time.Time  `json:"confirmedAt,omitempty"`
+	ConfirmedAtNEQ    *time.Time  `json:"confirmedAtNEQ,omitempty"`
+	ConfirmedAtIn     []time.Time `json:"confirmedAtIn,omitempty"`
+	ConfirmedAtNotIn  []time.Time `json:"confirmedAtNotIn,omitempty"`
+	ConfirmedAtGT     *time.Time  `json:"confirmedAtGT,omitempty"`
+	ConfirmedAtGTE    *time.Time  `json:"confirmedAtGTE,omitempty"`
+	ConfirmedAtLT     *time.Time  `json:"confirmedAtLT,omitempty"`
+	ConfirmedAtLTE    *time.Time  `json:"confirmedAtLTE,omitempty"`
+	ConfirmedAtIsNil  bool        `json:"confirmedAtIsNil,omitempty"`
+	ConfirmedAtNotNil bool        `json:"confirmedAtNotNil,omitempty"`
+
+	// "reason" field predicates.
+	Reason             *string  `json:"reason,omitempty"`
+	ReasonNEQ          *string  `json:"reasonNEQ,omitempty"`
+	ReasonIn           []string `json:"reasonIn,omitempty"`
+	ReasonNotIn        []string `json:"reasonNotIn,omitempty"`
+	ReasonGT           *string  `json:"reasonGT,omitempty"`
+	ReasonGTE          *string  `json:"reasonGTE,omitempty"`
+	ReasonLT           *string  `json:"reasonLT,omitempty"`
+	ReasonLTE          *string  `json:"reasonLTE,omitempty"`
+	ReasonContains     *string  `json:"reasonContains,omitempty"`
+	ReasonHasPrefix    *string  `json:"reasonHasPrefix,omitempty"`
+	ReasonHasSuffix    *string  `json:"reasonHasSuffix,omitempty"`
+	ReasonIsNil        bool     `json:"reasonIsNil,omitempty"`
+	ReasonNotNil       bool     `json:"reasonNotNil,omitempty"`
+	ReasonEqualFold    *string  `json:"reasonEqualFold,omitempty"`
+	ReasonContainsFold *string  `json:"reasonContainsFold,omitempty"`
+
+	// "paid_at" field predicates.
+	PaidAt       *time.Time  `json:"paidAt,omitempty"`
+	PaidAtNEQ    *time.Time  `json:"paidAtNEQ,omitempty"`
+	PaidAtIn     []time.Time `json:"paidAtIn,omitempty"`
+	PaidAtNotIn  []time.Time `json:"paidAtNotIn,omitempty"`
+	PaidAtGT     *time.Time  `json:"paidAtGT,omitempty"`
+	PaidAtGTE    *time.Time  `json:"paidAtGTE,omitempty"`
+	PaidAtLT     *time.Time  `json:"paidAtLT,omitempty"`
+	PaidAtLTE    *time.Time  `json:"paidAtLTE,omitempty"`
+	PaidAtIsNil  bool        `json:"paidAtIsNil,omitempty"`
+	PaidAtNotNil bool        `json:"paidAtNotNil,omitempty"`
+
+	// "payer" edge predicates.
+	HasPayer     *bool             `json:"hasPayer,omitempty"`
+	HasPayerWith []*UserWhereInput `json:"hasPayerWith,omitempty"`
+
+	// "enrollments" edge predicates.
+	HasEnrollments     *bool                   `json:"hasEnrollments,omitempty"`
+	HasEnrollmentsWith []*EnrollmentWhereInput `json:"hasEnrollmentsWith,omitempty"`
+
+	// "proof" edge predicates.
+	HasProof     *bool                   `json:"hasProof,omitempty"`
+	HasProofWith []*AttachmentWhereInput `json:"hasProofWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PaymentWhereInput) AddPredicates(predicates ...predicate.Payment) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PaymentWhereInput filter on the PaymentQuery builder.
+func (i *PaymentWhereInput) Filter(q *PaymentQuery) (*PaymentQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPaymentWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPaymentWhereInput is returned in case the PaymentWhereInput is empty.
+var ErrEmptyPaymentWhereInput = errors.New("ent: empty predicate PaymentWhereInput")
+
+// P returns a predicate for filtering payments.
+// An error is returned if the input is empty or invalid.
+func (i *PaymentWhereInput) P() (predicate.Payment, error) {
+	var predicates []predicate.Payment
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, payment.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Payment, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, payment.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Payment, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, payment.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, payment.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, payment.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, payment.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, payment.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, payment.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, payment.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, payment.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, payment.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, payment.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, payment.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, payment.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, payment.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, payment.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, payment.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, payment.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, payment.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, payment.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, payment.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, payment.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, payment.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, payment.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, payment.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, payment.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, payment.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.PayerID != nil {
+		predicates = append(predicates, payment.PayerIDEQ(*i.PayerID))
+	}
+	if i.PayerIDNEQ != nil {
+		predicates = append(predicates, payment.PayerIDNEQ(*i.PayerIDNEQ))
+	}
+	if len(i.PayerIDIn) > 0 {
+		predicates = append(predicates, payment.PayerIDIn(i.PayerIDIn...))
+	}
+	if len(i.PayerIDNotIn) > 0 {
+		predicates = append(predicates, payment.PayerIDNotIn(i.PayerIDNotIn...))
+	}
+	if i.CompanyID != nil {
+		predicates = append(predicates, payment.CompanyIDEQ(*i.CompanyID))
+	}
+	if i.CompanyIDNEQ != nil {
+		predicates = append(predicates, payment.CompanyIDNEQ(*i.CompanyIDNEQ))
+	}
+	if len(i.CompanyIDIn) > 0 {
+		predicates = append(predicates, payment.CompanyIDIn(i.CompanyIDIn...))
+	}
+	if len(i.CompanyIDNotIn) > 0 {
+		predicates = append(predicates, payment.CompanyIDNotIn(i.CompanyIDNotIn...))
+	}
+	if i.CompanyIDGT != nil {
+		predicates = append(predicates, payment.CompanyIDGT(*i.CompanyIDGT))
+	}
+	if i.CompanyIDGTE != nil {
+		predicates = append(predicates, payment.CompanyIDGTE(*i.CompanyIDGTE))
+	}
+	if i.CompanyIDLT != nil {
+		predicates = append(predicates, payment.CompanyIDLT(*i.CompanyIDLT))
+	}
+	if i.CompanyIDLTE != nil {
+		predicates = append(predicates, payment.CompanyIDLTE(*i.CompanyIDLTE))
+	}
+	if i.CompanyIDIsNil {
+		predicates = append(predicates, payment.CompanyIDIsNil())
+	}
+	if i.CompanyIDNotNil {
+		predicates = append(predicates, payment.CompanyIDNotNil())
+	}
+	if i.Method != nil {
+		predicates = append(predicates, payment.MethodEQ(*i.Method))
+	}
+	if i.MethodNEQ != nil {
+		predicates = append(predicates, payment.MethodNEQ(*i.MethodNEQ))
+	}
+	if len(i.MethodIn) > 0 {
+		predicates = append(predicates, payment.MethodIn(i.MethodIn...))
+	}
+	if len(i.MethodNotIn) > 0 {
+		predicates = append(predicates, payment.MethodNotIn(i.MethodNotIn...))
+	}
+	if i.AmountCents != nil {
+		predicates = append(predicates, payment.AmountCentsEQ(*i.AmountCents))
+	}
+	if i.AmountCentsNEQ != nil {
+		predicates = append(predicates, payment.AmountCentsNEQ(*i.AmountCentsNEQ))
+	}
+	if len(i.AmountCentsIn) > 0 {
+		predicates = append(predicates, payment.AmountCentsIn(i.AmountCentsIn...))
+	}
+	if len(i.AmountCentsNotIn) > 0 {
+		predicates = append(predicates, payment.AmountCentsNotIn(i.AmountCentsNotIn...))
+	}
+	if i.AmountCentsGT != nil {
+		predicates = append(predicates, payment.AmountCentsGT(*i.AmountCentsGT))
+	}
+	if i.AmountCentsGTE != nil {
+		predicates = append(predicates, payment.AmountCentsGTE(*i.AmountCentsGTE))
+	}
+	if i.AmountCentsLT != nil {
+		predicates = append(predicates, payment.AmountCentsLT(*i.AmountCentsLT))
+	}
+	if i.AmountCentsLTE != nil {
+		predicates = append(predicates, payment.AmountCentsLTE(*i.AmountCentsLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, payment.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, payment.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, payment.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, payment.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.OrderNo != nil {
+		predicates = append(predicates, payment.OrderNoEQ(*i.OrderNo))
+	}
+	if i.OrderNoNEQ != nil {
+		predicates = append(predicates, payment.OrderNoNEQ(*i.OrderNoNEQ))
+	}
+	if len(i.OrderNoIn) > 0 {
+		predicates = append(predicates, payment.OrderNoIn(i.OrderNoIn...))
+	}
+	if len(i.OrderNoNotIn) > 0 {
+		predicates = append(predicates, payment.OrderNoNotIn(i.OrderNoNotIn...))
+	}
+	if i.OrderNoGT != nil {
+		predicates = append(predicates, payment.OrderNoGT(*i.OrderNoGT))
+	}
+	if i.OrderNoGTE != nil {
+		predicates = append(predicates, payment.OrderNoGTE(*i.OrderNoGTE))
+	}
+	if i.OrderNoLT != nil {
+		predicates = append(predicates, payment.OrderNoLT(*i.OrderNoLT))
+	}
+	if i.OrderNoLTE != nil {
+		predicates = append(predicates, payment.OrderNoLTE(*i.OrderNoLTE))
+	}
+	if i.OrderNoContains != nil {
+		predicates = append(predicates, payment.OrderNoContains(*i.OrderNoContains))
+	}
+	if i.OrderNoHasPrefix != nil {
+		predicates = append(predicates, payment.OrderNoHasPrefix(*i.OrderNoHasPrefix))
+	}
+	if i.OrderNoHasSuffix != nil {
+		predicates = append(predicates, payment.OrderNoHasSuffix(*i.OrderNoHasSuffix))
+	}
+	if i.OrderNoEqualFold != nil {
+		predicates = append(predicates, payment.OrderNoEqualFold(*i.OrderNoEqualFold))
+	}
+	if i.OrderNoContainsFold != nil {
+		predicates = append(predicates, payment.OrderNoContainsFold(*i.OrderNoContainsFold))
+	}
+	if i.GatewayTxnID != nil {
+		predicates = append(predicates, payment.GatewayTxnIDEQ(*i.GatewayTxnID))
+	}
+	if i.GatewayTxnIDNEQ != nil {
+		predicates = append(predicates, payment.GatewayTxnIDNEQ(*i.GatewayTxnIDNEQ))
+	}
+	if len(i.GatewayTxnIDIn) > 0 {
+		predicates = append(predicates, payment.GatewayTxnIDIn(i.GatewayTxnIDIn...))
+	}
+	if len(i.GatewayTxnIDNotIn) > 0 {
+		predicates = append(predicates, payment.GatewayTxnIDNotIn(i.GatewayTxnIDNotIn...))
+	}
+	if i.GatewayTxnIDGT != nil {
+		predicates = append(predicates, payment.GatewayTxnIDGT(*i.GatewayTxnIDGT))
+	}
+	if i.GatewayTxnIDGTE != nil {
+		predicates = append(predicates, payment.GatewayTxnIDGTE(*i.GatewayTxnIDGTE))
+	}
+	if i.GatewayTxnIDLT != nil {
+		predicates = append(predicates, payment.GatewayTxnIDLT(*i.GatewayTxnIDLT))
+	}
+	if i.GatewayTxnIDLTE != nil {
+		predicates = append(predicates, payment.GatewayTxnIDLTE(*i.GatewayTxnIDLTE))
+	}
+	if i.GatewayTxnIDContains != nil {
+		predicates = append(predicates, payment.GatewayTxnIDContains(*i.GatewayTxnIDContains))
+	}
+	if i.GatewayTxnIDHasPrefix != nil {
+		predicates = append(predicates, payment.GatewayTxnIDHasPrefix(*i.GatewayTxnIDHasPrefix))
+	}
+	if i.GatewayTxnIDHasSuffix != nil {
+		predicates = append(predicates, payment.GatewayTxnIDHasSuffix(*i.GatewayTxnIDHasSuffix))
+	}
+	if i.GatewayTxnIDIsNil {
+		predicates = append(predicates, payment.GatewayTxnIDIsNil())
+	}
+	if i.GatewayTxnIDNotNil {
+		predicates = append(predicates, payment.GatewayTxnIDNotNil())
+	}
+	if i.GatewayTxnIDEqualFold != nil {
+		predicates = append(predicates, payment.GatewayTxnIDEqualFold(*i.GatewayTxnIDEqualFold))
+	}
+	if i.GatewayTxnIDContainsFold != nil {
+		predicates = append(predicates, payment.GatewayTxnIDContainsFold(*i.GatewayTxnIDContainsFold))
+	}
+	if i.ProofAttachmentID != nil {
+		predicates = append(predicates, payment.ProofAttachmentIDEQ(*i.ProofAttachmentID))
+	}
+	if i.ProofAttachmentIDNEQ != nil {
+		predicates = append(predicates, payment.ProofAttachmentIDNEQ(*i.ProofAttachmentIDNEQ))
+	}
+	if len(i.ProofAttachmentIDIn) > 0 {
+		predicates = append(predicates, payment.ProofAttachmentIDIn(i.ProofAttachmentIDIn...))
+	}
+	if len(i.ProofAttachmentIDNotIn) > 0 {
+		predicates = append(predicates, payment.ProofAttachmentIDNotIn(i.ProofAttachmentIDNotIn...))
+	}
+	if i.ProofAttachmentIDIsNil {
+		predicates = append(predicates, payment.ProofAttachmentIDIsNil())
+	}
+	if i.ProofAttachmentIDNotNil {
+		predicates = append(predicates, payment.ProofAttachmentIDNotNil())
+	}
+	if i.ConfirmedByID != nil {
+		predicates = append(predicates, payment.ConfirmedByIDEQ(*i.ConfirmedByID))
+	}
+	if i.ConfirmedByIDNEQ != nil {
+		predicates = append(predicates, payment.ConfirmedByIDNEQ(*i.ConfirmedByIDNEQ))
+	}
+	if len(i.ConfirmedByIDIn) > 0 {
+		predicates = append(predicates, payment.ConfirmedByIDIn(i.ConfirmedByIDIn...))
+	}
+	if len(i.ConfirmedByIDNotIn) > 0 {
+		predicates = append(predicates, payment.ConfirmedByIDNotIn(i.ConfirmedByIDNotIn...))
+	}
+	if i.ConfirmedByIDGT != nil {
+		predicates = append(predicates, payment.ConfirmedByIDGT(*i.ConfirmedByIDGT))
+	}
+	if i.ConfirmedByIDGTE != nil {
+		predicates = append(predicates, payment.ConfirmedByIDGTE(*i.ConfirmedByIDGTE))
+	}
+	if i.ConfirmedByIDLT != nil {
+		predicates = append(predicates, payment.ConfirmedByIDLT(*i.ConfirmedByIDLT))
+	}
+	if i.ConfirmedByIDLTE != nil {
+		predicates = append(predicates, payment.ConfirmedByIDLTE(*i.ConfirmedByIDLTE))
+	}
+	if i.ConfirmedByIDIsNil {
+		predicates = append(predicates, payment.ConfirmedByIDIsNil())
+	}
+	if i.ConfirmedByIDNotNil {
+		predicates = append(predicates, payment.ConfirmedByIDNotNil())
+	}
+	if i.ConfirmedAt != nil {
+		predicates = append(predicates, payment.ConfirmedAtEQ(*i.ConfirmedAt))
+	}
+	if i.ConfirmedAtNEQ != nil {
+		predicates = append(predicates, payment.ConfirmedAtNEQ(*i.ConfirmedAtNEQ))
+	}
+	if len(i.ConfirmedAtIn) > 0 {
+		predicates = append(predicates, payment.ConfirmedAtIn(i.ConfirmedAtIn...))
+	}
+	if len(i.ConfirmedAtNotIn) > 0 {
+		predicates = append(predicates, payment.ConfirmedAtNotIn(i.ConfirmedAtNotIn...))
+	}
+	if i.ConfirmedAtGT != nil {
+		predicates = append(predicates, payment.ConfirmedAtGT(*i.ConfirmedAtGT))
+	}
+	if i.ConfirmedAtGTE != nil {
+		predicates = append(predicates, payment.ConfirmedAtGTE(*i.ConfirmedAtGTE))
+	}
+	if i.ConfirmedAtLT != nil {
+		predicates = append(predicates, payment.ConfirmedAtLT(*i.ConfirmedAtLT))
+	}
+	if i.ConfirmedAtLTE != nil {
+		predicates = append(predicates, payment.ConfirmedAtLTE(*i.ConfirmedAtLTE))
+	}
+	if i.ConfirmedAtIsNil {
+		predicates = append(predicates, payment.ConfirmedAtIsNil())
+	}
+	if i.ConfirmedAtNotNil {
+		predicates = append(predicates, payment.ConfirmedAtNotNil())
+	}
+	if i.Reason != nil {
+		predicates = append(predicates, payment.ReasonEQ(*i.Reason))
+	}
+	if i.ReasonNEQ != nil {
+		predicates = append(predicates, payment.ReasonNEQ(*i.ReasonNEQ))
+	}
+	if len(i.ReasonIn) > 0 {
+		predicates = append(predicates, payment.ReasonIn(i.ReasonIn...))
+	}
+	if len(i.ReasonNotIn) > 0 {
+		predicates = append(predicates, payment.ReasonNotIn(i.ReasonNotIn...))
+	}
+	if i.ReasonGT != nil {
+		predicates = append(predicates, payment.ReasonGT(*i.ReasonGT))
+	}
+	if i.ReasonGTE != nil {
+		predicates = append(predicates, payment.ReasonGTE(*i.ReasonGTE))
+	}
+	if i.ReasonLT != nil {
+		predicates = append(predicates, payment.ReasonLT(*i.ReasonLT))
+	}
+	if i.ReasonLTE != nil {
+		predicates = append(predicates, payment.ReasonLTE(*i.ReasonLTE))
+	}
+	if i.ReasonContains != nil {
+		predicates = append(predicates, payment.ReasonContains(*i.ReasonContains))
+	}
+	if i.ReasonHasPrefix != nil {
+		predicates = append(predicates, payment.ReasonHasPrefix(*i.ReasonHasPrefix))
+	}
+	if i.ReasonHasSuffix != nil {
+		predicates = append(predicates, payment.ReasonHasSuffix(*i.ReasonHasSuffix))
+	}
+	if i.ReasonIsNil {
+		predicates = append(predicates, payment.ReasonIsNil())
+	}
+	if i.ReasonNotNil {
+		predicates = append(predicates, payment.ReasonNotNil())
+	}
+	if i.ReasonEqualFold != nil {
+		predicates = append(predicates, payment.ReasonEqualFold(*i.ReasonEqualFold))
+	}
+	if i.ReasonContainsFold != nil {
+		predicates = append(predicates, payment.ReasonContainsFold(*i.ReasonContainsFold))
+	}
+	if i.PaidAt != nil {
+		predicates = append(predicates, payment.PaidAtEQ(*i.PaidAt))
+	}
+	if i.PaidAtNEQ != nil {
+		predicates = append(predicates, payment.PaidAtNEQ(*i.PaidAtNEQ))
+	}
+	if len(i.PaidAtIn) > 0 {
+		predicates = append(predicates, payment.PaidAtIn(i.PaidAtIn...))
+	}
+	if len(i.PaidAtNotIn) > 0 {
+		predicates = append(predicates, payment.PaidAtNotIn(i.PaidAtNotIn...))
+	}
+	if i.PaidAtGT != nil {
+		predicates = append(predicates, payment.PaidAtGT(*i.PaidAtGT))
+	}
+	if i.PaidAtGTE != nil {
+		predicates = append(predicates, payment.PaidAtGTE(*i.PaidAtGTE))
+	}
+	if i.PaidAtLT != nil {
+		predicates = append(predicates, payment.PaidAtLT(*i.PaidAtLT))
+	}
+	if i.PaidAtLTE != nil {
+		predicates = append(predicates, payment.PaidAtLTE(*i.PaidAtLTE))
+	}
+	if i.PaidAtIsNil {
+		predicates = append(predicates, payment.PaidAtIsNil())
+	}
+	if i.PaidAtNotNil {
+		predicates = append(predicates, payment.PaidAtNotNil())
+	}
+
+	if i.HasPayer != nil {
+		p := payment.HasPayer()
+		if !*i.HasPayer {
+			p = payment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPayerWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasPayerWith))
+		for _, w := range i.HasPayerWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPayerWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, payment.HasPayerWith(with...))
+	}
+	if i.HasEnrollments != nil {
+		p := payment.HasEnrollments()
+		if !*i.HasEnrollments {
+			p = payment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEnrollmentsWith) > 0 {
+		with := make([]predicate.Enrollment, 0, len(i.HasEnrollmentsWith))
+		for _, w := range i.HasEnrollmentsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEnrollmentsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, payment.HasEnrollmentsWith(with...))
+	}
+	if i.HasProof != nil {
+		p := payment.HasProof()
+		if !*i.HasProof {
+			p = payment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasProofWith) > 0 {
+		with := make([]predicate.Attachment, 0, len(i.HasProofWith))
+		for _, w := range i.HasProofWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasProofWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, payment.HasProofWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPaymentWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return payment.And(predicates...), nil
+	}
+}
+
+// ProfileWhereInput represents a where input for filtering Profile queries.
+type ProfileWhereInput struct {
+	Predicates []predicate.Profile  `json:"-"`
+	Not        *ProfileWhereInput   `json:"not,omitempty"`
+	Or         []*ProfileWhereInput `json:"or,omitempty"`
+	And        []*ProfileWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "user_id" field predicates.
+	UserID      *int  `json:"userID,omitempty"`
+	UserIDNEQ   *int  `json:"userIDNEQ,omitempty"`
+	UserIDIn    []int `json:"userIDIn,omitempty"`
+	UserIDNotIn []int `json:"userIDNotIn,omitempty"`
+
+	// "candidate_type" field predicates.
+	CandidateType       *profile.CandidateType  `json:"candidateType,omitempty"`
+	CandidateTypeNEQ    *profile.CandidateType  `json:"candidateTypeNEQ,omitempty"`
+	CandidateTypeIn     []profile.CandidateType `json:"candidateTypeIn,omitempty"`
+	CandidateTypeNotIn  []profile.CandidateType `json:"candidateTypeNotIn,omitempty"`
+	CandidateTypeIsNil  bool                    `json:"candidateTypeIsNil,omitempty"`
+	CandidateTypeNotNil bool                    `json:"candidateTypeNotNil,omitempty"`
+
+	// "category" field predicates.
+	Category       *schematype.ExamCategory  `json:"category,omitempty"`
+	CategoryNEQ    *schematype.ExamCategory  `json:"categoryNEQ,omitempty"`
+	CategoryIn     []schematype.ExamCategory `json:"categoryIn,omitempty"`
+	CategoryNotIn  []schematype.ExamCategory `json:"categoryNotIn,omitempty"`
+	CategoryIsNil  bool                      `json:"categoryIsNil,omitempty"`
+	CategoryNotNil bool                      `json:"categoryNotNil,omitempty"`
+
+	// "sex" field predicates.
+	Sex       *profile.Sex  `json:"sex,omitempty"`
+	SexNEQ    *profile.Sex  `json:"sexNEQ,omitempty"`
+	SexIn     []profile.Sex `json:"sexIn,omitempty"`
+	SexNotIn  []profile.Sex `json:"sexNotIn,omitempty"`
+	SexIsNil  bool          `json:"sexIsNil,omitempty"`
+	SexNotNil bool          `json:"sexNotNil,omitempty"`
+
+	// "birth_date" field predicates.
+	BirthDate       *time.Time  `json:"birthDate,omitempty"`
+	BirthDateNEQ    *time.Time  `json:"birthDateNEQ,omitempty"`
+	BirthDateIn     []time.Time `json:"birthDateIn,omitempty"`
+	BirthDateNotIn  []time.Time `json:"birthDateNotIn,omitempty"`
+	BirthDateGT     *time.Time  `json:"birthDateGT,omitempty"`
+	BirthDateGTE    *time.Time  `json:"birthDateGTE,omitempty"`
+	BirthDateLT     *time.Time  `json:"birthDateLT,omitempty"`
+	BirthDateLTE    *time.Time  `json:"birthDateLTE,omitempty"`
+	BirthDateIsNil  bool        `json:"birthDateIsNil,omitempty"`
+	BirthDateNotNil bool        `json:"birthDateNotNil,omitempty"`
+
+	// "company_name" field predicates.
+	CompanyName             *string  `json:"companyName,omitempty"`
+	CompanyNameNEQ          *string  `json:"companyNameNEQ,omitempty"`
+	CompanyNameIn           []string `json:"companyNameIn,omitempty"`
+	CompanyNameNotIn        []string `json:"companyNameNotIn,omitempty"`
+	CompanyNameGT           *string  `json:"companyNameGT,omitempty"`
+	CompanyNameGTE          *string  `json:"companyNameGTE,omitempty"`
+	CompanyNameLT           *string  `json:"companyNameLT,omitempty"`
+	CompanyNameLTE          *string  `json:"companyNameLTE,omitempty"`
+	CompanyNameContains     *string  `json:"companyNameContains,omitempty"`
+	CompanyNameHasPrefix    *string  `json:"companyNameHasPrefix,omitempty"`
+	CompanyNameHasSuffix    *string  `json:"companyNameHasSuffix,omitempty"`
+	CompanyNameIsNil        bool     `json:"companyNameIsNil,omitempty"`
+	CompanyNameNotNil       bool     `json:"companyNameNotNil,omitempty"`
+	CompanyNameEqualFold    *string  `json:"companyNameEqualFold,omitempty"`
+	CompanyNameContainsFold *string  `json:"companyNameContainsFold,omitempty"`
+
+	// "company_id" field predicates.
+	CompanyID       *int  `json:"companyID,omitempty"`
+	CompanyIDNEQ    *int  `json:"companyIDNEQ,omitempty"`
+	CompanyIDIn     []int `json:"companyIDIn,omitempty"`
+	CompanyIDNotIn  []int `json:"companyIDNotIn,omitempty"`
+	CompanyIDIsNil  bool  `json:"companyIDIsNil,omitempty"`
+	CompanyIDNotNil bool  `json:"companyIDNotNil,omitempty"`
+
+	// "years_in_trade" field predicates.
+	YearsInTrade       *int  `json:"yearsInTrade,omitempty"`
+	YearsInTradeNEQ    *int  `json:"yearsInTradeNEQ,omitempty"`
+	YearsInTradeIn     []int `json:"yearsInTradeIn,omitempty"`
+	YearsInTradeNotIn  []int `json:"yearsInTradeNotIn,omitempty"`
+	YearsInTradeGT     *int  `json:"yearsInTradeGT,omitempty"`
+	YearsInTradeGTE    *int  `json:"yearsInTradeGTE,omitempty"`
+	YearsInTradeLT     *int  `json:"yearsInTradeLT,omitempty"`
+	YearsInTradeLTE    *int  `json:"yearsInTradeLTE,omitempty"`
+	YearsInTradeIsNil  bool  `json:"yearsInTradeIsNil,omitempty"`
+	YearsInTradeNotNil bool  `json:"yearsInTradeNotNil,omitempty"`
+
+	// "education" field predicates.
+	Education       *profile.Education  `json:"education,omitempty"`
+	EducationNEQ    *profile.Education  `json:"educationNEQ,omitempty"`
+	EducationIn     []profile.Education `json:"educationIn,omitempty"`
+	EducationNotIn  []profile.Education `json:"educationNotIn,omitempty"`
+	EducationIsNil  bool                `json:"educationIsNil,omitempty"`
+	EducationNotNil bool                `json:"educationNotNil,omitempty"`
+
+	// "ethnicity" field predicates.
+	Ethnicity             *string  `json:"ethnicity,omitempty"`
+	EthnicityNEQ          *string  `json:"ethnicityNEQ,omitempty"`
+	EthnicityIn           []string `json:"ethnicityIn,omitempty"`
+	EthnicityNotIn        []string `json:"ethnicityNotIn,omitempty"`
+	EthnicityGT           *string  `json:"ethnicityGT,omitempty"`
+	EthnicityGTE          *string  `json:"ethnicityGTE,omitempty"`
+	EthnicityLT           *string  `json:"ethnicityLT,omitempty"`
+	EthnicityLTE          *string  `json:"ethnicityLTE,omitempty"`
+	EthnicityContains     *string  `json:"ethnicityContains,omitempty"`
+	EthnicityHasPrefix    *string  `json:"ethnicityHasPrefix,omitempty"`
+	EthnicityHasSuffix    *string  `json:"ethnicityHasSuffix,omitempty"`
+	EthnicityIsNil        bool     `json:"ethnicityIsNil,omitempty"`
+	EthnicityNotNil       bool     `json:"ethnicityNotNil,omitempty"`
+	EthnicityEqualFold    *string  `json:"ethnicityEqualFold,omitempty"`
+	EthnicityContainsFold *string  `json:"ethnicityContainsFold,omitempty"`
+
+	// "address" field predicates.
+	Address             *string  `json:"address,omitempty"`
+	AddressNEQ          *string  `json:"addressNEQ,omitempty"`
+	AddressIn           []string `json:"addressIn,omitempty"`
+	AddressNotIn        []string `json:"addressNotIn,omitempty"`
+	AddressGT           *string  `json:"addressGT,omitempty"`
+	AddressGTE          *string  `json:"addressGTE,omitempty"`
+	AddressLT           *string  `json:"addressLT,omitempty"`
+	AddressLTE          *string  `json:"addressLTE,omitempty"`
+	AddressContains     *string  `json:"addressContains,omitempty"`
+	AddressHasPrefix    *string  `json:"addressHasPrefix,omitempty"`
+	AddressHasSuffix    *string  `json:"addressHasSuffix,omitempty"`
+	AddressIsNil        bool     `json:"addressIsNil,omitempty"`
+	AddressNotNil       bool     `json:"addressNotNil,omitempty"`
+	AddressEqualFold    *string  `json:"addressEqualFold,omitempty"`
+	AddressContainsFold *string  `json:"addressContainsFold,omitempty"`
+
+	// "title" field predicates.
+	Title             *string  `json:"title,omitempty"`
+	TitleNEQ          *string  `json:"titleNEQ,omitempty"`
+	TitleIn           []string `json:"titleIn,omitempty"`
+	TitleNotIn        []string `json:"titleNotIn,omitempty"`
+	TitleGT           *string  `json:"titleGT,omitempty"`
+	TitleGTE          *string  `json:"titleGTE,omitempty"`
+	TitleLT           *string  `json:"titleLT,omitempty"`
+	TitleLTE          *string  `json:"titleLTE,omitempty"`
+	TitleContains     *string  `json:"titleContains,omitempty"`
+	TitleHasPrefix    *string  `json:"titleHasPrefix,omitempty"`
+	TitleHasSuffix    *string  `json:"titleHasSuffix,omitempty"`
+	TitleIsNil        bool     `json:"titleIsNil,omitempty"`
+	TitleNotNil       bool     `json:"titleNotNil,omitempty"`
+	TitleEqualFold    *string  `json:"titleEqualFold,omitempty"`
+	TitleContainsFold *string  `json:"titleContainsFold,omitempty"`
+
+	// "post_code" field predicates.
+	PostCode             *string  `json:"postCode,omitempty"`
+	PostCodeNEQ          *string  `json:"postCodeNEQ,omitempty"`
+	PostCodeIn           []string `json:"postCodeIn,omitempty"`
+	PostCodeNotIn        []string `json:"postCodeNotIn,omitempty"`
+	PostCodeGT           *string  `json:"postCodeGT,omitempty"`
+	PostCodeGTE          *string  `json:"postCodeGTE,omitempty"`
+	PostCodeLT           *string  `json:"postCodeLT,omitempty"`
+	PostCodeLTE          *string  `json:"postCodeLTE,omitempty"`
+	PostCodeContains     *string  `json:"postCodeContains,omitempty"`
+	PostCodeHasPrefix    *string  `json:"postCodeHasPrefix,omitempty"`
+	PostCodeHasSuffix    *string  `json:"postCodeHasSuffix,omitempty"`
+	PostCodeIsNil        bool     `json:"postCodeIsNil,omitempty"`
+	PostCodeNotNil       bool     `json:"postCodeNotNil,omitempty"`
+	PostCodeEqualFold    *string  `json:"postCodeEqualFold,omitempty"`
+	PostCodeContainsFold *string  `json:"postCodeContainsFold,omitempty"`
+
+	// "user" edge predicates.
+	HasUser     *bool             `json:"hasUser,omitempty"`
+	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
+
+	// "company" edge predicates.
+	HasCompany     *bool                     `json:"hasCompany,omitempty"`
+	HasCompanyWith []*OrganizationWhereInput `json:"hasCompanyWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ProfileWhereInput) AddPredicates(predicates ...predicate.Profile) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ProfileWhereInput filter on the ProfileQuery builder.
+func (i *ProfileWhereInput) Filter(q *ProfileQuery) (*ProfileQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyProfileWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyProfileWhereInput is returned in case the ProfileWhereInput is empty.
+var ErrEmptyProfileWhereInput = errors.New("ent: empty predicate ProfileWhereInput")
+
+// P returns a predicate for filtering profiles.
+// An error is returned if the input is empty or invalid.
+func (i *ProfileWhereInput) P() (predicate.Profile, error) {
+	var predicates []predicate.Profile
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, profile.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Profile, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, profile.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Profile, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, profile.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, profile.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, profile.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, profile.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, profile.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, profile.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, profile.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, profile.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, profile.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, profile.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, profile.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, profile.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, profile.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, profile.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, profile.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, profile.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, profile.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, profile.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, profile.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, profile.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, profile.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, profile.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, profile.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, profile.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, profile.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, profile.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, profile.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, profile.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, profile.UserIDNotIn(i.UserIDNotIn...))
+	}
+	if i.CandidateType != nil {
+		predicates = append(predicates, profile.CandidateTypeEQ(*i.CandidateType))
+	}
+	if i.CandidateTypeNEQ != nil {
+		predicates = append(predicates, profile.CandidateTypeNEQ(*i.CandidateTypeNEQ))
+	}
+	if len(i.CandidateTypeIn) > 0 {
+		predicates = append(predicates, profile.CandidateTypeIn(i.CandidateTypeIn...))
+	}
+	if len(i.CandidateTypeNotIn) > 0 {
+		predicates = append(predicates, profile.CandidateTypeNotIn(i.CandidateTypeNotIn...))
+	}
+	if i.CandidateTypeIsNil {
+		predicates = append(predicates, profile.CandidateTypeIsNil())
+	}
+	if i.CandidateTypeNotNil {
+		predicates = append(predicates, profile.CandidateTypeNotNil())
+	}
+	if i.Category != nil {
+		predicates = append(predicates, profile.CategoryEQ(*i.Category))
+	}
+	if i.CategoryNEQ != nil {
+		predicates = append(predicates, profile.CategoryNEQ(*i.CategoryNEQ))
+	}
+	if len(i.CategoryIn) > 0 {
+		predicates = append(predicates, profile.CategoryIn(i.CategoryIn...))
+	}
+	if len(i.CategoryNotIn) > 0 {
+		predicates = append(predicates, profile.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.CategoryIsNil {
+		predicates = append(predicates, profile.CategoryIsNil())
+	}
+	if i.CategoryNotNil {
+		predicates = append(predicates, profile.CategoryNotNil())
+	}
+	if i.Sex != nil {
+		predicates = append(predicates, profile.SexEQ(*i.Sex))
+	}
+	if i.SexNEQ != nil {
+		predicates = append(predicates, profile.SexNEQ(*i.SexNEQ))
+	}
+	if len(i.SexIn) > 0 {
+		predicates = append(predicates, profile.SexIn(i.SexIn...))
+	}
+	if len(i.SexNotIn) > 0 {
+		predicates = append(predicates, profile.SexNotIn(i.SexNotIn...))
+	}
+	if i.SexIsNil {
+		predicates = append(predicates, profile.SexIsNil())
+	}
+	if i.SexNotNil {
+		predicates = append(predicates, profile.SexNotNil())
+	}
+	if i.BirthDate != nil {
+		predicates = append(predicates, profile.BirthDateEQ(*i.BirthDate))
+	}
+	if i.BirthDateNEQ != nil {
+		predicates = append(predicates, profile.BirthDateNEQ(*i.BirthDateNEQ))
+	}
+	if len(i.BirthDateIn) > 0 {
+		predicates = append(predicates, profile.BirthDateIn(i.BirthDateIn...))
+	}
+	if len(i.BirthDateNotIn) > 0 {
+		predicates = append(predicates, profile.BirthDateNotIn(i.BirthDateNotIn...))
+	}
+	if i.BirthDateGT != nil {
+		predicates = append(predicates, profile.BirthDateGT(*i.BirthDateGT))
+	}
+	if i.BirthDateGTE != nil {
+		predicates = append(predicates, profile.BirthDateGTE(*i.BirthDateGTE))
+	}
+	if i.BirthDateLT != nil {
+		predicates = append(predicates, profile.BirthDateLT(*i.BirthDateLT))
+	}
+	if i.BirthDateLTE != nil {
+		predicates = append(predicates, profile.BirthDateLTE(*i.BirthDateLTE))
+	}
+	if i.BirthDateIsNil {
+		predicates = append(predicates, profile.BirthDateIsNil())
+	}
+	if i.BirthDateNotNil {
+		predicates = append(predicates, profile.BirthDateNotNil())
+	}
+	if i.CompanyName != nil {
+		predicates = append(predicates, profile.CompanyNameEQ(*i.CompanyName))
+	}
+	if i.CompanyNameNEQ != nil {
+		predicates = append(predicates, profile.CompanyNameNEQ(*i.CompanyNameNEQ))
+	}
+	if len(i.CompanyNameIn) > 0 {
+		predicates = append(predicates, profile.CompanyNameIn(i.CompanyNameIn...))
+	}
+	if len(i.CompanyNameNotIn) > 0 {
+		predicates = append(predicates, profile.CompanyNameNotIn(i.CompanyNameNotIn...))
+	}
+	if i.CompanyNameGT != nil {
+		predicates = append(predicates, profile.CompanyNameGT(*i.CompanyNameGT))
+	}
+	if i.CompanyNameGTE != nil {
+		predicates = append(predicates, profile.CompanyNameGTE(*i.CompanyNameGTE))
+	}
+	if i.CompanyNameLT != nil {
+		predicates = append(predicates, profile.CompanyNameLT(*i.CompanyNameLT))
+	}
+	if i.CompanyNameLTE != nil {
+		predicates = append(predicates, profile.CompanyNameLTE(*i.CompanyNameLTE))
+	}
+	if i.CompanyNameContains != nil {
+		predicates = append(predicates, profile.CompanyNameContains(*i.CompanyNameContains))
+	}
+	if i.CompanyNameHasPrefix != nil {
+		predicates = append(predicates, profile.CompanyNameHasPrefix(*i.CompanyNameHasPrefix))
+	}
+	if i.CompanyNameHasSuffix != nil {
+		predicates = append(predicates, profile.CompanyNameHasSuffix(*i.CompanyNameHasSuffix))
+	}
+	if i.CompanyNameIsNil {
+		predicates = append(predicates, profile.CompanyNameIsNil())
+	}
+	if i.CompanyNameNotNil {
+		predicates = append(predicates, profile.CompanyNameNotNil())
+	}
+	if i.CompanyNameEqualFold != nil {
+		predicates = append(predicates, profile.CompanyNameEqualFold(*i.CompanyNameEqualFold))
+	}
+	if i.CompanyNameContainsFold != nil {
+		predicates = append(predicates, profile.CompanyNameContainsFold(*i.CompanyNameContainsFold))
+	}
+	if i.CompanyID != nil {
+		predicates = append(predicates, profile.CompanyIDEQ(*i.CompanyID))
+	}
+	if i.CompanyIDNEQ != nil {
+		predicates = append(predicates, profile.CompanyIDNEQ(*i.CompanyIDNEQ))
+	}
+	if len(i.CompanyIDIn) > 0 {
+		predicates = append(predicates, profile.CompanyIDIn(i.CompanyIDIn...))
+	}
+	if len(i.CompanyIDNotIn) > 0 {
+		predicates = append(predicates, profile.CompanyIDNotIn(i.CompanyIDNotIn...))
+	}
+	if i.CompanyIDIsNil {
+		predicates = append(predicates, profile.CompanyIDIsNil())
+	}
+	if i.CompanyIDNotNil {
+		predicates = append(predicates, profile.CompanyIDNotNil())
+	}
+	if i.YearsInTrade != nil {
+		predicates = append(predicates, profile.YearsInTradeEQ(*i.YearsInTrade))
+	}
+	if i.YearsInTradeNEQ != nil {
+		predicates = append(predicates, profile.YearsInTradeNEQ(*i.YearsInTradeNEQ))
+	}
+	if len(i.YearsInTradeIn) > 0 {
+		predicates = append(predicates, profile.YearsInTradeIn(i.YearsInTradeIn...))
+	}
+	if len(i.YearsInTradeNotIn) > 0 {
+		predicates = append(predicates, profile.YearsInTradeNotIn(i.YearsInTradeNotIn...))
+	}
+	if i.YearsInTradeGT != nil {
+		predicates = append(predicates, profile.YearsInTradeGT(*i.YearsInTradeGT))
+	}
+	if i.YearsInTradeGTE != nil {
+		predicates = append(predicates, profile.YearsInTradeGTE(*i.YearsInTradeGTE))
+	}
+	if i.YearsInTradeLT != nil {
+		predicates = append(predicates, profile.YearsInTradeLT(*i.YearsInTradeLT))
+	}
+	if i.YearsInTradeLTE != nil {
+		predicates = append(predicates, profile.YearsInTradeLTE(*i.YearsInTradeLTE))
+	}
+	if i.YearsInTradeIsNil {
+		predicates = append(predicates, profile.YearsInTradeIsNil())
+	}
+	if i.YearsInTradeNotNil {
+		predicates = append(predicates, profile.YearsInTradeNotNil())
+	}
+	if i.Education != nil {
+		predicates = append(predicates, profile.EducationEQ(*i.Education))
+	}
+	if i.EducationNEQ != nil {
+		predicates = append(predicates, profile.EducationNEQ(*i.EducationNEQ))
+	}
+	if len(i.EducationIn) > 0 {
+		predicates = append(predicates, profile.EducationIn(i.EducationIn...))
+	}
+	if len(i.EducationNotIn) > 0 {
+		predicates = append(predicates, profile.EducationNotIn(i.EducationNotIn...))
+	}
+	if i.EducationIsNil {
+		predicates = append(predicates, profile.EducationIsNil())
+	}
+	if i.EducationNotNil {
+		predicates = append(predicates, profile.EducationNotNil())
+	}
+	if i.Ethnicity != nil {
+		predicates = append(predicates, profile.EthnicityEQ(*i.Ethnicity))
+	}
+	if i.EthnicityNEQ != nil {
+		predicates = append(predicates, profile.EthnicityNEQ(*i.EthnicityNEQ))
+	}
+	if len(i.EthnicityIn) > 0 {
+		predicates = append(predicates, profile.EthnicityIn(i.EthnicityIn...))
+	}
+	if len(i.EthnicityNotIn) > 0 {
+		predicates = append(predicates, profile.EthnicityNotIn(i.EthnicityNotIn...))
+	}
+	if i.EthnicityGT != nil {
+		predicates = append(predicates, profile.EthnicityGT(*i.EthnicityGT))
+	}
+	if i.EthnicityGTE != nil {
+		predicates = append(predicates, profile.EthnicityGTE(*i.EthnicityGTE))
+	}
+	if i.EthnicityLT != nil {
+		predicates = append(predicates, profile.EthnicityLT(*i.EthnicityLT))
+	}
+	if i.EthnicityLTE != nil {
+		predicates = append(predicates, profile.EthnicityLTE(*i.EthnicityLTE))
+	}
+	if i.EthnicityContains != nil {
+		predicates = append(predicates, profile.EthnicityContains(*i.EthnicityContains))
+	}
+	if i.EthnicityHasPrefix != nil {
+		predicates = append(predicates, profile.EthnicityHasPrefix(*i.EthnicityHasPrefix))
+	}
+	if i.EthnicityHasSuffix != nil {
+		predicates = append(predicates, profile.EthnicityHasSuffix(*i.EthnicityHasSuffix))
+	}
+	if i.EthnicityIsNil {
+		predicates = append(predicates, profile.EthnicityIsNil())
+	}
+	if i.EthnicityNotNil {
+		predicates = append(predicates, profile.EthnicityNotNil())
+	}
+	if i.EthnicityEqualFold != nil {
+		predicates = append(predicates, profile.EthnicityEqualFold(*i.EthnicityEqualFold))
+	}
+	if i.EthnicityContainsFold != nil {
+		predicates = append(predicates, profile.EthnicityContainsFold(*i.EthnicityContainsFold))
+	}
+	if i.Address != nil {
+		predicates = append(predicates, profile.AddressEQ(*i.Address))
+	}
+	if i.AddressNEQ != nil {
+		predicates = append(predicates, profile.AddressNEQ(*i.AddressNEQ))
+	}
+	if len(i.AddressIn) > 0 {
+		predicates = append(predicates, profile.AddressIn(i.AddressIn...))
+	}
+	if len(i.AddressNotIn) > 0 {
+		predicates = append(predicates, profile.AddressNotIn(i.AddressNotIn...))
+	}
+	if i.AddressGT != nil {
+		predicates = append(predicates, profile.AddressGT(*i.AddressGT))
+	}
+	if i.AddressGTE != nil {
+		predicates = append(predicates, profile.AddressGTE(*i.AddressGTE))
+	}
+	if i.AddressLT != nil {
+		predicates = append(predicates, profile.AddressLT(*i.AddressLT))
+	}
+	if i.AddressLTE != nil {
+		predicates = append(predicates, profile.AddressLTE(*i.AddressLTE))
+	}
+	if i.AddressContains != nil {
+		predicates = append(predicates, profile.AddressContains(*i.AddressContains))
+	}
+	if i.AddressHasPrefix != nil {
+		predicates = append(predicates, profile.AddressHasPrefix(*i.AddressHasPrefix))
+	}
+	if i.AddressHasSuffix != nil {
+		predicates = append(predicates, profile.AddressHasSuffix(*i.AddressHasSuffix))
+	}
+	if i.AddressIsNil {
+		predicates = append(predicates, profile.AddressIsNil())
+	}
+	if i.AddressNotNil {
+		predicates = append(predicates, profile.AddressNotNil())
+	}
+	if i.AddressEqualFold != nil {
+		predicates = append(predicates, profile.AddressEqualFold(*i.AddressEqualFold))
+	}
+	if i.AddressContainsFold != nil {
+		predicates = append(predicates, profile.AddressContainsFold(*i.AddressContainsFold))
+	}
+	if i.Title != nil {
+		predicates = append(predicates, profile.TitleEQ(*i.Title))
+	}
+	if i.TitleNEQ != nil {
+		predicates = append(predicates, profile.TitleNEQ(*i.TitleNEQ))
+	}
+	if len(i.TitleIn) > 0 {
+		predicates = append(predicates, profile.TitleIn(i.TitleIn...))
+	}
+	if len(i.TitleNotIn) > 0 {
+		predicates = append(predicates, profile.TitleNotIn(i.TitleNotIn...))
+	}
+	if i.TitleGT != nil {
+		predicates = append(predicates, profile.TitleGT(*i.TitleGT))
+	}
+	if i.TitleGTE != nil {
+		predicates = append(predicates, profile.TitleGTE(*i.TitleGTE))
+	}
+	if i.TitleLT != nil {
+		predicates = append(predicates, profile.TitleLT(*i.TitleLT))
+	}
+	if i.TitleLTE != nil {
+		predicates = append(predicates, profile.TitleLTE(*i.TitleLTE))
+	}
+	if i.TitleContains != nil {
+		predicates = append(predicates, profile.TitleContains(*i.TitleContains))
+	}
+	if i.TitleHasPrefix != nil {
+		predicates = append(predicates, profile.TitleHasPrefix(*i.TitleHasPrefix))
+	}
+	if i.TitleHasSuffix != nil {
+		predicates = append(predicates, profile.TitleHasSuffix(*i.TitleHasSuffix))
+	}
+	if i.TitleIsNil {
+		predicates = append(predicates, profile.TitleIsNil())
+	}
+	if i.TitleNotNil {
+		predicates = append(predicates, profile.TitleNotNil())
+	}
+	if i.TitleEqualFold != nil {
+		predicates = append(predicates, profile.TitleEqualFold(*i.TitleEqualFold))
+	}
+	if i.TitleContainsFold != nil {
+		predicates = append(predicates, profile.TitleContainsFold(*i.TitleContainsFold))
+	}
+	if i.PostCode != nil {
+		predicates = append(predicates, profile.PostCodeEQ(*i.PostCode))
+	}
+	if i.PostCodeNEQ != nil {
+		predicates = append(predicates, profile.PostCodeNEQ(*i.PostCodeNEQ))
+	}
+	if len(i.PostCodeIn) > 0 {
+		predicates = append(predicates, profile.PostCodeIn(i.PostCodeIn...))
+	}
+	if len(i.PostCodeNotIn) > 0 {
+		predicates = append(predicates, profile.PostCodeNotIn(i.PostCodeNotIn...))
+	}
+	if i.PostCodeGT != nil {
+		predicates = append(predicates, profile.PostCodeGT(*i.PostCodeGT))
+	}
+	if i.PostCodeGTE != nil {
+		predicates = append(predicates, profile.PostCodeGTE(*i.PostCodeGTE))
+	}
+	if i.PostCodeLT != nil {
+		predicates = append(predicates, profile.PostCodeLT(*i.PostCodeLT))
+	}
+	if i.PostCodeLTE != nil {
+		predicates = append(predicates, profile.PostCodeLTE(*i.PostCodeLTE))
+	}
+	if i.PostCodeContains != nil {
+		predicates = append(predicates, profile.PostCodeContains(*i.PostCodeContains))
+	}
+	if i.PostCodeHasPrefix != nil {
+		predicates = append(predicates, profile.PostCodeHasPrefix(*i.PostCodeHasPrefix))
+	}
+	if i.PostCodeHasSuffix != nil {
+		predicates = append(predicates, profile.PostCodeHasSuffix(*i.PostCodeHasSuffix))
+	}
+	if i.PostCodeIsNil {
+		predicates = append(predicates, profile.PostCodeIsNil())
+	}
+	if i.PostCodeNotNil {
+		predicates = append(predicates, profile.PostCodeNotNil())
+	}
+	if i.PostCodeEqualFold != nil {
+		predicates = append(predicates, profile.PostCodeEqualFold(*i.PostCodeEqualFold))
+	}
+	if i.PostCodeContainsFold != nil {
+		predicates = append(predicates, profile.PostCodeContainsFold(*i.PostCodeContainsFold))
+	}
+
+	if i.HasUser != nil {
+		p := profile.HasUser()
+		if !*i.HasUser {
+			p = profile.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasUserWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasUserWith))
+		for _, w := range i.HasUserWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasUserWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, profile.HasUserWith(with...))
+	}
+	if i.HasCompany != nil {
+		p := profile.HasCompany()
+		if !*i.HasCompany {
+			p = profile.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCompanyWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasCompanyWith))
+		for _, w := range i.HasCompanyWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCompanyWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, profile.HasCompanyWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyProfileWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return profile.And(predicates...), nil
+	}
+}
+
+// RegionWhereInput represents a where input for filtering Region queries.
+type RegionWhereInput struct {
+	Predicates []predicate.Region  `json:"-"`
+	Not        *RegionWhereInput   `json:"not,omitempty"`
+	Or         []*RegionWhereInput `json:"or,omitempty"`
+	And        []*RegionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "code" field predicates.
+	Code             *string  `json:"code,omitempty"`
+	CodeNEQ          *string  `json:"codeNEQ,omitempty"`
+	CodeIn           []string `json:"codeIn,omitempty"`
+	CodeNotIn        []string `json:"codeNotIn,omitempty"`
+	CodeGT           *string  `json:"codeGT,omitempty"`
+	CodeGTE          *string  `json:"codeGTE,omitempty"`
+	CodeLT           *string  `json:"codeLT,omitempty"`
+	CodeLTE          *string  `json:"codeLTE,omitempty"`
+	CodeContains     *string  `json:"codeContains,omitempty"`
+	CodeHasPrefix    *string  `json:"codeHasPrefix,omitempty"`
+	CodeHasSuffix    *string  `json:"codeHasSuffix,omitempty"`
+	CodeEqualFold    *string  `json:"codeEqualFold,omitempty"`
+	CodeContainsFold *string  `json:"codeContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RegionWhereInput) AddPredicates(predicates ...predicate.Region) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RegionWhereInput filter on the RegionQuery builder.
+func (i *RegionWhereInput) Filter(q *RegionQuery) (*RegionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRegionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRegionWhereInput is returned in case the RegionWhereInput is empty.
+var ErrEmptyRegionWhereInput = errors.New("ent: empty predicate RegionWhereInput")
+
+// P returns a predicate for filtering regions.
+// An error is returned if the input is empty or invalid.
+func (i *RegionWhereInput) P() (predicate.Region, error) {
+	var predicates []predicate.Region
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, region.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Region, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, region.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Region, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, region.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, region.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, region.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, region.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, region.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, region.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, region.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, region.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, region.IDLTE(*i.IDLTE))
+	}
+	if i.Code != nil {
+		predicates = append(predicates, region.CodeEQ(*i.Code))
+	}
+	if i.CodeNEQ != nil {
+		predicates = append(predicates, region.CodeNEQ(*i.CodeNEQ))
+	}
+	if len(i.CodeIn) > 0 {
+		predicates = append(predicates, region.CodeIn(i.CodeIn...))
+	}
+	if len(i.CodeNotIn) > 0 {
+		predicates = append(predicates, region.CodeNotIn(i.CodeNotIn...))
+	}
+	if i.CodeGT != nil {
+		predicates = append(predicates, region.CodeGT(*i.CodeGT))
+	}
+	if i.CodeGTE != nil {
+		predicates = append(predicates, region.CodeGTE(*i.CodeGTE))
+	}
+	if i.CodeLT != nil {
+		predicates = append(predicates, region.CodeLT(*i.CodeLT))
+	}
+	if i.CodeLTE != nil {
+		predicates = append(predicates, region.CodeLTE(*i.CodeLTE))
+	}
+	if i.CodeContains != nil {
+		predicates = append(predicates, region.CodeContains(*i.CodeContains))
+	}
+	if i.CodeHasPrefix != nil {
+		predicates = append(predicates, region.CodeHasPrefix(*i.CodeHasPrefix))
+	}
+	if i.CodeHasSuffix != nil {
+		predicates = append(predicates, region.CodeHasSuffix(*i.CodeHasSuffix))
+	}
+	if i.CodeEqualFold != nil {
+		predicates = append(predicates, region.CodeEqualFold(*i.CodeEqualFold))
+	}
+	if i.CodeContainsFold != nil {
+		predicates = append(predicates, region.CodeContainsFold(*i.CodeContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, region.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, region.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, region.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, region.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, region.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, region.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, region.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, region.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, region.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, region.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, region.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, region.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, region.NameContainsFold(*i.NameContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRegionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return region.And(predicates...), nil
 	}
 }
 
@@ -3437,6 +9034,646 @@ func (i *SubjectWhereInput) P() (predicate.Subject, error) {
 		return predicates[0], nil
 	default:
 		return subject.And(predicates...), nil
+	}
+}
+
+// TrainingRecordWhereInput represents a where input for filtering TrainingRecord queries.
+type TrainingRecordWhereInput struct {
+	Predicates []predicate.TrainingRecord  `json:"-"`
+	Not        *TrainingRecordWhereInput   `json:"not,omitempty"`
+	Or         []*TrainingRecordWhereInput `json:"or,omitempty"`
+	And        []*TrainingRecordWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "candidate_id" field predicates.
+	CandidateID      *int  `json:"candidateID,omitempty"`
+	CandidateIDNEQ   *int  `json:"candidateIDNEQ,omitempty"`
+	CandidateIDIn    []int `json:"candidateIDIn,omitempty"`
+	CandidateIDNotIn []int `json:"candidateIDNotIn,omitempty"`
+
+	// "training_org_id" field predicates.
+	TrainingOrgID      *int  `json:"trainingOrgID,omitempty"`
+	TrainingOrgIDNEQ   *int  `json:"trainingOrgIDNEQ,omitempty"`
+	TrainingOrgIDIn    []int `json:"trainingOrgIDIn,omitempty"`
+	TrainingOrgIDNotIn []int `json:"trainingOrgIDNotIn,omitempty"`
+
+	// "category" field predicates.
+	Category      *schematype.ExamCategory  `json:"category,omitempty"`
+	CategoryNEQ   *schematype.ExamCategory  `json:"categoryNEQ,omitempty"`
+	CategoryIn    []schematype.ExamCategory `json:"categoryIn,omitempty"`
+	CategoryNotIn []schematype.ExamCategory `json:"categoryNotIn,omitempty"`
+
+	// "hours" field predicates.
+	Hours      *float64  `json:"hours,omitempty"`
+	HoursNEQ   *float64  `json:"hoursNEQ,omitempty"`
+	HoursIn    []float64 `json:"hoursIn,omitempty"`
+	HoursNotIn []float64 `json:"hoursNotIn,omitempty"`
+	HoursGT    *float64  `json:"hoursGT,omitempty"`
+	HoursGTE   *float64  `json:"hoursGTE,omitempty"`
+	HoursLT    *float64  `json:"hoursLT,omitempty"`
+	HoursLTE   *float64  `json:"hoursLTE,omitempty"`
+
+	// "started_on" field predicates.
+	StartedOn       *time.Time  `json:"startedOn,omitempty"`
+	StartedOnNEQ    *time.Time  `json:"startedOnNEQ,omitempty"`
+	StartedOnIn     []time.Time `json:"startedOnIn,omitempty"`
+	StartedOnNotIn  []time.Time `json:"startedOnNotIn,omitempty"`
+	StartedOnGT     *time.Time  `json:"startedOnGT,omitempty"`
+	StartedOnGTE    *time.Time  `json:"startedOnGTE,omitempty"`
+	StartedOnLT     *time.Time  `json:"startedOnLT,omitempty"`
+	StartedOnLTE    *time.Time  `json:"startedOnLTE,omitempty"`
+	StartedOnIsNil  bool        `json:"startedOnIsNil,omitempty"`
+	StartedOnNotNil bool        `json:"startedOnNotNil,omitempty"`
+
+	// "finished_on" field predicates.
+	FinishedOn       *time.Time  `json:"finishedOn,omitempty"`
+	FinishedOnNEQ    *time.Time  `json:"finishedOnNEQ,omitempty"`
+	FinishedOnIn     []time.Time `json:"finishedOnIn,omitempty"`
+	FinishedOnNotIn  []time.Time `json:"finishedOnNotIn,omitempty"`
+	FinishedOnGT     *time.Time  `json:"finishedOnGT,omitempty"`
+	FinishedOnGTE    *time.Time  `json:"finishedOnGTE,omitempty"`
+	FinishedOnLT     *time.Time  `json:"finishedOnLT,omitempty"`
+	FinishedOnLTE    *time.Time  `json:"finishedOnLTE,omitempty"`
+	FinishedOnIsNil  bool        `json:"finishedOnIsNil,omitempty"`
+	FinishedOnNotNil bool        `json:"finishedOnNotNil,omitempty"`
+
+	// "result" field predicates.
+	Result       *trainingrecord.Result  `json:"result,omitempty"`
+	ResultNEQ    *trainingrecord.Result  `json:"resultNEQ,omitempty"`
+	ResultIn     []trainingrecord.Result `json:"resultIn,omitempty"`
+	ResultNotIn  []trainingrecord.Result `json:"resultNotIn,omitempty"`
+	ResultIsNil  bool                    `json:"resultIsNil,omitempty"`
+	ResultNotNil bool                    `json:"resultNotNil,omitempty"`
+
+	// "score" field predicates.
+	Score       *int  `json:"score,omitempty"`
+	ScoreNEQ    *int  `json:"scoreNEQ,omitempty"`
+	ScoreIn     []int `json:"scoreIn,omitempty"`
+	ScoreNotIn  []int `json:"scoreNotIn,omitempty"`
+	ScoreGT     *int  `json:"scoreGT,omitempty"`
+	ScoreGTE    *int  `json:"scoreGTE,omitempty"`
+	ScoreLT     *int  `json:"scoreLT,omitempty"`
+	ScoreLTE    *int  `json:"scoreLTE,omitempty"`
+	ScoreIsNil  bool  `json:"scoreIsNil,omitempty"`
+	ScoreNotNil bool  `json:"scoreNotNil,omitempty"`
+
+	// "status" field predicates.
+	Status      *trainingrecord.Status  `json:"status,omitempty"`
+	StatusNEQ   *trainingrecord.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []trainingrecord.Status `json:"statusIn,omitempty"`
+	StatusNotIn []trainingrecord.Status `json:"statusNotIn,omitempty"`
+
+	// "review_reason" field predicates.
+	ReviewReason             *string  `json:"reviewReason,omitempty"`
+	ReviewReasonNEQ          *string  `json:"reviewReasonNEQ,omitempty"`
+	ReviewReasonIn           []string `json:"reviewReasonIn,omitempty"`
+	ReviewReasonNotIn        []string `json:"reviewReasonNotIn,omitempty"`
+	ReviewReasonGT           *string  `json:"reviewReasonGT,omitempty"`
+	ReviewReasonGTE          *string  `json:"reviewReasonGTE,omitempty"`
+	ReviewReasonLT           *string  `json:"reviewReasonLT,omitempty"`
+	ReviewReasonLTE          *string  `json:"reviewReasonLTE,omitempty"`
+	ReviewReasonContains     *string  `json:"reviewReasonContains,omitempty"`
+	ReviewReasonHasPrefix    *string  `json:"reviewReasonHasPrefix,omitempty"`
+	ReviewReasonHasSuffix    *string  `json:"reviewReasonHasSuffix,omitempty"`
+	ReviewReasonIsNil        bool     `json:"reviewReasonIsNil,omitempty"`
+	ReviewReasonNotNil       bool     `json:"reviewReasonNotNil,omitempty"`
+	ReviewReasonEqualFold    *string  `json:"reviewReasonEqualFold,omitempty"`
+	ReviewReasonContainsFold *string  `json:"reviewReasonContainsFold,omitempty"`
+
+	// "reviewed_by_id" field predicates.
+	ReviewedByID       *int  `json:"reviewedByID,omitempty"`
+	ReviewedByIDNEQ    *int  `json:"reviewedByIDNEQ,omitempty"`
+	ReviewedByIDIn     []int `json:"reviewedByIDIn,omitempty"`
+	ReviewedByIDNotIn  []int `json:"reviewedByIDNotIn,omitempty"`
+	ReviewedByIDGT     *int  `json:"reviewedByIDGT,omitempty"`
+	ReviewedByIDGTE    *int  `json:"reviewedByIDGTE,omitempty"`
+	ReviewedByIDLT     *int  `json:"reviewedByIDLT,omitempty"`
+	ReviewedByIDLTE    *int  `json:"reviewedByIDLTE,omitempty"`
+	ReviewedByIDIsNil  bool  `json:"reviewedByIDIsNil,omitempty"`
+	ReviewedByIDNotNil bool  `json:"reviewedByIDNotNil,omitempty"`
+
+	// "reviewed_at" field predicates.
+	ReviewedAt       *time.Time  `json:"reviewedAt,omitempty"`
+	ReviewedAtNEQ    *time.Time  `json:"reviewedAtNEQ,omitempty"`
+	ReviewedAtIn     []time.Time `json:"reviewedAtIn,omitempty"`
+	ReviewedAtNotIn  []time.Time `json:"reviewedAtNotIn,omitempty"`
+	ReviewedAtGT     *time.Time  `json:"reviewedAtGT,omitempty"`
+	ReviewedAtGTE    *time.Time  `json:"reviewedAtGTE,omitempty"`
+	ReviewedAtLT     *time.Time  `json:"reviewedAtLT,omitempty"`
+	ReviewedAtLTE    *time.Time  `json:"reviewedAtLTE,omitempty"`
+	ReviewedAtIsNil  bool        `json:"reviewedAtIsNil,omitempty"`
+	ReviewedAtNotNil bool        `json:"reviewedAtNotNil,omitempty"`
+
+	// "candidate" edge predicates.
+	HasCandidate     *bool             `json:"hasCandidate,omitempty"`
+	HasCandidateWith []*UserWhereInput `json:"hasCandidateWith,omitempty"`
+
+	// "training_org" edge predicates.
+	HasTrainingOrg     *bool                     `json:"hasTrainingOrg,omitempty"`
+	HasTrainingOrgWith []*OrganizationWhereInput `json:"hasTrainingOrgWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *TrainingRecordWhereInput) AddPredicates(predicates ...predicate.TrainingRecord) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the TrainingRecordWhereInput filter on the TrainingRecordQuery builder.
+func (i *TrainingRecordWhereInput) Filter(q *TrainingRecordQuery) (*TrainingRecordQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyTrainingRecordWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyTrainingRecordWhereInput is returned in case the TrainingRecordWhereInput is empty.
+var ErrEmptyTrainingRecordWhereInput = errors.New("ent: empty predicate TrainingRecordWhereInput")
+
+// P returns a predicate for filtering trainingrecords.
+// An error is returned if the input is empty or invalid.
+func (i *TrainingRecordWhereInput) P() (predicate.TrainingRecord, error) {
+	var predicates []predicate.TrainingRecord
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, trainingrecord.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.TrainingRecord, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, trainingrecord.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.TrainingRecord, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, trainingrecord.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, trainingrecord.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, trainingrecord.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, trainingrecord.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, trainingrecord.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, trainingrecord.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, trainingrecord.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, trainingrecord.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, trainingrecord.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, trainingrecord.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, trainingrecord.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, trainingrecord.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, trainingrecord.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, trainingrecord.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, trainingrecord.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, trainingrecord.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, trainingrecord.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, trainingrecord.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, trainingrecord.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, trainingrecord.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, trainingrecord.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, trainingrecord.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.CandidateID != nil {
+		predicates = append(predicates, trainingrecord.CandidateIDEQ(*i.CandidateID))
+	}
+	if i.CandidateIDNEQ != nil {
+		predicates = append(predicates, trainingrecord.CandidateIDNEQ(*i.CandidateIDNEQ))
+	}
+	if len(i.CandidateIDIn) > 0 {
+		predicates = append(predicates, trainingrecord.CandidateIDIn(i.CandidateIDIn...))
+	}
+	if len(i.CandidateIDNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.CandidateIDNotIn(i.CandidateIDNotIn...))
+	}
+	if i.TrainingOrgID != nil {
+		predicates = append(predicates, trainingrecord.TrainingOrgIDEQ(*i.TrainingOrgID))
+	}
+	if i.TrainingOrgIDNEQ != nil {
+		predicates = append(predicates, trainingrecord.TrainingOrgIDNEQ(*i.TrainingOrgIDNEQ))
+	}
+	if len(i.TrainingOrgIDIn) > 0 {
+		predicates = append(predicates, trainingrecord.TrainingOrgIDIn(i.TrainingOrgIDIn...))
+	}
+	if len(i.TrainingOrgIDNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.TrainingOrgIDNotIn(i.TrainingOrgIDNotIn...))
+	}
+	if i.Category != nil {
+		predicates = append(predicates, trainingrecord.CategoryEQ(*i.Category))
+	}
+	if i.CategoryNEQ != nil {
+		predicates = append(predicates, trainingrecord.CategoryNEQ(*i.CategoryNEQ))
+	}
+	if len(i.CategoryIn) > 0 {
+		predicates = append(predicates, trainingrecord.CategoryIn(i.CategoryIn...))
+	}
+	if len(i.CategoryNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.Hours != nil {
+		predicates = append(predicates, trainingrecord.HoursEQ(*i.Hours))
+	}
+	if i.HoursNEQ != nil {
+		predicates = append(predicates, trainingrecord.HoursNEQ(*i.HoursNEQ))
+	}
+	if len(i.HoursIn) > 0 {
+		predicates = append(predicates, trainingrecord.HoursIn(i.HoursIn...))
+	}
+	if len(i.HoursNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.HoursNotIn(i.HoursNotIn...))
+	}
+	if i.HoursGT != nil {
+		predicates = append(predicates, trainingrecord.HoursGT(*i.HoursGT))
+	}
+	if i.HoursGTE != nil {
+		predicates = append(predicates, trainingrecord.HoursGTE(*i.HoursGTE))
+	}
+	if i.HoursLT != nil {
+		predicates = append(predicates, trainingrecord.HoursLT(*i.HoursLT))
+	}
+	if i.HoursLTE != nil {
+		predicates = append(predicates, trainingrecord.HoursLTE(*i.HoursLTE))
+	}
+	if i.StartedOn != nil {
+		predicates = append(predicates, trainingrecord.StartedOnEQ(*i.StartedOn))
+	}
+	if i.StartedOnNEQ != nil {
+		predicates = append(predicates, trainingrecord.StartedOnNEQ(*i.StartedOnNEQ))
+	}
+	if len(i.StartedOnIn) > 0 {
+		predicates = append(predicates, trainingrecord.StartedOnIn(i.StartedOnIn...))
+	}
+	if len(i.StartedOnNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.StartedOnNotIn(i.StartedOnNotIn...))
+	}
+	if i.StartedOnGT != nil {
+		predicates = append(predicates, trainingrecord.StartedOnGT(*i.StartedOnGT))
+	}
+	if i.StartedOnGTE != nil {
+		predicates = append(predicates, trainingrecord.StartedOnGTE(*i.StartedOnGTE))
+	}
+	if i.StartedOnLT != nil {
+		predicates = append(predicates, trainingrecord.StartedOnLT(*i.StartedOnLT))
+	}
+	if i.StartedOnLTE != nil {
+		predicates = append(predicates, trainingrecord.StartedOnLTE(*i.StartedOnLTE))
+	}
+	if i.StartedOnIsNil {
+		predicates = append(predicates, trainingrecord.StartedOnIsNil())
+	}
+	if i.StartedOnNotNil {
+		predicates = append(predicates, trainingrecord.StartedOnNotNil())
+	}
+	if i.FinishedOn != nil {
+		predicates = append(predicates, trainingrecord.FinishedOnEQ(*i.FinishedOn))
+	}
+	if i.FinishedOnNEQ != nil {
+		predicates = append(predicates, trainingrecord.FinishedOnNEQ(*i.FinishedOnNEQ))
+	}
+	if len(i.FinishedOnIn) > 0 {
+		predicates = append(predicates, trainingrecord.FinishedOnIn(i.FinishedOnIn...))
+	}
+	if len(i.FinishedOnNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.FinishedOnNotIn(i.FinishedOnNotIn...))
+	}
+	if i.FinishedOnGT != nil {
+		predicates = append(predicates, trainingrecord.FinishedOnGT(*i.FinishedOnGT))
+	}
+	if i.FinishedOnGTE != nil {
+		predicates = append(predicates, trainingrecord.FinishedOnGTE(*i.FinishedOnGTE))
+	}
+	if i.FinishedOnLT != nil {
+		predicates = append(predicates, trainingrecord.FinishedOnLT(*i.FinishedOnLT))
+	}
+	if i.FinishedOnLTE != nil {
+		predicates = append(predicates, trainingrecord.FinishedOnLTE(*i.FinishedOnLTE))
+	}
+	if i.FinishedOnIsNil {
+		predicates = append(predicates, trainingrecord.FinishedOnIsNil())
+	}
+	if i.FinishedOnNotNil {
+		predicates = append(predicates, trainingrecord.FinishedOnNotNil())
+	}
+	if i.Result != nil {
+		predicates = append(predicates, trainingrecord.ResultEQ(*i.Result))
+	}
+	if i.ResultNEQ != nil {
+		predicates = append(predicates, trainingrecord.ResultNEQ(*i.ResultNEQ))
+	}
+	if len(i.ResultIn) > 0 {
+		predicates = append(predicates, trainingrecord.ResultIn(i.ResultIn...))
+	}
+	if len(i.ResultNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.ResultNotIn(i.ResultNotIn...))
+	}
+	if i.ResultIsNil {
+		predicates = append(predicates, trainingrecord.ResultIsNil())
+	}
+	if i.ResultNotNil {
+		predicates = append(predicates, trainingrecord.ResultNotNil())
+	}
+	if i.Score != nil {
+		predicates = append(predicates, trainingrecord.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, trainingrecord.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, trainingrecord.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, trainingrecord.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, trainingrecord.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, trainingrecord.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, trainingrecord.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.ScoreIsNil {
+		predicates = append(predicates, trainingrecord.ScoreIsNil())
+	}
+	if i.ScoreNotNil {
+		predicates = append(predicates, trainingrecord.ScoreNotNil())
+	}
+	if i.Status != nil {
+		predicates = append(predicates, trainingrecord.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, trainingrecord.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, trainingrecord.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.ReviewReason != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonEQ(*i.ReviewReason))
+	}
+	if i.ReviewReasonNEQ != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonNEQ(*i.ReviewReasonNEQ))
+	}
+	if len(i.ReviewReasonIn) > 0 {
+		predicates = append(predicates, trainingrecord.ReviewReasonIn(i.ReviewReasonIn...))
+	}
+	if len(i.ReviewReasonNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.ReviewReasonNotIn(i.ReviewReasonNotIn...))
+	}
+	if i.ReviewReasonGT != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonGT(*i.ReviewReasonGT))
+	}
+	if i.ReviewReasonGTE != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonGTE(*i.ReviewReasonGTE))
+	}
+	if i.ReviewReasonLT != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonLT(*i.ReviewReasonLT))
+	}
+	if i.ReviewReasonLTE != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonLTE(*i.ReviewReasonLTE))
+	}
+	if i.ReviewReasonContains != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonContains(*i.ReviewReasonContains))
+	}
+	if i.ReviewReasonHasPrefix != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonHasPrefix(*i.ReviewReasonHasPrefix))
+	}
+	if i.ReviewReasonHasSuffix != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonHasSuffix(*i.ReviewReasonHasSuffix))
+	}
+	if i.ReviewReasonIsNil {
+		predicates = append(predicates, trainingrecord.ReviewReasonIsNil())
+	}
+	if i.ReviewReasonNotNil {
+		predicates = append(predicates, trainingrecord.ReviewReasonNotNil())
+	}
+	if i.ReviewReasonEqualFold != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonEqualFold(*i.ReviewReasonEqualFold))
+	}
+	if i.ReviewReasonContainsFold != nil {
+		predicates = append(predicates, trainingrecord.ReviewReasonContainsFold(*i.ReviewReasonContainsFold))
+	}
+	if i.ReviewedByID != nil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDEQ(*i.ReviewedByID))
+	}
+	if i.ReviewedByIDNEQ != nil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDNEQ(*i.ReviewedByIDNEQ))
+	}
+	if len(i.ReviewedByIDIn) > 0 {
+		predicates = append(predicates, trainingrecord.ReviewedByIDIn(i.ReviewedByIDIn...))
+	}
+	if len(i.ReviewedByIDNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.ReviewedByIDNotIn(i.ReviewedByIDNotIn...))
+	}
+	if i.ReviewedByIDGT != nil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDGT(*i.ReviewedByIDGT))
+	}
+	if i.ReviewedByIDGTE != nil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDGTE(*i.ReviewedByIDGTE))
+	}
+	if i.ReviewedByIDLT != nil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDLT(*i.ReviewedByIDLT))
+	}
+	if i.ReviewedByIDLTE != nil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDLTE(*i.ReviewedByIDLTE))
+	}
+	if i.ReviewedByIDIsNil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDIsNil())
+	}
+	if i.ReviewedByIDNotNil {
+		predicates = append(predicates, trainingrecord.ReviewedByIDNotNil())
+	}
+	if i.ReviewedAt != nil {
+		predicates = append(predicates, trainingrecord.ReviewedAtEQ(*i.ReviewedAt))
+	}
+	if i.ReviewedAtNEQ != nil {
+		predicates = append(predicates, trainingrecord.ReviewedAtNEQ(*i.ReviewedAtNEQ))
+	}
+	if len(i.ReviewedAtIn) > 0 {
+		predicates = append(predicates, trainingrecord.ReviewedAtIn(i.ReviewedAtIn...))
+	}
+	if len(i.ReviewedAtNotIn) > 0 {
+		predicates = append(predicates, trainingrecord.ReviewedAtNotIn(i.ReviewedAtNotIn...))
+	}
+	if i.ReviewedAtGT != nil {
+		predicates = append(predicates, trainingrecord.ReviewedAtGT(*i.ReviewedAtGT))
+	}
+	if i.ReviewedAtGTE != nil {
+		predicates = append(predicates, trainingrecord.ReviewedAtGTE(*i.ReviewedAtGTE))
+	}
+	if i.ReviewedAtLT != nil {
+		predicates = append(predicates, trainingrecord.ReviewedAtLT(*i.ReviewedAtLT))
+	}
+	if i.ReviewedAtLTE != nil {
+		predicates = append(predicates, trainingrecord.ReviewedAtLTE(*i.ReviewedAtLTE))
+	}
+	if i.ReviewedAtIsNil {
+		predicates = append(predicates, trainingrecord.ReviewedAtIsNil())
+	}
+	if i.ReviewedAtNotNil {
+		predicates = append(predicates, trainingrecord.ReviewedAtNotNil())
+	}
+
+	if i.HasCandidate != nil {
+		p := trainingrecord.HasCandidate()
+		if !*i.HasCandidate {
+			p = trainingrecord.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCandidateWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasCandidateWith))
+		for _, w := range i.HasCandidateWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCandidateWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, trainingrecord.HasCandidateWith(with...))
+	}
+	if i.HasTrainingOrg != nil {
+		p := trainingrecord.HasTrainingOrg()
+		if !*i.HasTrainingOrg {
+			p = trainingrecord.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTrainingOrgWith) > 0 {
+		with := make([]predicate.Organization, 0, len(i.HasTrainingOrgWith))
+		for _, w := range i.HasTrainingOrgWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTrainingOrgWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, trainingrecord.HasTrainingOrgWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyTrainingRecordWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return trainingrecord.And(predicates...), nil
 	}
 }
 

@@ -12,15 +12,26 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
+	"github.com/kaowu/kaowu/ent/schematype"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/ent/verificationcode"
 )
@@ -35,14 +46,24 @@ const (
 
 	// Node types.
 	TypeAnnouncement     = "Announcement"
+	TypeAttachment       = "Attachment"
 	TypeAuditLog         = "AuditLog"
 	TypeCaptcha          = "Captcha"
+	TypeCheckIn          = "CheckIn"
+	TypeEnrollment       = "Enrollment"
+	TypeExamPlan         = "ExamPlan"
+	TypeExamSession      = "ExamSession"
+	TypeInvoiceProfile   = "InvoiceProfile"
 	TypeLoginThrottle    = "LoginThrottle"
 	TypeNotification     = "Notification"
 	TypeOrganization     = "Organization"
+	TypePayment          = "Payment"
+	TypeProfile          = "Profile"
+	TypeRegion           = "Region"
 	TypeRoom             = "Room"
 	TypeSession          = "Session"
 	TypeSubject          = "Subject"
+	TypeTrainingRecord   = "TrainingRecord"
 	TypeUser             = "User"
 	TypeVerificationCode = "VerificationCode"
 )
@@ -700,6 +721,1143 @@ func (m *AnnouncementMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AnnouncementMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Announcement edge %s", name)
+}
+
+// AttachmentMutation represents an operation that mutates the Attachment nodes in the graph.
+type AttachmentMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	kind              *attachment.Kind
+	blob_key          *string
+	content_type      *string
+	size              *int64
+	addsize           *int64
+	sha256            *string
+	file_name         *string
+	width             *int
+	addwidth          *int
+	height            *int
+	addheight         *int
+	uploaded_by_id    *int
+	adduploaded_by_id *int
+	created_at        *time.Time
+	clearedFields     map[string]struct{}
+	owner             *int
+	clearedowner      bool
+	done              bool
+	oldValue          func(context.Context) (*Attachment, error)
+	predicates        []predicate.Attachment
+}
+
+var _ ent.Mutation = (*AttachmentMutation)(nil)
+
+// attachmentOption allows management of the mutation configuration using functional options.
+type attachmentOption func(*AttachmentMutation)
+
+// newAttachmentMutation creates new mutation for the Attachment entity.
+func newAttachmentMutation(c config, op Op, opts ...attachmentOption) *AttachmentMutation {
+	m := &AttachmentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAttachment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAttachmentID sets the ID field of the mutation.
+func withAttachmentID(id int) attachmentOption {
+	return func(m *AttachmentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Attachment
+		)
+		m.oldValue = func(ctx context.Context) (*Attachment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Attachment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAttachment sets the old Attachment of the mutation.
+func withAttachment(node *Attachment) attachmentOption {
+	return func(m *AttachmentMutation) {
+		m.oldValue = func(context.Context) (*Attachment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AttachmentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AttachmentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AttachmentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AttachmentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Attachment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOwnerID sets the "owner_id" field.
+func (m *AttachmentMutation) SetOwnerID(i int) {
+	m.owner = &i
+}
+
+// OwnerID returns the value of the "owner_id" field in the mutation.
+func (m *AttachmentMutation) OwnerID() (r int, exists bool) {
+	v := m.owner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerID returns the old "owner_id" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldOwnerID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerID: %w", err)
+	}
+	return oldValue.OwnerID, nil
+}
+
+// ResetOwnerID resets all changes to the "owner_id" field.
+func (m *AttachmentMutation) ResetOwnerID() {
+	m.owner = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AttachmentMutation) SetKind(a attachment.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AttachmentMutation) Kind() (r attachment.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldKind(ctx context.Context) (v attachment.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AttachmentMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetBlobKey sets the "blob_key" field.
+func (m *AttachmentMutation) SetBlobKey(s string) {
+	m.blob_key = &s
+}
+
+// BlobKey returns the value of the "blob_key" field in the mutation.
+func (m *AttachmentMutation) BlobKey() (r string, exists bool) {
+	v := m.blob_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBlobKey returns the old "blob_key" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldBlobKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBlobKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBlobKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBlobKey: %w", err)
+	}
+	return oldValue.BlobKey, nil
+}
+
+// ResetBlobKey resets all changes to the "blob_key" field.
+func (m *AttachmentMutation) ResetBlobKey() {
+	m.blob_key = nil
+}
+
+// SetContentType sets the "content_type" field.
+func (m *AttachmentMutation) SetContentType(s string) {
+	m.content_type = &s
+}
+
+// ContentType returns the value of the "content_type" field in the mutation.
+func (m *AttachmentMutation) ContentType() (r string, exists bool) {
+	v := m.content_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContentType returns the old "content_type" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldContentType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContentType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContentType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContentType: %w", err)
+	}
+	return oldValue.ContentType, nil
+}
+
+// ResetContentType resets all changes to the "content_type" field.
+func (m *AttachmentMutation) ResetContentType() {
+	m.content_type = nil
+}
+
+// SetSize sets the "size" field.
+func (m *AttachmentMutation) SetSize(i int64) {
+	m.size = &i
+	m.addsize = nil
+}
+
+// Size returns the value of the "size" field in the mutation.
+func (m *AttachmentMutation) Size() (r int64, exists bool) {
+	v := m.size
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSize returns the old "size" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldSize(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSize is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSize requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSize: %w", err)
+	}
+	return oldValue.Size, nil
+}
+
+// AddSize adds i to the "size" field.
+func (m *AttachmentMutation) AddSize(i int64) {
+	if m.addsize != nil {
+		*m.addsize += i
+	} else {
+		m.addsize = &i
+	}
+}
+
+// AddedSize returns the value that was added to the "size" field in this mutation.
+func (m *AttachmentMutation) AddedSize() (r int64, exists bool) {
+	v := m.addsize
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSize resets all changes to the "size" field.
+func (m *AttachmentMutation) ResetSize() {
+	m.size = nil
+	m.addsize = nil
+}
+
+// SetSha256 sets the "sha256" field.
+func (m *AttachmentMutation) SetSha256(s string) {
+	m.sha256 = &s
+}
+
+// Sha256 returns the value of the "sha256" field in the mutation.
+func (m *AttachmentMutation) Sha256() (r string, exists bool) {
+	v := m.sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSha256 returns the old "sha256" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSha256: %w", err)
+	}
+	return oldValue.Sha256, nil
+}
+
+// ResetSha256 resets all changes to the "sha256" field.
+func (m *AttachmentMutation) ResetSha256() {
+	m.sha256 = nil
+}
+
+// SetFileName sets the "file_name" field.
+func (m *AttachmentMutation) SetFileName(s string) {
+	m.file_name = &s
+}
+
+// FileName returns the value of the "file_name" field in the mutation.
+func (m *AttachmentMutation) FileName() (r string, exists bool) {
+	v := m.file_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFileName returns the old "file_name" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldFileName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFileName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFileName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFileName: %w", err)
+	}
+	return oldValue.FileName, nil
+}
+
+// ClearFileName clears the value of the "file_name" field.
+func (m *AttachmentMutation) ClearFileName() {
+	m.file_name = nil
+	m.clearedFields[attachment.FieldFileName] = struct{}{}
+}
+
+// FileNameCleared returns if the "file_name" field was cleared in this mutation.
+func (m *AttachmentMutation) FileNameCleared() bool {
+	_, ok := m.clearedFields[attachment.FieldFileName]
+	return ok
+}
+
+// ResetFileName resets all changes to the "file_name" field.
+func (m *AttachmentMutation) ResetFileName() {
+	m.file_name = nil
+	delete(m.clearedFields, attachment.FieldFileName)
+}
+
+// SetWidth sets the "width" field.
+func (m *AttachmentMutation) SetWidth(i int) {
+	m.width = &i
+	m.addwidth = nil
+}
+
+// Width returns the value of the "width" field in the mutation.
+func (m *AttachmentMutation) Width() (r int, exists bool) {
+	v := m.width
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWidth returns the old "width" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldWidth(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWidth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWidth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWidth: %w", err)
+	}
+	return oldValue.Width, nil
+}
+
+// AddWidth adds i to the "width" field.
+func (m *AttachmentMutation) AddWidth(i int) {
+	if m.addwidth != nil {
+		*m.addwidth += i
+	} else {
+		m.addwidth = &i
+	}
+}
+
+// AddedWidth returns the value that was added to the "width" field in this mutation.
+func (m *AttachmentMutation) AddedWidth() (r int, exists bool) {
+	v := m.addwidth
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearWidth clears the value of the "width" field.
+func (m *AttachmentMutation) ClearWidth() {
+	m.width = nil
+	m.addwidth = nil
+	m.clearedFields[attachment.FieldWidth] = struct{}{}
+}
+
+// WidthCleared returns if the "width" field was cleared in this mutation.
+func (m *AttachmentMutation) WidthCleared() bool {
+	_, ok := m.clearedFields[attachment.FieldWidth]
+	return ok
+}
+
+// ResetWidth resets all changes to the "width" field.
+func (m *AttachmentMutation) ResetWidth() {
+	m.width = nil
+	m.addwidth = nil
+	delete(m.clearedFields, attachment.FieldWidth)
+}
+
+// SetHeight sets the "height" field.
+func (m *AttachmentMutation) SetHeight(i int) {
+	m.height = &i
+	m.addheight = nil
+}
+
+// Height returns the value of the "height" field in the mutation.
+func (m *AttachmentMutation) Height() (r int, exists bool) {
+	v := m.height
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeight returns the old "height" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldHeight(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeight is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeight requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeight: %w", err)
+	}
+	return oldValue.Height, nil
+}
+
+// AddHeight adds i to the "height" field.
+func (m *AttachmentMutation) AddHeight(i int) {
+	if m.addheight != nil {
+		*m.addheight += i
+	} else {
+		m.addheight = &i
+	}
+}
+
+// AddedHeight returns the value that was added to the "height" field in this mutation.
+func (m *AttachmentMutation) AddedHeight() (r int, exists bool) {
+	v := m.addheight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearHeight clears the value of the "height" field.
+func (m *AttachmentMutation) ClearHeight() {
+	m.height = nil
+	m.addheight = nil
+	m.clearedFields[attachment.FieldHeight] = struct{}{}
+}
+
+// HeightCleared returns if the "height" field was cleared in this mutation.
+func (m *AttachmentMutation) HeightCleared() bool {
+	_, ok := m.clearedFields[attachment.FieldHeight]
+	return ok
+}
+
+// ResetHeight resets all changes to the "height" field.
+func (m *AttachmentMutation) ResetHeight() {
+	m.height = nil
+	m.addheight = nil
+	delete(m.clearedFields, attachment.FieldHeight)
+}
+
+// SetUploadedByID sets the "uploaded_by_id" field.
+func (m *AttachmentMutation) SetUploadedByID(i int) {
+	m.uploaded_by_id = &i
+	m.adduploaded_by_id = nil
+}
+
+// UploadedByID returns the value of the "uploaded_by_id" field in the mutation.
+func (m *AttachmentMutation) UploadedByID() (r int, exists bool) {
+	v := m.uploaded_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUploadedByID returns the old "uploaded_by_id" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldUploadedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUploadedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUploadedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUploadedByID: %w", err)
+	}
+	return oldValue.UploadedByID, nil
+}
+
+// AddUploadedByID adds i to the "uploaded_by_id" field.
+func (m *AttachmentMutation) AddUploadedByID(i int) {
+	if m.adduploaded_by_id != nil {
+		*m.adduploaded_by_id += i
+	} else {
+		m.adduploaded_by_id = &i
+	}
+}
+
+// AddedUploadedByID returns the value that was added to the "uploaded_by_id" field in this mutation.
+func (m *AttachmentMutation) AddedUploadedByID() (r int, exists bool) {
+	v := m.adduploaded_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearUploadedByID clears the value of the "uploaded_by_id" field.
+func (m *AttachmentMutation) ClearUploadedByID() {
+	m.uploaded_by_id = nil
+	m.adduploaded_by_id = nil
+	m.clearedFields[attachment.FieldUploadedByID] = struct{}{}
+}
+
+// UploadedByIDCleared returns if the "uploaded_by_id" field was cleared in this mutation.
+func (m *AttachmentMutation) UploadedByIDCleared() bool {
+	_, ok := m.clearedFields[attachment.FieldUploadedByID]
+	return ok
+}
+
+// ResetUploadedByID resets all changes to the "uploaded_by_id" field.
+func (m *AttachmentMutation) ResetUploadedByID() {
+	m.uploaded_by_id = nil
+	m.adduploaded_by_id = nil
+	delete(m.clearedFields, attachment.FieldUploadedByID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AttachmentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AttachmentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Attachment entity.
+// If the Attachment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttachmentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AttachmentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearOwner clears the "owner" edge to the User entity.
+func (m *AttachmentMutation) ClearOwner() {
+	m.clearedowner = true
+	m.clearedFields[attachment.FieldOwnerID] = struct{}{}
+}
+
+// OwnerCleared reports if the "owner" edge to the User entity was cleared.
+func (m *AttachmentMutation) OwnerCleared() bool {
+	return m.clearedowner
+}
+
+// OwnerIDs returns the "owner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OwnerID instead. It exists only for internal usage by the builders.
+func (m *AttachmentMutation) OwnerIDs() (ids []int) {
+	if id := m.owner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOwner resets all changes to the "owner" edge.
+func (m *AttachmentMutation) ResetOwner() {
+	m.owner = nil
+	m.clearedowner = false
+}
+
+// Where appends a list predicates to the AttachmentMutation builder.
+func (m *AttachmentMutation) Where(ps ...predicate.Attachment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AttachmentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AttachmentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Attachment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AttachmentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AttachmentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Attachment).
+func (m *AttachmentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AttachmentMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.owner != nil {
+		fields = append(fields, attachment.FieldOwnerID)
+	}
+	if m.kind != nil {
+		fields = append(fields, attachment.FieldKind)
+	}
+	if m.blob_key != nil {
+		fields = append(fields, attachment.FieldBlobKey)
+	}
+	if m.content_type != nil {
+		fields = append(fields, attachment.FieldContentType)
+	}
+	if m.size != nil {
+		fields = append(fields, attachment.FieldSize)
+	}
+	if m.sha256 != nil {
+		fields = append(fields, attachment.FieldSha256)
+	}
+	if m.file_name != nil {
+		fields = append(fields, attachment.FieldFileName)
+	}
+	if m.width != nil {
+		fields = append(fields, attachment.FieldWidth)
+	}
+	if m.height != nil {
+		fields = append(fields, attachment.FieldHeight)
+	}
+	if m.uploaded_by_id != nil {
+		fields = append(fields, attachment.FieldUploadedByID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, attachment.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AttachmentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case attachment.FieldOwnerID:
+		return m.OwnerID()
+	case attachment.FieldKind:
+		return m.Kind()
+	case attachment.FieldBlobKey:
+		return m.BlobKey()
+	case attachment.FieldContentType:
+		return m.ContentType()
+	case attachment.FieldSize:
+		return m.Size()
+	case attachment.FieldSha256:
+		return m.Sha256()
+	case attachment.FieldFileName:
+		return m.FileName()
+	case attachment.FieldWidth:
+		return m.Width()
+	case attachment.FieldHeight:
+		return m.Height()
+	case attachment.FieldUploadedByID:
+		return m.UploadedByID()
+	case attachment.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AttachmentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case attachment.FieldOwnerID:
+		return m.OldOwnerID(ctx)
+	case attachment.FieldKind:
+		return m.OldKind(ctx)
+	case attachment.FieldBlobKey:
+		return m.OldBlobKey(ctx)
+	case attachment.FieldContentType:
+		return m.OldContentType(ctx)
+	case attachment.FieldSize:
+		return m.OldSize(ctx)
+	case attachment.FieldSha256:
+		return m.OldSha256(ctx)
+	case attachment.FieldFileName:
+		return m.OldFileName(ctx)
+	case attachment.FieldWidth:
+		return m.OldWidth(ctx)
+	case attachment.FieldHeight:
+		return m.OldHeight(ctx)
+	case attachment.FieldUploadedByID:
+		return m.OldUploadedByID(ctx)
+	case attachment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Attachment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttachmentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case attachment.FieldOwnerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerID(v)
+		return nil
+	case attachment.FieldKind:
+		v, ok := value.(attachment.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case attachment.FieldBlobKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBlobKey(v)
+		return nil
+	case attachment.FieldContentType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContentType(v)
+		return nil
+	case attachment.FieldSize:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSize(v)
+		return nil
+	case attachment.FieldSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSha256(v)
+		return nil
+	case attachment.FieldFileName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFileName(v)
+		return nil
+	case attachment.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWidth(v)
+		return nil
+	case attachment.FieldHeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeight(v)
+		return nil
+	case attachment.FieldUploadedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUploadedByID(v)
+		return nil
+	case attachment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Attachment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AttachmentMutation) AddedFields() []string {
+	var fields []string
+	if m.addsize != nil {
+		fields = append(fields, attachment.FieldSize)
+	}
+	if m.addwidth != nil {
+		fields = append(fields, attachment.FieldWidth)
+	}
+	if m.addheight != nil {
+		fields = append(fields, attachment.FieldHeight)
+	}
+	if m.adduploaded_by_id != nil {
+		fields = append(fields, attachment.FieldUploadedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AttachmentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case attachment.FieldSize:
+		return m.AddedSize()
+	case attachment.FieldWidth:
+		return m.AddedWidth()
+	case attachment.FieldHeight:
+		return m.AddedHeight()
+	case attachment.FieldUploadedByID:
+		return m.AddedUploadedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttachmentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case attachment.FieldSize:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSize(v)
+		return nil
+	case attachment.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWidth(v)
+		return nil
+	case attachment.FieldHeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeight(v)
+		return nil
+	case attachment.FieldUploadedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUploadedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Attachment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AttachmentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(attachment.FieldFileName) {
+		fields = append(fields, attachment.FieldFileName)
+	}
+	if m.FieldCleared(attachment.FieldWidth) {
+		fields = append(fields, attachment.FieldWidth)
+	}
+	if m.FieldCleared(attachment.FieldHeight) {
+		fields = append(fields, attachment.FieldHeight)
+	}
+	if m.FieldCleared(attachment.FieldUploadedByID) {
+		fields = append(fields, attachment.FieldUploadedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AttachmentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AttachmentMutation) ClearField(name string) error {
+	switch name {
+	case attachment.FieldFileName:
+		m.ClearFileName()
+		return nil
+	case attachment.FieldWidth:
+		m.ClearWidth()
+		return nil
+	case attachment.FieldHeight:
+		m.ClearHeight()
+		return nil
+	case attachment.FieldUploadedByID:
+		m.ClearUploadedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown Attachment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AttachmentMutation) ResetField(name string) error {
+	switch name {
+	case attachment.FieldOwnerID:
+		m.ResetOwnerID()
+		return nil
+	case attachment.FieldKind:
+		m.ResetKind()
+		return nil
+	case attachment.FieldBlobKey:
+		m.ResetBlobKey()
+		return nil
+	case attachment.FieldContentType:
+		m.ResetContentType()
+		return nil
+	case attachment.FieldSize:
+		m.ResetSize()
+		return nil
+	case attachment.FieldSha256:
+		m.ResetSha256()
+		return nil
+	case attachment.FieldFileName:
+		m.ResetFileName()
+		return nil
+	case attachment.FieldWidth:
+		m.ResetWidth()
+		return nil
+	case attachment.FieldHeight:
+		m.ResetHeight()
+		return nil
+	case attachment.FieldUploadedByID:
+		m.ResetUploadedByID()
+		return nil
+	case attachment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Attachment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AttachmentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.owner != nil {
+		edges = append(edges, attachment.EdgeOwner)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AttachmentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case attachment.EdgeOwner:
+		if id := m.owner; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AttachmentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AttachmentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AttachmentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedowner {
+		edges = append(edges, attachment.EdgeOwner)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AttachmentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case attachment.EdgeOwner:
+		return m.clearedowner
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AttachmentMutation) ClearEdge(name string) error {
+	switch name {
+	case attachment.EdgeOwner:
+		m.ClearOwner()
+		return nil
+	}
+	return fmt.Errorf("unknown Attachment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AttachmentMutation) ResetEdge(name string) error {
+	switch name {
+	case attachment.EdgeOwner:
+		m.ResetOwner()
+		return nil
+	}
+	return fmt.Errorf("unknown Attachment edge %s", name)
 }
 
 // AuditLogMutation represents an operation that mutates the AuditLog nodes in the graph.
@@ -2097,6 +3255,6891 @@ func (m *CaptchaMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *CaptchaMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Captcha edge %s", name)
+}
+
+// CheckInMutation represents an operation that mutates the CheckIn nodes in the graph.
+type CheckInMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	session_id         *int
+	addsession_id      *int
+	site_id            *int
+	addsite_id         *int
+	operator_id        *int
+	addoperator_id     *int
+	reader_name        *string
+	reader_photo_id    *int
+	addreader_photo_id *int
+	checked_in_at      *time.Time
+	clearedFields      map[string]struct{}
+	enrollment         *int
+	clearedenrollment  bool
+	live_photo         *int
+	clearedlive_photo  bool
+	done               bool
+	oldValue           func(context.Context) (*CheckIn, error)
+	predicates         []predicate.CheckIn
+}
+
+var _ ent.Mutation = (*CheckInMutation)(nil)
+
+// checkinOption allows management of the mutation configuration using functional options.
+type checkinOption func(*CheckInMutation)
+
+// newCheckInMutation creates new mutation for the CheckIn entity.
+func newCheckInMutation(c config, op Op, opts ...checkinOption) *CheckInMutation {
+	m := &CheckInMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCheckIn,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCheckInID sets the ID field of the mutation.
+func withCheckInID(id int) checkinOption {
+	return func(m *CheckInMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CheckIn
+		)
+		m.oldValue = func(ctx context.Context) (*CheckIn, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CheckIn.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCheckIn sets the old CheckIn of the mutation.
+func withCheckIn(node *CheckIn) checkinOption {
+	return func(m *CheckInMutation) {
+		m.oldValue = func(context.Context) (*CheckIn, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CheckInMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CheckInMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CheckInMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CheckInMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CheckIn.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetEnrollmentID sets the "enrollment_id" field.
+func (m *CheckInMutation) SetEnrollmentID(i int) {
+	m.enrollment = &i
+}
+
+// EnrollmentID returns the value of the "enrollment_id" field in the mutation.
+func (m *CheckInMutation) EnrollmentID() (r int, exists bool) {
+	v := m.enrollment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnrollmentID returns the old "enrollment_id" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldEnrollmentID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnrollmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnrollmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnrollmentID: %w", err)
+	}
+	return oldValue.EnrollmentID, nil
+}
+
+// ResetEnrollmentID resets all changes to the "enrollment_id" field.
+func (m *CheckInMutation) ResetEnrollmentID() {
+	m.enrollment = nil
+}
+
+// SetSessionID sets the "session_id" field.
+func (m *CheckInMutation) SetSessionID(i int) {
+	m.session_id = &i
+	m.addsession_id = nil
+}
+
+// SessionID returns the value of the "session_id" field in the mutation.
+func (m *CheckInMutation) SessionID() (r int, exists bool) {
+	v := m.session_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionID returns the old "session_id" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldSessionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionID: %w", err)
+	}
+	return oldValue.SessionID, nil
+}
+
+// AddSessionID adds i to the "session_id" field.
+func (m *CheckInMutation) AddSessionID(i int) {
+	if m.addsession_id != nil {
+		*m.addsession_id += i
+	} else {
+		m.addsession_id = &i
+	}
+}
+
+// AddedSessionID returns the value that was added to the "session_id" field in this mutation.
+func (m *CheckInMutation) AddedSessionID() (r int, exists bool) {
+	v := m.addsession_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSessionID resets all changes to the "session_id" field.
+func (m *CheckInMutation) ResetSessionID() {
+	m.session_id = nil
+	m.addsession_id = nil
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *CheckInMutation) SetSiteID(i int) {
+	m.site_id = &i
+	m.addsite_id = nil
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *CheckInMutation) SiteID() (r int, exists bool) {
+	v := m.site_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldSiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// AddSiteID adds i to the "site_id" field.
+func (m *CheckInMutation) AddSiteID(i int) {
+	if m.addsite_id != nil {
+		*m.addsite_id += i
+	} else {
+		m.addsite_id = &i
+	}
+}
+
+// AddedSiteID returns the value that was added to the "site_id" field in this mutation.
+func (m *CheckInMutation) AddedSiteID() (r int, exists bool) {
+	v := m.addsite_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *CheckInMutation) ResetSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+}
+
+// SetOperatorID sets the "operator_id" field.
+func (m *CheckInMutation) SetOperatorID(i int) {
+	m.operator_id = &i
+	m.addoperator_id = nil
+}
+
+// OperatorID returns the value of the "operator_id" field in the mutation.
+func (m *CheckInMutation) OperatorID() (r int, exists bool) {
+	v := m.operator_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOperatorID returns the old "operator_id" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldOperatorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOperatorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOperatorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOperatorID: %w", err)
+	}
+	return oldValue.OperatorID, nil
+}
+
+// AddOperatorID adds i to the "operator_id" field.
+func (m *CheckInMutation) AddOperatorID(i int) {
+	if m.addoperator_id != nil {
+		*m.addoperator_id += i
+	} else {
+		m.addoperator_id = &i
+	}
+}
+
+// AddedOperatorID returns the value that was added to the "operator_id" field in this mutation.
+func (m *CheckInMutation) AddedOperatorID() (r int, exists bool) {
+	v := m.addoperator_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOperatorID resets all changes to the "operator_id" field.
+func (m *CheckInMutation) ResetOperatorID() {
+	m.operator_id = nil
+	m.addoperator_id = nil
+}
+
+// SetReaderName sets the "reader_name" field.
+func (m *CheckInMutation) SetReaderName(s string) {
+	m.reader_name = &s
+}
+
+// ReaderName returns the value of the "reader_name" field in the mutation.
+func (m *CheckInMutation) ReaderName() (r string, exists bool) {
+	v := m.reader_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReaderName returns the old "reader_name" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldReaderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReaderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReaderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReaderName: %w", err)
+	}
+	return oldValue.ReaderName, nil
+}
+
+// ResetReaderName resets all changes to the "reader_name" field.
+func (m *CheckInMutation) ResetReaderName() {
+	m.reader_name = nil
+}
+
+// SetReaderPhotoID sets the "reader_photo_id" field.
+func (m *CheckInMutation) SetReaderPhotoID(i int) {
+	m.reader_photo_id = &i
+	m.addreader_photo_id = nil
+}
+
+// ReaderPhotoID returns the value of the "reader_photo_id" field in the mutation.
+func (m *CheckInMutation) ReaderPhotoID() (r int, exists bool) {
+	v := m.reader_photo_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReaderPhotoID returns the old "reader_photo_id" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldReaderPhotoID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReaderPhotoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReaderPhotoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReaderPhotoID: %w", err)
+	}
+	return oldValue.ReaderPhotoID, nil
+}
+
+// AddReaderPhotoID adds i to the "reader_photo_id" field.
+func (m *CheckInMutation) AddReaderPhotoID(i int) {
+	if m.addreader_photo_id != nil {
+		*m.addreader_photo_id += i
+	} else {
+		m.addreader_photo_id = &i
+	}
+}
+
+// AddedReaderPhotoID returns the value that was added to the "reader_photo_id" field in this mutation.
+func (m *CheckInMutation) AddedReaderPhotoID() (r int, exists bool) {
+	v := m.addreader_photo_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReaderPhotoID clears the value of the "reader_photo_id" field.
+func (m *CheckInMutation) ClearReaderPhotoID() {
+	m.reader_photo_id = nil
+	m.addreader_photo_id = nil
+	m.clearedFields[checkin.FieldReaderPhotoID] = struct{}{}
+}
+
+// ReaderPhotoIDCleared returns if the "reader_photo_id" field was cleared in this mutation.
+func (m *CheckInMutation) ReaderPhotoIDCleared() bool {
+	_, ok := m.clearedFields[checkin.FieldReaderPhotoID]
+	return ok
+}
+
+// ResetReaderPhotoID resets all changes to the "reader_photo_id" field.
+func (m *CheckInMutation) ResetReaderPhotoID() {
+	m.reader_photo_id = nil
+	m.addreader_photo_id = nil
+	delete(m.clearedFields, checkin.FieldReaderPhotoID)
+}
+
+// SetLivePhotoID sets the "live_photo_id" field.
+func (m *CheckInMutation) SetLivePhotoID(i int) {
+	m.live_photo = &i
+}
+
+// LivePhotoID returns the value of the "live_photo_id" field in the mutation.
+func (m *CheckInMutation) LivePhotoID() (r int, exists bool) {
+	v := m.live_photo
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLivePhotoID returns the old "live_photo_id" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldLivePhotoID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLivePhotoID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLivePhotoID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLivePhotoID: %w", err)
+	}
+	return oldValue.LivePhotoID, nil
+}
+
+// ResetLivePhotoID resets all changes to the "live_photo_id" field.
+func (m *CheckInMutation) ResetLivePhotoID() {
+	m.live_photo = nil
+}
+
+// SetCheckedInAt sets the "checked_in_at" field.
+func (m *CheckInMutation) SetCheckedInAt(t time.Time) {
+	m.checked_in_at = &t
+}
+
+// CheckedInAt returns the value of the "checked_in_at" field in the mutation.
+func (m *CheckInMutation) CheckedInAt() (r time.Time, exists bool) {
+	v := m.checked_in_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckedInAt returns the old "checked_in_at" field's value of the CheckIn entity.
+// If the CheckIn object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CheckInMutation) OldCheckedInAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckedInAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckedInAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckedInAt: %w", err)
+	}
+	return oldValue.CheckedInAt, nil
+}
+
+// ResetCheckedInAt resets all changes to the "checked_in_at" field.
+func (m *CheckInMutation) ResetCheckedInAt() {
+	m.checked_in_at = nil
+}
+
+// ClearEnrollment clears the "enrollment" edge to the Enrollment entity.
+func (m *CheckInMutation) ClearEnrollment() {
+	m.clearedenrollment = true
+	m.clearedFields[checkin.FieldEnrollmentID] = struct{}{}
+}
+
+// EnrollmentCleared reports if the "enrollment" edge to the Enrollment entity was cleared.
+func (m *CheckInMutation) EnrollmentCleared() bool {
+	return m.clearedenrollment
+}
+
+// EnrollmentIDs returns the "enrollment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// EnrollmentID instead. It exists only for internal usage by the builders.
+func (m *CheckInMutation) EnrollmentIDs() (ids []int) {
+	if id := m.enrollment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetEnrollment resets all changes to the "enrollment" edge.
+func (m *CheckInMutation) ResetEnrollment() {
+	m.enrollment = nil
+	m.clearedenrollment = false
+}
+
+// ClearLivePhoto clears the "live_photo" edge to the Attachment entity.
+func (m *CheckInMutation) ClearLivePhoto() {
+	m.clearedlive_photo = true
+	m.clearedFields[checkin.FieldLivePhotoID] = struct{}{}
+}
+
+// LivePhotoCleared reports if the "live_photo" edge to the Attachment entity was cleared.
+func (m *CheckInMutation) LivePhotoCleared() bool {
+	return m.clearedlive_photo
+}
+
+// LivePhotoIDs returns the "live_photo" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// LivePhotoID instead. It exists only for internal usage by the builders.
+func (m *CheckInMutation) LivePhotoIDs() (ids []int) {
+	if id := m.live_photo; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetLivePhoto resets all changes to the "live_photo" edge.
+func (m *CheckInMutation) ResetLivePhoto() {
+	m.live_photo = nil
+	m.clearedlive_photo = false
+}
+
+// Where appends a list predicates to the CheckInMutation builder.
+func (m *CheckInMutation) Where(ps ...predicate.CheckIn) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CheckInMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CheckInMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CheckIn, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CheckInMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CheckInMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CheckIn).
+func (m *CheckInMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CheckInMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.enrollment != nil {
+		fields = append(fields, checkin.FieldEnrollmentID)
+	}
+	if m.session_id != nil {
+		fields = append(fields, checkin.FieldSessionID)
+	}
+	if m.site_id != nil {
+		fields = append(fields, checkin.FieldSiteID)
+	}
+	if m.operator_id != nil {
+		fields = append(fields, checkin.FieldOperatorID)
+	}
+	if m.reader_name != nil {
+		fields = append(fields, checkin.FieldReaderName)
+	}
+	if m.reader_photo_id != nil {
+		fields = append(fields, checkin.FieldReaderPhotoID)
+	}
+	if m.live_photo != nil {
+		fields = append(fields, checkin.FieldLivePhotoID)
+	}
+	if m.checked_in_at != nil {
+		fields = append(fields, checkin.FieldCheckedInAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CheckInMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case checkin.FieldEnrollmentID:
+		return m.EnrollmentID()
+	case checkin.FieldSessionID:
+		return m.SessionID()
+	case checkin.FieldSiteID:
+		return m.SiteID()
+	case checkin.FieldOperatorID:
+		return m.OperatorID()
+	case checkin.FieldReaderName:
+		return m.ReaderName()
+	case checkin.FieldReaderPhotoID:
+		return m.ReaderPhotoID()
+	case checkin.FieldLivePhotoID:
+		return m.LivePhotoID()
+	case checkin.FieldCheckedInAt:
+		return m.CheckedInAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CheckInMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case checkin.FieldEnrollmentID:
+		return m.OldEnrollmentID(ctx)
+	case checkin.FieldSessionID:
+		return m.OldSessionID(ctx)
+	case checkin.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case checkin.FieldOperatorID:
+		return m.OldOperatorID(ctx)
+	case checkin.FieldReaderName:
+		return m.OldReaderName(ctx)
+	case checkin.FieldReaderPhotoID:
+		return m.OldReaderPhotoID(ctx)
+	case checkin.FieldLivePhotoID:
+		return m.OldLivePhotoID(ctx)
+	case checkin.FieldCheckedInAt:
+		return m.OldCheckedInAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CheckIn field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CheckInMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case checkin.FieldEnrollmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnrollmentID(v)
+		return nil
+	case checkin.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionID(v)
+		return nil
+	case checkin.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case checkin.FieldOperatorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOperatorID(v)
+		return nil
+	case checkin.FieldReaderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReaderName(v)
+		return nil
+	case checkin.FieldReaderPhotoID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReaderPhotoID(v)
+		return nil
+	case checkin.FieldLivePhotoID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLivePhotoID(v)
+		return nil
+	case checkin.FieldCheckedInAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckedInAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CheckIn field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CheckInMutation) AddedFields() []string {
+	var fields []string
+	if m.addsession_id != nil {
+		fields = append(fields, checkin.FieldSessionID)
+	}
+	if m.addsite_id != nil {
+		fields = append(fields, checkin.FieldSiteID)
+	}
+	if m.addoperator_id != nil {
+		fields = append(fields, checkin.FieldOperatorID)
+	}
+	if m.addreader_photo_id != nil {
+		fields = append(fields, checkin.FieldReaderPhotoID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CheckInMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case checkin.FieldSessionID:
+		return m.AddedSessionID()
+	case checkin.FieldSiteID:
+		return m.AddedSiteID()
+	case checkin.FieldOperatorID:
+		return m.AddedOperatorID()
+	case checkin.FieldReaderPhotoID:
+		return m.AddedReaderPhotoID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CheckInMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case checkin.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSessionID(v)
+		return nil
+	case checkin.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSiteID(v)
+		return nil
+	case checkin.FieldOperatorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOperatorID(v)
+		return nil
+	case checkin.FieldReaderPhotoID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReaderPhotoID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CheckIn numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CheckInMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(checkin.FieldReaderPhotoID) {
+		fields = append(fields, checkin.FieldReaderPhotoID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CheckInMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CheckInMutation) ClearField(name string) error {
+	switch name {
+	case checkin.FieldReaderPhotoID:
+		m.ClearReaderPhotoID()
+		return nil
+	}
+	return fmt.Errorf("unknown CheckIn nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CheckInMutation) ResetField(name string) error {
+	switch name {
+	case checkin.FieldEnrollmentID:
+		m.ResetEnrollmentID()
+		return nil
+	case checkin.FieldSessionID:
+		m.ResetSessionID()
+		return nil
+	case checkin.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case checkin.FieldOperatorID:
+		m.ResetOperatorID()
+		return nil
+	case checkin.FieldReaderName:
+		m.ResetReaderName()
+		return nil
+	case checkin.FieldReaderPhotoID:
+		m.ResetReaderPhotoID()
+		return nil
+	case checkin.FieldLivePhotoID:
+		m.ResetLivePhotoID()
+		return nil
+	case checkin.FieldCheckedInAt:
+		m.ResetCheckedInAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CheckIn field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CheckInMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.enrollment != nil {
+		edges = append(edges, checkin.EdgeEnrollment)
+	}
+	if m.live_photo != nil {
+		edges = append(edges, checkin.EdgeLivePhoto)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CheckInMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case checkin.EdgeEnrollment:
+		if id := m.enrollment; id != nil {
+			return []ent.Value{*id}
+		}
+	case checkin.EdgeLivePhoto:
+		if id := m.live_photo; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CheckInMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CheckInMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CheckInMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedenrollment {
+		edges = append(edges, checkin.EdgeEnrollment)
+	}
+	if m.clearedlive_photo {
+		edges = append(edges, checkin.EdgeLivePhoto)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CheckInMutation) EdgeCleared(name string) bool {
+	switch name {
+	case checkin.EdgeEnrollment:
+		return m.clearedenrollment
+	case checkin.EdgeLivePhoto:
+		return m.clearedlive_photo
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CheckInMutation) ClearEdge(name string) error {
+	switch name {
+	case checkin.EdgeEnrollment:
+		m.ClearEnrollment()
+		return nil
+	case checkin.EdgeLivePhoto:
+		m.ClearLivePhoto()
+		return nil
+	}
+	return fmt.Errorf("unknown CheckIn unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CheckInMutation) ResetEdge(name string) error {
+	switch name {
+	case checkin.EdgeEnrollment:
+		m.ResetEnrollment()
+		return nil
+	case checkin.EdgeLivePhoto:
+		m.ResetLivePhoto()
+		return nil
+	}
+	return fmt.Errorf("unknown CheckIn edge %s", name)
+}
+
+// EnrollmentMutation represents an operation that mutates the Enrollment nodes in the graph.
+type EnrollmentMutation struct {
+	config
+	op                       Op
+	typ                      string
+	id                       *int
+	created_at               *time.Time
+	updated_at               *time.Time
+	site_id                  *int
+	addsite_id               *int
+	training_org_id          *int
+	addtraining_org_id       *int
+	enrolled_by_id           *int
+	addenrolled_by_id        *int
+	source                   *enrollment.Source
+	status                   *enrollment.Status
+	pledge_accepted_at       *time.Time
+	submitted_at             *time.Time
+	reviewed_at              *time.Time
+	reviewer_id              *int
+	addreviewer_id           *int
+	review_reason            *string
+	fee_cents                *int
+	addfee_cents             *int
+	payment_status           *enrollment.PaymentStatus
+	paid_at                  *time.Time
+	ticket_no                *string
+	checked_in_at            *time.Time
+	clearedFields            map[string]struct{}
+	candidate                *int
+	clearedcandidate         bool
+	plan                     *int
+	clearedplan              bool
+	subject                  *int
+	clearedsubject           bool
+	session                  *int
+	clearedsession           bool
+	company                  *int
+	clearedcompany           bool
+	review_department        *int
+	clearedreview_department bool
+	payments                 map[int]struct{}
+	removedpayments          map[int]struct{}
+	clearedpayments          bool
+	check_in                 *int
+	clearedcheck_in          bool
+	done                     bool
+	oldValue                 func(context.Context) (*Enrollment, error)
+	predicates               []predicate.Enrollment
+}
+
+var _ ent.Mutation = (*EnrollmentMutation)(nil)
+
+// enrollmentOption allows management of the mutation configuration using functional options.
+type enrollmentOption func(*EnrollmentMutation)
+
+// newEnrollmentMutation creates new mutation for the Enrollment entity.
+func newEnrollmentMutation(c config, op Op, opts ...enrollmentOption) *EnrollmentMutation {
+	m := &EnrollmentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEnrollment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEnrollmentID sets the ID field of the mutation.
+func withEnrollmentID(id int) enrollmentOption {
+	return func(m *EnrollmentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Enrollment
+		)
+		m.oldValue = func(ctx context.Context) (*Enrollment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Enrollment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEnrollment sets the old Enrollment of the mutation.
+func withEnrollment(node *Enrollment) enrollmentOption {
+	return func(m *EnrollmentMutation) {
+		m.oldValue = func(context.Context) (*Enrollment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EnrollmentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EnrollmentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EnrollmentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EnrollmentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Enrollment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EnrollmentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EnrollmentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EnrollmentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EnrollmentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EnrollmentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EnrollmentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCandidateID sets the "candidate_id" field.
+func (m *EnrollmentMutation) SetCandidateID(i int) {
+	m.candidate = &i
+}
+
+// CandidateID returns the value of the "candidate_id" field in the mutation.
+func (m *EnrollmentMutation) CandidateID() (r int, exists bool) {
+	v := m.candidate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCandidateID returns the old "candidate_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldCandidateID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCandidateID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCandidateID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCandidateID: %w", err)
+	}
+	return oldValue.CandidateID, nil
+}
+
+// ResetCandidateID resets all changes to the "candidate_id" field.
+func (m *EnrollmentMutation) ResetCandidateID() {
+	m.candidate = nil
+}
+
+// SetPlanID sets the "plan_id" field.
+func (m *EnrollmentMutation) SetPlanID(i int) {
+	m.plan = &i
+}
+
+// PlanID returns the value of the "plan_id" field in the mutation.
+func (m *EnrollmentMutation) PlanID() (r int, exists bool) {
+	v := m.plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanID returns the old "plan_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldPlanID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanID: %w", err)
+	}
+	return oldValue.PlanID, nil
+}
+
+// ResetPlanID resets all changes to the "plan_id" field.
+func (m *EnrollmentMutation) ResetPlanID() {
+	m.plan = nil
+}
+
+// SetSubjectID sets the "subject_id" field.
+func (m *EnrollmentMutation) SetSubjectID(i int) {
+	m.subject = &i
+}
+
+// SubjectID returns the value of the "subject_id" field in the mutation.
+func (m *EnrollmentMutation) SubjectID() (r int, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectID returns the old "subject_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldSubjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectID: %w", err)
+	}
+	return oldValue.SubjectID, nil
+}
+
+// ResetSubjectID resets all changes to the "subject_id" field.
+func (m *EnrollmentMutation) ResetSubjectID() {
+	m.subject = nil
+}
+
+// SetSessionID sets the "session_id" field.
+func (m *EnrollmentMutation) SetSessionID(i int) {
+	m.session = &i
+}
+
+// SessionID returns the value of the "session_id" field in the mutation.
+func (m *EnrollmentMutation) SessionID() (r int, exists bool) {
+	v := m.session
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionID returns the old "session_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldSessionID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionID: %w", err)
+	}
+	return oldValue.SessionID, nil
+}
+
+// ClearSessionID clears the value of the "session_id" field.
+func (m *EnrollmentMutation) ClearSessionID() {
+	m.session = nil
+	m.clearedFields[enrollment.FieldSessionID] = struct{}{}
+}
+
+// SessionIDCleared returns if the "session_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) SessionIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldSessionID]
+	return ok
+}
+
+// ResetSessionID resets all changes to the "session_id" field.
+func (m *EnrollmentMutation) ResetSessionID() {
+	m.session = nil
+	delete(m.clearedFields, enrollment.FieldSessionID)
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *EnrollmentMutation) SetSiteID(i int) {
+	m.site_id = &i
+	m.addsite_id = nil
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *EnrollmentMutation) SiteID() (r int, exists bool) {
+	v := m.site_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldSiteID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// AddSiteID adds i to the "site_id" field.
+func (m *EnrollmentMutation) AddSiteID(i int) {
+	if m.addsite_id != nil {
+		*m.addsite_id += i
+	} else {
+		m.addsite_id = &i
+	}
+}
+
+// AddedSiteID returns the value that was added to the "site_id" field in this mutation.
+func (m *EnrollmentMutation) AddedSiteID() (r int, exists bool) {
+	v := m.addsite_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSiteID clears the value of the "site_id" field.
+func (m *EnrollmentMutation) ClearSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+	m.clearedFields[enrollment.FieldSiteID] = struct{}{}
+}
+
+// SiteIDCleared returns if the "site_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) SiteIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldSiteID]
+	return ok
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *EnrollmentMutation) ResetSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+	delete(m.clearedFields, enrollment.FieldSiteID)
+}
+
+// SetCompanyID sets the "company_id" field.
+func (m *EnrollmentMutation) SetCompanyID(i int) {
+	m.company = &i
+}
+
+// CompanyID returns the value of the "company_id" field in the mutation.
+func (m *EnrollmentMutation) CompanyID() (r int, exists bool) {
+	v := m.company
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanyID returns the old "company_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldCompanyID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanyID: %w", err)
+	}
+	return oldValue.CompanyID, nil
+}
+
+// ClearCompanyID clears the value of the "company_id" field.
+func (m *EnrollmentMutation) ClearCompanyID() {
+	m.company = nil
+	m.clearedFields[enrollment.FieldCompanyID] = struct{}{}
+}
+
+// CompanyIDCleared returns if the "company_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) CompanyIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldCompanyID]
+	return ok
+}
+
+// ResetCompanyID resets all changes to the "company_id" field.
+func (m *EnrollmentMutation) ResetCompanyID() {
+	m.company = nil
+	delete(m.clearedFields, enrollment.FieldCompanyID)
+}
+
+// SetTrainingOrgID sets the "training_org_id" field.
+func (m *EnrollmentMutation) SetTrainingOrgID(i int) {
+	m.training_org_id = &i
+	m.addtraining_org_id = nil
+}
+
+// TrainingOrgID returns the value of the "training_org_id" field in the mutation.
+func (m *EnrollmentMutation) TrainingOrgID() (r int, exists bool) {
+	v := m.training_org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainingOrgID returns the old "training_org_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldTrainingOrgID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainingOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainingOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainingOrgID: %w", err)
+	}
+	return oldValue.TrainingOrgID, nil
+}
+
+// AddTrainingOrgID adds i to the "training_org_id" field.
+func (m *EnrollmentMutation) AddTrainingOrgID(i int) {
+	if m.addtraining_org_id != nil {
+		*m.addtraining_org_id += i
+	} else {
+		m.addtraining_org_id = &i
+	}
+}
+
+// AddedTrainingOrgID returns the value that was added to the "training_org_id" field in this mutation.
+func (m *EnrollmentMutation) AddedTrainingOrgID() (r int, exists bool) {
+	v := m.addtraining_org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTrainingOrgID clears the value of the "training_org_id" field.
+func (m *EnrollmentMutation) ClearTrainingOrgID() {
+	m.training_org_id = nil
+	m.addtraining_org_id = nil
+	m.clearedFields[enrollment.FieldTrainingOrgID] = struct{}{}
+}
+
+// TrainingOrgIDCleared returns if the "training_org_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) TrainingOrgIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldTrainingOrgID]
+	return ok
+}
+
+// ResetTrainingOrgID resets all changes to the "training_org_id" field.
+func (m *EnrollmentMutation) ResetTrainingOrgID() {
+	m.training_org_id = nil
+	m.addtraining_org_id = nil
+	delete(m.clearedFields, enrollment.FieldTrainingOrgID)
+}
+
+// SetEnrolledByID sets the "enrolled_by_id" field.
+func (m *EnrollmentMutation) SetEnrolledByID(i int) {
+	m.enrolled_by_id = &i
+	m.addenrolled_by_id = nil
+}
+
+// EnrolledByID returns the value of the "enrolled_by_id" field in the mutation.
+func (m *EnrollmentMutation) EnrolledByID() (r int, exists bool) {
+	v := m.enrolled_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnrolledByID returns the old "enrolled_by_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldEnrolledByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnrolledByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnrolledByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnrolledByID: %w", err)
+	}
+	return oldValue.EnrolledByID, nil
+}
+
+// AddEnrolledByID adds i to the "enrolled_by_id" field.
+func (m *EnrollmentMutation) AddEnrolledByID(i int) {
+	if m.addenrolled_by_id != nil {
+		*m.addenrolled_by_id += i
+	} else {
+		m.addenrolled_by_id = &i
+	}
+}
+
+// AddedEnrolledByID returns the value that was added to the "enrolled_by_id" field in this mutation.
+func (m *EnrollmentMutation) AddedEnrolledByID() (r int, exists bool) {
+	v := m.addenrolled_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearEnrolledByID clears the value of the "enrolled_by_id" field.
+func (m *EnrollmentMutation) ClearEnrolledByID() {
+	m.enrolled_by_id = nil
+	m.addenrolled_by_id = nil
+	m.clearedFields[enrollment.FieldEnrolledByID] = struct{}{}
+}
+
+// EnrolledByIDCleared returns if the "enrolled_by_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) EnrolledByIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldEnrolledByID]
+	return ok
+}
+
+// ResetEnrolledByID resets all changes to the "enrolled_by_id" field.
+func (m *EnrollmentMutation) ResetEnrolledByID() {
+	m.enrolled_by_id = nil
+	m.addenrolled_by_id = nil
+	delete(m.clearedFields, enrollment.FieldEnrolledByID)
+}
+
+// SetSource sets the "source" field.
+func (m *EnrollmentMutation) SetSource(e enrollment.Source) {
+	m.source = &e
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *EnrollmentMutation) Source() (r enrollment.Source, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldSource(ctx context.Context) (v enrollment.Source, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *EnrollmentMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *EnrollmentMutation) SetStatus(e enrollment.Status) {
+	m.status = &e
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *EnrollmentMutation) Status() (r enrollment.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldStatus(ctx context.Context) (v enrollment.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *EnrollmentMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetPledgeAcceptedAt sets the "pledge_accepted_at" field.
+func (m *EnrollmentMutation) SetPledgeAcceptedAt(t time.Time) {
+	m.pledge_accepted_at = &t
+}
+
+// PledgeAcceptedAt returns the value of the "pledge_accepted_at" field in the mutation.
+func (m *EnrollmentMutation) PledgeAcceptedAt() (r time.Time, exists bool) {
+	v := m.pledge_accepted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPledgeAcceptedAt returns the old "pledge_accepted_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldPledgeAcceptedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPledgeAcceptedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPledgeAcceptedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPledgeAcceptedAt: %w", err)
+	}
+	return oldValue.PledgeAcceptedAt, nil
+}
+
+// ResetPledgeAcceptedAt resets all changes to the "pledge_accepted_at" field.
+func (m *EnrollmentMutation) ResetPledgeAcceptedAt() {
+	m.pledge_accepted_at = nil
+}
+
+// SetSubmittedAt sets the "submitted_at" field.
+func (m *EnrollmentMutation) SetSubmittedAt(t time.Time) {
+	m.submitted_at = &t
+}
+
+// SubmittedAt returns the value of the "submitted_at" field in the mutation.
+func (m *EnrollmentMutation) SubmittedAt() (r time.Time, exists bool) {
+	v := m.submitted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmittedAt returns the old "submitted_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldSubmittedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmittedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmittedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmittedAt: %w", err)
+	}
+	return oldValue.SubmittedAt, nil
+}
+
+// ResetSubmittedAt resets all changes to the "submitted_at" field.
+func (m *EnrollmentMutation) ResetSubmittedAt() {
+	m.submitted_at = nil
+}
+
+// SetReviewedAt sets the "reviewed_at" field.
+func (m *EnrollmentMutation) SetReviewedAt(t time.Time) {
+	m.reviewed_at = &t
+}
+
+// ReviewedAt returns the value of the "reviewed_at" field in the mutation.
+func (m *EnrollmentMutation) ReviewedAt() (r time.Time, exists bool) {
+	v := m.reviewed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewedAt returns the old "reviewed_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldReviewedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewedAt: %w", err)
+	}
+	return oldValue.ReviewedAt, nil
+}
+
+// ClearReviewedAt clears the value of the "reviewed_at" field.
+func (m *EnrollmentMutation) ClearReviewedAt() {
+	m.reviewed_at = nil
+	m.clearedFields[enrollment.FieldReviewedAt] = struct{}{}
+}
+
+// ReviewedAtCleared returns if the "reviewed_at" field was cleared in this mutation.
+func (m *EnrollmentMutation) ReviewedAtCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldReviewedAt]
+	return ok
+}
+
+// ResetReviewedAt resets all changes to the "reviewed_at" field.
+func (m *EnrollmentMutation) ResetReviewedAt() {
+	m.reviewed_at = nil
+	delete(m.clearedFields, enrollment.FieldReviewedAt)
+}
+
+// SetReviewerID sets the "reviewer_id" field.
+func (m *EnrollmentMutation) SetReviewerID(i int) {
+	m.reviewer_id = &i
+	m.addreviewer_id = nil
+}
+
+// ReviewerID returns the value of the "reviewer_id" field in the mutation.
+func (m *EnrollmentMutation) ReviewerID() (r int, exists bool) {
+	v := m.reviewer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewerID returns the old "reviewer_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldReviewerID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewerID: %w", err)
+	}
+	return oldValue.ReviewerID, nil
+}
+
+// AddReviewerID adds i to the "reviewer_id" field.
+func (m *EnrollmentMutation) AddReviewerID(i int) {
+	if m.addreviewer_id != nil {
+		*m.addreviewer_id += i
+	} else {
+		m.addreviewer_id = &i
+	}
+}
+
+// AddedReviewerID returns the value that was added to the "reviewer_id" field in this mutation.
+func (m *EnrollmentMutation) AddedReviewerID() (r int, exists bool) {
+	v := m.addreviewer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReviewerID clears the value of the "reviewer_id" field.
+func (m *EnrollmentMutation) ClearReviewerID() {
+	m.reviewer_id = nil
+	m.addreviewer_id = nil
+	m.clearedFields[enrollment.FieldReviewerID] = struct{}{}
+}
+
+// ReviewerIDCleared returns if the "reviewer_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) ReviewerIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldReviewerID]
+	return ok
+}
+
+// ResetReviewerID resets all changes to the "reviewer_id" field.
+func (m *EnrollmentMutation) ResetReviewerID() {
+	m.reviewer_id = nil
+	m.addreviewer_id = nil
+	delete(m.clearedFields, enrollment.FieldReviewerID)
+}
+
+// SetReviewDepartmentID sets the "review_department_id" field.
+func (m *EnrollmentMutation) SetReviewDepartmentID(i int) {
+	m.review_department = &i
+}
+
+// ReviewDepartmentID returns the value of the "review_department_id" field in the mutation.
+func (m *EnrollmentMutation) ReviewDepartmentID() (r int, exists bool) {
+	v := m.review_department
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewDepartmentID returns the old "review_department_id" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldReviewDepartmentID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewDepartmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewDepartmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewDepartmentID: %w", err)
+	}
+	return oldValue.ReviewDepartmentID, nil
+}
+
+// ClearReviewDepartmentID clears the value of the "review_department_id" field.
+func (m *EnrollmentMutation) ClearReviewDepartmentID() {
+	m.review_department = nil
+	m.clearedFields[enrollment.FieldReviewDepartmentID] = struct{}{}
+}
+
+// ReviewDepartmentIDCleared returns if the "review_department_id" field was cleared in this mutation.
+func (m *EnrollmentMutation) ReviewDepartmentIDCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldReviewDepartmentID]
+	return ok
+}
+
+// ResetReviewDepartmentID resets all changes to the "review_department_id" field.
+func (m *EnrollmentMutation) ResetReviewDepartmentID() {
+	m.review_department = nil
+	delete(m.clearedFields, enrollment.FieldReviewDepartmentID)
+}
+
+// SetReviewReason sets the "review_reason" field.
+func (m *EnrollmentMutation) SetReviewReason(s string) {
+	m.review_reason = &s
+}
+
+// ReviewReason returns the value of the "review_reason" field in the mutation.
+func (m *EnrollmentMutation) ReviewReason() (r string, exists bool) {
+	v := m.review_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewReason returns the old "review_reason" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldReviewReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewReason: %w", err)
+	}
+	return oldValue.ReviewReason, nil
+}
+
+// ClearReviewReason clears the value of the "review_reason" field.
+func (m *EnrollmentMutation) ClearReviewReason() {
+	m.review_reason = nil
+	m.clearedFields[enrollment.FieldReviewReason] = struct{}{}
+}
+
+// ReviewReasonCleared returns if the "review_reason" field was cleared in this mutation.
+func (m *EnrollmentMutation) ReviewReasonCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldReviewReason]
+	return ok
+}
+
+// ResetReviewReason resets all changes to the "review_reason" field.
+func (m *EnrollmentMutation) ResetReviewReason() {
+	m.review_reason = nil
+	delete(m.clearedFields, enrollment.FieldReviewReason)
+}
+
+// SetFeeCents sets the "fee_cents" field.
+func (m *EnrollmentMutation) SetFeeCents(i int) {
+	m.fee_cents = &i
+	m.addfee_cents = nil
+}
+
+// FeeCents returns the value of the "fee_cents" field in the mutation.
+func (m *EnrollmentMutation) FeeCents() (r int, exists bool) {
+	v := m.fee_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeeCents returns the old "fee_cents" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldFeeCents(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeeCents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeeCents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeeCents: %w", err)
+	}
+	return oldValue.FeeCents, nil
+}
+
+// AddFeeCents adds i to the "fee_cents" field.
+func (m *EnrollmentMutation) AddFeeCents(i int) {
+	if m.addfee_cents != nil {
+		*m.addfee_cents += i
+	} else {
+		m.addfee_cents = &i
+	}
+}
+
+// AddedFeeCents returns the value that was added to the "fee_cents" field in this mutation.
+func (m *EnrollmentMutation) AddedFeeCents() (r int, exists bool) {
+	v := m.addfee_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFeeCents resets all changes to the "fee_cents" field.
+func (m *EnrollmentMutation) ResetFeeCents() {
+	m.fee_cents = nil
+	m.addfee_cents = nil
+}
+
+// SetPaymentStatus sets the "payment_status" field.
+func (m *EnrollmentMutation) SetPaymentStatus(es enrollment.PaymentStatus) {
+	m.payment_status = &es
+}
+
+// PaymentStatus returns the value of the "payment_status" field in the mutation.
+func (m *EnrollmentMutation) PaymentStatus() (r enrollment.PaymentStatus, exists bool) {
+	v := m.payment_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentStatus returns the old "payment_status" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldPaymentStatus(ctx context.Context) (v enrollment.PaymentStatus, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentStatus: %w", err)
+	}
+	return oldValue.PaymentStatus, nil
+}
+
+// ResetPaymentStatus resets all changes to the "payment_status" field.
+func (m *EnrollmentMutation) ResetPaymentStatus() {
+	m.payment_status = nil
+}
+
+// SetPaidAt sets the "paid_at" field.
+func (m *EnrollmentMutation) SetPaidAt(t time.Time) {
+	m.paid_at = &t
+}
+
+// PaidAt returns the value of the "paid_at" field in the mutation.
+func (m *EnrollmentMutation) PaidAt() (r time.Time, exists bool) {
+	v := m.paid_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaidAt returns the old "paid_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldPaidAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaidAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaidAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaidAt: %w", err)
+	}
+	return oldValue.PaidAt, nil
+}
+
+// ClearPaidAt clears the value of the "paid_at" field.
+func (m *EnrollmentMutation) ClearPaidAt() {
+	m.paid_at = nil
+	m.clearedFields[enrollment.FieldPaidAt] = struct{}{}
+}
+
+// PaidAtCleared returns if the "paid_at" field was cleared in this mutation.
+func (m *EnrollmentMutation) PaidAtCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldPaidAt]
+	return ok
+}
+
+// ResetPaidAt resets all changes to the "paid_at" field.
+func (m *EnrollmentMutation) ResetPaidAt() {
+	m.paid_at = nil
+	delete(m.clearedFields, enrollment.FieldPaidAt)
+}
+
+// SetTicketNo sets the "ticket_no" field.
+func (m *EnrollmentMutation) SetTicketNo(s string) {
+	m.ticket_no = &s
+}
+
+// TicketNo returns the value of the "ticket_no" field in the mutation.
+func (m *EnrollmentMutation) TicketNo() (r string, exists bool) {
+	v := m.ticket_no
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTicketNo returns the old "ticket_no" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldTicketNo(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTicketNo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTicketNo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTicketNo: %w", err)
+	}
+	return oldValue.TicketNo, nil
+}
+
+// ClearTicketNo clears the value of the "ticket_no" field.
+func (m *EnrollmentMutation) ClearTicketNo() {
+	m.ticket_no = nil
+	m.clearedFields[enrollment.FieldTicketNo] = struct{}{}
+}
+
+// TicketNoCleared returns if the "ticket_no" field was cleared in this mutation.
+func (m *EnrollmentMutation) TicketNoCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldTicketNo]
+	return ok
+}
+
+// ResetTicketNo resets all changes to the "ticket_no" field.
+func (m *EnrollmentMutation) ResetTicketNo() {
+	m.ticket_no = nil
+	delete(m.clearedFields, enrollment.FieldTicketNo)
+}
+
+// SetCheckedInAt sets the "checked_in_at" field.
+func (m *EnrollmentMutation) SetCheckedInAt(t time.Time) {
+	m.checked_in_at = &t
+}
+
+// CheckedInAt returns the value of the "checked_in_at" field in the mutation.
+func (m *EnrollmentMutation) CheckedInAt() (r time.Time, exists bool) {
+	v := m.checked_in_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckedInAt returns the old "checked_in_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldCheckedInAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckedInAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckedInAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckedInAt: %w", err)
+	}
+	return oldValue.CheckedInAt, nil
+}
+
+// ClearCheckedInAt clears the value of the "checked_in_at" field.
+func (m *EnrollmentMutation) ClearCheckedInAt() {
+	m.checked_in_at = nil
+	m.clearedFields[enrollment.FieldCheckedInAt] = struct{}{}
+}
+
+// CheckedInAtCleared returns if the "checked_in_at" field was cleared in this mutation.
+func (m *EnrollmentMutation) CheckedInAtCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldCheckedInAt]
+	return ok
+}
+
+// ResetCheckedInAt resets all changes to the "checked_in_at" field.
+func (m *EnrollmentMutation) ResetCheckedInAt() {
+	m.checked_in_at = nil
+	delete(m.clearedFields, enrollment.FieldCheckedInAt)
+}
+
+// ClearCandidate clears the "candidate" edge to the User entity.
+func (m *EnrollmentMutation) ClearCandidate() {
+	m.clearedcandidate = true
+	m.clearedFields[enrollment.FieldCandidateID] = struct{}{}
+}
+
+// CandidateCleared reports if the "candidate" edge to the User entity was cleared.
+func (m *EnrollmentMutation) CandidateCleared() bool {
+	return m.clearedcandidate
+}
+
+// CandidateIDs returns the "candidate" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CandidateID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) CandidateIDs() (ids []int) {
+	if id := m.candidate; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCandidate resets all changes to the "candidate" edge.
+func (m *EnrollmentMutation) ResetCandidate() {
+	m.candidate = nil
+	m.clearedcandidate = false
+}
+
+// ClearPlan clears the "plan" edge to the ExamPlan entity.
+func (m *EnrollmentMutation) ClearPlan() {
+	m.clearedplan = true
+	m.clearedFields[enrollment.FieldPlanID] = struct{}{}
+}
+
+// PlanCleared reports if the "plan" edge to the ExamPlan entity was cleared.
+func (m *EnrollmentMutation) PlanCleared() bool {
+	return m.clearedplan
+}
+
+// PlanIDs returns the "plan" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PlanID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) PlanIDs() (ids []int) {
+	if id := m.plan; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPlan resets all changes to the "plan" edge.
+func (m *EnrollmentMutation) ResetPlan() {
+	m.plan = nil
+	m.clearedplan = false
+}
+
+// ClearSubject clears the "subject" edge to the Subject entity.
+func (m *EnrollmentMutation) ClearSubject() {
+	m.clearedsubject = true
+	m.clearedFields[enrollment.FieldSubjectID] = struct{}{}
+}
+
+// SubjectCleared reports if the "subject" edge to the Subject entity was cleared.
+func (m *EnrollmentMutation) SubjectCleared() bool {
+	return m.clearedsubject
+}
+
+// SubjectIDs returns the "subject" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SubjectID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) SubjectIDs() (ids []int) {
+	if id := m.subject; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSubject resets all changes to the "subject" edge.
+func (m *EnrollmentMutation) ResetSubject() {
+	m.subject = nil
+	m.clearedsubject = false
+}
+
+// ClearSession clears the "session" edge to the ExamSession entity.
+func (m *EnrollmentMutation) ClearSession() {
+	m.clearedsession = true
+	m.clearedFields[enrollment.FieldSessionID] = struct{}{}
+}
+
+// SessionCleared reports if the "session" edge to the ExamSession entity was cleared.
+func (m *EnrollmentMutation) SessionCleared() bool {
+	return m.SessionIDCleared() || m.clearedsession
+}
+
+// SessionIDs returns the "session" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SessionID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) SessionIDs() (ids []int) {
+	if id := m.session; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSession resets all changes to the "session" edge.
+func (m *EnrollmentMutation) ResetSession() {
+	m.session = nil
+	m.clearedsession = false
+}
+
+// ClearCompany clears the "company" edge to the Organization entity.
+func (m *EnrollmentMutation) ClearCompany() {
+	m.clearedcompany = true
+	m.clearedFields[enrollment.FieldCompanyID] = struct{}{}
+}
+
+// CompanyCleared reports if the "company" edge to the Organization entity was cleared.
+func (m *EnrollmentMutation) CompanyCleared() bool {
+	return m.CompanyIDCleared() || m.clearedcompany
+}
+
+// CompanyIDs returns the "company" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CompanyID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) CompanyIDs() (ids []int) {
+	if id := m.company; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCompany resets all changes to the "company" edge.
+func (m *EnrollmentMutation) ResetCompany() {
+	m.company = nil
+	m.clearedcompany = false
+}
+
+// ClearReviewDepartment clears the "review_department" edge to the Organization entity.
+func (m *EnrollmentMutation) ClearReviewDepartment() {
+	m.clearedreview_department = true
+	m.clearedFields[enrollment.FieldReviewDepartmentID] = struct{}{}
+}
+
+// ReviewDepartmentCleared reports if the "review_department" edge to the Organization entity was cleared.
+func (m *EnrollmentMutation) ReviewDepartmentCleared() bool {
+	return m.ReviewDepartmentIDCleared() || m.clearedreview_department
+}
+
+// ReviewDepartmentIDs returns the "review_department" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ReviewDepartmentID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) ReviewDepartmentIDs() (ids []int) {
+	if id := m.review_department; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetReviewDepartment resets all changes to the "review_department" edge.
+func (m *EnrollmentMutation) ResetReviewDepartment() {
+	m.review_department = nil
+	m.clearedreview_department = false
+}
+
+// AddPaymentIDs adds the "payments" edge to the Payment entity by ids.
+func (m *EnrollmentMutation) AddPaymentIDs(ids ...int) {
+	if m.payments == nil {
+		m.payments = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.payments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPayments clears the "payments" edge to the Payment entity.
+func (m *EnrollmentMutation) ClearPayments() {
+	m.clearedpayments = true
+}
+
+// PaymentsCleared reports if the "payments" edge to the Payment entity was cleared.
+func (m *EnrollmentMutation) PaymentsCleared() bool {
+	return m.clearedpayments
+}
+
+// RemovePaymentIDs removes the "payments" edge to the Payment entity by IDs.
+func (m *EnrollmentMutation) RemovePaymentIDs(ids ...int) {
+	if m.removedpayments == nil {
+		m.removedpayments = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.payments, ids[i])
+		m.removedpayments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPayments returns the removed IDs of the "payments" edge to the Payment entity.
+func (m *EnrollmentMutation) RemovedPaymentsIDs() (ids []int) {
+	for id := range m.removedpayments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PaymentsIDs returns the "payments" edge IDs in the mutation.
+func (m *EnrollmentMutation) PaymentsIDs() (ids []int) {
+	for id := range m.payments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPayments resets all changes to the "payments" edge.
+func (m *EnrollmentMutation) ResetPayments() {
+	m.payments = nil
+	m.clearedpayments = false
+	m.removedpayments = nil
+}
+
+// SetCheckInID sets the "check_in" edge to the CheckIn entity by id.
+func (m *EnrollmentMutation) SetCheckInID(id int) {
+	m.check_in = &id
+}
+
+// ClearCheckIn clears the "check_in" edge to the CheckIn entity.
+func (m *EnrollmentMutation) ClearCheckIn() {
+	m.clearedcheck_in = true
+}
+
+// CheckInCleared reports if the "check_in" edge to the CheckIn entity was cleared.
+func (m *EnrollmentMutation) CheckInCleared() bool {
+	return m.clearedcheck_in
+}
+
+// CheckInID returns the "check_in" edge ID in the mutation.
+func (m *EnrollmentMutation) CheckInID() (id int, exists bool) {
+	if m.check_in != nil {
+		return *m.check_in, true
+	}
+	return
+}
+
+// CheckInIDs returns the "check_in" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CheckInID instead. It exists only for internal usage by the builders.
+func (m *EnrollmentMutation) CheckInIDs() (ids []int) {
+	if id := m.check_in; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCheckIn resets all changes to the "check_in" edge.
+func (m *EnrollmentMutation) ResetCheckIn() {
+	m.check_in = nil
+	m.clearedcheck_in = false
+}
+
+// Where appends a list predicates to the EnrollmentMutation builder.
+func (m *EnrollmentMutation) Where(ps ...predicate.Enrollment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EnrollmentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EnrollmentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Enrollment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EnrollmentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EnrollmentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Enrollment).
+func (m *EnrollmentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EnrollmentMutation) Fields() []string {
+	fields := make([]string, 0, 23)
+	if m.created_at != nil {
+		fields = append(fields, enrollment.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, enrollment.FieldUpdatedAt)
+	}
+	if m.candidate != nil {
+		fields = append(fields, enrollment.FieldCandidateID)
+	}
+	if m.plan != nil {
+		fields = append(fields, enrollment.FieldPlanID)
+	}
+	if m.subject != nil {
+		fields = append(fields, enrollment.FieldSubjectID)
+	}
+	if m.session != nil {
+		fields = append(fields, enrollment.FieldSessionID)
+	}
+	if m.site_id != nil {
+		fields = append(fields, enrollment.FieldSiteID)
+	}
+	if m.company != nil {
+		fields = append(fields, enrollment.FieldCompanyID)
+	}
+	if m.training_org_id != nil {
+		fields = append(fields, enrollment.FieldTrainingOrgID)
+	}
+	if m.enrolled_by_id != nil {
+		fields = append(fields, enrollment.FieldEnrolledByID)
+	}
+	if m.source != nil {
+		fields = append(fields, enrollment.FieldSource)
+	}
+	if m.status != nil {
+		fields = append(fields, enrollment.FieldStatus)
+	}
+	if m.pledge_accepted_at != nil {
+		fields = append(fields, enrollment.FieldPledgeAcceptedAt)
+	}
+	if m.submitted_at != nil {
+		fields = append(fields, enrollment.FieldSubmittedAt)
+	}
+	if m.reviewed_at != nil {
+		fields = append(fields, enrollment.FieldReviewedAt)
+	}
+	if m.reviewer_id != nil {
+		fields = append(fields, enrollment.FieldReviewerID)
+	}
+	if m.review_department != nil {
+		fields = append(fields, enrollment.FieldReviewDepartmentID)
+	}
+	if m.review_reason != nil {
+		fields = append(fields, enrollment.FieldReviewReason)
+	}
+	if m.fee_cents != nil {
+		fields = append(fields, enrollment.FieldFeeCents)
+	}
+	if m.payment_status != nil {
+		fields = append(fields, enrollment.FieldPaymentStatus)
+	}
+	if m.paid_at != nil {
+		fields = append(fields, enrollment.FieldPaidAt)
+	}
+	if m.ticket_no != nil {
+		fields = append(fields, enrollment.FieldTicketNo)
+	}
+	if m.checked_in_at != nil {
+		fields = append(fields, enrollment.FieldCheckedInAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EnrollmentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case enrollment.FieldCreatedAt:
+		return m.CreatedAt()
+	case enrollment.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case enrollment.FieldCandidateID:
+		return m.CandidateID()
+	case enrollment.FieldPlanID:
+		return m.PlanID()
+	case enrollment.FieldSubjectID:
+		return m.SubjectID()
+	case enrollment.FieldSessionID:
+		return m.SessionID()
+	case enrollment.FieldSiteID:
+		return m.SiteID()
+	case enrollment.FieldCompanyID:
+		return m.CompanyID()
+	case enrollment.FieldTrainingOrgID:
+		return m.TrainingOrgID()
+	case enrollment.FieldEnrolledByID:
+		return m.EnrolledByID()
+	case enrollment.FieldSource:
+		return m.Source()
+	case enrollment.FieldStatus:
+		return m.Status()
+	case enrollment.FieldPledgeAcceptedAt:
+		return m.PledgeAcceptedAt()
+	case enrollment.FieldSubmittedAt:
+		return m.SubmittedAt()
+	case enrollment.FieldReviewedAt:
+		return m.ReviewedAt()
+	case enrollment.FieldReviewerID:
+		return m.ReviewerID()
+	case enrollment.FieldReviewDepartmentID:
+		return m.ReviewDepartmentID()
+	case enrollment.FieldReviewReason:
+		return m.ReviewReason()
+	case enrollment.FieldFeeCents:
+		return m.FeeCents()
+	case enrollment.FieldPaymentStatus:
+		return m.PaymentStatus()
+	case enrollment.FieldPaidAt:
+		return m.PaidAt()
+	case enrollment.FieldTicketNo:
+		return m.TicketNo()
+	case enrollment.FieldCheckedInAt:
+		return m.CheckedInAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EnrollmentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case enrollment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case enrollment.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case enrollment.FieldCandidateID:
+		return m.OldCandidateID(ctx)
+	case enrollment.FieldPlanID:
+		return m.OldPlanID(ctx)
+	case enrollment.FieldSubjectID:
+		return m.OldSubjectID(ctx)
+	case enrollment.FieldSessionID:
+		return m.OldSessionID(ctx)
+	case enrollment.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case enrollment.FieldCompanyID:
+		return m.OldCompanyID(ctx)
+	case enrollment.FieldTrainingOrgID:
+		return m.OldTrainingOrgID(ctx)
+	case enrollment.FieldEnrolledByID:
+		return m.OldEnrolledByID(ctx)
+	case enrollment.FieldSource:
+		return m.OldSource(ctx)
+	case enrollment.FieldStatus:
+		return m.OldStatus(ctx)
+	case enrollment.FieldPledgeAcceptedAt:
+		return m.OldPledgeAcceptedAt(ctx)
+	case enrollment.FieldSubmittedAt:
+		return m.OldSubmittedAt(ctx)
+	case enrollment.FieldReviewedAt:
+		return m.OldReviewedAt(ctx)
+	case enrollment.FieldReviewerID:
+		return m.OldReviewerID(ctx)
+	case enrollment.FieldReviewDepartmentID:
+		return m.OldReviewDepartmentID(ctx)
+	case enrollment.FieldReviewReason:
+		return m.OldReviewReason(ctx)
+	case enrollment.FieldFeeCents:
+		return m.OldFeeCents(ctx)
+	case enrollment.FieldPaymentStatus:
+		return m.OldPaymentStatus(ctx)
+	case enrollment.FieldPaidAt:
+		return m.OldPaidAt(ctx)
+	case enrollment.FieldTicketNo:
+		return m.OldTicketNo(ctx)
+	case enrollment.FieldCheckedInAt:
+		return m.OldCheckedInAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Enrollment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EnrollmentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case enrollment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case enrollment.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case enrollment.FieldCandidateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCandidateID(v)
+		return nil
+	case enrollment.FieldPlanID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanID(v)
+		return nil
+	case enrollment.FieldSubjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectID(v)
+		return nil
+	case enrollment.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionID(v)
+		return nil
+	case enrollment.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case enrollment.FieldCompanyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanyID(v)
+		return nil
+	case enrollment.FieldTrainingOrgID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainingOrgID(v)
+		return nil
+	case enrollment.FieldEnrolledByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnrolledByID(v)
+		return nil
+	case enrollment.FieldSource:
+		v, ok := value.(enrollment.Source)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case enrollment.FieldStatus:
+		v, ok := value.(enrollment.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case enrollment.FieldPledgeAcceptedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPledgeAcceptedAt(v)
+		return nil
+	case enrollment.FieldSubmittedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmittedAt(v)
+		return nil
+	case enrollment.FieldReviewedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewedAt(v)
+		return nil
+	case enrollment.FieldReviewerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewerID(v)
+		return nil
+	case enrollment.FieldReviewDepartmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewDepartmentID(v)
+		return nil
+	case enrollment.FieldReviewReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewReason(v)
+		return nil
+	case enrollment.FieldFeeCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeeCents(v)
+		return nil
+	case enrollment.FieldPaymentStatus:
+		v, ok := value.(enrollment.PaymentStatus)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentStatus(v)
+		return nil
+	case enrollment.FieldPaidAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaidAt(v)
+		return nil
+	case enrollment.FieldTicketNo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTicketNo(v)
+		return nil
+	case enrollment.FieldCheckedInAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckedInAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Enrollment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EnrollmentMutation) AddedFields() []string {
+	var fields []string
+	if m.addsite_id != nil {
+		fields = append(fields, enrollment.FieldSiteID)
+	}
+	if m.addtraining_org_id != nil {
+		fields = append(fields, enrollment.FieldTrainingOrgID)
+	}
+	if m.addenrolled_by_id != nil {
+		fields = append(fields, enrollment.FieldEnrolledByID)
+	}
+	if m.addreviewer_id != nil {
+		fields = append(fields, enrollment.FieldReviewerID)
+	}
+	if m.addfee_cents != nil {
+		fields = append(fields, enrollment.FieldFeeCents)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EnrollmentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case enrollment.FieldSiteID:
+		return m.AddedSiteID()
+	case enrollment.FieldTrainingOrgID:
+		return m.AddedTrainingOrgID()
+	case enrollment.FieldEnrolledByID:
+		return m.AddedEnrolledByID()
+	case enrollment.FieldReviewerID:
+		return m.AddedReviewerID()
+	case enrollment.FieldFeeCents:
+		return m.AddedFeeCents()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EnrollmentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case enrollment.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSiteID(v)
+		return nil
+	case enrollment.FieldTrainingOrgID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTrainingOrgID(v)
+		return nil
+	case enrollment.FieldEnrolledByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEnrolledByID(v)
+		return nil
+	case enrollment.FieldReviewerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReviewerID(v)
+		return nil
+	case enrollment.FieldFeeCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFeeCents(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Enrollment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EnrollmentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(enrollment.FieldSessionID) {
+		fields = append(fields, enrollment.FieldSessionID)
+	}
+	if m.FieldCleared(enrollment.FieldSiteID) {
+		fields = append(fields, enrollment.FieldSiteID)
+	}
+	if m.FieldCleared(enrollment.FieldCompanyID) {
+		fields = append(fields, enrollment.FieldCompanyID)
+	}
+	if m.FieldCleared(enrollment.FieldTrainingOrgID) {
+		fields = append(fields, enrollment.FieldTrainingOrgID)
+	}
+	if m.FieldCleared(enrollment.FieldEnrolledByID) {
+		fields = append(fields, enrollment.FieldEnrolledByID)
+	}
+	if m.FieldCleared(enrollment.FieldReviewedAt) {
+		fields = append(fields, enrollment.FieldReviewedAt)
+	}
+	if m.FieldCleared(enrollment.FieldReviewerID) {
+		fields = append(fields, enrollment.FieldReviewerID)
+	}
+	if m.FieldCleared(enrollment.FieldReviewDepartmentID) {
+		fields = append(fields, enrollment.FieldReviewDepartmentID)
+	}
+	if m.FieldCleared(enrollment.FieldReviewReason) {
+		fields = append(fields, enrollment.FieldReviewReason)
+	}
+	if m.FieldCleared(enrollment.FieldPaidAt) {
+		fields = append(fields, enrollment.FieldPaidAt)
+	}
+	if m.FieldCleared(enrollment.FieldTicketNo) {
+		fields = append(fields, enrollment.FieldTicketNo)
+	}
+	if m.FieldCleared(enrollment.FieldCheckedInAt) {
+		fields = append(fields, enrollment.FieldCheckedInAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EnrollmentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EnrollmentMutation) ClearField(name string) error {
+	switch name {
+	case enrollment.FieldSessionID:
+		m.ClearSessionID()
+		return nil
+	case enrollment.FieldSiteID:
+		m.ClearSiteID()
+		return nil
+	case enrollment.FieldCompanyID:
+		m.ClearCompanyID()
+		return nil
+	case enrollment.FieldTrainingOrgID:
+		m.ClearTrainingOrgID()
+		return nil
+	case enrollment.FieldEnrolledByID:
+		m.ClearEnrolledByID()
+		return nil
+	case enrollment.FieldReviewedAt:
+		m.ClearReviewedAt()
+		return nil
+	case enrollment.FieldReviewerID:
+		m.ClearReviewerID()
+		return nil
+	case enrollment.FieldReviewDepartmentID:
+		m.ClearReviewDepartmentID()
+		return nil
+	case enrollment.FieldReviewReason:
+		m.ClearReviewReason()
+		return nil
+	case enrollment.FieldPaidAt:
+		m.ClearPaidAt()
+		return nil
+	case enrollment.FieldTicketNo:
+		m.ClearTicketNo()
+		return nil
+	case enrollment.FieldCheckedInAt:
+		m.ClearCheckedInAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Enrollment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EnrollmentMutation) ResetField(name string) error {
+	switch name {
+	case enrollment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case enrollment.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case enrollment.FieldCandidateID:
+		m.ResetCandidateID()
+		return nil
+	case enrollment.FieldPlanID:
+		m.ResetPlanID()
+		return nil
+	case enrollment.FieldSubjectID:
+		m.ResetSubjectID()
+		return nil
+	case enrollment.FieldSessionID:
+		m.ResetSessionID()
+		return nil
+	case enrollment.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case enrollment.FieldCompanyID:
+		m.ResetCompanyID()
+		return nil
+	case enrollment.FieldTrainingOrgID:
+		m.ResetTrainingOrgID()
+		return nil
+	case enrollment.FieldEnrolledByID:
+		m.ResetEnrolledByID()
+		return nil
+	case enrollment.FieldSource:
+		m.ResetSource()
+		return nil
+	case enrollment.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case enrollment.FieldPledgeAcceptedAt:
+		m.ResetPledgeAcceptedAt()
+		return nil
+	case enrollment.FieldSubmittedAt:
+		m.ResetSubmittedAt()
+		return nil
+	case enrollment.FieldReviewedAt:
+		m.ResetReviewedAt()
+		return nil
+	case enrollment.FieldReviewerID:
+		m.ResetReviewerID()
+		return nil
+	case enrollment.FieldReviewDepartmentID:
+		m.ResetReviewDepartmentID()
+		return nil
+	case enrollment.FieldReviewReason:
+		m.ResetReviewReason()
+		return nil
+	case enrollment.FieldFeeCents:
+		m.ResetFeeCents()
+		return nil
+	case enrollment.FieldPaymentStatus:
+		m.ResetPaymentStatus()
+		return nil
+	case enrollment.FieldPaidAt:
+		m.ResetPaidAt()
+		return nil
+	case enrollment.FieldTicketNo:
+		m.ResetTicketNo()
+		return nil
+	case enrollment.FieldCheckedInAt:
+		m.ResetCheckedInAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Enrollment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EnrollmentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 8)
+	if m.candidate != nil {
+		edges = append(edges, enrollment.EdgeCandidate)
+	}
+	if m.plan != nil {
+		edges = append(edges, enrollment.EdgePlan)
+	}
+	if m.subject != nil {
+		edges = append(edges, enrollment.EdgeSubject)
+	}
+	if m.session != nil {
+		edges = append(edges, enrollment.EdgeSession)
+	}
+	if m.company != nil {
+		edges = append(edges, enrollment.EdgeCompany)
+	}
+	if m.review_department != nil {
+		edges = append(edges, enrollment.EdgeReviewDepartment)
+	}
+	if m.payments != nil {
+		edges = append(edges, enrollment.EdgePayments)
+	}
+	if m.check_in != nil {
+		edges = append(edges, enrollment.EdgeCheckIn)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EnrollmentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case enrollment.EdgeCandidate:
+		if id := m.candidate; id != nil {
+			return []ent.Value{*id}
+		}
+	case enrollment.EdgePlan:
+		if id := m.plan; id != nil {
+			return []ent.Value{*id}
+		}
+	case enrollment.EdgeSubject:
+		if id := m.subject; id != nil {
+			return []ent.Value{*id}
+		}
+	case enrollment.EdgeSession:
+		if id := m.session; id != nil {
+			return []ent.Value{*id}
+		}
+	case enrollment.EdgeCompany:
+		if id := m.company; id != nil {
+			return []ent.Value{*id}
+		}
+	case enrollment.EdgeReviewDepartment:
+		if id := m.review_department; id != nil {
+			return []ent.Value{*id}
+		}
+	case enrollment.EdgePayments:
+		ids := make([]ent.Value, 0, len(m.payments))
+		for id := range m.payments {
+			ids = append(ids, id)
+		}
+		return ids
+	case enrollment.EdgeCheckIn:
+		if id := m.check_in; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EnrollmentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 8)
+	if m.removedpayments != nil {
+		edges = append(edges, enrollment.EdgePayments)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EnrollmentMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case enrollment.EdgePayments:
+		ids := make([]ent.Value, 0, len(m.removedpayments))
+		for id := range m.removedpayments {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EnrollmentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 8)
+	if m.clearedcandidate {
+		edges = append(edges, enrollment.EdgeCandidate)
+	}
+	if m.clearedplan {
+		edges = append(edges, enrollment.EdgePlan)
+	}
+	if m.clearedsubject {
+		edges = append(edges, enrollment.EdgeSubject)
+	}
+	if m.clearedsession {
+		edges = append(edges, enrollment.EdgeSession)
+	}
+	if m.clearedcompany {
+		edges = append(edges, enrollment.EdgeCompany)
+	}
+	if m.clearedreview_department {
+		edges = append(edges, enrollment.EdgeReviewDepartment)
+	}
+	if m.clearedpayments {
+		edges = append(edges, enrollment.EdgePayments)
+	}
+	if m.clearedcheck_in {
+		edges = append(edges, enrollment.EdgeCheckIn)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EnrollmentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case enrollment.EdgeCandidate:
+		return m.clearedcandidate
+	case enrollment.EdgePlan:
+		return m.clearedplan
+	case enrollment.EdgeSubject:
+		return m.clearedsubject
+	case enrollment.EdgeSession:
+		return m.clearedsession
+	case enrollment.EdgeCompany:
+		return m.clearedcompany
+	case enrollment.EdgeReviewDepartment:
+		return m.clearedreview_department
+	case enrollment.EdgePayments:
+		return m.clearedpayments
+	case enrollment.EdgeCheckIn:
+		return m.clearedcheck_in
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EnrollmentMutation) ClearEdge(name string) error {
+	switch name {
+	case enrollment.EdgeCandidate:
+		m.ClearCandidate()
+		return nil
+	case enrollment.EdgePlan:
+		m.ClearPlan()
+		return nil
+	case enrollment.EdgeSubject:
+		m.ClearSubject()
+		return nil
+	case enrollment.EdgeSession:
+		m.ClearSession()
+		return nil
+	case enrollment.EdgeCompany:
+		m.ClearCompany()
+		return nil
+	case enrollment.EdgeReviewDepartment:
+		m.ClearReviewDepartment()
+		return nil
+	case enrollment.EdgeCheckIn:
+		m.ClearCheckIn()
+		return nil
+	}
+	return fmt.Errorf("unknown Enrollment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EnrollmentMutation) ResetEdge(name string) error {
+	switch name {
+	case enrollment.EdgeCandidate:
+		m.ResetCandidate()
+		return nil
+	case enrollment.EdgePlan:
+		m.ResetPlan()
+		return nil
+	case enrollment.EdgeSubject:
+		m.ResetSubject()
+		return nil
+	case enrollment.EdgeSession:
+		m.ResetSession()
+		return nil
+	case enrollment.EdgeCompany:
+		m.ResetCompany()
+		return nil
+	case enrollment.EdgeReviewDepartment:
+		m.ResetReviewDepartment()
+		return nil
+	case enrollment.EdgePayments:
+		m.ResetPayments()
+		return nil
+	case enrollment.EdgeCheckIn:
+		m.ResetCheckIn()
+		return nil
+	}
+	return fmt.Errorf("unknown Enrollment edge %s", name)
+}
+
+// ExamPlanMutation represents an operation that mutates the ExamPlan nodes in the graph.
+type ExamPlanMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	name                *string
+	enroll_starts_at    *time.Time
+	enroll_ends_at      *time.Time
+	exam_from           *time.Time
+	exam_to             *time.Time
+	status              *examplan.Status
+	submitted_at        *time.Time
+	submitted_by_id     *int
+	addsubmitted_by_id  *int
+	clearedFields       map[string]struct{}
+	region              *int
+	clearedregion       bool
+	training_org        *int
+	clearedtraining_org bool
+	sessions            map[int]struct{}
+	removedsessions     map[int]struct{}
+	clearedsessions     bool
+	done                bool
+	oldValue            func(context.Context) (*ExamPlan, error)
+	predicates          []predicate.ExamPlan
+}
+
+var _ ent.Mutation = (*ExamPlanMutation)(nil)
+
+// examplanOption allows management of the mutation configuration using functional options.
+type examplanOption func(*ExamPlanMutation)
+
+// newExamPlanMutation creates new mutation for the ExamPlan entity.
+func newExamPlanMutation(c config, op Op, opts ...examplanOption) *ExamPlanMutation {
+	m := &ExamPlanMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeExamPlan,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withExamPlanID sets the ID field of the mutation.
+func withExamPlanID(id int) examplanOption {
+	return func(m *ExamPlanMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ExamPlan
+		)
+		m.oldValue = func(ctx context.Context) (*ExamPlan, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ExamPlan.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withExamPlan sets the old ExamPlan of the mutation.
+func withExamPlan(node *ExamPlan) examplanOption {
+	return func(m *ExamPlanMutation) {
+		m.oldValue = func(context.Context) (*ExamPlan, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ExamPlanMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ExamPlanMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ExamPlanMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ExamPlanMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ExamPlan.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ExamPlanMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ExamPlanMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ExamPlanMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ExamPlanMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ExamPlanMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ExamPlanMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *ExamPlanMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ExamPlanMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ExamPlanMutation) ResetName() {
+	m.name = nil
+}
+
+// SetRegionID sets the "region_id" field.
+func (m *ExamPlanMutation) SetRegionID(i int) {
+	m.region = &i
+}
+
+// RegionID returns the value of the "region_id" field in the mutation.
+func (m *ExamPlanMutation) RegionID() (r int, exists bool) {
+	v := m.region
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegionID returns the old "region_id" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldRegionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegionID: %w", err)
+	}
+	return oldValue.RegionID, nil
+}
+
+// ResetRegionID resets all changes to the "region_id" field.
+func (m *ExamPlanMutation) ResetRegionID() {
+	m.region = nil
+}
+
+// SetTrainingOrgID sets the "training_org_id" field.
+func (m *ExamPlanMutation) SetTrainingOrgID(i int) {
+	m.training_org = &i
+}
+
+// TrainingOrgID returns the value of the "training_org_id" field in the mutation.
+func (m *ExamPlanMutation) TrainingOrgID() (r int, exists bool) {
+	v := m.training_org
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainingOrgID returns the old "training_org_id" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldTrainingOrgID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainingOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainingOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainingOrgID: %w", err)
+	}
+	return oldValue.TrainingOrgID, nil
+}
+
+// ClearTrainingOrgID clears the value of the "training_org_id" field.
+func (m *ExamPlanMutation) ClearTrainingOrgID() {
+	m.training_org = nil
+	m.clearedFields[examplan.FieldTrainingOrgID] = struct{}{}
+}
+
+// TrainingOrgIDCleared returns if the "training_org_id" field was cleared in this mutation.
+func (m *ExamPlanMutation) TrainingOrgIDCleared() bool {
+	_, ok := m.clearedFields[examplan.FieldTrainingOrgID]
+	return ok
+}
+
+// ResetTrainingOrgID resets all changes to the "training_org_id" field.
+func (m *ExamPlanMutation) ResetTrainingOrgID() {
+	m.training_org = nil
+	delete(m.clearedFields, examplan.FieldTrainingOrgID)
+}
+
+// SetEnrollStartsAt sets the "enroll_starts_at" field.
+func (m *ExamPlanMutation) SetEnrollStartsAt(t time.Time) {
+	m.enroll_starts_at = &t
+}
+
+// EnrollStartsAt returns the value of the "enroll_starts_at" field in the mutation.
+func (m *ExamPlanMutation) EnrollStartsAt() (r time.Time, exists bool) {
+	v := m.enroll_starts_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnrollStartsAt returns the old "enroll_starts_at" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldEnrollStartsAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnrollStartsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnrollStartsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnrollStartsAt: %w", err)
+	}
+	return oldValue.EnrollStartsAt, nil
+}
+
+// ResetEnrollStartsAt resets all changes to the "enroll_starts_at" field.
+func (m *ExamPlanMutation) ResetEnrollStartsAt() {
+	m.enroll_starts_at = nil
+}
+
+// SetEnrollEndsAt sets the "enroll_ends_at" field.
+func (m *ExamPlanMutation) SetEnrollEndsAt(t time.Time) {
+	m.enroll_ends_at = &t
+}
+
+// EnrollEndsAt returns the value of the "enroll_ends_at" field in the mutation.
+func (m *ExamPlanMutation) EnrollEndsAt() (r time.Time, exists bool) {
+	v := m.enroll_ends_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnrollEndsAt returns the old "enroll_ends_at" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldEnrollEndsAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnrollEndsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnrollEndsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnrollEndsAt: %w", err)
+	}
+	return oldValue.EnrollEndsAt, nil
+}
+
+// ResetEnrollEndsAt resets all changes to the "enroll_ends_at" field.
+func (m *ExamPlanMutation) ResetEnrollEndsAt() {
+	m.enroll_ends_at = nil
+}
+
+// SetExamFrom sets the "exam_from" field.
+func (m *ExamPlanMutation) SetExamFrom(t time.Time) {
+	m.exam_from = &t
+}
+
+// ExamFrom returns the value of the "exam_from" field in the mutation.
+func (m *ExamPlanMutation) ExamFrom() (r time.Time, exists bool) {
+	v := m.exam_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExamFrom returns the old "exam_from" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldExamFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExamFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExamFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExamFrom: %w", err)
+	}
+	return oldValue.ExamFrom, nil
+}
+
+// ResetExamFrom resets all changes to the "exam_from" field.
+func (m *ExamPlanMutation) ResetExamFrom() {
+	m.exam_from = nil
+}
+
+// SetExamTo sets the "exam_to" field.
+func (m *ExamPlanMutation) SetExamTo(t time.Time) {
+	m.exam_to = &t
+}
+
+// ExamTo returns the value of the "exam_to" field in the mutation.
+func (m *ExamPlanMutation) ExamTo() (r time.Time, exists bool) {
+	v := m.exam_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExamTo returns the old "exam_to" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldExamTo(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExamTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExamTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExamTo: %w", err)
+	}
+	return oldValue.ExamTo, nil
+}
+
+// ResetExamTo resets all changes to the "exam_to" field.
+func (m *ExamPlanMutation) ResetExamTo() {
+	m.exam_to = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ExamPlanMutation) SetStatus(e examplan.Status) {
+	m.status = &e
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ExamPlanMutation) Status() (r examplan.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldStatus(ctx context.Context) (v examplan.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ExamPlanMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetSubmittedAt sets the "submitted_at" field.
+func (m *ExamPlanMutation) SetSubmittedAt(t time.Time) {
+	m.submitted_at = &t
+}
+
+// SubmittedAt returns the value of the "submitted_at" field in the mutation.
+func (m *ExamPlanMutation) SubmittedAt() (r time.Time, exists bool) {
+	v := m.submitted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmittedAt returns the old "submitted_at" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldSubmittedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmittedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmittedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmittedAt: %w", err)
+	}
+	return oldValue.SubmittedAt, nil
+}
+
+// ClearSubmittedAt clears the value of the "submitted_at" field.
+func (m *ExamPlanMutation) ClearSubmittedAt() {
+	m.submitted_at = nil
+	m.clearedFields[examplan.FieldSubmittedAt] = struct{}{}
+}
+
+// SubmittedAtCleared returns if the "submitted_at" field was cleared in this mutation.
+func (m *ExamPlanMutation) SubmittedAtCleared() bool {
+	_, ok := m.clearedFields[examplan.FieldSubmittedAt]
+	return ok
+}
+
+// ResetSubmittedAt resets all changes to the "submitted_at" field.
+func (m *ExamPlanMutation) ResetSubmittedAt() {
+	m.submitted_at = nil
+	delete(m.clearedFields, examplan.FieldSubmittedAt)
+}
+
+// SetSubmittedByID sets the "submitted_by_id" field.
+func (m *ExamPlanMutation) SetSubmittedByID(i int) {
+	m.submitted_by_id = &i
+	m.addsubmitted_by_id = nil
+}
+
+// SubmittedByID returns the value of the "submitted_by_id" field in the mutation.
+func (m *ExamPlanMutation) SubmittedByID() (r int, exists bool) {
+	v := m.submitted_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmittedByID returns the old "submitted_by_id" field's value of the ExamPlan entity.
+// If the ExamPlan object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamPlanMutation) OldSubmittedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmittedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmittedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmittedByID: %w", err)
+	}
+	return oldValue.SubmittedByID, nil
+}
+
+// AddSubmittedByID adds i to the "submitted_by_id" field.
+func (m *ExamPlanMutation) AddSubmittedByID(i int) {
+	if m.addsubmitted_by_id != nil {
+		*m.addsubmitted_by_id += i
+	} else {
+		m.addsubmitted_by_id = &i
+	}
+}
+
+// AddedSubmittedByID returns the value that was added to the "submitted_by_id" field in this mutation.
+func (m *ExamPlanMutation) AddedSubmittedByID() (r int, exists bool) {
+	v := m.addsubmitted_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSubmittedByID clears the value of the "submitted_by_id" field.
+func (m *ExamPlanMutation) ClearSubmittedByID() {
+	m.submitted_by_id = nil
+	m.addsubmitted_by_id = nil
+	m.clearedFields[examplan.FieldSubmittedByID] = struct{}{}
+}
+
+// SubmittedByIDCleared returns if the "submitted_by_id" field was cleared in this mutation.
+func (m *ExamPlanMutation) SubmittedByIDCleared() bool {
+	_, ok := m.clearedFields[examplan.FieldSubmittedByID]
+	return ok
+}
+
+// ResetSubmittedByID resets all changes to the "submitted_by_id" field.
+func (m *ExamPlanMutation) ResetSubmittedByID() {
+	m.submitted_by_id = nil
+	m.addsubmitted_by_id = nil
+	delete(m.clearedFields, examplan.FieldSubmittedByID)
+}
+
+// ClearRegion clears the "region" edge to the Region entity.
+func (m *ExamPlanMutation) ClearRegion() {
+	m.clearedregion = true
+	m.clearedFields[examplan.FieldRegionID] = struct{}{}
+}
+
+// RegionCleared reports if the "region" edge to the Region entity was cleared.
+func (m *ExamPlanMutation) RegionCleared() bool {
+	return m.clearedregion
+}
+
+// RegionIDs returns the "region" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RegionID instead. It exists only for internal usage by the builders.
+func (m *ExamPlanMutation) RegionIDs() (ids []int) {
+	if id := m.region; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRegion resets all changes to the "region" edge.
+func (m *ExamPlanMutation) ResetRegion() {
+	m.region = nil
+	m.clearedregion = false
+}
+
+// ClearTrainingOrg clears the "training_org" edge to the Organization entity.
+func (m *ExamPlanMutation) ClearTrainingOrg() {
+	m.clearedtraining_org = true
+	m.clearedFields[examplan.FieldTrainingOrgID] = struct{}{}
+}
+
+// TrainingOrgCleared reports if the "training_org" edge to the Organization entity was cleared.
+func (m *ExamPlanMutation) TrainingOrgCleared() bool {
+	return m.TrainingOrgIDCleared() || m.clearedtraining_org
+}
+
+// TrainingOrgIDs returns the "training_org" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TrainingOrgID instead. It exists only for internal usage by the builders.
+func (m *ExamPlanMutation) TrainingOrgIDs() (ids []int) {
+	if id := m.training_org; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTrainingOrg resets all changes to the "training_org" edge.
+func (m *ExamPlanMutation) ResetTrainingOrg() {
+	m.training_org = nil
+	m.clearedtraining_org = false
+}
+
+// AddSessionIDs adds the "sessions" edge to the ExamSession entity by ids.
+func (m *ExamPlanMutation) AddSessionIDs(ids ...int) {
+	if m.sessions == nil {
+		m.sessions = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.sessions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSessions clears the "sessions" edge to the ExamSession entity.
+func (m *ExamPlanMutation) ClearSessions() {
+	m.clearedsessions = true
+}
+
+// SessionsCleared reports if the "sessions" edge to the ExamSession entity was cleared.
+func (m *ExamPlanMutation) SessionsCleared() bool {
+	return m.clearedsessions
+}
+
+// RemoveSessionIDs removes the "sessions" edge to the ExamSession entity by IDs.
+func (m *ExamPlanMutation) RemoveSessionIDs(ids ...int) {
+	if m.removedsessions == nil {
+		m.removedsessions = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.sessions, ids[i])
+		m.removedsessions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSessions returns the removed IDs of the "sessions" edge to the ExamSession entity.
+func (m *ExamPlanMutation) RemovedSessionsIDs() (ids []int) {
+	for id := range m.removedsessions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SessionsIDs returns the "sessions" edge IDs in the mutation.
+func (m *ExamPlanMutation) SessionsIDs() (ids []int) {
+	for id := range m.sessions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSessions resets all changes to the "sessions" edge.
+func (m *ExamPlanMutation) ResetSessions() {
+	m.sessions = nil
+	m.clearedsessions = false
+	m.removedsessions = nil
+}
+
+// Where appends a list predicates to the ExamPlanMutation builder.
+func (m *ExamPlanMutation) Where(ps ...predicate.ExamPlan) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ExamPlanMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ExamPlanMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ExamPlan, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ExamPlanMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ExamPlanMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ExamPlan).
+func (m *ExamPlanMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ExamPlanMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.created_at != nil {
+		fields = append(fields, examplan.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, examplan.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, examplan.FieldName)
+	}
+	if m.region != nil {
+		fields = append(fields, examplan.FieldRegionID)
+	}
+	if m.training_org != nil {
+		fields = append(fields, examplan.FieldTrainingOrgID)
+	}
+	if m.enroll_starts_at != nil {
+		fields = append(fields, examplan.FieldEnrollStartsAt)
+	}
+	if m.enroll_ends_at != nil {
+		fields = append(fields, examplan.FieldEnrollEndsAt)
+	}
+	if m.exam_from != nil {
+		fields = append(fields, examplan.FieldExamFrom)
+	}
+	if m.exam_to != nil {
+		fields = append(fields, examplan.FieldExamTo)
+	}
+	if m.status != nil {
+		fields = append(fields, examplan.FieldStatus)
+	}
+	if m.submitted_at != nil {
+		fields = append(fields, examplan.FieldSubmittedAt)
+	}
+	if m.submitted_by_id != nil {
+		fields = append(fields, examplan.FieldSubmittedByID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ExamPlanMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case examplan.FieldCreatedAt:
+		return m.CreatedAt()
+	case examplan.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case examplan.FieldName:
+		return m.Name()
+	case examplan.FieldRegionID:
+		return m.RegionID()
+	case examplan.FieldTrainingOrgID:
+		return m.TrainingOrgID()
+	case examplan.FieldEnrollStartsAt:
+		return m.EnrollStartsAt()
+	case examplan.FieldEnrollEndsAt:
+		return m.EnrollEndsAt()
+	case examplan.FieldExamFrom:
+		return m.ExamFrom()
+	case examplan.FieldExamTo:
+		return m.ExamTo()
+	case examplan.FieldStatus:
+		return m.Status()
+	case examplan.FieldSubmittedAt:
+		return m.SubmittedAt()
+	case examplan.FieldSubmittedByID:
+		return m.SubmittedByID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ExamPlanMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case examplan.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case examplan.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case examplan.FieldName:
+		return m.OldName(ctx)
+	case examplan.FieldRegionID:
+		return m.OldRegionID(ctx)
+	case examplan.FieldTrainingOrgID:
+		return m.OldTrainingOrgID(ctx)
+	case examplan.FieldEnrollStartsAt:
+		return m.OldEnrollStartsAt(ctx)
+	case examplan.FieldEnrollEndsAt:
+		return m.OldEnrollEndsAt(ctx)
+	case examplan.FieldExamFrom:
+		return m.OldExamFrom(ctx)
+	case examplan.FieldExamTo:
+		return m.OldExamTo(ctx)
+	case examplan.FieldStatus:
+		return m.OldStatus(ctx)
+	case examplan.FieldSubmittedAt:
+		return m.OldSubmittedAt(ctx)
+	case examplan.FieldSubmittedByID:
+		return m.OldSubmittedByID(ctx)
+	}
+	return nil, fmt.Errorf("unknown ExamPlan field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExamPlanMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case examplan.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case examplan.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case examplan.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case examplan.FieldRegionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegionID(v)
+		return nil
+	case examplan.FieldTrainingOrgID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainingOrgID(v)
+		return nil
+	case examplan.FieldEnrollStartsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnrollStartsAt(v)
+		return nil
+	case examplan.FieldEnrollEndsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnrollEndsAt(v)
+		return nil
+	case examplan.FieldExamFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExamFrom(v)
+		return nil
+	case examplan.FieldExamTo:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExamTo(v)
+		return nil
+	case examplan.FieldStatus:
+		v, ok := value.(examplan.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case examplan.FieldSubmittedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmittedAt(v)
+		return nil
+	case examplan.FieldSubmittedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmittedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExamPlan field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ExamPlanMutation) AddedFields() []string {
+	var fields []string
+	if m.addsubmitted_by_id != nil {
+		fields = append(fields, examplan.FieldSubmittedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ExamPlanMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case examplan.FieldSubmittedByID:
+		return m.AddedSubmittedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExamPlanMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case examplan.FieldSubmittedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSubmittedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExamPlan numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ExamPlanMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(examplan.FieldTrainingOrgID) {
+		fields = append(fields, examplan.FieldTrainingOrgID)
+	}
+	if m.FieldCleared(examplan.FieldSubmittedAt) {
+		fields = append(fields, examplan.FieldSubmittedAt)
+	}
+	if m.FieldCleared(examplan.FieldSubmittedByID) {
+		fields = append(fields, examplan.FieldSubmittedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ExamPlanMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ExamPlanMutation) ClearField(name string) error {
+	switch name {
+	case examplan.FieldTrainingOrgID:
+		m.ClearTrainingOrgID()
+		return nil
+	case examplan.FieldSubmittedAt:
+		m.ClearSubmittedAt()
+		return nil
+	case examplan.FieldSubmittedByID:
+		m.ClearSubmittedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamPlan nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ExamPlanMutation) ResetField(name string) error {
+	switch name {
+	case examplan.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case examplan.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case examplan.FieldName:
+		m.ResetName()
+		return nil
+	case examplan.FieldRegionID:
+		m.ResetRegionID()
+		return nil
+	case examplan.FieldTrainingOrgID:
+		m.ResetTrainingOrgID()
+		return nil
+	case examplan.FieldEnrollStartsAt:
+		m.ResetEnrollStartsAt()
+		return nil
+	case examplan.FieldEnrollEndsAt:
+		m.ResetEnrollEndsAt()
+		return nil
+	case examplan.FieldExamFrom:
+		m.ResetExamFrom()
+		return nil
+	case examplan.FieldExamTo:
+		m.ResetExamTo()
+		return nil
+	case examplan.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case examplan.FieldSubmittedAt:
+		m.ResetSubmittedAt()
+		return nil
+	case examplan.FieldSubmittedByID:
+		m.ResetSubmittedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamPlan field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ExamPlanMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.region != nil {
+		edges = append(edges, examplan.EdgeRegion)
+	}
+	if m.training_org != nil {
+		edges = append(edges, examplan.EdgeTrainingOrg)
+	}
+	if m.sessions != nil {
+		edges = append(edges, examplan.EdgeSessions)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ExamPlanMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case examplan.EdgeRegion:
+		if id := m.region; id != nil {
+			return []ent.Value{*id}
+		}
+	case examplan.EdgeTrainingOrg:
+		if id := m.training_org; id != nil {
+			return []ent.Value{*id}
+		}
+	case examplan.EdgeSessions:
+		ids := make([]ent.Value, 0, len(m.sessions))
+		for id := range m.sessions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ExamPlanMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedsessions != nil {
+		edges = append(edges, examplan.EdgeSessions)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ExamPlanMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case examplan.EdgeSessions:
+		ids := make([]ent.Value, 0, len(m.removedsessions))
+		for id := range m.removedsessions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ExamPlanMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedregion {
+		edges = append(edges, examplan.EdgeRegion)
+	}
+	if m.clearedtraining_org {
+		edges = append(edges, examplan.EdgeTrainingOrg)
+	}
+	if m.clearedsessions {
+		edges = append(edges, examplan.EdgeSessions)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ExamPlanMutation) EdgeCleared(name string) bool {
+	switch name {
+	case examplan.EdgeRegion:
+		return m.clearedregion
+	case examplan.EdgeTrainingOrg:
+		return m.clearedtraining_org
+	case examplan.EdgeSessions:
+		return m.clearedsessions
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ExamPlanMutation) ClearEdge(name string) error {
+	switch name {
+	case examplan.EdgeRegion:
+		m.ClearRegion()
+		return nil
+	case examplan.EdgeTrainingOrg:
+		m.ClearTrainingOrg()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamPlan unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ExamPlanMutation) ResetEdge(name string) error {
+	switch name {
+	case examplan.EdgeRegion:
+		m.ResetRegion()
+		return nil
+	case examplan.EdgeTrainingOrg:
+		m.ResetTrainingOrg()
+		return nil
+	case examplan.EdgeSessions:
+		m.ResetSessions()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamPlan edge %s", name)
+}
+
+// ExamSessionMutation represents an operation that mutates the ExamSession nodes in the graph.
+type ExamSessionMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	training_org_id     *int
+	addtraining_org_id  *int
+	starts_at           *time.Time
+	duration_minutes    *int
+	addduration_minutes *int
+	capacity            *int
+	addcapacity         *int
+	taken               *int
+	addtaken            *int
+	onsite              *bool
+	status              *examsession.Status
+	clearedFields       map[string]struct{}
+	plan                *int
+	clearedplan         bool
+	subject             *int
+	clearedsubject      bool
+	room                *int
+	clearedroom         bool
+	site                *int
+	clearedsite         bool
+	enrollments         map[int]struct{}
+	removedenrollments  map[int]struct{}
+	clearedenrollments  bool
+	done                bool
+	oldValue            func(context.Context) (*ExamSession, error)
+	predicates          []predicate.ExamSession
+}
+
+var _ ent.Mutation = (*ExamSessionMutation)(nil)
+
+// examsessionOption allows management of the mutation configuration using functional options.
+type examsessionOption func(*ExamSessionMutation)
+
+// newExamSessionMutation creates new mutation for the ExamSession entity.
+func newExamSessionMutation(c config, op Op, opts ...examsessionOption) *ExamSessionMutation {
+	m := &ExamSessionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeExamSession,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withExamSessionID sets the ID field of the mutation.
+func withExamSessionID(id int) examsessionOption {
+	return func(m *ExamSessionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ExamSession
+		)
+		m.oldValue = func(ctx context.Context) (*ExamSession, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ExamSession.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withExamSession sets the old ExamSession of the mutation.
+func withExamSession(node *ExamSession) examsessionOption {
+	return func(m *ExamSessionMutation) {
+		m.oldValue = func(context.Context) (*ExamSession, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ExamSessionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ExamSessionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ExamSessionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ExamSessionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ExamSession.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ExamSessionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ExamSessionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ExamSessionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ExamSessionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ExamSessionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ExamSessionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPlanID sets the "plan_id" field.
+func (m *ExamSessionMutation) SetPlanID(i int) {
+	m.plan = &i
+}
+
+// PlanID returns the value of the "plan_id" field in the mutation.
+func (m *ExamSessionMutation) PlanID() (r int, exists bool) {
+	v := m.plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanID returns the old "plan_id" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldPlanID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanID: %w", err)
+	}
+	return oldValue.PlanID, nil
+}
+
+// ResetPlanID resets all changes to the "plan_id" field.
+func (m *ExamSessionMutation) ResetPlanID() {
+	m.plan = nil
+}
+
+// SetSubjectID sets the "subject_id" field.
+func (m *ExamSessionMutation) SetSubjectID(i int) {
+	m.subject = &i
+}
+
+// SubjectID returns the value of the "subject_id" field in the mutation.
+func (m *ExamSessionMutation) SubjectID() (r int, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectID returns the old "subject_id" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldSubjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectID: %w", err)
+	}
+	return oldValue.SubjectID, nil
+}
+
+// ResetSubjectID resets all changes to the "subject_id" field.
+func (m *ExamSessionMutation) ResetSubjectID() {
+	m.subject = nil
+}
+
+// SetRoomID sets the "room_id" field.
+func (m *ExamSessionMutation) SetRoomID(i int) {
+	m.room = &i
+}
+
+// RoomID returns the value of the "room_id" field in the mutation.
+func (m *ExamSessionMutation) RoomID() (r int, exists bool) {
+	v := m.room
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoomID returns the old "room_id" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldRoomID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoomID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoomID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoomID: %w", err)
+	}
+	return oldValue.RoomID, nil
+}
+
+// ResetRoomID resets all changes to the "room_id" field.
+func (m *ExamSessionMutation) ResetRoomID() {
+	m.room = nil
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *ExamSessionMutation) SetSiteID(i int) {
+	m.site = &i
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *ExamSessionMutation) SiteID() (r int, exists bool) {
+	v := m.site
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldSiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *ExamSessionMutation) ResetSiteID() {
+	m.site = nil
+}
+
+// SetTrainingOrgID sets the "training_org_id" field.
+func (m *ExamSessionMutation) SetTrainingOrgID(i int) {
+	m.training_org_id = &i
+	m.addtraining_org_id = nil
+}
+
+// TrainingOrgID returns the value of the "training_org_id" field in the mutation.
+func (m *ExamSessionMutation) TrainingOrgID() (r int, exists bool) {
+	v := m.training_org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainingOrgID returns the old "training_org_id" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldTrainingOrgID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainingOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainingOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainingOrgID: %w", err)
+	}
+	return oldValue.TrainingOrgID, nil
+}
+
+// AddTrainingOrgID adds i to the "training_org_id" field.
+func (m *ExamSessionMutation) AddTrainingOrgID(i int) {
+	if m.addtraining_org_id != nil {
+		*m.addtraining_org_id += i
+	} else {
+		m.addtraining_org_id = &i
+	}
+}
+
+// AddedTrainingOrgID returns the value that was added to the "training_org_id" field in this mutation.
+func (m *ExamSessionMutation) AddedTrainingOrgID() (r int, exists bool) {
+	v := m.addtraining_org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTrainingOrgID clears the value of the "training_org_id" field.
+func (m *ExamSessionMutation) ClearTrainingOrgID() {
+	m.training_org_id = nil
+	m.addtraining_org_id = nil
+	m.clearedFields[examsession.FieldTrainingOrgID] = struct{}{}
+}
+
+// TrainingOrgIDCleared returns if the "training_org_id" field was cleared in this mutation.
+func (m *ExamSessionMutation) TrainingOrgIDCleared() bool {
+	_, ok := m.clearedFields[examsession.FieldTrainingOrgID]
+	return ok
+}
+
+// ResetTrainingOrgID resets all changes to the "training_org_id" field.
+func (m *ExamSessionMutation) ResetTrainingOrgID() {
+	m.training_org_id = nil
+	m.addtraining_org_id = nil
+	delete(m.clearedFields, examsession.FieldTrainingOrgID)
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (m *ExamSessionMutation) SetStartsAt(t time.Time) {
+	m.starts_at = &t
+}
+
+// StartsAt returns the value of the "starts_at" field in the mutation.
+func (m *ExamSessionMutation) StartsAt() (r time.Time, exists bool) {
+	v := m.starts_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartsAt returns the old "starts_at" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldStartsAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartsAt: %w", err)
+	}
+	return oldValue.StartsAt, nil
+}
+
+// ResetStartsAt resets all changes to the "starts_at" field.
+func (m *ExamSessionMutation) ResetStartsAt() {
+	m.starts_at = nil
+}
+
+// SetDurationMinutes sets the "duration_minutes" field.
+func (m *ExamSessionMutation) SetDurationMinutes(i int) {
+	m.duration_minutes = &i
+	m.addduration_minutes = nil
+}
+
+// DurationMinutes returns the value of the "duration_minutes" field in the mutation.
+func (m *ExamSessionMutation) DurationMinutes() (r int, exists bool) {
+	v := m.duration_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMinutes returns the old "duration_minutes" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldDurationMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMinutes: %w", err)
+	}
+	return oldValue.DurationMinutes, nil
+}
+
+// AddDurationMinutes adds i to the "duration_minutes" field.
+func (m *ExamSessionMutation) AddDurationMinutes(i int) {
+	if m.addduration_minutes != nil {
+		*m.addduration_minutes += i
+	} else {
+		m.addduration_minutes = &i
+	}
+}
+
+// AddedDurationMinutes returns the value that was added to the "duration_minutes" field in this mutation.
+func (m *ExamSessionMutation) AddedDurationMinutes() (r int, exists bool) {
+	v := m.addduration_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationMinutes resets all changes to the "duration_minutes" field.
+func (m *ExamSessionMutation) ResetDurationMinutes() {
+	m.duration_minutes = nil
+	m.addduration_minutes = nil
+}
+
+// SetCapacity sets the "capacity" field.
+func (m *ExamSessionMutation) SetCapacity(i int) {
+	m.capacity = &i
+	m.addcapacity = nil
+}
+
+// Capacity returns the value of the "capacity" field in the mutation.
+func (m *ExamSessionMutation) Capacity() (r int, exists bool) {
+	v := m.capacity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCapacity returns the old "capacity" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldCapacity(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCapacity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCapacity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCapacity: %w", err)
+	}
+	return oldValue.Capacity, nil
+}
+
+// AddCapacity adds i to the "capacity" field.
+func (m *ExamSessionMutation) AddCapacity(i int) {
+	if m.addcapacity != nil {
+		*m.addcapacity += i
+	} else {
+		m.addcapacity = &i
+	}
+}
+
+// AddedCapacity returns the value that was added to the "capacity" field in this mutation.
+func (m *ExamSessionMutation) AddedCapacity() (r int, exists bool) {
+	v := m.addcapacity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCapacity resets all changes to the "capacity" field.
+func (m *ExamSessionMutation) ResetCapacity() {
+	m.capacity = nil
+	m.addcapacity = nil
+}
+
+// SetTaken sets the "taken" field.
+func (m *ExamSessionMutation) SetTaken(i int) {
+	m.taken = &i
+	m.addtaken = nil
+}
+
+// Taken returns the value of the "taken" field in the mutation.
+func (m *ExamSessionMutation) Taken() (r int, exists bool) {
+	v := m.taken
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaken returns the old "taken" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldTaken(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaken is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaken requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaken: %w", err)
+	}
+	return oldValue.Taken, nil
+}
+
+// AddTaken adds i to the "taken" field.
+func (m *ExamSessionMutation) AddTaken(i int) {
+	if m.addtaken != nil {
+		*m.addtaken += i
+	} else {
+		m.addtaken = &i
+	}
+}
+
+// AddedTaken returns the value that was added to the "taken" field in this mutation.
+func (m *ExamSessionMutation) AddedTaken() (r int, exists bool) {
+	v := m.addtaken
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaken resets all changes to the "taken" field.
+func (m *ExamSessionMutation) ResetTaken() {
+	m.taken = nil
+	m.addtaken = nil
+}
+
+// SetOnsite sets the "onsite" field.
+func (m *ExamSessionMutation) SetOnsite(b bool) {
+	m.onsite = &b
+}
+
+// Onsite returns the value of the "onsite" field in the mutation.
+func (m *ExamSessionMutation) Onsite() (r bool, exists bool) {
+	v := m.onsite
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOnsite returns the old "onsite" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldOnsite(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOnsite is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOnsite requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOnsite: %w", err)
+	}
+	return oldValue.Onsite, nil
+}
+
+// ResetOnsite resets all changes to the "onsite" field.
+func (m *ExamSessionMutation) ResetOnsite() {
+	m.onsite = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ExamSessionMutation) SetStatus(e examsession.Status) {
+	m.status = &e
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ExamSessionMutation) Status() (r examsession.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ExamSession entity.
+// If the ExamSession object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExamSessionMutation) OldStatus(ctx context.Context) (v examsession.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ExamSessionMutation) ResetStatus() {
+	m.status = nil
+}
+
+// ClearPlan clears the "plan" edge to the ExamPlan entity.
+func (m *ExamSessionMutation) ClearPlan() {
+	m.clearedplan = true
+	m.clearedFields[examsession.FieldPlanID] = struct{}{}
+}
+
+// PlanCleared reports if the "plan" edge to the ExamPlan entity was cleared.
+func (m *ExamSessionMutation) PlanCleared() bool {
+	return m.clearedplan
+}
+
+// PlanIDs returns the "plan" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PlanID instead. It exists only for internal usage by the builders.
+func (m *ExamSessionMutation) PlanIDs() (ids []int) {
+	if id := m.plan; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPlan resets all changes to the "plan" edge.
+func (m *ExamSessionMutation) ResetPlan() {
+	m.plan = nil
+	m.clearedplan = false
+}
+
+// ClearSubject clears the "subject" edge to the Subject entity.
+func (m *ExamSessionMutation) ClearSubject() {
+	m.clearedsubject = true
+	m.clearedFields[examsession.FieldSubjectID] = struct{}{}
+}
+
+// SubjectCleared reports if the "subject" edge to the Subject entity was cleared.
+func (m *ExamSessionMutation) SubjectCleared() bool {
+	return m.clearedsubject
+}
+
+// SubjectIDs returns the "subject" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SubjectID instead. It exists only for internal usage by the builders.
+func (m *ExamSessionMutation) SubjectIDs() (ids []int) {
+	if id := m.subject; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSubject resets all changes to the "subject" edge.
+func (m *ExamSessionMutation) ResetSubject() {
+	m.subject = nil
+	m.clearedsubject = false
+}
+
+// ClearRoom clears the "room" edge to the Room entity.
+func (m *ExamSessionMutation) ClearRoom() {
+	m.clearedroom = true
+	m.clearedFields[examsession.FieldRoomID] = struct{}{}
+}
+
+// RoomCleared reports if the "room" edge to the Room entity was cleared.
+func (m *ExamSessionMutation) RoomCleared() bool {
+	return m.clearedroom
+}
+
+// RoomIDs returns the "room" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RoomID instead. It exists only for internal usage by the builders.
+func (m *ExamSessionMutation) RoomIDs() (ids []int) {
+	if id := m.room; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRoom resets all changes to the "room" edge.
+func (m *ExamSessionMutation) ResetRoom() {
+	m.room = nil
+	m.clearedroom = false
+}
+
+// ClearSite clears the "site" edge to the Organization entity.
+func (m *ExamSessionMutation) ClearSite() {
+	m.clearedsite = true
+	m.clearedFields[examsession.FieldSiteID] = struct{}{}
+}
+
+// SiteCleared reports if the "site" edge to the Organization entity was cleared.
+func (m *ExamSessionMutation) SiteCleared() bool {
+	return m.clearedsite
+}
+
+// SiteIDs returns the "site" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SiteID instead. It exists only for internal usage by the builders.
+func (m *ExamSessionMutation) SiteIDs() (ids []int) {
+	if id := m.site; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSite resets all changes to the "site" edge.
+func (m *ExamSessionMutation) ResetSite() {
+	m.site = nil
+	m.clearedsite = false
+}
+
+// AddEnrollmentIDs adds the "enrollments" edge to the Enrollment entity by ids.
+func (m *ExamSessionMutation) AddEnrollmentIDs(ids ...int) {
+	if m.enrollments == nil {
+		m.enrollments = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.enrollments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearEnrollments clears the "enrollments" edge to the Enrollment entity.
+func (m *ExamSessionMutation) ClearEnrollments() {
+	m.clearedenrollments = true
+}
+
+// EnrollmentsCleared reports if the "enrollments" edge to the Enrollment entity was cleared.
+func (m *ExamSessionMutation) EnrollmentsCleared() bool {
+	return m.clearedenrollments
+}
+
+// RemoveEnrollmentIDs removes the "enrollments" edge to the Enrollment entity by IDs.
+func (m *ExamSessionMutation) RemoveEnrollmentIDs(ids ...int) {
+	if m.removedenrollments == nil {
+		m.removedenrollments = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.enrollments, ids[i])
+		m.removedenrollments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedEnrollments returns the removed IDs of the "enrollments" edge to the Enrollment entity.
+func (m *ExamSessionMutation) RemovedEnrollmentsIDs() (ids []int) {
+	for id := range m.removedenrollments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// EnrollmentsIDs returns the "enrollments" edge IDs in the mutation.
+func (m *ExamSessionMutation) EnrollmentsIDs() (ids []int) {
+	for id := range m.enrollments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetEnrollments resets all changes to the "enrollments" edge.
+func (m *ExamSessionMutation) ResetEnrollments() {
+	m.enrollments = nil
+	m.clearedenrollments = false
+	m.removedenrollments = nil
+}
+
+// Where appends a list predicates to the ExamSessionMutation builder.
+func (m *ExamSessionMutation) Where(ps ...predicate.ExamSession) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ExamSessionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ExamSessionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ExamSession, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ExamSessionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ExamSessionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ExamSession).
+func (m *ExamSessionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ExamSessionMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.created_at != nil {
+		fields = append(fields, examsession.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, examsession.FieldUpdatedAt)
+	}
+	if m.plan != nil {
+		fields = append(fields, examsession.FieldPlanID)
+	}
+	if m.subject != nil {
+		fields = append(fields, examsession.FieldSubjectID)
+	}
+	if m.room != nil {
+		fields = append(fields, examsession.FieldRoomID)
+	}
+	if m.site != nil {
+		fields = append(fields, examsession.FieldSiteID)
+	}
+	if m.training_org_id != nil {
+		fields = append(fields, examsession.FieldTrainingOrgID)
+	}
+	if m.starts_at != nil {
+		fields = append(fields, examsession.FieldStartsAt)
+	}
+	if m.duration_minutes != nil {
+		fields = append(fields, examsession.FieldDurationMinutes)
+	}
+	if m.capacity != nil {
+		fields = append(fields, examsession.FieldCapacity)
+	}
+	if m.taken != nil {
+		fields = append(fields, examsession.FieldTaken)
+	}
+	if m.onsite != nil {
+		fields = append(fields, examsession.FieldOnsite)
+	}
+	if m.status != nil {
+		fields = append(fields, examsession.FieldStatus)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ExamSessionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case examsession.FieldCreatedAt:
+		return m.CreatedAt()
+	case examsession.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case examsession.FieldPlanID:
+		return m.PlanID()
+	case examsession.FieldSubjectID:
+		return m.SubjectID()
+	case examsession.FieldRoomID:
+		return m.RoomID()
+	case examsession.FieldSiteID:
+		return m.SiteID()
+	case examsession.FieldTrainingOrgID:
+		return m.TrainingOrgID()
+	case examsession.FieldStartsAt:
+		return m.StartsAt()
+	case examsession.FieldDurationMinutes:
+		return m.DurationMinutes()
+	case examsession.FieldCapacity:
+		return m.Capacity()
+	case examsession.FieldTaken:
+		return m.Taken()
+	case examsession.FieldOnsite:
+		return m.Onsite()
+	case examsession.FieldStatus:
+		return m.Status()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ExamSessionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case examsession.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case examsession.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case examsession.FieldPlanID:
+		return m.OldPlanID(ctx)
+	case examsession.FieldSubjectID:
+		return m.OldSubjectID(ctx)
+	case examsession.FieldRoomID:
+		return m.OldRoomID(ctx)
+	case examsession.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case examsession.FieldTrainingOrgID:
+		return m.OldTrainingOrgID(ctx)
+	case examsession.FieldStartsAt:
+		return m.OldStartsAt(ctx)
+	case examsession.FieldDurationMinutes:
+		return m.OldDurationMinutes(ctx)
+	case examsession.FieldCapacity:
+		return m.OldCapacity(ctx)
+	case examsession.FieldTaken:
+		return m.OldTaken(ctx)
+	case examsession.FieldOnsite:
+		return m.OldOnsite(ctx)
+	case examsession.FieldStatus:
+		return m.OldStatus(ctx)
+	}
+	return nil, fmt.Errorf("unknown ExamSession field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExamSessionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case examsession.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case examsession.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case examsession.FieldPlanID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanID(v)
+		return nil
+	case examsession.FieldSubjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectID(v)
+		return nil
+	case examsession.FieldRoomID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoomID(v)
+		return nil
+	case examsession.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case examsession.FieldTrainingOrgID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainingOrgID(v)
+		return nil
+	case examsession.FieldStartsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartsAt(v)
+		return nil
+	case examsession.FieldDurationMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMinutes(v)
+		return nil
+	case examsession.FieldCapacity:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCapacity(v)
+		return nil
+	case examsession.FieldTaken:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaken(v)
+		return nil
+	case examsession.FieldOnsite:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOnsite(v)
+		return nil
+	case examsession.FieldStatus:
+		v, ok := value.(examsession.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExamSession field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ExamSessionMutation) AddedFields() []string {
+	var fields []string
+	if m.addtraining_org_id != nil {
+		fields = append(fields, examsession.FieldTrainingOrgID)
+	}
+	if m.addduration_minutes != nil {
+		fields = append(fields, examsession.FieldDurationMinutes)
+	}
+	if m.addcapacity != nil {
+		fields = append(fields, examsession.FieldCapacity)
+	}
+	if m.addtaken != nil {
+		fields = append(fields, examsession.FieldTaken)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ExamSessionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case examsession.FieldTrainingOrgID:
+		return m.AddedTrainingOrgID()
+	case examsession.FieldDurationMinutes:
+		return m.AddedDurationMinutes()
+	case examsession.FieldCapacity:
+		return m.AddedCapacity()
+	case examsession.FieldTaken:
+		return m.AddedTaken()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExamSessionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case examsession.FieldTrainingOrgID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTrainingOrgID(v)
+		return nil
+	case examsession.FieldDurationMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMinutes(v)
+		return nil
+	case examsession.FieldCapacity:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCapacity(v)
+		return nil
+	case examsession.FieldTaken:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaken(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExamSession numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ExamSessionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(examsession.FieldTrainingOrgID) {
+		fields = append(fields, examsession.FieldTrainingOrgID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ExamSessionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ExamSessionMutation) ClearField(name string) error {
+	switch name {
+	case examsession.FieldTrainingOrgID:
+		m.ClearTrainingOrgID()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamSession nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ExamSessionMutation) ResetField(name string) error {
+	switch name {
+	case examsession.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case examsession.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case examsession.FieldPlanID:
+		m.ResetPlanID()
+		return nil
+	case examsession.FieldSubjectID:
+		m.ResetSubjectID()
+		return nil
+	case examsession.FieldRoomID:
+		m.ResetRoomID()
+		return nil
+	case examsession.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case examsession.FieldTrainingOrgID:
+		m.ResetTrainingOrgID()
+		return nil
+	case examsession.FieldStartsAt:
+		m.ResetStartsAt()
+		return nil
+	case examsession.FieldDurationMinutes:
+		m.ResetDurationMinutes()
+		return nil
+	case examsession.FieldCapacity:
+		m.ResetCapacity()
+		return nil
+	case examsession.FieldTaken:
+		m.ResetTaken()
+		return nil
+	case examsession.FieldOnsite:
+		m.ResetOnsite()
+		return nil
+	case examsession.FieldStatus:
+		m.ResetStatus()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamSession field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ExamSessionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 5)
+	if m.plan != nil {
+		edges = append(edges, examsession.EdgePlan)
+	}
+	if m.subject != nil {
+		edges = append(edges, examsession.EdgeSubject)
+	}
+	if m.room != nil {
+		edges = append(edges, examsession.EdgeRoom)
+	}
+	if m.site != nil {
+		edges = append(edges, examsession.EdgeSite)
+	}
+	if m.enrollments != nil {
+		edges = append(edges, examsession.EdgeEnrollments)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ExamSessionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case examsession.EdgePlan:
+		if id := m.plan; id != nil {
+			return []ent.Value{*id}
+		}
+	case examsession.EdgeSubject:
+		if id := m.subject; id != nil {
+			return []ent.Value{*id}
+		}
+	case examsession.EdgeRoom:
+		if id := m.room; id != nil {
+			return []ent.Value{*id}
+		}
+	case examsession.EdgeSite:
+		if id := m.site; id != nil {
+			return []ent.Value{*id}
+		}
+	case examsession.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.enrollments))
+		for id := range m.enrollments {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ExamSessionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 5)
+	if m.removedenrollments != nil {
+		edges = append(edges, examsession.EdgeEnrollments)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ExamSessionMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case examsession.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.removedenrollments))
+		for id := range m.removedenrollments {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ExamSessionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 5)
+	if m.clearedplan {
+		edges = append(edges, examsession.EdgePlan)
+	}
+	if m.clearedsubject {
+		edges = append(edges, examsession.EdgeSubject)
+	}
+	if m.clearedroom {
+		edges = append(edges, examsession.EdgeRoom)
+	}
+	if m.clearedsite {
+		edges = append(edges, examsession.EdgeSite)
+	}
+	if m.clearedenrollments {
+		edges = append(edges, examsession.EdgeEnrollments)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ExamSessionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case examsession.EdgePlan:
+		return m.clearedplan
+	case examsession.EdgeSubject:
+		return m.clearedsubject
+	case examsession.EdgeRoom:
+		return m.clearedroom
+	case examsession.EdgeSite:
+		return m.clearedsite
+	case examsession.EdgeEnrollments:
+		return m.clearedenrollments
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ExamSessionMutation) ClearEdge(name string) error {
+	switch name {
+	case examsession.EdgePlan:
+		m.ClearPlan()
+		return nil
+	case examsession.EdgeSubject:
+		m.ClearSubject()
+		return nil
+	case examsession.EdgeRoom:
+		m.ClearRoom()
+		return nil
+	case examsession.EdgeSite:
+		m.ClearSite()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamSession unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ExamSessionMutation) ResetEdge(name string) error {
+	switch name {
+	case examsession.EdgePlan:
+		m.ResetPlan()
+		return nil
+	case examsession.EdgeSubject:
+		m.ResetSubject()
+		return nil
+	case examsession.EdgeRoom:
+		m.ResetRoom()
+		return nil
+	case examsession.EdgeSite:
+		m.ResetSite()
+		return nil
+	case examsession.EdgeEnrollments:
+		m.ResetEnrollments()
+		return nil
+	}
+	return fmt.Errorf("unknown ExamSession edge %s", name)
+}
+
+// InvoiceProfileMutation represents an operation that mutates the InvoiceProfile nodes in the graph.
+type InvoiceProfileMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	title               *string
+	tax_number          *string
+	address             *string
+	phone               *string
+	bank_name           *string
+	bank_account        *string
+	email               *string
+	clearedFields       map[string]struct{}
+	organization        *int
+	clearedorganization bool
+	done                bool
+	oldValue            func(context.Context) (*InvoiceProfile, error)
+	predicates          []predicate.InvoiceProfile
+}
+
+var _ ent.Mutation = (*InvoiceProfileMutation)(nil)
+
+// invoiceprofileOption allows management of the mutation configuration using functional options.
+type invoiceprofileOption func(*InvoiceProfileMutation)
+
+// newInvoiceProfileMutation creates new mutation for the InvoiceProfile entity.
+func newInvoiceProfileMutation(c config, op Op, opts ...invoiceprofileOption) *InvoiceProfileMutation {
+	m := &InvoiceProfileMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeInvoiceProfile,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withInvoiceProfileID sets the ID field of the mutation.
+func withInvoiceProfileID(id int) invoiceprofileOption {
+	return func(m *InvoiceProfileMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *InvoiceProfile
+		)
+		m.oldValue = func(ctx context.Context) (*InvoiceProfile, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().InvoiceProfile.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withInvoiceProfile sets the old InvoiceProfile of the mutation.
+func withInvoiceProfile(node *InvoiceProfile) invoiceprofileOption {
+	return func(m *InvoiceProfileMutation) {
+		m.oldValue = func(context.Context) (*InvoiceProfile, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m InvoiceProfileMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m InvoiceProfileMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *InvoiceProfileMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *InvoiceProfileMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().InvoiceProfile.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *InvoiceProfileMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *InvoiceProfileMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *InvoiceProfileMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *InvoiceProfileMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *InvoiceProfileMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *InvoiceProfileMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *InvoiceProfileMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *InvoiceProfileMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *InvoiceProfileMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetTitle sets the "title" field.
+func (m *InvoiceProfileMutation) SetTitle(s string) {
+	m.title = &s
+}
+
+// Title returns the value of the "title" field in the mutation.
+func (m *InvoiceProfileMutation) Title() (r string, exists bool) {
+	v := m.title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTitle returns the old "title" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTitle: %w", err)
+	}
+	return oldValue.Title, nil
+}
+
+// ResetTitle resets all changes to the "title" field.
+func (m *InvoiceProfileMutation) ResetTitle() {
+	m.title = nil
+}
+
+// SetTaxNumber sets the "tax_number" field.
+func (m *InvoiceProfileMutation) SetTaxNumber(s string) {
+	m.tax_number = &s
+}
+
+// TaxNumber returns the value of the "tax_number" field in the mutation.
+func (m *InvoiceProfileMutation) TaxNumber() (r string, exists bool) {
+	v := m.tax_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxNumber returns the old "tax_number" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldTaxNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxNumber: %w", err)
+	}
+	return oldValue.TaxNumber, nil
+}
+
+// ResetTaxNumber resets all changes to the "tax_number" field.
+func (m *InvoiceProfileMutation) ResetTaxNumber() {
+	m.tax_number = nil
+}
+
+// SetAddress sets the "address" field.
+func (m *InvoiceProfileMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *InvoiceProfileMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *InvoiceProfileMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[invoiceprofile.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *InvoiceProfileMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[invoiceprofile.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *InvoiceProfileMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, invoiceprofile.FieldAddress)
+}
+
+// SetPhone sets the "phone" field.
+func (m *InvoiceProfileMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *InvoiceProfileMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (m *InvoiceProfileMutation) ClearPhone() {
+	m.phone = nil
+	m.clearedFields[invoiceprofile.FieldPhone] = struct{}{}
+}
+
+// PhoneCleared returns if the "phone" field was cleared in this mutation.
+func (m *InvoiceProfileMutation) PhoneCleared() bool {
+	_, ok := m.clearedFields[invoiceprofile.FieldPhone]
+	return ok
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *InvoiceProfileMutation) ResetPhone() {
+	m.phone = nil
+	delete(m.clearedFields, invoiceprofile.FieldPhone)
+}
+
+// SetBankName sets the "bank_name" field.
+func (m *InvoiceProfileMutation) SetBankName(s string) {
+	m.bank_name = &s
+}
+
+// BankName returns the value of the "bank_name" field in the mutation.
+func (m *InvoiceProfileMutation) BankName() (r string, exists bool) {
+	v := m.bank_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankName returns the old "bank_name" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldBankName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankName: %w", err)
+	}
+	return oldValue.BankName, nil
+}
+
+// ClearBankName clears the value of the "bank_name" field.
+func (m *InvoiceProfileMutation) ClearBankName() {
+	m.bank_name = nil
+	m.clearedFields[invoiceprofile.FieldBankName] = struct{}{}
+}
+
+// BankNameCleared returns if the "bank_name" field was cleared in this mutation.
+func (m *InvoiceProfileMutation) BankNameCleared() bool {
+	_, ok := m.clearedFields[invoiceprofile.FieldBankName]
+	return ok
+}
+
+// ResetBankName resets all changes to the "bank_name" field.
+func (m *InvoiceProfileMutation) ResetBankName() {
+	m.bank_name = nil
+	delete(m.clearedFields, invoiceprofile.FieldBankName)
+}
+
+// SetBankAccount sets the "bank_account" field.
+func (m *InvoiceProfileMutation) SetBankAccount(s string) {
+	m.bank_account = &s
+}
+
+// BankAccount returns the value of the "bank_account" field in the mutation.
+func (m *InvoiceProfileMutation) BankAccount() (r string, exists bool) {
+	v := m.bank_account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankAccount returns the old "bank_account" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldBankAccount(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankAccount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankAccount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankAccount: %w", err)
+	}
+	return oldValue.BankAccount, nil
+}
+
+// ClearBankAccount clears the value of the "bank_account" field.
+func (m *InvoiceProfileMutation) ClearBankAccount() {
+	m.bank_account = nil
+	m.clearedFields[invoiceprofile.FieldBankAccount] = struct{}{}
+}
+
+// BankAccountCleared returns if the "bank_account" field was cleared in this mutation.
+func (m *InvoiceProfileMutation) BankAccountCleared() bool {
+	_, ok := m.clearedFields[invoiceprofile.FieldBankAccount]
+	return ok
+}
+
+// ResetBankAccount resets all changes to the "bank_account" field.
+func (m *InvoiceProfileMutation) ResetBankAccount() {
+	m.bank_account = nil
+	delete(m.clearedFields, invoiceprofile.FieldBankAccount)
+}
+
+// SetEmail sets the "email" field.
+func (m *InvoiceProfileMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *InvoiceProfileMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the InvoiceProfile entity.
+// If the InvoiceProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceProfileMutation) OldEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ClearEmail clears the value of the "email" field.
+func (m *InvoiceProfileMutation) ClearEmail() {
+	m.email = nil
+	m.clearedFields[invoiceprofile.FieldEmail] = struct{}{}
+}
+
+// EmailCleared returns if the "email" field was cleared in this mutation.
+func (m *InvoiceProfileMutation) EmailCleared() bool {
+	_, ok := m.clearedFields[invoiceprofile.FieldEmail]
+	return ok
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *InvoiceProfileMutation) ResetEmail() {
+	m.email = nil
+	delete(m.clearedFields, invoiceprofile.FieldEmail)
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *InvoiceProfileMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[invoiceprofile.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *InvoiceProfileMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *InvoiceProfileMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *InvoiceProfileMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// Where appends a list predicates to the InvoiceProfileMutation builder.
+func (m *InvoiceProfileMutation) Where(ps ...predicate.InvoiceProfile) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the InvoiceProfileMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *InvoiceProfileMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.InvoiceProfile, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *InvoiceProfileMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *InvoiceProfileMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (InvoiceProfile).
+func (m *InvoiceProfileMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *InvoiceProfileMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, invoiceprofile.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, invoiceprofile.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, invoiceprofile.FieldOrganizationID)
+	}
+	if m.title != nil {
+		fields = append(fields, invoiceprofile.FieldTitle)
+	}
+	if m.tax_number != nil {
+		fields = append(fields, invoiceprofile.FieldTaxNumber)
+	}
+	if m.address != nil {
+		fields = append(fields, invoiceprofile.FieldAddress)
+	}
+	if m.phone != nil {
+		fields = append(fields, invoiceprofile.FieldPhone)
+	}
+	if m.bank_name != nil {
+		fields = append(fields, invoiceprofile.FieldBankName)
+	}
+	if m.bank_account != nil {
+		fields = append(fields, invoiceprofile.FieldBankAccount)
+	}
+	if m.email != nil {
+		fields = append(fields, invoiceprofile.FieldEmail)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *InvoiceProfileMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case invoiceprofile.FieldCreatedAt:
+		return m.CreatedAt()
+	case invoiceprofile.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case invoiceprofile.FieldOrganizationID:
+		return m.OrganizationID()
+	case invoiceprofile.FieldTitle:
+		return m.Title()
+	case invoiceprofile.FieldTaxNumber:
+		return m.TaxNumber()
+	case invoiceprofile.FieldAddress:
+		return m.Address()
+	case invoiceprofile.FieldPhone:
+		return m.Phone()
+	case invoiceprofile.FieldBankName:
+		return m.BankName()
+	case invoiceprofile.FieldBankAccount:
+		return m.BankAccount()
+	case invoiceprofile.FieldEmail:
+		return m.Email()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *InvoiceProfileMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case invoiceprofile.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case invoiceprofile.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case invoiceprofile.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case invoiceprofile.FieldTitle:
+		return m.OldTitle(ctx)
+	case invoiceprofile.FieldTaxNumber:
+		return m.OldTaxNumber(ctx)
+	case invoiceprofile.FieldAddress:
+		return m.OldAddress(ctx)
+	case invoiceprofile.FieldPhone:
+		return m.OldPhone(ctx)
+	case invoiceprofile.FieldBankName:
+		return m.OldBankName(ctx)
+	case invoiceprofile.FieldBankAccount:
+		return m.OldBankAccount(ctx)
+	case invoiceprofile.FieldEmail:
+		return m.OldEmail(ctx)
+	}
+	return nil, fmt.Errorf("unknown InvoiceProfile field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *InvoiceProfileMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case invoiceprofile.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case invoiceprofile.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case invoiceprofile.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case invoiceprofile.FieldTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTitle(v)
+		return nil
+	case invoiceprofile.FieldTaxNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxNumber(v)
+		return nil
+	case invoiceprofile.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case invoiceprofile.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case invoiceprofile.FieldBankName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankName(v)
+		return nil
+	case invoiceprofile.FieldBankAccount:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankAccount(v)
+		return nil
+	case invoiceprofile.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	}
+	return fmt.Errorf("unknown InvoiceProfile field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *InvoiceProfileMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *InvoiceProfileMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *InvoiceProfileMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown InvoiceProfile numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *InvoiceProfileMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(invoiceprofile.FieldAddress) {
+		fields = append(fields, invoiceprofile.FieldAddress)
+	}
+	if m.FieldCleared(invoiceprofile.FieldPhone) {
+		fields = append(fields, invoiceprofile.FieldPhone)
+	}
+	if m.FieldCleared(invoiceprofile.FieldBankName) {
+		fields = append(fields, invoiceprofile.FieldBankName)
+	}
+	if m.FieldCleared(invoiceprofile.FieldBankAccount) {
+		fields = append(fields, invoiceprofile.FieldBankAccount)
+	}
+	if m.FieldCleared(invoiceprofile.FieldEmail) {
+		fields = append(fields, invoiceprofile.FieldEmail)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *InvoiceProfileMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *InvoiceProfileMutation) ClearField(name string) error {
+	switch name {
+	case invoiceprofile.FieldAddress:
+		m.ClearAddress()
+		return nil
+	case invoiceprofile.FieldPhone:
+		m.ClearPhone()
+		return nil
+	case invoiceprofile.FieldBankName:
+		m.ClearBankName()
+		return nil
+	case invoiceprofile.FieldBankAccount:
+		m.ClearBankAccount()
+		return nil
+	case invoiceprofile.FieldEmail:
+		m.ClearEmail()
+		return nil
+	}
+	return fmt.Errorf("unknown InvoiceProfile nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *InvoiceProfileMutation) ResetField(name string) error {
+	switch name {
+	case invoiceprofile.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case invoiceprofile.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case invoiceprofile.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case invoiceprofile.FieldTitle:
+		m.ResetTitle()
+		return nil
+	case invoiceprofile.FieldTaxNumber:
+		m.ResetTaxNumber()
+		return nil
+	case invoiceprofile.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case invoiceprofile.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case invoiceprofile.FieldBankName:
+		m.ResetBankName()
+		return nil
+	case invoiceprofile.FieldBankAccount:
+		m.ResetBankAccount()
+		return nil
+	case invoiceprofile.FieldEmail:
+		m.ResetEmail()
+		return nil
+	}
+	return fmt.Errorf("unknown InvoiceProfile field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *InvoiceProfileMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.organization != nil {
+		edges = append(edges, invoiceprofile.EdgeOrganization)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *InvoiceProfileMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case invoiceprofile.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *InvoiceProfileMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *InvoiceProfileMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *InvoiceProfileMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedorganization {
+		edges = append(edges, invoiceprofile.EdgeOrganization)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *InvoiceProfileMutation) EdgeCleared(name string) bool {
+	switch name {
+	case invoiceprofile.EdgeOrganization:
+		return m.clearedorganization
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *InvoiceProfileMutation) ClearEdge(name string) error {
+	switch name {
+	case invoiceprofile.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown InvoiceProfile unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *InvoiceProfileMutation) ResetEdge(name string) error {
+	switch name {
+	case invoiceprofile.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown InvoiceProfile edge %s", name)
 }
 
 // LoginThrottleMutation represents an operation that mutates the LoginThrottle nodes in the graph.
@@ -4693,6 +12736,3302 @@ func (m *OrganizationMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Organization edge %s", name)
 }
 
+// PaymentMutation represents an operation that mutates the Payment nodes in the graph.
+type PaymentMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	company_id         *int
+	addcompany_id      *int
+	method             *payment.Method
+	amount_cents       *int
+	addamount_cents    *int
+	status             *payment.Status
+	order_no           *string
+	gateway_txn_id     *string
+	confirmed_by_id    *int
+	addconfirmed_by_id *int
+	confirmed_at       *time.Time
+	reason             *string
+	paid_at            *time.Time
+	clearedFields      map[string]struct{}
+	payer              *int
+	clearedpayer       bool
+	enrollments        map[int]struct{}
+	removedenrollments map[int]struct{}
+	clearedenrollments bool
+	proof              *int
+	clearedproof       bool
+	done               bool
+	oldValue           func(context.Context) (*Payment, error)
+	predicates         []predicate.Payment
+}
+
+var _ ent.Mutation = (*PaymentMutation)(nil)
+
+// paymentOption allows management of the mutation configuration using functional options.
+type paymentOption func(*PaymentMutation)
+
+// newPaymentMutation creates new mutation for the Payment entity.
+func newPaymentMutation(c config, op Op, opts ...paymentOption) *PaymentMutation {
+	m := &PaymentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePayment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaymentID sets the ID field of the mutation.
+func withPaymentID(id int) paymentOption {
+	return func(m *PaymentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Payment
+		)
+		m.oldValue = func(ctx context.Context) (*Payment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Payment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPayment sets the old Payment of the mutation.
+func withPayment(node *Payment) paymentOption {
+	return func(m *PaymentMutation) {
+		m.oldValue = func(context.Context) (*Payment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaymentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaymentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaymentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaymentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Payment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PaymentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PaymentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PaymentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PaymentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PaymentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PaymentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPayerID sets the "payer_id" field.
+func (m *PaymentMutation) SetPayerID(i int) {
+	m.payer = &i
+}
+
+// PayerID returns the value of the "payer_id" field in the mutation.
+func (m *PaymentMutation) PayerID() (r int, exists bool) {
+	v := m.payer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayerID returns the old "payer_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPayerID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayerID: %w", err)
+	}
+	return oldValue.PayerID, nil
+}
+
+// ResetPayerID resets all changes to the "payer_id" field.
+func (m *PaymentMutation) ResetPayerID() {
+	m.payer = nil
+}
+
+// SetCompanyID sets the "company_id" field.
+func (m *PaymentMutation) SetCompanyID(i int) {
+	m.company_id = &i
+	m.addcompany_id = nil
+}
+
+// CompanyID returns the value of the "company_id" field in the mutation.
+func (m *PaymentMutation) CompanyID() (r int, exists bool) {
+	v := m.company_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanyID returns the old "company_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCompanyID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanyID: %w", err)
+	}
+	return oldValue.CompanyID, nil
+}
+
+// AddCompanyID adds i to the "company_id" field.
+func (m *PaymentMutation) AddCompanyID(i int) {
+	if m.addcompany_id != nil {
+		*m.addcompany_id += i
+	} else {
+		m.addcompany_id = &i
+	}
+}
+
+// AddedCompanyID returns the value that was added to the "company_id" field in this mutation.
+func (m *PaymentMutation) AddedCompanyID() (r int, exists bool) {
+	v := m.addcompany_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCompanyID clears the value of the "company_id" field.
+func (m *PaymentMutation) ClearCompanyID() {
+	m.company_id = nil
+	m.addcompany_id = nil
+	m.clearedFields[payment.FieldCompanyID] = struct{}{}
+}
+
+// CompanyIDCleared returns if the "company_id" field was cleared in this mutation.
+func (m *PaymentMutation) CompanyIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCompanyID]
+	return ok
+}
+
+// ResetCompanyID resets all changes to the "company_id" field.
+func (m *PaymentMutation) ResetCompanyID() {
+	m.company_id = nil
+	m.addcompany_id = nil
+	delete(m.clearedFields, payment.FieldCompanyID)
+}
+
+// SetMethod sets the "method" field.
+func (m *PaymentMutation) SetMethod(pa payment.Method) {
+	m.method = &pa
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *PaymentMutation) Method() (r payment.Method, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldMethod(ctx context.Context) (v payment.Method, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *PaymentMutation) ResetMethod() {
+	m.method = nil
+}
+
+// SetAmountCents sets the "amount_cents" field.
+func (m *PaymentMutation) SetAmountCents(i int) {
+	m.amount_cents = &i
+	m.addamount_cents = nil
+}
+
+// AmountCents returns the value of the "amount_cents" field in the mutation.
+func (m *PaymentMutation) AmountCents() (r int, exists bool) {
+	v := m.amount_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmountCents returns the old "amount_cents" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldAmountCents(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmountCents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmountCents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmountCents: %w", err)
+	}
+	return oldValue.AmountCents, nil
+}
+
+// AddAmountCents adds i to the "amount_cents" field.
+func (m *PaymentMutation) AddAmountCents(i int) {
+	if m.addamount_cents != nil {
+		*m.addamount_cents += i
+	} else {
+		m.addamount_cents = &i
+	}
+}
+
+// AddedAmountCents returns the value that was added to the "amount_cents" field in this mutation.
+func (m *PaymentMutation) AddedAmountCents() (r int, exists bool) {
+	v := m.addamount_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmountCents resets all changes to the "amount_cents" field.
+func (m *PaymentMutation) ResetAmountCents() {
+	m.amount_cents = nil
+	m.addamount_cents = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *PaymentMutation) SetStatus(pa payment.Status) {
+	m.status = &pa
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *PaymentMutation) Status() (r payment.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldStatus(ctx context.Context) (v payment.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *PaymentMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetOrderNo sets the "order_no" field.
+func (m *PaymentMutation) SetOrderNo(s string) {
+	m.order_no = &s
+}
+
+// OrderNo returns the value of the "order_no" field in the mutation.
+func (m *PaymentMutation) OrderNo() (r string, exists bool) {
+	v := m.order_no
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderNo returns the old "order_no" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldOrderNo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderNo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderNo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderNo: %w", err)
+	}
+	return oldValue.OrderNo, nil
+}
+
+// ResetOrderNo resets all changes to the "order_no" field.
+func (m *PaymentMutation) ResetOrderNo() {
+	m.order_no = nil
+}
+
+// SetGatewayTxnID sets the "gateway_txn_id" field.
+func (m *PaymentMutation) SetGatewayTxnID(s string) {
+	m.gateway_txn_id = &s
+}
+
+// GatewayTxnID returns the value of the "gateway_txn_id" field in the mutation.
+func (m *PaymentMutation) GatewayTxnID() (r string, exists bool) {
+	v := m.gateway_txn_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGatewayTxnID returns the old "gateway_txn_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldGatewayTxnID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGatewayTxnID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGatewayTxnID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGatewayTxnID: %w", err)
+	}
+	return oldValue.GatewayTxnID, nil
+}
+
+// ClearGatewayTxnID clears the value of the "gateway_txn_id" field.
+func (m *PaymentMutation) ClearGatewayTxnID() {
+	m.gateway_txn_id = nil
+	m.clearedFields[payment.FieldGatewayTxnID] = struct{}{}
+}
+
+// GatewayTxnIDCleared returns if the "gateway_txn_id" field was cleared in this mutation.
+func (m *PaymentMutation) GatewayTxnIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldGatewayTxnID]
+	return ok
+}
+
+// ResetGatewayTxnID resets all changes to the "gateway_txn_id" field.
+func (m *PaymentMutation) ResetGatewayTxnID() {
+	m.gateway_txn_id = nil
+	delete(m.clearedFields, payment.FieldGatewayTxnID)
+}
+
+// SetProofAttachmentID sets the "proof_attachment_id" field.
+func (m *PaymentMutation) SetProofAttachmentID(i int) {
+	m.proof = &i
+}
+
+// ProofAttachmentID returns the value of the "proof_attachment_id" field in the mutation.
+func (m *PaymentMutation) ProofAttachmentID() (r int, exists bool) {
+	v := m.proof
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProofAttachmentID returns the old "proof_attachment_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldProofAttachmentID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProofAttachmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProofAttachmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProofAttachmentID: %w", err)
+	}
+	return oldValue.ProofAttachmentID, nil
+}
+
+// ClearProofAttachmentID clears the value of the "proof_attachment_id" field.
+func (m *PaymentMutation) ClearProofAttachmentID() {
+	m.proof = nil
+	m.clearedFields[payment.FieldProofAttachmentID] = struct{}{}
+}
+
+// ProofAttachmentIDCleared returns if the "proof_attachment_id" field was cleared in this mutation.
+func (m *PaymentMutation) ProofAttachmentIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldProofAttachmentID]
+	return ok
+}
+
+// ResetProofAttachmentID resets all changes to the "proof_attachment_id" field.
+func (m *PaymentMutation) ResetProofAttachmentID() {
+	m.proof = nil
+	delete(m.clearedFields, payment.FieldProofAttachmentID)
+}
+
+// SetConfirmedByID sets the "confirmed_by_id" field.
+func (m *PaymentMutation) SetConfirmedByID(i int) {
+	m.confirmed_by_id = &i
+	m.addconfirmed_by_id = nil
+}
+
+// ConfirmedByID returns the value of the "confirmed_by_id" field in the mutation.
+func (m *PaymentMutation) ConfirmedByID() (r int, exists bool) {
+	v := m.confirmed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConfirmedByID returns the old "confirmed_by_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldConfirmedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConfirmedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConfirmedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConfirmedByID: %w", err)
+	}
+	return oldValue.ConfirmedByID, nil
+}
+
+// AddConfirmedByID adds i to the "confirmed_by_id" field.
+func (m *PaymentMutation) AddConfirmedByID(i int) {
+	if m.addconfirmed_by_id != nil {
+		*m.addconfirmed_by_id += i
+	} else {
+		m.addconfirmed_by_id = &i
+	}
+}
+
+// AddedConfirmedByID returns the value that was added to the "confirmed_by_id" field in this mutation.
+func (m *PaymentMutation) AddedConfirmedByID() (r int, exists bool) {
+	v := m.addconfirmed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearConfirmedByID clears the value of the "confirmed_by_id" field.
+func (m *PaymentMutation) ClearConfirmedByID() {
+	m.confirmed_by_id = nil
+	m.addconfirmed_by_id = nil
+	m.clearedFields[payment.FieldConfirmedByID] = struct{}{}
+}
+
+// ConfirmedByIDCleared returns if the "confirmed_by_id" field was cleared in this mutation.
+func (m *PaymentMutation) ConfirmedByIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldConfirmedByID]
+	return ok
+}
+
+// ResetConfirmedByID resets all changes to the "confirmed_by_id" field.
+func (m *PaymentMutation) ResetConfirmedByID() {
+	m.confirmed_by_id = nil
+	m.addconfirmed_by_id = nil
+	delete(m.clearedFields, payment.FieldConfirmedByID)
+}
+
+// SetConfirmedAt sets the "confirmed_at" field.
+func (m *PaymentMutation) SetConfirmedAt(t time.Time) {
+	m.confirmed_at = &t
+}
+
+// ConfirmedAt returns the value of the "confirmed_at" field in the mutation.
+func (m *PaymentMutation) ConfirmedAt() (r time.Time, exists bool) {
+	v := m.confirmed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConfirmedAt returns the old "confirmed_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldConfirmedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConfirmedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConfirmedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConfirmedAt: %w", err)
+	}
+	return oldValue.ConfirmedAt, nil
+}
+
+// ClearConfirmedAt clears the value of the "confirmed_at" field.
+func (m *PaymentMutation) ClearConfirmedAt() {
+	m.confirmed_at = nil
+	m.clearedFields[payment.FieldConfirmedAt] = struct{}{}
+}
+
+// ConfirmedAtCleared returns if the "confirmed_at" field was cleared in this mutation.
+func (m *PaymentMutation) ConfirmedAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldConfirmedAt]
+	return ok
+}
+
+// ResetConfirmedAt resets all changes to the "confirmed_at" field.
+func (m *PaymentMutation) ResetConfirmedAt() {
+	m.confirmed_at = nil
+	delete(m.clearedFields, payment.FieldConfirmedAt)
+}
+
+// SetReason sets the "reason" field.
+func (m *PaymentMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *PaymentMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ClearReason clears the value of the "reason" field.
+func (m *PaymentMutation) ClearReason() {
+	m.reason = nil
+	m.clearedFields[payment.FieldReason] = struct{}{}
+}
+
+// ReasonCleared returns if the "reason" field was cleared in this mutation.
+func (m *PaymentMutation) ReasonCleared() bool {
+	_, ok := m.clearedFields[payment.FieldReason]
+	return ok
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *PaymentMutation) ResetReason() {
+	m.reason = nil
+	delete(m.clearedFields, payment.FieldReason)
+}
+
+// SetPaidAt sets the "paid_at" field.
+func (m *PaymentMutation) SetPaidAt(t time.Time) {
+	m.paid_at = &t
+}
+
+// PaidAt returns the value of the "paid_at" field in the mutation.
+func (m *PaymentMutation) PaidAt() (r time.Time, exists bool) {
+	v := m.paid_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaidAt returns the old "paid_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPaidAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaidAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaidAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaidAt: %w", err)
+	}
+	return oldValue.PaidAt, nil
+}
+
+// ClearPaidAt clears the value of the "paid_at" field.
+func (m *PaymentMutation) ClearPaidAt() {
+	m.paid_at = nil
+	m.clearedFields[payment.FieldPaidAt] = struct{}{}
+}
+
+// PaidAtCleared returns if the "paid_at" field was cleared in this mutation.
+func (m *PaymentMutation) PaidAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldPaidAt]
+	return ok
+}
+
+// ResetPaidAt resets all changes to the "paid_at" field.
+func (m *PaymentMutation) ResetPaidAt() {
+	m.paid_at = nil
+	delete(m.clearedFields, payment.FieldPaidAt)
+}
+
+// ClearPayer clears the "payer" edge to the User entity.
+func (m *PaymentMutation) ClearPayer() {
+	m.clearedpayer = true
+	m.clearedFields[payment.FieldPayerID] = struct{}{}
+}
+
+// PayerCleared reports if the "payer" edge to the User entity was cleared.
+func (m *PaymentMutation) PayerCleared() bool {
+	return m.clearedpayer
+}
+
+// PayerIDs returns the "payer" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PayerID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) PayerIDs() (ids []int) {
+	if id := m.payer; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPayer resets all changes to the "payer" edge.
+func (m *PaymentMutation) ResetPayer() {
+	m.payer = nil
+	m.clearedpayer = false
+}
+
+// AddEnrollmentIDs adds the "enrollments" edge to the Enrollment entity by ids.
+func (m *PaymentMutation) AddEnrollmentIDs(ids ...int) {
+	if m.enrollments == nil {
+		m.enrollments = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.enrollments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearEnrollments clears the "enrollments" edge to the Enrollment entity.
+func (m *PaymentMutation) ClearEnrollments() {
+	m.clearedenrollments = true
+}
+
+// EnrollmentsCleared reports if the "enrollments" edge to the Enrollment entity was cleared.
+func (m *PaymentMutation) EnrollmentsCleared() bool {
+	return m.clearedenrollments
+}
+
+// RemoveEnrollmentIDs removes the "enrollments" edge to the Enrollment entity by IDs.
+func (m *PaymentMutation) RemoveEnrollmentIDs(ids ...int) {
+	if m.removedenrollments == nil {
+		m.removedenrollments = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.enrollments, ids[i])
+		m.removedenrollments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedEnrollments returns the removed IDs of the "enrollments" edge to the Enrollment entity.
+func (m *PaymentMutation) RemovedEnrollmentsIDs() (ids []int) {
+	for id := range m.removedenrollments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// EnrollmentsIDs returns the "enrollments" edge IDs in the mutation.
+func (m *PaymentMutation) EnrollmentsIDs() (ids []int) {
+	for id := range m.enrollments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetEnrollments resets all changes to the "enrollments" edge.
+func (m *PaymentMutation) ResetEnrollments() {
+	m.enrollments = nil
+	m.clearedenrollments = false
+	m.removedenrollments = nil
+}
+
+// SetProofID sets the "proof" edge to the Attachment entity by id.
+func (m *PaymentMutation) SetProofID(id int) {
+	m.proof = &id
+}
+
+// ClearProof clears the "proof" edge to the Attachment entity.
+func (m *PaymentMutation) ClearProof() {
+	m.clearedproof = true
+	m.clearedFields[payment.FieldProofAttachmentID] = struct{}{}
+}
+
+// ProofCleared reports if the "proof" edge to the Attachment entity was cleared.
+func (m *PaymentMutation) ProofCleared() bool {
+	return m.ProofAttachmentIDCleared() || m.clearedproof
+}
+
+// ProofID returns the "proof" edge ID in the mutation.
+func (m *PaymentMutation) ProofID() (id int, exists bool) {
+	if m.proof != nil {
+		return *m.proof, true
+	}
+	return
+}
+
+// ProofIDs returns the "proof" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProofID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) ProofIDs() (ids []int) {
+	if id := m.proof; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProof resets all changes to the "proof" edge.
+func (m *PaymentMutation) ResetProof() {
+	m.proof = nil
+	m.clearedproof = false
+}
+
+// Where appends a list predicates to the PaymentMutation builder.
+func (m *PaymentMutation) Where(ps ...predicate.Payment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaymentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaymentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Payment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaymentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaymentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Payment).
+func (m *PaymentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaymentMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.created_at != nil {
+		fields = append(fields, payment.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, payment.FieldUpdatedAt)
+	}
+	if m.payer != nil {
+		fields = append(fields, payment.FieldPayerID)
+	}
+	if m.company_id != nil {
+		fields = append(fields, payment.FieldCompanyID)
+	}
+	if m.method != nil {
+		fields = append(fields, payment.FieldMethod)
+	}
+	if m.amount_cents != nil {
+		fields = append(fields, payment.FieldAmountCents)
+	}
+	if m.status != nil {
+		fields = append(fields, payment.FieldStatus)
+	}
+	if m.order_no != nil {
+		fields = append(fields, payment.FieldOrderNo)
+	}
+	if m.gateway_txn_id != nil {
+		fields = append(fields, payment.FieldGatewayTxnID)
+	}
+	if m.proof != nil {
+		fields = append(fields, payment.FieldProofAttachmentID)
+	}
+	if m.confirmed_by_id != nil {
+		fields = append(fields, payment.FieldConfirmedByID)
+	}
+	if m.confirmed_at != nil {
+		fields = append(fields, payment.FieldConfirmedAt)
+	}
+	if m.reason != nil {
+		fields = append(fields, payment.FieldReason)
+	}
+	if m.paid_at != nil {
+		fields = append(fields, payment.FieldPaidAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldCreatedAt:
+		return m.CreatedAt()
+	case payment.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case payment.FieldPayerID:
+		return m.PayerID()
+	case payment.FieldCompanyID:
+		return m.CompanyID()
+	case payment.FieldMethod:
+		return m.Method()
+	case payment.FieldAmountCents:
+		return m.AmountCents()
+	case payment.FieldStatus:
+		return m.Status()
+	case payment.FieldOrderNo:
+		return m.OrderNo()
+	case payment.FieldGatewayTxnID:
+		return m.GatewayTxnID()
+	case payment.FieldProofAttachmentID:
+		return m.ProofAttachmentID()
+	case payment.FieldConfirmedByID:
+		return m.ConfirmedByID()
+	case payment.FieldConfirmedAt:
+		return m.ConfirmedAt()
+	case payment.FieldReason:
+		return m.Reason()
+	case payment.FieldPaidAt:
+		return m.PaidAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case payment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case payment.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case payment.FieldPayerID:
+		return m.OldPayerID(ctx)
+	case payment.FieldCompanyID:
+		return m.OldCompanyID(ctx)
+	case payment.FieldMethod:
+		return m.OldMethod(ctx)
+	case payment.FieldAmountCents:
+		return m.OldAmountCents(ctx)
+	case payment.FieldStatus:
+		return m.OldStatus(ctx)
+	case payment.FieldOrderNo:
+		return m.OldOrderNo(ctx)
+	case payment.FieldGatewayTxnID:
+		return m.OldGatewayTxnID(ctx)
+	case payment.FieldProofAttachmentID:
+		return m.OldProofAttachmentID(ctx)
+	case payment.FieldConfirmedByID:
+		return m.OldConfirmedByID(ctx)
+	case payment.FieldConfirmedAt:
+		return m.OldConfirmedAt(ctx)
+	case payment.FieldReason:
+		return m.OldReason(ctx)
+	case payment.FieldPaidAt:
+		return m.OldPaidAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Payment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case payment.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case payment.FieldPayerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayerID(v)
+		return nil
+	case payment.FieldCompanyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanyID(v)
+		return nil
+	case payment.FieldMethod:
+		v, ok := value.(payment.Method)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
+		return nil
+	case payment.FieldAmountCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmountCents(v)
+		return nil
+	case payment.FieldStatus:
+		v, ok := value.(payment.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case payment.FieldOrderNo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderNo(v)
+		return nil
+	case payment.FieldGatewayTxnID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGatewayTxnID(v)
+		return nil
+	case payment.FieldProofAttachmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProofAttachmentID(v)
+		return nil
+	case payment.FieldConfirmedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConfirmedByID(v)
+		return nil
+	case payment.FieldConfirmedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConfirmedAt(v)
+		return nil
+	case payment.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case payment.FieldPaidAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaidAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaymentMutation) AddedFields() []string {
+	var fields []string
+	if m.addcompany_id != nil {
+		fields = append(fields, payment.FieldCompanyID)
+	}
+	if m.addamount_cents != nil {
+		fields = append(fields, payment.FieldAmountCents)
+	}
+	if m.addconfirmed_by_id != nil {
+		fields = append(fields, payment.FieldConfirmedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaymentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldCompanyID:
+		return m.AddedCompanyID()
+	case payment.FieldAmountCents:
+		return m.AddedAmountCents()
+	case payment.FieldConfirmedByID:
+		return m.AddedConfirmedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldCompanyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCompanyID(v)
+		return nil
+	case payment.FieldAmountCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmountCents(v)
+		return nil
+	case payment.FieldConfirmedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddConfirmedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaymentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(payment.FieldCompanyID) {
+		fields = append(fields, payment.FieldCompanyID)
+	}
+	if m.FieldCleared(payment.FieldGatewayTxnID) {
+		fields = append(fields, payment.FieldGatewayTxnID)
+	}
+	if m.FieldCleared(payment.FieldProofAttachmentID) {
+		fields = append(fields, payment.FieldProofAttachmentID)
+	}
+	if m.FieldCleared(payment.FieldConfirmedByID) {
+		fields = append(fields, payment.FieldConfirmedByID)
+	}
+	if m.FieldCleared(payment.FieldConfirmedAt) {
+		fields = append(fields, payment.FieldConfirmedAt)
+	}
+	if m.FieldCleared(payment.FieldReason) {
+		fields = append(fields, payment.FieldReason)
+	}
+	if m.FieldCleared(payment.FieldPaidAt) {
+		fields = append(fields, payment.FieldPaidAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaymentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaymentMutation) ClearField(name string) error {
+	switch name {
+	case payment.FieldCompanyID:
+		m.ClearCompanyID()
+		return nil
+	case payment.FieldGatewayTxnID:
+		m.ClearGatewayTxnID()
+		return nil
+	case payment.FieldProofAttachmentID:
+		m.ClearProofAttachmentID()
+		return nil
+	case payment.FieldConfirmedByID:
+		m.ClearConfirmedByID()
+		return nil
+	case payment.FieldConfirmedAt:
+		m.ClearConfirmedAt()
+		return nil
+	case payment.FieldReason:
+		m.ClearReason()
+		return nil
+	case payment.FieldPaidAt:
+		m.ClearPaidAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaymentMutation) ResetField(name string) error {
+	switch name {
+	case payment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case payment.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case payment.FieldPayerID:
+		m.ResetPayerID()
+		return nil
+	case payment.FieldCompanyID:
+		m.ResetCompanyID()
+		return nil
+	case payment.FieldMethod:
+		m.ResetMethod()
+		return nil
+	case payment.FieldAmountCents:
+		m.ResetAmountCents()
+		return nil
+	case payment.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case payment.FieldOrderNo:
+		m.ResetOrderNo()
+		return nil
+	case payment.FieldGatewayTxnID:
+		m.ResetGatewayTxnID()
+		return nil
+	case payment.FieldProofAttachmentID:
+		m.ResetProofAttachmentID()
+		return nil
+	case payment.FieldConfirmedByID:
+		m.ResetConfirmedByID()
+		return nil
+	case payment.FieldConfirmedAt:
+		m.ResetConfirmedAt()
+		return nil
+	case payment.FieldReason:
+		m.ResetReason()
+		return nil
+	case payment.FieldPaidAt:
+		m.ResetPaidAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaymentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.payer != nil {
+		edges = append(edges, payment.EdgePayer)
+	}
+	if m.enrollments != nil {
+		edges = append(edges, payment.EdgeEnrollments)
+	}
+	if m.proof != nil {
+		edges = append(edges, payment.EdgeProof)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaymentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case payment.EdgePayer:
+		if id := m.payer; id != nil {
+			return []ent.Value{*id}
+		}
+	case payment.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.enrollments))
+		for id := range m.enrollments {
+			ids = append(ids, id)
+		}
+		return ids
+	case payment.EdgeProof:
+		if id := m.proof; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaymentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedenrollments != nil {
+		edges = append(edges, payment.EdgeEnrollments)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaymentMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case payment.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.removedenrollments))
+		for id := range m.removedenrollments {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaymentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedpayer {
+		edges = append(edges, payment.EdgePayer)
+	}
+	if m.clearedenrollments {
+		edges = append(edges, payment.EdgeEnrollments)
+	}
+	if m.clearedproof {
+		edges = append(edges, payment.EdgeProof)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaymentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case payment.EdgePayer:
+		return m.clearedpayer
+	case payment.EdgeEnrollments:
+		return m.clearedenrollments
+	case payment.EdgeProof:
+		return m.clearedproof
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaymentMutation) ClearEdge(name string) error {
+	switch name {
+	case payment.EdgePayer:
+		m.ClearPayer()
+		return nil
+	case payment.EdgeProof:
+		m.ClearProof()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaymentMutation) ResetEdge(name string) error {
+	switch name {
+	case payment.EdgePayer:
+		m.ResetPayer()
+		return nil
+	case payment.EdgeEnrollments:
+		m.ResetEnrollments()
+		return nil
+	case payment.EdgeProof:
+		m.ResetProof()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment edge %s", name)
+}
+
+// ProfileMutation represents an operation that mutates the Profile nodes in the graph.
+type ProfileMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	candidate_type    *profile.CandidateType
+	category          *schematype.ExamCategory
+	sex               *profile.Sex
+	birth_date        *time.Time
+	company_name      *string
+	years_in_trade    *int
+	addyears_in_trade *int
+	education         *profile.Education
+	ethnicity         *string
+	address           *string
+	title             *string
+	post_code         *string
+	clearedFields     map[string]struct{}
+	user              *int
+	cleareduser       bool
+	company           *int
+	clearedcompany    bool
+	done              bool
+	oldValue          func(context.Context) (*Profile, error)
+	predicates        []predicate.Profile
+}
+
+var _ ent.Mutation = (*ProfileMutation)(nil)
+
+// profileOption allows management of the mutation configuration using functional options.
+type profileOption func(*ProfileMutation)
+
+// newProfileMutation creates new mutation for the Profile entity.
+func newProfileMutation(c config, op Op, opts ...profileOption) *ProfileMutation {
+	m := &ProfileMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProfile,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProfileID sets the ID field of the mutation.
+func withProfileID(id int) profileOption {
+	return func(m *ProfileMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Profile
+		)
+		m.oldValue = func(ctx context.Context) (*Profile, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Profile.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProfile sets the old Profile of the mutation.
+func withProfile(node *Profile) profileOption {
+	return func(m *ProfileMutation) {
+		m.oldValue = func(context.Context) (*Profile, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProfileMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProfileMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProfileMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProfileMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Profile.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ProfileMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ProfileMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ProfileMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ProfileMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ProfileMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ProfileMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ProfileMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ProfileMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ProfileMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetCandidateType sets the "candidate_type" field.
+func (m *ProfileMutation) SetCandidateType(pt profile.CandidateType) {
+	m.candidate_type = &pt
+}
+
+// CandidateType returns the value of the "candidate_type" field in the mutation.
+func (m *ProfileMutation) CandidateType() (r profile.CandidateType, exists bool) {
+	v := m.candidate_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCandidateType returns the old "candidate_type" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldCandidateType(ctx context.Context) (v *profile.CandidateType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCandidateType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCandidateType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCandidateType: %w", err)
+	}
+	return oldValue.CandidateType, nil
+}
+
+// ClearCandidateType clears the value of the "candidate_type" field.
+func (m *ProfileMutation) ClearCandidateType() {
+	m.candidate_type = nil
+	m.clearedFields[profile.FieldCandidateType] = struct{}{}
+}
+
+// CandidateTypeCleared returns if the "candidate_type" field was cleared in this mutation.
+func (m *ProfileMutation) CandidateTypeCleared() bool {
+	_, ok := m.clearedFields[profile.FieldCandidateType]
+	return ok
+}
+
+// ResetCandidateType resets all changes to the "candidate_type" field.
+func (m *ProfileMutation) ResetCandidateType() {
+	m.candidate_type = nil
+	delete(m.clearedFields, profile.FieldCandidateType)
+}
+
+// SetCategory sets the "category" field.
+func (m *ProfileMutation) SetCategory(sc schematype.ExamCategory) {
+	m.category = &sc
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *ProfileMutation) Category() (r schematype.ExamCategory, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldCategory(ctx context.Context) (v *schematype.ExamCategory, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ClearCategory clears the value of the "category" field.
+func (m *ProfileMutation) ClearCategory() {
+	m.category = nil
+	m.clearedFields[profile.FieldCategory] = struct{}{}
+}
+
+// CategoryCleared returns if the "category" field was cleared in this mutation.
+func (m *ProfileMutation) CategoryCleared() bool {
+	_, ok := m.clearedFields[profile.FieldCategory]
+	return ok
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *ProfileMutation) ResetCategory() {
+	m.category = nil
+	delete(m.clearedFields, profile.FieldCategory)
+}
+
+// SetSex sets the "sex" field.
+func (m *ProfileMutation) SetSex(pr profile.Sex) {
+	m.sex = &pr
+}
+
+// Sex returns the value of the "sex" field in the mutation.
+func (m *ProfileMutation) Sex() (r profile.Sex, exists bool) {
+	v := m.sex
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSex returns the old "sex" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldSex(ctx context.Context) (v *profile.Sex, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSex is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSex requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSex: %w", err)
+	}
+	return oldValue.Sex, nil
+}
+
+// ClearSex clears the value of the "sex" field.
+func (m *ProfileMutation) ClearSex() {
+	m.sex = nil
+	m.clearedFields[profile.FieldSex] = struct{}{}
+}
+
+// SexCleared returns if the "sex" field was cleared in this mutation.
+func (m *ProfileMutation) SexCleared() bool {
+	_, ok := m.clearedFields[profile.FieldSex]
+	return ok
+}
+
+// ResetSex resets all changes to the "sex" field.
+func (m *ProfileMutation) ResetSex() {
+	m.sex = nil
+	delete(m.clearedFields, profile.FieldSex)
+}
+
+// SetBirthDate sets the "birth_date" field.
+func (m *ProfileMutation) SetBirthDate(t time.Time) {
+	m.birth_date = &t
+}
+
+// BirthDate returns the value of the "birth_date" field in the mutation.
+func (m *ProfileMutation) BirthDate() (r time.Time, exists bool) {
+	v := m.birth_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBirthDate returns the old "birth_date" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldBirthDate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBirthDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBirthDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBirthDate: %w", err)
+	}
+	return oldValue.BirthDate, nil
+}
+
+// ClearBirthDate clears the value of the "birth_date" field.
+func (m *ProfileMutation) ClearBirthDate() {
+	m.birth_date = nil
+	m.clearedFields[profile.FieldBirthDate] = struct{}{}
+}
+
+// BirthDateCleared returns if the "birth_date" field was cleared in this mutation.
+func (m *ProfileMutation) BirthDateCleared() bool {
+	_, ok := m.clearedFields[profile.FieldBirthDate]
+	return ok
+}
+
+// ResetBirthDate resets all changes to the "birth_date" field.
+func (m *ProfileMutation) ResetBirthDate() {
+	m.birth_date = nil
+	delete(m.clearedFields, profile.FieldBirthDate)
+}
+
+// SetCompanyName sets the "company_name" field.
+func (m *ProfileMutation) SetCompanyName(s string) {
+	m.company_name = &s
+}
+
+// CompanyName returns the value of the "company_name" field in the mutation.
+func (m *ProfileMutation) CompanyName() (r string, exists bool) {
+	v := m.company_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanyName returns the old "company_name" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldCompanyName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanyName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanyName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanyName: %w", err)
+	}
+	return oldValue.CompanyName, nil
+}
+
+// ClearCompanyName clears the value of the "company_name" field.
+func (m *ProfileMutation) ClearCompanyName() {
+	m.company_name = nil
+	m.clearedFields[profile.FieldCompanyName] = struct{}{}
+}
+
+// CompanyNameCleared returns if the "company_name" field was cleared in this mutation.
+func (m *ProfileMutation) CompanyNameCleared() bool {
+	_, ok := m.clearedFields[profile.FieldCompanyName]
+	return ok
+}
+
+// ResetCompanyName resets all changes to the "company_name" field.
+func (m *ProfileMutation) ResetCompanyName() {
+	m.company_name = nil
+	delete(m.clearedFields, profile.FieldCompanyName)
+}
+
+// SetCompanyID sets the "company_id" field.
+func (m *ProfileMutation) SetCompanyID(i int) {
+	m.company = &i
+}
+
+// CompanyID returns the value of the "company_id" field in the mutation.
+func (m *ProfileMutation) CompanyID() (r int, exists bool) {
+	v := m.company
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanyID returns the old "company_id" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldCompanyID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanyID: %w", err)
+	}
+	return oldValue.CompanyID, nil
+}
+
+// ClearCompanyID clears the value of the "company_id" field.
+func (m *ProfileMutation) ClearCompanyID() {
+	m.company = nil
+	m.clearedFields[profile.FieldCompanyID] = struct{}{}
+}
+
+// CompanyIDCleared returns if the "company_id" field was cleared in this mutation.
+func (m *ProfileMutation) CompanyIDCleared() bool {
+	_, ok := m.clearedFields[profile.FieldCompanyID]
+	return ok
+}
+
+// ResetCompanyID resets all changes to the "company_id" field.
+func (m *ProfileMutation) ResetCompanyID() {
+	m.company = nil
+	delete(m.clearedFields, profile.FieldCompanyID)
+}
+
+// SetYearsInTrade sets the "years_in_trade" field.
+func (m *ProfileMutation) SetYearsInTrade(i int) {
+	m.years_in_trade = &i
+	m.addyears_in_trade = nil
+}
+
+// YearsInTrade returns the value of the "years_in_trade" field in the mutation.
+func (m *ProfileMutation) YearsInTrade() (r int, exists bool) {
+	v := m.years_in_trade
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldYearsInTrade returns the old "years_in_trade" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldYearsInTrade(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldYearsInTrade is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldYearsInTrade requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldYearsInTrade: %w", err)
+	}
+	return oldValue.YearsInTrade, nil
+}
+
+// AddYearsInTrade adds i to the "years_in_trade" field.
+func (m *ProfileMutation) AddYearsInTrade(i int) {
+	if m.addyears_in_trade != nil {
+		*m.addyears_in_trade += i
+	} else {
+		m.addyears_in_trade = &i
+	}
+}
+
+// AddedYearsInTrade returns the value that was added to the "years_in_trade" field in this mutation.
+func (m *ProfileMutation) AddedYearsInTrade() (r int, exists bool) {
+	v := m.addyears_in_trade
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearYearsInTrade clears the value of the "years_in_trade" field.
+func (m *ProfileMutation) ClearYearsInTrade() {
+	m.years_in_trade = nil
+	m.addyears_in_trade = nil
+	m.clearedFields[profile.FieldYearsInTrade] = struct{}{}
+}
+
+// YearsInTradeCleared returns if the "years_in_trade" field was cleared in this mutation.
+func (m *ProfileMutation) YearsInTradeCleared() bool {
+	_, ok := m.clearedFields[profile.FieldYearsInTrade]
+	return ok
+}
+
+// ResetYearsInTrade resets all changes to the "years_in_trade" field.
+func (m *ProfileMutation) ResetYearsInTrade() {
+	m.years_in_trade = nil
+	m.addyears_in_trade = nil
+	delete(m.clearedFields, profile.FieldYearsInTrade)
+}
+
+// SetEducation sets the "education" field.
+func (m *ProfileMutation) SetEducation(pr profile.Education) {
+	m.education = &pr
+}
+
+// Education returns the value of the "education" field in the mutation.
+func (m *ProfileMutation) Education() (r profile.Education, exists bool) {
+	v := m.education
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEducation returns the old "education" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldEducation(ctx context.Context) (v *profile.Education, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEducation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEducation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEducation: %w", err)
+	}
+	return oldValue.Education, nil
+}
+
+// ClearEducation clears the value of the "education" field.
+func (m *ProfileMutation) ClearEducation() {
+	m.education = nil
+	m.clearedFields[profile.FieldEducation] = struct{}{}
+}
+
+// EducationCleared returns if the "education" field was cleared in this mutation.
+func (m *ProfileMutation) EducationCleared() bool {
+	_, ok := m.clearedFields[profile.FieldEducation]
+	return ok
+}
+
+// ResetEducation resets all changes to the "education" field.
+func (m *ProfileMutation) ResetEducation() {
+	m.education = nil
+	delete(m.clearedFields, profile.FieldEducation)
+}
+
+// SetEthnicity sets the "ethnicity" field.
+func (m *ProfileMutation) SetEthnicity(s string) {
+	m.ethnicity = &s
+}
+
+// Ethnicity returns the value of the "ethnicity" field in the mutation.
+func (m *ProfileMutation) Ethnicity() (r string, exists bool) {
+	v := m.ethnicity
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEthnicity returns the old "ethnicity" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldEthnicity(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEthnicity is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEthnicity requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEthnicity: %w", err)
+	}
+	return oldValue.Ethnicity, nil
+}
+
+// ClearEthnicity clears the value of the "ethnicity" field.
+func (m *ProfileMutation) ClearEthnicity() {
+	m.ethnicity = nil
+	m.clearedFields[profile.FieldEthnicity] = struct{}{}
+}
+
+// EthnicityCleared returns if the "ethnicity" field was cleared in this mutation.
+func (m *ProfileMutation) EthnicityCleared() bool {
+	_, ok := m.clearedFields[profile.FieldEthnicity]
+	return ok
+}
+
+// ResetEthnicity resets all changes to the "ethnicity" field.
+func (m *ProfileMutation) ResetEthnicity() {
+	m.ethnicity = nil
+	delete(m.clearedFields, profile.FieldEthnicity)
+}
+
+// SetAddress sets the "address" field.
+func (m *ProfileMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *ProfileMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *ProfileMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[profile.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *ProfileMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[profile.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *ProfileMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, profile.FieldAddress)
+}
+
+// SetTitle sets the "title" field.
+func (m *ProfileMutation) SetTitle(s string) {
+	m.title = &s
+}
+
+// Title returns the value of the "title" field in the mutation.
+func (m *ProfileMutation) Title() (r string, exists bool) {
+	v := m.title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTitle returns the old "title" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTitle: %w", err)
+	}
+	return oldValue.Title, nil
+}
+
+// ClearTitle clears the value of the "title" field.
+func (m *ProfileMutation) ClearTitle() {
+	m.title = nil
+	m.clearedFields[profile.FieldTitle] = struct{}{}
+}
+
+// TitleCleared returns if the "title" field was cleared in this mutation.
+func (m *ProfileMutation) TitleCleared() bool {
+	_, ok := m.clearedFields[profile.FieldTitle]
+	return ok
+}
+
+// ResetTitle resets all changes to the "title" field.
+func (m *ProfileMutation) ResetTitle() {
+	m.title = nil
+	delete(m.clearedFields, profile.FieldTitle)
+}
+
+// SetPostCode sets the "post_code" field.
+func (m *ProfileMutation) SetPostCode(s string) {
+	m.post_code = &s
+}
+
+// PostCode returns the value of the "post_code" field in the mutation.
+func (m *ProfileMutation) PostCode() (r string, exists bool) {
+	v := m.post_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPostCode returns the old "post_code" field's value of the Profile entity.
+// If the Profile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProfileMutation) OldPostCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPostCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPostCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPostCode: %w", err)
+	}
+	return oldValue.PostCode, nil
+}
+
+// ClearPostCode clears the value of the "post_code" field.
+func (m *ProfileMutation) ClearPostCode() {
+	m.post_code = nil
+	m.clearedFields[profile.FieldPostCode] = struct{}{}
+}
+
+// PostCodeCleared returns if the "post_code" field was cleared in this mutation.
+func (m *ProfileMutation) PostCodeCleared() bool {
+	_, ok := m.clearedFields[profile.FieldPostCode]
+	return ok
+}
+
+// ResetPostCode resets all changes to the "post_code" field.
+func (m *ProfileMutation) ResetPostCode() {
+	m.post_code = nil
+	delete(m.clearedFields, profile.FieldPostCode)
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *ProfileMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[profile.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *ProfileMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *ProfileMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *ProfileMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// ClearCompany clears the "company" edge to the Organization entity.
+func (m *ProfileMutation) ClearCompany() {
+	m.clearedcompany = true
+	m.clearedFields[profile.FieldCompanyID] = struct{}{}
+}
+
+// CompanyCleared reports if the "company" edge to the Organization entity was cleared.
+func (m *ProfileMutation) CompanyCleared() bool {
+	return m.CompanyIDCleared() || m.clearedcompany
+}
+
+// CompanyIDs returns the "company" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CompanyID instead. It exists only for internal usage by the builders.
+func (m *ProfileMutation) CompanyIDs() (ids []int) {
+	if id := m.company; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCompany resets all changes to the "company" edge.
+func (m *ProfileMutation) ResetCompany() {
+	m.company = nil
+	m.clearedcompany = false
+}
+
+// Where appends a list predicates to the ProfileMutation builder.
+func (m *ProfileMutation) Where(ps ...predicate.Profile) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProfileMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProfileMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Profile, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProfileMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProfileMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Profile).
+func (m *ProfileMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProfileMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.created_at != nil {
+		fields = append(fields, profile.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, profile.FieldUpdatedAt)
+	}
+	if m.user != nil {
+		fields = append(fields, profile.FieldUserID)
+	}
+	if m.candidate_type != nil {
+		fields = append(fields, profile.FieldCandidateType)
+	}
+	if m.category != nil {
+		fields = append(fields, profile.FieldCategory)
+	}
+	if m.sex != nil {
+		fields = append(fields, profile.FieldSex)
+	}
+	if m.birth_date != nil {
+		fields = append(fields, profile.FieldBirthDate)
+	}
+	if m.company_name != nil {
+		fields = append(fields, profile.FieldCompanyName)
+	}
+	if m.company != nil {
+		fields = append(fields, profile.FieldCompanyID)
+	}
+	if m.years_in_trade != nil {
+		fields = append(fields, profile.FieldYearsInTrade)
+	}
+	if m.education != nil {
+		fields = append(fields, profile.FieldEducation)
+	}
+	if m.ethnicity != nil {
+		fields = append(fields, profile.FieldEthnicity)
+	}
+	if m.address != nil {
+		fields = append(fields, profile.FieldAddress)
+	}
+	if m.title != nil {
+		fields = append(fields, profile.FieldTitle)
+	}
+	if m.post_code != nil {
+		fields = append(fields, profile.FieldPostCode)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProfileMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case profile.FieldCreatedAt:
+		return m.CreatedAt()
+	case profile.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case profile.FieldUserID:
+		return m.UserID()
+	case profile.FieldCandidateType:
+		return m.CandidateType()
+	case profile.FieldCategory:
+		return m.Category()
+	case profile.FieldSex:
+		return m.Sex()
+	case profile.FieldBirthDate:
+		return m.BirthDate()
+	case profile.FieldCompanyName:
+		return m.CompanyName()
+	case profile.FieldCompanyID:
+		return m.CompanyID()
+	case profile.FieldYearsInTrade:
+		return m.YearsInTrade()
+	case profile.FieldEducation:
+		return m.Education()
+	case profile.FieldEthnicity:
+		return m.Ethnicity()
+	case profile.FieldAddress:
+		return m.Address()
+	case profile.FieldTitle:
+		return m.Title()
+	case profile.FieldPostCode:
+		return m.PostCode()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProfileMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case profile.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case profile.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case profile.FieldUserID:
+		return m.OldUserID(ctx)
+	case profile.FieldCandidateType:
+		return m.OldCandidateType(ctx)
+	case profile.FieldCategory:
+		return m.OldCategory(ctx)
+	case profile.FieldSex:
+		return m.OldSex(ctx)
+	case profile.FieldBirthDate:
+		return m.OldBirthDate(ctx)
+	case profile.FieldCompanyName:
+		return m.OldCompanyName(ctx)
+	case profile.FieldCompanyID:
+		return m.OldCompanyID(ctx)
+	case profile.FieldYearsInTrade:
+		return m.OldYearsInTrade(ctx)
+	case profile.FieldEducation:
+		return m.OldEducation(ctx)
+	case profile.FieldEthnicity:
+		return m.OldEthnicity(ctx)
+	case profile.FieldAddress:
+		return m.OldAddress(ctx)
+	case profile.FieldTitle:
+		return m.OldTitle(ctx)
+	case profile.FieldPostCode:
+		return m.OldPostCode(ctx)
+	}
+	return nil, fmt.Errorf("unknown Profile field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProfileMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case profile.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case profile.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case profile.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case profile.FieldCandidateType:
+		v, ok := value.(profile.CandidateType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCandidateType(v)
+		return nil
+	case profile.FieldCategory:
+		v, ok := value.(schematype.ExamCategory)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case profile.FieldSex:
+		v, ok := value.(profile.Sex)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSex(v)
+		return nil
+	case profile.FieldBirthDate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBirthDate(v)
+		return nil
+	case profile.FieldCompanyName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanyName(v)
+		return nil
+	case profile.FieldCompanyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanyID(v)
+		return nil
+	case profile.FieldYearsInTrade:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetYearsInTrade(v)
+		return nil
+	case profile.FieldEducation:
+		v, ok := value.(profile.Education)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEducation(v)
+		return nil
+	case profile.FieldEthnicity:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEthnicity(v)
+		return nil
+	case profile.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case profile.FieldTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTitle(v)
+		return nil
+	case profile.FieldPostCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPostCode(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Profile field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProfileMutation) AddedFields() []string {
+	var fields []string
+	if m.addyears_in_trade != nil {
+		fields = append(fields, profile.FieldYearsInTrade)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProfileMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case profile.FieldYearsInTrade:
+		return m.AddedYearsInTrade()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProfileMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case profile.FieldYearsInTrade:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddYearsInTrade(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Profile numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProfileMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(profile.FieldCandidateType) {
+		fields = append(fields, profile.FieldCandidateType)
+	}
+	if m.FieldCleared(profile.FieldCategory) {
+		fields = append(fields, profile.FieldCategory)
+	}
+	if m.FieldCleared(profile.FieldSex) {
+		fields = append(fields, profile.FieldSex)
+	}
+	if m.FieldCleared(profile.FieldBirthDate) {
+		fields = append(fields, profile.FieldBirthDate)
+	}
+	if m.FieldCleared(profile.FieldCompanyName) {
+		fields = append(fields, profile.FieldCompanyName)
+	}
+	if m.FieldCleared(profile.FieldCompanyID) {
+		fields = append(fields, profile.FieldCompanyID)
+	}
+	if m.FieldCleared(profile.FieldYearsInTrade) {
+		fields = append(fields, profile.FieldYearsInTrade)
+	}
+	if m.FieldCleared(profile.FieldEducation) {
+		fields = append(fields, profile.FieldEducation)
+	}
+	if m.FieldCleared(profile.FieldEthnicity) {
+		fields = append(fields, profile.FieldEthnicity)
+	}
+	if m.FieldCleared(profile.FieldAddress) {
+		fields = append(fields, profile.FieldAddress)
+	}
+	if m.FieldCleared(profile.FieldTitle) {
+		fields = append(fields, profile.FieldTitle)
+	}
+	if m.FieldCleared(profile.FieldPostCode) {
+		fields = append(fields, profile.FieldPostCode)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProfileMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProfileMutation) ClearField(name string) error {
+	switch name {
+	case profile.FieldCandidateType:
+		m.ClearCandidateType()
+		return nil
+	case profile.FieldCategory:
+		m.ClearCategory()
+		return nil
+	case profile.FieldSex:
+		m.ClearSex()
+		return nil
+	case profile.FieldBirthDate:
+		m.ClearBirthDate()
+		return nil
+	case profile.FieldCompanyName:
+		m.ClearCompanyName()
+		return nil
+	case profile.FieldCompanyID:
+		m.ClearCompanyID()
+		return nil
+	case profile.FieldYearsInTrade:
+		m.ClearYearsInTrade()
+		return nil
+	case profile.FieldEducation:
+		m.ClearEducation()
+		return nil
+	case profile.FieldEthnicity:
+		m.ClearEthnicity()
+		return nil
+	case profile.FieldAddress:
+		m.ClearAddress()
+		return nil
+	case profile.FieldTitle:
+		m.ClearTitle()
+		return nil
+	case profile.FieldPostCode:
+		m.ClearPostCode()
+		return nil
+	}
+	return fmt.Errorf("unknown Profile nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProfileMutation) ResetField(name string) error {
+	switch name {
+	case profile.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case profile.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case profile.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case profile.FieldCandidateType:
+		m.ResetCandidateType()
+		return nil
+	case profile.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case profile.FieldSex:
+		m.ResetSex()
+		return nil
+	case profile.FieldBirthDate:
+		m.ResetBirthDate()
+		return nil
+	case profile.FieldCompanyName:
+		m.ResetCompanyName()
+		return nil
+	case profile.FieldCompanyID:
+		m.ResetCompanyID()
+		return nil
+	case profile.FieldYearsInTrade:
+		m.ResetYearsInTrade()
+		return nil
+	case profile.FieldEducation:
+		m.ResetEducation()
+		return nil
+	case profile.FieldEthnicity:
+		m.ResetEthnicity()
+		return nil
+	case profile.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case profile.FieldTitle:
+		m.ResetTitle()
+		return nil
+	case profile.FieldPostCode:
+		m.ResetPostCode()
+		return nil
+	}
+	return fmt.Errorf("unknown Profile field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProfileMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.user != nil {
+		edges = append(edges, profile.EdgeUser)
+	}
+	if m.company != nil {
+		edges = append(edges, profile.EdgeCompany)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProfileMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case profile.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	case profile.EdgeCompany:
+		if id := m.company; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProfileMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProfileMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProfileMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.cleareduser {
+		edges = append(edges, profile.EdgeUser)
+	}
+	if m.clearedcompany {
+		edges = append(edges, profile.EdgeCompany)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProfileMutation) EdgeCleared(name string) bool {
+	switch name {
+	case profile.EdgeUser:
+		return m.cleareduser
+	case profile.EdgeCompany:
+		return m.clearedcompany
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProfileMutation) ClearEdge(name string) error {
+	switch name {
+	case profile.EdgeUser:
+		m.ClearUser()
+		return nil
+	case profile.EdgeCompany:
+		m.ClearCompany()
+		return nil
+	}
+	return fmt.Errorf("unknown Profile unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProfileMutation) ResetEdge(name string) error {
+	switch name {
+	case profile.EdgeUser:
+		m.ResetUser()
+		return nil
+	case profile.EdgeCompany:
+		m.ResetCompany()
+		return nil
+	}
+	return fmt.Errorf("unknown Profile edge %s", name)
+}
+
+// RegionMutation represents an operation that mutates the Region nodes in the graph.
+type RegionMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	code          *string
+	name          *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Region, error)
+	predicates    []predicate.Region
+}
+
+var _ ent.Mutation = (*RegionMutation)(nil)
+
+// regionOption allows management of the mutation configuration using functional options.
+type regionOption func(*RegionMutation)
+
+// newRegionMutation creates new mutation for the Region entity.
+func newRegionMutation(c config, op Op, opts ...regionOption) *RegionMutation {
+	m := &RegionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRegion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRegionID sets the ID field of the mutation.
+func withRegionID(id int) regionOption {
+	return func(m *RegionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Region
+		)
+		m.oldValue = func(ctx context.Context) (*Region, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Region.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRegion sets the old Region of the mutation.
+func withRegion(node *Region) regionOption {
+	return func(m *RegionMutation) {
+		m.oldValue = func(context.Context) (*Region, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RegionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RegionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RegionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RegionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Region.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCode sets the "code" field.
+func (m *RegionMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *RegionMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *RegionMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetName sets the "name" field.
+func (m *RegionMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *RegionMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Region entity.
+// If the Region object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RegionMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *RegionMutation) ResetName() {
+	m.name = nil
+}
+
+// Where appends a list predicates to the RegionMutation builder.
+func (m *RegionMutation) Where(ps ...predicate.Region) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RegionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RegionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Region, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RegionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RegionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Region).
+func (m *RegionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RegionMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.code != nil {
+		fields = append(fields, region.FieldCode)
+	}
+	if m.name != nil {
+		fields = append(fields, region.FieldName)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RegionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case region.FieldCode:
+		return m.Code()
+	case region.FieldName:
+		return m.Name()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RegionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case region.FieldCode:
+		return m.OldCode(ctx)
+	case region.FieldName:
+		return m.OldName(ctx)
+	}
+	return nil, fmt.Errorf("unknown Region field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RegionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case region.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case region.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Region field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RegionMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RegionMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RegionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Region numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RegionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RegionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RegionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Region nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RegionMutation) ResetField(name string) error {
+	switch name {
+	case region.FieldCode:
+		m.ResetCode()
+		return nil
+	case region.FieldName:
+		m.ResetName()
+		return nil
+	}
+	return fmt.Errorf("unknown Region field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RegionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RegionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RegionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RegionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RegionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RegionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RegionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Region unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RegionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Region edge %s", name)
+}
+
 // RoomMutation represents an operation that mutates the Room nodes in the graph.
 type RoomMutation struct {
 	config
@@ -7247,6 +18586,1374 @@ func (m *SubjectMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *SubjectMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Subject edge %s", name)
+}
+
+// TrainingRecordMutation represents an operation that mutates the TrainingRecord nodes in the graph.
+type TrainingRecordMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	category            *schematype.ExamCategory
+	hours               *float64
+	addhours            *float64
+	started_on          *time.Time
+	finished_on         *time.Time
+	result              *trainingrecord.Result
+	score               *int
+	addscore            *int
+	status              *trainingrecord.Status
+	review_reason       *string
+	reviewed_by_id      *int
+	addreviewed_by_id   *int
+	reviewed_at         *time.Time
+	clearedFields       map[string]struct{}
+	candidate           *int
+	clearedcandidate    bool
+	training_org        *int
+	clearedtraining_org bool
+	done                bool
+	oldValue            func(context.Context) (*TrainingRecord, error)
+	predicates          []predicate.TrainingRecord
+}
+
+var _ ent.Mutation = (*TrainingRecordMutation)(nil)
+
+// trainingrecordOption allows management of the mutation configuration using functional options.
+type trainingrecordOption func(*TrainingRecordMutation)
+
+// newTrainingRecordMutation creates new mutation for the TrainingRecord entity.
+func newTrainingRecordMutation(c config, op Op, opts ...trainingrecordOption) *TrainingRecordMutation {
+	m := &TrainingRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTrainingRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTrainingRecordID sets the ID field of the mutation.
+func withTrainingRecordID(id int) trainingrecordOption {
+	return func(m *TrainingRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TrainingRecord
+		)
+		m.oldValue = func(ctx context.Context) (*TrainingRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TrainingRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTrainingRecord sets the old TrainingRecord of the mutation.
+func withTrainingRecord(node *TrainingRecord) trainingrecordOption {
+	return func(m *TrainingRecordMutation) {
+		m.oldValue = func(context.Context) (*TrainingRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TrainingRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TrainingRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TrainingRecordMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TrainingRecordMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TrainingRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *TrainingRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *TrainingRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *TrainingRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *TrainingRecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *TrainingRecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *TrainingRecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCandidateID sets the "candidate_id" field.
+func (m *TrainingRecordMutation) SetCandidateID(i int) {
+	m.candidate = &i
+}
+
+// CandidateID returns the value of the "candidate_id" field in the mutation.
+func (m *TrainingRecordMutation) CandidateID() (r int, exists bool) {
+	v := m.candidate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCandidateID returns the old "candidate_id" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldCandidateID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCandidateID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCandidateID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCandidateID: %w", err)
+	}
+	return oldValue.CandidateID, nil
+}
+
+// ResetCandidateID resets all changes to the "candidate_id" field.
+func (m *TrainingRecordMutation) ResetCandidateID() {
+	m.candidate = nil
+}
+
+// SetTrainingOrgID sets the "training_org_id" field.
+func (m *TrainingRecordMutation) SetTrainingOrgID(i int) {
+	m.training_org = &i
+}
+
+// TrainingOrgID returns the value of the "training_org_id" field in the mutation.
+func (m *TrainingRecordMutation) TrainingOrgID() (r int, exists bool) {
+	v := m.training_org
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainingOrgID returns the old "training_org_id" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldTrainingOrgID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainingOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainingOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainingOrgID: %w", err)
+	}
+	return oldValue.TrainingOrgID, nil
+}
+
+// ResetTrainingOrgID resets all changes to the "training_org_id" field.
+func (m *TrainingRecordMutation) ResetTrainingOrgID() {
+	m.training_org = nil
+}
+
+// SetCategory sets the "category" field.
+func (m *TrainingRecordMutation) SetCategory(sc schematype.ExamCategory) {
+	m.category = &sc
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *TrainingRecordMutation) Category() (r schematype.ExamCategory, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldCategory(ctx context.Context) (v schematype.ExamCategory, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *TrainingRecordMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetHours sets the "hours" field.
+func (m *TrainingRecordMutation) SetHours(f float64) {
+	m.hours = &f
+	m.addhours = nil
+}
+
+// Hours returns the value of the "hours" field in the mutation.
+func (m *TrainingRecordMutation) Hours() (r float64, exists bool) {
+	v := m.hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHours returns the old "hours" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldHours(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHours is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHours requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHours: %w", err)
+	}
+	return oldValue.Hours, nil
+}
+
+// AddHours adds f to the "hours" field.
+func (m *TrainingRecordMutation) AddHours(f float64) {
+	if m.addhours != nil {
+		*m.addhours += f
+	} else {
+		m.addhours = &f
+	}
+}
+
+// AddedHours returns the value that was added to the "hours" field in this mutation.
+func (m *TrainingRecordMutation) AddedHours() (r float64, exists bool) {
+	v := m.addhours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHours resets all changes to the "hours" field.
+func (m *TrainingRecordMutation) ResetHours() {
+	m.hours = nil
+	m.addhours = nil
+}
+
+// SetStartedOn sets the "started_on" field.
+func (m *TrainingRecordMutation) SetStartedOn(t time.Time) {
+	m.started_on = &t
+}
+
+// StartedOn returns the value of the "started_on" field in the mutation.
+func (m *TrainingRecordMutation) StartedOn() (r time.Time, exists bool) {
+	v := m.started_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedOn returns the old "started_on" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldStartedOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedOn: %w", err)
+	}
+	return oldValue.StartedOn, nil
+}
+
+// ClearStartedOn clears the value of the "started_on" field.
+func (m *TrainingRecordMutation) ClearStartedOn() {
+	m.started_on = nil
+	m.clearedFields[trainingrecord.FieldStartedOn] = struct{}{}
+}
+
+// StartedOnCleared returns if the "started_on" field was cleared in this mutation.
+func (m *TrainingRecordMutation) StartedOnCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldStartedOn]
+	return ok
+}
+
+// ResetStartedOn resets all changes to the "started_on" field.
+func (m *TrainingRecordMutation) ResetStartedOn() {
+	m.started_on = nil
+	delete(m.clearedFields, trainingrecord.FieldStartedOn)
+}
+
+// SetFinishedOn sets the "finished_on" field.
+func (m *TrainingRecordMutation) SetFinishedOn(t time.Time) {
+	m.finished_on = &t
+}
+
+// FinishedOn returns the value of the "finished_on" field in the mutation.
+func (m *TrainingRecordMutation) FinishedOn() (r time.Time, exists bool) {
+	v := m.finished_on
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedOn returns the old "finished_on" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldFinishedOn(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedOn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedOn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedOn: %w", err)
+	}
+	return oldValue.FinishedOn, nil
+}
+
+// ClearFinishedOn clears the value of the "finished_on" field.
+func (m *TrainingRecordMutation) ClearFinishedOn() {
+	m.finished_on = nil
+	m.clearedFields[trainingrecord.FieldFinishedOn] = struct{}{}
+}
+
+// FinishedOnCleared returns if the "finished_on" field was cleared in this mutation.
+func (m *TrainingRecordMutation) FinishedOnCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldFinishedOn]
+	return ok
+}
+
+// ResetFinishedOn resets all changes to the "finished_on" field.
+func (m *TrainingRecordMutation) ResetFinishedOn() {
+	m.finished_on = nil
+	delete(m.clearedFields, trainingrecord.FieldFinishedOn)
+}
+
+// SetResult sets the "result" field.
+func (m *TrainingRecordMutation) SetResult(t trainingrecord.Result) {
+	m.result = &t
+}
+
+// Result returns the value of the "result" field in the mutation.
+func (m *TrainingRecordMutation) Result() (r trainingrecord.Result, exists bool) {
+	v := m.result
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResult returns the old "result" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldResult(ctx context.Context) (v *trainingrecord.Result, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResult is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResult requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResult: %w", err)
+	}
+	return oldValue.Result, nil
+}
+
+// ClearResult clears the value of the "result" field.
+func (m *TrainingRecordMutation) ClearResult() {
+	m.result = nil
+	m.clearedFields[trainingrecord.FieldResult] = struct{}{}
+}
+
+// ResultCleared returns if the "result" field was cleared in this mutation.
+func (m *TrainingRecordMutation) ResultCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldResult]
+	return ok
+}
+
+// ResetResult resets all changes to the "result" field.
+func (m *TrainingRecordMutation) ResetResult() {
+	m.result = nil
+	delete(m.clearedFields, trainingrecord.FieldResult)
+}
+
+// SetScore sets the "score" field.
+func (m *TrainingRecordMutation) SetScore(i int) {
+	m.score = &i
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *TrainingRecordMutation) Score() (r int, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldScore(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds i to the "score" field.
+func (m *TrainingRecordMutation) AddScore(i int) {
+	if m.addscore != nil {
+		*m.addscore += i
+	} else {
+		m.addscore = &i
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *TrainingRecordMutation) AddedScore() (r int, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearScore clears the value of the "score" field.
+func (m *TrainingRecordMutation) ClearScore() {
+	m.score = nil
+	m.addscore = nil
+	m.clearedFields[trainingrecord.FieldScore] = struct{}{}
+}
+
+// ScoreCleared returns if the "score" field was cleared in this mutation.
+func (m *TrainingRecordMutation) ScoreCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldScore]
+	return ok
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *TrainingRecordMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+	delete(m.clearedFields, trainingrecord.FieldScore)
+}
+
+// SetStatus sets the "status" field.
+func (m *TrainingRecordMutation) SetStatus(t trainingrecord.Status) {
+	m.status = &t
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *TrainingRecordMutation) Status() (r trainingrecord.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldStatus(ctx context.Context) (v trainingrecord.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *TrainingRecordMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetReviewReason sets the "review_reason" field.
+func (m *TrainingRecordMutation) SetReviewReason(s string) {
+	m.review_reason = &s
+}
+
+// ReviewReason returns the value of the "review_reason" field in the mutation.
+func (m *TrainingRecordMutation) ReviewReason() (r string, exists bool) {
+	v := m.review_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewReason returns the old "review_reason" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldReviewReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewReason: %w", err)
+	}
+	return oldValue.ReviewReason, nil
+}
+
+// ClearReviewReason clears the value of the "review_reason" field.
+func (m *TrainingRecordMutation) ClearReviewReason() {
+	m.review_reason = nil
+	m.clearedFields[trainingrecord.FieldReviewReason] = struct{}{}
+}
+
+// ReviewReasonCleared returns if the "review_reason" field was cleared in this mutation.
+func (m *TrainingRecordMutation) ReviewReasonCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldReviewReason]
+	return ok
+}
+
+// ResetReviewReason resets all changes to the "review_reason" field.
+func (m *TrainingRecordMutation) ResetReviewReason() {
+	m.review_reason = nil
+	delete(m.clearedFields, trainingrecord.FieldReviewReason)
+}
+
+// SetReviewedByID sets the "reviewed_by_id" field.
+func (m *TrainingRecordMutation) SetReviewedByID(i int) {
+	m.reviewed_by_id = &i
+	m.addreviewed_by_id = nil
+}
+
+// ReviewedByID returns the value of the "reviewed_by_id" field in the mutation.
+func (m *TrainingRecordMutation) ReviewedByID() (r int, exists bool) {
+	v := m.reviewed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewedByID returns the old "reviewed_by_id" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldReviewedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewedByID: %w", err)
+	}
+	return oldValue.ReviewedByID, nil
+}
+
+// AddReviewedByID adds i to the "reviewed_by_id" field.
+func (m *TrainingRecordMutation) AddReviewedByID(i int) {
+	if m.addreviewed_by_id != nil {
+		*m.addreviewed_by_id += i
+	} else {
+		m.addreviewed_by_id = &i
+	}
+}
+
+// AddedReviewedByID returns the value that was added to the "reviewed_by_id" field in this mutation.
+func (m *TrainingRecordMutation) AddedReviewedByID() (r int, exists bool) {
+	v := m.addreviewed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReviewedByID clears the value of the "reviewed_by_id" field.
+func (m *TrainingRecordMutation) ClearReviewedByID() {
+	m.reviewed_by_id = nil
+	m.addreviewed_by_id = nil
+	m.clearedFields[trainingrecord.FieldReviewedByID] = struct{}{}
+}
+
+// ReviewedByIDCleared returns if the "reviewed_by_id" field was cleared in this mutation.
+func (m *TrainingRecordMutation) ReviewedByIDCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldReviewedByID]
+	return ok
+}
+
+// ResetReviewedByID resets all changes to the "reviewed_by_id" field.
+func (m *TrainingRecordMutation) ResetReviewedByID() {
+	m.reviewed_by_id = nil
+	m.addreviewed_by_id = nil
+	delete(m.clearedFields, trainingrecord.FieldReviewedByID)
+}
+
+// SetReviewedAt sets the "reviewed_at" field.
+func (m *TrainingRecordMutation) SetReviewedAt(t time.Time) {
+	m.reviewed_at = &t
+}
+
+// ReviewedAt returns the value of the "reviewed_at" field in the mutation.
+func (m *TrainingRecordMutation) ReviewedAt() (r time.Time, exists bool) {
+	v := m.reviewed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewedAt returns the old "reviewed_at" field's value of the TrainingRecord entity.
+// If the TrainingRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TrainingRecordMutation) OldReviewedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewedAt: %w", err)
+	}
+	return oldValue.ReviewedAt, nil
+}
+
+// ClearReviewedAt clears the value of the "reviewed_at" field.
+func (m *TrainingRecordMutation) ClearReviewedAt() {
+	m.reviewed_at = nil
+	m.clearedFields[trainingrecord.FieldReviewedAt] = struct{}{}
+}
+
+// ReviewedAtCleared returns if the "reviewed_at" field was cleared in this mutation.
+func (m *TrainingRecordMutation) ReviewedAtCleared() bool {
+	_, ok := m.clearedFields[trainingrecord.FieldReviewedAt]
+	return ok
+}
+
+// ResetReviewedAt resets all changes to the "reviewed_at" field.
+func (m *TrainingRecordMutation) ResetReviewedAt() {
+	m.reviewed_at = nil
+	delete(m.clearedFields, trainingrecord.FieldReviewedAt)
+}
+
+// ClearCandidate clears the "candidate" edge to the User entity.
+func (m *TrainingRecordMutation) ClearCandidate() {
+	m.clearedcandidate = true
+	m.clearedFields[trainingrecord.FieldCandidateID] = struct{}{}
+}
+
+// CandidateCleared reports if the "candidate" edge to the User entity was cleared.
+func (m *TrainingRecordMutation) CandidateCleared() bool {
+	return m.clearedcandidate
+}
+
+// CandidateIDs returns the "candidate" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CandidateID instead. It exists only for internal usage by the builders.
+func (m *TrainingRecordMutation) CandidateIDs() (ids []int) {
+	if id := m.candidate; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCandidate resets all changes to the "candidate" edge.
+func (m *TrainingRecordMutation) ResetCandidate() {
+	m.candidate = nil
+	m.clearedcandidate = false
+}
+
+// ClearTrainingOrg clears the "training_org" edge to the Organization entity.
+func (m *TrainingRecordMutation) ClearTrainingOrg() {
+	m.clearedtraining_org = true
+	m.clearedFields[trainingrecord.FieldTrainingOrgID] = struct{}{}
+}
+
+// TrainingOrgCleared reports if the "training_org" edge to the Organization entity was cleared.
+func (m *TrainingRecordMutation) TrainingOrgCleared() bool {
+	return m.clearedtraining_org
+}
+
+// TrainingOrgIDs returns the "training_org" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TrainingOrgID instead. It exists only for internal usage by the builders.
+func (m *TrainingRecordMutation) TrainingOrgIDs() (ids []int) {
+	if id := m.training_org; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTrainingOrg resets all changes to the "training_org" edge.
+func (m *TrainingRecordMutation) ResetTrainingOrg() {
+	m.training_org = nil
+	m.clearedtraining_org = false
+}
+
+// Where appends a list predicates to the TrainingRecordMutation builder.
+func (m *TrainingRecordMutation) Where(ps ...predicate.TrainingRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TrainingRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TrainingRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TrainingRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TrainingRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TrainingRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TrainingRecord).
+func (m *TrainingRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TrainingRecordMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.created_at != nil {
+		fields = append(fields, trainingrecord.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, trainingrecord.FieldUpdatedAt)
+	}
+	if m.candidate != nil {
+		fields = append(fields, trainingrecord.FieldCandidateID)
+	}
+	if m.training_org != nil {
+		fields = append(fields, trainingrecord.FieldTrainingOrgID)
+	}
+	if m.category != nil {
+		fields = append(fields, trainingrecord.FieldCategory)
+	}
+	if m.hours != nil {
+		fields = append(fields, trainingrecord.FieldHours)
+	}
+	if m.started_on != nil {
+		fields = append(fields, trainingrecord.FieldStartedOn)
+	}
+	if m.finished_on != nil {
+		fields = append(fields, trainingrecord.FieldFinishedOn)
+	}
+	if m.result != nil {
+		fields = append(fields, trainingrecord.FieldResult)
+	}
+	if m.score != nil {
+		fields = append(fields, trainingrecord.FieldScore)
+	}
+	if m.status != nil {
+		fields = append(fields, trainingrecord.FieldStatus)
+	}
+	if m.review_reason != nil {
+		fields = append(fields, trainingrecord.FieldReviewReason)
+	}
+	if m.reviewed_by_id != nil {
+		fields = append(fields, trainingrecord.FieldReviewedByID)
+	}
+	if m.reviewed_at != nil {
+		fields = append(fields, trainingrecord.FieldReviewedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TrainingRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case trainingrecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case trainingrecord.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case trainingrecord.FieldCandidateID:
+		return m.CandidateID()
+	case trainingrecord.FieldTrainingOrgID:
+		return m.TrainingOrgID()
+	case trainingrecord.FieldCategory:
+		return m.Category()
+	case trainingrecord.FieldHours:
+		return m.Hours()
+	case trainingrecord.FieldStartedOn:
+		return m.StartedOn()
+	case trainingrecord.FieldFinishedOn:
+		return m.FinishedOn()
+	case trainingrecord.FieldResult:
+		return m.Result()
+	case trainingrecord.FieldScore:
+		return m.Score()
+	case trainingrecord.FieldStatus:
+		return m.Status()
+	case trainingrecord.FieldReviewReason:
+		return m.ReviewReason()
+	case trainingrecord.FieldReviewedByID:
+		return m.ReviewedByID()
+	case trainingrecord.FieldReviewedAt:
+		return m.ReviewedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TrainingRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case trainingrecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case trainingrecord.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case trainingrecord.FieldCandidateID:
+		return m.OldCandidateID(ctx)
+	case trainingrecord.FieldTrainingOrgID:
+		return m.OldTrainingOrgID(ctx)
+	case trainingrecord.FieldCategory:
+		return m.OldCategory(ctx)
+	case trainingrecord.FieldHours:
+		return m.OldHours(ctx)
+	case trainingrecord.FieldStartedOn:
+		return m.OldStartedOn(ctx)
+	case trainingrecord.FieldFinishedOn:
+		return m.OldFinishedOn(ctx)
+	case trainingrecord.FieldResult:
+		return m.OldResult(ctx)
+	case trainingrecord.FieldScore:
+		return m.OldScore(ctx)
+	case trainingrecord.FieldStatus:
+		return m.OldStatus(ctx)
+	case trainingrecord.FieldReviewReason:
+		return m.OldReviewReason(ctx)
+	case trainingrecord.FieldReviewedByID:
+		return m.OldReviewedByID(ctx)
+	case trainingrecord.FieldReviewedAt:
+		return m.OldReviewedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown TrainingRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TrainingRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case trainingrecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case trainingrecord.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case trainingrecord.FieldCandidateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCandidateID(v)
+		return nil
+	case trainingrecord.FieldTrainingOrgID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainingOrgID(v)
+		return nil
+	case trainingrecord.FieldCategory:
+		v, ok := value.(schematype.ExamCategory)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case trainingrecord.FieldHours:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHours(v)
+		return nil
+	case trainingrecord.FieldStartedOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedOn(v)
+		return nil
+	case trainingrecord.FieldFinishedOn:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedOn(v)
+		return nil
+	case trainingrecord.FieldResult:
+		v, ok := value.(trainingrecord.Result)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResult(v)
+		return nil
+	case trainingrecord.FieldScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case trainingrecord.FieldStatus:
+		v, ok := value.(trainingrecord.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case trainingrecord.FieldReviewReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewReason(v)
+		return nil
+	case trainingrecord.FieldReviewedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewedByID(v)
+		return nil
+	case trainingrecord.FieldReviewedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TrainingRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TrainingRecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addhours != nil {
+		fields = append(fields, trainingrecord.FieldHours)
+	}
+	if m.addscore != nil {
+		fields = append(fields, trainingrecord.FieldScore)
+	}
+	if m.addreviewed_by_id != nil {
+		fields = append(fields, trainingrecord.FieldReviewedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TrainingRecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case trainingrecord.FieldHours:
+		return m.AddedHours()
+	case trainingrecord.FieldScore:
+		return m.AddedScore()
+	case trainingrecord.FieldReviewedByID:
+		return m.AddedReviewedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TrainingRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case trainingrecord.FieldHours:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHours(v)
+		return nil
+	case trainingrecord.FieldScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	case trainingrecord.FieldReviewedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReviewedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TrainingRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TrainingRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(trainingrecord.FieldStartedOn) {
+		fields = append(fields, trainingrecord.FieldStartedOn)
+	}
+	if m.FieldCleared(trainingrecord.FieldFinishedOn) {
+		fields = append(fields, trainingrecord.FieldFinishedOn)
+	}
+	if m.FieldCleared(trainingrecord.FieldResult) {
+		fields = append(fields, trainingrecord.FieldResult)
+	}
+	if m.FieldCleared(trainingrecord.FieldScore) {
+		fields = append(fields, trainingrecord.FieldScore)
+	}
+	if m.FieldCleared(trainingrecord.FieldReviewReason) {
+		fields = append(fields, trainingrecord.FieldReviewReason)
+	}
+	if m.FieldCleared(trainingrecord.FieldReviewedByID) {
+		fields = append(fields, trainingrecord.FieldReviewedByID)
+	}
+	if m.FieldCleared(trainingrecord.FieldReviewedAt) {
+		fields = append(fields, trainingrecord.FieldReviewedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TrainingRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TrainingRecordMutation) ClearField(name string) error {
+	switch name {
+	case trainingrecord.FieldStartedOn:
+		m.ClearStartedOn()
+		return nil
+	case trainingrecord.FieldFinishedOn:
+		m.ClearFinishedOn()
+		return nil
+	case trainingrecord.FieldResult:
+		m.ClearResult()
+		return nil
+	case trainingrecord.FieldScore:
+		m.ClearScore()
+		return nil
+	case trainingrecord.FieldReviewReason:
+		m.ClearReviewReason()
+		return nil
+	case trainingrecord.FieldReviewedByID:
+		m.ClearReviewedByID()
+		return nil
+	case trainingrecord.FieldReviewedAt:
+		m.ClearReviewedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TrainingRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TrainingRecordMutation) ResetField(name string) error {
+	switch name {
+	case trainingrecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case trainingrecord.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case trainingrecord.FieldCandidateID:
+		m.ResetCandidateID()
+		return nil
+	case trainingrecord.FieldTrainingOrgID:
+		m.ResetTrainingOrgID()
+		return nil
+	case trainingrecord.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case trainingrecord.FieldHours:
+		m.ResetHours()
+		return nil
+	case trainingrecord.FieldStartedOn:
+		m.ResetStartedOn()
+		return nil
+	case trainingrecord.FieldFinishedOn:
+		m.ResetFinishedOn()
+		return nil
+	case trainingrecord.FieldResult:
+		m.ResetResult()
+		return nil
+	case trainingrecord.FieldScore:
+		m.ResetScore()
+		return nil
+	case trainingrecord.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case trainingrecord.FieldReviewReason:
+		m.ResetReviewReason()
+		return nil
+	case trainingrecord.FieldReviewedByID:
+		m.ResetReviewedByID()
+		return nil
+	case trainingrecord.FieldReviewedAt:
+		m.ResetReviewedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TrainingRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TrainingRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.candidate != nil {
+		edges = append(edges, trainingrecord.EdgeCandidate)
+	}
+	if m.training_org != nil {
+		edges = append(edges, trainingrecord.EdgeTrainingOrg)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TrainingRecordMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case trainingrecord.EdgeCandidate:
+		if id := m.candidate; id != nil {
+			return []ent.Value{*id}
+		}
+	case trainingrecord.EdgeTrainingOrg:
+		if id := m.training_org; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TrainingRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TrainingRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TrainingRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedcandidate {
+		edges = append(edges, trainingrecord.EdgeCandidate)
+	}
+	if m.clearedtraining_org {
+		edges = append(edges, trainingrecord.EdgeTrainingOrg)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TrainingRecordMutation) EdgeCleared(name string) bool {
+	switch name {
+	case trainingrecord.EdgeCandidate:
+		return m.clearedcandidate
+	case trainingrecord.EdgeTrainingOrg:
+		return m.clearedtraining_org
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TrainingRecordMutation) ClearEdge(name string) error {
+	switch name {
+	case trainingrecord.EdgeCandidate:
+		m.ClearCandidate()
+		return nil
+	case trainingrecord.EdgeTrainingOrg:
+		m.ClearTrainingOrg()
+		return nil
+	}
+	return fmt.Errorf("unknown TrainingRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TrainingRecordMutation) ResetEdge(name string) error {
+	switch name {
+	case trainingrecord.EdgeCandidate:
+		m.ResetCandidate()
+		return nil
+	case trainingrecord.EdgeTrainingOrg:
+		m.ResetTrainingOrg()
+		return nil
+	}
+	return fmt.Errorf("unknown TrainingRecord edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

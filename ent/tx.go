@@ -16,22 +16,42 @@ type Tx struct {
 	config
 	// Announcement is the client for interacting with the Announcement builders.
 	Announcement *AnnouncementClient
+	// Attachment is the client for interacting with the Attachment builders.
+	Attachment *AttachmentClient
 	// AuditLog is the client for interacting with the AuditLog builders.
 	AuditLog *AuditLogClient
 	// Captcha is the client for interacting with the Captcha builders.
 	Captcha *CaptchaClient
+	// CheckIn is the client for interacting with the CheckIn builders.
+	CheckIn *CheckInClient
+	// Enrollment is the client for interacting with the Enrollment builders.
+	Enrollment *EnrollmentClient
+	// ExamPlan is the client for interacting with the ExamPlan builders.
+	ExamPlan *ExamPlanClient
+	// ExamSession is the client for interacting with the ExamSession builders.
+	ExamSession *ExamSessionClient
+	// InvoiceProfile is the client for interacting with the InvoiceProfile builders.
+	InvoiceProfile *InvoiceProfileClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
+	// Profile is the client for interacting with the Profile builders.
+	Profile *ProfileClient
+	// Region is the client for interacting with the Region builders.
+	Region *RegionClient
 	// Room is the client for interacting with the Room builders.
 	Room *RoomClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Subject is the client for interacting with the Subject builders.
 	Subject *SubjectClient
+	// TrainingRecord is the client for interacting with the TrainingRecord builders.
+	TrainingRecord *TrainingRecordClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// VerificationCode is the client for interacting with the VerificationCode builders.
@@ -168,14 +188,24 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Announcement = NewAnnouncementClient(tx.config)
+	tx.Attachment = NewAttachmentClient(tx.config)
 	tx.AuditLog = NewAuditLogClient(tx.config)
 	tx.Captcha = NewCaptchaClient(tx.config)
+	tx.CheckIn = NewCheckInClient(tx.config)
+	tx.Enrollment = NewEnrollmentClient(tx.config)
+	tx.ExamPlan = NewExamPlanClient(tx.config)
+	tx.ExamSession = NewExamSessionClient(tx.config)
+	tx.InvoiceProfile = NewInvoiceProfileClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.Payment = NewPaymentClient(tx.config)
+	tx.Profile = NewProfileClient(tx.config)
+	tx.Region = NewRegionClient(tx.config)
 	tx.Room = NewRoomClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Subject = NewSubjectClient(tx.config)
+	tx.TrainingRecord = NewTrainingRecordClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.VerificationCode = NewVerificationCodeClient(tx.config)
 }

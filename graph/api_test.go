@@ -391,6 +391,10 @@ func TestHandlerLimits(t *testing.T) {
 	if r := e.Do("", deep, nil); r.Code() != "QUERY_TOO_DEEP" {
 		t.Errorf("deep query: %+v", r.Errors)
 	}
+	// Identity mutations run their own transactions and stand alone.
+	if r := e.Do("", `mutation{requestCaptcha{key} createAnnouncement(input:{title:"x",body:"y"}){id}}`, nil); r.Code() != "BAD_USER_INPUT" {
+		t.Errorf("mixed self-transacting operation: %+v", r.Errors)
+	}
 	// Page size limit.
 	if r := e.Do("", `{announcements(first:100000){totalCount}}`, nil); r.Code() != "BAD_USER_INPUT" {
 		t.Errorf("huge page: %+v", r.Errors)

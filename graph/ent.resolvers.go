@@ -41,6 +41,24 @@ func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[int]
 		ent.WithAuditLogOrder(orderBy), ent.WithAuditLogFilter(where.Filter))
 }
 
+// Enrollments is the resolver for the enrollments field.
+func (r *queryResolver) Enrollments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) (*ent.EnrollmentConnection, error) {
+	return r.Client.Enrollment.Query().Paginate(ctx, after, first, before, last,
+		ent.WithEnrollmentOrder(orderBy), ent.WithEnrollmentFilter(where.Filter))
+}
+
+// ExamPlans is the resolver for the examPlans field.
+func (r *queryResolver) ExamPlans(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) (*ent.ExamPlanConnection, error) {
+	return r.Client.ExamPlan.Query().Paginate(ctx, after, first, before, last,
+		ent.WithExamPlanOrder(orderBy), ent.WithExamPlanFilter(where.Filter))
+}
+
+// ExamSessions is the resolver for the examSessions field.
+func (r *queryResolver) ExamSessions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) (*ent.ExamSessionConnection, error) {
+	return r.Client.ExamSession.Query().Paginate(ctx, after, first, before, last,
+		ent.WithExamSessionOrder(orderBy), ent.WithExamSessionFilter(where.Filter))
+}
+
 // Notifications is the resolver for the notifications field.
 func (r *queryResolver) Notifications(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) (*ent.NotificationConnection, error) {
 	if orderBy == nil {
@@ -56,6 +74,24 @@ func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[
 		ent.WithOrganizationOrder(orderBy), ent.WithOrganizationFilter(where.Filter))
 }
 
+// Payments is the resolver for the payments field.
+func (r *queryResolver) Payments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) (*ent.PaymentConnection, error) {
+	return r.Client.Payment.Query().Paginate(ctx, after, first, before, last,
+		ent.WithPaymentOrder(orderBy), ent.WithPaymentFilter(where.Filter))
+}
+
+// Profiles is the resolver for the profiles field.
+func (r *queryResolver) Profiles(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) (*ent.ProfileConnection, error) {
+	return r.Client.Profile.Query().Paginate(ctx, after, first, before, last,
+		ent.WithProfileOrder(orderBy), ent.WithProfileFilter(where.Filter))
+}
+
+// Regions is the resolver for the regions field.
+func (r *queryResolver) Regions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) (*ent.RegionConnection, error) {
+	return r.Client.Region.Query().Paginate(ctx, after, first, before, last,
+		ent.WithRegionOrder(orderBy), ent.WithRegionFilter(where.Filter))
+}
+
 // Rooms is the resolver for the rooms field.
 func (r *queryResolver) Rooms(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) (*ent.RoomConnection, error) {
 	return r.Client.Room.Query().Paginate(ctx, after, first, before, last,
@@ -66,6 +102,12 @@ func (r *queryResolver) Rooms(ctx context.Context, after *entgql.Cursor[int], fi
 func (r *queryResolver) Subjects(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) (*ent.SubjectConnection, error) {
 	return r.Client.Subject.Query().Paginate(ctx, after, first, before, last,
 		ent.WithSubjectOrder(orderBy), ent.WithSubjectFilter(where.Filter))
+}
+
+// TrainingRecords is the resolver for the trainingRecords field.
+func (r *queryResolver) TrainingRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) (*ent.TrainingRecordConnection, error) {
+	return r.Client.TrainingRecord.Query().Paginate(ctx, after, first, before, last,
+		ent.WithTrainingRecordOrder(orderBy), ent.WithTrainingRecordFilter(where.Filter))
 }
 
 // Users is the resolver for the users field.

@@ -37,7 +37,7 @@ var (
 	loggedIn = matrixRoles[1:]
 )
 
-func only(roles ...viewer.Role) []string {
+func only[R ~string](roles ...R) []string {
 	var out []string
 	for _, r := range roles {
 		out = append(out, string(r))
@@ -79,7 +79,24 @@ func fixed(v map[string]any) func(*testing.T, *matrixEnv, string, string) map[st
 	return func(*testing.T, *matrixEnv, string, string) map[string]any { return v }
 }
 
+// moreOps holds rows registered by other test files (one per stage).
+var moreOps = map[string]op{}
+
+func register(ops map[string]op) {
+	for k, v := range ops {
+		moreOps[k] = v
+	}
+}
+
 func operations() map[string]op {
+	ops := foundationOps()
+	for k, v := range moreOps {
+		ops[k] = v
+	}
+	return ops
+}
+
+func foundationOps() map[string]op {
 	return map[string]op{
 		// ---- queries
 		"node":          {doc: `query($id:ID!){node(id:$id){id}}`, vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any { return map[string]any{"id": m.subjID} }, allowed: all},

@@ -9,15 +9,25 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/ent/verificationcode"
 )
@@ -105,6 +115,33 @@ func (f TraverseAnnouncement) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.AnnouncementQuery", q)
 }
 
+// The AttachmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AttachmentFunc func(context.Context, *ent.AttachmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AttachmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AttachmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AttachmentQuery", q)
+}
+
+// The TraverseAttachment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAttachment func(context.Context, *ent.AttachmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAttachment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAttachment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttachmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AttachmentQuery", q)
+}
+
 // The AuditLogFunc type is an adapter to allow the use of ordinary function as a Querier.
 type AuditLogFunc func(context.Context, *ent.AuditLogQuery) (ent.Value, error)
 
@@ -157,6 +194,141 @@ func (f TraverseCaptcha) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.CaptchaQuery", q)
+}
+
+// The CheckInFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CheckInFunc func(context.Context, *ent.CheckInQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CheckInFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CheckInQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CheckInQuery", q)
+}
+
+// The TraverseCheckIn type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCheckIn func(context.Context, *ent.CheckInQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCheckIn) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCheckIn) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CheckInQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CheckInQuery", q)
+}
+
+// The EnrollmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EnrollmentFunc func(context.Context, *ent.EnrollmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EnrollmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EnrollmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EnrollmentQuery", q)
+}
+
+// The TraverseEnrollment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEnrollment func(context.Context, *ent.EnrollmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEnrollment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEnrollment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EnrollmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EnrollmentQuery", q)
+}
+
+// The ExamPlanFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ExamPlanFunc func(context.Context, *ent.ExamPlanQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ExamPlanFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ExamPlanQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ExamPlanQuery", q)
+}
+
+// The TraverseExamPlan type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseExamPlan func(context.Context, *ent.ExamPlanQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseExamPlan) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseExamPlan) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ExamPlanQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ExamPlanQuery", q)
+}
+
+// The ExamSessionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ExamSessionFunc func(context.Context, *ent.ExamSessionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ExamSessionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ExamSessionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ExamSessionQuery", q)
+}
+
+// The TraverseExamSession type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseExamSession func(context.Context, *ent.ExamSessionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseExamSession) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseExamSession) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ExamSessionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ExamSessionQuery", q)
+}
+
+// The InvoiceProfileFunc type is an adapter to allow the use of ordinary function as a Querier.
+type InvoiceProfileFunc func(context.Context, *ent.InvoiceProfileQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f InvoiceProfileFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.InvoiceProfileQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.InvoiceProfileQuery", q)
+}
+
+// The TraverseInvoiceProfile type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseInvoiceProfile func(context.Context, *ent.InvoiceProfileQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseInvoiceProfile) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseInvoiceProfile) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.InvoiceProfileQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.InvoiceProfileQuery", q)
 }
 
 // The LoginThrottleFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -240,6 +412,87 @@ func (f TraverseOrganization) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.OrganizationQuery", q)
 }
 
+// The PaymentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PaymentFunc func(context.Context, *ent.PaymentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PaymentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PaymentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PaymentQuery", q)
+}
+
+// The TraversePayment type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePayment func(context.Context, *ent.PaymentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePayment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePayment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PaymentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PaymentQuery", q)
+}
+
+// The ProfileFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProfileFunc func(context.Context, *ent.ProfileQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProfileFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProfileQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProfileQuery", q)
+}
+
+// The TraverseProfile type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProfile func(context.Context, *ent.ProfileQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProfile) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProfile) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProfileQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProfileQuery", q)
+}
+
+// The RegionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RegionFunc func(context.Context, *ent.RegionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RegionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RegionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RegionQuery", q)
+}
+
+// The TraverseRegion type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRegion func(context.Context, *ent.RegionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRegion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRegion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RegionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RegionQuery", q)
+}
+
 // The RoomFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RoomFunc func(context.Context, *ent.RoomQuery) (ent.Value, error)
 
@@ -321,6 +574,33 @@ func (f TraverseSubject) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SubjectQuery", q)
 }
 
+// The TrainingRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type TrainingRecordFunc func(context.Context, *ent.TrainingRecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f TrainingRecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.TrainingRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.TrainingRecordQuery", q)
+}
+
+// The TraverseTrainingRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseTrainingRecord func(context.Context, *ent.TrainingRecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseTrainingRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseTrainingRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TrainingRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.TrainingRecordQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -380,22 +660,42 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.AnnouncementQuery:
 		return &query[*ent.AnnouncementQuery, predicate.Announcement, announcement.OrderOption]{typ: ent.TypeAnnouncement, tq: q}, nil
+	case *ent.AttachmentQuery:
+		return &query[*ent.AttachmentQuery, predicate.Attachment, attachment.OrderOption]{typ: ent.TypeAttachment, tq: q}, nil
 	case *ent.AuditLogQuery:
 		return &query[*ent.AuditLogQuery, predicate.AuditLog, auditlog.OrderOption]{typ: ent.TypeAuditLog, tq: q}, nil
 	case *ent.CaptchaQuery:
 		return &query[*ent.CaptchaQuery, predicate.Captcha, captcha.OrderOption]{typ: ent.TypeCaptcha, tq: q}, nil
+	case *ent.CheckInQuery:
+		return &query[*ent.CheckInQuery, predicate.CheckIn, checkin.OrderOption]{typ: ent.TypeCheckIn, tq: q}, nil
+	case *ent.EnrollmentQuery:
+		return &query[*ent.EnrollmentQuery, predicate.Enrollment, enrollment.OrderOption]{typ: ent.TypeEnrollment, tq: q}, nil
+	case *ent.ExamPlanQuery:
+		return &query[*ent.ExamPlanQuery, predicate.ExamPlan, examplan.OrderOption]{typ: ent.TypeExamPlan, tq: q}, nil
+	case *ent.ExamSessionQuery:
+		return &query[*ent.ExamSessionQuery, predicate.ExamSession, examsession.OrderOption]{typ: ent.TypeExamSession, tq: q}, nil
+	case *ent.InvoiceProfileQuery:
+		return &query[*ent.InvoiceProfileQuery, predicate.InvoiceProfile, invoiceprofile.OrderOption]{typ: ent.TypeInvoiceProfile, tq: q}, nil
 	case *ent.LoginThrottleQuery:
 		return &query[*ent.LoginThrottleQuery, predicate.LoginThrottle, loginthrottle.OrderOption]{typ: ent.TypeLoginThrottle, tq: q}, nil
 	case *ent.NotificationQuery:
 		return &query[*ent.NotificationQuery, predicate.Notification, notification.OrderOption]{typ: ent.TypeNotification, tq: q}, nil
 	case *ent.OrganizationQuery:
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
+	case *ent.PaymentQuery:
+		return &query[*ent.PaymentQuery, predicate.Payment, payment.OrderOption]{typ: ent.TypePayment, tq: q}, nil
+	case *ent.ProfileQuery:
+		return &query[*ent.ProfileQuery, predicate.Profile, profile.OrderOption]{typ: ent.TypeProfile, tq: q}, nil
+	case *ent.RegionQuery:
+		return &query[*ent.RegionQuery, predicate.Region, region.OrderOption]{typ: ent.TypeRegion, tq: q}, nil
 	case *ent.RoomQuery:
 		return &query[*ent.RoomQuery, predicate.Room, room.OrderOption]{typ: ent.TypeRoom, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.SubjectQuery:
 		return &query[*ent.SubjectQuery, predicate.Subject, subject.OrderOption]{typ: ent.TypeSubject, tq: q}, nil
+	case *ent.TrainingRecordQuery:
+		return &query[*ent.TrainingRecordQuery, predicate.TrainingRecord, trainingrecord.OrderOption]{typ: ent.TypeTrainingRecord, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	case *ent.VerificationCodeQuery:

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"announcements\":0,\"audit_logs\":4294967296,\"captchas\":8589934592,\"login_throttles\":12884901888,\"notifications\":17179869184,\"organizations\":21474836480,\"rooms\":25769803776,\"sessions\":30064771072,\"subjects\":34359738368,\"users\":38654705664,\"verification_codes\":42949672960}"
+const IncrementStarts = "{\"announcements\":0,\"attachments\":47244640256,\"audit_logs\":4294967296,\"captchas\":8589934592,\"check_ins\":51539607552,\"enrollments\":55834574848,\"exam_plans\":60129542144,\"exam_sessions\":64424509440,\"invoice_profiles\":68719476736,\"login_throttles\":12884901888,\"notifications\":17179869184,\"organizations\":21474836480,\"payments\":73014444032,\"profiles\":77309411328,\"regions\":81604378624,\"rooms\":25769803776,\"sessions\":30064771072,\"subjects\":34359738368,\"training_records\":85899345920,\"users\":38654705664,\"verification_codes\":42949672960}"

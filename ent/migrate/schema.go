@@ -14,8 +14,8 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "title", Type: field.TypeString, Size: 200},
-		{Name: "body", Type: field.TypeString, Size: 20000},
+		{Name: "title", Type: field.TypeString},
+		{Name: "body", Type: field.TypeString, Size: 2147483647},
 		{Name: "published_at", Type: field.TypeTime},
 		{Name: "author_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -32,18 +32,47 @@ var (
 			},
 		},
 	}
+	// AttachmentsColumns holds the columns for the "attachments" table.
+	AttachmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"ID_PHOTO", "ID_CARD_FRONT", "ID_CARD_BACK", "EDUCATION_CERT", "COMMITMENT_LETTER", "STUDY_PROOF", "PAYMENT_PROOF", "CHECKIN_READER_PHOTO", "CHECKIN_LIVE_PHOTO", "OTHER"}},
+		{Name: "blob_key", Type: field.TypeString, Unique: true},
+		{Name: "content_type", Type: field.TypeString},
+		{Name: "size", Type: field.TypeInt64},
+		{Name: "sha256", Type: field.TypeString},
+		{Name: "file_name", Type: field.TypeString, Nullable: true},
+		{Name: "width", Type: field.TypeInt, Nullable: true},
+		{Name: "height", Type: field.TypeInt, Nullable: true},
+		{Name: "uploaded_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "owner_id", Type: field.TypeInt},
+	}
+	// AttachmentsTable holds the schema information for the "attachments" table.
+	AttachmentsTable = &schema.Table{
+		Name:       "attachments",
+		Columns:    AttachmentsColumns,
+		PrimaryKey: []*schema.Column{AttachmentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "attachments_users_owner",
+				Columns:    []*schema.Column{AttachmentsColumns[11]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// AuditLogsColumns holds the columns for the "audit_logs" table.
 	AuditLogsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "at", Type: field.TypeTime},
 		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
-		{Name: "actor_role", Type: field.TypeString, Nullable: true, Size: 32},
-		{Name: "operation", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "entity_type", Type: field.TypeString, Size: 64},
-		{Name: "action", Type: field.TypeString, Size: 16},
+		{Name: "actor_role", Type: field.TypeString, Nullable: true},
+		{Name: "operation", Type: field.TypeString, Nullable: true},
+		{Name: "entity_type", Type: field.TypeString},
+		{Name: "action", Type: field.TypeString},
 		{Name: "entity_id", Type: field.TypeInt, Nullable: true},
 		{Name: "fields", Type: field.TypeJSON, Nullable: true},
-		{Name: "ip", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "ip", Type: field.TypeString, Nullable: true},
 	}
 	// AuditLogsTable holds the schema information for the "audit_logs" table.
 	AuditLogsTable = &schema.Table{
@@ -71,7 +100,7 @@ var (
 	// CaptchasColumns holds the columns for the "captchas" table.
 	CaptchasColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "key", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "key", Type: field.TypeString, Unique: true},
 		{Name: "answer_hash", Type: field.TypeString},
 		{Name: "expires_at", Type: field.TypeTime},
 	}
@@ -88,10 +117,292 @@ var (
 			},
 		},
 	}
+	// CheckInsColumns holds the columns for the "check_ins" table.
+	CheckInsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "session_id", Type: field.TypeInt},
+		{Name: "site_id", Type: field.TypeInt},
+		{Name: "operator_id", Type: field.TypeInt},
+		{Name: "reader_name", Type: field.TypeString},
+		{Name: "reader_photo_id", Type: field.TypeInt, Nullable: true},
+		{Name: "checked_in_at", Type: field.TypeTime},
+		{Name: "live_photo_id", Type: field.TypeInt},
+		{Name: "enrollment_id", Type: field.TypeInt, Unique: true},
+	}
+	// CheckInsTable holds the schema information for the "check_ins" table.
+	CheckInsTable = &schema.Table{
+		Name:       "check_ins",
+		Columns:    CheckInsColumns,
+		PrimaryKey: []*schema.Column{CheckInsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "check_ins_attachments_live_photo",
+				Columns:    []*schema.Column{CheckInsColumns[7]},
+				RefColumns: []*schema.Column{AttachmentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "check_ins_enrollments_check_in",
+				Columns:    []*schema.Column{CheckInsColumns[8]},
+				RefColumns: []*schema.Column{EnrollmentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "checkin_session_id",
+				Unique:  false,
+				Columns: []*schema.Column{CheckInsColumns[1]},
+			},
+		},
+	}
+	// EnrollmentsColumns holds the columns for the "enrollments" table.
+	EnrollmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "site_id", Type: field.TypeInt, Nullable: true},
+		{Name: "training_org_id", Type: field.TypeInt, Nullable: true},
+		{Name: "enrolled_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "source", Type: field.TypeEnum, Enums: []string{"SELF", "COMPANY", "PLAN"}, Default: "SELF"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING_REVIEW", "APPROVED", "REJECTED", "CANCELLED"}, Default: "PENDING_REVIEW"},
+		{Name: "pledge_accepted_at", Type: field.TypeTime},
+		{Name: "submitted_at", Type: field.TypeTime},
+		{Name: "reviewed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reviewer_id", Type: field.TypeInt, Nullable: true},
+		{Name: "review_reason", Type: field.TypeString, Nullable: true},
+		{Name: "fee_cents", Type: field.TypeInt},
+		{Name: "payment_status", Type: field.TypeEnum, Enums: []string{"UNPAID", "PENDING", "PAID"}, Default: "UNPAID"},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "ticket_no", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "checked_in_at", Type: field.TypeTime, Nullable: true},
+		{Name: "candidate_id", Type: field.TypeInt},
+		{Name: "plan_id", Type: field.TypeInt},
+		{Name: "subject_id", Type: field.TypeInt},
+		{Name: "session_id", Type: field.TypeInt, Nullable: true},
+		{Name: "company_id", Type: field.TypeInt, Nullable: true},
+		{Name: "review_department_id", Type: field.TypeInt, Nullable: true},
+	}
+	// EnrollmentsTable holds the schema information for the "enrollments" table.
+	EnrollmentsTable = &schema.Table{
+		Name:       "enrollments",
+		Columns:    EnrollmentsColumns,
+		PrimaryKey: []*schema.Column{EnrollmentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "enrollments_users_candidate",
+				Columns:    []*schema.Column{EnrollmentsColumns[18]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "enrollments_exam_plans_plan",
+				Columns:    []*schema.Column{EnrollmentsColumns[19]},
+				RefColumns: []*schema.Column{ExamPlansColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "enrollments_subjects_subject",
+				Columns:    []*schema.Column{EnrollmentsColumns[20]},
+				RefColumns: []*schema.Column{SubjectsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "enrollments_exam_sessions_session",
+				Columns:    []*schema.Column{EnrollmentsColumns[21]},
+				RefColumns: []*schema.Column{ExamSessionsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "enrollments_organizations_company",
+				Columns:    []*schema.Column{EnrollmentsColumns[22]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "enrollments_organizations_review_department",
+				Columns:    []*schema.Column{EnrollmentsColumns[23]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "enrollment_candidate_id_plan_id_subject_id",
+				Unique:  true,
+				Columns: []*schema.Column{EnrollmentsColumns[18], EnrollmentsColumns[19], EnrollmentsColumns[20]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status IN ('PENDING_REVIEW', 'APPROVED')",
+				},
+			},
+			{
+				Name:    "enrollment_session_id",
+				Unique:  false,
+				Columns: []*schema.Column{EnrollmentsColumns[21]},
+			},
+			{
+				Name:    "enrollment_site_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{EnrollmentsColumns[3], EnrollmentsColumns[7]},
+			},
+			{
+				Name:    "enrollment_company_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{EnrollmentsColumns[22], EnrollmentsColumns[7]},
+			},
+			{
+				Name:    "enrollment_status_submitted_at",
+				Unique:  false,
+				Columns: []*schema.Column{EnrollmentsColumns[7], EnrollmentsColumns[9]},
+			},
+		},
+	}
+	// ExamPlansColumns holds the columns for the "exam_plans" table.
+	ExamPlansColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString},
+		{Name: "enroll_starts_at", Type: field.TypeTime},
+		{Name: "enroll_ends_at", Type: field.TypeTime},
+		{Name: "exam_from", Type: field.TypeTime},
+		{Name: "exam_to", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"DRAFT", "SUBMITTED"}, Default: "DRAFT"},
+		{Name: "submitted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "submitted_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "region_id", Type: field.TypeInt},
+		{Name: "training_org_id", Type: field.TypeInt, Nullable: true},
+	}
+	// ExamPlansTable holds the schema information for the "exam_plans" table.
+	ExamPlansTable = &schema.Table{
+		Name:       "exam_plans",
+		Columns:    ExamPlansColumns,
+		PrimaryKey: []*schema.Column{ExamPlansColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "exam_plans_regions_region",
+				Columns:    []*schema.Column{ExamPlansColumns[11]},
+				RefColumns: []*schema.Column{RegionsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "exam_plans_organizations_training_org",
+				Columns:    []*schema.Column{ExamPlansColumns[12]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "examplan_region_id_exam_from",
+				Unique:  false,
+				Columns: []*schema.Column{ExamPlansColumns[11], ExamPlansColumns[6]},
+			},
+			{
+				Name:    "examplan_training_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{ExamPlansColumns[12]},
+			},
+		},
+	}
+	// ExamSessionsColumns holds the columns for the "exam_sessions" table.
+	ExamSessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "training_org_id", Type: field.TypeInt, Nullable: true},
+		{Name: "starts_at", Type: field.TypeTime},
+		{Name: "duration_minutes", Type: field.TypeInt},
+		{Name: "capacity", Type: field.TypeInt},
+		{Name: "taken", Type: field.TypeInt, Default: 0},
+		{Name: "onsite", Type: field.TypeBool, Default: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"SCHEDULED", "OPEN", "CLOSED", "CANCELLED"}, Default: "SCHEDULED"},
+		{Name: "plan_id", Type: field.TypeInt},
+		{Name: "subject_id", Type: field.TypeInt},
+		{Name: "room_id", Type: field.TypeInt},
+		{Name: "site_id", Type: field.TypeInt},
+	}
+	// ExamSessionsTable holds the schema information for the "exam_sessions" table.
+	ExamSessionsTable = &schema.Table{
+		Name:       "exam_sessions",
+		Columns:    ExamSessionsColumns,
+		PrimaryKey: []*schema.Column{ExamSessionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "exam_sessions_exam_plans_plan",
+				Columns:    []*schema.Column{ExamSessionsColumns[10]},
+				RefColumns: []*schema.Column{ExamPlansColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "exam_sessions_subjects_subject",
+				Columns:    []*schema.Column{ExamSessionsColumns[11]},
+				RefColumns: []*schema.Column{SubjectsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "exam_sessions_rooms_room",
+				Columns:    []*schema.Column{ExamSessionsColumns[12]},
+				RefColumns: []*schema.Column{RoomsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "exam_sessions_organizations_site",
+				Columns:    []*schema.Column{ExamSessionsColumns[13]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "examsession_plan_id_subject_id",
+				Unique:  false,
+				Columns: []*schema.Column{ExamSessionsColumns[10], ExamSessionsColumns[11]},
+			},
+			{
+				Name:    "examsession_room_id_starts_at",
+				Unique:  false,
+				Columns: []*schema.Column{ExamSessionsColumns[12], ExamSessionsColumns[4]},
+			},
+			{
+				Name:    "examsession_site_id_starts_at",
+				Unique:  false,
+				Columns: []*schema.Column{ExamSessionsColumns[13], ExamSessionsColumns[4]},
+			},
+		},
+	}
+	// InvoiceProfilesColumns holds the columns for the "invoice_profiles" table.
+	InvoiceProfilesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "title", Type: field.TypeString},
+		{Name: "tax_number", Type: field.TypeString},
+		{Name: "address", Type: field.TypeString, Nullable: true},
+		{Name: "phone", Type: field.TypeString, Nullable: true},
+		{Name: "bank_name", Type: field.TypeString, Nullable: true},
+		{Name: "bank_account", Type: field.TypeString, Nullable: true},
+		{Name: "email", Type: field.TypeString, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// InvoiceProfilesTable holds the schema information for the "invoice_profiles" table.
+	InvoiceProfilesTable = &schema.Table{
+		Name:       "invoice_profiles",
+		Columns:    InvoiceProfilesColumns,
+		PrimaryKey: []*schema.Column{InvoiceProfilesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "invoice_profiles_organizations_organization",
+				Columns:    []*schema.Column{InvoiceProfilesColumns[10]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
 	LoginThrottlesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "key", Type: field.TypeString, Unique: true, Size: 160},
+		{Name: "key", Type: field.TypeString, Unique: true},
 		{Name: "failures", Type: field.TypeInt, Default: 0},
 		{Name: "last_failure_at", Type: field.TypeTime},
 		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
@@ -105,8 +416,8 @@ var (
 	// NotificationsColumns holds the columns for the "notifications" table.
 	NotificationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "kind", Type: field.TypeString, Size: 64},
-		{Name: "title", Type: field.TypeString, Size: 200},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "title", Type: field.TypeString},
 		{Name: "body", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true},
@@ -139,14 +450,14 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"COMPANY", "EXAM_SITE", "TRAINING_ORG", "DEPARTMENT"}},
-		{Name: "name", Type: field.TypeString, Size: 128},
-		{Name: "region", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "contact", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 20},
-		{Name: "email", Type: field.TypeString, Nullable: true, Size: 128},
-		{Name: "address", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "name", Type: field.TypeString},
+		{Name: "region", Type: field.TypeString, Nullable: true},
+		{Name: "contact", Type: field.TypeString, Nullable: true},
+		{Name: "phone", Type: field.TypeString, Nullable: true},
+		{Name: "email", Type: field.TypeString, Nullable: true},
+		{Name: "address", Type: field.TypeString, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REJECTED"}, Default: "APPROVED"},
-		{Name: "review_reason", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "review_reason", Type: field.TypeString, Nullable: true},
 		{Name: "reviewed_at", Type: field.TypeTime, Nullable: true},
 		{Name: "reviewed_by_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -171,14 +482,115 @@ var (
 			},
 		},
 	}
+	// PaymentsColumns holds the columns for the "payments" table.
+	PaymentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "company_id", Type: field.TypeInt, Nullable: true},
+		{Name: "method", Type: field.TypeEnum, Enums: []string{"ONLINE", "BANK_TRANSFER", "ONSITE"}},
+		{Name: "amount_cents", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"CREATED", "PENDING_CONFIRMATION", "PAID", "REJECTED", "FAILED", "CANCELLED"}, Default: "CREATED"},
+		{Name: "order_no", Type: field.TypeString, Unique: true},
+		{Name: "gateway_txn_id", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "confirmed_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "confirmed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reason", Type: field.TypeString, Nullable: true},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "payer_id", Type: field.TypeInt},
+		{Name: "proof_attachment_id", Type: field.TypeInt, Nullable: true},
+	}
+	// PaymentsTable holds the schema information for the "payments" table.
+	PaymentsTable = &schema.Table{
+		Name:       "payments",
+		Columns:    PaymentsColumns,
+		PrimaryKey: []*schema.Column{PaymentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "payments_users_payer",
+				Columns:    []*schema.Column{PaymentsColumns[13]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "payments_attachments_proof",
+				Columns:    []*schema.Column{PaymentsColumns[14]},
+				RefColumns: []*schema.Column{AttachmentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "payment_payer_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[13], PaymentsColumns[6]},
+			},
+			{
+				Name:    "payment_status_method",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[6], PaymentsColumns[4]},
+			},
+		},
+	}
+	// ProfilesColumns holds the columns for the "profiles" table.
+	ProfilesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "candidate_type", Type: field.TypeEnum, Nullable: true, Enums: []string{"SOCIAL", "NON_SOCIAL"}},
+		{Name: "category", Type: field.TypeEnum, Nullable: true, Enums: []string{"A", "B", "C1", "C2"}},
+		{Name: "sex", Type: field.TypeEnum, Nullable: true, Enums: []string{"MALE", "FEMALE"}},
+		{Name: "birth_date", Type: field.TypeTime, Nullable: true},
+		{Name: "company_name", Type: field.TypeString, Nullable: true},
+		{Name: "years_in_trade", Type: field.TypeInt, Nullable: true},
+		{Name: "education", Type: field.TypeEnum, Nullable: true, Enums: []string{"JUNIOR_HIGH", "SENIOR_HIGH", "SECONDARY_VOCATIONAL", "JUNIOR_COLLEGE", "BACHELOR", "MASTER", "DOCTOR"}},
+		{Name: "ethnicity", Type: field.TypeString, Nullable: true},
+		{Name: "address", Type: field.TypeString, Nullable: true},
+		{Name: "title", Type: field.TypeString, Nullable: true},
+		{Name: "post_code", Type: field.TypeString, Nullable: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "company_id", Type: field.TypeInt, Nullable: true},
+	}
+	// ProfilesTable holds the schema information for the "profiles" table.
+	ProfilesTable = &schema.Table{
+		Name:       "profiles",
+		Columns:    ProfilesColumns,
+		PrimaryKey: []*schema.Column{ProfilesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "profiles_users_user",
+				Columns:    []*schema.Column{ProfilesColumns[14]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "profiles_organizations_company",
+				Columns:    []*schema.Column{ProfilesColumns[15]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+	}
+	// RegionsColumns holds the columns for the "regions" table.
+	RegionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "code", Type: field.TypeString, Unique: true},
+		{Name: "name", Type: field.TypeString, Unique: true},
+	}
+	// RegionsTable holds the schema information for the "regions" table.
+	RegionsTable = &schema.Table{
+		Name:       "regions",
+		Columns:    RegionsColumns,
+		PrimaryKey: []*schema.Column{RegionsColumns[0]},
+	}
 	// RoomsColumns holds the columns for the "rooms" table.
 	RoomsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "name", Type: field.TypeString},
 		{Name: "capacity", Type: field.TypeInt},
-		{Name: "location", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "location", Type: field.TypeString, Nullable: true},
 		{Name: "disabled", Type: field.TypeBool, Default: false},
 		{Name: "site_id", Type: field.TypeInt},
 	}
@@ -212,9 +624,9 @@ var (
 		{Name: "expires_at", Type: field.TypeTime},
 		{Name: "keep_alive_until", Type: field.TypeTime, Nullable: true},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
-		{Name: "revoke_reason", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "ip", Type: field.TypeString, Nullable: true, Size: 64},
-		{Name: "user_agent", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "revoke_reason", Type: field.TypeString, Nullable: true},
+		{Name: "ip", Type: field.TypeString, Nullable: true},
+		{Name: "user_agent", Type: field.TypeString, Nullable: true},
 		{Name: "user_id", Type: field.TypeInt},
 	}
 	// SessionsTable holds the schema information for the "sessions" table.
@@ -243,8 +655,8 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "code", Type: field.TypeString, Unique: true, Size: 32},
-		{Name: "name", Type: field.TypeString, Size: 128},
+		{Name: "code", Type: field.TypeString, Unique: true},
+		{Name: "name", Type: field.TypeString},
 		{Name: "category", Type: field.TypeEnum, Enums: []string{"A", "B", "C1", "C2", "OTHER"}, Default: "OTHER"},
 		{Name: "fee_cents", Type: field.TypeInt},
 		{Name: "pass_mark", Type: field.TypeInt, Default: 60},
@@ -257,18 +669,68 @@ var (
 		Columns:    SubjectsColumns,
 		PrimaryKey: []*schema.Column{SubjectsColumns[0]},
 	}
+	// TrainingRecordsColumns holds the columns for the "training_records" table.
+	TrainingRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "category", Type: field.TypeEnum, Enums: []string{"A", "B", "C1", "C2"}},
+		{Name: "hours", Type: field.TypeFloat64},
+		{Name: "started_on", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_on", Type: field.TypeTime, Nullable: true},
+		{Name: "result", Type: field.TypeEnum, Nullable: true, Enums: []string{"PASS", "FAIL"}},
+		{Name: "score", Type: field.TypeInt, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REJECTED"}, Default: "PENDING"},
+		{Name: "review_reason", Type: field.TypeString, Nullable: true},
+		{Name: "reviewed_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "reviewed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "candidate_id", Type: field.TypeInt},
+		{Name: "training_org_id", Type: field.TypeInt},
+	}
+	// TrainingRecordsTable holds the schema information for the "training_records" table.
+	TrainingRecordsTable = &schema.Table{
+		Name:       "training_records",
+		Columns:    TrainingRecordsColumns,
+		PrimaryKey: []*schema.Column{TrainingRecordsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "training_records_users_candidate",
+				Columns:    []*schema.Column{TrainingRecordsColumns[13]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "training_records_organizations_training_org",
+				Columns:    []*schema.Column{TrainingRecordsColumns[14]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "trainingrecord_candidate_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{TrainingRecordsColumns[13], TrainingRecordsColumns[9]},
+			},
+			{
+				Name:    "trainingrecord_training_org_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{TrainingRecordsColumns[14], TrainingRecordsColumns[9]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"CANDIDATE", "COMPANY", "TRAINING_ORG", "EXAM_SITE", "REVIEWER", "PROCTOR", "ADMIN"}},
-		{Name: "login", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "login", Type: field.TypeString, Unique: true},
 		{Name: "id_type", Type: field.TypeEnum, Nullable: true, Enums: []string{"RESIDENT_ID", "PASSPORT", "HK_MACAO_PERMIT", "TAIWAN_PERMIT", "FOREIGN_PERMANENT_RESIDENT"}},
-		{Name: "id_number", Type: field.TypeString, Nullable: true, Size: 32},
-		{Name: "name", Type: field.TypeString, Size: 64},
-		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 20},
-		{Name: "email", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "id_number", Type: field.TypeString, Nullable: true},
+		{Name: "name", Type: field.TypeString},
+		{Name: "phone", Type: field.TypeString, Nullable: true},
+		{Name: "email", Type: field.TypeString, Nullable: true},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "PENDING", "REJECTED", "DISABLED"}, Default: "ACTIVE"},
 		{Name: "password_changed_at", Type: field.TypeTime, Nullable: true},
@@ -330,19 +792,55 @@ var (
 			},
 		},
 	}
+	// PaymentEnrollmentsColumns holds the columns for the "payment_enrollments" table.
+	PaymentEnrollmentsColumns = []*schema.Column{
+		{Name: "payment_id", Type: field.TypeInt},
+		{Name: "enrollment_id", Type: field.TypeInt},
+	}
+	// PaymentEnrollmentsTable holds the schema information for the "payment_enrollments" table.
+	PaymentEnrollmentsTable = &schema.Table{
+		Name:       "payment_enrollments",
+		Columns:    PaymentEnrollmentsColumns,
+		PrimaryKey: []*schema.Column{PaymentEnrollmentsColumns[0], PaymentEnrollmentsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "payment_enrollments_payment_id",
+				Columns:    []*schema.Column{PaymentEnrollmentsColumns[0]},
+				RefColumns: []*schema.Column{PaymentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "payment_enrollments_enrollment_id",
+				Columns:    []*schema.Column{PaymentEnrollmentsColumns[1]},
+				RefColumns: []*schema.Column{EnrollmentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AnnouncementsTable,
+		AttachmentsTable,
 		AuditLogsTable,
 		CaptchasTable,
+		CheckInsTable,
+		EnrollmentsTable,
+		ExamPlansTable,
+		ExamSessionsTable,
+		InvoiceProfilesTable,
 		LoginThrottlesTable,
 		NotificationsTable,
 		OrganizationsTable,
+		PaymentsTable,
+		ProfilesTable,
+		RegionsTable,
 		RoomsTable,
 		SessionsTable,
 		SubjectsTable,
+		TrainingRecordsTable,
 		UsersTable,
 		VerificationCodesTable,
+		PaymentEnrollmentsTable,
 	}
 )
 
@@ -350,11 +848,49 @@ func init() {
 	AnnouncementsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
 	}
+	AttachmentsTable.ForeignKeys[0].RefTable = UsersTable
+	AttachmentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
 	AuditLogsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
 	}
 	CaptchasTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	CheckInsTable.ForeignKeys[0].RefTable = AttachmentsTable
+	CheckInsTable.ForeignKeys[1].RefTable = EnrollmentsTable
+	CheckInsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	EnrollmentsTable.ForeignKeys[0].RefTable = UsersTable
+	EnrollmentsTable.ForeignKeys[1].RefTable = ExamPlansTable
+	EnrollmentsTable.ForeignKeys[2].RefTable = SubjectsTable
+	EnrollmentsTable.ForeignKeys[3].RefTable = ExamSessionsTable
+	EnrollmentsTable.ForeignKeys[4].RefTable = OrganizationsTable
+	EnrollmentsTable.ForeignKeys[5].RefTable = OrganizationsTable
+	EnrollmentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	ExamPlansTable.ForeignKeys[0].RefTable = RegionsTable
+	ExamPlansTable.ForeignKeys[1].RefTable = OrganizationsTable
+	ExamPlansTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	ExamSessionsTable.ForeignKeys[0].RefTable = ExamPlansTable
+	ExamSessionsTable.ForeignKeys[1].RefTable = SubjectsTable
+	ExamSessionsTable.ForeignKeys[2].RefTable = RoomsTable
+	ExamSessionsTable.ForeignKeys[3].RefTable = OrganizationsTable
+	ExamSessionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	ExamSessionsTable.Annotation.Checks = map[string]string{
+		"session_capacity_positive": "capacity > 0",
+		"session_seats_in_bounds":   "taken >= 0 AND taken <= capacity",
+	}
+	InvoiceProfilesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	InvoiceProfilesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
 	LoginThrottlesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
@@ -366,6 +902,19 @@ func init() {
 	OrganizationsTable.ForeignKeys[0].RefTable = UsersTable
 	OrganizationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
+	}
+	PaymentsTable.ForeignKeys[0].RefTable = UsersTable
+	PaymentsTable.ForeignKeys[1].RefTable = AttachmentsTable
+	PaymentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
+	}
+	ProfilesTable.ForeignKeys[0].RefTable = UsersTable
+	ProfilesTable.ForeignKeys[1].RefTable = OrganizationsTable
+	ProfilesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
+	}
+	RegionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	RoomsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	RoomsTable.Annotation = &entsql.Annotation{
@@ -381,6 +930,11 @@ func init() {
 	SubjectsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}
+	TrainingRecordsTable.ForeignKeys[0].RefTable = UsersTable
+	TrainingRecordsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	TrainingRecordsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
 	UsersTable.ForeignKeys[0].RefTable = OrganizationsTable
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(38654705664),
@@ -388,4 +942,6 @@ func init() {
 	VerificationCodesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}
+	PaymentEnrollmentsTable.ForeignKeys[0].RefTable = PaymentsTable
+	PaymentEnrollmentsTable.ForeignKeys[1].RefTable = EnrollmentsTable
 }

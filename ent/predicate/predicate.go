@@ -9,11 +9,29 @@ import (
 // Announcement is the predicate function for announcement builders.
 type Announcement func(*sql.Selector)
 
+// Attachment is the predicate function for attachment builders.
+type Attachment func(*sql.Selector)
+
 // AuditLog is the predicate function for auditlog builders.
 type AuditLog func(*sql.Selector)
 
 // Captcha is the predicate function for captcha builders.
 type Captcha func(*sql.Selector)
+
+// CheckIn is the predicate function for checkin builders.
+type CheckIn func(*sql.Selector)
+
+// Enrollment is the predicate function for enrollment builders.
+type Enrollment func(*sql.Selector)
+
+// ExamPlan is the predicate function for examplan builders.
+type ExamPlan func(*sql.Selector)
+
+// ExamSession is the predicate function for examsession builders.
+type ExamSession func(*sql.Selector)
+
+// InvoiceProfile is the predicate function for invoiceprofile builders.
+type InvoiceProfile func(*sql.Selector)
 
 // LoginThrottle is the predicate function for loginthrottle builders.
 type LoginThrottle func(*sql.Selector)
@@ -24,6 +42,15 @@ type Notification func(*sql.Selector)
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
 
+// Payment is the predicate function for payment builders.
+type Payment func(*sql.Selector)
+
+// Profile is the predicate function for profile builders.
+type Profile func(*sql.Selector)
+
+// Region is the predicate function for region builders.
+type Region func(*sql.Selector)
+
 // Room is the predicate function for room builders.
 type Room func(*sql.Selector)
 
@@ -32,6 +59,9 @@ type Session func(*sql.Selector)
 
 // Subject is the predicate function for subject builders.
 type Subject func(*sql.Selector)
+
+// TrainingRecord is the predicate function for trainingrecord builders.
+type TrainingRecord func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -135,6 +135,30 @@ func (f AnnouncementMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AnnouncementMutation", m)
 }
 
+// The AttachmentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AttachmentQueryRuleFunc func(context.Context, *ent.AttachmentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AttachmentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttachmentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AttachmentQuery", q)
+}
+
+// The AttachmentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AttachmentMutationRuleFunc func(context.Context, *ent.AttachmentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AttachmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AttachmentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AttachmentMutation", m)
+}
+
 // The AuditLogQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditLogQueryRuleFunc func(context.Context, *ent.AuditLogQuery) error
@@ -181,6 +205,126 @@ func (f CaptchaMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CaptchaMutation", m)
+}
+
+// The CheckInQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CheckInQueryRuleFunc func(context.Context, *ent.CheckInQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CheckInQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CheckInQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CheckInQuery", q)
+}
+
+// The CheckInMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CheckInMutationRuleFunc func(context.Context, *ent.CheckInMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CheckInMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CheckInMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CheckInMutation", m)
+}
+
+// The EnrollmentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EnrollmentQueryRuleFunc func(context.Context, *ent.EnrollmentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EnrollmentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EnrollmentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EnrollmentQuery", q)
+}
+
+// The EnrollmentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EnrollmentMutationRuleFunc func(context.Context, *ent.EnrollmentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EnrollmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EnrollmentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EnrollmentMutation", m)
+}
+
+// The ExamPlanQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ExamPlanQueryRuleFunc func(context.Context, *ent.ExamPlanQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ExamPlanQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ExamPlanQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ExamPlanQuery", q)
+}
+
+// The ExamPlanMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ExamPlanMutationRuleFunc func(context.Context, *ent.ExamPlanMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ExamPlanMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ExamPlanMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ExamPlanMutation", m)
+}
+
+// The ExamSessionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ExamSessionQueryRuleFunc func(context.Context, *ent.ExamSessionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ExamSessionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ExamSessionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ExamSessionQuery", q)
+}
+
+// The ExamSessionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ExamSessionMutationRuleFunc func(context.Context, *ent.ExamSessionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ExamSessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ExamSessionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ExamSessionMutation", m)
+}
+
+// The InvoiceProfileQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type InvoiceProfileQueryRuleFunc func(context.Context, *ent.InvoiceProfileQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f InvoiceProfileQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.InvoiceProfileQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.InvoiceProfileQuery", q)
+}
+
+// The InvoiceProfileMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type InvoiceProfileMutationRuleFunc func(context.Context, *ent.InvoiceProfileMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f InvoiceProfileMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.InvoiceProfileMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvoiceProfileMutation", m)
 }
 
 // The LoginThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -255,6 +399,78 @@ func (f OrganizationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OrganizationMutation", m)
 }
 
+// The PaymentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PaymentQueryRuleFunc func(context.Context, *ent.PaymentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PaymentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PaymentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PaymentQuery", q)
+}
+
+// The PaymentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PaymentMutationRuleFunc func(context.Context, *ent.PaymentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PaymentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PaymentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PaymentMutation", m)
+}
+
+// The ProfileQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ProfileQueryRuleFunc func(context.Context, *ent.ProfileQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ProfileQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProfileQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ProfileQuery", q)
+}
+
+// The ProfileMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ProfileMutationRuleFunc func(context.Context, *ent.ProfileMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ProfileMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ProfileMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProfileMutation", m)
+}
+
+// The RegionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RegionQueryRuleFunc func(context.Context, *ent.RegionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RegionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RegionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RegionQuery", q)
+}
+
+// The RegionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RegionMutationRuleFunc func(context.Context, *ent.RegionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RegionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RegionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RegionMutation", m)
+}
+
 // The RoomQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type RoomQueryRuleFunc func(context.Context, *ent.RoomQuery) error
@@ -325,6 +541,30 @@ func (f SubjectMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SubjectMutation", m)
+}
+
+// The TrainingRecordQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TrainingRecordQueryRuleFunc func(context.Context, *ent.TrainingRecordQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TrainingRecordQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TrainingRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TrainingRecordQuery", q)
+}
+
+// The TrainingRecordMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TrainingRecordMutationRuleFunc func(context.Context, *ent.TrainingRecordMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TrainingRecordMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TrainingRecordMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TrainingRecordMutation", m)
 }
 
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -412,9 +652,21 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.AnnouncementQuery:
 		return q.Filter(), nil
+	case *ent.AttachmentQuery:
+		return q.Filter(), nil
 	case *ent.AuditLogQuery:
 		return q.Filter(), nil
 	case *ent.CaptchaQuery:
+		return q.Filter(), nil
+	case *ent.CheckInQuery:
+		return q.Filter(), nil
+	case *ent.EnrollmentQuery:
+		return q.Filter(), nil
+	case *ent.ExamPlanQuery:
+		return q.Filter(), nil
+	case *ent.ExamSessionQuery:
+		return q.Filter(), nil
+	case *ent.InvoiceProfileQuery:
 		return q.Filter(), nil
 	case *ent.LoginThrottleQuery:
 		return q.Filter(), nil
@@ -422,11 +674,19 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.OrganizationQuery:
 		return q.Filter(), nil
+	case *ent.PaymentQuery:
+		return q.Filter(), nil
+	case *ent.ProfileQuery:
+		return q.Filter(), nil
+	case *ent.RegionQuery:
+		return q.Filter(), nil
 	case *ent.RoomQuery:
 		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
 	case *ent.SubjectQuery:
+		return q.Filter(), nil
+	case *ent.TrainingRecordQuery:
 		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
@@ -441,9 +701,21 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.AnnouncementMutation:
 		return m.Filter(), nil
+	case *ent.AttachmentMutation:
+		return m.Filter(), nil
 	case *ent.AuditLogMutation:
 		return m.Filter(), nil
 	case *ent.CaptchaMutation:
+		return m.Filter(), nil
+	case *ent.CheckInMutation:
+		return m.Filter(), nil
+	case *ent.EnrollmentMutation:
+		return m.Filter(), nil
+	case *ent.ExamPlanMutation:
+		return m.Filter(), nil
+	case *ent.ExamSessionMutation:
+		return m.Filter(), nil
+	case *ent.InvoiceProfileMutation:
 		return m.Filter(), nil
 	case *ent.LoginThrottleMutation:
 		return m.Filter(), nil
@@ -451,11 +723,19 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.OrganizationMutation:
 		return m.Filter(), nil
+	case *ent.PaymentMutation:
+		return m.Filter(), nil
+	case *ent.ProfileMutation:
+		return m.Filter(), nil
+	case *ent.RegionMutation:
+		return m.Filter(), nil
 	case *ent.RoomMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil
 	case *ent.SubjectMutation:
+		return m.Filter(), nil
+	case *ent.TrainingRecordMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -7,15 +7,25 @@ import (
 	"time"
 
 	"github.com/kaowu/kaowu/ent/announcement"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/checkin"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/examplan"
+	"github.com/kaowu/kaowu/ent/examsession"
+	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/schema"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/subject"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/ent/verificationcode"
 
@@ -91,6 +101,25 @@ func init() {
 	announcementDescPublishedAt := announcementFields[2].Descriptor()
 	// announcement.DefaultPublishedAt holds the default value on creation for the published_at field.
 	announcement.DefaultPublishedAt = announcementDescPublishedAt.Default.(func() time.Time)
+	attachment.Policy = privacy.NewPolicies(schema.Attachment{})
+	attachment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := attachment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	attachmentFields := schema.Attachment{}.Fields()
+	_ = attachmentFields
+	// attachmentDescFileName is the schema descriptor for file_name field.
+	attachmentDescFileName := attachmentFields[6].Descriptor()
+	// attachment.FileNameValidator is a validator for the "file_name" field. It is called by the builders before save.
+	attachment.FileNameValidator = attachmentDescFileName.Validators[0].(func(string) error)
+	// attachmentDescCreatedAt is the schema descriptor for created_at field.
+	attachmentDescCreatedAt := attachmentFields[10].Descriptor()
+	// attachment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	attachment.DefaultCreatedAt = attachmentDescCreatedAt.Default.(func() time.Time)
 	auditlog.Policy = privacy.NewPolicies(schema.AuditLog{})
 	auditlog.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -155,6 +184,221 @@ func init() {
 			return nil
 		}
 	}()
+	checkin.Policy = privacy.NewPolicies(schema.CheckIn{})
+	checkin.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := checkin.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	checkinFields := schema.CheckIn{}.Fields()
+	_ = checkinFields
+	// checkinDescReaderName is the schema descriptor for reader_name field.
+	checkinDescReaderName := checkinFields[4].Descriptor()
+	// checkin.ReaderNameValidator is a validator for the "reader_name" field. It is called by the builders before save.
+	checkin.ReaderNameValidator = checkinDescReaderName.Validators[0].(func(string) error)
+	enrollmentMixin := schema.Enrollment{}.Mixin()
+	enrollment.Policy = privacy.NewPolicies(schema.Enrollment{})
+	enrollment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := enrollment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	enrollmentMixinFields0 := enrollmentMixin[0].Fields()
+	_ = enrollmentMixinFields0
+	enrollmentFields := schema.Enrollment{}.Fields()
+	_ = enrollmentFields
+	// enrollmentDescCreatedAt is the schema descriptor for created_at field.
+	enrollmentDescCreatedAt := enrollmentMixinFields0[0].Descriptor()
+	// enrollment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	enrollment.DefaultCreatedAt = enrollmentDescCreatedAt.Default.(func() time.Time)
+	// enrollmentDescUpdatedAt is the schema descriptor for updated_at field.
+	enrollmentDescUpdatedAt := enrollmentMixinFields0[1].Descriptor()
+	// enrollment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	enrollment.DefaultUpdatedAt = enrollmentDescUpdatedAt.Default.(func() time.Time)
+	// enrollment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	enrollment.UpdateDefaultUpdatedAt = enrollmentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// enrollmentDescReviewReason is the schema descriptor for review_reason field.
+	enrollmentDescReviewReason := enrollmentFields[15].Descriptor()
+	// enrollment.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
+	enrollment.ReviewReasonValidator = enrollmentDescReviewReason.Validators[0].(func(string) error)
+	// enrollmentDescFeeCents is the schema descriptor for fee_cents field.
+	enrollmentDescFeeCents := enrollmentFields[16].Descriptor()
+	// enrollment.FeeCentsValidator is a validator for the "fee_cents" field. It is called by the builders before save.
+	enrollment.FeeCentsValidator = enrollmentDescFeeCents.Validators[0].(func(int) error)
+	// enrollmentDescTicketNo is the schema descriptor for ticket_no field.
+	enrollmentDescTicketNo := enrollmentFields[19].Descriptor()
+	// enrollment.TicketNoValidator is a validator for the "ticket_no" field. It is called by the builders before save.
+	enrollment.TicketNoValidator = enrollmentDescTicketNo.Validators[0].(func(string) error)
+	examplanMixin := schema.ExamPlan{}.Mixin()
+	examplan.Policy = privacy.NewPolicies(schema.ExamPlan{})
+	examplan.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := examplan.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	examplanMixinFields0 := examplanMixin[0].Fields()
+	_ = examplanMixinFields0
+	examplanFields := schema.ExamPlan{}.Fields()
+	_ = examplanFields
+	// examplanDescCreatedAt is the schema descriptor for created_at field.
+	examplanDescCreatedAt := examplanMixinFields0[0].Descriptor()
+	// examplan.DefaultCreatedAt holds the default value on creation for the created_at field.
+	examplan.DefaultCreatedAt = examplanDescCreatedAt.Default.(func() time.Time)
+	// examplanDescUpdatedAt is the schema descriptor for updated_at field.
+	examplanDescUpdatedAt := examplanMixinFields0[1].Descriptor()
+	// examplan.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	examplan.DefaultUpdatedAt = examplanDescUpdatedAt.Default.(func() time.Time)
+	// examplan.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	examplan.UpdateDefaultUpdatedAt = examplanDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// examplanDescName is the schema descriptor for name field.
+	examplanDescName := examplanFields[0].Descriptor()
+	// examplan.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	examplan.NameValidator = func() func(string) error {
+		validators := examplanDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	examsessionMixin := schema.ExamSession{}.Mixin()
+	examsession.Policy = privacy.NewPolicies(schema.ExamSession{})
+	examsession.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := examsession.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	examsessionMixinFields0 := examsessionMixin[0].Fields()
+	_ = examsessionMixinFields0
+	examsessionFields := schema.ExamSession{}.Fields()
+	_ = examsessionFields
+	// examsessionDescCreatedAt is the schema descriptor for created_at field.
+	examsessionDescCreatedAt := examsessionMixinFields0[0].Descriptor()
+	// examsession.DefaultCreatedAt holds the default value on creation for the created_at field.
+	examsession.DefaultCreatedAt = examsessionDescCreatedAt.Default.(func() time.Time)
+	// examsessionDescUpdatedAt is the schema descriptor for updated_at field.
+	examsessionDescUpdatedAt := examsessionMixinFields0[1].Descriptor()
+	// examsession.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	examsession.DefaultUpdatedAt = examsessionDescUpdatedAt.Default.(func() time.Time)
+	// examsession.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	examsession.UpdateDefaultUpdatedAt = examsessionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// examsessionDescDurationMinutes is the schema descriptor for duration_minutes field.
+	examsessionDescDurationMinutes := examsessionFields[6].Descriptor()
+	// examsession.DurationMinutesValidator is a validator for the "duration_minutes" field. It is called by the builders before save.
+	examsession.DurationMinutesValidator = examsessionDescDurationMinutes.Validators[0].(func(int) error)
+	// examsessionDescCapacity is the schema descriptor for capacity field.
+	examsessionDescCapacity := examsessionFields[7].Descriptor()
+	// examsession.CapacityValidator is a validator for the "capacity" field. It is called by the builders before save.
+	examsession.CapacityValidator = examsessionDescCapacity.Validators[0].(func(int) error)
+	// examsessionDescTaken is the schema descriptor for taken field.
+	examsessionDescTaken := examsessionFields[8].Descriptor()
+	// examsession.DefaultTaken holds the default value on creation for the taken field.
+	examsession.DefaultTaken = examsessionDescTaken.Default.(int)
+	// examsession.TakenValidator is a validator for the "taken" field. It is called by the builders before save.
+	examsession.TakenValidator = examsessionDescTaken.Validators[0].(func(int) error)
+	// examsessionDescOnsite is the schema descriptor for onsite field.
+	examsessionDescOnsite := examsessionFields[9].Descriptor()
+	// examsession.DefaultOnsite holds the default value on creation for the onsite field.
+	examsession.DefaultOnsite = examsessionDescOnsite.Default.(bool)
+	invoiceprofileMixin := schema.InvoiceProfile{}.Mixin()
+	invoiceprofile.Policy = privacy.NewPolicies(schema.InvoiceProfile{})
+	invoiceprofile.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := invoiceprofile.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	invoiceprofileMixinFields0 := invoiceprofileMixin[0].Fields()
+	_ = invoiceprofileMixinFields0
+	invoiceprofileFields := schema.InvoiceProfile{}.Fields()
+	_ = invoiceprofileFields
+	// invoiceprofileDescCreatedAt is the schema descriptor for created_at field.
+	invoiceprofileDescCreatedAt := invoiceprofileMixinFields0[0].Descriptor()
+	// invoiceprofile.DefaultCreatedAt holds the default value on creation for the created_at field.
+	invoiceprofile.DefaultCreatedAt = invoiceprofileDescCreatedAt.Default.(func() time.Time)
+	// invoiceprofileDescUpdatedAt is the schema descriptor for updated_at field.
+	invoiceprofileDescUpdatedAt := invoiceprofileMixinFields0[1].Descriptor()
+	// invoiceprofile.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	invoiceprofile.DefaultUpdatedAt = invoiceprofileDescUpdatedAt.Default.(func() time.Time)
+	// invoiceprofile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	invoiceprofile.UpdateDefaultUpdatedAt = invoiceprofileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// invoiceprofileDescTitle is the schema descriptor for title field.
+	invoiceprofileDescTitle := invoiceprofileFields[1].Descriptor()
+	// invoiceprofile.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	invoiceprofile.TitleValidator = func() func(string) error {
+		validators := invoiceprofileDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceprofileDescTaxNumber is the schema descriptor for tax_number field.
+	invoiceprofileDescTaxNumber := invoiceprofileFields[2].Descriptor()
+	// invoiceprofile.TaxNumberValidator is a validator for the "tax_number" field. It is called by the builders before save.
+	invoiceprofile.TaxNumberValidator = func() func(string) error {
+		validators := invoiceprofileDescTaxNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(tax_number string) error {
+			for _, fn := range fns {
+				if err := fn(tax_number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceprofileDescAddress is the schema descriptor for address field.
+	invoiceprofileDescAddress := invoiceprofileFields[3].Descriptor()
+	// invoiceprofile.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	invoiceprofile.AddressValidator = invoiceprofileDescAddress.Validators[0].(func(string) error)
+	// invoiceprofileDescPhone is the schema descriptor for phone field.
+	invoiceprofileDescPhone := invoiceprofileFields[4].Descriptor()
+	// invoiceprofile.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	invoiceprofile.PhoneValidator = invoiceprofileDescPhone.Validators[0].(func(string) error)
+	// invoiceprofileDescBankName is the schema descriptor for bank_name field.
+	invoiceprofileDescBankName := invoiceprofileFields[5].Descriptor()
+	// invoiceprofile.BankNameValidator is a validator for the "bank_name" field. It is called by the builders before save.
+	invoiceprofile.BankNameValidator = invoiceprofileDescBankName.Validators[0].(func(string) error)
+	// invoiceprofileDescBankAccount is the schema descriptor for bank_account field.
+	invoiceprofileDescBankAccount := invoiceprofileFields[6].Descriptor()
+	// invoiceprofile.BankAccountValidator is a validator for the "bank_account" field. It is called by the builders before save.
+	invoiceprofile.BankAccountValidator = invoiceprofileDescBankAccount.Validators[0].(func(string) error)
+	// invoiceprofileDescEmail is the schema descriptor for email field.
+	invoiceprofileDescEmail := invoiceprofileFields[7].Descriptor()
+	// invoiceprofile.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	invoiceprofile.EmailValidator = invoiceprofileDescEmail.Validators[0].(func(string) error)
 	loginthrottle.Policy = privacy.NewPolicies(schema.LoginThrottle{})
 	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -281,6 +525,141 @@ func init() {
 	organizationDescReviewReason := organizationFields[8].Descriptor()
 	// organization.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
 	organization.ReviewReasonValidator = organizationDescReviewReason.Validators[0].(func(string) error)
+	paymentMixin := schema.Payment{}.Mixin()
+	payment.Policy = privacy.NewPolicies(schema.Payment{})
+	payment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := payment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	paymentMixinFields0 := paymentMixin[0].Fields()
+	_ = paymentMixinFields0
+	paymentFields := schema.Payment{}.Fields()
+	_ = paymentFields
+	// paymentDescCreatedAt is the schema descriptor for created_at field.
+	paymentDescCreatedAt := paymentMixinFields0[0].Descriptor()
+	// payment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	payment.DefaultCreatedAt = paymentDescCreatedAt.Default.(func() time.Time)
+	// paymentDescUpdatedAt is the schema descriptor for updated_at field.
+	paymentDescUpdatedAt := paymentMixinFields0[1].Descriptor()
+	// payment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	payment.DefaultUpdatedAt = paymentDescUpdatedAt.Default.(func() time.Time)
+	// payment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	payment.UpdateDefaultUpdatedAt = paymentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// paymentDescAmountCents is the schema descriptor for amount_cents field.
+	paymentDescAmountCents := paymentFields[3].Descriptor()
+	// payment.AmountCentsValidator is a validator for the "amount_cents" field. It is called by the builders before save.
+	payment.AmountCentsValidator = paymentDescAmountCents.Validators[0].(func(int) error)
+	// paymentDescOrderNo is the schema descriptor for order_no field.
+	paymentDescOrderNo := paymentFields[5].Descriptor()
+	// payment.OrderNoValidator is a validator for the "order_no" field. It is called by the builders before save.
+	payment.OrderNoValidator = paymentDescOrderNo.Validators[0].(func(string) error)
+	// paymentDescGatewayTxnID is the schema descriptor for gateway_txn_id field.
+	paymentDescGatewayTxnID := paymentFields[6].Descriptor()
+	// payment.GatewayTxnIDValidator is a validator for the "gateway_txn_id" field. It is called by the builders before save.
+	payment.GatewayTxnIDValidator = paymentDescGatewayTxnID.Validators[0].(func(string) error)
+	// paymentDescReason is the schema descriptor for reason field.
+	paymentDescReason := paymentFields[10].Descriptor()
+	// payment.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	payment.ReasonValidator = paymentDescReason.Validators[0].(func(string) error)
+	profileMixin := schema.Profile{}.Mixin()
+	profile.Policy = privacy.NewPolicies(schema.Profile{})
+	profile.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := profile.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	profileMixinFields0 := profileMixin[0].Fields()
+	_ = profileMixinFields0
+	profileFields := schema.Profile{}.Fields()
+	_ = profileFields
+	// profileDescCreatedAt is the schema descriptor for created_at field.
+	profileDescCreatedAt := profileMixinFields0[0].Descriptor()
+	// profile.DefaultCreatedAt holds the default value on creation for the created_at field.
+	profile.DefaultCreatedAt = profileDescCreatedAt.Default.(func() time.Time)
+	// profileDescUpdatedAt is the schema descriptor for updated_at field.
+	profileDescUpdatedAt := profileMixinFields0[1].Descriptor()
+	// profile.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	profile.DefaultUpdatedAt = profileDescUpdatedAt.Default.(func() time.Time)
+	// profile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	profile.UpdateDefaultUpdatedAt = profileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// profileDescCompanyName is the schema descriptor for company_name field.
+	profileDescCompanyName := profileFields[5].Descriptor()
+	// profile.CompanyNameValidator is a validator for the "company_name" field. It is called by the builders before save.
+	profile.CompanyNameValidator = profileDescCompanyName.Validators[0].(func(string) error)
+	// profileDescYearsInTrade is the schema descriptor for years_in_trade field.
+	profileDescYearsInTrade := profileFields[7].Descriptor()
+	// profile.YearsInTradeValidator is a validator for the "years_in_trade" field. It is called by the builders before save.
+	profile.YearsInTradeValidator = profileDescYearsInTrade.Validators[0].(func(int) error)
+	// profileDescEthnicity is the schema descriptor for ethnicity field.
+	profileDescEthnicity := profileFields[9].Descriptor()
+	// profile.EthnicityValidator is a validator for the "ethnicity" field. It is called by the builders before save.
+	profile.EthnicityValidator = profileDescEthnicity.Validators[0].(func(string) error)
+	// profileDescAddress is the schema descriptor for address field.
+	profileDescAddress := profileFields[10].Descriptor()
+	// profile.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	profile.AddressValidator = profileDescAddress.Validators[0].(func(string) error)
+	// profileDescTitle is the schema descriptor for title field.
+	profileDescTitle := profileFields[11].Descriptor()
+	// profile.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	profile.TitleValidator = profileDescTitle.Validators[0].(func(string) error)
+	// profileDescPostCode is the schema descriptor for post_code field.
+	profileDescPostCode := profileFields[12].Descriptor()
+	// profile.PostCodeValidator is a validator for the "post_code" field. It is called by the builders before save.
+	profile.PostCodeValidator = profileDescPostCode.Validators[0].(func(string) error)
+	region.Policy = privacy.NewPolicies(schema.Region{})
+	region.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := region.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	regionFields := schema.Region{}.Fields()
+	_ = regionFields
+	// regionDescCode is the schema descriptor for code field.
+	regionDescCode := regionFields[0].Descriptor()
+	// region.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	region.CodeValidator = func() func(string) error {
+		validators := regionDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// regionDescName is the schema descriptor for name field.
+	regionDescName := regionFields[1].Descriptor()
+	// region.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	region.NameValidator = func() func(string) error {
+		validators := regionDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	roomMixin := schema.Room{}.Mixin()
 	room.Policy = privacy.NewPolicies(schema.Room{})
 	room.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -458,6 +837,56 @@ func init() {
 	subjectDescActive := subjectFields[6].Descriptor()
 	// subject.DefaultActive holds the default value on creation for the active field.
 	subject.DefaultActive = subjectDescActive.Default.(bool)
+	trainingrecordMixin := schema.TrainingRecord{}.Mixin()
+	trainingrecord.Policy = privacy.NewPolicies(schema.TrainingRecord{})
+	trainingrecord.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := trainingrecord.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	trainingrecordMixinFields0 := trainingrecordMixin[0].Fields()
+	_ = trainingrecordMixinFields0
+	trainingrecordFields := schema.TrainingRecord{}.Fields()
+	_ = trainingrecordFields
+	// trainingrecordDescCreatedAt is the schema descriptor for created_at field.
+	trainingrecordDescCreatedAt := trainingrecordMixinFields0[0].Descriptor()
+	// trainingrecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	trainingrecord.DefaultCreatedAt = trainingrecordDescCreatedAt.Default.(func() time.Time)
+	// trainingrecordDescUpdatedAt is the schema descriptor for updated_at field.
+	trainingrecordDescUpdatedAt := trainingrecordMixinFields0[1].Descriptor()
+	// trainingrecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	trainingrecord.DefaultUpdatedAt = trainingrecordDescUpdatedAt.Default.(func() time.Time)
+	// trainingrecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	trainingrecord.UpdateDefaultUpdatedAt = trainingrecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// trainingrecordDescHours is the schema descriptor for hours field.
+	trainingrecordDescHours := trainingrecordFields[3].Descriptor()
+	// trainingrecord.HoursValidator is a validator for the "hours" field. It is called by the builders before save.
+	trainingrecord.HoursValidator = func() func(float64) error {
+		validators := trainingrecordDescHours.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(hours float64) error {
+			for _, fn := range fns {
+				if err := fn(hours); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// trainingrecordDescScore is the schema descriptor for score field.
+	trainingrecordDescScore := trainingrecordFields[7].Descriptor()
+	// trainingrecord.ScoreValidator is a validator for the "score" field. It is called by the builders before save.
+	trainingrecord.ScoreValidator = trainingrecordDescScore.Validators[0].(func(int) error)
+	// trainingrecordDescReviewReason is the schema descriptor for review_reason field.
+	trainingrecordDescReviewReason := trainingrecordFields[9].Descriptor()
+	// trainingrecord.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
+	trainingrecord.ReviewReasonValidator = trainingrecordDescReviewReason.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -23,8 +23,8 @@ func (Announcement) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Announcement.
 func (Announcement) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("title").NotEmpty().MaxLen(200),
-		field.Text("body").NotEmpty().MaxLen(20000),
+		field.String("title").NotEmpty().Validate(maxRunes(200)),
+		field.Text("body").NotEmpty().Validate(maxRunes(20000)),
 		field.Time("published_at").Default(time.Now).Annotations(entgql.OrderField("PUBLISHED_AT")),
 		field.Int("author_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}

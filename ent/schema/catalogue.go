@@ -23,8 +23,8 @@ func (Subject) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Subject.
 func (Subject) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("code").NotEmpty().MaxLen(32).Unique().Annotations(entgql.OrderField("CODE")),
-		field.String("name").NotEmpty().MaxLen(128).Annotations(entgql.OrderField("NAME")),
+		field.String("code").NotEmpty().Validate(maxRunes(32)).Unique().Annotations(entgql.OrderField("CODE")),
+		field.String("name").NotEmpty().Validate(maxRunes(128)).Annotations(entgql.OrderField("NAME")),
 		// category: A, B, C1, C2 for the construction safety officer exams; OTHER for the rest.
 		field.Enum("category").Values("A", "B", "C1", "C2", "OTHER").Default("OTHER").Annotations(entgql.Type("SubjectCategory")),
 		field.Int("fee_cents").NonNegative().Comment("fee in fen (1/100 yuan)"),
@@ -65,9 +65,9 @@ func (Room) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 func (Room) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("site_id").Immutable(),
-		field.String("name").NotEmpty().MaxLen(64).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().Validate(maxRunes(64)).Annotations(entgql.OrderField("NAME")),
 		field.Int("capacity").Positive().Max(1000).Annotations(entgql.OrderField("CAPACITY")),
-		field.String("location").Optional().MaxLen(256),
+		field.String("location").Optional().Validate(maxRunes(256)),
 		field.Bool("disabled").Default(false),
 	}
 }

@@ -22,8 +22,8 @@ type Notification struct{ ent.Schema }
 func (Notification) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("user_id").Immutable(),
-		field.String("kind").MaxLen(64).Immutable(),
-		field.String("title").MaxLen(200).Immutable(),
+		field.String("kind").Validate(maxRunes(64)).Immutable(),
+		field.String("title").Validate(maxRunes(200)).Immutable(),
 		field.Text("body").Optional().Immutable(),
 		field.Time("created_at").Default(time.Now).Immutable().Annotations(entgql.OrderField("CREATED_AT")),
 		field.Time("read_at").Optional().Nillable(),

@@ -27,15 +27,15 @@ func (Organization) Fields() []ent.Field {
 		field.Enum("kind").Values("COMPANY", "EXAM_SITE", "TRAINING_ORG", "DEPARTMENT").Immutable().
 			Annotations(entgql.Type("OrganizationKind"), entgql.OrderField("KIND")),
 		// name is unique per kind: one company, one account (DOMAIN.md step 1).
-		field.String("name").NotEmpty().MaxLen(128).Annotations(entgql.OrderField("NAME")),
-		field.String("region").Optional().MaxLen(64),
-		field.String("contact").Optional().MaxLen(64),
-		field.String("phone").Optional().MaxLen(20),
-		field.String("email").Optional().MaxLen(128),
-		field.String("address").Optional().MaxLen(256),
+		field.String("name").NotEmpty().Validate(maxRunes(128)).Annotations(entgql.OrderField("NAME")),
+		field.String("region").Optional().Validate(maxRunes(64)),
+		field.String("contact").Optional().Validate(maxRunes(64)),
+		field.String("phone").Optional().Validate(maxRunes(20)),
+		field.String("email").Optional().Validate(maxRunes(128)),
+		field.String("address").Optional().Validate(maxRunes(256)),
 		field.Enum("status").Values("PENDING", "APPROVED", "REJECTED").Default("APPROVED").
 			Annotations(entgql.Type("OrganizationStatus"), entgql.OrderField("STATUS"), skipInputs),
-		field.String("review_reason").Optional().MaxLen(500).Annotations(skipInputs),
+		field.String("review_reason").Optional().Validate(maxRunes(500)).Annotations(skipInputs),
 		field.Time("reviewed_at").Optional().Nillable().Annotations(skipInputs),
 		field.Int("reviewed_by_id").Optional().Nillable().Annotations(skipInputs),
 	}

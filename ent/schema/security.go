@@ -27,7 +27,7 @@ type LoginThrottle struct{ ent.Schema }
 // Fields of LoginThrottle.
 func (LoginThrottle) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("key").NotEmpty().MaxLen(160).Unique(),
+		field.String("key").NotEmpty().Validate(maxRunes(160)).Unique(),
 		field.Int("failures").Default(0),
 		field.Time("last_failure_at").Default(time.Now),
 		field.Time("locked_until").Optional().Nillable(),
@@ -49,7 +49,7 @@ type Captcha struct{ ent.Schema }
 // Fields of Captcha.
 func (Captcha) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("key").NotEmpty().MaxLen(64).Unique().Immutable(),
+		field.String("key").NotEmpty().Validate(maxRunes(64)).Unique().Immutable(),
 		field.String("answer_hash").Sensitive(),
 		field.Time("expires_at"),
 	}

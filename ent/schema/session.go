@@ -29,9 +29,9 @@ func (Session) Fields() []ent.Field {
 		// keep_alive_until lets an exam in progress outlive the idle timeout.
 		field.Time("keep_alive_until").Optional().Nillable(),
 		field.Time("revoked_at").Optional().Nillable(),
-		field.String("revoke_reason").Optional().MaxLen(64),
-		field.String("ip").Optional().MaxLen(64),
-		field.String("user_agent").Optional().MaxLen(256),
+		field.String("revoke_reason").Optional().Validate(maxRunes(64)),
+		field.String("ip").Optional().Validate(maxRunes(64)),
+		field.String("user_agent").Optional().Validate(maxRunes(256)),
 	}
 }
 

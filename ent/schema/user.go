@@ -26,15 +26,16 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.Type("Role"), entgql.OrderField("ROLE")),
 		// login is the resident ID number (or other document number) for
 		// candidates, a chosen account name otherwise; stored normalised.
-		field.String("login").NotEmpty().MaxLen(64).Unique().Immutable().
+		field.String("login").NotEmpty().Validate(maxRunes(64)).Unique().Immutable().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Enum("id_type").Values("RESIDENT_ID", "PASSPORT", "HK_MACAO_PERMIT", "TAIWAN_PERMIT", "FOREIGN_PERMANENT_RESIDENT").
 			Optional().Nillable().Annotations(entgql.Type("IDType")),
-		field.String("id_number").Optional().Nillable().MaxLen(32).Sensitive().
+		field.String("id_number").Optional().Nillable().Validate(maxRunes(32)).Sensitive().
 			Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("name").NotEmpty().MaxLen(64).Annotations(entgql.OrderField("NAME")),
-		field.String("phone").Optional().MaxLen(20).Annotations(entgql.Skip(entgql.SkipAll)),
-		field.String("email").Optional().MaxLen(128),
+		// name: a person's name, or the company name for company accounts.
+		field.String("name").NotEmpty().Validate(maxRunes(128)).Annotations(entgql.OrderField("NAME")),
+		field.String("phone").Optional().Validate(maxRunes(20)).Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("email").Optional().Validate(maxRunes(128)),
 		field.String("password_hash").Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Enum("status").Values("ACTIVE", "PENDING", "REJECTED", "DISABLED").Default("ACTIVE").
 			Annotations(entgql.Type("AccountStatus"), entgql.OrderField("STATUS")),

@@ -56,6 +56,31 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Attachment struct {
+		ContentType  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		FileName     func(childComplexity int) int
+		Height       func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		OwnerID      func(childComplexity int) int
+		Sha256       func(childComplexity int) int
+		Size         func(childComplexity int) int
+		UploadedByID func(childComplexity int) int
+		Width        func(childComplexity int) int
+	}
+
+	AttachmentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AttachmentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AuditLog struct {
 		Action     func(childComplexity int) int
 		ActorID    func(childComplexity int) int
@@ -84,6 +109,155 @@ type ComplexityRoot struct {
 		ExpiresAt func(childComplexity int) int
 		Image     func(childComplexity int) int
 		Key       func(childComplexity int) int
+	}
+
+	CheckIn struct {
+		CheckedInAt   func(childComplexity int) int
+		Enrollment    func(childComplexity int) int
+		EnrollmentID  func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LivePhoto     func(childComplexity int) int
+		LivePhotoID   func(childComplexity int) int
+		OperatorID    func(childComplexity int) int
+		ReaderName    func(childComplexity int) int
+		ReaderPhotoID func(childComplexity int) int
+		SessionID     func(childComplexity int) int
+		SiteID        func(childComplexity int) int
+	}
+
+	CheckInConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CheckInEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Enrollment struct {
+		Candidate          func(childComplexity int) int
+		CandidateID        func(childComplexity int) int
+		CheckIn            func(childComplexity int) int
+		CheckedInAt        func(childComplexity int) int
+		Company            func(childComplexity int) int
+		CompanyID          func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		EnrolledByID       func(childComplexity int) int
+		FeeCents           func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		PaidAt             func(childComplexity int) int
+		PaymentStatus      func(childComplexity int) int
+		Payments           func(childComplexity int) int
+		Plan               func(childComplexity int) int
+		PlanID             func(childComplexity int) int
+		PledgeAcceptedAt   func(childComplexity int) int
+		ReviewDepartment   func(childComplexity int) int
+		ReviewDepartmentID func(childComplexity int) int
+		ReviewReason       func(childComplexity int) int
+		ReviewedAt         func(childComplexity int) int
+		ReviewerID         func(childComplexity int) int
+		Session            func(childComplexity int) int
+		SessionID          func(childComplexity int) int
+		SiteID             func(childComplexity int) int
+		Source             func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Subject            func(childComplexity int) int
+		SubjectID          func(childComplexity int) int
+		SubmittedAt        func(childComplexity int) int
+		TicketNo           func(childComplexity int) int
+		TrainingOrgID      func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+	}
+
+	EnrollmentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	EnrollmentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ExamPlan struct {
+		CreatedAt      func(childComplexity int) int
+		EnrollEndsAt   func(childComplexity int) int
+		EnrollStartsAt func(childComplexity int) int
+		ExamFrom       func(childComplexity int) int
+		ExamTo         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Region         func(childComplexity int) int
+		RegionID       func(childComplexity int) int
+		Sessions       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
+		Status         func(childComplexity int) int
+		SubmittedAt    func(childComplexity int) int
+		SubmittedByID  func(childComplexity int) int
+		TrainingOrg    func(childComplexity int) int
+		TrainingOrgID  func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	ExamPlanConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ExamPlanEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ExamSession struct {
+		Capacity        func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		DurationMinutes func(childComplexity int) int
+		Enrollments     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
+		ID              func(childComplexity int) int
+		Onsite          func(childComplexity int) int
+		Plan            func(childComplexity int) int
+		PlanID          func(childComplexity int) int
+		Room            func(childComplexity int) int
+		RoomID          func(childComplexity int) int
+		Site            func(childComplexity int) int
+		SiteID          func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Subject         func(childComplexity int) int
+		SubjectID       func(childComplexity int) int
+		Taken           func(childComplexity int) int
+		TrainingOrgID   func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	ExamSessionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ExamSessionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	InvoiceProfile struct {
+		Address        func(childComplexity int) int
+		BankAccount    func(childComplexity int) int
+		BankName       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Email          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Organization   func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		Phone          func(childComplexity int) int
+		TaxNumber      func(childComplexity int) int
+		Title          func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -178,19 +352,107 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Payment struct {
+		AmountCents       func(childComplexity int) int
+		CompanyID         func(childComplexity int) int
+		ConfirmedAt       func(childComplexity int) int
+		ConfirmedByID     func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Enrollments       func(childComplexity int) int
+		GatewayTxnID      func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Method            func(childComplexity int) int
+		OrderNo           func(childComplexity int) int
+		PaidAt            func(childComplexity int) int
+		Payer             func(childComplexity int) int
+		PayerID           func(childComplexity int) int
+		Proof             func(childComplexity int) int
+		ProofAttachmentID func(childComplexity int) int
+		Reason            func(childComplexity int) int
+		Status            func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+	}
+
+	PaymentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaymentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Profile struct {
+		Address       func(childComplexity int) int
+		BirthDate     func(childComplexity int) int
+		CandidateType func(childComplexity int) int
+		Category      func(childComplexity int) int
+		Company       func(childComplexity int) int
+		CompanyID     func(childComplexity int) int
+		CompanyName   func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Education     func(childComplexity int) int
+		Ethnicity     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		PostCode      func(childComplexity int) int
+		Sex           func(childComplexity int) int
+		Title         func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		User          func(childComplexity int) int
+		UserID        func(childComplexity int) int
+		YearsInTrade  func(childComplexity int) int
+	}
+
+	ProfileConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ProfileEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Query struct {
-		Announcements func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
-		AuditLogs     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
-		Me            func(childComplexity int) int
-		MySessions    func(childComplexity int) int
-		Node          func(childComplexity int, id int) int
-		Nodes         func(childComplexity int, ids []int) int
-		Notifications func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
-		Organizations func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
-		Rooms         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
-		ServerTime    func(childComplexity int) int
-		Subjects      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
-		Users         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Announcements   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
+		AuditLogs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		Enrollments     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
+		ExamPlans       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) int
+		ExamSessions    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
+		Me              func(childComplexity int) int
+		MySessions      func(childComplexity int) int
+		Node            func(childComplexity int, id int) int
+		Nodes           func(childComplexity int, ids []int) int
+		Notifications   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
+		Organizations   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		Payments        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) int
+		Profiles        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) int
+		Regions         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) int
+		Rooms           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
+		ServerTime      func(childComplexity int) int
+		Subjects        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
+		TrainingRecords func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
+		Users           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+	}
+
+	Region struct {
+		Code func(childComplexity int) int
+		ID   func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	RegionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RegionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Room struct {
@@ -258,6 +520,37 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AnnouncementPublished func(childComplexity int) int
 		NotificationAdded     func(childComplexity int) int
+	}
+
+	TrainingRecord struct {
+		Candidate     func(childComplexity int) int
+		CandidateID   func(childComplexity int) int
+		Category      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		FinishedOn    func(childComplexity int) int
+		Hours         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Result        func(childComplexity int) int
+		ReviewReason  func(childComplexity int) int
+		ReviewedAt    func(childComplexity int) int
+		ReviewedByID  func(childComplexity int) int
+		Score         func(childComplexity int) int
+		StartedOn     func(childComplexity int) int
+		Status        func(childComplexity int) int
+		TrainingOrg   func(childComplexity int) int
+		TrainingOrgID func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+	}
+
+	TrainingRecordConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TrainingRecordEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	User struct {
@@ -376,6 +669,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AnnouncementEdge.Node(childComplexity), true
 
+	case "Attachment.contentType":
+		if e.ComplexityRoot.Attachment.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.ContentType(childComplexity), true
+	case "Attachment.createdAt":
+		if e.ComplexityRoot.Attachment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.CreatedAt(childComplexity), true
+	case "Attachment.fileName":
+		if e.ComplexityRoot.Attachment.FileName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.FileName(childComplexity), true
+	case "Attachment.height":
+		if e.ComplexityRoot.Attachment.Height == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.Height(childComplexity), true
+	case "Attachment.id":
+		if e.ComplexityRoot.Attachment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.ID(childComplexity), true
+	case "Attachment.kind":
+		if e.ComplexityRoot.Attachment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.Kind(childComplexity), true
+	case "Attachment.ownerID":
+		if e.ComplexityRoot.Attachment.OwnerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.OwnerID(childComplexity), true
+	case "Attachment.sha256":
+		if e.ComplexityRoot.Attachment.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.Sha256(childComplexity), true
+	case "Attachment.size":
+		if e.ComplexityRoot.Attachment.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.Size(childComplexity), true
+	case "Attachment.uploadedByID":
+		if e.ComplexityRoot.Attachment.UploadedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.UploadedByID(childComplexity), true
+	case "Attachment.width":
+		if e.ComplexityRoot.Attachment.Width == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.Width(childComplexity), true
+
+	case "AttachmentConnection.edges":
+		if e.ComplexityRoot.AttachmentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachmentConnection.Edges(childComplexity), true
+	case "AttachmentConnection.pageInfo":
+		if e.ComplexityRoot.AttachmentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachmentConnection.PageInfo(childComplexity), true
+	case "AttachmentConnection.totalCount":
+		if e.ComplexityRoot.AttachmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachmentConnection.TotalCount(childComplexity), true
+
+	case "AttachmentEdge.cursor":
+		if e.ComplexityRoot.AttachmentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachmentEdge.Cursor(childComplexity), true
+	case "AttachmentEdge.node":
+		if e.ComplexityRoot.AttachmentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttachmentEdge.Node(childComplexity), true
+
 	case "AuditLog.action":
 		if e.ComplexityRoot.AuditLog.Action == nil {
 			break
@@ -487,6 +879,689 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaptchaChallenge.Key(childComplexity), true
+
+	case "CheckIn.checkedInAt":
+		if e.ComplexityRoot.CheckIn.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.CheckedInAt(childComplexity), true
+	case "CheckIn.enrollment":
+		if e.ComplexityRoot.CheckIn.Enrollment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.Enrollment(childComplexity), true
+	case "CheckIn.enrollmentID":
+		if e.ComplexityRoot.CheckIn.EnrollmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.EnrollmentID(childComplexity), true
+	case "CheckIn.id":
+		if e.ComplexityRoot.CheckIn.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.ID(childComplexity), true
+	case "CheckIn.livePhoto":
+		if e.ComplexityRoot.CheckIn.LivePhoto == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.LivePhoto(childComplexity), true
+	case "CheckIn.livePhotoID":
+		if e.ComplexityRoot.CheckIn.LivePhotoID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.LivePhotoID(childComplexity), true
+	case "CheckIn.operatorID":
+		if e.ComplexityRoot.CheckIn.OperatorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.OperatorID(childComplexity), true
+	case "CheckIn.readerName":
+		if e.ComplexityRoot.CheckIn.ReaderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.ReaderName(childComplexity), true
+	case "CheckIn.readerPhotoID":
+		if e.ComplexityRoot.CheckIn.ReaderPhotoID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.ReaderPhotoID(childComplexity), true
+	case "CheckIn.sessionID":
+		if e.ComplexityRoot.CheckIn.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.SessionID(childComplexity), true
+	case "CheckIn.siteID":
+		if e.ComplexityRoot.CheckIn.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckIn.SiteID(childComplexity), true
+
+	case "CheckInConnection.edges":
+		if e.ComplexityRoot.CheckInConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckInConnection.Edges(childComplexity), true
+	case "CheckInConnection.pageInfo":
+		if e.ComplexityRoot.CheckInConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckInConnection.PageInfo(childComplexity), true
+	case "CheckInConnection.totalCount":
+		if e.ComplexityRoot.CheckInConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckInConnection.TotalCount(childComplexity), true
+
+	case "CheckInEdge.cursor":
+		if e.ComplexityRoot.CheckInEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckInEdge.Cursor(childComplexity), true
+	case "CheckInEdge.node":
+		if e.ComplexityRoot.CheckInEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckInEdge.Node(childComplexity), true
+
+	case "Enrollment.candidate":
+		if e.ComplexityRoot.Enrollment.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Candidate(childComplexity), true
+	case "Enrollment.candidateID":
+		if e.ComplexityRoot.Enrollment.CandidateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.CandidateID(childComplexity), true
+	case "Enrollment.checkIn":
+		if e.ComplexityRoot.Enrollment.CheckIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.CheckIn(childComplexity), true
+	case "Enrollment.checkedInAt":
+		if e.ComplexityRoot.Enrollment.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.CheckedInAt(childComplexity), true
+	case "Enrollment.company":
+		if e.ComplexityRoot.Enrollment.Company == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Company(childComplexity), true
+	case "Enrollment.companyID":
+		if e.ComplexityRoot.Enrollment.CompanyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.CompanyID(childComplexity), true
+	case "Enrollment.createdAt":
+		if e.ComplexityRoot.Enrollment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.CreatedAt(childComplexity), true
+	case "Enrollment.enrolledByID":
+		if e.ComplexityRoot.Enrollment.EnrolledByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.EnrolledByID(childComplexity), true
+	case "Enrollment.feeCents":
+		if e.ComplexityRoot.Enrollment.FeeCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.FeeCents(childComplexity), true
+	case "Enrollment.id":
+		if e.ComplexityRoot.Enrollment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.ID(childComplexity), true
+	case "Enrollment.paidAt":
+		if e.ComplexityRoot.Enrollment.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.PaidAt(childComplexity), true
+	case "Enrollment.paymentStatus":
+		if e.ComplexityRoot.Enrollment.PaymentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.PaymentStatus(childComplexity), true
+	case "Enrollment.payments":
+		if e.ComplexityRoot.Enrollment.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Payments(childComplexity), true
+	case "Enrollment.plan":
+		if e.ComplexityRoot.Enrollment.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Plan(childComplexity), true
+	case "Enrollment.planID":
+		if e.ComplexityRoot.Enrollment.PlanID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.PlanID(childComplexity), true
+	case "Enrollment.pledgeAcceptedAt":
+		if e.ComplexityRoot.Enrollment.PledgeAcceptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.PledgeAcceptedAt(childComplexity), true
+	case "Enrollment.reviewDepartment":
+		if e.ComplexityRoot.Enrollment.ReviewDepartment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.ReviewDepartment(childComplexity), true
+	case "Enrollment.reviewDepartmentID":
+		if e.ComplexityRoot.Enrollment.ReviewDepartmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.ReviewDepartmentID(childComplexity), true
+	case "Enrollment.reviewReason":
+		if e.ComplexityRoot.Enrollment.ReviewReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.ReviewReason(childComplexity), true
+	case "Enrollment.reviewedAt":
+		if e.ComplexityRoot.Enrollment.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.ReviewedAt(childComplexity), true
+	case "Enrollment.reviewerID":
+		if e.ComplexityRoot.Enrollment.ReviewerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.ReviewerID(childComplexity), true
+	case "Enrollment.session":
+		if e.ComplexityRoot.Enrollment.Session == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Session(childComplexity), true
+	case "Enrollment.sessionID":
+		if e.ComplexityRoot.Enrollment.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.SessionID(childComplexity), true
+	case "Enrollment.siteID":
+		if e.ComplexityRoot.Enrollment.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.SiteID(childComplexity), true
+	case "Enrollment.source":
+		if e.ComplexityRoot.Enrollment.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Source(childComplexity), true
+	case "Enrollment.status":
+		if e.ComplexityRoot.Enrollment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Status(childComplexity), true
+	case "Enrollment.subject":
+		if e.ComplexityRoot.Enrollment.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.Subject(childComplexity), true
+	case "Enrollment.subjectID":
+		if e.ComplexityRoot.Enrollment.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.SubjectID(childComplexity), true
+	case "Enrollment.submittedAt":
+		if e.ComplexityRoot.Enrollment.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.SubmittedAt(childComplexity), true
+	case "Enrollment.ticketNo":
+		if e.ComplexityRoot.Enrollment.TicketNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.TicketNo(childComplexity), true
+	case "Enrollment.trainingOrgID":
+		if e.ComplexityRoot.Enrollment.TrainingOrgID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.TrainingOrgID(childComplexity), true
+	case "Enrollment.updatedAt":
+		if e.ComplexityRoot.Enrollment.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.UpdatedAt(childComplexity), true
+
+	case "EnrollmentConnection.edges":
+		if e.ComplexityRoot.EnrollmentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollmentConnection.Edges(childComplexity), true
+	case "EnrollmentConnection.pageInfo":
+		if e.ComplexityRoot.EnrollmentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollmentConnection.PageInfo(childComplexity), true
+	case "EnrollmentConnection.totalCount":
+		if e.ComplexityRoot.EnrollmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollmentConnection.TotalCount(childComplexity), true
+
+	case "EnrollmentEdge.cursor":
+		if e.ComplexityRoot.EnrollmentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollmentEdge.Cursor(childComplexity), true
+	case "EnrollmentEdge.node":
+		if e.ComplexityRoot.EnrollmentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollmentEdge.Node(childComplexity), true
+
+	case "ExamPlan.createdAt":
+		if e.ComplexityRoot.ExamPlan.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.CreatedAt(childComplexity), true
+	case "ExamPlan.enrollEndsAt":
+		if e.ComplexityRoot.ExamPlan.EnrollEndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.EnrollEndsAt(childComplexity), true
+	case "ExamPlan.enrollStartsAt":
+		if e.ComplexityRoot.ExamPlan.EnrollStartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.EnrollStartsAt(childComplexity), true
+	case "ExamPlan.examFrom":
+		if e.ComplexityRoot.ExamPlan.ExamFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.ExamFrom(childComplexity), true
+	case "ExamPlan.examTo":
+		if e.ComplexityRoot.ExamPlan.ExamTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.ExamTo(childComplexity), true
+	case "ExamPlan.id":
+		if e.ComplexityRoot.ExamPlan.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.ID(childComplexity), true
+	case "ExamPlan.name":
+		if e.ComplexityRoot.ExamPlan.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.Name(childComplexity), true
+	case "ExamPlan.region":
+		if e.ComplexityRoot.ExamPlan.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.Region(childComplexity), true
+	case "ExamPlan.regionID":
+		if e.ComplexityRoot.ExamPlan.RegionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.RegionID(childComplexity), true
+	case "ExamPlan.sessions":
+		if e.ComplexityRoot.ExamPlan.Sessions == nil {
+			break
+		}
+
+		args, err := ec.field_ExamPlan_sessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ExamPlan.Sessions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ExamSessionOrder), args["where"].(*ent.ExamSessionWhereInput)), true
+	case "ExamPlan.status":
+		if e.ComplexityRoot.ExamPlan.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.Status(childComplexity), true
+	case "ExamPlan.submittedAt":
+		if e.ComplexityRoot.ExamPlan.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.SubmittedAt(childComplexity), true
+	case "ExamPlan.submittedByID":
+		if e.ComplexityRoot.ExamPlan.SubmittedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.SubmittedByID(childComplexity), true
+	case "ExamPlan.trainingOrg":
+		if e.ComplexityRoot.ExamPlan.TrainingOrg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.TrainingOrg(childComplexity), true
+	case "ExamPlan.trainingOrgID":
+		if e.ComplexityRoot.ExamPlan.TrainingOrgID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.TrainingOrgID(childComplexity), true
+	case "ExamPlan.updatedAt":
+		if e.ComplexityRoot.ExamPlan.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlan.UpdatedAt(childComplexity), true
+
+	case "ExamPlanConnection.edges":
+		if e.ComplexityRoot.ExamPlanConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlanConnection.Edges(childComplexity), true
+	case "ExamPlanConnection.pageInfo":
+		if e.ComplexityRoot.ExamPlanConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlanConnection.PageInfo(childComplexity), true
+	case "ExamPlanConnection.totalCount":
+		if e.ComplexityRoot.ExamPlanConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlanConnection.TotalCount(childComplexity), true
+
+	case "ExamPlanEdge.cursor":
+		if e.ComplexityRoot.ExamPlanEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlanEdge.Cursor(childComplexity), true
+	case "ExamPlanEdge.node":
+		if e.ComplexityRoot.ExamPlanEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamPlanEdge.Node(childComplexity), true
+
+	case "ExamSession.capacity":
+		if e.ComplexityRoot.ExamSession.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Capacity(childComplexity), true
+	case "ExamSession.createdAt":
+		if e.ComplexityRoot.ExamSession.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.CreatedAt(childComplexity), true
+	case "ExamSession.durationMinutes":
+		if e.ComplexityRoot.ExamSession.DurationMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.DurationMinutes(childComplexity), true
+	case "ExamSession.enrollments":
+		if e.ComplexityRoot.ExamSession.Enrollments == nil {
+			break
+		}
+
+		args, err := ec.field_ExamSession_enrollments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ExamSession.Enrollments(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EnrollmentOrder), args["where"].(*ent.EnrollmentWhereInput)), true
+	case "ExamSession.id":
+		if e.ComplexityRoot.ExamSession.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.ID(childComplexity), true
+	case "ExamSession.onsite":
+		if e.ComplexityRoot.ExamSession.Onsite == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Onsite(childComplexity), true
+	case "ExamSession.plan":
+		if e.ComplexityRoot.ExamSession.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Plan(childComplexity), true
+	case "ExamSession.planID":
+		if e.ComplexityRoot.ExamSession.PlanID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.PlanID(childComplexity), true
+	case "ExamSession.room":
+		if e.ComplexityRoot.ExamSession.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Room(childComplexity), true
+	case "ExamSession.roomID":
+		if e.ComplexityRoot.ExamSession.RoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.RoomID(childComplexity), true
+	case "ExamSession.site":
+		if e.ComplexityRoot.ExamSession.Site == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Site(childComplexity), true
+	case "ExamSession.siteID":
+		if e.ComplexityRoot.ExamSession.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.SiteID(childComplexity), true
+	case "ExamSession.startsAt":
+		if e.ComplexityRoot.ExamSession.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.StartsAt(childComplexity), true
+	case "ExamSession.status":
+		if e.ComplexityRoot.ExamSession.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Status(childComplexity), true
+	case "ExamSession.subject":
+		if e.ComplexityRoot.ExamSession.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Subject(childComplexity), true
+	case "ExamSession.subjectID":
+		if e.ComplexityRoot.ExamSession.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.SubjectID(childComplexity), true
+	case "ExamSession.taken":
+		if e.ComplexityRoot.ExamSession.Taken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.Taken(childComplexity), true
+	case "ExamSession.trainingOrgID":
+		if e.ComplexityRoot.ExamSession.TrainingOrgID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.TrainingOrgID(childComplexity), true
+	case "ExamSession.updatedAt":
+		if e.ComplexityRoot.ExamSession.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.UpdatedAt(childComplexity), true
+
+	case "ExamSessionConnection.edges":
+		if e.ComplexityRoot.ExamSessionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSessionConnection.Edges(childComplexity), true
+	case "ExamSessionConnection.pageInfo":
+		if e.ComplexityRoot.ExamSessionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSessionConnection.PageInfo(childComplexity), true
+	case "ExamSessionConnection.totalCount":
+		if e.ComplexityRoot.ExamSessionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSessionConnection.TotalCount(childComplexity), true
+
+	case "ExamSessionEdge.cursor":
+		if e.ComplexityRoot.ExamSessionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSessionEdge.Cursor(childComplexity), true
+	case "ExamSessionEdge.node":
+		if e.ComplexityRoot.ExamSessionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSessionEdge.Node(childComplexity), true
+
+	case "InvoiceProfile.address":
+		if e.ComplexityRoot.InvoiceProfile.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.Address(childComplexity), true
+	case "InvoiceProfile.bankAccount":
+		if e.ComplexityRoot.InvoiceProfile.BankAccount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.BankAccount(childComplexity), true
+	case "InvoiceProfile.bankName":
+		if e.ComplexityRoot.InvoiceProfile.BankName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.BankName(childComplexity), true
+	case "InvoiceProfile.createdAt":
+		if e.ComplexityRoot.InvoiceProfile.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.CreatedAt(childComplexity), true
+	case "InvoiceProfile.email":
+		if e.ComplexityRoot.InvoiceProfile.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.Email(childComplexity), true
+	case "InvoiceProfile.id":
+		if e.ComplexityRoot.InvoiceProfile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.ID(childComplexity), true
+	case "InvoiceProfile.organization":
+		if e.ComplexityRoot.InvoiceProfile.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.Organization(childComplexity), true
+	case "InvoiceProfile.organizationID":
+		if e.ComplexityRoot.InvoiceProfile.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.OrganizationID(childComplexity), true
+	case "InvoiceProfile.phone":
+		if e.ComplexityRoot.InvoiceProfile.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.Phone(childComplexity), true
+	case "InvoiceProfile.taxNumber":
+		if e.ComplexityRoot.InvoiceProfile.TaxNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.TaxNumber(childComplexity), true
+	case "InvoiceProfile.title":
+		if e.ComplexityRoot.InvoiceProfile.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.Title(childComplexity), true
+	case "InvoiceProfile.updatedAt":
+		if e.ComplexityRoot.InvoiceProfile.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceProfile.UpdatedAt(childComplexity), true
 
 	case "LoginPayload.challenge":
 		if e.ComplexityRoot.LoginPayload.Challenge == nil {
@@ -992,6 +2067,288 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Payment.amountCents":
+		if e.ComplexityRoot.Payment.AmountCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.AmountCents(childComplexity), true
+	case "Payment.companyID":
+		if e.ComplexityRoot.Payment.CompanyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.CompanyID(childComplexity), true
+	case "Payment.confirmedAt":
+		if e.ComplexityRoot.Payment.ConfirmedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ConfirmedAt(childComplexity), true
+	case "Payment.confirmedByID":
+		if e.ComplexityRoot.Payment.ConfirmedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ConfirmedByID(childComplexity), true
+	case "Payment.createdAt":
+		if e.ComplexityRoot.Payment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.CreatedAt(childComplexity), true
+	case "Payment.enrollments":
+		if e.ComplexityRoot.Payment.Enrollments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Enrollments(childComplexity), true
+	case "Payment.gatewayTxnID":
+		if e.ComplexityRoot.Payment.GatewayTxnID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.GatewayTxnID(childComplexity), true
+	case "Payment.id":
+		if e.ComplexityRoot.Payment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ID(childComplexity), true
+	case "Payment.method":
+		if e.ComplexityRoot.Payment.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Method(childComplexity), true
+	case "Payment.orderNo":
+		if e.ComplexityRoot.Payment.OrderNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.OrderNo(childComplexity), true
+	case "Payment.paidAt":
+		if e.ComplexityRoot.Payment.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.PaidAt(childComplexity), true
+	case "Payment.payer":
+		if e.ComplexityRoot.Payment.Payer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Payer(childComplexity), true
+	case "Payment.payerID":
+		if e.ComplexityRoot.Payment.PayerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.PayerID(childComplexity), true
+	case "Payment.proof":
+		if e.ComplexityRoot.Payment.Proof == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Proof(childComplexity), true
+	case "Payment.proofAttachmentID":
+		if e.ComplexityRoot.Payment.ProofAttachmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ProofAttachmentID(childComplexity), true
+	case "Payment.reason":
+		if e.ComplexityRoot.Payment.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Reason(childComplexity), true
+	case "Payment.status":
+		if e.ComplexityRoot.Payment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Status(childComplexity), true
+	case "Payment.updatedAt":
+		if e.ComplexityRoot.Payment.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.UpdatedAt(childComplexity), true
+
+	case "PaymentConnection.edges":
+		if e.ComplexityRoot.PaymentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentConnection.Edges(childComplexity), true
+	case "PaymentConnection.pageInfo":
+		if e.ComplexityRoot.PaymentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentConnection.PageInfo(childComplexity), true
+	case "PaymentConnection.totalCount":
+		if e.ComplexityRoot.PaymentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentConnection.TotalCount(childComplexity), true
+
+	case "PaymentEdge.cursor":
+		if e.ComplexityRoot.PaymentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentEdge.Cursor(childComplexity), true
+	case "PaymentEdge.node":
+		if e.ComplexityRoot.PaymentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
+
+	case "Profile.address":
+		if e.ComplexityRoot.Profile.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Address(childComplexity), true
+	case "Profile.birthDate":
+		if e.ComplexityRoot.Profile.BirthDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.BirthDate(childComplexity), true
+	case "Profile.candidateType":
+		if e.ComplexityRoot.Profile.CandidateType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.CandidateType(childComplexity), true
+	case "Profile.category":
+		if e.ComplexityRoot.Profile.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Category(childComplexity), true
+	case "Profile.company":
+		if e.ComplexityRoot.Profile.Company == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Company(childComplexity), true
+	case "Profile.companyID":
+		if e.ComplexityRoot.Profile.CompanyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.CompanyID(childComplexity), true
+	case "Profile.companyName":
+		if e.ComplexityRoot.Profile.CompanyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.CompanyName(childComplexity), true
+	case "Profile.createdAt":
+		if e.ComplexityRoot.Profile.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.CreatedAt(childComplexity), true
+	case "Profile.education":
+		if e.ComplexityRoot.Profile.Education == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Education(childComplexity), true
+	case "Profile.ethnicity":
+		if e.ComplexityRoot.Profile.Ethnicity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Ethnicity(childComplexity), true
+	case "Profile.id":
+		if e.ComplexityRoot.Profile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.ID(childComplexity), true
+	case "Profile.postCode":
+		if e.ComplexityRoot.Profile.PostCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.PostCode(childComplexity), true
+	case "Profile.sex":
+		if e.ComplexityRoot.Profile.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Sex(childComplexity), true
+	case "Profile.title":
+		if e.ComplexityRoot.Profile.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.Title(childComplexity), true
+	case "Profile.updatedAt":
+		if e.ComplexityRoot.Profile.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.UpdatedAt(childComplexity), true
+	case "Profile.user":
+		if e.ComplexityRoot.Profile.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.User(childComplexity), true
+	case "Profile.userID":
+		if e.ComplexityRoot.Profile.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.UserID(childComplexity), true
+	case "Profile.yearsInTrade":
+		if e.ComplexityRoot.Profile.YearsInTrade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Profile.YearsInTrade(childComplexity), true
+
+	case "ProfileConnection.edges":
+		if e.ComplexityRoot.ProfileConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileConnection.Edges(childComplexity), true
+	case "ProfileConnection.pageInfo":
+		if e.ComplexityRoot.ProfileConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileConnection.PageInfo(childComplexity), true
+	case "ProfileConnection.totalCount":
+		if e.ComplexityRoot.ProfileConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileConnection.TotalCount(childComplexity), true
+
+	case "ProfileEdge.cursor":
+		if e.ComplexityRoot.ProfileEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileEdge.Cursor(childComplexity), true
+	case "ProfileEdge.node":
+		if e.ComplexityRoot.ProfileEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileEdge.Node(childComplexity), true
+
 	case "Query.announcements":
 		if e.ComplexityRoot.Query.Announcements == nil {
 			break
@@ -1014,6 +2371,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
+	case "Query.enrollments":
+		if e.ComplexityRoot.Query.Enrollments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_enrollments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Enrollments(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EnrollmentOrder), args["where"].(*ent.EnrollmentWhereInput)), true
+	case "Query.examPlans":
+		if e.ComplexityRoot.Query.ExamPlans == nil {
+			break
+		}
+
+		args, err := ec.field_Query_examPlans_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExamPlans(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ExamPlanOrder), args["where"].(*ent.ExamPlanWhereInput)), true
+	case "Query.examSessions":
+		if e.ComplexityRoot.Query.ExamSessions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_examSessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExamSessions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ExamSessionOrder), args["where"].(*ent.ExamSessionWhereInput)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1071,6 +2461,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organizations(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.OrganizationOrder), args["where"].(*ent.OrganizationWhereInput)), true
+	case "Query.payments":
+		if e.ComplexityRoot.Query.Payments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_payments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Payments(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.PaymentOrder), args["where"].(*ent.PaymentWhereInput)), true
+	case "Query.profiles":
+		if e.ComplexityRoot.Query.Profiles == nil {
+			break
+		}
+
+		args, err := ec.field_Query_profiles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Profiles(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ProfileOrder), args["where"].(*ent.ProfileWhereInput)), true
+	case "Query.regions":
+		if e.ComplexityRoot.Query.Regions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_regions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Regions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RegionOrder), args["where"].(*ent.RegionWhereInput)), true
 	case "Query.rooms":
 		if e.ComplexityRoot.Query.Rooms == nil {
 			break
@@ -1099,6 +2522,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Subjects(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.SubjectOrder), args["where"].(*ent.SubjectWhereInput)), true
+	case "Query.trainingRecords":
+		if e.ComplexityRoot.Query.TrainingRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trainingRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrainingRecords(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TrainingRecordOrder), args["where"].(*ent.TrainingRecordWhereInput)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -1110,6 +2544,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+
+	case "Region.code":
+		if e.ComplexityRoot.Region.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Region.Code(childComplexity), true
+	case "Region.id":
+		if e.ComplexityRoot.Region.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Region.ID(childComplexity), true
+	case "Region.name":
+		if e.ComplexityRoot.Region.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Region.Name(childComplexity), true
+
+	case "RegionConnection.edges":
+		if e.ComplexityRoot.RegionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionConnection.Edges(childComplexity), true
+	case "RegionConnection.pageInfo":
+		if e.ComplexityRoot.RegionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionConnection.PageInfo(childComplexity), true
+	case "RegionConnection.totalCount":
+		if e.ComplexityRoot.RegionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionConnection.TotalCount(childComplexity), true
+
+	case "RegionEdge.cursor":
+		if e.ComplexityRoot.RegionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionEdge.Cursor(childComplexity), true
+	case "RegionEdge.node":
+		if e.ComplexityRoot.RegionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionEdge.Node(childComplexity), true
 
 	case "Room.capacity":
 		if e.ComplexityRoot.Room.Capacity == nil {
@@ -1377,6 +2862,141 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.NotificationAdded(childComplexity), true
 
+	case "TrainingRecord.candidate":
+		if e.ComplexityRoot.TrainingRecord.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.Candidate(childComplexity), true
+	case "TrainingRecord.candidateID":
+		if e.ComplexityRoot.TrainingRecord.CandidateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.CandidateID(childComplexity), true
+	case "TrainingRecord.category":
+		if e.ComplexityRoot.TrainingRecord.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.Category(childComplexity), true
+	case "TrainingRecord.createdAt":
+		if e.ComplexityRoot.TrainingRecord.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.CreatedAt(childComplexity), true
+	case "TrainingRecord.finishedOn":
+		if e.ComplexityRoot.TrainingRecord.FinishedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.FinishedOn(childComplexity), true
+	case "TrainingRecord.hours":
+		if e.ComplexityRoot.TrainingRecord.Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.Hours(childComplexity), true
+	case "TrainingRecord.id":
+		if e.ComplexityRoot.TrainingRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.ID(childComplexity), true
+	case "TrainingRecord.result":
+		if e.ComplexityRoot.TrainingRecord.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.Result(childComplexity), true
+	case "TrainingRecord.reviewReason":
+		if e.ComplexityRoot.TrainingRecord.ReviewReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.ReviewReason(childComplexity), true
+	case "TrainingRecord.reviewedAt":
+		if e.ComplexityRoot.TrainingRecord.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.ReviewedAt(childComplexity), true
+	case "TrainingRecord.reviewedByID":
+		if e.ComplexityRoot.TrainingRecord.ReviewedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.ReviewedByID(childComplexity), true
+	case "TrainingRecord.score":
+		if e.ComplexityRoot.TrainingRecord.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.Score(childComplexity), true
+	case "TrainingRecord.startedOn":
+		if e.ComplexityRoot.TrainingRecord.StartedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.StartedOn(childComplexity), true
+	case "TrainingRecord.status":
+		if e.ComplexityRoot.TrainingRecord.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.Status(childComplexity), true
+	case "TrainingRecord.trainingOrg":
+		if e.ComplexityRoot.TrainingRecord.TrainingOrg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.TrainingOrg(childComplexity), true
+	case "TrainingRecord.trainingOrgID":
+		if e.ComplexityRoot.TrainingRecord.TrainingOrgID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.TrainingOrgID(childComplexity), true
+	case "TrainingRecord.updatedAt":
+		if e.ComplexityRoot.TrainingRecord.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecord.UpdatedAt(childComplexity), true
+
+	case "TrainingRecordConnection.edges":
+		if e.ComplexityRoot.TrainingRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecordConnection.Edges(childComplexity), true
+	case "TrainingRecordConnection.pageInfo":
+		if e.ComplexityRoot.TrainingRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecordConnection.PageInfo(childComplexity), true
+	case "TrainingRecordConnection.totalCount":
+		if e.ComplexityRoot.TrainingRecordConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecordConnection.TotalCount(childComplexity), true
+
+	case "TrainingRecordEdge.cursor":
+		if e.ComplexityRoot.TrainingRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecordEdge.Cursor(childComplexity), true
+	case "TrainingRecordEdge.node":
+		if e.ComplexityRoot.TrainingRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingRecordEdge.Node(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -1492,18 +3112,36 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAnnouncementOrder,
 		ec.unmarshalInputAnnouncementWhereInput,
+		ec.unmarshalInputAttachmentWhereInput,
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
+		ec.unmarshalInputCheckInWhereInput,
 		ec.unmarshalInputCreateAnnouncementInput,
+		ec.unmarshalInputCreateInvoiceProfileInput,
 		ec.unmarshalInputCreateOrganizationInput,
+		ec.unmarshalInputCreateRegionInput,
 		ec.unmarshalInputCreateRoomInput,
 		ec.unmarshalInputCreateStaffAccountInput,
 		ec.unmarshalInputCreateSubjectInput,
+		ec.unmarshalInputEnrollmentOrder,
+		ec.unmarshalInputEnrollmentWhereInput,
+		ec.unmarshalInputExamPlanOrder,
+		ec.unmarshalInputExamPlanWhereInput,
+		ec.unmarshalInputExamSessionOrder,
+		ec.unmarshalInputExamSessionWhereInput,
+		ec.unmarshalInputInvoiceProfileOrder,
+		ec.unmarshalInputInvoiceProfileWhereInput,
 		ec.unmarshalInputLoginInput,
 		ec.unmarshalInputNotificationOrder,
 		ec.unmarshalInputNotificationWhereInput,
 		ec.unmarshalInputOrganizationOrder,
 		ec.unmarshalInputOrganizationWhereInput,
+		ec.unmarshalInputPaymentOrder,
+		ec.unmarshalInputPaymentWhereInput,
+		ec.unmarshalInputProfileOrder,
+		ec.unmarshalInputProfileWhereInput,
+		ec.unmarshalInputRegionOrder,
+		ec.unmarshalInputRegionWhereInput,
 		ec.unmarshalInputRegisterCompanyInput,
 		ec.unmarshalInputRegisterPersonInput,
 		ec.unmarshalInputRoomOrder,
@@ -1511,8 +3149,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSessionWhereInput,
 		ec.unmarshalInputSubjectOrder,
 		ec.unmarshalInputSubjectWhereInput,
+		ec.unmarshalInputTrainingRecordOrder,
+		ec.unmarshalInputTrainingRecordWhereInput,
 		ec.unmarshalInputUpdateAnnouncementInput,
+		ec.unmarshalInputUpdateInvoiceProfileInput,
 		ec.unmarshalInputUpdateOrganizationInput,
+		ec.unmarshalInputUpdateRegionInput,
 		ec.unmarshalInputUpdateRoomInput,
 		ec.unmarshalInputUpdateSubjectInput,
 		ec.unmarshalInputUserOrder,
@@ -1930,6 +3572,209 @@ input AnnouncementWhereInput {
   authorIDIsNil: Boolean
   authorIDNotNil: Boolean
 }
+type Attachment implements Node {
+  id: ID!
+  ownerID: ID!
+  kind: AttachmentKind!
+  contentType: String!
+  size: Int!
+  sha256: String!
+  fileName: String
+  width: Int
+  height: Int
+  uploadedByID: Int
+  createdAt: Time!
+}
+"""
+A connection to a list of items.
+"""
+type AttachmentConnection {
+  """
+  A list of edges.
+  """
+  edges: [AttachmentEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AttachmentEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Attachment
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+AttachmentKind is enum for the field kind
+"""
+enum AttachmentKind @goModel(model: "github.com/kaowu/kaowu/ent/attachment.Kind") {
+  ID_PHOTO
+  ID_CARD_FRONT
+  ID_CARD_BACK
+  EDUCATION_CERT
+  COMMITMENT_LETTER
+  STUDY_PROOF
+  PAYMENT_PROOF
+  CHECKIN_READER_PHOTO
+  CHECKIN_LIVE_PHOTO
+  OTHER
+}
+"""
+AttachmentWhereInput is used for filtering Attachment objects.
+Input was generated by ent.
+"""
+input AttachmentWhereInput {
+  not: AttachmentWhereInput
+  and: [AttachmentWhereInput!]
+  or: [AttachmentWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  owner_id field predicates
+  """
+  ownerID: ID
+  ownerIDNEQ: ID
+  ownerIDIn: [ID!]
+  ownerIDNotIn: [ID!]
+  """
+  kind field predicates
+  """
+  kind: AttachmentKind
+  kindNEQ: AttachmentKind
+  kindIn: [AttachmentKind!]
+  kindNotIn: [AttachmentKind!]
+  """
+  content_type field predicates
+  """
+  contentType: String
+  contentTypeNEQ: String
+  contentTypeIn: [String!]
+  contentTypeNotIn: [String!]
+  contentTypeGT: String
+  contentTypeGTE: String
+  contentTypeLT: String
+  contentTypeLTE: String
+  contentTypeContains: String
+  contentTypeHasPrefix: String
+  contentTypeHasSuffix: String
+  contentTypeEqualFold: String
+  contentTypeContainsFold: String
+  """
+  size field predicates
+  """
+  size: Int
+  sizeNEQ: Int
+  sizeIn: [Int!]
+  sizeNotIn: [Int!]
+  sizeGT: Int
+  sizeGTE: Int
+  sizeLT: Int
+  sizeLTE: Int
+  """
+  sha256 field predicates
+  """
+  sha256: String
+  sha256NEQ: String
+  sha256In: [String!]
+  sha256NotIn: [String!]
+  sha256GT: String
+  sha256GTE: String
+  sha256LT: String
+  sha256LTE: String
+  sha256Contains: String
+  sha256HasPrefix: String
+  sha256HasSuffix: String
+  sha256EqualFold: String
+  sha256ContainsFold: String
+  """
+  file_name field predicates
+  """
+  fileName: String
+  fileNameNEQ: String
+  fileNameIn: [String!]
+  fileNameNotIn: [String!]
+  fileNameGT: String
+  fileNameGTE: String
+  fileNameLT: String
+  fileNameLTE: String
+  fileNameContains: String
+  fileNameHasPrefix: String
+  fileNameHasSuffix: String
+  fileNameIsNil: Boolean
+  fileNameNotNil: Boolean
+  fileNameEqualFold: String
+  fileNameContainsFold: String
+  """
+  width field predicates
+  """
+  width: Int
+  widthNEQ: Int
+  widthIn: [Int!]
+  widthNotIn: [Int!]
+  widthGT: Int
+  widthGTE: Int
+  widthLT: Int
+  widthLTE: Int
+  widthIsNil: Boolean
+  widthNotNil: Boolean
+  """
+  height field predicates
+  """
+  height: Int
+  heightNEQ: Int
+  heightIn: [Int!]
+  heightNotIn: [Int!]
+  heightGT: Int
+  heightGTE: Int
+  heightLT: Int
+  heightLTE: Int
+  heightIsNil: Boolean
+  heightNotNil: Boolean
+  """
+  uploaded_by_id field predicates
+  """
+  uploadedByID: Int
+  uploadedByIDNEQ: Int
+  uploadedByIDIn: [Int!]
+  uploadedByIDNotIn: [Int!]
+  uploadedByIDGT: Int
+  uploadedByIDGTE: Int
+  uploadedByIDLT: Int
+  uploadedByIDLTE: Int
+  uploadedByIDIsNil: Boolean
+  uploadedByIDNotNil: Boolean
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+}
 type AuditLog implements Node {
   id: ID!
   at: Time!
@@ -2136,6 +3981,173 @@ input AuditLogWhereInput {
   ipContainsFold: String
 }
 """
+CandidateType is enum for the field candidate_type
+"""
+enum CandidateType @goModel(model: "github.com/kaowu/kaowu/ent/profile.CandidateType") {
+  SOCIAL
+  NON_SOCIAL
+}
+type CheckIn implements Node {
+  id: ID!
+  enrollmentID: ID!
+  sessionID: Int!
+  siteID: Int!
+  operatorID: Int!
+  readerName: String!
+  readerPhotoID: Int
+  livePhotoID: ID!
+  checkedInAt: Time!
+  enrollment: Enrollment!
+  livePhoto: Attachment!
+}
+"""
+A connection to a list of items.
+"""
+type CheckInConnection {
+  """
+  A list of edges.
+  """
+  edges: [CheckInEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CheckInEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: CheckIn
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+CheckInWhereInput is used for filtering CheckIn objects.
+Input was generated by ent.
+"""
+input CheckInWhereInput {
+  not: CheckInWhereInput
+  and: [CheckInWhereInput!]
+  or: [CheckInWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  enrollment_id field predicates
+  """
+  enrollmentID: ID
+  enrollmentIDNEQ: ID
+  enrollmentIDIn: [ID!]
+  enrollmentIDNotIn: [ID!]
+  """
+  session_id field predicates
+  """
+  sessionID: Int
+  sessionIDNEQ: Int
+  sessionIDIn: [Int!]
+  sessionIDNotIn: [Int!]
+  sessionIDGT: Int
+  sessionIDGTE: Int
+  sessionIDLT: Int
+  sessionIDLTE: Int
+  """
+  site_id field predicates
+  """
+  siteID: Int
+  siteIDNEQ: Int
+  siteIDIn: [Int!]
+  siteIDNotIn: [Int!]
+  siteIDGT: Int
+  siteIDGTE: Int
+  siteIDLT: Int
+  siteIDLTE: Int
+  """
+  operator_id field predicates
+  """
+  operatorID: Int
+  operatorIDNEQ: Int
+  operatorIDIn: [Int!]
+  operatorIDNotIn: [Int!]
+  operatorIDGT: Int
+  operatorIDGTE: Int
+  operatorIDLT: Int
+  operatorIDLTE: Int
+  """
+  reader_name field predicates
+  """
+  readerName: String
+  readerNameNEQ: String
+  readerNameIn: [String!]
+  readerNameNotIn: [String!]
+  readerNameGT: String
+  readerNameGTE: String
+  readerNameLT: String
+  readerNameLTE: String
+  readerNameContains: String
+  readerNameHasPrefix: String
+  readerNameHasSuffix: String
+  readerNameEqualFold: String
+  readerNameContainsFold: String
+  """
+  reader_photo_id field predicates
+  """
+  readerPhotoID: Int
+  readerPhotoIDNEQ: Int
+  readerPhotoIDIn: [Int!]
+  readerPhotoIDNotIn: [Int!]
+  readerPhotoIDGT: Int
+  readerPhotoIDGTE: Int
+  readerPhotoIDLT: Int
+  readerPhotoIDLTE: Int
+  readerPhotoIDIsNil: Boolean
+  readerPhotoIDNotNil: Boolean
+  """
+  live_photo_id field predicates
+  """
+  livePhotoID: ID
+  livePhotoIDNEQ: ID
+  livePhotoIDIn: [ID!]
+  livePhotoIDNotIn: [ID!]
+  """
+  checked_in_at field predicates
+  """
+  checkedInAt: Time
+  checkedInAtNEQ: Time
+  checkedInAtIn: [Time!]
+  checkedInAtNotIn: [Time!]
+  checkedInAtGT: Time
+  checkedInAtGTE: Time
+  checkedInAtLT: Time
+  checkedInAtLTE: Time
+  """
+  enrollment edge predicates
+  """
+  hasEnrollment: Boolean
+  hasEnrollmentWith: [EnrollmentWhereInput!]
+  """
+  live_photo edge predicates
+  """
+  hasLivePhoto: Boolean
+  hasLivePhotoWith: [AttachmentWhereInput!]
+}
+"""
 CreateAnnouncementInput is used for create Announcement object.
 Input was generated by ent.
 """
@@ -2143,6 +4155,26 @@ input CreateAnnouncementInput {
   title: String!
   body: String!
   publishedAt: Time
+}
+"""
+CreateInvoiceProfileInput is used for create InvoiceProfile object.
+Input was generated by ent.
+"""
+input CreateInvoiceProfileInput {
+  """
+  发票抬头
+  """
+  title: String!
+  """
+  纳税人识别号
+  """
+  taxNumber: String!
+  address: String
+  phone: String
+  bankName: String
+  bankAccount: String
+  email: String
+  organizationID: ID!
 }
 """
 CreateOrganizationInput is used for create Organization object.
@@ -2156,6 +4188,14 @@ input CreateOrganizationInput {
   phone: String
   email: String
   address: String
+}
+"""
+CreateRegionInput is used for create Region object.
+Input was generated by ent.
+"""
+input CreateRegionInput {
+  code: String!
+  name: String!
 }
 """
 CreateRoomInput is used for create Room object.
@@ -2190,6 +4230,976 @@ https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
 """
+Education is enum for the field education
+"""
+enum Education @goModel(model: "github.com/kaowu/kaowu/ent/profile.Education") {
+  JUNIOR_HIGH
+  SENIOR_HIGH
+  SECONDARY_VOCATIONAL
+  JUNIOR_COLLEGE
+  BACHELOR
+  MASTER
+  DOCTOR
+}
+type Enrollment implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  candidateID: ID!
+  planID: ID!
+  subjectID: ID!
+  sessionID: ID
+  siteID: Int
+  """
+  employer that enrolled and pays, if any
+  """
+  companyID: ID
+  """
+  institution that assigned it through a plan
+  """
+  trainingOrgID: Int
+  enrolledByID: Int
+  source: EnrollmentSource!
+  status: EnrollmentStatus!
+  pledgeAcceptedAt: Time!
+  submittedAt: Time!
+  reviewedAt: Time
+  reviewerID: Int
+  reviewDepartmentID: ID
+  reviewReason: String
+  feeCents: Int!
+  paymentStatus: PaymentStatus!
+  paidAt: Time
+  ticketNo: String
+  checkedInAt: Time
+  candidate: User!
+  plan: ExamPlan!
+  subject: Subject!
+  session: ExamSession
+  company: Organization
+  reviewDepartment: Organization
+  payments: [Payment!]
+  checkIn: CheckIn
+}
+"""
+A connection to a list of items.
+"""
+type EnrollmentConnection {
+  """
+  A list of edges.
+  """
+  edges: [EnrollmentEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type EnrollmentEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Enrollment
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Enrollment connections
+"""
+input EnrollmentOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Enrollments.
+  """
+  field: EnrollmentOrderField!
+}
+"""
+Properties by which Enrollment connections can be ordered.
+"""
+enum EnrollmentOrderField {
+  CREATED_AT
+  STATUS
+  SUBMITTED_AT
+}
+"""
+EnrollmentSource is enum for the field source
+"""
+enum EnrollmentSource @goModel(model: "github.com/kaowu/kaowu/ent/enrollment.Source") {
+  SELF
+  COMPANY
+  PLAN
+}
+"""
+EnrollmentStatus is enum for the field status
+"""
+enum EnrollmentStatus @goModel(model: "github.com/kaowu/kaowu/ent/enrollment.Status") {
+  PENDING_REVIEW
+  APPROVED
+  REJECTED
+  CANCELLED
+}
+"""
+EnrollmentWhereInput is used for filtering Enrollment objects.
+Input was generated by ent.
+"""
+input EnrollmentWhereInput {
+  not: EnrollmentWhereInput
+  and: [EnrollmentWhereInput!]
+  or: [EnrollmentWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  candidate_id field predicates
+  """
+  candidateID: ID
+  candidateIDNEQ: ID
+  candidateIDIn: [ID!]
+  candidateIDNotIn: [ID!]
+  """
+  plan_id field predicates
+  """
+  planID: ID
+  planIDNEQ: ID
+  planIDIn: [ID!]
+  planIDNotIn: [ID!]
+  """
+  subject_id field predicates
+  """
+  subjectID: ID
+  subjectIDNEQ: ID
+  subjectIDIn: [ID!]
+  subjectIDNotIn: [ID!]
+  """
+  session_id field predicates
+  """
+  sessionID: ID
+  sessionIDNEQ: ID
+  sessionIDIn: [ID!]
+  sessionIDNotIn: [ID!]
+  sessionIDIsNil: Boolean
+  sessionIDNotNil: Boolean
+  """
+  site_id field predicates
+  """
+  siteID: Int
+  siteIDNEQ: Int
+  siteIDIn: [Int!]
+  siteIDNotIn: [Int!]
+  siteIDGT: Int
+  siteIDGTE: Int
+  siteIDLT: Int
+  siteIDLTE: Int
+  siteIDIsNil: Boolean
+  siteIDNotNil: Boolean
+  """
+  company_id field predicates
+  """
+  companyID: ID
+  companyIDNEQ: ID
+  companyIDIn: [ID!]
+  companyIDNotIn: [ID!]
+  companyIDIsNil: Boolean
+  companyIDNotNil: Boolean
+  """
+  training_org_id field predicates
+  """
+  trainingOrgID: Int
+  trainingOrgIDNEQ: Int
+  trainingOrgIDIn: [Int!]
+  trainingOrgIDNotIn: [Int!]
+  trainingOrgIDGT: Int
+  trainingOrgIDGTE: Int
+  trainingOrgIDLT: Int
+  trainingOrgIDLTE: Int
+  trainingOrgIDIsNil: Boolean
+  trainingOrgIDNotNil: Boolean
+  """
+  enrolled_by_id field predicates
+  """
+  enrolledByID: Int
+  enrolledByIDNEQ: Int
+  enrolledByIDIn: [Int!]
+  enrolledByIDNotIn: [Int!]
+  enrolledByIDGT: Int
+  enrolledByIDGTE: Int
+  enrolledByIDLT: Int
+  enrolledByIDLTE: Int
+  enrolledByIDIsNil: Boolean
+  enrolledByIDNotNil: Boolean
+  """
+  source field predicates
+  """
+  source: EnrollmentSource
+  sourceNEQ: EnrollmentSource
+  sourceIn: [EnrollmentSource!]
+  sourceNotIn: [EnrollmentSource!]
+  """
+  status field predicates
+  """
+  status: EnrollmentStatus
+  statusNEQ: EnrollmentStatus
+  statusIn: [EnrollmentStatus!]
+  statusNotIn: [EnrollmentStatus!]
+  """
+  pledge_accepted_at field predicates
+  """
+  pledgeAcceptedAt: Time
+  pledgeAcceptedAtNEQ: Time
+  pledgeAcceptedAtIn: [Time!]
+  pledgeAcceptedAtNotIn: [Time!]
+  pledgeAcceptedAtGT: Time
+  pledgeAcceptedAtGTE: Time
+  pledgeAcceptedAtLT: Time
+  pledgeAcceptedAtLTE: Time
+  """
+  submitted_at field predicates
+  """
+  submittedAt: Time
+  submittedAtNEQ: Time
+  submittedAtIn: [Time!]
+  submittedAtNotIn: [Time!]
+  submittedAtGT: Time
+  submittedAtGTE: Time
+  submittedAtLT: Time
+  submittedAtLTE: Time
+  """
+  reviewed_at field predicates
+  """
+  reviewedAt: Time
+  reviewedAtNEQ: Time
+  reviewedAtIn: [Time!]
+  reviewedAtNotIn: [Time!]
+  reviewedAtGT: Time
+  reviewedAtGTE: Time
+  reviewedAtLT: Time
+  reviewedAtLTE: Time
+  reviewedAtIsNil: Boolean
+  reviewedAtNotNil: Boolean
+  """
+  reviewer_id field predicates
+  """
+  reviewerID: Int
+  reviewerIDNEQ: Int
+  reviewerIDIn: [Int!]
+  reviewerIDNotIn: [Int!]
+  reviewerIDGT: Int
+  reviewerIDGTE: Int
+  reviewerIDLT: Int
+  reviewerIDLTE: Int
+  reviewerIDIsNil: Boolean
+  reviewerIDNotNil: Boolean
+  """
+  review_department_id field predicates
+  """
+  reviewDepartmentID: ID
+  reviewDepartmentIDNEQ: ID
+  reviewDepartmentIDIn: [ID!]
+  reviewDepartmentIDNotIn: [ID!]
+  reviewDepartmentIDIsNil: Boolean
+  reviewDepartmentIDNotNil: Boolean
+  """
+  review_reason field predicates
+  """
+  reviewReason: String
+  reviewReasonNEQ: String
+  reviewReasonIn: [String!]
+  reviewReasonNotIn: [String!]
+  reviewReasonGT: String
+  reviewReasonGTE: String
+  reviewReasonLT: String
+  reviewReasonLTE: String
+  reviewReasonContains: String
+  reviewReasonHasPrefix: String
+  reviewReasonHasSuffix: String
+  reviewReasonIsNil: Boolean
+  reviewReasonNotNil: Boolean
+  reviewReasonEqualFold: String
+  reviewReasonContainsFold: String
+  """
+  fee_cents field predicates
+  """
+  feeCents: Int
+  feeCentsNEQ: Int
+  feeCentsIn: [Int!]
+  feeCentsNotIn: [Int!]
+  feeCentsGT: Int
+  feeCentsGTE: Int
+  feeCentsLT: Int
+  feeCentsLTE: Int
+  """
+  payment_status field predicates
+  """
+  paymentStatus: PaymentStatus
+  paymentStatusNEQ: PaymentStatus
+  paymentStatusIn: [PaymentStatus!]
+  paymentStatusNotIn: [PaymentStatus!]
+  """
+  paid_at field predicates
+  """
+  paidAt: Time
+  paidAtNEQ: Time
+  paidAtIn: [Time!]
+  paidAtNotIn: [Time!]
+  paidAtGT: Time
+  paidAtGTE: Time
+  paidAtLT: Time
+  paidAtLTE: Time
+  paidAtIsNil: Boolean
+  paidAtNotNil: Boolean
+  """
+  ticket_no field predicates
+  """
+  ticketNo: String
+  ticketNoNEQ: String
+  ticketNoIn: [String!]
+  ticketNoNotIn: [String!]
+  ticketNoGT: String
+  ticketNoGTE: String
+  ticketNoLT: String
+  ticketNoLTE: String
+  ticketNoContains: String
+  ticketNoHasPrefix: String
+  ticketNoHasSuffix: String
+  ticketNoIsNil: Boolean
+  ticketNoNotNil: Boolean
+  ticketNoEqualFold: String
+  ticketNoContainsFold: String
+  """
+  checked_in_at field predicates
+  """
+  checkedInAt: Time
+  checkedInAtNEQ: Time
+  checkedInAtIn: [Time!]
+  checkedInAtNotIn: [Time!]
+  checkedInAtGT: Time
+  checkedInAtGTE: Time
+  checkedInAtLT: Time
+  checkedInAtLTE: Time
+  checkedInAtIsNil: Boolean
+  checkedInAtNotNil: Boolean
+  """
+  candidate edge predicates
+  """
+  hasCandidate: Boolean
+  hasCandidateWith: [UserWhereInput!]
+  """
+  plan edge predicates
+  """
+  hasPlan: Boolean
+  hasPlanWith: [ExamPlanWhereInput!]
+  """
+  subject edge predicates
+  """
+  hasSubject: Boolean
+  hasSubjectWith: [SubjectWhereInput!]
+  """
+  session edge predicates
+  """
+  hasSession: Boolean
+  hasSessionWith: [ExamSessionWhereInput!]
+  """
+  company edge predicates
+  """
+  hasCompany: Boolean
+  hasCompanyWith: [OrganizationWhereInput!]
+  """
+  review_department edge predicates
+  """
+  hasReviewDepartment: Boolean
+  hasReviewDepartmentWith: [OrganizationWhereInput!]
+  """
+  payments edge predicates
+  """
+  hasPayments: Boolean
+  hasPaymentsWith: [PaymentWhereInput!]
+  """
+  check_in edge predicates
+  """
+  hasCheckIn: Boolean
+  hasCheckInWith: [CheckInWhereInput!]
+}
+"""
+ExamCategory is enum for the field category
+"""
+enum ExamCategory @goModel(model: "github.com/kaowu/kaowu/ent/schematype.ExamCategory") {
+  A
+  B
+  C1
+  C2
+}
+type ExamPlan implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  regionID: ID!
+  trainingOrgID: ID
+  enrollStartsAt: Time!
+  enrollEndsAt: Time!
+  examFrom: Time!
+  examTo: Time!
+  status: PlanStatus!
+  submittedAt: Time
+  submittedByID: Int
+  region: Region!
+  trainingOrg: Organization
+  sessions(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ExamSessions returned from the connection.
+    """
+    orderBy: ExamSessionOrder
+
+    """
+    Filtering options for ExamSessions returned from the connection.
+    """
+    where: ExamSessionWhereInput
+  ): ExamSessionConnection!
+}
+"""
+A connection to a list of items.
+"""
+type ExamPlanConnection {
+  """
+  A list of edges.
+  """
+  edges: [ExamPlanEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ExamPlanEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ExamPlan
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for ExamPlan connections
+"""
+input ExamPlanOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ExamPlans.
+  """
+  field: ExamPlanOrderField!
+}
+"""
+Properties by which ExamPlan connections can be ordered.
+"""
+enum ExamPlanOrderField {
+  CREATED_AT
+  NAME
+  EXAM_FROM
+}
+"""
+ExamPlanWhereInput is used for filtering ExamPlan objects.
+Input was generated by ent.
+"""
+input ExamPlanWhereInput {
+  not: ExamPlanWhereInput
+  and: [ExamPlanWhereInput!]
+  or: [ExamPlanWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  region_id field predicates
+  """
+  regionID: ID
+  regionIDNEQ: ID
+  regionIDIn: [ID!]
+  regionIDNotIn: [ID!]
+  """
+  training_org_id field predicates
+  """
+  trainingOrgID: ID
+  trainingOrgIDNEQ: ID
+  trainingOrgIDIn: [ID!]
+  trainingOrgIDNotIn: [ID!]
+  trainingOrgIDIsNil: Boolean
+  trainingOrgIDNotNil: Boolean
+  """
+  enroll_starts_at field predicates
+  """
+  enrollStartsAt: Time
+  enrollStartsAtNEQ: Time
+  enrollStartsAtIn: [Time!]
+  enrollStartsAtNotIn: [Time!]
+  enrollStartsAtGT: Time
+  enrollStartsAtGTE: Time
+  enrollStartsAtLT: Time
+  enrollStartsAtLTE: Time
+  """
+  enroll_ends_at field predicates
+  """
+  enrollEndsAt: Time
+  enrollEndsAtNEQ: Time
+  enrollEndsAtIn: [Time!]
+  enrollEndsAtNotIn: [Time!]
+  enrollEndsAtGT: Time
+  enrollEndsAtGTE: Time
+  enrollEndsAtLT: Time
+  enrollEndsAtLTE: Time
+  """
+  exam_from field predicates
+  """
+  examFrom: Time
+  examFromNEQ: Time
+  examFromIn: [Time!]
+  examFromNotIn: [Time!]
+  examFromGT: Time
+  examFromGTE: Time
+  examFromLT: Time
+  examFromLTE: Time
+  """
+  exam_to field predicates
+  """
+  examTo: Time
+  examToNEQ: Time
+  examToIn: [Time!]
+  examToNotIn: [Time!]
+  examToGT: Time
+  examToGTE: Time
+  examToLT: Time
+  examToLTE: Time
+  """
+  status field predicates
+  """
+  status: PlanStatus
+  statusNEQ: PlanStatus
+  statusIn: [PlanStatus!]
+  statusNotIn: [PlanStatus!]
+  """
+  submitted_at field predicates
+  """
+  submittedAt: Time
+  submittedAtNEQ: Time
+  submittedAtIn: [Time!]
+  submittedAtNotIn: [Time!]
+  submittedAtGT: Time
+  submittedAtGTE: Time
+  submittedAtLT: Time
+  submittedAtLTE: Time
+  submittedAtIsNil: Boolean
+  submittedAtNotNil: Boolean
+  """
+  submitted_by_id field predicates
+  """
+  submittedByID: Int
+  submittedByIDNEQ: Int
+  submittedByIDIn: [Int!]
+  submittedByIDNotIn: [Int!]
+  submittedByIDGT: Int
+  submittedByIDGTE: Int
+  submittedByIDLT: Int
+  submittedByIDLTE: Int
+  submittedByIDIsNil: Boolean
+  submittedByIDNotNil: Boolean
+  """
+  region edge predicates
+  """
+  hasRegion: Boolean
+  hasRegionWith: [RegionWhereInput!]
+  """
+  training_org edge predicates
+  """
+  hasTrainingOrg: Boolean
+  hasTrainingOrgWith: [OrganizationWhereInput!]
+  """
+  sessions edge predicates
+  """
+  hasSessions: Boolean
+  hasSessionsWith: [ExamSessionWhereInput!]
+}
+type ExamSession implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  planID: ID!
+  subjectID: ID!
+  roomID: ID!
+  siteID: ID!
+  trainingOrgID: Int
+  startsAt: Time!
+  durationMinutes: Int!
+  capacity: Int!
+  taken: Int!
+  onsite: Boolean!
+  status: SessionStatus!
+  plan: ExamPlan!
+  subject: Subject!
+  room: Room!
+  site: Organization!
+  enrollments(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Enrollments returned from the connection.
+    """
+    orderBy: EnrollmentOrder
+
+    """
+    Filtering options for Enrollments returned from the connection.
+    """
+    where: EnrollmentWhereInput
+  ): EnrollmentConnection!
+}
+"""
+A connection to a list of items.
+"""
+type ExamSessionConnection {
+  """
+  A list of edges.
+  """
+  edges: [ExamSessionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ExamSessionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ExamSession
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for ExamSession connections
+"""
+input ExamSessionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ExamSessions.
+  """
+  field: ExamSessionOrderField!
+}
+"""
+Properties by which ExamSession connections can be ordered.
+"""
+enum ExamSessionOrderField {
+  CREATED_AT
+  STARTS_AT
+}
+"""
+ExamSessionWhereInput is used for filtering ExamSession objects.
+Input was generated by ent.
+"""
+input ExamSessionWhereInput {
+  not: ExamSessionWhereInput
+  and: [ExamSessionWhereInput!]
+  or: [ExamSessionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  plan_id field predicates
+  """
+  planID: ID
+  planIDNEQ: ID
+  planIDIn: [ID!]
+  planIDNotIn: [ID!]
+  """
+  subject_id field predicates
+  """
+  subjectID: ID
+  subjectIDNEQ: ID
+  subjectIDIn: [ID!]
+  subjectIDNotIn: [ID!]
+  """
+  room_id field predicates
+  """
+  roomID: ID
+  roomIDNEQ: ID
+  roomIDIn: [ID!]
+  roomIDNotIn: [ID!]
+  """
+  site_id field predicates
+  """
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  """
+  training_org_id field predicates
+  """
+  trainingOrgID: Int
+  trainingOrgIDNEQ: Int
+  trainingOrgIDIn: [Int!]
+  trainingOrgIDNotIn: [Int!]
+  trainingOrgIDGT: Int
+  trainingOrgIDGTE: Int
+  trainingOrgIDLT: Int
+  trainingOrgIDLTE: Int
+  trainingOrgIDIsNil: Boolean
+  trainingOrgIDNotNil: Boolean
+  """
+  starts_at field predicates
+  """
+  startsAt: Time
+  startsAtNEQ: Time
+  startsAtIn: [Time!]
+  startsAtNotIn: [Time!]
+  startsAtGT: Time
+  startsAtGTE: Time
+  startsAtLT: Time
+  startsAtLTE: Time
+  """
+  duration_minutes field predicates
+  """
+  durationMinutes: Int
+  durationMinutesNEQ: Int
+  durationMinutesIn: [Int!]
+  durationMinutesNotIn: [Int!]
+  durationMinutesGT: Int
+  durationMinutesGTE: Int
+  durationMinutesLT: Int
+  durationMinutesLTE: Int
+  """
+  capacity field predicates
+  """
+  capacity: Int
+  capacityNEQ: Int
+  capacityIn: [Int!]
+  capacityNotIn: [Int!]
+  capacityGT: Int
+  capacityGTE: Int
+  capacityLT: Int
+  capacityLTE: Int
+  """
+  taken field predicates
+  """
+  taken: Int
+  takenNEQ: Int
+  takenIn: [Int!]
+  takenNotIn: [Int!]
+  takenGT: Int
+  takenGTE: Int
+  takenLT: Int
+  takenLTE: Int
+  """
+  onsite field predicates
+  """
+  onsite: Boolean
+  onsiteNEQ: Boolean
+  """
+  status field predicates
+  """
+  status: SessionStatus
+  statusNEQ: SessionStatus
+  statusIn: [SessionStatus!]
+  statusNotIn: [SessionStatus!]
+  """
+  plan edge predicates
+  """
+  hasPlan: Boolean
+  hasPlanWith: [ExamPlanWhereInput!]
+  """
+  subject edge predicates
+  """
+  hasSubject: Boolean
+  hasSubjectWith: [SubjectWhereInput!]
+  """
+  room edge predicates
+  """
+  hasRoom: Boolean
+  hasRoomWith: [RoomWhereInput!]
+  """
+  site edge predicates
+  """
+  hasSite: Boolean
+  hasSiteWith: [OrganizationWhereInput!]
+  """
+  enrollments edge predicates
+  """
+  hasEnrollments: Boolean
+  hasEnrollmentsWith: [EnrollmentWhereInput!]
+}
+"""
 IDType is enum for the field id_type
 """
 enum IDType @goModel(model: "github.com/kaowu/kaowu/ent/user.IDType") {
@@ -2198,6 +5208,221 @@ enum IDType @goModel(model: "github.com/kaowu/kaowu/ent/user.IDType") {
   HK_MACAO_PERMIT
   TAIWAN_PERMIT
   FOREIGN_PERMANENT_RESIDENT
+}
+type InvoiceProfile implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  organizationID: ID!
+  """
+  发票抬头
+  """
+  title: String!
+  """
+  纳税人识别号
+  """
+  taxNumber: String!
+  address: String
+  phone: String
+  bankName: String
+  bankAccount: String
+  email: String
+  organization: Organization!
+}
+"""
+Ordering options for InvoiceProfile connections
+"""
+input InvoiceProfileOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order InvoiceProfiles.
+  """
+  field: InvoiceProfileOrderField!
+}
+"""
+Properties by which InvoiceProfile connections can be ordered.
+"""
+enum InvoiceProfileOrderField {
+  CREATED_AT
+}
+"""
+InvoiceProfileWhereInput is used for filtering InvoiceProfile objects.
+Input was generated by ent.
+"""
+input InvoiceProfileWhereInput {
+  not: InvoiceProfileWhereInput
+  and: [InvoiceProfileWhereInput!]
+  or: [InvoiceProfileWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  organization_id field predicates
+  """
+  organizationID: ID
+  organizationIDNEQ: ID
+  organizationIDIn: [ID!]
+  organizationIDNotIn: [ID!]
+  """
+  title field predicates
+  """
+  title: String
+  titleNEQ: String
+  titleIn: [String!]
+  titleNotIn: [String!]
+  titleGT: String
+  titleGTE: String
+  titleLT: String
+  titleLTE: String
+  titleContains: String
+  titleHasPrefix: String
+  titleHasSuffix: String
+  titleEqualFold: String
+  titleContainsFold: String
+  """
+  tax_number field predicates
+  """
+  taxNumber: String
+  taxNumberNEQ: String
+  taxNumberIn: [String!]
+  taxNumberNotIn: [String!]
+  taxNumberGT: String
+  taxNumberGTE: String
+  taxNumberLT: String
+  taxNumberLTE: String
+  taxNumberContains: String
+  taxNumberHasPrefix: String
+  taxNumberHasSuffix: String
+  taxNumberEqualFold: String
+  taxNumberContainsFold: String
+  """
+  address field predicates
+  """
+  address: String
+  addressNEQ: String
+  addressIn: [String!]
+  addressNotIn: [String!]
+  addressGT: String
+  addressGTE: String
+  addressLT: String
+  addressLTE: String
+  addressContains: String
+  addressHasPrefix: String
+  addressHasSuffix: String
+  addressIsNil: Boolean
+  addressNotNil: Boolean
+  addressEqualFold: String
+  addressContainsFold: String
+  """
+  phone field predicates
+  """
+  phone: String
+  phoneNEQ: String
+  phoneIn: [String!]
+  phoneNotIn: [String!]
+  phoneGT: String
+  phoneGTE: String
+  phoneLT: String
+  phoneLTE: String
+  phoneContains: String
+  phoneHasPrefix: String
+  phoneHasSuffix: String
+  phoneIsNil: Boolean
+  phoneNotNil: Boolean
+  phoneEqualFold: String
+  phoneContainsFold: String
+  """
+  bank_name field predicates
+  """
+  bankName: String
+  bankNameNEQ: String
+  bankNameIn: [String!]
+  bankNameNotIn: [String!]
+  bankNameGT: String
+  bankNameGTE: String
+  bankNameLT: String
+  bankNameLTE: String
+  bankNameContains: String
+  bankNameHasPrefix: String
+  bankNameHasSuffix: String
+  bankNameIsNil: Boolean
+  bankNameNotNil: Boolean
+  bankNameEqualFold: String
+  bankNameContainsFold: String
+  """
+  bank_account field predicates
+  """
+  bankAccount: String
+  bankAccountNEQ: String
+  bankAccountIn: [String!]
+  bankAccountNotIn: [String!]
+  bankAccountGT: String
+  bankAccountGTE: String
+  bankAccountLT: String
+  bankAccountLTE: String
+  bankAccountContains: String
+  bankAccountHasPrefix: String
+  bankAccountHasSuffix: String
+  bankAccountIsNil: Boolean
+  bankAccountNotNil: Boolean
+  bankAccountEqualFold: String
+  bankAccountContainsFold: String
+  """
+  email field predicates
+  """
+  email: String
+  emailNEQ: String
+  emailIn: [String!]
+  emailNotIn: [String!]
+  emailGT: String
+  emailGTE: String
+  emailLT: String
+  emailLTE: String
+  emailContains: String
+  emailHasPrefix: String
+  emailHasSuffix: String
+  emailIsNil: Boolean
+  emailNotNil: Boolean
+  emailEqualFold: String
+  emailContainsFold: String
+  """
+  organization edge predicates
+  """
+  hasOrganization: Boolean
+  hasOrganizationWith: [OrganizationWhereInput!]
 }
 """
 An object with an ID.
@@ -2738,6 +5963,604 @@ type PageInfo {
   """
   endCursor: Cursor
 }
+type Payment implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  payerID: ID!
+  companyID: Int
+  method: PaymentMethod!
+  amountCents: Int!
+  status: PaymentState!
+  orderNo: String!
+  gatewayTxnID: String
+  proofAttachmentID: ID
+  confirmedByID: Int
+  confirmedAt: Time
+  reason: String
+  paidAt: Time
+  payer: User!
+  enrollments: [Enrollment!]
+  proof: Attachment
+}
+"""
+A connection to a list of items.
+"""
+type PaymentConnection {
+  """
+  A list of edges.
+  """
+  edges: [PaymentEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type PaymentEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Payment
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+PaymentMethod is enum for the field method
+"""
+enum PaymentMethod @goModel(model: "github.com/kaowu/kaowu/ent/payment.Method") {
+  ONLINE
+  BANK_TRANSFER
+  ONSITE
+}
+"""
+Ordering options for Payment connections
+"""
+input PaymentOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Payments.
+  """
+  field: PaymentOrderField!
+}
+"""
+Properties by which Payment connections can be ordered.
+"""
+enum PaymentOrderField {
+  CREATED_AT
+  STATUS
+}
+"""
+PaymentState is enum for the field status
+"""
+enum PaymentState @goModel(model: "github.com/kaowu/kaowu/ent/payment.Status") {
+  CREATED
+  PENDING_CONFIRMATION
+  PAID
+  REJECTED
+  FAILED
+  CANCELLED
+}
+"""
+PaymentStatus is enum for the field payment_status
+"""
+enum PaymentStatus @goModel(model: "github.com/kaowu/kaowu/ent/enrollment.PaymentStatus") {
+  UNPAID
+  PENDING
+  PAID
+}
+"""
+PaymentWhereInput is used for filtering Payment objects.
+Input was generated by ent.
+"""
+input PaymentWhereInput {
+  not: PaymentWhereInput
+  and: [PaymentWhereInput!]
+  or: [PaymentWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  payer_id field predicates
+  """
+  payerID: ID
+  payerIDNEQ: ID
+  payerIDIn: [ID!]
+  payerIDNotIn: [ID!]
+  """
+  company_id field predicates
+  """
+  companyID: Int
+  companyIDNEQ: Int
+  companyIDIn: [Int!]
+  companyIDNotIn: [Int!]
+  companyIDGT: Int
+  companyIDGTE: Int
+  companyIDLT: Int
+  companyIDLTE: Int
+  companyIDIsNil: Boolean
+  companyIDNotNil: Boolean
+  """
+  method field predicates
+  """
+  method: PaymentMethod
+  methodNEQ: PaymentMethod
+  methodIn: [PaymentMethod!]
+  methodNotIn: [PaymentMethod!]
+  """
+  amount_cents field predicates
+  """
+  amountCents: Int
+  amountCentsNEQ: Int
+  amountCentsIn: [Int!]
+  amountCentsNotIn: [Int!]
+  amountCentsGT: Int
+  amountCentsGTE: Int
+  amountCentsLT: Int
+  amountCentsLTE: Int
+  """
+  status field predicates
+  """
+  status: PaymentState
+  statusNEQ: PaymentState
+  statusIn: [PaymentState!]
+  statusNotIn: [PaymentState!]
+  """
+  order_no field predicates
+  """
+  orderNo: String
+  orderNoNEQ: String
+  orderNoIn: [String!]
+  orderNoNotIn: [String!]
+  orderNoGT: String
+  orderNoGTE: String
+  orderNoLT: String
+  orderNoLTE: String
+  orderNoContains: String
+  orderNoHasPrefix: String
+  orderNoHasSuffix: String
+  orderNoEqualFold: String
+  orderNoContainsFold: String
+  """
+  gateway_txn_id field predicates
+  """
+  gatewayTxnID: String
+  gatewayTxnIDNEQ: String
+  gatewayTxnIDIn: [String!]
+  gatewayTxnIDNotIn: [String!]
+  gatewayTxnIDGT: String
+  gatewayTxnIDGTE: String
+  gatewayTxnIDLT: String
+  gatewayTxnIDLTE: String
+  gatewayTxnIDContains: String
+  gatewayTxnIDHasPrefix: String
+  gatewayTxnIDHasSuffix: String
+  gatewayTxnIDIsNil: Boolean
+  gatewayTxnIDNotNil: Boolean
+  gatewayTxnIDEqualFold: String
+  gatewayTxnIDContainsFold: String
+  """
+  proof_attachment_id field predicates
+  """
+  proofAttachmentID: ID
+  proofAttachmentIDNEQ: ID
+  proofAttachmentIDIn: [ID!]
+  proofAttachmentIDNotIn: [ID!]
+  proofAttachmentIDIsNil: Boolean
+  proofAttachmentIDNotNil: Boolean
+  """
+  confirmed_by_id field predicates
+  """
+  confirmedByID: Int
+  confirmedByIDNEQ: Int
+  confirmedByIDIn: [Int!]
+  confirmedByIDNotIn: [Int!]
+  confirmedByIDGT: Int
+  confirmedByIDGTE: Int
+  confirmedByIDLT: Int
+  confirmedByIDLTE: Int
+  confirmedByIDIsNil: Boolean
+  confirmedByIDNotNil: Boolean
+  """
+  confirmed_at field predicates
+  """
+  confirmedAt: Time
+  confirmedAtNEQ: Time
+  confirmedAtIn: [Time!]
+  confirmedAtNotIn: [Time!]
+  confirmedAtGT: Time
+  confirmedAtGTE: Time
+  confirmedAtLT: Time
+  confirmedAtLTE: Time
+  confirmedAtIsNil: Boolean
+  confirmedAtNotNil: Boolean
+  """
+  reason field predicates
+  """
+  reason: String
+  reasonNEQ: String
+  reasonIn: [String!]
+  reasonNotIn: [String!]
+  reasonGT: String
+  reasonGTE: String
+  reasonLT: String
+  reasonLTE: String
+  reasonContains: String
+  reasonHasPrefix: String
+  reasonHasSuffix: String
+  reasonIsNil: Boolean
+  reasonNotNil: Boolean
+  reasonEqualFold: String
+  reasonContainsFold: String
+  """
+  paid_at field predicates
+  """
+  paidAt: Time
+  paidAtNEQ: Time
+  paidAtIn: [Time!]
+  paidAtNotIn: [Time!]
+  paidAtGT: Time
+  paidAtGTE: Time
+  paidAtLT: Time
+  paidAtLTE: Time
+  paidAtIsNil: Boolean
+  paidAtNotNil: Boolean
+  """
+  payer edge predicates
+  """
+  hasPayer: Boolean
+  hasPayerWith: [UserWhereInput!]
+  """
+  enrollments edge predicates
+  """
+  hasEnrollments: Boolean
+  hasEnrollmentsWith: [EnrollmentWhereInput!]
+  """
+  proof edge predicates
+  """
+  hasProof: Boolean
+  hasProofWith: [AttachmentWhereInput!]
+}
+"""
+PlanStatus is enum for the field status
+"""
+enum PlanStatus @goModel(model: "github.com/kaowu/kaowu/ent/examplan.Status") {
+  DRAFT
+  SUBMITTED
+}
+type Profile implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  userID: ID!
+  candidateType: CandidateType
+  category: ExamCategory
+  sex: Sex
+  birthDate: Time
+  companyName: String
+  companyID: ID
+  yearsInTrade: Int
+  education: Education
+  ethnicity: String
+  address: String
+  """
+  专业技术职务
+  """
+  title: String
+  postCode: String
+  user: User!
+  company: Organization
+}
+"""
+A connection to a list of items.
+"""
+type ProfileConnection {
+  """
+  A list of edges.
+  """
+  edges: [ProfileEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ProfileEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Profile
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Profile connections
+"""
+input ProfileOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Profiles.
+  """
+  field: ProfileOrderField!
+}
+"""
+Properties by which Profile connections can be ordered.
+"""
+enum ProfileOrderField {
+  CREATED_AT
+}
+"""
+ProfileWhereInput is used for filtering Profile objects.
+Input was generated by ent.
+"""
+input ProfileWhereInput {
+  not: ProfileWhereInput
+  and: [ProfileWhereInput!]
+  or: [ProfileWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  user_id field predicates
+  """
+  userID: ID
+  userIDNEQ: ID
+  userIDIn: [ID!]
+  userIDNotIn: [ID!]
+  """
+  candidate_type field predicates
+  """
+  candidateType: CandidateType
+  candidateTypeNEQ: CandidateType
+  candidateTypeIn: [CandidateType!]
+  candidateTypeNotIn: [CandidateType!]
+  candidateTypeIsNil: Boolean
+  candidateTypeNotNil: Boolean
+  """
+  category field predicates
+  """
+  category: ExamCategory
+  categoryNEQ: ExamCategory
+  categoryIn: [ExamCategory!]
+  categoryNotIn: [ExamCategory!]
+  categoryIsNil: Boolean
+  categoryNotNil: Boolean
+  """
+  sex field predicates
+  """
+  sex: Sex
+  sexNEQ: Sex
+  sexIn: [Sex!]
+  sexNotIn: [Sex!]
+  sexIsNil: Boolean
+  sexNotNil: Boolean
+  """
+  birth_date field predicates
+  """
+  birthDate: Time
+  birthDateNEQ: Time
+  birthDateIn: [Time!]
+  birthDateNotIn: [Time!]
+  birthDateGT: Time
+  birthDateGTE: Time
+  birthDateLT: Time
+  birthDateLTE: Time
+  birthDateIsNil: Boolean
+  birthDateNotNil: Boolean
+  """
+  company_name field predicates
+  """
+  companyName: String
+  companyNameNEQ: String
+  companyNameIn: [String!]
+  companyNameNotIn: [String!]
+  companyNameGT: String
+  companyNameGTE: String
+  companyNameLT: String
+  companyNameLTE: String
+  companyNameContains: String
+  companyNameHasPrefix: String
+  companyNameHasSuffix: String
+  companyNameIsNil: Boolean
+  companyNameNotNil: Boolean
+  companyNameEqualFold: String
+  companyNameContainsFold: String
+  """
+  company_id field predicates
+  """
+  companyID: ID
+  companyIDNEQ: ID
+  companyIDIn: [ID!]
+  companyIDNotIn: [ID!]
+  companyIDIsNil: Boolean
+  companyIDNotNil: Boolean
+  """
+  years_in_trade field predicates
+  """
+  yearsInTrade: Int
+  yearsInTradeNEQ: Int
+  yearsInTradeIn: [Int!]
+  yearsInTradeNotIn: [Int!]
+  yearsInTradeGT: Int
+  yearsInTradeGTE: Int
+  yearsInTradeLT: Int
+  yearsInTradeLTE: Int
+  yearsInTradeIsNil: Boolean
+  yearsInTradeNotNil: Boolean
+  """
+  education field predicates
+  """
+  education: Education
+  educationNEQ: Education
+  educationIn: [Education!]
+  educationNotIn: [Education!]
+  educationIsNil: Boolean
+  educationNotNil: Boolean
+  """
+  ethnicity field predicates
+  """
+  ethnicity: String
+  ethnicityNEQ: String
+  ethnicityIn: [String!]
+  ethnicityNotIn: [String!]
+  ethnicityGT: String
+  ethnicityGTE: String
+  ethnicityLT: String
+  ethnicityLTE: String
+  ethnicityContains: String
+  ethnicityHasPrefix: String
+  ethnicityHasSuffix: String
+  ethnicityIsNil: Boolean
+  ethnicityNotNil: Boolean
+  ethnicityEqualFold: String
+  ethnicityContainsFold: String
+  """
+  address field predicates
+  """
+  address: String
+  addressNEQ: String
+  addressIn: [String!]
+  addressNotIn: [String!]
+  addressGT: String
+  addressGTE: String
+  addressLT: String
+  addressLTE: String
+  addressContains: String
+  addressHasPrefix: String
+  addressHasSuffix: String
+  addressIsNil: Boolean
+  addressNotNil: Boolean
+  addressEqualFold: String
+  addressContainsFold: String
+  """
+  title field predicates
+  """
+  title: String
+  titleNEQ: String
+  titleIn: [String!]
+  titleNotIn: [String!]
+  titleGT: String
+  titleGTE: String
+  titleLT: String
+  titleLTE: String
+  titleContains: String
+  titleHasPrefix: String
+  titleHasSuffix: String
+  titleIsNil: Boolean
+  titleNotNil: Boolean
+  titleEqualFold: String
+  titleContainsFold: String
+  """
+  post_code field predicates
+  """
+  postCode: String
+  postCodeNEQ: String
+  postCodeIn: [String!]
+  postCodeNotIn: [String!]
+  postCodeGT: String
+  postCodeGTE: String
+  postCodeLT: String
+  postCodeLTE: String
+  postCodeContains: String
+  postCodeHasPrefix: String
+  postCodeHasSuffix: String
+  postCodeIsNil: Boolean
+  postCodeNotNil: Boolean
+  postCodeEqualFold: String
+  postCodeContainsFold: String
+  """
+  user edge predicates
+  """
+  hasUser: Boolean
+  hasUserWith: [UserWhereInput!]
+  """
+  company edge predicates
+  """
+  hasCompany: Boolean
+  hasCompanyWith: [OrganizationWhereInput!]
+}
 type Query {
   """
   Fetches an object given its ID.
@@ -2819,6 +6642,99 @@ type Query {
     """
     where: AuditLogWhereInput
   ): AuditLogConnection!
+  enrollments(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Enrollments returned from the connection.
+    """
+    orderBy: EnrollmentOrder
+
+    """
+    Filtering options for Enrollments returned from the connection.
+    """
+    where: EnrollmentWhereInput
+  ): EnrollmentConnection!
+  examPlans(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ExamPlans returned from the connection.
+    """
+    orderBy: ExamPlanOrder
+
+    """
+    Filtering options for ExamPlans returned from the connection.
+    """
+    where: ExamPlanWhereInput
+  ): ExamPlanConnection!
+  examSessions(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ExamSessions returned from the connection.
+    """
+    orderBy: ExamSessionOrder
+
+    """
+    Filtering options for ExamSessions returned from the connection.
+    """
+    where: ExamSessionWhereInput
+  ): ExamSessionConnection!
   notifications(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2881,6 +6797,99 @@ type Query {
     """
     where: OrganizationWhereInput
   ): OrganizationConnection!
+  payments(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Payments returned from the connection.
+    """
+    orderBy: PaymentOrder
+
+    """
+    Filtering options for Payments returned from the connection.
+    """
+    where: PaymentWhereInput
+  ): PaymentConnection!
+  profiles(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Profiles returned from the connection.
+    """
+    orderBy: ProfileOrder
+
+    """
+    Filtering options for Profiles returned from the connection.
+    """
+    where: ProfileWhereInput
+  ): ProfileConnection!
+  regions(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Regions returned from the connection.
+    """
+    orderBy: RegionOrder
+
+    """
+    Filtering options for Regions returned from the connection.
+    """
+    where: RegionWhereInput
+  ): RegionConnection!
   rooms(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2943,6 +6952,37 @@ type Query {
     """
     where: SubjectWhereInput
   ): SubjectConnection!
+  trainingRecords(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for TrainingRecords returned from the connection.
+    """
+    orderBy: TrainingRecordOrder
+
+    """
+    Filtering options for TrainingRecords returned from the connection.
+    """
+    where: TrainingRecordWhereInput
+  ): TrainingRecordConnection!
   users(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2974,6 +7014,121 @@ type Query {
     """
     where: UserWhereInput
   ): UserConnection!
+}
+type Region implements Node {
+  id: ID!
+  code: String!
+  name: String!
+}
+"""
+A connection to a list of items.
+"""
+type RegionConnection {
+  """
+  A list of edges.
+  """
+  edges: [RegionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type RegionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Region
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Region connections
+"""
+input RegionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Regions.
+  """
+  field: RegionOrderField!
+}
+"""
+Properties by which Region connections can be ordered.
+"""
+enum RegionOrderField {
+  CODE
+  NAME
+}
+"""
+RegionWhereInput is used for filtering Region objects.
+Input was generated by ent.
+"""
+input RegionWhereInput {
+  not: RegionWhereInput
+  and: [RegionWhereInput!]
+  or: [RegionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  code field predicates
+  """
+  code: String
+  codeNEQ: String
+  codeIn: [String!]
+  codeNotIn: [String!]
+  codeGT: String
+  codeGTE: String
+  codeLT: String
+  codeLTE: String
+  codeContains: String
+  codeHasPrefix: String
+  codeHasSuffix: String
+  codeEqualFold: String
+  codeContainsFold: String
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+}
+"""
+ReviewStatus is enum for the field status
+"""
+enum ReviewStatus @goModel(model: "github.com/kaowu/kaowu/ent/trainingrecord.Status") {
+  PENDING
+  APPROVED
+  REJECTED
 }
 """
 Role is enum for the field role
@@ -3167,6 +7322,15 @@ type Session implements Node {
   user: User!
 }
 """
+SessionStatus is enum for the field status
+"""
+enum SessionStatus @goModel(model: "github.com/kaowu/kaowu/ent/examsession.Status") {
+  SCHEDULED
+  OPEN
+  CLOSED
+  CANCELLED
+}
+"""
 SessionWhereInput is used for filtering Session objects.
 Input was generated by ent.
 """
@@ -3310,6 +7474,13 @@ input SessionWhereInput {
   """
   hasUser: Boolean
   hasUserWith: [UserWhereInput!]
+}
+"""
+Sex is enum for the field sex
+"""
+enum Sex @goModel(model: "github.com/kaowu/kaowu/ent/profile.Sex") {
+  MALE
+  FEMALE
 }
 type Subject implements Node {
   id: ID!
@@ -3504,6 +7675,264 @@ input SubjectWhereInput {
 The builtin Time type
 """
 scalar Time
+type TrainingRecord implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  candidateID: ID!
+  trainingOrgID: ID!
+  category: ExamCategory!
+  hours: Float!
+  startedOn: Time
+  finishedOn: Time
+  result: TrainingResult
+  score: Int
+  status: ReviewStatus!
+  reviewReason: String
+  reviewedByID: Int
+  reviewedAt: Time
+  candidate: User!
+  trainingOrg: Organization!
+}
+"""
+A connection to a list of items.
+"""
+type TrainingRecordConnection {
+  """
+  A list of edges.
+  """
+  edges: [TrainingRecordEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type TrainingRecordEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: TrainingRecord
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for TrainingRecord connections
+"""
+input TrainingRecordOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order TrainingRecords.
+  """
+  field: TrainingRecordOrderField!
+}
+"""
+Properties by which TrainingRecord connections can be ordered.
+"""
+enum TrainingRecordOrderField {
+  CREATED_AT
+}
+"""
+TrainingRecordWhereInput is used for filtering TrainingRecord objects.
+Input was generated by ent.
+"""
+input TrainingRecordWhereInput {
+  not: TrainingRecordWhereInput
+  and: [TrainingRecordWhereInput!]
+  or: [TrainingRecordWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  candidate_id field predicates
+  """
+  candidateID: ID
+  candidateIDNEQ: ID
+  candidateIDIn: [ID!]
+  candidateIDNotIn: [ID!]
+  """
+  training_org_id field predicates
+  """
+  trainingOrgID: ID
+  trainingOrgIDNEQ: ID
+  trainingOrgIDIn: [ID!]
+  trainingOrgIDNotIn: [ID!]
+  """
+  category field predicates
+  """
+  category: ExamCategory
+  categoryNEQ: ExamCategory
+  categoryIn: [ExamCategory!]
+  categoryNotIn: [ExamCategory!]
+  """
+  hours field predicates
+  """
+  hours: Float
+  hoursNEQ: Float
+  hoursIn: [Float!]
+  hoursNotIn: [Float!]
+  hoursGT: Float
+  hoursGTE: Float
+  hoursLT: Float
+  hoursLTE: Float
+  """
+  started_on field predicates
+  """
+  startedOn: Time
+  startedOnNEQ: Time
+  startedOnIn: [Time!]
+  startedOnNotIn: [Time!]
+  startedOnGT: Time
+  startedOnGTE: Time
+  startedOnLT: Time
+  startedOnLTE: Time
+  startedOnIsNil: Boolean
+  startedOnNotNil: Boolean
+  """
+  finished_on field predicates
+  """
+  finishedOn: Time
+  finishedOnNEQ: Time
+  finishedOnIn: [Time!]
+  finishedOnNotIn: [Time!]
+  finishedOnGT: Time
+  finishedOnGTE: Time
+  finishedOnLT: Time
+  finishedOnLTE: Time
+  finishedOnIsNil: Boolean
+  finishedOnNotNil: Boolean
+  """
+  result field predicates
+  """
+  result: TrainingResult
+  resultNEQ: TrainingResult
+  resultIn: [TrainingResult!]
+  resultNotIn: [TrainingResult!]
+  resultIsNil: Boolean
+  resultNotNil: Boolean
+  """
+  score field predicates
+  """
+  score: Int
+  scoreNEQ: Int
+  scoreIn: [Int!]
+  scoreNotIn: [Int!]
+  scoreGT: Int
+  scoreGTE: Int
+  scoreLT: Int
+  scoreLTE: Int
+  scoreIsNil: Boolean
+  scoreNotNil: Boolean
+  """
+  status field predicates
+  """
+  status: ReviewStatus
+  statusNEQ: ReviewStatus
+  statusIn: [ReviewStatus!]
+  statusNotIn: [ReviewStatus!]
+  """
+  review_reason field predicates
+  """
+  reviewReason: String
+  reviewReasonNEQ: String
+  reviewReasonIn: [String!]
+  reviewReasonNotIn: [String!]
+  reviewReasonGT: String
+  reviewReasonGTE: String
+  reviewReasonLT: String
+  reviewReasonLTE: String
+  reviewReasonContains: String
+  reviewReasonHasPrefix: String
+  reviewReasonHasSuffix: String
+  reviewReasonIsNil: Boolean
+  reviewReasonNotNil: Boolean
+  reviewReasonEqualFold: String
+  reviewReasonContainsFold: String
+  """
+  reviewed_by_id field predicates
+  """
+  reviewedByID: Int
+  reviewedByIDNEQ: Int
+  reviewedByIDIn: [Int!]
+  reviewedByIDNotIn: [Int!]
+  reviewedByIDGT: Int
+  reviewedByIDGTE: Int
+  reviewedByIDLT: Int
+  reviewedByIDLTE: Int
+  reviewedByIDIsNil: Boolean
+  reviewedByIDNotNil: Boolean
+  """
+  reviewed_at field predicates
+  """
+  reviewedAt: Time
+  reviewedAtNEQ: Time
+  reviewedAtIn: [Time!]
+  reviewedAtNotIn: [Time!]
+  reviewedAtGT: Time
+  reviewedAtGTE: Time
+  reviewedAtLT: Time
+  reviewedAtLTE: Time
+  reviewedAtIsNil: Boolean
+  reviewedAtNotNil: Boolean
+  """
+  candidate edge predicates
+  """
+  hasCandidate: Boolean
+  hasCandidateWith: [UserWhereInput!]
+  """
+  training_org edge predicates
+  """
+  hasTrainingOrg: Boolean
+  hasTrainingOrgWith: [OrganizationWhereInput!]
+}
+"""
+TrainingResult is enum for the field result
+"""
+enum TrainingResult @goModel(model: "github.com/kaowu/kaowu/ent/trainingrecord.Result") {
+  PASS
+  FAIL
+}
 """
 UpdateAnnouncementInput is used for update Announcement object.
 Input was generated by ent.
@@ -3512,6 +7941,30 @@ input UpdateAnnouncementInput {
   title: String
   body: String
   publishedAt: Time
+}
+"""
+UpdateInvoiceProfileInput is used for update InvoiceProfile object.
+Input was generated by ent.
+"""
+input UpdateInvoiceProfileInput {
+  """
+  发票抬头
+  """
+  title: String
+  """
+  纳税人识别号
+  """
+  taxNumber: String
+  address: String
+  clearAddress: Boolean
+  phone: String
+  clearPhone: Boolean
+  bankName: String
+  clearBankName: Boolean
+  bankAccount: String
+  clearBankAccount: Boolean
+  email: String
+  clearEmail: Boolean
 }
 """
 UpdateOrganizationInput is used for update Organization object.
@@ -3529,6 +7982,14 @@ input UpdateOrganizationInput {
   clearEmail: Boolean
   address: String
   clearAddress: Boolean
+}
+"""
+UpdateRegionInput is used for update Region object.
+Input was generated by ent.
+"""
+input UpdateRegionInput {
+  code: String
+  name: String
 }
 """
 UpdateRoomInput is used for update Room object.
@@ -3784,6 +8245,44 @@ func (ec *executionContext) childFields_AnnouncementEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type AnnouncementEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Attachment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Attachment_id(ctx, field)
+	case "ownerID":
+		return ec.fieldContext_Attachment_ownerID(ctx, field)
+	case "kind":
+		return ec.fieldContext_Attachment_kind(ctx, field)
+	case "contentType":
+		return ec.fieldContext_Attachment_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_Attachment_size(ctx, field)
+	case "sha256":
+		return ec.fieldContext_Attachment_sha256(ctx, field)
+	case "fileName":
+		return ec.fieldContext_Attachment_fileName(ctx, field)
+	case "width":
+		return ec.fieldContext_Attachment_width(ctx, field)
+	case "height":
+		return ec.fieldContext_Attachment_height(ctx, field)
+	case "uploadedByID":
+		return ec.fieldContext_Attachment_uploadedByID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Attachment_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Attachment", field.Name)
+}
+
+func (ec *executionContext) childFields_AttachmentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AttachmentEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AttachmentEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttachmentEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3842,6 +8341,262 @@ func (ec *executionContext) childFields_CaptchaChallenge(ctx context.Context, fi
 		return ec.fieldContext_CaptchaChallenge_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaptchaChallenge", field.Name)
+}
+
+func (ec *executionContext) childFields_CheckIn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CheckIn_id(ctx, field)
+	case "enrollmentID":
+		return ec.fieldContext_CheckIn_enrollmentID(ctx, field)
+	case "sessionID":
+		return ec.fieldContext_CheckIn_sessionID(ctx, field)
+	case "siteID":
+		return ec.fieldContext_CheckIn_siteID(ctx, field)
+	case "operatorID":
+		return ec.fieldContext_CheckIn_operatorID(ctx, field)
+	case "readerName":
+		return ec.fieldContext_CheckIn_readerName(ctx, field)
+	case "readerPhotoID":
+		return ec.fieldContext_CheckIn_readerPhotoID(ctx, field)
+	case "livePhotoID":
+		return ec.fieldContext_CheckIn_livePhotoID(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_CheckIn_checkedInAt(ctx, field)
+	case "enrollment":
+		return ec.fieldContext_CheckIn_enrollment(ctx, field)
+	case "livePhoto":
+		return ec.fieldContext_CheckIn_livePhoto(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CheckIn", field.Name)
+}
+
+func (ec *executionContext) childFields_CheckInEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CheckInEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CheckInEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CheckInEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Enrollment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Enrollment_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Enrollment_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Enrollment_updatedAt(ctx, field)
+	case "candidateID":
+		return ec.fieldContext_Enrollment_candidateID(ctx, field)
+	case "planID":
+		return ec.fieldContext_Enrollment_planID(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_Enrollment_subjectID(ctx, field)
+	case "sessionID":
+		return ec.fieldContext_Enrollment_sessionID(ctx, field)
+	case "siteID":
+		return ec.fieldContext_Enrollment_siteID(ctx, field)
+	case "companyID":
+		return ec.fieldContext_Enrollment_companyID(ctx, field)
+	case "trainingOrgID":
+		return ec.fieldContext_Enrollment_trainingOrgID(ctx, field)
+	case "enrolledByID":
+		return ec.fieldContext_Enrollment_enrolledByID(ctx, field)
+	case "source":
+		return ec.fieldContext_Enrollment_source(ctx, field)
+	case "status":
+		return ec.fieldContext_Enrollment_status(ctx, field)
+	case "pledgeAcceptedAt":
+		return ec.fieldContext_Enrollment_pledgeAcceptedAt(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_Enrollment_submittedAt(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_Enrollment_reviewedAt(ctx, field)
+	case "reviewerID":
+		return ec.fieldContext_Enrollment_reviewerID(ctx, field)
+	case "reviewDepartmentID":
+		return ec.fieldContext_Enrollment_reviewDepartmentID(ctx, field)
+	case "reviewReason":
+		return ec.fieldContext_Enrollment_reviewReason(ctx, field)
+	case "feeCents":
+		return ec.fieldContext_Enrollment_feeCents(ctx, field)
+	case "paymentStatus":
+		return ec.fieldContext_Enrollment_paymentStatus(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_Enrollment_paidAt(ctx, field)
+	case "ticketNo":
+		return ec.fieldContext_Enrollment_ticketNo(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_Enrollment_checkedInAt(ctx, field)
+	case "candidate":
+		return ec.fieldContext_Enrollment_candidate(ctx, field)
+	case "plan":
+		return ec.fieldContext_Enrollment_plan(ctx, field)
+	case "subject":
+		return ec.fieldContext_Enrollment_subject(ctx, field)
+	case "session":
+		return ec.fieldContext_Enrollment_session(ctx, field)
+	case "company":
+		return ec.fieldContext_Enrollment_company(ctx, field)
+	case "reviewDepartment":
+		return ec.fieldContext_Enrollment_reviewDepartment(ctx, field)
+	case "payments":
+		return ec.fieldContext_Enrollment_payments(ctx, field)
+	case "checkIn":
+		return ec.fieldContext_Enrollment_checkIn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Enrollment", field.Name)
+}
+
+func (ec *executionContext) childFields_EnrollmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EnrollmentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EnrollmentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_EnrollmentConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EnrollmentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EnrollmentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_EnrollmentEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_EnrollmentEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EnrollmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ExamPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ExamPlan_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ExamPlan_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ExamPlan_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_ExamPlan_name(ctx, field)
+	case "regionID":
+		return ec.fieldContext_ExamPlan_regionID(ctx, field)
+	case "trainingOrgID":
+		return ec.fieldContext_ExamPlan_trainingOrgID(ctx, field)
+	case "enrollStartsAt":
+		return ec.fieldContext_ExamPlan_enrollStartsAt(ctx, field)
+	case "enrollEndsAt":
+		return ec.fieldContext_ExamPlan_enrollEndsAt(ctx, field)
+	case "examFrom":
+		return ec.fieldContext_ExamPlan_examFrom(ctx, field)
+	case "examTo":
+		return ec.fieldContext_ExamPlan_examTo(ctx, field)
+	case "status":
+		return ec.fieldContext_ExamPlan_status(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_ExamPlan_submittedAt(ctx, field)
+	case "submittedByID":
+		return ec.fieldContext_ExamPlan_submittedByID(ctx, field)
+	case "region":
+		return ec.fieldContext_ExamPlan_region(ctx, field)
+	case "trainingOrg":
+		return ec.fieldContext_ExamPlan_trainingOrg(ctx, field)
+	case "sessions":
+		return ec.fieldContext_ExamPlan_sessions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_ExamPlanConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ExamPlanConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ExamPlanConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ExamPlanConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamPlanConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ExamPlanEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ExamPlanEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ExamPlanEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamPlanEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ExamSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ExamSession_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ExamSession_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ExamSession_updatedAt(ctx, field)
+	case "planID":
+		return ec.fieldContext_ExamSession_planID(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_ExamSession_subjectID(ctx, field)
+	case "roomID":
+		return ec.fieldContext_ExamSession_roomID(ctx, field)
+	case "siteID":
+		return ec.fieldContext_ExamSession_siteID(ctx, field)
+	case "trainingOrgID":
+		return ec.fieldContext_ExamSession_trainingOrgID(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_ExamSession_startsAt(ctx, field)
+	case "durationMinutes":
+		return ec.fieldContext_ExamSession_durationMinutes(ctx, field)
+	case "capacity":
+		return ec.fieldContext_ExamSession_capacity(ctx, field)
+	case "taken":
+		return ec.fieldContext_ExamSession_taken(ctx, field)
+	case "onsite":
+		return ec.fieldContext_ExamSession_onsite(ctx, field)
+	case "status":
+		return ec.fieldContext_ExamSession_status(ctx, field)
+	case "plan":
+		return ec.fieldContext_ExamSession_plan(ctx, field)
+	case "subject":
+		return ec.fieldContext_ExamSession_subject(ctx, field)
+	case "room":
+		return ec.fieldContext_ExamSession_room(ctx, field)
+	case "site":
+		return ec.fieldContext_ExamSession_site(ctx, field)
+	case "enrollments":
+		return ec.fieldContext_ExamSession_enrollments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamSession", field.Name)
+}
+
+func (ec *executionContext) childFields_ExamSessionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ExamSessionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ExamSessionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ExamSessionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamSessionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ExamSessionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ExamSessionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ExamSessionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamSessionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3978,6 +8733,168 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Payment_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Payment_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Payment_updatedAt(ctx, field)
+	case "payerID":
+		return ec.fieldContext_Payment_payerID(ctx, field)
+	case "companyID":
+		return ec.fieldContext_Payment_companyID(ctx, field)
+	case "method":
+		return ec.fieldContext_Payment_method(ctx, field)
+	case "amountCents":
+		return ec.fieldContext_Payment_amountCents(ctx, field)
+	case "status":
+		return ec.fieldContext_Payment_status(ctx, field)
+	case "orderNo":
+		return ec.fieldContext_Payment_orderNo(ctx, field)
+	case "gatewayTxnID":
+		return ec.fieldContext_Payment_gatewayTxnID(ctx, field)
+	case "proofAttachmentID":
+		return ec.fieldContext_Payment_proofAttachmentID(ctx, field)
+	case "confirmedByID":
+		return ec.fieldContext_Payment_confirmedByID(ctx, field)
+	case "confirmedAt":
+		return ec.fieldContext_Payment_confirmedAt(ctx, field)
+	case "reason":
+		return ec.fieldContext_Payment_reason(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_Payment_paidAt(ctx, field)
+	case "payer":
+		return ec.fieldContext_Payment_payer(ctx, field)
+	case "enrollments":
+		return ec.fieldContext_Payment_enrollments(ctx, field)
+	case "proof":
+		return ec.fieldContext_Payment_proof(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaymentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaymentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PaymentEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PaymentEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Profile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Profile_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Profile_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Profile_updatedAt(ctx, field)
+	case "userID":
+		return ec.fieldContext_Profile_userID(ctx, field)
+	case "candidateType":
+		return ec.fieldContext_Profile_candidateType(ctx, field)
+	case "category":
+		return ec.fieldContext_Profile_category(ctx, field)
+	case "sex":
+		return ec.fieldContext_Profile_sex(ctx, field)
+	case "birthDate":
+		return ec.fieldContext_Profile_birthDate(ctx, field)
+	case "companyName":
+		return ec.fieldContext_Profile_companyName(ctx, field)
+	case "companyID":
+		return ec.fieldContext_Profile_companyID(ctx, field)
+	case "yearsInTrade":
+		return ec.fieldContext_Profile_yearsInTrade(ctx, field)
+	case "education":
+		return ec.fieldContext_Profile_education(ctx, field)
+	case "ethnicity":
+		return ec.fieldContext_Profile_ethnicity(ctx, field)
+	case "address":
+		return ec.fieldContext_Profile_address(ctx, field)
+	case "title":
+		return ec.fieldContext_Profile_title(ctx, field)
+	case "postCode":
+		return ec.fieldContext_Profile_postCode(ctx, field)
+	case "user":
+		return ec.fieldContext_Profile_user(ctx, field)
+	case "company":
+		return ec.fieldContext_Profile_company(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Profile", field.Name)
+}
+
+func (ec *executionContext) childFields_ProfileConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ProfileConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ProfileConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ProfileConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProfileConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProfileEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ProfileEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ProfileEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProfileEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Region_id(ctx, field)
+	case "code":
+		return ec.fieldContext_Region_code(ctx, field)
+	case "name":
+		return ec.fieldContext_Region_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Region", field.Name)
+}
+
+func (ec *executionContext) childFields_RegionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RegionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RegionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RegionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RegionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_RegionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_RegionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegionEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4100,6 +9017,68 @@ func (ec *executionContext) childFields_SubjectEdge(ctx context.Context, field g
 		return ec.fieldContext_SubjectEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubjectEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TrainingRecord_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_TrainingRecord_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_TrainingRecord_updatedAt(ctx, field)
+	case "candidateID":
+		return ec.fieldContext_TrainingRecord_candidateID(ctx, field)
+	case "trainingOrgID":
+		return ec.fieldContext_TrainingRecord_trainingOrgID(ctx, field)
+	case "category":
+		return ec.fieldContext_TrainingRecord_category(ctx, field)
+	case "hours":
+		return ec.fieldContext_TrainingRecord_hours(ctx, field)
+	case "startedOn":
+		return ec.fieldContext_TrainingRecord_startedOn(ctx, field)
+	case "finishedOn":
+		return ec.fieldContext_TrainingRecord_finishedOn(ctx, field)
+	case "result":
+		return ec.fieldContext_TrainingRecord_result(ctx, field)
+	case "score":
+		return ec.fieldContext_TrainingRecord_score(ctx, field)
+	case "status":
+		return ec.fieldContext_TrainingRecord_status(ctx, field)
+	case "reviewReason":
+		return ec.fieldContext_TrainingRecord_reviewReason(ctx, field)
+	case "reviewedByID":
+		return ec.fieldContext_TrainingRecord_reviewedByID(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_TrainingRecord_reviewedAt(ctx, field)
+	case "candidate":
+		return ec.fieldContext_TrainingRecord_candidate(ctx, field)
+	case "trainingOrg":
+		return ec.fieldContext_TrainingRecord_trainingOrg(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TrainingRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TrainingRecordConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TrainingRecordConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_TrainingRecordEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_TrainingRecordEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingRecordEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

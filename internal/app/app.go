@@ -117,16 +117,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 
 	if opt.Schema != nil {
 		a.Handler, err = server.New(server.Options{
-			Schema:         opt.Schema(a),
-			TxOpener:       a.Client,
-			Auth:           a.Auth,
-			Production:     cfg.Production(),
-			AllowedOrigins: cfg.AllowedOrigins,
-			Ready:          map[string]server.Pinger{"database": a.DB, "blobs": a.Store},
-			Blobs:          storage.Handler(a.Store, a.Signer, "/blobs/"),
-			Static:         opt.Static,
-			Metrics:        a.metrics,
-			Log:            log,
+			Schema:          opt.Schema(a),
+			TxOpener:        a.Client,
+			Auth:            a.Auth,
+			Production:      cfg.Production(),
+			AllowedOrigins:  cfg.AllowedOrigins,
+			Ready:           map[string]server.Pinger{"database": a.DB, "blobs": a.Store},
+			Blobs:           storage.Handler(a.Store, a.Signer, "/blobs/"),
+			Static:          opt.Static,
+			Metrics:         a.metrics,
+			Log:             log,
+			SelfTransacting: auth.SelfTransacting,
 		})
 		if err != nil {
 			return nil, err

@@ -144,6 +144,14 @@ func (s *Service) recordFailure(ctx context.Context, acctKey, ipKey string) {
 
 // ---------------------------------------------------------------- login
 
+// throttleKey is one spelling per account for failure counting.
+func throttleKey(login string) string {
+	if f := loginForms(login); len(f) > 0 {
+		return strings.ToUpper(f[0])
+	}
+	return ""
+}
+
 // LoginInput is what a person types.
 type LoginInput struct {
 	Login, Password         string
@@ -162,7 +170,7 @@ type LoginResult struct {
 
 // Login checks the password and opens a session (or starts the SMS step).
 func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
-	login := normaliseLogin(in.Login)
+	login := throttleKey(in.Login)
 	if login == "" || in.Password == "" || len(in.Password) > 4*password.MaxLength {
 		return nil, apperr.New(apperr.BadInput, "请输入账号和密码")
 	}
@@ -185,7 +193,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		}
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(user.Login(login)).WithOrganization().Only(sys)
+	u, err := s.db(ctx).User.Query().Where(loginIs(in.Login)).WithOrganization().Only(sys)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, err
 	}
@@ -266,17 +274,22 @@ func (s *Service) VerifyLoginCode(ctx context.Context, challenge, code, ip, ua s
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.useCode(ctx, vc, "LOGIN", code); err != nil {
-		return nil, err
-	}
-	u, err := s.db(ctx).User.Query().Where(user.ID(vc.UserID)).WithOrganization().Only(sys)
-	if err != nil {
-		return nil, err
-	}
-	if u.Status == user.StatusDISABLED {
-		return nil, apperr.New(apperr.Forbidden, "该账号已停用，请联系考试管理机构")
-	}
-	return s.openSession(ctx, u, ip, ua)
+	var res *LoginResult
+	err = txn.WithTx(ctx, s.client, func(ctx context.Context) error {
+		if err := s.useCode(ctx, vc, "LOGIN", code); err != nil {
+			return err
+		}
+		u, err := s.db(ctx).User.Query().Where(user.ID(vc.UserID)).WithOrganization().Only(viewer.SystemContext(ctx))
+		if err != nil {
+			return err
+		}
+		if u.Status == user.StatusDISABLED {
+			return apperr.New(apperr.Forbidden, "该账号已停用，请联系考试管理机构")
+		}
+		res, err = s.openSession(ctx, u, ip, ua)
+		return err
+	})
+	return res, err
 }
 
 // useCode checks and consumes a verification code; wrong attempts are counted
@@ -475,13 +488,12 @@ func (s *Service) setPassword(ctx context.Context, userID int, pw string, keepSe
 // RequestPasswordReset sends a code to the phone on file when login and phone
 // match. It reports nothing either way, so it cannot be used to probe accounts.
 func (s *Service) RequestPasswordReset(ctx context.Context, login, phone string) error {
-	login = normaliseLogin(login)
 	p, err := idcard.ValidatePhone(phone)
-	if login == "" || err != nil {
+	if strings.TrimSpace(login) == "" || err != nil {
 		return apperr.New(apperr.BadInput, "请输入正确的账号和手机号码")
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(user.Login(login)).Only(sys)
+	u, err := s.db(ctx).User.Query().Where(loginIs(login)).Only(sys)
 	if ent.IsNotFound(err) || (err == nil && (u.Phone != p || u.Status == user.StatusDISABLED)) {
 		return nil
 	} else if err != nil {
@@ -511,12 +523,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login, phone string)
 
 // ResetPassword sets a new password with a reset code and ends every session.
 func (s *Service) ResetPassword(ctx context.Context, login, code, newPw string) error {
-	login = normaliseLogin(login)
-	if err := password.CheckFor(newPw, login); err != nil {
+	if err := password.CheckFor(newPw, strings.TrimSpace(login)); err != nil {
 		return inputErr("newPassword", err)
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(user.Login(login)).Only(sys)
+	u, err := s.db(ctx).User.Query().Where(loginIs(login)).Only(sys)
 	if ent.IsNotFound(err) {
 		return apperr.New(apperr.BadInput, "验证码错误或已过期").With("field", "code")
 	} else if err != nil {
@@ -530,9 +541,11 @@ func (s *Service) ResetPassword(ctx context.Context, login, code, newPw string) 
 	} else if err != nil {
 		return err
 	}
-	if err := s.useCode(ctx, vc, "RESET_PASSWORD", code); err != nil {
-		return err
-	}
-	_, _ = s.db(ctx).LoginThrottle.Delete().Where(loginthrottle.Key("acct:" + login)).Exec(sys)
-	return s.setPassword(ctx, u.ID, newPw, 0, "password reset")
+	return txn.WithTx(ctx, s.client, func(ctx context.Context) error {
+		if err := s.useCode(ctx, vc, "RESET_PASSWORD", code); err != nil {
+			return err
+		}
+		_, _ = s.db(ctx).LoginThrottle.Delete().Where(loginthrottle.Key("acct:" + throttleKey(login))).Exec(viewer.SystemContext(ctx))
+		return s.setPassword(ctx, u.ID, newPw, 0, "password reset")
+	})
 }

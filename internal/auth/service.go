@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/predicate"
 	"github.com/kaowu/kaowu/ent/session"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
@@ -53,6 +54,13 @@ const (
 	CodeResendAfter  = time.Minute
 	touchGranularity = time.Minute // last_seen_at is written at most this often
 )
+
+// SelfTransacting lists the GraphQL mutations backed by this service that
+// must not run inside one operation-wide transaction: each records failures
+// (counters, consumed captchas, wrong-code attempts) that have to persist
+// although the request fails, and a rolled-back consumption would let a
+// captcha or code be used again. They use short transactions of their own.
+var SelfTransacting = []string{"login", "verifyLoginCode", "requestCaptcha", "requestPasswordReset", "resetPassword"}
 
 // Service implements identity.
 type Service struct {
@@ -124,7 +132,7 @@ func (s *Service) RegisterPerson(ctx context.Context, in PersonInput) (*ent.User
 	}
 	sys := viewer.SystemContext(ctx)
 	db := s.db(ctx)
-	if exists, err := db.User.Query().Where(user.Or(user.Login(number), user.And(user.IDTypeEQ(in.IDType), user.IDNumber(number)))).Exist(sys); err != nil {
+	if exists, err := db.User.Query().Where(user.Or(loginTaken(number), user.And(user.IDTypeEQ(in.IDType), user.IDNumber(number)))).Exist(sys); err != nil {
 		return nil, err
 	} else if exists {
 		return nil, apperr.New(apperr.Conflict, "该证件号码已注册，请直接登录或找回密码").With("field", "idNumber")
@@ -191,7 +199,7 @@ func (s *Service) RegisterCompany(ctx context.Context, in CompanyInput) (*ent.Us
 	}
 	sys := viewer.SystemContext(ctx)
 	db := s.db(ctx)
-	if ok, err := db.User.Query().Where(user.Login(login)).Exist(sys); err != nil {
+	if ok, err := db.User.Query().Where(loginTaken(login)).Exist(sys); err != nil {
 		return nil, err
 	} else if ok {
 		return nil, apperr.New(apperr.Conflict, "该账号已被使用，请换一个").With("field", "login")
@@ -205,6 +213,18 @@ func (s *Service) RegisterCompany(ctx context.Context, in CompanyInput) (*ent.Us
 	if err != nil {
 		return nil, err
 	}
+	// Company and account together or not at all, also outside a GraphQL transaction.
+	var u *ent.User
+	err = txn.WithTx(ctx, s.client, func(ctx context.Context) error {
+		u, err = s.createCompany(ctx, login, company, contact, phone, email, hash, in)
+		return err
+	})
+	return u, err
+}
+
+func (s *Service) createCompany(ctx context.Context, login, company, contact, phone, email, hash string, in CompanyInput) (*ent.User, error) {
+	sys := viewer.SystemContext(ctx)
+	db := s.db(ctx)
 	org, err := db.Organization.Create().SetKind("COMPANY").SetName(company).SetContact(contact).
 		SetPhone(phone).SetEmail(email).SetAddress(strings.TrimSpace(in.Address)).SetRegion(strings.TrimSpace(in.Region)).
 		SetStatus("PENDING").Save(sys)
@@ -288,7 +308,7 @@ func (s *Service) CreateStaff(ctx context.Context, in StaffInput) (*ent.User, er
 			return nil, apperr.Input("organizationID", "所属机构类型与角色不符")
 		}
 	}
-	if ok, err := db.User.Query().Where(user.Login(login)).Exist(viewer.SystemContext(ctx)); err != nil {
+	if ok, err := db.User.Query().Where(loginTaken(login)).Exist(viewer.SystemContext(ctx)); err != nil {
 		return nil, err
 	} else if ok {
 		return nil, apperr.New(apperr.Conflict, "该账号已被使用，请换一个").With("field", "login")
@@ -403,17 +423,37 @@ func (s *Service) codeHash(userID int, purpose, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// normaliseLogin maps what a person types to the stored login: ID numbers
-// upper-cased (trailing x), account names lower-cased.
-func normaliseLogin(login string) string {
+// Logins are stored upper-case for documents (ID numbers, passports) and
+// lower-case for chosen account names. Both spellings of what a person types
+// are looked up, and registration refuses a login whose other spelling is
+// taken, so the lookup never finds two accounts.
+func loginForms(login string) []string {
 	login = strings.TrimSpace(login)
+	if login == "" {
+		return nil
+	}
 	if r, err := idcard.Parse(login); err == nil {
-		return r.Number
+		return []string{r.Number}
 	}
-	if loginRE.MatchString(login) {
-		return strings.ToLower(login)
+	up, low := strings.ToUpper(login), strings.ToLower(login)
+	if up == low {
+		return []string{up}
 	}
-	return strings.ToUpper(login)
+	return []string{low, up}
+}
+
+// loginIs matches the account a typed login names.
+func loginIs(login string) predicate.User {
+	forms := loginForms(login)
+	if len(forms) == 0 {
+		return user.Login("")
+	}
+	return user.LoginIn(forms...)
+}
+
+// loginTaken matches any account whose login equals login in either case.
+func loginTaken(login string) predicate.User {
+	return user.LoginIn(strings.ToUpper(login), strings.ToLower(login), login)
 }
 
 var errInvalidCredentials = errors.New("invalid credentials")

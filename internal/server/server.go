@@ -53,6 +53,11 @@ type Options struct {
 	Static         fs.FS             // the built web client (may be nil)
 	Metrics        func(w *strings.Builder)
 	Log            *slog.Logger
+	// SelfTransacting names mutations that run their own short transactions
+	// instead of one around the operation: they record failures (login
+	// counters, used captchas, wrong codes) that must outlive the error they
+	// answer with. They cannot share an operation with other mutations.
+	SelfTransacting []string
 }
 
 // Limits on GraphQL operations.
@@ -143,7 +148,10 @@ func newGraphQL(o Options) (http.Handler, error) {
 	srv.Use(depthLimit{Max: MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	if o.TxOpener != nil {
-		srv.Use(entgql.Transactioner{TxOpener: o.TxOpener})
+		srv.Use(selfTransacting(o.SelfTransacting))
+		srv.Use(entgql.Transactioner{TxOpener: o.TxOpener, SkipTxFunc: func(op *ast.OperationDefinition) bool {
+			return allRootFieldsIn(op, o.SelfTransacting)
+		}})
 	}
 	srv.AroundOperations(revalidateSocket(o.Auth))
 	srv.AroundFields(aroundFields)
