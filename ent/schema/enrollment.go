@@ -106,4 +106,3 @@ func (Enrollment) Policy() ent.Policy {
 		},
 	}
 }
-

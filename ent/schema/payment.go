@@ -132,4 +132,3 @@ func (InvoiceProfile) Policy() ent.Policy {
 		},
 	}
 }
-

@@ -129,7 +129,7 @@ func (ExamSession) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(), entgql.QueryField(),
 		entsql.Checks(map[string]string{
-			"session_seats_in_bounds": "taken >= 0 AND taken <= capacity",
+			"session_seats_in_bounds":   "taken >= 0 AND taken <= capacity",
 			"session_capacity_positive": "capacity > 0",
 		}),
 	}
