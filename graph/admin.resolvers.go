@@ -76,11 +76,14 @@ func (r *mutationResolver) UpdateRoom(ctx context.Context, id int, input ent.Upd
 
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []int) (int, error) {
-	if _, err := requireViewer(ctx); err != nil {
+	v, err := requireViewer(ctx)
+	if err != nil {
 		return 0, err
 	}
-	// Privacy narrows the update to the viewer's own notifications.
-	return r.db(ctx).Notification.Update().Where(notification.IDIn(ids...), notification.ReadAtIsNil()).SetReadAt(time.Now()).Save(ctx)
+	// Filtered by owner here as well as by privacy, so the audit names exactly the rows changed.
+	return r.db(ctx).Notification.Update().
+		Where(notification.IDIn(ids...), notification.UserID(v.UserID), notification.ReadAtIsNil()).
+		SetReadAt(time.Now()).Save(ctx)
 }
 
 // Mutation returns generated.MutationResolver implementation.

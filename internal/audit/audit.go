@@ -40,6 +40,8 @@ func Hook(log *slog.Logger) ent.Hook {
 			}
 			if id, ok := mutationID(m); ok {
 				ids = []int{id}
+			} else if m.Op().Is(ent.OpUpdate|ent.OpDelete) && len(ids) == 0 {
+				return v, nil // a bulk change that matched no row changed nothing
 			}
 			if err := write(ctx, m, ids); err != nil {
 				log.Error("audit write failed", "type", m.Type(), "err", err)
