@@ -132,7 +132,10 @@ func foundationOps() map[string]op {
 				c, k := m.smsChallenge(t)
 				return map[string]any{"c": c, "k": k}
 			}, allowed: all},
-		"requestPasswordReset": {doc: `mutation{requestPasswordReset(login:"nobody-here",phone:"13912340000")}`, allowed: all},
+		"requestPasswordReset": {doc: `mutation($l:String!){requestPasswordReset(login:$l,phone:"13912340000")}`,
+			vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any {
+				return map[string]any{"l": fmt.Sprintf("nobody%d", m.next())}
+			}, allowed: all},
 		"resetPassword": {doc: `mutation($l:String!,$c:String!){resetPassword(login:$l,code:$c,newPassword:"Matrix#2026new")}`,
 			vars: func(t *testing.T, m *matrixEnv, _, _ string) map[string]any {
 				l := m.person(t)

@@ -73,9 +73,12 @@ tcp_open() {
 # ensure_tools installs the basic tools the other steps and `make test` use.
 ensure_tools() {
 	local missing=() tool
-	for tool in curl make; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+	# command → Debian package (pdftotext/pdftoppm read PDFs back in tests)
+	local -A pkg=([curl]=curl [make]=make [pdftotext]=poppler-utils [pdftoppm]=poppler-utils)
+	for tool in "${!pkg[@]}"; do
+		command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg[$tool]}")
 	done
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 	if ((${#missing[@]} > 0)); then
 		apt_install "${missing[@]}"
 	fi

@@ -9,10 +9,22 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
+
+	"github.com/kaowu/kaowu/internal/audit/trail"
 )
 
 // TimeMixin adds creation and update times to an entity.
 type TimeMixin struct{ mixin.Schema }
+
+// Hooks of the mixin: every entity with timestamps is audited precisely.
+func (TimeMixin) Hooks() []ent.Hook { return []ent.Hook{trail.Hook} }
+
+// AuditMixin is for audited entities without TimeMixin: it lets the audit
+// hook learn which rows a bulk change touches after privacy narrowed it.
+type AuditMixin struct{ mixin.Schema }
+
+// Hooks of the mixin.
+func (AuditMixin) Hooks() []ent.Hook { return []ent.Hook{trail.Hook} }
 
 // Fields of the mixin.
 func (TimeMixin) Fields() []ent.Field {

@@ -18,6 +18,9 @@ import (
 // Notification is an in-app message about a state change a person waits for.
 type Notification struct{ ent.Schema }
 
+// Mixin of Notification.
+func (Notification) Mixin() []ent.Mixin { return []ent.Mixin{AuditMixin{}} }
+
 // Fields of Notification.
 func (Notification) Fields() []ent.Field {
 	return []ent.Field{

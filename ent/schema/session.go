@@ -17,6 +17,9 @@ import (
 // Session is a login: an opaque bearer token, stored only as its hash.
 type Session struct{ ent.Schema }
 
+// Mixin of Session.
+func (Session) Mixin() []ent.Mixin { return []ent.Mixin{AuditMixin{}} }
+
 // Fields of Session.
 func (Session) Fields() []ent.Field {
 	return []ent.Field{

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/internal/audit/trail"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
@@ -26,17 +27,18 @@ func Hook(log *slog.Logger) ent.Hook {
 				return next.Mutate(ctx, m)
 			}
 			var ids []int
+			var rows *trail.Rows
 			if m.Op().Is(ent.OpUpdate | ent.OpDelete) {
-				// Bulk changes: name the rows before they change.
-				if q, ok := m.(interface {
-					IDs(context.Context) ([]int, error)
-				}); ok {
-					ids, _ = q.IDs(viewer.SystemContext(ctx))
-				}
+				// Bulk changes: the schema's trail hook names the rows, after
+				// privacy has narrowed the change to what the viewer may touch.
+				ctx, rows = trail.With(ctx)
 			}
 			v, err := next.Mutate(ctx, m)
 			if err != nil {
 				return v, err
+			}
+			if rows != nil && rows.Set {
+				ids = rows.IDs
 			}
 			if id, ok := mutationID(m); ok {
 				ids = []int{id}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -47,8 +48,23 @@ const CaptchaTTL = 5 * time.Minute
 
 var captchaDriver = base64Captcha.NewDriverDigit(80, 240, 5, 0.5, 60)
 
+// errInTx guards the self-transacting methods: their counters and consumed
+// captchas and codes must commit although the request fails, so they may
+// not run inside a caller's transaction (a rollback would undo them).
+var errInTx = errors.New("auth: this method runs its own transactions; call it outside one")
+
+func outsideTx(ctx context.Context) error {
+	if ent.TxFromContext(ctx) != nil {
+		return errInTx
+	}
+	return nil
+}
+
 // NewCaptcha issues a captcha; its answer is stored hashed, single use.
 func (s *Service) NewCaptcha(ctx context.Context) (*Captcha, error) {
+	if err := outsideTx(ctx); err != nil {
+		return nil, err
+	}
 	_, q, a := captchaDriver.GenerateIdQuestionAnswer()
 	item, err := captchaDriver.DrawCaptcha(q)
 	if err != nil {
@@ -58,11 +74,11 @@ func (s *Service) NewCaptcha(ctx context.Context) (*Captcha, error) {
 	key = key[:32]
 	exp := s.now().Add(CaptchaTTL)
 	sys := viewer.SystemContext(ctx)
-	if _, err := s.db(ctx).Captcha.Create().SetKey(key).SetAnswerHash(captchaHash(key, a)).SetExpiresAt(exp).Save(sys); err != nil {
+	if _, err := s.client.Captcha.Create().SetKey(key).SetAnswerHash(captchaHash(key, a)).SetExpiresAt(exp).Save(sys); err != nil {
 		return nil, err
 	}
 	// Expired captchas are cleared as new ones are made; no job needed.
-	_, _ = s.db(ctx).Captcha.Delete().Where(captcha.ExpiresAtLT(s.now())).Exec(sys)
+	_, _ = s.client.Captcha.Delete().Where(captcha.ExpiresAtLT(s.now())).Exec(sys)
 	return &Captcha{Key: key, Image: item.EncodeB64string(), ExpiresAt: exp}, nil
 }
 
@@ -71,17 +87,21 @@ func captchaHash(key, answer string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// checkCaptcha consumes the captcha whatever the outcome of the request.
+// checkCaptcha consumes the captcha: one conditional DELETE, committed at
+// once, so of any number of parallel requests exactly one passes. A wrong
+// answer spends the captcha too.
 func (s *Service) checkCaptcha(ctx context.Context, key, answer string) bool {
-	if key == "" || answer == "" {
+	if key == "" {
 		return false
 	}
 	sys := viewer.SystemContext(ctx)
-	n, err := s.db(ctx).Captcha.Delete().
+	n, err := s.client.Captcha.Delete().
 		Where(captcha.Key(key), captcha.AnswerHash(captchaHash(key, answer)), captcha.ExpiresAtGT(s.now())).Exec(sys)
-	// A rolled-back request must not leave its captcha answerable again.
-	txn.Detached(ctx, func() { _, _ = s.client.Captcha.Delete().Where(captcha.Key(key)).Exec(sys) })
-	return err == nil && n == 1
+	if err == nil && n == 1 {
+		return true
+	}
+	_, _ = s.client.Captcha.Delete().Where(captcha.Key(key)).Exec(sys)
+	return false
 }
 
 // ---------------------------------------------------------------- throttling
@@ -92,7 +112,7 @@ type throttleState struct {
 }
 
 func (s *Service) throttle(ctx context.Context, key string) throttleState {
-	t, err := s.db(ctx).LoginThrottle.Query().Where(loginthrottle.Key(key)).Only(viewer.SystemContext(ctx))
+	t, err := s.client.LoginThrottle.Query().Where(loginthrottle.Key(key)).Only(viewer.SystemContext(ctx))
 	if err != nil {
 		return throttleState{}
 	}
@@ -103,43 +123,61 @@ func (s *Service) throttle(ctx context.Context, key string) throttleState {
 	return st
 }
 
-// recordFailure counts a failure for each key in one statement per key (no
-// read-then-write), forgetting failures older than the window, and locks the
-// account key when it reaches LockAfter. It writes through the base client
-// after the request's transaction ends: the request fails, its count must stay.
-func (s *Service) recordFailure(ctx context.Context, acctKey, ipKey string) {
+// countAttempt counts a login attempt against key before the password is
+// checked — one upsert, no read-then-write, so parallel guesses each see the
+// others — and returns the count now (at least this attempt's number).
+// Counts older than the window start again at 1.
+func (s *Service) countAttempt(ctx context.Context, key string) (int, error) {
+	if key == "" {
+		return 0, nil
+	}
 	now := s.now()
 	cutoff := now.Add(-FailureWindow)
-	txn.Detached(ctx, func() {
-		sys := viewer.SystemContext(context.WithoutCancel(ctx))
-		for _, key := range []string{acctKey, ipKey} {
-			if key == "" {
-				continue
-			}
-			err := s.client.LoginThrottle.Create().SetKey(key).SetFailures(1).SetLastFailureAt(now).
-				OnConflict(entsql.ConflictColumns(loginthrottle.FieldKey), entsql.ResolveWith(func(u *entsql.UpdateSet) {
-					f, l := u.Table().C(loginthrottle.FieldFailures), u.Table().C(loginthrottle.FieldLastFailureAt)
-					// ExprFunc, not Expr: Arg renders the dialect's placeholder ($n on PostgreSQL).
-					u.Set(loginthrottle.FieldFailures, entsql.ExprFunc(func(b *entsql.Builder) {
-						b.WriteString("CASE WHEN " + l + " < ").Arg(cutoff).WriteString(" THEN 1 ELSE " + f + " + 1 END")
-					}))
-					u.SetExcluded(loginthrottle.FieldLastFailureAt)
-				})).Exec(sys)
-			if err != nil {
-				s.log.Error("record login failure", "err", err)
-				continue
-			}
+	sys := viewer.SystemContext(ctx)
+	err := s.client.LoginThrottle.Create().SetKey(key).SetFailures(1).SetLastFailureAt(now).
+		OnConflict(entsql.ConflictColumns(loginthrottle.FieldKey), entsql.ResolveWith(func(u *entsql.UpdateSet) {
+			f, l := u.Table().C(loginthrottle.FieldFailures), u.Table().C(loginthrottle.FieldLastFailureAt)
+			// ExprFunc, not Expr: Arg renders the dialect's placeholder ($n on PostgreSQL).
+			u.Set(loginthrottle.FieldFailures, entsql.ExprFunc(func(b *entsql.Builder) {
+				b.WriteString("CASE WHEN " + l + " < ").Arg(cutoff).WriteString(" THEN 1 ELSE " + f + " + 1 END")
+			}))
+			u.SetExcluded(loginthrottle.FieldLastFailureAt)
+		})).Exec(sys)
+	if err != nil {
+		return 0, err
+	}
+	t, err := s.client.LoginThrottle.Query().Where(loginthrottle.Key(key)).Only(sys)
+	if err != nil {
+		return 0, err
+	}
+	return t.Failures, nil
+}
+
+// uncount takes back an attempt whose password was never checked, or that succeeded.
+func (s *Service) uncount(ctx context.Context, keys ...string) {
+	for _, key := range keys {
+		if key == "" {
+			continue
 		}
-		if acctKey != "" {
-			_, err := s.client.LoginThrottle.Update().
-				Where(loginthrottle.Key(acctKey), loginthrottle.FailuresGTE(LockAfter),
-					loginthrottle.Or(loginthrottle.LockedUntilIsNil(), loginthrottle.LockedUntilLT(now))).
-				SetLockedUntil(now.Add(LockFor)).Save(sys)
-			if err != nil {
-				s.log.Error("lock account", "err", err)
-			}
-		}
-	})
+		_, _ = s.client.LoginThrottle.Update().Where(loginthrottle.Key(key), loginthrottle.FailuresGT(0)).
+			AddFailures(-1).Save(viewer.SystemContext(ctx))
+	}
+}
+
+func (s *Service) lock(ctx context.Context, key string) {
+	now := s.now()
+	_, err := s.client.LoginThrottle.Update().
+		Where(loginthrottle.Key(key), loginthrottle.Or(loginthrottle.LockedUntilIsNil(), loginthrottle.LockedUntilLT(now))).
+		SetLockedUntil(now.Add(LockFor)).Save(viewer.SystemContext(ctx))
+	if err != nil {
+		s.log.Error("lock account", "err", err)
+	}
+}
+
+func locked(until time.Time, now time.Time) error {
+	mins := int(math.Ceil(until.Sub(now).Minutes()))
+	return apperr.Newf(apperr.AccountLocked, "密码错误次数过多，账号已锁定，请%d分钟后再试或找回密码", mins).
+		With("retryAfterSeconds", int(until.Sub(now).Seconds()))
 }
 
 // ---------------------------------------------------------------- login
@@ -169,7 +207,12 @@ type LoginResult struct {
 }
 
 // Login checks the password and opens a session (or starts the SMS step).
+// Each attempt is counted before the password is checked; the 4th attempt
+// within the window needs a captcha, and the 10th failure locks the account.
 func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
+	if err := outsideTx(ctx); err != nil {
+		return nil, err
+	}
 	login := throttleKey(in.Login)
 	if login == "" || in.Password == "" || len(in.Password) > 4*password.MaxLength {
 		return nil, apperr.New(apperr.BadInput, "请输入账号和密码")
@@ -178,22 +221,36 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if in.IP != "" {
 		ipKey = "ip:" + in.IP
 	}
-	acct, ip := s.throttle(ctx, acctKey), s.throttle(ctx, ipKey)
-	if acct.lockedUntil != nil && acct.lockedUntil.After(s.now()) {
-		mins := int(math.Ceil(acct.lockedUntil.Sub(s.now()).Minutes()))
-		return nil, apperr.Newf(apperr.AccountLocked, "密码错误次数过多，账号已锁定，请%d分钟后再试或找回密码", mins).
-			With("retryAfterSeconds", int(acct.lockedUntil.Sub(s.now()).Seconds()))
+	if st := s.throttle(ctx, acctKey); st.lockedUntil != nil && st.lockedUntil.After(s.now()) {
+		return nil, locked(*st.lockedUntil, s.now())
 	}
-	if acct.failures >= CaptchaAfter || ip.failures >= CaptchaAfter {
+	nAcct, err := s.countAttempt(ctx, acctKey)
+	if err != nil {
+		return nil, err
+	}
+	nIP, err := s.countAttempt(ctx, ipKey)
+	if err != nil {
+		s.uncount(ctx, acctKey)
+		return nil, err
+	}
+	if nAcct > LockAfter {
+		// Parallel guesses past the limit: lock now, check nothing.
+		s.uncount(ctx, acctKey, ipKey)
+		s.lock(ctx, acctKey)
+		return nil, locked(s.now().Add(LockFor), s.now())
+	}
+	if nAcct > CaptchaAfter || nIP > CaptchaAfter {
 		if in.CaptchaKey == "" {
+			s.uncount(ctx, acctKey, ipKey)
 			return nil, apperr.New(apperr.CaptchaRequired, "请输入图片验证码").With("captchaRequired", true)
 		}
 		if !s.checkCaptcha(ctx, in.CaptchaKey, in.CaptchaText) {
+			s.uncount(ctx, acctKey, ipKey)
 			return nil, apperr.New(apperr.CaptchaRequired, "图片验证码错误或已过期，请重新输入").With("captchaRequired", true)
 		}
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(loginIs(in.Login)).WithOrganization().Only(sys)
+	u, err := s.client.User.Query().Where(loginIs(in.Login)).WithOrganization().Only(sys)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, err
 	}
@@ -205,12 +262,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		return nil, err
 	}
 	if !ok {
-		s.recordFailure(ctx, acctKey, ipKey)
 		e := apperr.New(apperr.Unauthenticated, "账号或密码错误")
-		if acct.failures+1 >= CaptchaAfter || ip.failures+1 >= CaptchaAfter {
+		if nAcct >= LockAfter {
+			s.lock(ctx, acctKey)
+			e.Message = fmt.Sprintf("账号或密码错误，错误次数过多，账号已锁定%d分钟", int(LockFor.Minutes()))
+		}
+		if nAcct >= CaptchaAfter || nIP >= CaptchaAfter {
 			e.With("captchaRequired", true)
 		}
-		if left := LockAfter - acct.failures - 1; left > 0 && left <= 3 {
+		if left := LockAfter - nAcct; left > 0 && left <= 3 {
 			e.Message = fmt.Sprintf("账号或密码错误，再错%d次账号将锁定%d分钟", left, int(LockFor.Minutes()))
 		}
 		return nil, e
@@ -218,11 +278,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if u.Status == user.StatusDISABLED {
 		return nil, apperr.New(apperr.Forbidden, "该账号已停用，请联系考试管理机构")
 	}
-	// Success clears the account's failures (the address's decay by themselves).
-	_, _ = s.db(ctx).LoginThrottle.Delete().Where(loginthrottle.Key(acctKey)).Exec(sys)
+	// Success clears the account's failures; this attempt does not count
+	// against the address.
+	_, _ = s.client.LoginThrottle.Delete().Where(loginthrottle.Key(acctKey)).Exec(sys)
+	s.uncount(ctx, ipKey)
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		if h, err := s.hasher.Hash(ctx, in.Password); err == nil {
-			_ = s.db(ctx).User.UpdateOneID(u.ID).SetPasswordHash(h).Exec(sys)
+			_ = s.client.User.UpdateOneID(u.ID).SetPasswordHash(h).Exec(sys)
 		}
 	}
 	if s.cfg.LoginSMS && u.Phone != "" {
@@ -249,34 +311,37 @@ func (s *Service) startSMSLogin(ctx context.Context, u *ent.User) (*LoginResult,
 	challenge, chash := NewToken()
 	code := randomDigits(6)
 	now := s.now()
-	_, err := s.db(ctx).VerificationCode.Create().SetPurpose(verificationcode.PurposeLOGIN).SetUserID(u.ID).
+	_, err := s.client.VerificationCode.Create().SetPurpose(verificationcode.PurposeLOGIN).SetUserID(u.ID).
 		SetChallengeHash(chash).SetCodeHash(s.codeHash(u.ID, "LOGIN", code)).SetCreatedAt(now).
 		SetExpiresAt(now.Add(CodeTTL)).Save(viewer.SystemContext(ctx))
 	if err != nil {
 		return nil, err
 	}
-	phone := u.Phone
-	txn.AfterCommit(ctx, func() {
-		if err := s.sms.SendCode(context.WithoutCancel(ctx), phone, "LOGIN", code); err != nil {
-			s.log.Error("send login code", "err", err)
-		}
-	})
-	return &LoginResult{Challenge: challenge, PhoneMasked: idcard.MaskPhone(phone)}, nil
+	if err := s.sms.SendCode(ctx, u.Phone, "LOGIN", code); err != nil {
+		s.log.Error("send login code", "err", err)
+	}
+	return &LoginResult{Challenge: challenge, PhoneMasked: idcard.MaskPhone(u.Phone)}, nil
 }
 
 // VerifyLoginCode completes an SMS login.
 func (s *Service) VerifyLoginCode(ctx context.Context, challenge, code, ip, ua string) (*LoginResult, error) {
+	if err := outsideTx(ctx); err != nil {
+		return nil, err
+	}
 	sys := viewer.SystemContext(ctx)
-	vc, err := s.db(ctx).VerificationCode.Query().
+	vc, err := s.client.VerificationCode.Query().
 		Where(verificationcode.ChallengeHash(HashToken(challenge)), verificationcode.PurposeEQ(verificationcode.PurposeLOGIN)).Only(sys)
 	if ent.IsNotFound(err) {
 		return nil, apperr.New(apperr.Unauthenticated, "登录验证已失效，请重新登录")
 	} else if err != nil {
 		return nil, err
 	}
+	if err := s.checkCode(ctx, vc, "LOGIN", code); err != nil {
+		return nil, err
+	}
 	var res *LoginResult
 	err = txn.WithTx(ctx, s.client, func(ctx context.Context) error {
-		if err := s.useCode(ctx, vc, "LOGIN", code); err != nil {
+		if err := s.consumeCode(ctx, vc); err != nil {
 			return err
 		}
 		u, err := s.db(ctx).User.Query().Where(user.ID(vc.UserID)).WithOrganization().Only(viewer.SystemContext(ctx))
@@ -292,28 +357,39 @@ func (s *Service) VerifyLoginCode(ctx context.Context, challenge, code, ip, ua s
 	return res, err
 }
 
-// useCode checks and consumes a verification code; wrong attempts are counted
-// even though the request fails.
-func (s *Service) useCode(ctx context.Context, vc *ent.VerificationCode, purpose, code string) error {
-	if vc.ConsumedAt != nil || vc.ExpiresAt.Before(s.now()) || vc.Attempts >= CodeMaxAttempts {
-		return apperr.New(apperr.BadInput, "验证码已失效，请重新获取").With("field", "code")
+var errCodeSpent = apperr.New(apperr.BadInput, "验证码已失效，请重新获取").With("field", "code")
+
+// checkCode spends one attempt — a conditional UPDATE committed before the
+// comparison, so parallel guesses cannot exceed CodeMaxAttempts — then
+// compares in constant time.
+func (s *Service) checkCode(ctx context.Context, vc *ent.VerificationCode, purpose, code string) error {
+	n, err := s.client.VerificationCode.Update().
+		Where(verificationcode.ID(vc.ID), verificationcode.AttemptsLT(CodeMaxAttempts),
+			verificationcode.ConsumedAtIsNil(), verificationcode.ExpiresAtGT(s.now())).
+		AddAttempts(1).Save(viewer.SystemContext(ctx))
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return errCodeSpent
 	}
 	want := s.codeHash(vc.UserID, purpose, strings.TrimSpace(code))
 	if subtle.ConstantTimeCompare([]byte(want), []byte(vc.CodeHash)) != 1 {
-		id := vc.ID
-		txn.Detached(ctx, func() {
-			_ = s.client.VerificationCode.UpdateOneID(id).AddAttempts(1).Exec(viewer.SystemContext(context.WithoutCancel(ctx)))
-		})
 		return apperr.New(apperr.BadInput, "验证码错误").With("field", "code")
 	}
+	return nil
+}
+
+// consumeCode marks a checked code used; of parallel right answers one wins.
+func (s *Service) consumeCode(ctx context.Context, vc *ent.VerificationCode) error {
 	n, err := s.db(ctx).VerificationCode.Update().
 		Where(verificationcode.ID(vc.ID), verificationcode.ConsumedAtIsNil()).
 		SetConsumedAt(s.now()).Save(viewer.SystemContext(ctx))
 	if err != nil {
 		return err
 	}
-	if n != 1 { // used concurrently
-		return apperr.New(apperr.BadInput, "验证码已失效，请重新获取").With("field", "code")
+	if n != 1 {
+		return errCodeSpent
 	}
 	return nil
 }
@@ -486,54 +562,61 @@ func (s *Service) setPassword(ctx context.Context, userID int, pw string, keepSe
 }
 
 // RequestPasswordReset sends a code to the phone on file when login and phone
-// match. It reports nothing either way, so it cannot be used to probe accounts.
+// match. It answers the same either way, so it cannot be used to probe
+// accounts; at most one request per login and minute, counted before the
+// match (a unique slot row, so parallel requests cannot beat the limit).
 func (s *Service) RequestPasswordReset(ctx context.Context, login, phone string) error {
+	if err := outsideTx(ctx); err != nil {
+		return err
+	}
 	p, err := idcard.ValidatePhone(phone)
-	if strings.TrimSpace(login) == "" || err != nil {
+	key := throttleKey(login)
+	if key == "" || err != nil {
 		return apperr.New(apperr.BadInput, "请输入正确的账号和手机号码")
 	}
+	now := s.now()
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(loginIs(login)).Only(sys)
+	slot := fmt.Sprintf("reset:%s:%d", key, now.Unix()/int64(CodeResendAfter.Seconds()))
+	if err := s.client.LoginThrottle.Create().SetKey(slot).SetLastFailureAt(now).Exec(sys); ent.IsConstraintError(err) {
+		return apperr.New(apperr.TooManyRequests, "验证码发送过于频繁，请1分钟后再试")
+	} else if err != nil {
+		return err
+	}
+	_, _ = s.client.LoginThrottle.Delete().
+		Where(loginthrottle.KeyHasPrefix("reset:"), loginthrottle.LastFailureAtLT(now.Add(-time.Hour))).Exec(sys)
+	u, err := s.client.User.Query().Where(loginIs(login)).Only(sys)
 	if ent.IsNotFound(err) || (err == nil && (u.Phone != p || u.Status == user.StatusDISABLED)) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	now := s.now()
-	recent, err := s.db(ctx).VerificationCode.Query().Where(verificationcode.UserID(u.ID),
-		verificationcode.PurposeEQ(verificationcode.PurposeRESET_PASSWORD), verificationcode.CreatedAtGT(now.Add(-CodeResendAfter))).Exist(sys)
-	if err != nil {
-		return err
-	}
-	if recent {
-		return apperr.New(apperr.TooManyRequests, "验证码发送过于频繁，请1分钟后再试")
-	}
 	code := randomDigits(6)
-	if _, err := s.db(ctx).VerificationCode.Create().SetPurpose(verificationcode.PurposeRESET_PASSWORD).SetUserID(u.ID).
+	if _, err := s.client.VerificationCode.Create().SetPurpose(verificationcode.PurposeRESET_PASSWORD).SetUserID(u.ID).
 		SetCodeHash(s.codeHash(u.ID, "RESET_PASSWORD", code)).SetCreatedAt(now).SetExpiresAt(now.Add(ResetCodeTTL)).Save(sys); err != nil {
 		return err
 	}
-	txn.AfterCommit(ctx, func() {
-		if err := s.sms.SendCode(context.WithoutCancel(ctx), p, "RESET_PASSWORD", code); err != nil {
-			s.log.Error("send reset code", "err", err)
-		}
-	})
+	if err := s.sms.SendCode(ctx, p, "RESET_PASSWORD", code); err != nil {
+		s.log.Error("send reset code", "err", err)
+	}
 	return nil
 }
 
 // ResetPassword sets a new password with a reset code and ends every session.
 func (s *Service) ResetPassword(ctx context.Context, login, code, newPw string) error {
+	if err := outsideTx(ctx); err != nil {
+		return err
+	}
 	if err := password.CheckFor(newPw, strings.TrimSpace(login)); err != nil {
 		return inputErr("newPassword", err)
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(loginIs(login)).Only(sys)
+	u, err := s.client.User.Query().Where(loginIs(login)).Only(sys)
 	if ent.IsNotFound(err) {
 		return apperr.New(apperr.BadInput, "验证码错误或已过期").With("field", "code")
 	} else if err != nil {
 		return err
 	}
-	vc, err := s.db(ctx).VerificationCode.Query().Where(verificationcode.UserID(u.ID),
+	vc, err := s.client.VerificationCode.Query().Where(verificationcode.UserID(u.ID),
 		verificationcode.PurposeEQ(verificationcode.PurposeRESET_PASSWORD), verificationcode.ConsumedAtIsNil()).
 		Order(ent.Desc(verificationcode.FieldCreatedAt)).First(sys)
 	if ent.IsNotFound(err) {
@@ -541,8 +624,11 @@ func (s *Service) ResetPassword(ctx context.Context, login, code, newPw string) 
 	} else if err != nil {
 		return err
 	}
+	if err := s.checkCode(ctx, vc, "RESET_PASSWORD", code); err != nil {
+		return err
+	}
 	return txn.WithTx(ctx, s.client, func(ctx context.Context) error {
-		if err := s.useCode(ctx, vc, "RESET_PASSWORD", code); err != nil {
+		if err := s.consumeCode(ctx, vc); err != nil {
 			return err
 		}
 		_, _ = s.db(ctx).LoginThrottle.Delete().Where(loginthrottle.Key("acct:" + throttleKey(login))).Exec(viewer.SystemContext(ctx))

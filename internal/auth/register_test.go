@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/kaowu/kaowu/internal/auth"
 	"github.com/kaowu/kaowu/internal/idcard"
 	"github.com/kaowu/kaowu/internal/testenv"
+	"github.com/kaowu/kaowu/internal/txn"
 )
 
 func TestRegisterPerson(t *testing.T) {
@@ -210,6 +212,25 @@ func TestRegisterCompany(t *testing.T) {
 				}
 				t.Fatalf("30-character company name refused: %v", err)
 			}
+		})
+
+		// RegisterCompany accepts up to 128 characters: they must save.
+		t.Run("company name at the 128-character limit", func(t *testing.T) {
+			c := in
+			c.Login, c.CompanyName = "branch03", strings.Repeat("企", 128)
+			err := txn.WithTx(e.ctx, e.client, func(ctx context.Context) error {
+				_, err := e.svc.RegisterCompany(ctx, c)
+				return err
+			})
+			mustOK(t, err)
+		})
+
+		// The address limit is 256 characters; 100 Chinese characters fit.
+		t.Run("long chinese address", func(t *testing.T) {
+			c := in
+			c.Login, c.CompanyName, c.Address = "branch02", "地址很长的公司", strings.Repeat("路", 100)
+			_, err := e.svc.RegisterCompany(e.ctx, c)
+			mustOK(t, err)
 		})
 
 		t.Run("same name as a non-company organisation is fine", func(t *testing.T) {

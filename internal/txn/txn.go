@@ -1,9 +1,10 @@
 // Package txn runs work around the transaction a GraphQL mutation runs in
 // (entgql.Transactioner puts an *ent.Tx in the context).
 //
-// AfterCommit is how events reach subscribers only for writes that happened;
-// Detached is how security bookkeeping (failed-login counters, wrong-code
-// attempts) survives the rollback of the request that recorded it.
+// AfterCommit is how events reach subscribers only for writes that happened.
+// (Security bookkeeping that must survive a failed request — login counters,
+// consumed captchas and codes — is done by self-transacting services instead;
+// see auth.SelfTransacting.)
 package txn
 
 import (
@@ -34,31 +35,6 @@ func AfterCommit(ctx context.Context, fn func()) {
 			if err == nil {
 				fn()
 			}
-			return err
-		})
-	})
-}
-
-// Detached runs fn once the transaction in ctx has ended, whether it committed
-// or rolled back, or at once when there is none. fn must use its own client,
-// not the transaction.
-func Detached(ctx context.Context, fn func()) {
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		fn()
-		return
-	}
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			fn()
-			return err
-		})
-	})
-	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Rollback(ctx, tx)
-			fn()
 			return err
 		})
 	})
