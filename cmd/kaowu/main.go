@@ -94,7 +94,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	if cfg.Demo {
-		if err := demo.Seed(ctx, a.Client, a.Auth.Hasher(), os.Stdout); err != nil {
+		if err := demo.Seed(ctx, demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles}, os.Stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
@@ -137,5 +137,5 @@ func seed(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	return demo.Seed(ctx, a.Client, a.Auth.Hasher(), os.Stdout)
+	return demo.Seed(ctx, demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles}, os.Stdout)
 }

@@ -60,6 +60,13 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "attachment_owner_id_kind_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AttachmentsColumns[11], AttachmentsColumns[1], AttachmentsColumns[10]},
+			},
+		},
 	}
 	// AuditLogsColumns holds the columns for the "audit_logs" table.
 	AuditLogsColumns = []*schema.Column{
@@ -398,6 +405,13 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invoiceprofile_organization_id",
+				Unique:  true,
+				Columns: []*schema.Column{InvoiceProfilesColumns[10]},
+			},
+		},
 	}
 	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
 	LoginThrottlesColumns = []*schema.Column{
@@ -568,6 +582,18 @@ var (
 				Columns:    []*schema.Column{ProfilesColumns[15]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "profile_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{ProfilesColumns[14]},
+			},
+			{
+				Name:    "profile_company_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProfilesColumns[15]},
 			},
 		},
 	}

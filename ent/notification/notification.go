@@ -67,7 +67,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "github.com/kaowu/kaowu/ent/runtime"
 var (
-	Hooks  [1]ent.Hook
+	Hooks  [2]ent.Hook
 	Policy ent.Policy
 	// KindValidator is a validator for the "kind" field. It is called by the builders before save.
 	KindValidator func(string) error

@@ -47,6 +47,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	announcementMixinHooks0 := announcementMixin[0].Hooks()
+
+	announcement.Hooks[1] = announcementMixinHooks0[0]
 	announcementMixinFields0 := announcementMixin[0].Fields()
 	_ = announcementMixinFields0
 	announcementFields := schema.Announcement{}.Fields()
@@ -209,6 +212,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	enrollmentMixinHooks0 := enrollmentMixin[0].Hooks()
+
+	enrollment.Hooks[1] = enrollmentMixinHooks0[0]
 	enrollmentMixinFields0 := enrollmentMixin[0].Fields()
 	_ = enrollmentMixinFields0
 	enrollmentFields := schema.Enrollment{}.Fields()
@@ -245,6 +251,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	examplanMixinHooks0 := examplanMixin[0].Hooks()
+
+	examplan.Hooks[1] = examplanMixinHooks0[0]
 	examplanMixinFields0 := examplanMixin[0].Fields()
 	_ = examplanMixinFields0
 	examplanFields := schema.ExamPlan{}.Fields()
@@ -287,6 +296,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	examsessionMixinHooks0 := examsessionMixin[0].Hooks()
+
+	examsession.Hooks[1] = examsessionMixinHooks0[0]
 	examsessionMixinFields0 := examsessionMixin[0].Fields()
 	_ = examsessionMixinFields0
 	examsessionFields := schema.ExamSession{}.Fields()
@@ -329,6 +341,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	invoiceprofileMixinHooks0 := invoiceprofileMixin[0].Hooks()
+
+	invoiceprofile.Hooks[1] = invoiceprofileMixinHooks0[0]
 	invoiceprofileMixinFields0 := invoiceprofileMixin[0].Fields()
 	_ = invoiceprofileMixinFields0
 	invoiceprofileFields := schema.InvoiceProfile{}.Fields()
@@ -436,6 +451,7 @@ func init() {
 	loginthrottleDescLastFailureAt := loginthrottleFields[2].Descriptor()
 	// loginthrottle.DefaultLastFailureAt holds the default value on creation for the last_failure_at field.
 	loginthrottle.DefaultLastFailureAt = loginthrottleDescLastFailureAt.Default.(func() time.Time)
+	notificationMixin := schema.Notification{}.Mixin()
 	notification.Policy = privacy.NewPolicies(schema.Notification{})
 	notification.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -445,6 +461,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	notificationMixinHooks0 := notificationMixin[0].Hooks()
+
+	notification.Hooks[1] = notificationMixinHooks0[0]
 	notificationFields := schema.Notification{}.Fields()
 	_ = notificationFields
 	// notificationDescKind is the schema descriptor for kind field.
@@ -469,6 +488,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	organizationMixinHooks0 := organizationMixin[0].Hooks()
+
+	organization.Hooks[1] = organizationMixinHooks0[0]
 	organizationMixinFields0 := organizationMixin[0].Fields()
 	_ = organizationMixinFields0
 	organizationFields := schema.Organization{}.Fields()
@@ -535,6 +557,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	paymentMixinHooks0 := paymentMixin[0].Hooks()
+
+	payment.Hooks[1] = paymentMixinHooks0[0]
 	paymentMixinFields0 := paymentMixin[0].Fields()
 	_ = paymentMixinFields0
 	paymentFields := schema.Payment{}.Fields()
@@ -575,6 +600,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	profileMixinHooks0 := profileMixin[0].Hooks()
+
+	profile.Hooks[1] = profileMixinHooks0[0]
 	profileMixinFields0 := profileMixin[0].Fields()
 	_ = profileMixinFields0
 	profileFields := schema.Profile{}.Fields()
@@ -613,6 +641,7 @@ func init() {
 	profileDescPostCode := profileFields[12].Descriptor()
 	// profile.PostCodeValidator is a validator for the "post_code" field. It is called by the builders before save.
 	profile.PostCodeValidator = profileDescPostCode.Validators[0].(func(string) error)
+	regionMixin := schema.Region{}.Mixin()
 	region.Policy = privacy.NewPolicies(schema.Region{})
 	region.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -622,6 +651,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	regionMixinHooks0 := regionMixin[0].Hooks()
+
+	region.Hooks[1] = regionMixinHooks0[0]
 	regionFields := schema.Region{}.Fields()
 	_ = regionFields
 	// regionDescCode is the schema descriptor for code field.
@@ -670,6 +702,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	roomMixinHooks0 := roomMixin[0].Hooks()
+
+	room.Hooks[1] = roomMixinHooks0[0]
 	roomMixinFields0 := roomMixin[0].Fields()
 	_ = roomMixinFields0
 	roomFields := schema.Room{}.Fields()
@@ -728,6 +763,7 @@ func init() {
 	roomDescDisabled := roomFields[4].Descriptor()
 	// room.DefaultDisabled holds the default value on creation for the disabled field.
 	room.DefaultDisabled = roomDescDisabled.Default.(bool)
+	sessionMixin := schema.Session{}.Mixin()
 	session.Policy = privacy.NewPolicies(schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -737,6 +773,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	sessionMixinHooks0 := sessionMixin[0].Hooks()
+
+	session.Hooks[1] = sessionMixinHooks0[0]
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.
@@ -769,6 +808,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	subjectMixinHooks0 := subjectMixin[0].Hooks()
+
+	subject.Hooks[1] = subjectMixinHooks0[0]
 	subjectMixinFields0 := subjectMixin[0].Fields()
 	_ = subjectMixinFields0
 	subjectFields := schema.Subject{}.Fields()
@@ -847,6 +889,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	trainingrecordMixinHooks0 := trainingrecordMixin[0].Hooks()
+
+	trainingrecord.Hooks[1] = trainingrecordMixinHooks0[0]
 	trainingrecordMixinFields0 := trainingrecordMixin[0].Fields()
 	_ = trainingrecordMixinFields0
 	trainingrecordFields := schema.TrainingRecord{}.Fields()
@@ -897,6 +942,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	userMixinHooks0 := userMixin[0].Hooks()
+
+	user.Hooks[1] = userMixinHooks0[0]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userFields := schema.User{}.Fields()

@@ -105,6 +105,12 @@ func (InvoiceProfile) Edges() []ent.Edge {
 	}
 }
 
+// Indexes of InvoiceProfile: one per company. The field's Unique() alone
+// makes no database constraint for an edge field.
+func (InvoiceProfile) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("organization_id").Unique()}
+}
+
 // Annotations of InvoiceProfile.
 func (InvoiceProfile) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate())}

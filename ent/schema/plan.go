@@ -1,9 +1,13 @@
 package schema
 
 import (
+	"context"
+	"fmt"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/entql"
 	"entgo.io/ent/privacy"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -66,10 +70,18 @@ func (ExamPlan) Policy() ent.Policy {
 			authz.AllowSystem(),
 			authz.DenyAnonymous(),
 			authz.AllowRoles(viewer.Admin),
+			// An institution creates its plans as drafts (the status default
+			// is part of the create) and edits them only while they are drafts.
+			createdAs("status", "DRAFT", viewer.TrainingOrg),
 			authz.AllowOwn(authz.MutationSpec{
-				Roles: []viewer.Role{viewer.TrainingOrg}, Ops: ent.OpCreate | ent.OpUpdateOne | ent.OpUpdate,
-				Owner: authz.Column("training_org_id", authz.Org), OwnerField: "training_org_id", OwnerValue: authz.Org,
-				Fields: []string{"name", "region_id", "training_org_id", "enroll_starts_at", "enroll_ends_at", "exam_from", "exam_to", "created_at", "updated_at"},
+				Roles: []viewer.Role{viewer.TrainingOrg}, Ops: ent.OpCreate,
+				OwnerField: "training_org_id", OwnerValue: authz.Org,
+				Fields: []string{"name", "region_id", "training_org_id", "enroll_starts_at", "enroll_ends_at", "exam_from", "exam_to", "status", "created_at", "updated_at"},
+			}),
+			authz.AllowOwn(authz.MutationSpec{
+				Roles: []viewer.Role{viewer.TrainingOrg}, Ops: ent.OpUpdateOne | ent.OpUpdate,
+				Owner: ownDraft(entql.FieldEQ("status", "DRAFT")), OwnerField: "training_org_id", OwnerValue: authz.Org,
+				Fields: []string{"name", "region_id", "enroll_starts_at", "enroll_ends_at", "exam_from", "exam_to", "updated_at"},
 			}),
 			authz.AllowOwn(authz.MutationSpec{
 				Roles: []viewer.Role{viewer.Reviewer}, Ops: ent.OpUpdateOne | ent.OpUpdate,
@@ -145,12 +157,47 @@ func (ExamSession) Policy() ent.Policy {
 			authz.AllowSystem(),
 			authz.DenyAnonymous(),
 			authz.AllowRoles(viewer.Admin),
+			// Created empty and scheduled (defaults are part of the create);
+			// edited only while the plan is a draft; taken and status are
+			// never the institution's to set.
+			createdAs("taken", "0", viewer.TrainingOrg),
+			createdAs("status", "SCHEDULED", viewer.TrainingOrg),
 			authz.AllowOwn(authz.MutationSpec{
-				Roles: []viewer.Role{viewer.TrainingOrg}, Ops: ent.OpCreate | ent.OpUpdateOne,
-				Owner: authz.Column("training_org_id", authz.Org), OwnerField: "training_org_id", OwnerValue: authz.Org,
-				Fields: []string{"plan_id", "subject_id", "room_id", "site_id", "training_org_id", "starts_at", "duration_minutes", "capacity", "onsite", "created_at", "updated_at"},
+				Roles: []viewer.Role{viewer.TrainingOrg}, Ops: ent.OpCreate,
+				OwnerField: "training_org_id", OwnerValue: authz.Org,
+				Fields: []string{"plan_id", "subject_id", "room_id", "site_id", "training_org_id", "starts_at", "duration_minutes", "capacity", "onsite", "taken", "status", "created_at", "updated_at"},
+			}),
+			authz.AllowOwn(authz.MutationSpec{
+				Roles: []viewer.Role{viewer.TrainingOrg}, Ops: ent.OpUpdateOne,
+				Owner: ownDraft(entql.HasEdgeWith("plan", entql.FieldEQ("status", "DRAFT"))), OwnerField: "training_org_id", OwnerValue: authz.Org,
+				Fields: []string{"subject_id", "room_id", "site_id", "starts_at", "duration_minutes", "capacity", "onsite", "updated_at"},
 			}),
 			privacy.AlwaysDenyRule(),
 		},
 	}
+}
+
+// ownDraft narrows an institution's updates to its own rows that are still
+// drafts (draft: a predicate on the row or on its plan).
+func ownDraft(draft entql.P) authz.Predicate {
+	return func(v *viewer.Viewer) (entql.P, bool) {
+		if v.OrgID == 0 {
+			return nil, false
+		}
+		return entql.And(entql.FieldEQ("training_org_id", v.OrgID), draft), true
+	}
+}
+
+// createdAs denies creates by the roles that set field to anything but want.
+// Defaults are set before privacy runs, so an omitted field passes.
+func createdAs(field, want string, roles ...viewer.Role) privacy.MutationRule {
+	return privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		if !m.Op().Is(ent.OpCreate) || !viewer.FromContext(ctx).Is(roles...) {
+			return privacy.Skip
+		}
+		if v, ok := m.Field(field); ok && fmt.Sprint(v) != want {
+			return privacy.Denyf("authz: %s may only create %s with %s=%s", viewer.FromContext(ctx).Role, m.Type(), field, want)
+		}
+		return privacy.Skip
+	})
 }

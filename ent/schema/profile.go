@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 
 	"github.com/kaowu/kaowu/ent/schematype"
 	"github.com/kaowu/kaowu/internal/authz"
@@ -49,6 +50,13 @@ func (Profile) Edges() []ent.Edge {
 		edge.To("user", User.Type).Field("user_id").Unique().Required().Immutable(),
 		edge.To("company", Organization.Type).Field("company_id").Unique(),
 	}
+}
+
+// Indexes of Profile. The unique index is what makes user_id one profile per
+// account: ent does not turn Unique() on an edge's foreign-key field into a
+// constraint, so two racing first saves would otherwise both insert.
+func (Profile) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id").Unique(), index.Fields("company_id")}
 }
 
 // Annotations of Profile.
@@ -111,6 +119,12 @@ func (Attachment) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("owner", User.Type).Field("owner_id").Unique().Required().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
+}
+
+// Indexes of Attachment: the current file of a kind is the newest one of its
+// owner, and completeness checks look attachments up by owner and kind.
+func (Attachment) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("owner_id", "kind", "created_at")}
 }
 
 // Annotations of Attachment.

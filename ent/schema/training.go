@@ -89,6 +89,9 @@ func (TrainingRecord) Policy() ent.Policy {
 // Region is a region of the catalogue; plans are searched by region.
 type Region struct{ ent.Schema }
 
+// Mixin of Region.
+func (Region) Mixin() []ent.Mixin { return []ent.Mixin{AuditMixin{}} }
+
 // Fields of Region.
 func (Region) Fields() []ent.Field {
 	return []ent.Field{

@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -24,6 +25,9 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Attachment() AttachmentResolver
+	Enrollment() EnrollmentResolver
+	ExamSession() ExamSessionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Session() SessionResolver
@@ -66,6 +70,7 @@ type ComplexityRoot struct {
 		OwnerID      func(childComplexity int) int
 		Sha256       func(childComplexity int) int
 		Size         func(childComplexity int) int
+		URL          func(childComplexity int) int
 		UploadedByID func(childComplexity int) int
 		Width        func(childComplexity int) int
 	}
@@ -136,39 +141,47 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CheckedInEvent struct {
+		At           func(childComplexity int) int
+		CheckInID    func(childComplexity int) int
+		EnrollmentID func(childComplexity int) int
+		SessionID    func(childComplexity int) int
+	}
+
 	Enrollment struct {
-		Candidate          func(childComplexity int) int
-		CandidateID        func(childComplexity int) int
-		CheckIn            func(childComplexity int) int
-		CheckedInAt        func(childComplexity int) int
-		Company            func(childComplexity int) int
-		CompanyID          func(childComplexity int) int
-		CreatedAt          func(childComplexity int) int
-		EnrolledByID       func(childComplexity int) int
-		FeeCents           func(childComplexity int) int
-		ID                 func(childComplexity int) int
-		PaidAt             func(childComplexity int) int
-		PaymentStatus      func(childComplexity int) int
-		Payments           func(childComplexity int) int
-		Plan               func(childComplexity int) int
-		PlanID             func(childComplexity int) int
-		PledgeAcceptedAt   func(childComplexity int) int
-		ReviewDepartment   func(childComplexity int) int
-		ReviewDepartmentID func(childComplexity int) int
-		ReviewReason       func(childComplexity int) int
-		ReviewedAt         func(childComplexity int) int
-		ReviewerID         func(childComplexity int) int
-		Session            func(childComplexity int) int
-		SessionID          func(childComplexity int) int
-		SiteID             func(childComplexity int) int
-		Source             func(childComplexity int) int
-		Status             func(childComplexity int) int
-		Subject            func(childComplexity int) int
-		SubjectID          func(childComplexity int) int
-		SubmittedAt        func(childComplexity int) int
-		TicketNo           func(childComplexity int) int
-		TrainingOrgID      func(childComplexity int) int
-		UpdatedAt          func(childComplexity int) int
+		AdmissionTicketOpensAt func(childComplexity int) int
+		Candidate              func(childComplexity int) int
+		CandidateID            func(childComplexity int) int
+		CheckIn                func(childComplexity int) int
+		CheckedInAt            func(childComplexity int) int
+		Company                func(childComplexity int) int
+		CompanyID              func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		EnrolledByID           func(childComplexity int) int
+		FeeCents               func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		PaidAt                 func(childComplexity int) int
+		PaymentStatus          func(childComplexity int) int
+		Payments               func(childComplexity int) int
+		Plan                   func(childComplexity int) int
+		PlanID                 func(childComplexity int) int
+		PledgeAcceptedAt       func(childComplexity int) int
+		ReviewDepartment       func(childComplexity int) int
+		ReviewDepartmentID     func(childComplexity int) int
+		ReviewReason           func(childComplexity int) int
+		ReviewedAt             func(childComplexity int) int
+		ReviewerID             func(childComplexity int) int
+		Session                func(childComplexity int) int
+		SessionID              func(childComplexity int) int
+		SiteID                 func(childComplexity int) int
+		Source                 func(childComplexity int) int
+		Status                 func(childComplexity int) int
+		Subject                func(childComplexity int) int
+		SubjectID              func(childComplexity int) int
+		SubmittedAt            func(childComplexity int) int
+		TicketNo               func(childComplexity int) int
+		TrainingOrgID          func(childComplexity int) int
+		UpdatedAt              func(childComplexity int) int
 	}
 
 	EnrollmentConnection struct {
@@ -221,6 +234,7 @@ type ComplexityRoot struct {
 		Onsite          func(childComplexity int) int
 		Plan            func(childComplexity int) int
 		PlanID          func(childComplexity int) int
+		RemainingSeats  func(childComplexity int) int
 		Room            func(childComplexity int) int
 		RoomID          func(childComplexity int) int
 		Site            func(childComplexity int) int
@@ -268,29 +282,62 @@ type ComplexityRoot struct {
 		User        func(childComplexity int) int
 	}
 
+	MissingItem struct {
+		Field func(childComplexity int) int
+		Label func(childComplexity int) int
+	}
+
 	Mutation struct {
-		ChangePassword        func(childComplexity int, oldPassword string, newPassword string) int
-		CreateAnnouncement    func(childComplexity int, input ent.CreateAnnouncementInput) int
-		CreateOrganization    func(childComplexity int, input ent.CreateOrganizationInput) int
-		CreateRoom            func(childComplexity int, input ent.CreateRoomInput) int
-		CreateStaffAccount    func(childComplexity int, input model.CreateStaffAccountInput) int
-		CreateSubject         func(childComplexity int, input ent.CreateSubjectInput) int
-		EndSession            func(childComplexity int, id int) int
-		Login                 func(childComplexity int, input model.LoginInput) int
-		Logout                func(childComplexity int) int
-		MarkNotificationsRead func(childComplexity int, ids []int) int
-		RegisterCompany       func(childComplexity int, input model.RegisterCompanyInput) int
-		RegisterPerson        func(childComplexity int, input model.RegisterPersonInput) int
-		RequestCaptcha        func(childComplexity int) int
-		RequestPasswordReset  func(childComplexity int, login string, phone string) int
-		ResetPassword         func(childComplexity int, login string, code string, newPassword string) int
-		ReviewCompany         func(childComplexity int, id int, approve bool, reason *string) int
-		SetAccountDisabled    func(childComplexity int, id int, disabled bool) int
-		UpdateAnnouncement    func(childComplexity int, id int, input ent.UpdateAnnouncementInput) int
-		UpdateOrganization    func(childComplexity int, id int, input ent.UpdateOrganizationInput) int
-		UpdateRoom            func(childComplexity int, id int, input ent.UpdateRoomInput) int
-		UpdateSubject         func(childComplexity int, id int, input ent.UpdateSubjectInput) int
-		VerifyLoginCode       func(childComplexity int, challenge string, code string) int
+		AddExamSession         func(childComplexity int, input model.AddExamSessionInput) int
+		AutoAssignCandidates   func(childComplexity int, input model.AutoAssignInput) int
+		CancelEnrollment       func(childComplexity int, id int) int
+		CancelPayment          func(childComplexity int, id int) int
+		ChangePassword         func(childComplexity int, oldPassword string, newPassword string) int
+		CheckIn                func(childComplexity int, input model.CheckInInput) int
+		ConfirmPayment         func(childComplexity int, id int) int
+		CreateAnnouncement     func(childComplexity int, input ent.CreateAnnouncementInput) int
+		CreateExamPlan         func(childComplexity int, input model.CreateExamPlanInput) int
+		CreateOrganization     func(childComplexity int, input ent.CreateOrganizationInput) int
+		CreateRoom             func(childComplexity int, input ent.CreateRoomInput) int
+		CreateStaffAccount     func(childComplexity int, input model.CreateStaffAccountInput) int
+		CreateSubject          func(childComplexity int, input ent.CreateSubjectInput) int
+		EndSession             func(childComplexity int, id int) int
+		Enroll                 func(childComplexity int, input model.EnrollInput) int
+		EnrollStaff            func(childComplexity int, input model.EnrollStaffInput) int
+		Login                  func(childComplexity int, input model.LoginInput) int
+		Logout                 func(childComplexity int) int
+		ManualAssignCandidates func(childComplexity int, input model.ManualAssignInput) int
+		MarkNotificationsRead  func(childComplexity int, ids []int) int
+		MoveSeat               func(childComplexity int, id int, toSessionID int) int
+		RecordOnsitePayment    func(childComplexity int, enrollmentIDs []int) int
+		RecordTraining         func(childComplexity int, input model.RecordTrainingInput) int
+		RegisterCompany        func(childComplexity int, input model.RegisterCompanyInput) int
+		RegisterPerson         func(childComplexity int, input model.RegisterPersonInput) int
+		RejectPayment          func(childComplexity int, id int, reason *string) int
+		RequestCaptcha         func(childComplexity int) int
+		RequestPasswordReset   func(childComplexity int, login string, phone string) int
+		ResetPassword          func(childComplexity int, login string, code string, newPassword string) int
+		ResubmitEnrollment     func(childComplexity int, id int, input model.ResubmitEnrollmentInput) int
+		ResumeOnlinePayment    func(childComplexity int, id int) int
+		ReviewCompany          func(childComplexity int, id int, approve bool, reason *string) int
+		ReviewEnrollment       func(childComplexity int, id int, approve bool, reason *string) int
+		ReviewTraining         func(childComplexity int, id int, approve bool, reason *string) int
+		SaveInvoiceProfile     func(childComplexity int, input model.SaveInvoiceProfileInput) int
+		SetAccountDisabled     func(childComplexity int, id int, disabled bool) int
+		StartOnlinePayment     func(childComplexity int, enrollmentIDs []int) int
+		SubmitBankTransfer     func(childComplexity int, enrollmentIDs []int, proofAttachmentID int) int
+		SubmitExamPlan         func(childComplexity int, id int) int
+		UnassignCandidate      func(childComplexity int, enrollmentID int) int
+		UpdateAnnouncement     func(childComplexity int, id int, input ent.UpdateAnnouncementInput) int
+		UpdateExamPlan         func(childComplexity int, id int, input model.UpdateExamPlanInput) int
+		UpdateExamSession      func(childComplexity int, id int, input model.UpdateExamSessionInput) int
+		UpdateMyProfile        func(childComplexity int, input model.UpdateProfileInput) int
+		UpdateOrganization     func(childComplexity int, id int, input ent.UpdateOrganizationInput) int
+		UpdateRoom             func(childComplexity int, id int, input ent.UpdateRoomInput) int
+		UpdateSubject          func(childComplexity int, id int, input ent.UpdateSubjectInput) int
+		UpdateTrainingRecord   func(childComplexity int, id int, input model.TrainingDetailsInput) int
+		UploadAttachment       func(childComplexity int, kind attachment.Kind, file graphql.Upload) int
+		VerifyLoginCode        func(childComplexity int, challenge string, code string) int
 	}
 
 	Notification struct {
@@ -312,6 +359,11 @@ type ComplexityRoot struct {
 	NotificationEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	OnlinePaymentStart struct {
+		PayURL  func(childComplexity int) int
+		Payment func(childComplexity int) int
 	}
 
 	Organization struct {
@@ -405,6 +457,15 @@ type ComplexityRoot struct {
 		YearsInTrade  func(childComplexity int) int
 	}
 
+	ProfileCompleteness struct {
+		ApprovedHours func(childComplexity int) int
+		CandidateType func(childComplexity int) int
+		Category      func(childComplexity int) int
+		Complete      func(childComplexity int) int
+		Missing       func(childComplexity int) int
+		RequiredHours func(childComplexity int) int
+	}
+
 	ProfileConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -417,25 +478,38 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Announcements   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
-		AuditLogs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
-		Enrollments     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
-		ExamPlans       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) int
-		ExamSessions    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
-		Me              func(childComplexity int) int
-		MySessions      func(childComplexity int) int
-		Node            func(childComplexity int, id int) int
-		Nodes           func(childComplexity int, ids []int) int
-		Notifications   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
-		Organizations   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
-		Payments        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) int
-		Profiles        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) int
-		Regions         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) int
-		Rooms           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
-		ServerTime      func(childComplexity int) int
-		Subjects        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
-		TrainingRecords func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
-		Users           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Announcements             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
+		AttachmentURL             func(childComplexity int, id int) int
+		AttachmentsOf             func(childComplexity int, userID int) int
+		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		CompanyInvoiceProfile     func(childComplexity int, organizationID int) int
+		Enrollments               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
+		Ethnicities               func(childComplexity int) int
+		ExamPlans                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) int
+		ExamSessions              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
+		Me                        func(childComplexity int) int
+		MyAttachments             func(childComplexity int) int
+		MyEnrollments             func(childComplexity int) int
+		MyInvoiceProfile          func(childComplexity int) int
+		MyProfile                 func(childComplexity int) int
+		MySessions                func(childComplexity int) int
+		Node                      func(childComplexity int, id int) int
+		Nodes                     func(childComplexity int, ids []int) int
+		Notifications             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
+		Organizations             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		Payments                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) int
+		ProfileCompleteness       func(childComplexity int, userID *int) int
+		Profiles                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) int
+		Regions                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) int
+		Rooms                     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
+		SearchExamSessions        func(childComplexity int, input model.SearchExamSessionsInput) int
+		ServerTime                func(childComplexity int) int
+		SessionRoster             func(childComplexity int, sessionID int) int
+		Subjects                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
+		TrainingHours             func(childComplexity int, candidateID int) int
+		TrainingRecords           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
+		UploadableAttachmentKinds func(childComplexity int) int
+		Users                     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 	}
 
 	Region struct {
@@ -478,6 +552,17 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	RosterEntry struct {
+		CandidateName         func(childComplexity int) int
+		CheckIn               func(childComplexity int) int
+		Enrollment            func(childComplexity int) int
+		LivePhotoURL          func(childComplexity int) int
+		LivePhotoURLExpiresAt func(childComplexity int) int
+		MaskedIDNumber        func(childComplexity int) int
+		PaymentStatus         func(childComplexity int) int
+		TicketNo              func(childComplexity int) int
+	}
+
 	Session struct {
 		CreatedAt      func(childComplexity int) int
 		Current        func(childComplexity int) int
@@ -491,6 +576,18 @@ type ComplexityRoot struct {
 		User           func(childComplexity int) int
 		UserAgent      func(childComplexity int) int
 		UserID         func(childComplexity int) int
+	}
+
+	SessionRoster struct {
+		CheckedIn func(childComplexity int) int
+		Entries   func(childComplexity int) int
+		Session   func(childComplexity int) int
+		Total     func(childComplexity int) int
+	}
+
+	SignedURL struct {
+		ExpiresAt func(childComplexity int) int
+		URL       func(childComplexity int) int
 	}
 
 	Subject struct {
@@ -520,6 +617,13 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AnnouncementPublished func(childComplexity int) int
 		NotificationAdded     func(childComplexity int) int
+		SessionCheckIns       func(childComplexity int, sessionID int) int
+	}
+
+	TrainingHours struct {
+		Category func(childComplexity int) int
+		Hours    func(childComplexity int) int
+		Required func(childComplexity int) int
 	}
 
 	TrainingRecord struct {
@@ -723,6 +827,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Attachment.Size(childComplexity), true
+	case "Attachment.url":
+		if e.ComplexityRoot.Attachment.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attachment.URL(childComplexity), true
 	case "Attachment.uploadedByID":
 		if e.ComplexityRoot.Attachment.UploadedByID == nil {
 			break
@@ -979,6 +1089,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CheckInEdge.Node(childComplexity), true
 
+	case "CheckedInEvent.at":
+		if e.ComplexityRoot.CheckedInEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckedInEvent.At(childComplexity), true
+	case "CheckedInEvent.checkInID":
+		if e.ComplexityRoot.CheckedInEvent.CheckInID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckedInEvent.CheckInID(childComplexity), true
+	case "CheckedInEvent.enrollmentID":
+		if e.ComplexityRoot.CheckedInEvent.EnrollmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckedInEvent.EnrollmentID(childComplexity), true
+	case "CheckedInEvent.sessionID":
+		if e.ComplexityRoot.CheckedInEvent.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckedInEvent.SessionID(childComplexity), true
+
+	case "Enrollment.admissionTicketOpensAt":
+		if e.ComplexityRoot.Enrollment.AdmissionTicketOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrollment.AdmissionTicketOpensAt(childComplexity), true
 	case "Enrollment.candidate":
 		if e.ComplexityRoot.Enrollment.Candidate == nil {
 			break
@@ -1391,6 +1532,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExamSession.PlanID(childComplexity), true
+	case "ExamSession.remainingSeats":
+		if e.ComplexityRoot.ExamSession.RemainingSeats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamSession.RemainingSeats(childComplexity), true
 	case "ExamSession.room":
 		if e.ComplexityRoot.ExamSession.Room == nil {
 			break
@@ -1594,6 +1741,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LoginPayload.User(childComplexity), true
 
+	case "MissingItem.field":
+		if e.ComplexityRoot.MissingItem.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MissingItem.Field(childComplexity), true
+	case "MissingItem.label":
+		if e.ComplexityRoot.MissingItem.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MissingItem.Label(childComplexity), true
+
+	case "Mutation.addExamSession":
+		if e.ComplexityRoot.Mutation.AddExamSession == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addExamSession_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddExamSession(childComplexity, args["input"].(model.AddExamSessionInput)), true
+	case "Mutation.autoAssignCandidates":
+		if e.ComplexityRoot.Mutation.AutoAssignCandidates == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_autoAssignCandidates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AutoAssignCandidates(childComplexity, args["input"].(model.AutoAssignInput)), true
+	case "Mutation.cancelEnrollment":
+		if e.ComplexityRoot.Mutation.CancelEnrollment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelEnrollment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelEnrollment(childComplexity, args["id"].(int)), true
+	case "Mutation.cancelPayment":
+		if e.ComplexityRoot.Mutation.CancelPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelPayment(childComplexity, args["id"].(int)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1605,6 +1809,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["oldPassword"].(string), args["newPassword"].(string)), true
+	case "Mutation.checkIn":
+		if e.ComplexityRoot.Mutation.CheckIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkIn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckIn(childComplexity, args["input"].(model.CheckInInput)), true
+	case "Mutation.confirmPayment":
+		if e.ComplexityRoot.Mutation.ConfirmPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmPayment(childComplexity, args["id"].(int)), true
 	case "Mutation.createAnnouncement":
 		if e.ComplexityRoot.Mutation.CreateAnnouncement == nil {
 			break
@@ -1616,6 +1842,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAnnouncement(childComplexity, args["input"].(ent.CreateAnnouncementInput)), true
+	case "Mutation.createExamPlan":
+		if e.ComplexityRoot.Mutation.CreateExamPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createExamPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateExamPlan(childComplexity, args["input"].(model.CreateExamPlanInput)), true
 	case "Mutation.createOrganization":
 		if e.ComplexityRoot.Mutation.CreateOrganization == nil {
 			break
@@ -1671,6 +1908,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EndSession(childComplexity, args["id"].(int)), true
+	case "Mutation.enroll":
+		if e.ComplexityRoot.Mutation.Enroll == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enroll_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Enroll(childComplexity, args["input"].(model.EnrollInput)), true
+	case "Mutation.enrollStaff":
+		if e.ComplexityRoot.Mutation.EnrollStaff == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enrollStaff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnrollStaff(childComplexity, args["input"].(model.EnrollStaffInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1688,6 +1947,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.manualAssignCandidates":
+		if e.ComplexityRoot.Mutation.ManualAssignCandidates == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_manualAssignCandidates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ManualAssignCandidates(childComplexity, args["input"].(model.ManualAssignInput)), true
 	case "Mutation.markNotificationsRead":
 		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
 			break
@@ -1699,6 +1969,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]int)), true
+	case "Mutation.moveSeat":
+		if e.ComplexityRoot.Mutation.MoveSeat == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveSeat_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveSeat(childComplexity, args["id"].(int), args["toSessionID"].(int)), true
+	case "Mutation.recordOnsitePayment":
+		if e.ComplexityRoot.Mutation.RecordOnsitePayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordOnsitePayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordOnsitePayment(childComplexity, args["enrollmentIDs"].([]int)), true
+	case "Mutation.recordTraining":
+		if e.ComplexityRoot.Mutation.RecordTraining == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordTraining_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordTraining(childComplexity, args["input"].(model.RecordTrainingInput)), true
 	case "Mutation.registerCompany":
 		if e.ComplexityRoot.Mutation.RegisterCompany == nil {
 			break
@@ -1721,6 +2024,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterPerson(childComplexity, args["input"].(model.RegisterPersonInput)), true
+	case "Mutation.rejectPayment":
+		if e.ComplexityRoot.Mutation.RejectPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectPayment(childComplexity, args["id"].(int), args["reason"].(*string)), true
 	case "Mutation.requestCaptcha":
 		if e.ComplexityRoot.Mutation.RequestCaptcha == nil {
 			break
@@ -1749,6 +2063,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["login"].(string), args["code"].(string), args["newPassword"].(string)), true
+	case "Mutation.resubmitEnrollment":
+		if e.ComplexityRoot.Mutation.ResubmitEnrollment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resubmitEnrollment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResubmitEnrollment(childComplexity, args["id"].(int), args["input"].(model.ResubmitEnrollmentInput)), true
+	case "Mutation.resumeOnlinePayment":
+		if e.ComplexityRoot.Mutation.ResumeOnlinePayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeOnlinePayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeOnlinePayment(childComplexity, args["id"].(int)), true
 	case "Mutation.reviewCompany":
 		if e.ComplexityRoot.Mutation.ReviewCompany == nil {
 			break
@@ -1760,6 +2096,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewCompany(childComplexity, args["id"].(int), args["approve"].(bool), args["reason"].(*string)), true
+	case "Mutation.reviewEnrollment":
+		if e.ComplexityRoot.Mutation.ReviewEnrollment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewEnrollment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewEnrollment(childComplexity, args["id"].(int), args["approve"].(bool), args["reason"].(*string)), true
+	case "Mutation.reviewTraining":
+		if e.ComplexityRoot.Mutation.ReviewTraining == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewTraining_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewTraining(childComplexity, args["id"].(int), args["approve"].(bool), args["reason"].(*string)), true
+	case "Mutation.saveInvoiceProfile":
+		if e.ComplexityRoot.Mutation.SaveInvoiceProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveInvoiceProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveInvoiceProfile(childComplexity, args["input"].(model.SaveInvoiceProfileInput)), true
 	case "Mutation.setAccountDisabled":
 		if e.ComplexityRoot.Mutation.SetAccountDisabled == nil {
 			break
@@ -1771,6 +2140,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAccountDisabled(childComplexity, args["id"].(int), args["disabled"].(bool)), true
+	case "Mutation.startOnlinePayment":
+		if e.ComplexityRoot.Mutation.StartOnlinePayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startOnlinePayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartOnlinePayment(childComplexity, args["enrollmentIDs"].([]int)), true
+	case "Mutation.submitBankTransfer":
+		if e.ComplexityRoot.Mutation.SubmitBankTransfer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitBankTransfer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitBankTransfer(childComplexity, args["enrollmentIDs"].([]int), args["proofAttachmentID"].(int)), true
+	case "Mutation.submitExamPlan":
+		if e.ComplexityRoot.Mutation.SubmitExamPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitExamPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitExamPlan(childComplexity, args["id"].(int)), true
+	case "Mutation.unassignCandidate":
+		if e.ComplexityRoot.Mutation.UnassignCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unassignCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnassignCandidate(childComplexity, args["enrollmentID"].(int)), true
 	case "Mutation.updateAnnouncement":
 		if e.ComplexityRoot.Mutation.UpdateAnnouncement == nil {
 			break
@@ -1782,6 +2195,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAnnouncement(childComplexity, args["id"].(int), args["input"].(ent.UpdateAnnouncementInput)), true
+	case "Mutation.updateExamPlan":
+		if e.ComplexityRoot.Mutation.UpdateExamPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateExamPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateExamPlan(childComplexity, args["id"].(int), args["input"].(model.UpdateExamPlanInput)), true
+	case "Mutation.updateExamSession":
+		if e.ComplexityRoot.Mutation.UpdateExamSession == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateExamSession_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateExamSession(childComplexity, args["id"].(int), args["input"].(model.UpdateExamSessionInput)), true
+	case "Mutation.updateMyProfile":
+		if e.ComplexityRoot.Mutation.UpdateMyProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateMyProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateMyProfile(childComplexity, args["input"].(model.UpdateProfileInput)), true
 	case "Mutation.updateOrganization":
 		if e.ComplexityRoot.Mutation.UpdateOrganization == nil {
 			break
@@ -1815,6 +2261,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSubject(childComplexity, args["id"].(int), args["input"].(ent.UpdateSubjectInput)), true
+	case "Mutation.updateTrainingRecord":
+		if e.ComplexityRoot.Mutation.UpdateTrainingRecord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTrainingRecord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTrainingRecord(childComplexity, args["id"].(int), args["input"].(model.TrainingDetailsInput)), true
+	case "Mutation.uploadAttachment":
+		if e.ComplexityRoot.Mutation.UploadAttachment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadAttachment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadAttachment(childComplexity, args["kind"].(attachment.Kind), args["file"].(graphql.Upload)), true
 	case "Mutation.verifyLoginCode":
 		if e.ComplexityRoot.Mutation.VerifyLoginCode == nil {
 			break
@@ -1901,6 +2369,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
+
+	case "OnlinePaymentStart.payURL":
+		if e.ComplexityRoot.OnlinePaymentStart.PayURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentStart.PayURL(childComplexity), true
+	case "OnlinePaymentStart.payment":
+		if e.ComplexityRoot.OnlinePaymentStart.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OnlinePaymentStart.Payment(childComplexity), true
 
 	case "Organization.address":
 		if e.ComplexityRoot.Organization.Address == nil {
@@ -2317,6 +2798,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Profile.YearsInTrade(childComplexity), true
 
+	case "ProfileCompleteness.approvedHours":
+		if e.ComplexityRoot.ProfileCompleteness.ApprovedHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileCompleteness.ApprovedHours(childComplexity), true
+	case "ProfileCompleteness.candidateType":
+		if e.ComplexityRoot.ProfileCompleteness.CandidateType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileCompleteness.CandidateType(childComplexity), true
+	case "ProfileCompleteness.category":
+		if e.ComplexityRoot.ProfileCompleteness.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileCompleteness.Category(childComplexity), true
+	case "ProfileCompleteness.complete":
+		if e.ComplexityRoot.ProfileCompleteness.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileCompleteness.Complete(childComplexity), true
+	case "ProfileCompleteness.missing":
+		if e.ComplexityRoot.ProfileCompleteness.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileCompleteness.Missing(childComplexity), true
+	case "ProfileCompleteness.requiredHours":
+		if e.ComplexityRoot.ProfileCompleteness.RequiredHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProfileCompleteness.RequiredHours(childComplexity), true
+
 	case "ProfileConnection.edges":
 		if e.ComplexityRoot.ProfileConnection.Edges == nil {
 			break
@@ -2360,6 +2878,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Announcements(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AnnouncementOrder), args["where"].(*ent.AnnouncementWhereInput)), true
+	case "Query.attachmentURL":
+		if e.ComplexityRoot.Query.AttachmentURL == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attachmentURL_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttachmentURL(childComplexity, args["id"].(int)), true
+	case "Query.attachmentsOf":
+		if e.ComplexityRoot.Query.AttachmentsOf == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attachmentsOf_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttachmentsOf(childComplexity, args["userID"].(int)), true
 	case "Query.auditLogs":
 		if e.ComplexityRoot.Query.AuditLogs == nil {
 			break
@@ -2371,6 +2911,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
+	case "Query.companyInvoiceProfile":
+		if e.ComplexityRoot.Query.CompanyInvoiceProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Query_companyInvoiceProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CompanyInvoiceProfile(childComplexity, args["organizationID"].(int)), true
 	case "Query.enrollments":
 		if e.ComplexityRoot.Query.Enrollments == nil {
 			break
@@ -2382,6 +2933,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Enrollments(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EnrollmentOrder), args["where"].(*ent.EnrollmentWhereInput)), true
+	case "Query.ethnicities":
+		if e.ComplexityRoot.Query.Ethnicities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Ethnicities(childComplexity), true
 	case "Query.examPlans":
 		if e.ComplexityRoot.Query.ExamPlans == nil {
 			break
@@ -2411,6 +2968,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myAttachments":
+		if e.ComplexityRoot.Query.MyAttachments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyAttachments(childComplexity), true
+	case "Query.myEnrollments":
+		if e.ComplexityRoot.Query.MyEnrollments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyEnrollments(childComplexity), true
+	case "Query.myInvoiceProfile":
+		if e.ComplexityRoot.Query.MyInvoiceProfile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyInvoiceProfile(childComplexity), true
+	case "Query.myProfile":
+		if e.ComplexityRoot.Query.MyProfile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyProfile(childComplexity), true
 	case "Query.mySessions":
 		if e.ComplexityRoot.Query.MySessions == nil {
 			break
@@ -2472,6 +3053,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Payments(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.PaymentOrder), args["where"].(*ent.PaymentWhereInput)), true
+	case "Query.profileCompleteness":
+		if e.ComplexityRoot.Query.ProfileCompleteness == nil {
+			break
+		}
+
+		args, err := ec.field_Query_profileCompleteness_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProfileCompleteness(childComplexity, args["userID"].(*int)), true
 	case "Query.profiles":
 		if e.ComplexityRoot.Query.Profiles == nil {
 			break
@@ -2505,12 +3097,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rooms(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RoomOrder), args["where"].(*ent.RoomWhereInput)), true
+	case "Query.searchExamSessions":
+		if e.ComplexityRoot.Query.SearchExamSessions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchExamSessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchExamSessions(childComplexity, args["input"].(model.SearchExamSessionsInput)), true
 	case "Query.serverTime":
 		if e.ComplexityRoot.Query.ServerTime == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.ServerTime(childComplexity), true
+	case "Query.sessionRoster":
+		if e.ComplexityRoot.Query.SessionRoster == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sessionRoster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SessionRoster(childComplexity, args["sessionID"].(int)), true
 	case "Query.subjects":
 		if e.ComplexityRoot.Query.Subjects == nil {
 			break
@@ -2522,6 +3136,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Subjects(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.SubjectOrder), args["where"].(*ent.SubjectWhereInput)), true
+	case "Query.trainingHours":
+		if e.ComplexityRoot.Query.TrainingHours == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trainingHours_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrainingHours(childComplexity, args["candidateID"].(int)), true
 	case "Query.trainingRecords":
 		if e.ComplexityRoot.Query.TrainingRecords == nil {
 			break
@@ -2533,6 +3158,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.TrainingRecords(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TrainingRecordOrder), args["where"].(*ent.TrainingRecordWhereInput)), true
+	case "Query.uploadableAttachmentKinds":
+		if e.ComplexityRoot.Query.UploadableAttachmentKinds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.UploadableAttachmentKinds(childComplexity), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -2683,6 +3314,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RoomEdge.Node(childComplexity), true
 
+	case "RosterEntry.candidateName":
+		if e.ComplexityRoot.RosterEntry.CandidateName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.CandidateName(childComplexity), true
+	case "RosterEntry.checkIn":
+		if e.ComplexityRoot.RosterEntry.CheckIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.CheckIn(childComplexity), true
+	case "RosterEntry.enrollment":
+		if e.ComplexityRoot.RosterEntry.Enrollment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.Enrollment(childComplexity), true
+	case "RosterEntry.livePhotoURL":
+		if e.ComplexityRoot.RosterEntry.LivePhotoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.LivePhotoURL(childComplexity), true
+	case "RosterEntry.livePhotoURLExpiresAt":
+		if e.ComplexityRoot.RosterEntry.LivePhotoURLExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.LivePhotoURLExpiresAt(childComplexity), true
+	case "RosterEntry.maskedIDNumber":
+		if e.ComplexityRoot.RosterEntry.MaskedIDNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.MaskedIDNumber(childComplexity), true
+	case "RosterEntry.paymentStatus":
+		if e.ComplexityRoot.RosterEntry.PaymentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.PaymentStatus(childComplexity), true
+	case "RosterEntry.ticketNo":
+		if e.ComplexityRoot.RosterEntry.TicketNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RosterEntry.TicketNo(childComplexity), true
+
 	case "Session.createdAt":
 		if e.ComplexityRoot.Session.CreatedAt == nil {
 			break
@@ -2755,6 +3435,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Session.UserID(childComplexity), true
+
+	case "SessionRoster.checkedIn":
+		if e.ComplexityRoot.SessionRoster.CheckedIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionRoster.CheckedIn(childComplexity), true
+	case "SessionRoster.entries":
+		if e.ComplexityRoot.SessionRoster.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionRoster.Entries(childComplexity), true
+	case "SessionRoster.session":
+		if e.ComplexityRoot.SessionRoster.Session == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionRoster.Session(childComplexity), true
+	case "SessionRoster.total":
+		if e.ComplexityRoot.SessionRoster.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionRoster.Total(childComplexity), true
+
+	case "SignedURL.expiresAt":
+		if e.ComplexityRoot.SignedURL.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignedURL.ExpiresAt(childComplexity), true
+	case "SignedURL.url":
+		if e.ComplexityRoot.SignedURL.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignedURL.URL(childComplexity), true
 
 	case "Subject.active":
 		if e.ComplexityRoot.Subject.Active == nil {
@@ -2861,6 +3579,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.NotificationAdded(childComplexity), true
+	case "Subscription.sessionCheckIns":
+		if e.ComplexityRoot.Subscription.SessionCheckIns == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_sessionCheckIns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SessionCheckIns(childComplexity, args["sessionID"].(int)), true
+
+	case "TrainingHours.category":
+		if e.ComplexityRoot.TrainingHours.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingHours.Category(childComplexity), true
+	case "TrainingHours.hours":
+		if e.ComplexityRoot.TrainingHours.Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingHours.Hours(childComplexity), true
+	case "TrainingHours.required":
+		if e.ComplexityRoot.TrainingHours.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingHours.Required(childComplexity), true
 
 	case "TrainingRecord.candidate":
 		if e.ComplexityRoot.TrainingRecord.Candidate == nil {
@@ -3110,19 +3858,25 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAddExamSessionInput,
 		ec.unmarshalInputAnnouncementOrder,
 		ec.unmarshalInputAnnouncementWhereInput,
 		ec.unmarshalInputAttachmentWhereInput,
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
+		ec.unmarshalInputAutoAssignInput,
+		ec.unmarshalInputCheckInInput,
 		ec.unmarshalInputCheckInWhereInput,
 		ec.unmarshalInputCreateAnnouncementInput,
+		ec.unmarshalInputCreateExamPlanInput,
 		ec.unmarshalInputCreateInvoiceProfileInput,
 		ec.unmarshalInputCreateOrganizationInput,
 		ec.unmarshalInputCreateRegionInput,
 		ec.unmarshalInputCreateRoomInput,
 		ec.unmarshalInputCreateStaffAccountInput,
 		ec.unmarshalInputCreateSubjectInput,
+		ec.unmarshalInputEnrollInput,
+		ec.unmarshalInputEnrollStaffInput,
 		ec.unmarshalInputEnrollmentOrder,
 		ec.unmarshalInputEnrollmentWhereInput,
 		ec.unmarshalInputExamPlanOrder,
@@ -3132,6 +3886,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputInvoiceProfileOrder,
 		ec.unmarshalInputInvoiceProfileWhereInput,
 		ec.unmarshalInputLoginInput,
+		ec.unmarshalInputManualAssignInput,
 		ec.unmarshalInputNotificationOrder,
 		ec.unmarshalInputNotificationWhereInput,
 		ec.unmarshalInputOrganizationOrder,
@@ -3140,20 +3895,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPaymentWhereInput,
 		ec.unmarshalInputProfileOrder,
 		ec.unmarshalInputProfileWhereInput,
+		ec.unmarshalInputRecordTrainingInput,
 		ec.unmarshalInputRegionOrder,
 		ec.unmarshalInputRegionWhereInput,
 		ec.unmarshalInputRegisterCompanyInput,
 		ec.unmarshalInputRegisterPersonInput,
+		ec.unmarshalInputResubmitEnrollmentInput,
 		ec.unmarshalInputRoomOrder,
 		ec.unmarshalInputRoomWhereInput,
+		ec.unmarshalInputSaveInvoiceProfileInput,
+		ec.unmarshalInputSearchExamSessionsInput,
 		ec.unmarshalInputSessionWhereInput,
 		ec.unmarshalInputSubjectOrder,
 		ec.unmarshalInputSubjectWhereInput,
+		ec.unmarshalInputTrainingDetailsInput,
 		ec.unmarshalInputTrainingRecordOrder,
 		ec.unmarshalInputTrainingRecordWhereInput,
 		ec.unmarshalInputUpdateAnnouncementInput,
+		ec.unmarshalInputUpdateExamPlanInput,
+		ec.unmarshalInputUpdateExamSessionInput,
 		ec.unmarshalInputUpdateInvoiceProfileInput,
 		ec.unmarshalInputUpdateOrganizationInput,
+		ec.unmarshalInputUpdateProfileInput,
 		ec.unmarshalInputUpdateRegionInput,
 		ec.unmarshalInputUpdateRoomInput,
 		ec.unmarshalInputUpdateSubjectInput,
@@ -3383,6 +4146,798 @@ extend type Mutation {
   requestPasswordReset(login: String!, phone: String!): Boolean!
   "Set a new password with the SMS code; every session of the account ends."
   resetPassword(login: String!, code: String!, newPassword: String!): Boolean!
+}
+`, BuiltIn: false},
+	{Name: "../checkin.graphqls", Input: `# Draft API for admission tickets, registration forms and check-in
+# (DOMAIN.md steps 8 and 11). Not picked up by gqlgen (.draft suffix).
+#
+# ---------------------------------------------------------------------------
+# Documents are NOT GraphQL fields. They are served as application/pdf by
+# tickets.(*Service).Handler():
+#
+#   GET /documents/tickets/{enrollmentID}.pdf   # calls: tickets.(*Service).AdmissionTicket
+#       roles: CANDIDATE (own), COMPANY (enrolled by it), EXAM_SITE (seated at it),
+#              REVIEWER, ADMIN. Open from 00:00 China time five days before the
+#              exam day (tickets.OpensAt); before that 403 with
+#              extensions.reason NOT_YET_OPEN and extensions.opensAt.
+#   GET /documents/forms/{enrollmentID}.pdf     # calls: tickets.(*Service).RegistrationForm
+#       roles: as above plus TRAINING_ORG (assigned it); any time after submission.
+#
+# The handler takes the viewer from the request context, so the app must mount
+# it behind the same bearer-token middleware as /graphql:
+#     mux.Handle("/documents/", withViewer(o, ticketsService.Handler()))
+# The web client fetches with the Authorization header and shows the blob
+# (Content-Disposition: inline; Cache-Control: no-store). Errors are JSON
+# shaped like GraphQL errors: 401 UNAUTHENTICATED, 403 FORBIDDEN (with
+# extensions.reason), 404 NOT_FOUND (also for enrollments the viewer may not
+# see), 500 INTERNAL.
+# ---------------------------------------------------------------------------
+
+extend type Enrollment {
+  """
+  When the admission ticket can be printed (00:00 China time, five days
+  before the exam day); null while no session is chosen. The ticket itself
+  also needs APPROVED, PAID and a ticket number.
+  """
+  admissionTicketOpensAt: Time
+  # calls: tickets.OpensAt(session.startsAt) — a pure function, no service state
+  # roles: whoever may read the Enrollment (its privacy policy)
+}
+
+"What the check-in desk sends: the ID card reader's data and the live photo."
+input CheckInInput {
+  sessionID: ID!
+  "Document number as read from the card (resident ID or 2023 foreign permanent resident card)."
+  readerIDNumber: String!
+  "Name as read from the card."
+  readerName: String!
+  "The card's photo, if the reader provides it (JPEG or PNG)."
+  readerPhoto: Upload
+  "The photo taken at the desk (JPEG or PNG, required)."
+  livePhoto: Upload!
+}
+
+"One seated candidate of a session, as the site and its proctors see them."
+type RosterEntry {
+  enrollment: Enrollment!
+  candidateName: String!
+  "ID number with the middle hidden (440304********1234)."
+  maskedIDNumber: String!
+  ticketNo: String
+  paymentStatus: PaymentStatus!
+  "Null until checked in."
+  checkIn: CheckIn
+  "Short-lived signed URL of the live photo; null until checked in."
+  livePhotoURL: String
+  livePhotoURLExpiresAt: Time
+}
+
+type SessionRoster {
+  session: ExamSession!
+  total: Int!
+  checkedIn: Int!
+  entries: [RosterEntry!]!
+}
+
+"A candidate was checked in (ids only; refetch what you need)."
+type CheckedInEvent {
+  sessionID: ID!
+  enrollmentID: ID!
+  checkInID: ID!
+  at: Time!
+}
+
+extend type Query {
+  """
+  The APPROVED enrollments seated in a session, by ticket number, with their
+  check-in state.
+  """
+  sessionRoster(sessionID: ID!): SessionRoster!
+  # calls: checkin.(*Service).Roster
+  # roles: EXAM_SITE and PROCTOR of the session's site; REVIEWER; ADMIN.
+  #        Others FORBIDDEN, anonymous UNAUTHENTICATED.
+}
+
+extend type Mutation {
+  """
+  Checks a candidate in at the site: the reader's ID number and name must
+  match an APPROVED, PAID enrollment of the session, within 60 minutes before
+  to 30 minutes after its start. Refusals carry extensions.reason:
+  NOT_ON_ROSTER (NOT_FOUND), NAME_MISMATCH (BAD_USER_INPUT, field readerName),
+  NOT_APPROVED / NOT_PAID / NOT_OPEN_YET / WINDOW_CLOSED / SESSION_CANCELLED /
+  SESSION_CLOSED (FORBIDDEN; the window ones with opensAt and closesAt),
+  ALREADY_CHECKED_IN (CONFLICT, with checkedInAt). Bad photos are
+  BAD_USER_INPUT on livePhoto / readerPhoto.
+  """
+  checkIn(input: CheckInInput!): CheckIn!
+  # calls: checkin.(*Service).CheckIn
+  #   (the resolver reads each Upload into []byte for checkin.Input; the
+  #   server's multipart limit bounds them, media.Prepare re-checks)
+  # roles: EXAM_SITE of the session's site only. Other sites FORBIDDEN;
+  #        every other role FORBIDDEN; anonymous UNAUTHENTICATED.
+}
+
+extend type Subscription {
+  """
+  Check-ins of a session as they commit (at most once: fetch sessionRoster
+  when (re)subscribing). If proctoring exposes one subscription for all of a
+  session's events, CHECKED_IN events on topic session:<id> can be delivered
+  there instead and this field dropped.
+  """
+  sessionCheckIns(sessionID: ID!): CheckedInEvent!
+  # calls: checkin.(*Service).Subscribe
+  # roles: as sessionRoster.
+}
+`, BuiltIn: false},
+	{Name: "../enrollment.graphqls", Input: `# Enrollment (报名), review (审核) and seats (选择考场): DOMAIN.md steps 4, 5, 7.
+# Draft for the GraphQL integrator — not read by gqlgen. Every field is one
+# call into internal/enrollment; the service checks roles (authz.Require),
+# ownership and privacy, validates input and runs in the mutation's
+# transaction (it joins it through txn.WithTx).
+#
+# Listing that needs no logic stays with the generated connections:
+#   - a reviewer's queue:  enrollments(where: {status: PENDING_REVIEW}, orderBy: {field: SUBMITTED_AT})
+#   - a site's roster:     enrollments(where: {sessionID: …}) (privacy filters by site)
+#   - sessions of a plan:  examSessions(where: {planID: …})
+# "My reviews" is myEnrollments below (or the same enrollments connection,
+# which privacy already limits to the candidate's own / the company's staff).
+#
+# Errors (extensions.code; extensions.field names the input):
+#   BAD_USER_INPUT  pledgeAccepted ("请先阅读并同意诚信考试承诺书"), sessionID (unknown,
+#                   window closed, not SCHEDULED, started, inactive subject, category
+#                   mismatch), profile (incomplete; extensions.missing: [String!],
+#                   extensions.candidateID), candidateIDs (empty, > 500, repeated, not
+#                   staff; extensions.candidateIDs), reason, toSessionID, from/to/limit
+#   CONFLICT        full session: "该场考试已无剩余座位，请选择其他考试进行报名" (bulk:
+#                   "…剩余座位不足（剩余N个，需要M个）…", extensions.remaining);
+#                   duplicate live enrollment for the plan and subject; already
+#                   reviewed; wrong state for cancel/resubmit/move; concurrent change
+#   FORBIDDEN       wrong role; company not APPROVED ("单位注册尚未审核通过，暂不能报名");
+#                   reviewer without a department
+#   NOT_FOUND       enrollment not visible to the viewer
+#   UNAUTHENTICATED no login (every field but searchExamSessions/remainingSeats)
+
+input SearchExamSessionsInput {
+  "Exam dates: sessions starting within [from, to]; at most one year apart."
+  from: Time!
+  to: Time!
+  "Region of the plan (批次所属地区)."
+  regionID: ID
+  subjectID: ID
+  "Leave out full sessions (otherwise listed with remainingSeats 0)."
+  onlyAvailable: Boolean = false
+  "Default 100, at most 500."
+  limit: Int
+}
+
+input EnrollInput {
+  sessionID: ID!
+  "The candidate read and accepted the integrity pledge (诚信考试承诺书)."
+  pledgeAccepted: Boolean!
+}
+
+input EnrollStaffInput {
+  sessionID: ID!
+  "Candidates whose profile names the viewer's company; at most 500, no repeats."
+  candidateIDs: [ID!]!
+  pledgeAccepted: Boolean!
+}
+
+input ResubmitEnrollmentInput {
+  "A session of the same plan and subject (the same one or another sitting)."
+  sessionID: ID!
+  pledgeAccepted: Boolean!
+}
+
+extend type ExamSession {
+  "Seats left now: capacity - taken, read live."
+  remainingSeats: Int!
+  # calls: enrollment.Remaining(obj)   (pure function, no query)
+  # roles: anyone (sessions are public)
+}
+
+extend type Query {
+  """
+  Sessions open for enrollment now: SCHEDULED and not started, active
+  subject, plan's enrollment window contains the server time and its exam
+  dates overlap [from, to]; ordered by start time.
+  """
+  searchExamSessions(input: SearchExamSessionsInput!): [ExamSession!]!
+  # calls: enrollment.(*Service).SearchSessions
+  # roles: anyone, anonymous included
+
+  """
+  The viewer's enrollments, newest first — the "my reviews" page: status,
+  reviewDepartment { name }, reviewReason, reviewedAt. A CANDIDATE sees their
+  own, a COMPANY its staff's.
+  """
+  myEnrollments: [Enrollment!]!
+  # calls: enrollment.(*Service).MyEnrollments
+  # roles: CANDIDATE, COMPANY
+}
+
+extend type Mutation {
+  """
+  Enroll the viewer in a session and hold a seat, for review. Refused with
+  no seat taken when the session is full, the profile incomplete, the
+  window closed or the candidate already enrolled in the plan's subject.
+  """
+  enroll(input: EnrollInput!): Enrollment!
+  # calls: enrollment.(*Service).Enroll
+  # roles: CANDIDATE
+
+  "Enroll the company's staff in one session, all or none."
+  enrollStaff(input: EnrollStaffInput!): [Enrollment!]!
+  # calls: enrollment.(*Service).EnrollStaff
+  # roles: COMPANY (organisation APPROVED)
+
+  """
+  Approve or reject a PENDING_REVIEW enrollment; a rejection needs a reason
+  and gives the seat back. Records reviewer, department and time; the
+  candidate (and company) are notified.
+  """
+  reviewEnrollment(id: ID!, approve: Boolean!, reason: String): Enrollment!
+  # calls: enrollment.(*Service).Review
+  # roles: REVIEWER (with a department), ADMIN
+
+  "Send a corrected REJECTED enrollment back to review; takes a seat again."
+  resubmitEnrollment(id: ID!, input: ResubmitEnrollmentInput!): Enrollment!
+  # calls: enrollment.(*Service).Resubmit
+  # roles: CANDIDATE (own), COMPANY (staff it enrolled)
+
+  "Withdraw an enrollment before any payment; the seat is given back."
+  cancelEnrollment(id: ID!): Enrollment!
+  # calls: enrollment.(*Service).Cancel
+  # roles: CANDIDATE (own), COMPANY (staff it enrolled)
+
+  """
+  Move a paid, approved enrollment to another session of the same plan and
+  subject. Atomic: when the target is full the old seat is kept.
+  """
+  moveSeat(id: ID!, toSessionID: ID!): Enrollment!
+  # calls: enrollment.(*Service).MoveSeat
+  # roles: CANDIDATE (own), COMPANY (staff it enrolled)
+}
+
+# Not exposed: MarkPaymentPending, MarkUnpaid, MarkPaid (internal/payment
+# calls them after it has decided), RawSeatTx (benchmarks and load tools).
+`, BuiltIn: false},
+	{Name: "../payment.graphqls", Input: `# Payment (缴费), DOMAIN.md step 6 — service internal/payment.
+#
+# Draft for the GraphQL integrator; not picked up by gqlgen (suffix .draft).
+#
+# Reading payments needs no new field: the generated ` + "`" + `payments` + "`" + ` connection and
+# ` + "`" + `node(id:)` + "`" + ` (graph/ent.graphql) are filtered by the Payment privacy policy —
+# payers see their own, COMPANY accounts their company's, REVIEWER and ADMIN
+# all. Reviewers find the transfers to decide with
+#   payments(where: {method: BANK_TRANSFER, status: PENDING_CONFIRMATION})
+# and open the proof through ` + "`" + `Payment.proof` + "`" + ` (Attachment; its signed URL is
+# the attachment service's field). An enrollment's payments: ` + "`" + `Enrollment.payments` + "`" + `.
+#
+# The proof file itself is uploaded with the attachment upload mutation of the
+# profile service, kind PAYMENT_PROOF; its id is passed to submitBankTransfer.
+#
+# Not GraphQL: payment.(*Service).Handler() must be mounted at /payments/ by
+# internal/app (outside the GraphQL transaction and the bearer-token check):
+#   POST /payments/notify   gateway notifications (signature checked there)
+#   GET  /payments/return   the page the payer's browser returns to
+#   GET/POST /payments/sim/pay   the simulated gateway's pay page — only when
+#        the Gateway is payment.SimGateway; never in production.
+#
+# Errors (extensions.code): UNAUTHENTICATED, FORBIDDEN (wrong role),
+# BAD_USER_INPUT with field (enrollmentIDs, proofAttachmentID, reason, id,
+# title, taxNumber, address, phone, bankName, bankAccount, email), NOT_FOUND
+# (an enrollment or payment that is missing or not the viewer's — the same
+# answer for both), CONFLICT (already paid / pending / decided; extensions
+# carry enrollmentID where one is at fault), INTERNAL (gateway unavailable).
+
+"An online payment just opened: send the payer's browser to payURL."
+type OnlinePaymentStart {
+  payment: Payment!
+  "The gateway's pay page for this order."
+  payURL: String!
+}
+
+"A company's invoice details (发票信息). Saving replaces them all; empty optional fields are cleared."
+input SaveInvoiceProfileInput {
+  "发票抬头, at most 128 characters."
+  title: String!
+  "纳税人识别号: 15, 18 (unified social credit code, check code verified) or 20 letters/digits; spaces are ignored, letters upper-cased."
+  taxNumber: String!
+  address: String
+  "Landline or mobile: digits, -, spaces, parentheses, a leading +."
+  phone: String
+  bankName: String
+  "8 to 32 digits; spaces are ignored."
+  bankAccount: String
+  email: String
+}
+
+extend type Query {
+  "The viewer's company's invoice details, or null until saved."
+  myInvoiceProfile: InvoiceProfile
+  # calls: payment.(*Service).InvoiceProfile
+  # roles: COMPANY
+
+  "A company's invoice details, for the department issuing invoices; null when none are saved."
+  companyInvoiceProfile(organizationID: ID!): InvoiceProfile
+  # calls: payment.(*Service).CompanyInvoiceProfile
+  # roles: REVIEWER, ADMIN
+}
+
+extend type Mutation {
+  """
+  Open an online payment for approved, unpaid enrollments: a candidate's own,
+  or a company's staff's (one payment for many). The amount is the sum of the
+  fees fixed at enrollment. The enrollments are PENDING until the gateway
+  confirms or the payer cancels.
+  """
+  startOnlinePayment(enrollmentIDs: [ID!]!): OnlinePaymentStart!
+  # calls: payment.(*Service).StartOnline
+  # roles: CANDIDATE, COMPANY
+
+  "A new pay URL for the viewer's online payment that is still open (CREATED)."
+  resumeOnlinePayment(id: ID!): String!
+  # calls: payment.(*Service).ResumeOnline
+  # roles: CANDIDATE, COMPANY
+
+  "Withdraw the viewer's online payment before it is paid; its enrollments become UNPAID again."
+  cancelPayment(id: ID!): Payment!
+  # calls: payment.(*Service).Cancel
+  # roles: CANDIDATE, COMPANY
+
+  """
+  Record a bank transfer with its proof (an attachment of kind PAYMENT_PROOF
+  the viewer uploaded, not already used by an open or paid payment). A
+  reviewer confirms or rejects it.
+  """
+  submitBankTransfer(enrollmentIDs: [ID!]!, proofAttachmentID: ID!): Payment!
+  # calls: payment.(*Service).SubmitBankTransfer
+  # roles: CANDIDATE, COMPANY
+
+  "Confirm a bank transfer: the payment and its enrollments are paid; the payer (and the staff paid for) are notified."
+  confirmPayment(id: ID!): Payment!
+  # calls: payment.(*Service).Confirm
+  # roles: REVIEWER, ADMIN
+
+  "Reject a bank transfer with a reason (required, at most 500 characters); its enrollments become UNPAID again and the payer is told why."
+  rejectPayment(id: ID!, reason: String): Payment!
+  # calls: payment.(*Service).Reject
+  # roles: REVIEWER, ADMIN
+
+  """
+  Record fees paid at the exam site by one candidate, for enrollments seated
+  at the operator's site. The payment is PAID at once, confirmed by the operator.
+  """
+  recordOnsitePayment(enrollmentIDs: [ID!]!): Payment!
+  # calls: payment.(*Service).RecordOnsite
+  # roles: EXAM_SITE
+
+  "Create or replace the viewer's company's invoice details."
+  saveInvoiceProfile(input: SaveInvoiceProfileInput!): InvoiceProfile!
+  # calls: payment.(*Service).SaveInvoiceProfile
+  # roles: COMPANY
+}
+
+# Authorization matrix rows (everyone else: FORBIDDEN; anonymous: UNAUTHENTICATED):
+#   myInvoiceProfile        COMPANY
+#   companyInvoiceProfile   REVIEWER, ADMIN
+#   startOnlinePayment      CANDIDATE, COMPANY
+#   resumeOnlinePayment     CANDIDATE, COMPANY
+#   cancelPayment           CANDIDATE, COMPANY (payer; company colleagues share)
+#   submitBankTransfer      CANDIDATE, COMPANY
+#   confirmPayment          REVIEWER, ADMIN
+#   rejectPayment           REVIEWER, ADMIN
+#   recordOnsitePayment     EXAM_SITE
+#   saveInvoiceProfile      COMPANY
+#
+# Resolver note: IDs are global ids (ent GlobalID); enrollmentIDs arrive as
+# []int after gqlgen's ID mapping as elsewhere in graph/.
+`, BuiltIn: false},
+	{Name: "../plans.graphqls", Input: `# Exam plans (考试计划), sessions (场次), assignment and rooms (考场):
+# DOMAIN.md steps 9 and 10 — service internal/plans.
+#
+# Draft for the GraphQL integrator; not picked up by gqlgen (suffix .draft).
+# Every field is one call into plans.(*Service); the service checks roles
+# (authz.Require), ownership (the plan's institution) and the plan's state,
+# validates input, and joins the mutation's transaction (txn.WithTx).
+#
+# Wiring (internal/app), besides the service itself:
+#   a.Plans = &plans.Service{Client: a.Client, Notifier: a.Notifier}   // Now, Rand: nil in production
+#   a.Client.Room.Use(a.Plans.RoomHook())
+# The hook is what enforces the room rules (capacity vs. seats held, disabling)
+# on the existing createRoom/updateRoom mutations (admin.graphqls), which stay
+# as they are: updateRoom keeps calling ent in the mutation's transaction.
+#
+# Reading needs no new field: the generated connections (graph/ent.graphql)
+# filter, order and paginate, and plans, sessions and rooms are public:
+#   - an institution's plans:  examPlans(where: {trainingOrgID: …, status: DRAFT}, orderBy: {field: EXAM_FROM})
+#   - a reviewer's queue:      examPlans(where: {status: DRAFT})
+#   - sessions of a plan:      examSessions(where: {planID: …}, orderBy: {field: STARTS_AT})
+#   - who is assigned:         enrollments(where: {planID: …, source: PLAN}) (privacy: an
+#                              institution sees those it assigned; reviewers/admins all)
+#   - a site's rooms:          rooms(where: {siteID: …})
+# Candidates an institution can assign are its approved training records:
+#   trainingRecords(where: {status: APPROVED, category: …}) (privacy: own institution).
+#
+# Errors (extensions.code; extensions.field names the input):
+#   BAD_USER_INPUT  name, regionID, enrollStartsAt, enrollEndsAt, examFrom, examTo (missing,
+#                   order, in the past, > 1 year, sessions outside new dates);
+#                   subjectID (unknown, inactive, category OTHER for assignment);
+#                   roomID (unknown, "该考场已停用"); capacity ("场次人数不能超过考场核定人数（N人）",
+#                   "场次人数不能少于已安排的考生人数（N人）"); startsAt (past, outside the
+#                   plan's dates); durationMinutes (10–600);
+#                   count ("可分配考生不足：需要 N，可分配 M", 0, > 2000);
+#                   sessionIDs / sessionID ("所选考场剩余座位不足：需要 N，剩余 M", not of
+#                   the plan/subject, started or cancelled, repeated, > 100);
+#                   candidateIDs (empty, repeated, > 1000, no approved training record of
+#                   the category at the institution, already in the plan for the subject —
+#                   the message names them); planID (a plan without institution cannot
+#                   take assignments); enrollmentID (not a PLAN enrollment)
+#   CONFLICT        "考试计划已提交，不能修改" (any change after submission);
+#                   "考试计划已提交，无需重复提交"; "考试计划还没有考试场次，不能提交";
+#                   overlapping session in the room (field startsAt); session started or
+#                   cancelled; unassign of a cancelled/paid/checked-in enrollment;
+#                   room changes: capacity below seats held (field capacity), disabling
+#                   a room holding seats (field disabled); concurrent change
+#   FORBIDDEN       wrong role; another institution's plan ("只能管理本机构的考试计划");
+#                   TRAINING_ORG calling submitExamPlan
+#   NOT_FOUND       plan, session or enrollment unknown (or not visible to the viewer)
+#   UNAUTHENTICATED no login
+
+input CreateExamPlanInput {
+  name: String!
+  regionID: ID!
+  "Enrollment window; opens no later than examFrom, closes no later than examTo."
+  enrollStartsAt: Time!
+  enrollEndsAt: Time!
+  "Exam dates (instants: send the last day's end, e.g. 23:59:59 China time); at most one year."
+  examFrom: Time!
+  examTo: Time!
+}
+
+"Omitted fields stay as they are."
+input UpdateExamPlanInput {
+  name: String
+  regionID: ID
+  enrollStartsAt: Time
+  enrollEndsAt: Time
+  examFrom: Time
+  examTo: Time
+}
+
+input AddExamSessionInput {
+  planID: ID!
+  subjectID: ID!
+  roomID: ID!
+  startsAt: Time!
+  "10 to 600."
+  durationMinutes: Int!
+  "Defaults to the room's capacity; may not exceed it."
+  capacity: Int
+  "Taken at the site's computers (default true)."
+  onsite: Boolean
+}
+
+"Omitted fields stay as they are."
+input UpdateExamSessionInput {
+  startsAt: Time
+  durationMinutes: Int
+  "Move to another room: its capacity and timetable are checked again."
+  roomID: ID
+  "Never below the seats already taken, never above the room."
+  capacity: Int
+  onsite: Boolean
+}
+
+input AutoAssignInput {
+  planID: ID!
+  subjectID: ID!
+  "Sessions of the plan for the subject (1–100); candidates are dealt round-robin over them."
+  sessionIDs: [ID!]!
+  "How many candidates to draw at random (1–2000)."
+  count: Int!
+}
+
+input ManualAssignInput {
+  planID: ID!
+  sessionID: ID!
+  "1–1000, no repeats."
+  candidateIDs: [ID!]!
+}
+
+extend type Mutation {
+  """
+  Draft an exam plan (制定考试计划). A TRAINING_ORG's plan belongs to its
+  institution; an ADMIN's plan belongs to none and is filled by online enrollment.
+  Roles: TRAINING_ORG, ADMIN.
+  """
+  createExamPlan(input: CreateExamPlanInput!): ExamPlan!
+  # calls: plans.(*Service).CreatePlan
+
+  """
+  Edit a draft plan (修改考试计划). Refused once submitted.
+  Roles: TRAINING_ORG (own institution's plans), ADMIN.
+  """
+  updateExamPlan(id: ID!, input: UpdateExamPlanInput!): ExamPlan!
+  # calls: plans.(*Service).UpdatePlan
+
+  """
+  Submit a plan (提交): DRAFT → SUBMITTED; afterwards nothing in it changes.
+  The institution's accounts are notified.
+  Roles: REVIEWER, ADMIN (TRAINING_ORG → FORBIDDEN).
+  """
+  submitExamPlan(id: ID!): ExamPlan!
+  # calls: plans.(*Service).SubmitPlan
+
+  """
+  Add a session (room, start, duration, seats) to a draft plan.
+  Roles: TRAINING_ORG (own institution's plans), ADMIN.
+  """
+  addExamSession(input: AddExamSessionInput!): ExamSession!
+  # calls: plans.(*Service).AddSession
+
+  """
+  Change a session of a draft plan that has not started; assigned candidates
+  are told when time or room changes.
+  Roles: TRAINING_ORG (own institution's plans), ADMIN.
+  """
+  updateExamSession(id: ID!, input: UpdateExamSessionInput!): ExamSession!
+  # calls: plans.(*Service).UpdateSession
+
+  """
+  Automatic assignment (自动分配): draw ` + "`" + `count` + "`" + ` of the institution's approved
+  candidates for the subject not yet in the plan, at random, and spread them
+  over the sessions within their free seats. All or nothing. Returns the new
+  PLAN enrollments (PENDING_REVIEW).
+  Roles: TRAINING_ORG (own institution's plans), ADMIN (institution plans only).
+  """
+  autoAssignCandidates(input: AutoAssignInput!): [Enrollment!]!
+  # calls: plans.(*Service).AutoAssign
+
+  """
+  Manual assignment (手动分配): the selected candidates to one session. All or nothing.
+  Roles: TRAINING_ORG (own institution's plans), ADMIN (institution plans only).
+  """
+  manualAssignCandidates(input: ManualAssignInput!): [Enrollment!]!
+  # calls: plans.(*Service).ManualAssign
+
+  """
+  Take a candidate off a draft plan: the PLAN enrollment is CANCELLED and its
+  seat given back. Refused once paid or checked in.
+  Roles: TRAINING_ORG (enrollments it assigned), ADMIN.
+  """
+  unassignCandidate(enrollmentID: ID!): Enrollment!
+  # calls: plans.(*Service).Unassign
+}
+
+# Authorization matrix rows (role → allowed fields; every other role gets
+# FORBIDDEN, anonymous UNAUTHENTICATED):
+#   createExamPlan          TRAINING_ORG, ADMIN
+#   updateExamPlan          TRAINING_ORG (own), ADMIN
+#   submitExamPlan          REVIEWER, ADMIN
+#   addExamSession          TRAINING_ORG (own), ADMIN
+#   updateExamSession       TRAINING_ORG (own), ADMIN
+#   autoAssignCandidates    TRAINING_ORG (own), ADMIN
+#   manualAssignCandidates  TRAINING_ORG (own), ADMIN
+#   unassignCandidate       TRAINING_ORG (own; others' enrollments → NOT_FOUND), ADMIN
+#   updateRoom (existing)   EXAM_SITE (own rooms), ADMIN — now also guarded by plans.RoomHook
+`, BuiltIn: false},
+	{Name: "../profile.graphqls", Input: `# Draft API for profiles, attachments and training (DOMAIN.md steps 2–3).
+# Not picked up by gqlgen (.draft suffix). Entity types (Profile, Attachment,
+# TrainingRecord) and enums (CandidateType, ExamCategory, Sex, Education,
+# AttachmentKind, TrainingResult, ReviewStatus) come from graph/ent.graphql;
+# Upload from graph/schema.graphqls.
+#
+# Wiring (internal/app):
+#   profiles := &profile.Service{Client, Store: a.Store, Signer: a.Signer,
+#       Limits: media.Limits{...from config...}, URLPrefix: "/blobs/"}
+#   training := &training.Service{Client, Notifier: a.Notifier}
+#   enrollment.Service.Profiles = profile.Checker{S: profiles}
+# Limits (suggested environment variables, none read yet):
+#   KAOWU_UPLOAD_MAX_BYTES (20 MiB read cap), KAOWU_IMAGE_MAX_BYTES (1 MiB
+#   stored image), KAOWU_PDF_MAX_BYTES (5 MiB), KAOWU_IMAGE_MAX_DIMENSION
+#   (2000 px). Check them with media.Limits.Validate at start-up. The
+#   server's multipart cap (server.Options.MaxUploadBytes, 32 MiB) must stay
+#   above the read cap.
+#
+# Errors: BAD_USER_INPUT with extensions.field (file, kind, fileName,
+# candidateType, category, sex, birthDate, companyName, yearsInTrade,
+# education, ethnicity, address, title, postCode, candidateIdNumber,
+# candidateName, hours, startedOn, finishedOn, result, score, reason),
+# UNAUTHENTICATED, FORBIDDEN, NOT_FOUND (also for rows the viewer may not
+# see), CONFLICT (reviewed twice, duplicate training record, racing first
+# saves), TOO_MANY_REQUESTS (more than 100 uploads per account per day).
+
+# ------------------------------------------------------------------ profile
+
+input UpdateProfileInput {
+  "SOCIAL or NON_SOCIAL. Locked while an enrollment is under review or approved."
+  candidateType: CandidateType
+  """
+  SOCIAL candidates choose A, B, C1 or C2. For NON_SOCIAL candidates it
+  follows their approved training; sending a different value is refused.
+  """
+  category: ExamCategory
+  "Only for non-resident documents; derived from a resident ID number (a different value is refused)."
+  sex: Sex
+  "Only for non-resident documents; derived from a resident ID number."
+  birthDate: Time
+  """
+  Employer as written on the commitment letter (≤ 128 characters). The exact
+  name of a registered company links the profile to it (Profile.company):
+  that company then sees the profile and may enroll the candidate.
+  """
+  companyName: String
+  "0–70, not more than the candidate's age."
+  yearsInTrade: Int
+  education: Education
+  "One of ` + "`" + `ethnicities` + "`" + ` (\"汉\" is read as \"汉族\"); \"\" clears."
+  ethnicity: String
+  "≤ 256 characters, one line."
+  address: String
+  "专业技术职务, optional, ≤ 64 characters."
+  title: String
+  "Optional; 6 digits (full-width digits accepted)."
+  postCode: String
+}
+
+"One thing a profile lacks before it can enroll."
+type MissingItem {
+  "Input field (companyName), attachment kind (ID_PHOTO) or trainingHours."
+  field: String!
+  "What to show: 证件照, 单位承诺书（须加盖公章）, 学时不足：已完成 12 学时，需满 32 学时 …"
+  label: String!
+}
+
+type ProfileCompleteness {
+  complete: Boolean!
+  "In form order; empty when complete."
+  missing: [MissingItem!]!
+  candidateType: CandidateType
+  "The category the candidate would sit (the training's for NON_SOCIAL)."
+  category: ExamCategory
+  "Approved study hours in that category (NON_SOCIAL; 0 otherwise)."
+  approvedHours: Float!
+  "32 for NON_SOCIAL, 0 for SOCIAL."
+  requiredHours: Float!
+}
+
+# ------------------------------------------------------------------ attachments
+
+extend type Attachment {
+  """
+  Signed download link (served at /blobs/), valid for 10 minutes from the
+  request: fetch it when needed, do not store it. Only for attachments the
+  viewer may read (owner, REVIEWER, ADMIN).
+  """
+  url: String!
+  # calls: profile.(*Service).URL(ctx, obj.ID) — the expiry it also returns is dropped
+  # roles: whoever could load the Attachment (its privacy policy)
+}
+
+type SignedURL {
+  url: String!
+  expiresAt: Time!
+}
+
+# ------------------------------------------------------------------ training
+
+input TrainingDetailsInput {
+  category: ExamCategory!
+  "Half-hour steps, > 0, ≤ 200, at most 12 per day of the date range."
+  hours: Float!
+  "First day (a calendar day in China; not in the future, not before 1990)."
+  startedOn: Time!
+  "Last day; null while the training goes on."
+  finishedOn: Time
+  result: TrainingResult
+  "0–100."
+  score: Int
+}
+
+input RecordTrainingInput {
+  "The candidate's document number (their login)."
+  candidateIdNumber: String!
+  "Optional; when given it must match the account (protects against a mistyped number)."
+  candidateName: String
+  details: TrainingDetailsInput!
+}
+
+"A candidate's approved training."
+type TrainingHours {
+  "Approved hours in the category of the latest approved training."
+  hours: Float!
+  "Category of the latest approved training (by start date); null when none."
+  category: ExamCategory
+  "32."
+  required: Float!
+}
+
+# ------------------------------------------------------------------ queries
+
+extend type Query {
+  "The viewer's profile; null before the first save."
+  myProfile: Profile
+  # calls: profile.(*Service).MyProfile
+  # roles: any logged-in (non-candidates simply get null)
+
+  "Completeness of a candidate's profile; the viewer's own when userID is omitted."
+  profileCompleteness(userID: ID): ProfileCompleteness!
+  # calls: profile.(*Service).Completeness(ctx, userID ?? viewer.UserID)
+  # roles: CANDIDATE (self), COMPANY (candidates whose profile names it or whose account belongs to it),
+  #        REVIEWER, ADMIN; others FORBIDDEN
+
+  "The newest attachment of each kind of the viewer."
+  myAttachments: [Attachment!]!
+  # calls: profile.(*Service).MyAttachments
+  # roles: any logged-in
+
+  "The newest attachment of each kind of an account, as far as the viewer may read them."
+  attachmentsOf(userID: ID!): [Attachment!]!
+  # calls: profile.(*Service).CurrentAttachments
+  # roles: any logged-in; privacy returns only the viewer's own, or all for REVIEWER and ADMIN
+
+  "A signed link to an attachment, with its expiry."
+  attachmentURL(id: ID!): SignedURL!
+  # calls: profile.(*Service).URL
+  # roles: owner, REVIEWER, ADMIN; others NOT_FOUND
+
+  "Attachment kinds the viewer may upload."
+  uploadableAttachmentKinds: [AttachmentKind!]!
+  # calls: profile.UploadKinds(viewer.Role) — pure function
+  # roles: any logged-in (CANDIDATE: profile kinds + PAYMENT_PROOF + OTHER; COMPANY: COMMITMENT_LETTER,
+  #        PAYMENT_PROOF, OTHER; staff: none)
+
+  "Accepted values of Profile.ethnicity, in GB/T 3304 order."
+  ethnicities: [String!]!
+  # calls: profile.Ethnicities() — pure function
+  # roles: anyone, including anonymous
+
+  "A candidate's approved study hours."
+  trainingHours(candidateID: ID!): TrainingHours!
+  # calls: training.(*Service).ApprovedHours (required = training.RequiredHours)
+  # roles: CANDIDATE (self), TRAINING_ORG, REVIEWER, ADMIN
+
+  # Lists of training records: the generated ` + "`" + `trainingRecords` + "`" + ` connection
+  # (privacy: TRAINING_ORG its institution's, CANDIDATE their own, REVIEWER and
+  # ADMIN all). Profiles: the generated ` + "`" + `profiles` + "`" + ` connection.
+}
+
+# ------------------------------------------------------------------ mutations
+
+extend type Mutation {
+  """
+  Upload a file for the viewer's own account (multipart request). jpg, png
+  or pdf, checked by content; images over the size or dimension limit are
+  downscaled and stored as JPEG; PDFs over the limit are refused. ID_PHOTO
+  must be an image. The newest upload of a kind is the current one.
+  """
+  uploadAttachment(kind: AttachmentKind!, file: Upload!): Attachment!
+  # calls: profile.(*Service).Upload(ctx, kind, file.Filename, file.File, file.Size)
+  # roles: CANDIDATE (ID_PHOTO, ID_CARD_FRONT, ID_CARD_BACK, EDUCATION_CERT, COMMITMENT_LETTER,
+  #        STUDY_PROOF, PAYMENT_PROOF, OTHER), COMPANY (COMMITMENT_LETTER, PAYMENT_PROOF, OTHER);
+  #        others FORBIDDEN. CHECKIN_* photos are stored by the check-in service (profile.(*Service).Attach).
+
+  "Save the viewer's profile (created on first save). Null fields are left as they are; \"\" clears a text."
+  updateMyProfile(input: UpdateProfileInput!): Profile!
+  # calls: profile.(*Service).Update
+  # roles: CANDIDATE
+
+  "Enter a training record for a candidate (PENDING until reviewed by the same institution)."
+  recordTraining(input: RecordTrainingInput!): TrainingRecord!
+  # calls: training.(*Service).Record
+  # roles: TRAINING_ORG
+
+  "Replace the details of a PENDING record of the viewer's institution."
+  updateTrainingRecord(id: ID!, input: TrainingDetailsInput!): TrainingRecord!
+  # calls: training.(*Service).Update
+  # roles: TRAINING_ORG (own institution; others NOT_FOUND)
+
+  "Approve or reject a PENDING record of the viewer's institution; a reason is required to reject. The candidate is notified."
+  reviewTraining(id: ID!, approve: Boolean!, reason: String): TrainingRecord!
+  # calls: training.(*Service).Review
+  # roles: TRAINING_ORG (own institution; others NOT_FOUND)
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Shared scalars and server-wide fields. Entity types, connections, where and
@@ -8269,6 +9824,8 @@ func (ec *executionContext) childFields_Attachment(ctx context.Context, field gr
 		return ec.fieldContext_Attachment_uploadedByID(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Attachment_createdAt(ctx, field)
+	case "url":
+		return ec.fieldContext_Attachment_url(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Attachment", field.Name)
 }
@@ -8381,6 +9938,20 @@ func (ec *executionContext) childFields_CheckInEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CheckInEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_CheckedInEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sessionID":
+		return ec.fieldContext_CheckedInEvent_sessionID(ctx, field)
+	case "enrollmentID":
+		return ec.fieldContext_CheckedInEvent_enrollmentID(ctx, field)
+	case "checkInID":
+		return ec.fieldContext_CheckedInEvent_checkInID(ctx, field)
+	case "at":
+		return ec.fieldContext_CheckedInEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CheckedInEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_Enrollment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8447,6 +10018,8 @@ func (ec *executionContext) childFields_Enrollment(ctx context.Context, field gr
 		return ec.fieldContext_Enrollment_payments(ctx, field)
 	case "checkIn":
 		return ec.fieldContext_Enrollment_checkIn(ctx, field)
+	case "admissionTicketOpensAt":
+		return ec.fieldContext_Enrollment_admissionTicketOpensAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Enrollment", field.Name)
 }
@@ -8573,6 +10146,8 @@ func (ec *executionContext) childFields_ExamSession(ctx context.Context, field g
 		return ec.fieldContext_ExamSession_site(ctx, field)
 	case "enrollments":
 		return ec.fieldContext_ExamSession_enrollments(ctx, field)
+	case "remainingSeats":
+		return ec.fieldContext_ExamSession_remainingSeats(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExamSession", field.Name)
 }
@@ -8599,6 +10174,36 @@ func (ec *executionContext) childFields_ExamSessionEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ExamSessionEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_InvoiceProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InvoiceProfile_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_InvoiceProfile_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_InvoiceProfile_updatedAt(ctx, field)
+	case "organizationID":
+		return ec.fieldContext_InvoiceProfile_organizationID(ctx, field)
+	case "title":
+		return ec.fieldContext_InvoiceProfile_title(ctx, field)
+	case "taxNumber":
+		return ec.fieldContext_InvoiceProfile_taxNumber(ctx, field)
+	case "address":
+		return ec.fieldContext_InvoiceProfile_address(ctx, field)
+	case "phone":
+		return ec.fieldContext_InvoiceProfile_phone(ctx, field)
+	case "bankName":
+		return ec.fieldContext_InvoiceProfile_bankName(ctx, field)
+	case "bankAccount":
+		return ec.fieldContext_InvoiceProfile_bankAccount(ctx, field)
+	case "email":
+		return ec.fieldContext_InvoiceProfile_email(ctx, field)
+	case "organization":
+		return ec.fieldContext_InvoiceProfile_organization(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceProfile", field.Name)
+}
+
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -8613,6 +10218,16 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_phoneMasked(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MissingItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_MissingItem_field(ctx, field)
+	case "label":
+		return ec.fieldContext_MissingItem_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MissingItem", field.Name)
 }
 
 func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8655,6 +10270,16 @@ func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, fi
 		return ec.fieldContext_NotificationEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OnlinePaymentStart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payment":
+		return ec.fieldContext_OnlinePaymentStart_payment(ctx, field)
+	case "payURL":
+		return ec.fieldContext_OnlinePaymentStart_payURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OnlinePaymentStart", field.Name)
 }
 
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8839,6 +10464,24 @@ func (ec *executionContext) childFields_Profile(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Profile", field.Name)
 }
 
+func (ec *executionContext) childFields_ProfileCompleteness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "complete":
+		return ec.fieldContext_ProfileCompleteness_complete(ctx, field)
+	case "missing":
+		return ec.fieldContext_ProfileCompleteness_missing(ctx, field)
+	case "candidateType":
+		return ec.fieldContext_ProfileCompleteness_candidateType(ctx, field)
+	case "category":
+		return ec.fieldContext_ProfileCompleteness_category(ctx, field)
+	case "approvedHours":
+		return ec.fieldContext_ProfileCompleteness_approvedHours(ctx, field)
+	case "requiredHours":
+		return ec.fieldContext_ProfileCompleteness_requiredHours(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProfileCompleteness", field.Name)
+}
+
 func (ec *executionContext) childFields_ProfileConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -8941,6 +10584,28 @@ func (ec *executionContext) childFields_RoomEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type RoomEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RosterEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enrollment":
+		return ec.fieldContext_RosterEntry_enrollment(ctx, field)
+	case "candidateName":
+		return ec.fieldContext_RosterEntry_candidateName(ctx, field)
+	case "maskedIDNumber":
+		return ec.fieldContext_RosterEntry_maskedIDNumber(ctx, field)
+	case "ticketNo":
+		return ec.fieldContext_RosterEntry_ticketNo(ctx, field)
+	case "paymentStatus":
+		return ec.fieldContext_RosterEntry_paymentStatus(ctx, field)
+	case "checkIn":
+		return ec.fieldContext_RosterEntry_checkIn(ctx, field)
+	case "livePhotoURL":
+		return ec.fieldContext_RosterEntry_livePhotoURL(ctx, field)
+	case "livePhotoURLExpiresAt":
+		return ec.fieldContext_RosterEntry_livePhotoURLExpiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RosterEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8969,6 +10634,30 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 		return ec.fieldContext_Session_current(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
+}
+
+func (ec *executionContext) childFields_SessionRoster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "session":
+		return ec.fieldContext_SessionRoster_session(ctx, field)
+	case "total":
+		return ec.fieldContext_SessionRoster_total(ctx, field)
+	case "checkedIn":
+		return ec.fieldContext_SessionRoster_checkedIn(ctx, field)
+	case "entries":
+		return ec.fieldContext_SessionRoster_entries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SessionRoster", field.Name)
+}
+
+func (ec *executionContext) childFields_SignedURL(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_SignedURL_url(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_SignedURL_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignedURL", field.Name)
 }
 
 func (ec *executionContext) childFields_Subject(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9017,6 +10706,18 @@ func (ec *executionContext) childFields_SubjectEdge(ctx context.Context, field g
 		return ec.fieldContext_SubjectEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubjectEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hours":
+		return ec.fieldContext_TrainingHours_hours(ctx, field)
+	case "category":
+		return ec.fieldContext_TrainingHours_category(ctx, field)
+	case "required":
+		return ec.fieldContext_TrainingHours_required(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingHours", field.Name)
 }
 
 func (ec *executionContext) childFields_TrainingRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

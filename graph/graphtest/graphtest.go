@@ -78,7 +78,7 @@ func New(t testing.TB, dbURL string, opts ...Option) *Env {
 // Seed loads the demo data set.
 func (e *Env) Seed() {
 	e.T.Helper()
-	if err := demo.Seed(context.Background(), e.App.Client, e.App.Auth.Hasher(), io.Discard); err != nil {
+	if err := demo.Seed(context.Background(), demo.Deps{Client: e.App.Client, Hasher: e.App.Auth.Hasher(), Profiles: e.App.Profiles}, io.Discard); err != nil {
 		e.T.Fatalf("seed: %v", err)
 	}
 }

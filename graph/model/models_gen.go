@@ -5,15 +5,74 @@ package model
 import (
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/schematype"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 )
+
+type AddExamSessionInput struct {
+	PlanID    int       `json:"planID"`
+	SubjectID int       `json:"subjectID"`
+	RoomID    int       `json:"roomID"`
+	StartsAt  time.Time `json:"startsAt"`
+	// 10 to 600.
+	DurationMinutes int `json:"durationMinutes"`
+	// Defaults to the room's capacity; may not exceed it.
+	Capacity *int `json:"capacity,omitempty"`
+	// Taken at the site's computers (default true).
+	Onsite *bool `json:"onsite,omitempty"`
+}
+
+type AutoAssignInput struct {
+	PlanID    int `json:"planID"`
+	SubjectID int `json:"subjectID"`
+	// Sessions of the plan for the subject (1–100); candidates are dealt round-robin over them.
+	SessionIDs []int `json:"sessionIDs"`
+	// How many candidates to draw at random (1–2000).
+	Count int `json:"count"`
+}
 
 type CaptchaChallenge struct {
 	Key string `json:"key"`
 	// PNG image as a data: URL.
 	Image     string    `json:"image"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// What the check-in desk sends: the ID card reader's data and the live photo.
+type CheckInInput struct {
+	SessionID int `json:"sessionID"`
+	// Document number as read from the card (resident ID or 2023 foreign permanent resident card).
+	ReaderIDNumber string `json:"readerIDNumber"`
+	// Name as read from the card.
+	ReaderName string `json:"readerName"`
+	// The card's photo, if the reader provides it (JPEG or PNG).
+	ReaderPhoto *graphql.Upload `json:"readerPhoto,omitempty"`
+	// The photo taken at the desk (JPEG or PNG, required).
+	LivePhoto graphql.Upload `json:"livePhoto"`
+}
+
+// A candidate was checked in (ids only; refetch what you need).
+type CheckedInEvent struct {
+	SessionID    int       `json:"sessionID"`
+	EnrollmentID int       `json:"enrollmentID"`
+	CheckInID    int       `json:"checkInID"`
+	At           time.Time `json:"at"`
+}
+
+type CreateExamPlanInput struct {
+	Name     string `json:"name"`
+	RegionID int    `json:"regionID"`
+	// Enrollment window; opens no later than examFrom, closes no later than examTo.
+	EnrollStartsAt time.Time `json:"enrollStartsAt"`
+	EnrollEndsAt   time.Time `json:"enrollEndsAt"`
+	// Exam dates (instants: send the last day's end, e.g. 23:59:59 China time); at most one year.
+	ExamFrom time.Time `json:"examFrom"`
+	ExamTo   time.Time `json:"examTo"`
 }
 
 type CreateStaffAccountInput struct {
@@ -26,6 +85,19 @@ type CreateStaffAccountInput struct {
 	// Organisation of EXAM_SITE, TRAINING_ORG, REVIEWER (department) and PROCTOR accounts.
 	OrganizationID *int   `json:"organizationID,omitempty"`
 	Password       string `json:"password"`
+}
+
+type EnrollInput struct {
+	SessionID int `json:"sessionID"`
+	// The candidate read and accepted the integrity pledge (诚信考试承诺书).
+	PledgeAccepted bool `json:"pledgeAccepted"`
+}
+
+type EnrollStaffInput struct {
+	SessionID int `json:"sessionID"`
+	// Candidates whose profile names the viewer's company; at most 500, no repeats.
+	CandidateIDs   []int `json:"candidateIDs"`
+	PledgeAccepted bool  `json:"pledgeAccepted"`
 }
 
 type LoginInput struct {
@@ -47,6 +119,49 @@ type LoginPayload struct {
 	Challenge *string `json:"challenge,omitempty"`
 	// Where the code went, masked.
 	PhoneMasked *string `json:"phoneMasked,omitempty"`
+}
+
+type ManualAssignInput struct {
+	PlanID    int `json:"planID"`
+	SessionID int `json:"sessionID"`
+	// 1–1000, no repeats.
+	CandidateIDs []int `json:"candidateIDs"`
+}
+
+// One thing a profile lacks before it can enroll.
+type MissingItem struct {
+	// Input field (companyName), attachment kind (ID_PHOTO) or trainingHours.
+	Field string `json:"field"`
+	// What to show: 证件照, 单位承诺书（须加盖公章）, 学时不足：已完成 12 学时，需满 32 学时 …
+	Label string `json:"label"`
+}
+
+// An online payment just opened: send the payer's browser to payURL.
+type OnlinePaymentStart struct {
+	Payment *ent.Payment `json:"payment"`
+	// The gateway's pay page for this order.
+	PayURL string `json:"payURL"`
+}
+
+type ProfileCompleteness struct {
+	Complete bool `json:"complete"`
+	// In form order; empty when complete.
+	Missing       []*MissingItem         `json:"missing"`
+	CandidateType *profile.CandidateType `json:"candidateType,omitempty"`
+	// The category the candidate would sit (the training's for NON_SOCIAL).
+	Category *schematype.ExamCategory `json:"category,omitempty"`
+	// Approved study hours in that category (NON_SOCIAL; 0 otherwise).
+	ApprovedHours float64 `json:"approvedHours"`
+	// 32 for NON_SOCIAL, 0 for SOCIAL.
+	RequiredHours float64 `json:"requiredHours"`
+}
+
+type RecordTrainingInput struct {
+	// The candidate's document number (their login).
+	CandidateIDNumber string `json:"candidateIdNumber"`
+	// Optional; when given it must match the account (protects against a mistyped number).
+	CandidateName *string               `json:"candidateName,omitempty"`
+	Details       *TrainingDetailsInput `json:"details"`
 }
 
 type RegisterCompanyInput struct {
@@ -75,5 +190,137 @@ type RegisterPersonInput struct {
 	Password string `json:"password"`
 }
 
+type ResubmitEnrollmentInput struct {
+	// A session of the same plan and subject (the same one or another sitting).
+	SessionID      int  `json:"sessionID"`
+	PledgeAccepted bool `json:"pledgeAccepted"`
+}
+
+// One seated candidate of a session, as the site and its proctors see them.
+type RosterEntry struct {
+	Enrollment    *ent.Enrollment `json:"enrollment"`
+	CandidateName string          `json:"candidateName"`
+	// ID number with the middle hidden (440304********1234).
+	MaskedIDNumber string                   `json:"maskedIDNumber"`
+	TicketNo       *string                  `json:"ticketNo,omitempty"`
+	PaymentStatus  enrollment.PaymentStatus `json:"paymentStatus"`
+	// Null until checked in.
+	CheckIn *ent.CheckIn `json:"checkIn,omitempty"`
+	// Short-lived signed URL of the live photo; null until checked in.
+	LivePhotoURL          *string    `json:"livePhotoURL,omitempty"`
+	LivePhotoURLExpiresAt *time.Time `json:"livePhotoURLExpiresAt,omitempty"`
+}
+
+// A company's invoice details (发票信息). Saving replaces them all; empty optional fields are cleared.
+type SaveInvoiceProfileInput struct {
+	// 发票抬头, at most 128 characters.
+	Title string `json:"title"`
+	// 纳税人识别号: 15, 18 (unified social credit code, check code verified) or 20 letters/digits; spaces are ignored, letters upper-cased.
+	TaxNumber string  `json:"taxNumber"`
+	Address   *string `json:"address,omitempty"`
+	// Landline or mobile: digits, -, spaces, parentheses, a leading +.
+	Phone    *string `json:"phone,omitempty"`
+	BankName *string `json:"bankName,omitempty"`
+	// 8 to 32 digits; spaces are ignored.
+	BankAccount *string `json:"bankAccount,omitempty"`
+	Email       *string `json:"email,omitempty"`
+}
+
+type SearchExamSessionsInput struct {
+	// Exam dates: sessions starting within [from, to]; at most one year apart.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Region of the plan (批次所属地区).
+	RegionID  *int `json:"regionID,omitempty"`
+	SubjectID *int `json:"subjectID,omitempty"`
+	// Leave out full sessions (otherwise listed with remainingSeats 0).
+	OnlyAvailable *bool `json:"onlyAvailable,omitempty"`
+	// Default 100, at most 500.
+	Limit *int `json:"limit,omitempty"`
+}
+
+type SessionRoster struct {
+	Session   *ent.ExamSession `json:"session"`
+	Total     int              `json:"total"`
+	CheckedIn int              `json:"checkedIn"`
+	Entries   []*RosterEntry   `json:"entries"`
+}
+
+type SignedURL struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 type Subscription struct {
+}
+
+type TrainingDetailsInput struct {
+	Category schematype.ExamCategory `json:"category"`
+	// Half-hour steps, > 0, ≤ 200, at most 12 per day of the date range.
+	Hours float64 `json:"hours"`
+	// First day (a calendar day in China; not in the future, not before 1990).
+	StartedOn time.Time `json:"startedOn"`
+	// Last day; null while the training goes on.
+	FinishedOn *time.Time             `json:"finishedOn,omitempty"`
+	Result     *trainingrecord.Result `json:"result,omitempty"`
+	// 0–100.
+	Score *int `json:"score,omitempty"`
+}
+
+// A candidate's approved training.
+type TrainingHours struct {
+	// Approved hours in the category of the latest approved training.
+	Hours float64 `json:"hours"`
+	// Category of the latest approved training (by start date); null when none.
+	Category *schematype.ExamCategory `json:"category,omitempty"`
+	// 32.
+	Required float64 `json:"required"`
+}
+
+// Omitted fields stay as they are.
+type UpdateExamPlanInput struct {
+	Name           *string    `json:"name,omitempty"`
+	RegionID       *int       `json:"regionID,omitempty"`
+	EnrollStartsAt *time.Time `json:"enrollStartsAt,omitempty"`
+	EnrollEndsAt   *time.Time `json:"enrollEndsAt,omitempty"`
+	ExamFrom       *time.Time `json:"examFrom,omitempty"`
+	ExamTo         *time.Time `json:"examTo,omitempty"`
+}
+
+// Omitted fields stay as they are.
+type UpdateExamSessionInput struct {
+	StartsAt        *time.Time `json:"startsAt,omitempty"`
+	DurationMinutes *int       `json:"durationMinutes,omitempty"`
+	// Move to another room: its capacity and timetable are checked again.
+	RoomID *int `json:"roomID,omitempty"`
+	// Never below the seats already taken, never above the room.
+	Capacity *int  `json:"capacity,omitempty"`
+	Onsite   *bool `json:"onsite,omitempty"`
+}
+
+type UpdateProfileInput struct {
+	// SOCIAL or NON_SOCIAL. Locked while an enrollment is under review or approved.
+	CandidateType *profile.CandidateType `json:"candidateType,omitempty"`
+	// SOCIAL candidates choose A, B, C1 or C2. For NON_SOCIAL candidates it
+	// follows their approved training; sending a different value is refused.
+	Category *schematype.ExamCategory `json:"category,omitempty"`
+	// Only for non-resident documents; derived from a resident ID number (a different value is refused).
+	Sex *profile.Sex `json:"sex,omitempty"`
+	// Only for non-resident documents; derived from a resident ID number.
+	BirthDate *time.Time `json:"birthDate,omitempty"`
+	// Employer as written on the commitment letter (≤ 128 characters). The exact
+	// name of a registered company links the profile to it (Profile.company):
+	// that company then sees the profile and may enroll the candidate.
+	CompanyName *string `json:"companyName,omitempty"`
+	// 0–70, not more than the candidate's age.
+	YearsInTrade *int               `json:"yearsInTrade,omitempty"`
+	Education    *profile.Education `json:"education,omitempty"`
+	// One of `ethnicities` ("汉" is read as "汉族"); "" clears.
+	Ethnicity *string `json:"ethnicity,omitempty"`
+	// ≤ 256 characters, one line.
+	Address *string `json:"address,omitempty"`
+	// 专业技术职务, optional, ≤ 64 characters.
+	Title *string `json:"title,omitempty"`
+	// Optional; 6 digits (full-width digits accepted).
+	PostCode *string `json:"postCode,omitempty"`
 }

@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,32 +19,48 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/auth"
 	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/checkin"
 	"github.com/kaowu/kaowu/internal/config"
 	"github.com/kaowu/kaowu/internal/db"
+	"github.com/kaowu/kaowu/internal/enrollment"
 	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/media"
 	"github.com/kaowu/kaowu/internal/notify"
 	"github.com/kaowu/kaowu/internal/orgs"
+	"github.com/kaowu/kaowu/internal/payment"
+	"github.com/kaowu/kaowu/internal/plans"
+	"github.com/kaowu/kaowu/internal/profile"
 	"github.com/kaowu/kaowu/internal/server"
 	"github.com/kaowu/kaowu/internal/storage"
+	"github.com/kaowu/kaowu/internal/tickets"
+	"github.com/kaowu/kaowu/internal/training"
 )
 
 // App is a wired kaowu.
 type App struct {
-	Cfg      *config.Config
-	Log      *slog.Logger
-	DB       *db.DB
-	Client   *ent.Client
-	Store    storage.Store
-	Signer   *storage.Signer
-	Bus      events.Bus
-	SMS      notify.Sender
-	Notifier *notify.Notifier
-	Auth     *auth.Service
-	Orgs     *orgs.Service
-	Handler  http.Handler
+	Cfg         *config.Config
+	Log         *slog.Logger
+	DB          *db.DB
+	Client      *ent.Client
+	Store       storage.Store
+	Signer      *storage.Signer
+	Bus         events.Bus
+	SMS         notify.Sender
+	Notifier    *notify.Notifier
+	Auth        *auth.Service
+	Orgs        *orgs.Service
+	Profiles    *profile.Service
+	Training    *training.Service
+	Enrollments *enrollment.Service
+	Payments    *payment.Service
+	Plans       *plans.Service
+	Tickets     *tickets.Service
+	CheckIns    *checkin.Service
+	Handler     http.Handler
 }
 
 // Options are the parts a caller may supply instead of the configured ones.
@@ -114,6 +132,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, LoginSMS: cfg.LoginSMS, Secret: cfg.Secret,
 	}, log)
 	a.Orgs = &orgs.Service{Client: a.Client, Bus: a.Bus, Notifier: a.Notifier}
+	limits := media.DefaultLimits()
+	limits.MaxUploadBytes, limits.MaxImageBytes, limits.MaxPDFBytes = cfg.MaxUploadBytes, cfg.MaxImageBytes, cfg.MaxPDFBytes
+	a.Profiles = &profile.Service{Client: a.Client, Store: a.Store, Signer: a.Signer, Limits: limits}
+	a.Training = &training.Service{Client: a.Client, Notifier: a.Notifier}
+	a.Enrollments = &enrollment.Service{Client: a.Client, Notifier: a.Notifier, Profiles: profile.Checker{S: a.Profiles}}
+	a.Payments = &payment.Service{Client: a.Client, Gateway: gateway(cfg), Enrollments: a.Enrollments,
+		Notifier: a.Notifier, BaseURL: cfg.PublicURL, Log: log}
+	a.Plans = &plans.Service{Client: a.Client, Notifier: a.Notifier}
+	// Room capacity and disabling rules hold for every room update, whoever makes it.
+	a.Client.Room.Use(a.Plans.RoomHook())
+	a.Tickets = &tickets.Service{Client: a.Client, Store: a.Store, Log: log}
+	a.CheckIns = &checkin.Service{Client: a.Client, Store: a.Store, Bus: a.Bus, Limits: limits, Profiles: a.Profiles, Log: log}
 
 	if opt.Schema != nil {
 		a.Handler, err = server.New(server.Options{
@@ -135,6 +165,34 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	ok = true
 	return a, nil
+}
+
+// gateway is the configured payment gateway. The simulator lets anyone
+// holding a pay link "pay": development only (config refuses it in
+// production unless asked for explicitly).
+func gateway(cfg *config.Config) payment.Gateway {
+	if cfg.PaymentGateway == "sim" {
+		return payment.NewSimGateway(deriveKey(cfg.Secret, "payment-sim"), cfg.PublicURL)
+	}
+	return noGateway{}
+}
+
+// noGateway refuses online payment with a message saying what still works.
+type noGateway struct{}
+
+func (noGateway) CreateOrder(context.Context, payment.Order) (string, error) {
+	return "", apperr.New(apperr.BadInput, "在线支付暂未开通，请选择银行转账或到考点现场缴费")
+}
+
+func (noGateway) VerifyNotification([]byte, http.Header) (payment.Notification, error) {
+	return payment.Notification{}, payment.ErrBadSignature
+}
+
+// deriveKey gives each use of the server secret its own key.
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // Close releases everything New opened.

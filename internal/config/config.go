@@ -32,6 +32,14 @@ type Config struct {
 	LogFormat      string // "text" or "json"
 	PublicURL      string // base URL for links (QR codes, signed URLs); default http://<Addr>
 	DBMaxConns     int
+	// Uploads: images over MaxImageBytes are downscaled and re-encoded, PDFs
+	// over MaxPDFBytes refused, nothing over MaxUploadBytes read.
+	MaxUploadBytes int64
+	MaxImageBytes  int64
+	MaxPDFBytes    int64
+	// PaymentGateway: "sim" (simulated, development) or "none" (online
+	// payment off; bank transfer and on-site payment remain).
+	PaymentGateway string
 }
 
 // S3 configures MinIO; Endpoint empty means local-disk storage.
@@ -69,6 +77,17 @@ func Load() (*Config, error) {
 	c.SessionIdle = getDuration("KAOWU_SESSION_IDLE", 30*time.Minute, &errs)
 	c.SessionMax = getDuration("KAOWU_SESSION_MAX", 12*time.Hour, &errs)
 	c.DBMaxConns = getInt("KAOWU_DB_MAX_CONNS", 20, &errs)
+	c.MaxUploadBytes = int64(getInt("KAOWU_MAX_UPLOAD_KB", 20*1024, &errs)) << 10
+	c.MaxImageBytes = int64(getInt("KAOWU_MAX_IMAGE_KB", 1024, &errs)) << 10
+	c.MaxPDFBytes = int64(getInt("KAOWU_MAX_PDF_KB", 5*1024, &errs)) << 10
+	def := "sim"
+	if c.Env == "production" {
+		def = "none"
+	}
+	c.PaymentGateway = get("KAOWU_PAYMENT_GATEWAY", def)
+	if c.PaymentGateway != "sim" && c.PaymentGateway != "none" {
+		errs = append(errs, fmt.Errorf("KAOWU_PAYMENT_GATEWAY must be sim or none, not %q", c.PaymentGateway))
+	}
 	if v := os.Getenv("KAOWU_ALLOWED_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {

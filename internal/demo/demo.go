@@ -4,17 +4,27 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/organization"
+	entprofile "github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/room"
+	"github.com/kaowu/kaowu/ent/schematype"
 	"github.com/kaowu/kaowu/ent/subject"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/auth/password"
 	"github.com/kaowu/kaowu/internal/idcard"
+	"github.com/kaowu/kaowu/internal/profile"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
@@ -37,8 +47,16 @@ var Logins = []Login{
 	{"CANDIDATE", CandidateID, "Candidate@2026", "张三"},
 }
 
+// Deps are what seeding needs.
+type Deps struct {
+	Client   *ent.Client
+	Hasher   *password.Hasher
+	Profiles *profile.Service // for the demo candidate's profile and files; optional
+}
+
 // Seed creates the data set unless it exists.
-func Seed(ctx context.Context, client *ent.Client, hasher *password.Hasher, out io.Writer) error {
+func Seed(ctx context.Context, d Deps, out io.Writer) error {
+	client, hasher := d.Client, d.Hasher
 	ctx = viewer.SystemContext(ctx)
 	if ok, err := client.User.Query().Where(user.Login("admin")).Exist(ctx); err != nil {
 		return err
@@ -58,8 +76,55 @@ func Seed(ctx context.Context, client *ent.Client, hasher *password.Hasher, out 
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	if d.Profiles != nil {
+		if err := candidateProfile(ctx, client, d.Profiles); err != nil {
+			return fmt.Errorf("demo candidate profile: %w", err)
+		}
+	}
 	printLogins(out)
 	return nil
+}
+
+// candidateProfile completes the demo candidate's profile (SOCIAL, C2) with
+// generated images for every required attachment, so it can enroll at once.
+func candidateProfile(ctx context.Context, c *ent.Client, p *profile.Service) error {
+	u, err := c.User.Query().Where(user.Login(CandidateID)).Only(ctx)
+	if err != nil {
+		return err
+	}
+	vctx := viewer.NewContext(context.WithoutCancel(ctx), &viewer.Viewer{UserID: u.ID, Role: viewer.Candidate})
+	social, cat := entprofile.CandidateTypeSOCIAL, schematype.CategoryC2
+	company, edu := "深圳市安建工程有限公司", entprofile.EducationBACHELOR
+	years, eth, addr, post, title := 6, "汉族", "深圳市南山区科技园南区8栋", "518057", "工程师"
+	if _, err := p.Update(vctx, profile.UpdateInput{CandidateType: &social, Category: &cat, CompanyName: &company,
+		YearsInTrade: &years, Education: &edu, Ethnicity: &eth, Address: &addr, PostCode: &post, Title: &title}); err != nil {
+		return err
+	}
+	for _, k := range []attachment.Kind{attachment.KindID_PHOTO, attachment.KindID_CARD_FRONT, attachment.KindID_CARD_BACK,
+		attachment.KindEDUCATION_CERT, attachment.KindCOMMITMENT_LETTER, attachment.KindSTUDY_PROOF} {
+		img := demoImage(k)
+		if _, err := p.Upload(vctx, k, strings.ToLower(string(k))+".jpg", bytes.NewReader(img), int64(len(img))); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// demoImage is a small JPEG standing in for a scanned document.
+func demoImage(k attachment.Kind) []byte {
+	w, h := 480, 300
+	if k == attachment.KindID_PHOTO {
+		w, h = 300, 400
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(200 + x%40), uint8(210 + y%30), 230, 255})
+		}
+	}
+	var buf bytes.Buffer
+	_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80})
+	return buf.Bytes()
 }
 
 func printLogins(out io.Writer) {
@@ -141,8 +206,50 @@ func seed(ctx context.Context, c *ent.Client, hasher *password.Hasher) error {
 			return err
 		}
 	}
+	if err := seedPlan(ctx, c, site); err != nil {
+		return err
+	}
 	_, err = c.Announcement.Create().SetTitle("关于2026年度安全生产考核报名的通知").
 		SetBody("2026年度建筑施工企业“三类人员”安全生产考核开始报名。请考生完善个人资料后在线报名，单位可为员工批量报名并统一缴费。").
 		Save(ctx)
 	return err
+}
+
+// seedPlan adds regions and an open plan (enrollment running now, exams in
+// two to four weeks) with sessions in every room of the first site.
+func seedPlan(ctx context.Context, c *ent.Client, site *ent.Organization) error {
+	sz, err := c.Region.Create().SetCode("440300").SetName("深圳市").Save(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Region.Create().SetCode("440100").SetName("广州市").Save(ctx); err != nil {
+		return err
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	today := time.Now().In(cst)
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, cst)
+	plan, err := c.ExamPlan.Create().SetName(fmt.Sprintf("%d年第一批安全生产考核", day.Year())).SetRegionID(sz.ID).
+		SetEnrollStartsAt(day.AddDate(0, 0, -1)).SetEnrollEndsAt(day.AddDate(0, 0, 12)).
+		SetExamFrom(day.AddDate(0, 0, 14)).SetExamTo(day.AddDate(0, 0, 28)).Save(ctx)
+	if err != nil {
+		return err
+	}
+	rooms, err := c.Room.Query().Where(room.SiteID(site.ID)).Order(room.ByID()).All(ctx)
+	if err != nil {
+		return err
+	}
+	subjects, err := c.Subject.Query().Where(subject.CodeIn("C2", "CITY-SAFETY", "A")).Order(subject.ByID()).All(ctx)
+	if err != nil {
+		return err
+	}
+	for i, r := range rooms {
+		for j, sub := range subjects {
+			start := day.AddDate(0, 0, 14+i).Add(time.Duration(9+3*j) * time.Hour)
+			if _, err := c.ExamSession.Create().SetPlanID(plan.ID).SetSubjectID(sub.ID).SetRoomID(r.ID).SetSiteID(site.ID).
+				SetStartsAt(start).SetDurationMinutes(90).SetCapacity(r.Capacity).Save(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -53,11 +53,22 @@ type Options struct {
 	Static         fs.FS             // the built web client (may be nil)
 	Metrics        func(w *strings.Builder)
 	Log            *slog.Logger
+	// Mounts are further handlers (gateway callbacks, PDF downloads).
+	Mounts []Mount
 	// SelfTransacting names mutations that run their own short transactions
 	// instead of one around the operation: they record failures (login
 	// counters, used captchas, wrong codes) that must outlive the error they
 	// answer with. They cannot share an operation with other mutations.
 	SelfTransacting []string
+}
+
+// Mount is a handler mounted beside /graphql.
+type Mount struct {
+	Pattern string
+	Handler http.Handler
+	// Authenticated handlers see the viewer of the bearer token (refused
+	// when the token is invalid; anonymous without one).
+	Authenticated bool
 }
 
 // Limits on GraphQL operations.
@@ -98,6 +109,13 @@ func New(o Options) (http.Handler, error) {
 	}
 	if o.Blobs != nil {
 		mux.Handle("/blobs/", o.Blobs)
+	}
+	for _, m := range o.Mounts {
+		h := m.Handler
+		if m.Authenticated {
+			h = withViewer(o, h)
+		}
+		mux.Handle(m.Pattern, h)
 	}
 	mux.Handle("/", static(o.Static))
 	return withRequest(o, mux), nil
