@@ -16,8 +16,13 @@ import (
 // quiet entities are security bookkeeping, not changes anyone reviews.
 var quiet = []string{ent.TypeAuditLog, ent.TypeLoginThrottle, ent.TypeCaptcha, ent.TypeVerificationCode}
 
-// sessionNoise are session fields written on every request or exam heartbeat.
-var sessionNoise = []string{"last_seen_at", "keep_alive_until"}
+// noise are fields of bookkeeping updates that carry no decision of their
+// own: session touches on every request and exam heartbeat, and the seat
+// counter (the enrollment that took or gave back the seat is audited itself).
+var noise = map[string][]string{
+	ent.TypeSession:     {"last_seen_at", "keep_alive_until"},
+	ent.TypeExamSession: {"taken", "updated_at"},
+}
 
 // Hook returns the ent hook; install it with client.Use at wiring time.
 func Hook(log *slog.Logger) ent.Hook {
@@ -58,9 +63,9 @@ func skip(m ent.Mutation) bool {
 	if slices.Contains(quiet, m.Type()) {
 		return true
 	}
-	if m.Type() == ent.TypeSession && m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) {
-		for _, f := range m.Fields() {
-			if !slices.Contains(sessionNoise, f) {
+	if fields, ok := noise[m.Type()]; ok && m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) {
+		for _, f := range append(m.Fields(), m.AddedFields()...) {
+			if !slices.Contains(fields, f) {
 				return false
 			}
 		}

@@ -50,14 +50,9 @@ func (s *Service) Enroll(ctx context.Context, in EnrollInput) (*ent.Enrollment, 
 		}
 		sys := viewer.SystemContext(ctx)
 		db := s.db(ctx)
-		dup, err := db.Enrollment.Query().Where(enrollment.CandidateID(v.UserID), enrollment.PlanID(t.plan.ID),
-			enrollment.SubjectID(t.subj.ID), enrollment.StatusIn(liveStatuses...)).Exist(sys)
-		if err != nil {
-			return err
-		}
-		if dup {
-			return apperr.New(apperr.Conflict, MsgDuplicate)
-		}
+		// A duplicate (same candidate, plan, subject) is refused by the partial
+		// unique index on insert, mapped to MsgDuplicate below: no pre-check
+		// query on the hot path.
 		// Early refusal only; the seat itself is decided by seats.Take below.
 		if Remaining(t.sess) == 0 {
 			return seats.ErrFull

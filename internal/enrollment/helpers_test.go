@@ -57,12 +57,16 @@ func (c *clock) Set(t time.Time) {
 // an education and an address. It reads in the caller's transaction.
 type rowChecker struct{ client *ent.Client }
 
-func (c rowChecker) Completeness(ctx context.Context, userID int) (bool, []string, error) {
+func (c rowChecker) Completeness(ctx context.Context, userID int) (bool, []string, string, error) {
 	p, err := txn.Client(ctx, c.client).Profile.Query().Where(profile.UserID(userID)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return false, []string{"个人资料"}, nil
+		return false, []string{"个人资料"}, "", nil
 	} else if err != nil {
-		return false, nil, err
+		return false, nil, "", err
+	}
+	category := ""
+	if p.Category != nil {
+		category = string(*p.Category)
 	}
 	var missing []string
 	if p.Education == nil {
@@ -71,7 +75,7 @@ func (c rowChecker) Completeness(ctx context.Context, userID int) (bool, []strin
 	if p.Address == "" {
 		missing = append(missing, "通讯地址")
 	}
-	return len(missing) == 0, missing, nil
+	return len(missing) == 0, missing, category, nil
 }
 
 // env is one migrated database with the enrollment service and a plan:

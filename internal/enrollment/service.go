@@ -25,7 +25,6 @@ import (
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/predicate"
-	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/subject"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
@@ -45,7 +44,8 @@ import (
 // cannot read their attachments itself. missing lists what is absent as short
 // Chinese labels (e.g. "身份证正面照片"), shown to the user as they are.
 type ProfileChecker interface {
-	Completeness(ctx context.Context, userID int) (complete bool, missing []string, err error)
+	// category is the A/B/C1/C2 category the candidate would sit ("" if none).
+	Completeness(ctx context.Context, userID int) (complete bool, missing []string, category string, err error)
 }
 
 // Service implements enrollment, review and seat moves.
@@ -190,18 +190,79 @@ type target struct {
 	subj *ent.Subject
 }
 
+// targetRow is a session with its plan and subject, read in one joined
+// statement (this is the enrollment hot path).
+type targetRow struct {
+	ID              int       `json:"id"`
+	PlanID          int       `json:"plan_id"`
+	SubjectID       int       `json:"subject_id"`
+	RoomID          int       `json:"room_id"`
+	SiteID          int       `json:"site_id"`
+	TrainingOrgID   *int      `json:"training_org_id"`
+	StartsAt        time.Time `json:"starts_at"`
+	DurationMinutes int       `json:"duration_minutes"`
+	Capacity        int       `json:"capacity"`
+	Taken           int       `json:"taken"`
+	Status          string    `json:"status"`
+	PlanName        string    `json:"plan_name"`
+	RegionID        int       `json:"region_id"`
+	EnrollStartsAt  time.Time `json:"enroll_starts_at"`
+	EnrollEndsAt    time.Time `json:"enroll_ends_at"`
+	ExamFrom        time.Time `json:"exam_from"`
+	ExamTo          time.Time `json:"exam_to"`
+	PlanStatus      string    `json:"plan_status"`
+	SubjectCode     string    `json:"subject_code"`
+	SubjectName     string    `json:"subject_name"`
+	Category        string    `json:"category"`
+	FeeCents        int       `json:"fee_cents"`
+	PassMark        int       `json:"pass_mark"`
+	HasPractical    bool      `json:"has_practical"`
+	Active          bool      `json:"active"`
+}
+
+// loadTarget reads a session, its plan and its subject; nil when missing.
+func (s *Service) loadTarget(ctx context.Context, id int) (*target, error) {
+	var rows []targetRow
+	err := s.db(ctx).ExamSession.Query().Where(examsession.ID(id)).Modify(func(q *entsql.Selector) {
+		p, sb := entsql.Table(examplan.Table).As("p"), entsql.Table(subject.Table).As("sb")
+		q.Join(p).On(q.C(examsession.FieldPlanID), p.C(examplan.FieldID))
+		q.Join(sb).On(q.C(examsession.FieldSubjectID), sb.C(subject.FieldID))
+		q.Select(q.C(examsession.FieldID), q.C(examsession.FieldPlanID), q.C(examsession.FieldSubjectID), q.C(examsession.FieldRoomID),
+			q.C(examsession.FieldSiteID), q.C(examsession.FieldTrainingOrgID), q.C(examsession.FieldStartsAt),
+			q.C(examsession.FieldDurationMinutes), q.C(examsession.FieldCapacity), q.C(examsession.FieldTaken), q.C(examsession.FieldStatus),
+			entsql.As(p.C(examplan.FieldName), "plan_name"), p.C(examplan.FieldRegionID), p.C(examplan.FieldEnrollStartsAt),
+			p.C(examplan.FieldEnrollEndsAt), p.C(examplan.FieldExamFrom), p.C(examplan.FieldExamTo), entsql.As(p.C(examplan.FieldStatus), "plan_status"),
+			entsql.As(sb.C(subject.FieldCode), "subject_code"), entsql.As(sb.C(subject.FieldName), "subject_name"), sb.C(subject.FieldCategory),
+			sb.C(subject.FieldFeeCents), sb.C(subject.FieldPassMark), sb.C(subject.FieldHasPractical), sb.C(subject.FieldActive))
+	}).Scan(viewer.SystemContext(ctx), &rows)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	r := rows[0]
+	return &target{
+		sess: &ent.ExamSession{ID: r.ID, PlanID: r.PlanID, SubjectID: r.SubjectID, RoomID: r.RoomID, SiteID: r.SiteID,
+			TrainingOrgID: r.TrainingOrgID, StartsAt: r.StartsAt, DurationMinutes: r.DurationMinutes, Capacity: r.Capacity,
+			Taken: r.Taken, Status: examsession.Status(r.Status)},
+		plan: &ent.ExamPlan{ID: r.PlanID, Name: r.PlanName, RegionID: r.RegionID, TrainingOrgID: r.TrainingOrgID,
+			EnrollStartsAt: r.EnrollStartsAt, EnrollEndsAt: r.EnrollEndsAt, ExamFrom: r.ExamFrom, ExamTo: r.ExamTo,
+			Status: examplan.Status(r.PlanStatus)},
+		subj: &ent.Subject{ID: r.SubjectID, Code: r.SubjectCode, Name: r.SubjectName, Category: subject.Category(r.Category),
+			FeeCents: r.FeeCents, PassMark: r.PassMark, HasPractical: r.HasPractical, Active: r.Active},
+	}, nil
+}
+
 // openSession loads a session that can be enrolled in now: it exists, is
 // SCHEDULED and has not started, its subject is active, and its plan's
 // enrollment window is open. field names the input at fault.
 func (s *Service) openSession(ctx context.Context, field string, id int) (*target, error) {
-	sys := viewer.SystemContext(ctx)
-	sess, err := s.db(ctx).ExamSession.Query().Where(examsession.ID(id)).WithPlan().WithSubject().Only(sys)
-	if ent.IsNotFound(err) {
-		return nil, apperr.Input(field, "考试场次不存在")
-	} else if err != nil {
+	t, err := s.loadTarget(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	t := &target{sess: sess, plan: sess.Edges.Plan, subj: sess.Edges.Subject}
+	if t == nil {
+		return nil, apperr.Input(field, "考试场次不存在")
+	}
+	sess := t.sess
 	now := s.now()
 	if now.Before(t.plan.EnrollStartsAt) || !now.Before(t.plan.EnrollEndsAt) {
 		return nil, apperr.Input(field, fmt.Sprintf("该考试计划不在报名时间内（报名时间：%s 至 %s）",
@@ -224,7 +285,7 @@ func (s *Service) eligible(ctx context.Context, userID int, subj *ent.Subject, w
 		return errors.New("enrollment: no ProfileChecker configured")
 	}
 	sys := viewer.SystemContext(ctx)
-	complete, missing, err := s.Profiles.Completeness(sys, userID)
+	complete, missing, category, err := s.Profiles.Completeness(sys, userID)
 	if err != nil {
 		return err
 	}
@@ -238,14 +299,9 @@ func (s *Service) eligible(ctx context.Context, userID int, subj *ent.Subject, w
 	if subj.Category == subject.CategoryOTHER {
 		return nil
 	}
-	p, err := s.db(ctx).Profile.Query().Where(profile.UserID(userID)).Only(sys)
-	if ent.IsNotFound(err) {
-		return nil // the checker decided completeness; no category to compare
-	} else if err != nil {
-		return err
-	}
-	if p.Category != nil && string(*p.Category) != string(subj.Category) {
-		return apperr.Input("sessionID", fmt.Sprintf("%s报考科目（%s类）与考试类别（%s类）不符", who, subj.Category, *p.Category)).
+	// The checker read the profile already: compare its category, no second query.
+	if category != "" && category != string(subj.Category) {
+		return apperr.Input("sessionID", fmt.Sprintf("%s报考科目（%s类）与考试类别（%s类）不符", who, subj.Category, category)).
 			With("candidateID", userID)
 	}
 	return nil

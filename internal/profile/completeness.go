@@ -348,10 +348,14 @@ func mayRead(v *viewer.Viewer, r *profileRow) bool {
 type Checker struct{ S *Service }
 
 // Completeness implements enrollment.ProfileChecker.
-func (c Checker) Completeness(ctx context.Context, userID int) (bool, []string, error) {
+func (c Checker) Completeness(ctx context.Context, userID int) (bool, []string, string, error) {
 	r, err := c.S.Completeness(ctx, userID)
 	if err != nil {
-		return false, nil, err
+		return false, nil, "", err
 	}
-	return r.Complete, r.Labels(), nil
+	category := ""
+	if r.Category != nil {
+		category = string(*r.Category)
+	}
+	return r.Complete, r.Labels(), category, nil
 }

@@ -251,19 +251,19 @@ func TestCompleteness(t *testing.T) {
 			e.attach(t, u, everyoneNeeds...)
 			checker := profile.Checker{S: e.svc}
 			err := txn.WithTx(e.sys, e.client, func(ctx context.Context) error {
-				ok, missing, err := checker.Completeness(ctx, u.ID)
+				ok, missing, category, err := checker.Completeness(ctx, u.ID)
 				if err != nil {
 					return err
 				}
-				if ok || len(missing) != 1 || missing[0] != "学习证明（社会化考生，须加盖培训机构公章）" {
-					t.Errorf("checker: %v %v", ok, missing)
+				if ok || len(missing) != 1 || missing[0] != "学习证明（社会化考生，须加盖培训机构公章）" || category != "C2" {
+					t.Errorf("checker: %v %v %q", ok, missing, category)
 				}
 				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := checker.Completeness(e.sys, 1<<30); !apperr.Is(err, apperr.NotFound) {
+			if _, _, _, err := checker.Completeness(e.sys, 1<<30); !apperr.Is(err, apperr.NotFound) {
 				t.Fatalf("unknown user: %v", err)
 			}
 		})
