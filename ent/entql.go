@@ -845,8 +845,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
 			Table:   profile.UserTable,
 			Columns: []string{profile.UserColumn},
 			Bidi:    false,
@@ -949,6 +949,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"User",
 		"Notification",
+	)
+	graph.MustAddE(
+		"profile",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.ProfileTable,
+			Columns: []string{user.ProfileColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Profile",
+	)
+	graph.MustAddE(
+		"enrollments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Enrollment",
+	)
+	graph.MustAddE(
+		"training_records",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+		},
+		"User",
+		"TrainingRecord",
 	)
 	return graph
 }()
@@ -3267,6 +3303,48 @@ func (f *UserFilter) WhereHasNotifications() {
 // WhereHasNotificationsWith applies a predicate to check if query has an edge notifications with a given conditions (other predicates).
 func (f *UserFilter) WhereHasNotificationsWith(preds ...predicate.Notification) {
 	f.Where(entql.HasEdgeWith("notifications", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasProfile applies a predicate to check if query has an edge profile.
+func (f *UserFilter) WhereHasProfile() {
+	f.Where(entql.HasEdge("profile"))
+}
+
+// WhereHasProfileWith applies a predicate to check if query has an edge profile with a given conditions (other predicates).
+func (f *UserFilter) WhereHasProfileWith(preds ...predicate.Profile) {
+	f.Where(entql.HasEdgeWith("profile", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEnrollments applies a predicate to check if query has an edge enrollments.
+func (f *UserFilter) WhereHasEnrollments() {
+	f.Where(entql.HasEdge("enrollments"))
+}
+
+// WhereHasEnrollmentsWith applies a predicate to check if query has an edge enrollments with a given conditions (other predicates).
+func (f *UserFilter) WhereHasEnrollmentsWith(preds ...predicate.Enrollment) {
+	f.Where(entql.HasEdgeWith("enrollments", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasTrainingRecords applies a predicate to check if query has an edge training_records.
+func (f *UserFilter) WhereHasTrainingRecords() {
+	f.Where(entql.HasEdge("training_records"))
+}
+
+// WhereHasTrainingRecordsWith applies a predicate to check if query has an edge training_records with a given conditions (other predicates).
+func (f *UserFilter) WhereHasTrainingRecordsWith(preds ...predicate.TrainingRecord) {
+	f.Where(entql.HasEdgeWith("training_records", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

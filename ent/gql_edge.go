@@ -314,3 +314,11 @@ func (_m *User) Organization(ctx context.Context) (*Organization, error) {
 	}
 	return result, MaskNotFound(err)
 }
+
+func (_m *User) Profile(ctx context.Context) (*Profile, error) {
+	result, err := _m.Edges.ProfileOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProfile().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}

@@ -9777,6 +9777,10 @@ type UserWhereInput struct {
 	// "organization" edge predicates.
 	HasOrganization     *bool                     `json:"hasOrganization,omitempty"`
 	HasOrganizationWith []*OrganizationWhereInput `json:"hasOrganizationWith,omitempty"`
+
+	// "profile" edge predicates.
+	HasProfile     *bool                `json:"hasProfile,omitempty"`
+	HasProfileWith []*ProfileWhereInput `json:"hasProfileWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -10084,6 +10088,24 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, user.HasOrganizationWith(with...))
+	}
+	if i.HasProfile != nil {
+		p := user.HasProfile()
+		if !*i.HasProfile {
+			p = user.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasProfileWith) > 0 {
+		with := make([]predicate.Profile, 0, len(i.HasProfileWith))
+		for _, w := range i.HasProfileWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasProfileWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, user.HasProfileWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

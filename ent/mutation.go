@@ -19959,33 +19959,41 @@ func (m *TrainingRecordMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op                   Op
-	typ                  string
-	id                   *int
-	created_at           *time.Time
-	updated_at           *time.Time
-	role                 *user.Role
-	login                *string
-	id_type              *user.IDType
-	id_number            *string
-	name                 *string
-	phone                *string
-	email                *string
-	password_hash        *string
-	status               *user.Status
-	password_changed_at  *time.Time
-	clearedFields        map[string]struct{}
-	organization         *int
-	clearedorganization  bool
-	sessions             map[int]struct{}
-	removedsessions      map[int]struct{}
-	clearedsessions      bool
-	notifications        map[int]struct{}
-	removednotifications map[int]struct{}
-	clearednotifications bool
-	done                 bool
-	oldValue             func(context.Context) (*User, error)
-	predicates           []predicate.User
+	op                      Op
+	typ                     string
+	id                      *int
+	created_at              *time.Time
+	updated_at              *time.Time
+	role                    *user.Role
+	login                   *string
+	id_type                 *user.IDType
+	id_number               *string
+	name                    *string
+	phone                   *string
+	email                   *string
+	password_hash           *string
+	status                  *user.Status
+	password_changed_at     *time.Time
+	clearedFields           map[string]struct{}
+	organization            *int
+	clearedorganization     bool
+	sessions                map[int]struct{}
+	removedsessions         map[int]struct{}
+	clearedsessions         bool
+	notifications           map[int]struct{}
+	removednotifications    map[int]struct{}
+	clearednotifications    bool
+	profile                 *int
+	clearedprofile          bool
+	enrollments             map[int]struct{}
+	removedenrollments      map[int]struct{}
+	clearedenrollments      bool
+	training_records        map[int]struct{}
+	removedtraining_records map[int]struct{}
+	clearedtraining_records bool
+	done                    bool
+	oldValue                func(context.Context) (*User, error)
+	predicates              []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -20767,6 +20775,153 @@ func (m *UserMutation) ResetNotifications() {
 	m.removednotifications = nil
 }
 
+// SetProfileID sets the "profile" edge to the Profile entity by id.
+func (m *UserMutation) SetProfileID(id int) {
+	m.profile = &id
+}
+
+// ClearProfile clears the "profile" edge to the Profile entity.
+func (m *UserMutation) ClearProfile() {
+	m.clearedprofile = true
+}
+
+// ProfileCleared reports if the "profile" edge to the Profile entity was cleared.
+func (m *UserMutation) ProfileCleared() bool {
+	return m.clearedprofile
+}
+
+// ProfileID returns the "profile" edge ID in the mutation.
+func (m *UserMutation) ProfileID() (id int, exists bool) {
+	if m.profile != nil {
+		return *m.profile, true
+	}
+	return
+}
+
+// ProfileIDs returns the "profile" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProfileID instead. It exists only for internal usage by the builders.
+func (m *UserMutation) ProfileIDs() (ids []int) {
+	if id := m.profile; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProfile resets all changes to the "profile" edge.
+func (m *UserMutation) ResetProfile() {
+	m.profile = nil
+	m.clearedprofile = false
+}
+
+// AddEnrollmentIDs adds the "enrollments" edge to the Enrollment entity by ids.
+func (m *UserMutation) AddEnrollmentIDs(ids ...int) {
+	if m.enrollments == nil {
+		m.enrollments = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.enrollments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearEnrollments clears the "enrollments" edge to the Enrollment entity.
+func (m *UserMutation) ClearEnrollments() {
+	m.clearedenrollments = true
+}
+
+// EnrollmentsCleared reports if the "enrollments" edge to the Enrollment entity was cleared.
+func (m *UserMutation) EnrollmentsCleared() bool {
+	return m.clearedenrollments
+}
+
+// RemoveEnrollmentIDs removes the "enrollments" edge to the Enrollment entity by IDs.
+func (m *UserMutation) RemoveEnrollmentIDs(ids ...int) {
+	if m.removedenrollments == nil {
+		m.removedenrollments = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.enrollments, ids[i])
+		m.removedenrollments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedEnrollments returns the removed IDs of the "enrollments" edge to the Enrollment entity.
+func (m *UserMutation) RemovedEnrollmentsIDs() (ids []int) {
+	for id := range m.removedenrollments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// EnrollmentsIDs returns the "enrollments" edge IDs in the mutation.
+func (m *UserMutation) EnrollmentsIDs() (ids []int) {
+	for id := range m.enrollments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetEnrollments resets all changes to the "enrollments" edge.
+func (m *UserMutation) ResetEnrollments() {
+	m.enrollments = nil
+	m.clearedenrollments = false
+	m.removedenrollments = nil
+}
+
+// AddTrainingRecordIDs adds the "training_records" edge to the TrainingRecord entity by ids.
+func (m *UserMutation) AddTrainingRecordIDs(ids ...int) {
+	if m.training_records == nil {
+		m.training_records = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.training_records[ids[i]] = struct{}{}
+	}
+}
+
+// ClearTrainingRecords clears the "training_records" edge to the TrainingRecord entity.
+func (m *UserMutation) ClearTrainingRecords() {
+	m.clearedtraining_records = true
+}
+
+// TrainingRecordsCleared reports if the "training_records" edge to the TrainingRecord entity was cleared.
+func (m *UserMutation) TrainingRecordsCleared() bool {
+	return m.clearedtraining_records
+}
+
+// RemoveTrainingRecordIDs removes the "training_records" edge to the TrainingRecord entity by IDs.
+func (m *UserMutation) RemoveTrainingRecordIDs(ids ...int) {
+	if m.removedtraining_records == nil {
+		m.removedtraining_records = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.training_records, ids[i])
+		m.removedtraining_records[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedTrainingRecords returns the removed IDs of the "training_records" edge to the TrainingRecord entity.
+func (m *UserMutation) RemovedTrainingRecordsIDs() (ids []int) {
+	for id := range m.removedtraining_records {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// TrainingRecordsIDs returns the "training_records" edge IDs in the mutation.
+func (m *UserMutation) TrainingRecordsIDs() (ids []int) {
+	for id := range m.training_records {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetTrainingRecords resets all changes to the "training_records" edge.
+func (m *UserMutation) ResetTrainingRecords() {
+	m.training_records = nil
+	m.clearedtraining_records = false
+	m.removedtraining_records = nil
+}
+
 // Where appends a list predicates to the UserMutation builder.
 func (m *UserMutation) Where(ps ...predicate.User) {
 	m.predicates = append(m.predicates, ps...)
@@ -21146,7 +21301,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 6)
 	if m.organization != nil {
 		edges = append(edges, user.EdgeOrganization)
 	}
@@ -21155,6 +21310,15 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.notifications != nil {
 		edges = append(edges, user.EdgeNotifications)
+	}
+	if m.profile != nil {
+		edges = append(edges, user.EdgeProfile)
+	}
+	if m.enrollments != nil {
+		edges = append(edges, user.EdgeEnrollments)
+	}
+	if m.training_records != nil {
+		edges = append(edges, user.EdgeTrainingRecords)
 	}
 	return edges
 }
@@ -21179,18 +21343,40 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeProfile:
+		if id := m.profile; id != nil {
+			return []ent.Value{*id}
+		}
+	case user.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.enrollments))
+		for id := range m.enrollments {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeTrainingRecords:
+		ids := make([]ent.Value, 0, len(m.training_records))
+		for id := range m.training_records {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 6)
 	if m.removedsessions != nil {
 		edges = append(edges, user.EdgeSessions)
 	}
 	if m.removednotifications != nil {
 		edges = append(edges, user.EdgeNotifications)
+	}
+	if m.removedenrollments != nil {
+		edges = append(edges, user.EdgeEnrollments)
+	}
+	if m.removedtraining_records != nil {
+		edges = append(edges, user.EdgeTrainingRecords)
 	}
 	return edges
 }
@@ -21211,13 +21397,25 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.removedenrollments))
+		for id := range m.removedenrollments {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgeTrainingRecords:
+		ids := make([]ent.Value, 0, len(m.removedtraining_records))
+		for id := range m.removedtraining_records {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 6)
 	if m.clearedorganization {
 		edges = append(edges, user.EdgeOrganization)
 	}
@@ -21226,6 +21424,15 @@ func (m *UserMutation) ClearedEdges() []string {
 	}
 	if m.clearednotifications {
 		edges = append(edges, user.EdgeNotifications)
+	}
+	if m.clearedprofile {
+		edges = append(edges, user.EdgeProfile)
+	}
+	if m.clearedenrollments {
+		edges = append(edges, user.EdgeEnrollments)
+	}
+	if m.clearedtraining_records {
+		edges = append(edges, user.EdgeTrainingRecords)
 	}
 	return edges
 }
@@ -21240,6 +21447,12 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedsessions
 	case user.EdgeNotifications:
 		return m.clearednotifications
+	case user.EdgeProfile:
+		return m.clearedprofile
+	case user.EdgeEnrollments:
+		return m.clearedenrollments
+	case user.EdgeTrainingRecords:
+		return m.clearedtraining_records
 	}
 	return false
 }
@@ -21250,6 +21463,9 @@ func (m *UserMutation) ClearEdge(name string) error {
 	switch name {
 	case user.EdgeOrganization:
 		m.ClearOrganization()
+		return nil
+	case user.EdgeProfile:
+		m.ClearProfile()
 		return nil
 	}
 	return fmt.Errorf("unknown User unique edge %s", name)
@@ -21267,6 +21483,15 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeNotifications:
 		m.ResetNotifications()
+		return nil
+	case user.EdgeProfile:
+		m.ResetProfile()
+		return nil
+	case user.EdgeEnrollments:
+		m.ResetEnrollments()
+		return nil
+	case user.EdgeTrainingRecords:
+		m.ResetTrainingRecords()
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/user"
 )
 
@@ -58,14 +59,22 @@ type UserEdges struct {
 	Sessions []*Session `json:"sessions,omitempty"`
 	// Notifications holds the value of the notifications edge.
 	Notifications []*Notification `json:"notifications,omitempty"`
+	// Profile holds the value of the profile edge.
+	Profile *Profile `json:"profile,omitempty"`
+	// Enrollments holds the value of the enrollments edge.
+	Enrollments []*Enrollment `json:"enrollments,omitempty"`
+	// TrainingRecords holds the value of the training_records edge.
+	TrainingRecords []*TrainingRecord `json:"training_records,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 
-	namedSessions      map[string][]*Session
-	namedNotifications map[string][]*Notification
+	namedSessions        map[string][]*Session
+	namedNotifications   map[string][]*Notification
+	namedEnrollments     map[string][]*Enrollment
+	namedTrainingRecords map[string][]*TrainingRecord
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -95,6 +104,35 @@ func (e UserEdges) NotificationsOrErr() ([]*Notification, error) {
 		return e.Notifications, nil
 	}
 	return nil, &NotLoadedError{edge: "notifications"}
+}
+
+// ProfileOrErr returns the Profile value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e UserEdges) ProfileOrErr() (*Profile, error) {
+	if e.Profile != nil {
+		return e.Profile, nil
+	} else if e.loadedTypes[3] {
+		return nil, &NotFoundError{label: profile.Label}
+	}
+	return nil, &NotLoadedError{edge: "profile"}
+}
+
+// EnrollmentsOrErr returns the Enrollments value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) EnrollmentsOrErr() ([]*Enrollment, error) {
+	if e.loadedTypes[4] {
+		return e.Enrollments, nil
+	}
+	return nil, &NotLoadedError{edge: "enrollments"}
+}
+
+// TrainingRecordsOrErr returns the TrainingRecords value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) TrainingRecordsOrErr() ([]*TrainingRecord, error) {
+	if e.loadedTypes[5] {
+		return e.TrainingRecords, nil
+	}
+	return nil, &NotLoadedError{edge: "training_records"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -239,6 +277,21 @@ func (_m *User) QueryNotifications() *NotificationQuery {
 	return NewUserClient(_m.config).QueryNotifications(_m)
 }
 
+// QueryProfile queries the "profile" edge of the User entity.
+func (_m *User) QueryProfile() *ProfileQuery {
+	return NewUserClient(_m.config).QueryProfile(_m)
+}
+
+// QueryEnrollments queries the "enrollments" edge of the User entity.
+func (_m *User) QueryEnrollments() *EnrollmentQuery {
+	return NewUserClient(_m.config).QueryEnrollments(_m)
+}
+
+// QueryTrainingRecords queries the "training_records" edge of the User entity.
+func (_m *User) QueryTrainingRecords() *TrainingRecordQuery {
+	return NewUserClient(_m.config).QueryTrainingRecords(_m)
+}
+
 // Update returns a builder for updating this User.
 // Note that you need to call User.Unwrap() before calling this method if this User
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -353,6 +406,54 @@ func (_m *User) appendNamedNotifications(name string, edges ...*Notification) {
 		_m.Edges.namedNotifications[name] = []*Notification{}
 	} else {
 		_m.Edges.namedNotifications[name] = append(_m.Edges.namedNotifications[name], edges...)
+	}
+}
+
+// NamedEnrollments returns the Enrollments named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedEnrollments(name string) ([]*Enrollment, error) {
+	if _m.Edges.namedEnrollments == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedEnrollments[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedEnrollments(name string, edges ...*Enrollment) {
+	if _m.Edges.namedEnrollments == nil {
+		_m.Edges.namedEnrollments = make(map[string][]*Enrollment)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedEnrollments[name] = []*Enrollment{}
+	} else {
+		_m.Edges.namedEnrollments[name] = append(_m.Edges.namedEnrollments[name], edges...)
+	}
+}
+
+// NamedTrainingRecords returns the TrainingRecords named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedTrainingRecords(name string) ([]*TrainingRecord, error) {
+	if _m.Edges.namedTrainingRecords == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTrainingRecords[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedTrainingRecords(name string, edges ...*TrainingRecord) {
+	if _m.Edges.namedTrainingRecords == nil {
+		_m.Edges.namedTrainingRecords = make(map[string][]*TrainingRecord)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTrainingRecords[name] = []*TrainingRecord{}
+	} else {
+		_m.Edges.namedTrainingRecords[name] = append(_m.Edges.namedTrainingRecords[name], edges...)
 	}
 }
 

@@ -14,27 +14,35 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/session"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 )
 
 // UserQuery is the builder for querying User entities.
 type UserQuery struct {
 	config
-	ctx                    *QueryContext
-	order                  []user.OrderOption
-	inters                 []Interceptor
-	predicates             []predicate.User
-	withOrganization       *OrganizationQuery
-	withSessions           *SessionQuery
-	withNotifications      *NotificationQuery
-	loadTotal              []func(context.Context, []*User) error
-	modifiers              []func(*sql.Selector)
-	withNamedSessions      map[string]*SessionQuery
-	withNamedNotifications map[string]*NotificationQuery
+	ctx                      *QueryContext
+	order                    []user.OrderOption
+	inters                   []Interceptor
+	predicates               []predicate.User
+	withOrganization         *OrganizationQuery
+	withSessions             *SessionQuery
+	withNotifications        *NotificationQuery
+	withProfile              *ProfileQuery
+	withEnrollments          *EnrollmentQuery
+	withTrainingRecords      *TrainingRecordQuery
+	loadTotal                []func(context.Context, []*User) error
+	modifiers                []func(*sql.Selector)
+	withNamedSessions        map[string]*SessionQuery
+	withNamedNotifications   map[string]*NotificationQuery
+	withNamedEnrollments     map[string]*EnrollmentQuery
+	withNamedTrainingRecords map[string]*TrainingRecordQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -130,6 +138,72 @@ func (_q *UserQuery) QueryNotifications() *NotificationQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(notification.Table, notification.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.NotificationsTable, user.NotificationsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryProfile chains the current query on the "profile" edge.
+func (_q *UserQuery) QueryProfile() *ProfileQuery {
+	query := (&ProfileClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(profile.Table, profile.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, user.ProfileTable, user.ProfileColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryEnrollments chains the current query on the "enrollments" edge.
+func (_q *UserQuery) QueryEnrollments() *EnrollmentQuery {
+	query := (&EnrollmentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(enrollment.Table, enrollment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, user.EnrollmentsTable, user.EnrollmentsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTrainingRecords chains the current query on the "training_records" edge.
+func (_q *UserQuery) QueryTrainingRecords() *TrainingRecordQuery {
+	query := (&TrainingRecordClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(trainingrecord.Table, trainingrecord.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, user.TrainingRecordsTable, user.TrainingRecordsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -324,14 +398,17 @@ func (_q *UserQuery) Clone() *UserQuery {
 		return nil
 	}
 	return &UserQuery{
-		config:            _q.config,
-		ctx:               _q.ctx.Clone(),
-		order:             append([]user.OrderOption{}, _q.order...),
-		inters:            append([]Interceptor{}, _q.inters...),
-		predicates:        append([]predicate.User{}, _q.predicates...),
-		withOrganization:  _q.withOrganization.Clone(),
-		withSessions:      _q.withSessions.Clone(),
-		withNotifications: _q.withNotifications.Clone(),
+		config:              _q.config,
+		ctx:                 _q.ctx.Clone(),
+		order:               append([]user.OrderOption{}, _q.order...),
+		inters:              append([]Interceptor{}, _q.inters...),
+		predicates:          append([]predicate.User{}, _q.predicates...),
+		withOrganization:    _q.withOrganization.Clone(),
+		withSessions:        _q.withSessions.Clone(),
+		withNotifications:   _q.withNotifications.Clone(),
+		withProfile:         _q.withProfile.Clone(),
+		withEnrollments:     _q.withEnrollments.Clone(),
+		withTrainingRecords: _q.withTrainingRecords.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -369,6 +446,39 @@ func (_q *UserQuery) WithNotifications(opts ...func(*NotificationQuery)) *UserQu
 		opt(query)
 	}
 	_q.withNotifications = query
+	return _q
+}
+
+// WithProfile tells the query-builder to eager-load the nodes that are connected to
+// the "profile" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithProfile(opts ...func(*ProfileQuery)) *UserQuery {
+	query := (&ProfileClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withProfile = query
+	return _q
+}
+
+// WithEnrollments tells the query-builder to eager-load the nodes that are connected to
+// the "enrollments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithEnrollments(opts ...func(*EnrollmentQuery)) *UserQuery {
+	query := (&EnrollmentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withEnrollments = query
+	return _q
+}
+
+// WithTrainingRecords tells the query-builder to eager-load the nodes that are connected to
+// the "training_records" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithTrainingRecords(opts ...func(*TrainingRecordQuery)) *UserQuery {
+	query := (&TrainingRecordClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTrainingRecords = query
 	return _q
 }
 
@@ -456,10 +566,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [6]bool{
 			_q.withOrganization != nil,
 			_q.withSessions != nil,
 			_q.withNotifications != nil,
+			_q.withProfile != nil,
+			_q.withEnrollments != nil,
+			_q.withTrainingRecords != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -503,6 +616,26 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withProfile; query != nil {
+		if err := _q.loadProfile(ctx, query, nodes, nil,
+			func(n *User, e *Profile) { n.Edges.Profile = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withEnrollments; query != nil {
+		if err := _q.loadEnrollments(ctx, query, nodes,
+			func(n *User) { n.Edges.Enrollments = []*Enrollment{} },
+			func(n *User, e *Enrollment) { n.Edges.Enrollments = append(n.Edges.Enrollments, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withTrainingRecords; query != nil {
+		if err := _q.loadTrainingRecords(ctx, query, nodes,
+			func(n *User) { n.Edges.TrainingRecords = []*TrainingRecord{} },
+			func(n *User, e *TrainingRecord) { n.Edges.TrainingRecords = append(n.Edges.TrainingRecords, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedSessions {
 		if err := _q.loadSessions(ctx, query, nodes,
 			func(n *User) { n.appendNamedSessions(name) },
@@ -514,6 +647,20 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadNotifications(ctx, query, nodes,
 			func(n *User) { n.appendNamedNotifications(name) },
 			func(n *User, e *Notification) { n.appendNamedNotifications(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedEnrollments {
+		if err := _q.loadEnrollments(ctx, query, nodes,
+			func(n *User) { n.appendNamedEnrollments(name) },
+			func(n *User, e *Enrollment) { n.appendNamedEnrollments(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTrainingRecords {
+		if err := _q.loadTrainingRecords(ctx, query, nodes,
+			func(n *User) { n.appendNamedTrainingRecords(name) },
+			func(n *User, e *TrainingRecord) { n.appendNamedTrainingRecords(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -612,6 +759,93 @@ func (_q *UserQuery) loadNotifications(ctx context.Context, query *NotificationQ
 		node, ok := nodeids[fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadProfile(ctx context.Context, query *ProfileQuery, nodes []*User, init func(*User), assign func(*User, *Profile)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(profile.FieldUserID)
+	}
+	query.Where(predicate.Profile(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.ProfileColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadEnrollments(ctx context.Context, query *EnrollmentQuery, nodes []*User, init func(*User), assign func(*User, *Enrollment)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(enrollment.FieldCandidateID)
+	}
+	query.Where(predicate.Enrollment(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.EnrollmentsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CandidateID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "candidate_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadTrainingRecords(ctx context.Context, query *TrainingRecordQuery, nodes []*User, init func(*User), assign func(*User, *TrainingRecord)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(trainingrecord.FieldCandidateID)
+	}
+	query.Where(predicate.TrainingRecord(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.TrainingRecordsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CandidateID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "candidate_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -765,6 +999,34 @@ func (_q *UserQuery) WithNamedNotifications(name string, opts ...func(*Notificat
 		_q.withNamedNotifications = make(map[string]*NotificationQuery)
 	}
 	_q.withNamedNotifications[name] = query
+	return _q
+}
+
+// WithNamedEnrollments tells the query-builder to eager-load the nodes that are connected to the "enrollments"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedEnrollments(name string, opts ...func(*EnrollmentQuery)) *UserQuery {
+	query := (&EnrollmentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedEnrollments == nil {
+		_q.withNamedEnrollments = make(map[string]*EnrollmentQuery)
+	}
+	_q.withNamedEnrollments[name] = query
+	return _q
+}
+
+// WithNamedTrainingRecords tells the query-builder to eager-load the nodes that are connected to the "training_records"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedTrainingRecords(name string, opts ...func(*TrainingRecordQuery)) *UserQuery {
+	query := (&TrainingRecordClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTrainingRecords == nil {
+		_q.withNamedTrainingRecords = make(map[string]*TrainingRecordQuery)
+	}
+	_q.withNamedTrainingRecords[name] = query
 	return _q
 }
 

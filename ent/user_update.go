@@ -11,10 +11,13 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/session"
+	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 )
 
@@ -249,6 +252,55 @@ func (_u *UserUpdate) AddNotifications(v ...*Notification) *UserUpdate {
 	return _u.AddNotificationIDs(ids...)
 }
 
+// SetProfileID sets the "profile" edge to the Profile entity by ID.
+func (_u *UserUpdate) SetProfileID(id int) *UserUpdate {
+	_u.mutation.SetProfileID(id)
+	return _u
+}
+
+// SetNillableProfileID sets the "profile" edge to the Profile entity by ID if the given value is not nil.
+func (_u *UserUpdate) SetNillableProfileID(id *int) *UserUpdate {
+	if id != nil {
+		_u = _u.SetProfileID(*id)
+	}
+	return _u
+}
+
+// SetProfile sets the "profile" edge to the Profile entity.
+func (_u *UserUpdate) SetProfile(v *Profile) *UserUpdate {
+	return _u.SetProfileID(v.ID)
+}
+
+// AddEnrollmentIDs adds the "enrollments" edge to the Enrollment entity by IDs.
+func (_u *UserUpdate) AddEnrollmentIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddEnrollmentIDs(ids...)
+	return _u
+}
+
+// AddEnrollments adds the "enrollments" edges to the Enrollment entity.
+func (_u *UserUpdate) AddEnrollments(v ...*Enrollment) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEnrollmentIDs(ids...)
+}
+
+// AddTrainingRecordIDs adds the "training_records" edge to the TrainingRecord entity by IDs.
+func (_u *UserUpdate) AddTrainingRecordIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddTrainingRecordIDs(ids...)
+	return _u
+}
+
+// AddTrainingRecords adds the "training_records" edges to the TrainingRecord entity.
+func (_u *UserUpdate) AddTrainingRecords(v ...*TrainingRecord) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTrainingRecordIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdate) Mutation() *UserMutation {
 	return _u.mutation
@@ -300,6 +352,54 @@ func (_u *UserUpdate) RemoveNotifications(v ...*Notification) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveNotificationIDs(ids...)
+}
+
+// ClearProfile clears the "profile" edge to the Profile entity.
+func (_u *UserUpdate) ClearProfile() *UserUpdate {
+	_u.mutation.ClearProfile()
+	return _u
+}
+
+// ClearEnrollments clears all "enrollments" edges to the Enrollment entity.
+func (_u *UserUpdate) ClearEnrollments() *UserUpdate {
+	_u.mutation.ClearEnrollments()
+	return _u
+}
+
+// RemoveEnrollmentIDs removes the "enrollments" edge to Enrollment entities by IDs.
+func (_u *UserUpdate) RemoveEnrollmentIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveEnrollmentIDs(ids...)
+	return _u
+}
+
+// RemoveEnrollments removes "enrollments" edges to Enrollment entities.
+func (_u *UserUpdate) RemoveEnrollments(v ...*Enrollment) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEnrollmentIDs(ids...)
+}
+
+// ClearTrainingRecords clears all "training_records" edges to the TrainingRecord entity.
+func (_u *UserUpdate) ClearTrainingRecords() *UserUpdate {
+	_u.mutation.ClearTrainingRecords()
+	return _u
+}
+
+// RemoveTrainingRecordIDs removes the "training_records" edge to TrainingRecord entities by IDs.
+func (_u *UserUpdate) RemoveTrainingRecordIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveTrainingRecordIDs(ids...)
+	return _u
+}
+
+// RemoveTrainingRecords removes "training_records" edges to TrainingRecord entities.
+func (_u *UserUpdate) RemoveTrainingRecords(v ...*TrainingRecord) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTrainingRecordIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -566,6 +666,125 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ProfileCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.ProfileTable,
+			Columns: []string{user.ProfileColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(profile.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ProfileIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.ProfileTable,
+			Columns: []string{user.ProfileColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(profile.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EnrollmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(enrollment.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEnrollmentsIDs(); len(nodes) > 0 && !_u.mutation.EnrollmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(enrollment.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EnrollmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(enrollment.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TrainingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(trainingrecord.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTrainingRecordsIDs(); len(nodes) > 0 && !_u.mutation.TrainingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(trainingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TrainingRecordsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(trainingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -805,6 +1024,55 @@ func (_u *UserUpdateOne) AddNotifications(v ...*Notification) *UserUpdateOne {
 	return _u.AddNotificationIDs(ids...)
 }
 
+// SetProfileID sets the "profile" edge to the Profile entity by ID.
+func (_u *UserUpdateOne) SetProfileID(id int) *UserUpdateOne {
+	_u.mutation.SetProfileID(id)
+	return _u
+}
+
+// SetNillableProfileID sets the "profile" edge to the Profile entity by ID if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableProfileID(id *int) *UserUpdateOne {
+	if id != nil {
+		_u = _u.SetProfileID(*id)
+	}
+	return _u
+}
+
+// SetProfile sets the "profile" edge to the Profile entity.
+func (_u *UserUpdateOne) SetProfile(v *Profile) *UserUpdateOne {
+	return _u.SetProfileID(v.ID)
+}
+
+// AddEnrollmentIDs adds the "enrollments" edge to the Enrollment entity by IDs.
+func (_u *UserUpdateOne) AddEnrollmentIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddEnrollmentIDs(ids...)
+	return _u
+}
+
+// AddEnrollments adds the "enrollments" edges to the Enrollment entity.
+func (_u *UserUpdateOne) AddEnrollments(v ...*Enrollment) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEnrollmentIDs(ids...)
+}
+
+// AddTrainingRecordIDs adds the "training_records" edge to the TrainingRecord entity by IDs.
+func (_u *UserUpdateOne) AddTrainingRecordIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddTrainingRecordIDs(ids...)
+	return _u
+}
+
+// AddTrainingRecords adds the "training_records" edges to the TrainingRecord entity.
+func (_u *UserUpdateOne) AddTrainingRecords(v ...*TrainingRecord) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTrainingRecordIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdateOne) Mutation() *UserMutation {
 	return _u.mutation
@@ -856,6 +1124,54 @@ func (_u *UserUpdateOne) RemoveNotifications(v ...*Notification) *UserUpdateOne 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveNotificationIDs(ids...)
+}
+
+// ClearProfile clears the "profile" edge to the Profile entity.
+func (_u *UserUpdateOne) ClearProfile() *UserUpdateOne {
+	_u.mutation.ClearProfile()
+	return _u
+}
+
+// ClearEnrollments clears all "enrollments" edges to the Enrollment entity.
+func (_u *UserUpdateOne) ClearEnrollments() *UserUpdateOne {
+	_u.mutation.ClearEnrollments()
+	return _u
+}
+
+// RemoveEnrollmentIDs removes the "enrollments" edge to Enrollment entities by IDs.
+func (_u *UserUpdateOne) RemoveEnrollmentIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveEnrollmentIDs(ids...)
+	return _u
+}
+
+// RemoveEnrollments removes "enrollments" edges to Enrollment entities.
+func (_u *UserUpdateOne) RemoveEnrollments(v ...*Enrollment) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEnrollmentIDs(ids...)
+}
+
+// ClearTrainingRecords clears all "training_records" edges to the TrainingRecord entity.
+func (_u *UserUpdateOne) ClearTrainingRecords() *UserUpdateOne {
+	_u.mutation.ClearTrainingRecords()
+	return _u
+}
+
+// RemoveTrainingRecordIDs removes the "training_records" edge to TrainingRecord entities by IDs.
+func (_u *UserUpdateOne) RemoveTrainingRecordIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveTrainingRecordIDs(ids...)
+	return _u
+}
+
+// RemoveTrainingRecords removes "training_records" edges to TrainingRecord entities.
+func (_u *UserUpdateOne) RemoveTrainingRecords(v ...*TrainingRecord) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTrainingRecordIDs(ids...)
 }
 
 // Where appends a list predicates to the UserUpdate builder.
@@ -1145,6 +1461,125 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(notification.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ProfileCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.ProfileTable,
+			Columns: []string{user.ProfileColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(profile.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ProfileIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.ProfileTable,
+			Columns: []string{user.ProfileColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(profile.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EnrollmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(enrollment.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEnrollmentsIDs(); len(nodes) > 0 && !_u.mutation.EnrollmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(enrollment.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EnrollmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.EnrollmentsTable,
+			Columns: []string{user.EnrollmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(enrollment.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TrainingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(trainingrecord.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTrainingRecordsIDs(); len(nodes) > 0 && !_u.mutation.TrainingRecordsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(trainingrecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TrainingRecordsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   user.TrainingRecordsTable,
+			Columns: []string{user.TrainingRecordsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(trainingrecord.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -562,8 +562,8 @@ var (
 		{Name: "address", Type: field.TypeString, Nullable: true},
 		{Name: "title", Type: field.TypeString, Nullable: true},
 		{Name: "post_code", Type: field.TypeString, Nullable: true},
-		{Name: "user_id", Type: field.TypeInt},
 		{Name: "company_id", Type: field.TypeInt, Nullable: true},
+		{Name: "user_id", Type: field.TypeInt, Unique: true},
 	}
 	// ProfilesTable holds the schema information for the "profiles" table.
 	ProfilesTable = &schema.Table{
@@ -572,28 +572,28 @@ var (
 		PrimaryKey: []*schema.Column{ProfilesColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "profiles_users_user",
-				Columns:    []*schema.Column{ProfilesColumns[14]},
-				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.NoAction,
-			},
-			{
 				Symbol:     "profiles_organizations_company",
-				Columns:    []*schema.Column{ProfilesColumns[15]},
+				Columns:    []*schema.Column{ProfilesColumns[14]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "profiles_users_profile",
+				Columns:    []*schema.Column{ProfilesColumns[15]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
 				Name:    "profile_user_id",
 				Unique:  true,
-				Columns: []*schema.Column{ProfilesColumns[14]},
+				Columns: []*schema.Column{ProfilesColumns[15]},
 			},
 			{
 				Name:    "profile_company_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProfilesColumns[15]},
+				Columns: []*schema.Column{ProfilesColumns[14]},
 			},
 		},
 	}
@@ -934,8 +934,8 @@ func init() {
 	PaymentsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
-	ProfilesTable.ForeignKeys[0].RefTable = UsersTable
-	ProfilesTable.ForeignKeys[1].RefTable = OrganizationsTable
+	ProfilesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	ProfilesTable.ForeignKeys[1].RefTable = UsersTable
 	ProfilesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}

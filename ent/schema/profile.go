@@ -47,7 +47,7 @@ func (Profile) Fields() []ent.Field {
 // Edges of Profile.
 func (Profile) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("user", User.Type).Field("user_id").Unique().Required().Immutable(),
+		edge.From("user", User.Type).Ref("profile").Field("user_id").Unique().Required().Immutable(),
 		edge.To("company", Organization.Type).Field("company_id").Unique(),
 	}
 }

@@ -50,6 +50,11 @@ func (User) Edges() []ent.Edge {
 		edge.From("organization", Organization.Type).Ref("members").Field("organization_id").Unique(),
 		edge.To("sessions", Session.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("notifications", Notification.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		// Inverse edges, for the privacy filters below (who may see whom).
+		edge.To("profile", Profile.Type).Unique().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		edge.From("enrollments", Enrollment.Type).Ref("candidate").Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.From("training_records", TrainingRecord.Type).Ref("candidate").Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -70,12 +75,20 @@ func (User) Annotations() []schema.Annotation {
 // Policy of User: staff see their own organisation, everyone sees themself.
 func (User) Policy() ent.Policy {
 	self := authz.Column("id", authz.Self)
+	members := authz.Column("organization_id", authz.Org)
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			authz.AllowSystem(),
 			authz.DenyAnonymous(),
 			authz.AllowRoles(viewer.Admin, viewer.Reviewer),
-			authz.FilterQuery(authz.Or(self, authz.Column("organization_id", authz.Org))),
+			// Companies see their accounts and the candidates whose profile names them;
+			// sites and their proctors the candidates seated with them; training
+			// institutions the candidates they trained or assigned.
+			authz.FilterQuery(authz.Or(self, members, authz.Through("profile", "company_id", authz.Org)), viewer.Company),
+			authz.FilterQuery(authz.Or(self, members, authz.Through("enrollments", "site_id", authz.Org)), viewer.ExamSite, viewer.Proctor),
+			authz.FilterQuery(authz.Or(self, members, authz.Through("training_records", "training_org_id", authz.Org),
+				authz.Through("enrollments", "training_org_id", authz.Org)), viewer.TrainingOrg),
+			authz.FilterQuery(authz.Or(self, members)),
 			privacy.AlwaysDenyRule(),
 		},
 		Mutation: privacy.MutationPolicy{

@@ -50,6 +50,12 @@ const (
 	EdgeSessions = "sessions"
 	// EdgeNotifications holds the string denoting the notifications edge name in mutations.
 	EdgeNotifications = "notifications"
+	// EdgeProfile holds the string denoting the profile edge name in mutations.
+	EdgeProfile = "profile"
+	// EdgeEnrollments holds the string denoting the enrollments edge name in mutations.
+	EdgeEnrollments = "enrollments"
+	// EdgeTrainingRecords holds the string denoting the training_records edge name in mutations.
+	EdgeTrainingRecords = "training_records"
 	// Table holds the table name of the user in the database.
 	Table = "users"
 	// OrganizationTable is the table that holds the organization relation/edge.
@@ -73,6 +79,27 @@ const (
 	NotificationsInverseTable = "notifications"
 	// NotificationsColumn is the table column denoting the notifications relation/edge.
 	NotificationsColumn = "user_id"
+	// ProfileTable is the table that holds the profile relation/edge.
+	ProfileTable = "profiles"
+	// ProfileInverseTable is the table name for the Profile entity.
+	// It exists in this package in order to avoid circular dependency with the "profile" package.
+	ProfileInverseTable = "profiles"
+	// ProfileColumn is the table column denoting the profile relation/edge.
+	ProfileColumn = "user_id"
+	// EnrollmentsTable is the table that holds the enrollments relation/edge.
+	EnrollmentsTable = "enrollments"
+	// EnrollmentsInverseTable is the table name for the Enrollment entity.
+	// It exists in this package in order to avoid circular dependency with the "enrollment" package.
+	EnrollmentsInverseTable = "enrollments"
+	// EnrollmentsColumn is the table column denoting the enrollments relation/edge.
+	EnrollmentsColumn = "candidate_id"
+	// TrainingRecordsTable is the table that holds the training_records relation/edge.
+	TrainingRecordsTable = "training_records"
+	// TrainingRecordsInverseTable is the table name for the TrainingRecord entity.
+	// It exists in this package in order to avoid circular dependency with the "trainingrecord" package.
+	TrainingRecordsInverseTable = "training_records"
+	// TrainingRecordsColumn is the table column denoting the training_records relation/edge.
+	TrainingRecordsColumn = "candidate_id"
 )
 
 // Columns holds all SQL columns for user fields.
@@ -318,6 +345,41 @@ func ByNotifications(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newNotificationsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByProfileField orders the results by profile field.
+func ByProfileField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newProfileStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByEnrollmentsCount orders the results by enrollments count.
+func ByEnrollmentsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newEnrollmentsStep(), opts...)
+	}
+}
+
+// ByEnrollments orders the results by enrollments terms.
+func ByEnrollments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newEnrollmentsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByTrainingRecordsCount orders the results by training_records count.
+func ByTrainingRecordsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newTrainingRecordsStep(), opts...)
+	}
+}
+
+// ByTrainingRecords orders the results by training_records terms.
+func ByTrainingRecords(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newTrainingRecordsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newOrganizationStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -337,6 +399,27 @@ func newNotificationsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(NotificationsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, NotificationsTable, NotificationsColumn),
+	)
+}
+func newProfileStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ProfileInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, ProfileTable, ProfileColumn),
+	)
+}
+func newEnrollmentsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(EnrollmentsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, true, EnrollmentsTable, EnrollmentsColumn),
+	)
+}
+func newTrainingRecordsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(TrainingRecordsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, true, TrainingRecordsTable, TrainingRecordsColumn),
 	)
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -49,10 +50,16 @@ func WithMinIO(t testing.TB) Option {
 // New starts kaowu on dbURL (a SQLite path or a PostgreSQL DSN).
 func New(t testing.TB, dbURL string, opts ...Option) *Env {
 	t.Helper()
+	// Bind first: the public URL (gateway callbacks, links) is this address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := &config.Config{
 		Env: "development", Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL,
 		Secret: []byte("test-secret-0123456789abcdef0123456789"), Argon2: "fast",
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, DBMaxConns: 10, PublicURL: "http://localhost",
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, DBMaxConns: 10, PublicURL: "http://" + ln.Addr().String(),
+		PaymentGateway: "sim", MaxUploadBytes: 20 << 20, MaxImageBytes: 1 << 20, MaxPDFBytes: 5 << 20,
 	}
 	for _, o := range opts {
 		o(cfg)
@@ -66,7 +73,10 @@ func New(t testing.TB, dbURL string, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("start app: %v", err)
 	}
-	srv := httptest.NewServer(a.Handler)
+	srv := httptest.NewUnstartedServer(a.Handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()

@@ -94,6 +94,18 @@ func Column(column string, value func(*viewer.Viewer) int) Predicate {
 	}
 }
 
+// Through matches rows with an edge to a row whose column equals a value
+// taken from the viewer (e.g. users whose profile names the viewer's company).
+func Through(edge, column string, value func(*viewer.Viewer) int) Predicate {
+	return func(v *viewer.Viewer) (entql.P, bool) {
+		val := value(v)
+		if val == 0 {
+			return nil, false
+		}
+		return entql.HasEdgeWith(edge, entql.FieldEQ(column, val)), true
+	}
+}
+
 // Self is the viewer's user id; Org the viewer's organisation id.
 func Self(v *viewer.Viewer) int { return v.UserID }
 
