@@ -244,7 +244,7 @@ func TestRoleOperationMatrix(t *testing.T) {
 				if o.vars != nil {
 					vars = o.vars(t, m, role, tok)
 				}
-				res := e.Do(tok, o.doc, vars)
+				res := pcDo(e, tok, o.doc, vars) // multipart when vars hold files
 				if o.after != nil && role != anon {
 					o.after(t, m, role)
 				}

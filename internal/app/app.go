@@ -147,14 +147,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 
 	if opt.Schema != nil {
 		a.Handler, err = server.New(server.Options{
-			Schema:          opt.Schema(a),
-			TxOpener:        a.Client,
-			Auth:            a.Auth,
-			Production:      cfg.Production(),
-			AllowedOrigins:  cfg.AllowedOrigins,
-			Ready:           map[string]server.Pinger{"database": a.DB, "blobs": a.Store},
-			Blobs:           storage.Handler(a.Store, a.Signer, "/blobs/"),
-			Static:          opt.Static,
+			Schema:         opt.Schema(a),
+			TxOpener:       a.Client,
+			Auth:           a.Auth,
+			Production:     cfg.Production(),
+			AllowedOrigins: cfg.AllowedOrigins,
+			Ready:          map[string]server.Pinger{"database": a.DB, "blobs": a.Store},
+			Blobs:          storage.Handler(a.Store, a.Signer, "/blobs/"),
+			Static:         opt.Static,
+			MaxUploadBytes: cfg.MaxUploadBytes,
+			Mounts: []server.Mount{
+				// Gateway callbacks carry their own signatures: no login, no GraphQL transaction.
+				{Pattern: "/payments/", Handler: a.Payments.Handler()},
+				// PDFs are for the logged-in viewer: behind the bearer-token check.
+				{Pattern: "/documents/", Handler: a.Tickets.Handler(), Authenticated: true},
+			},
 			Metrics:         a.metrics,
 			Log:             log,
 			SelfTransacting: auth.SelfTransacting,

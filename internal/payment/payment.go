@@ -164,6 +164,9 @@ func (s *Service) createOrder(ctx context.Context, p *ent.Payment, n int) (strin
 		ReturnURL: base + "/payments/return?order=" + p.OrderNo,
 	})
 	if err != nil {
+		if ae, ok := apperr.As(err); ok {
+			return "", ae // the gateway's own answer for people (e.g. online payment off)
+		}
 		return "", apperr.Wrap(err, apperr.Internal, "支付平台暂时无法下单，请稍后再试")
 	}
 	return payURL, nil
