@@ -116,6 +116,15 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// Attachment returns generated.AttachmentResolver implementation.
+func (r *Resolver) Attachment() generated.AttachmentResolver { return &attachmentResolver{r} }
+
+// Enrollment returns generated.EnrollmentResolver implementation.
+func (r *Resolver) Enrollment() generated.EnrollmentResolver { return &enrollmentResolver{r} }
+
+// ExamSession returns generated.ExamSessionResolver implementation.
+func (r *Resolver) ExamSession() generated.ExamSessionResolver { return &examSessionResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -126,7 +135,10 @@ func (r *Resolver) Session() generated.SessionResolver { return &sessionResolver
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	queryResolver   struct{ *Resolver }
-	sessionResolver struct{ *Resolver }
-	userResolver    struct{ *Resolver }
+	attachmentResolver  struct{ *Resolver }
+	enrollmentResolver  struct{ *Resolver }
+	examSessionResolver struct{ *Resolver }
+	queryResolver       struct{ *Resolver }
+	sessionResolver     struct{ *Resolver }
+	userResolver        struct{ *Resolver }
 )

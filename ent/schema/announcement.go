@@ -26,7 +26,7 @@ func (Announcement) Fields() []ent.Field {
 		field.String("title").NotEmpty().Validate(maxRunes(200)),
 		field.Text("body").NotEmpty().Validate(maxRunes(20000)),
 		field.Time("published_at").Default(time.Now).Annotations(entgql.OrderField("PUBLISHED_AT")),
-		field.Int("author_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Int("author_id").Optional().Nillable().Annotations(entgql.Type("ID"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }
 

@@ -22,13 +22,13 @@ type AuditLog struct{ ent.Schema }
 func (AuditLog) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("at").Default(time.Now).Immutable().Annotations(entgql.OrderField("AT")),
-		field.Int("actor_id").Optional().Nillable().Immutable(),
+		field.Int("actor_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
 		field.String("actor_role").Optional().Validate(maxRunes(32)).Immutable(),
 		// operation is the GraphQL mutation field, or the system job name.
 		field.String("operation").Optional().Validate(maxRunes(64)).Immutable(),
 		field.String("entity_type").Validate(maxRunes(64)).Immutable().Annotations(entgql.OrderField("ENTITY_TYPE")),
 		field.String("action").Validate(maxRunes(16)).Immutable(),
-		field.Int("entity_id").Optional().Nillable().Immutable(),
+		field.Int("entity_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
 		// fields names what changed; values are not copied (they may be personal data).
 		field.Strings("fields").Optional().Immutable(),
 		field.String("ip").Optional().Validate(maxRunes(64)).Immutable(),

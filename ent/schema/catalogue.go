@@ -64,7 +64,7 @@ func (Room) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Room.
 func (Room) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("site_id").Immutable(),
+		field.Int("site_id").Immutable().Annotations(entgql.Type("ID")),
 		field.String("name").NotEmpty().Validate(maxRunes(64)).Annotations(entgql.OrderField("NAME")),
 		field.Int("capacity").Positive().Max(1000).Annotations(entgql.OrderField("CAPACITY")),
 		field.String("location").Optional().Validate(maxRunes(256)),

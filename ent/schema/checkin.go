@@ -20,13 +20,13 @@ type CheckIn struct{ ent.Schema }
 // Fields of CheckIn.
 func (CheckIn) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("enrollment_id").Unique().Immutable(),
-		field.Int("session_id").Immutable(),
-		field.Int("site_id").Immutable(),
-		field.Int("operator_id").Immutable(),
+		field.Int("enrollment_id").Unique().Immutable().Annotations(entgql.Type("ID")),
+		field.Int("session_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("site_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("operator_id").Immutable().Annotations(entgql.Type("ID")),
 		field.String("reader_name").Validate(maxRunes(64)).Immutable(),
-		field.Int("reader_photo_id").Optional().Nillable().Immutable(),
-		field.Int("live_photo_id").Immutable(),
+		field.Int("reader_photo_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
+		field.Int("live_photo_id").Immutable().Annotations(entgql.Type("ID")),
 		field.Time("checked_in_at").Immutable(),
 	}
 }

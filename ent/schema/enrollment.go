@@ -25,23 +25,23 @@ func (Enrollment) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Enrollment.
 func (Enrollment) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("candidate_id").Immutable(),
-		field.Int("plan_id").Immutable(),
-		field.Int("subject_id").Immutable(),
+		field.Int("candidate_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("plan_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("subject_id").Immutable().Annotations(entgql.Type("ID")),
 		// session_id is the seat held; site_id copies the session's site for privacy filters.
-		field.Int("session_id").Optional().Nillable(),
-		field.Int("site_id").Optional().Nillable(),
-		field.Int("company_id").Optional().Nillable().Comment("employer that enrolled and pays, if any"),
-		field.Int("training_org_id").Optional().Nillable().Comment("institution that assigned it through a plan"),
-		field.Int("enrolled_by_id").Optional().Nillable(),
+		field.Int("session_id").Optional().Nillable().Annotations(entgql.Type("ID")),
+		field.Int("site_id").Optional().Nillable().Annotations(entgql.Type("ID")),
+		field.Int("company_id").Optional().Nillable().Comment("employer that enrolled and pays, if any").Annotations(entgql.Type("ID")),
+		field.Int("training_org_id").Optional().Nillable().Comment("institution that assigned it through a plan").Annotations(entgql.Type("ID")),
+		field.Int("enrolled_by_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 		field.Enum("source").Values("SELF", "COMPANY", "PLAN").Default("SELF").Annotations(entgql.Type("EnrollmentSource")),
 		field.Enum("status").Values("PENDING_REVIEW", "APPROVED", "REJECTED", "CANCELLED").Default("PENDING_REVIEW").
 			Annotations(entgql.Type("EnrollmentStatus"), entgql.OrderField("STATUS")),
 		field.Time("pledge_accepted_at"),
 		field.Time("submitted_at").Annotations(entgql.OrderField("SUBMITTED_AT")),
 		field.Time("reviewed_at").Optional().Nillable(),
-		field.Int("reviewer_id").Optional().Nillable(),
-		field.Int("review_department_id").Optional().Nillable(),
+		field.Int("reviewer_id").Optional().Nillable().Annotations(entgql.Type("ID")),
+		field.Int("review_department_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 		field.String("review_reason").Optional().Validate(maxRunes(500)),
 		field.Int("fee_cents").NonNegative(),
 		field.Enum("payment_status").Values("UNPAID", "PENDING", "PAID").Default("UNPAID").Annotations(entgql.Type("PaymentStatus")),

@@ -24,7 +24,7 @@ func (Notification) Mixin() []ent.Mixin { return []ent.Mixin{AuditMixin{}} }
 // Fields of Notification.
 func (Notification) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("user_id").Immutable(),
+		field.Int("user_id").Immutable().Annotations(entgql.Type("ID")),
 		field.String("kind").Validate(maxRunes(64)).Immutable(),
 		field.String("title").Validate(maxRunes(200)).Immutable(),
 		field.Text("body").Optional().Immutable(),

@@ -37,7 +37,7 @@ func (Organization) Fields() []ent.Field {
 			Annotations(entgql.Type("OrganizationStatus"), entgql.OrderField("STATUS"), skipInputs),
 		field.String("review_reason").Optional().Validate(maxRunes(500)).Annotations(skipInputs),
 		field.Time("reviewed_at").Optional().Nillable().Annotations(skipInputs),
-		field.Int("reviewed_by_id").Optional().Nillable().Annotations(skipInputs),
+		field.Int("reviewed_by_id").Optional().Nillable().Annotations(entgql.Type("ID"), skipInputs),
 	}
 }
 

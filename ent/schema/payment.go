@@ -23,16 +23,16 @@ func (Payment) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Payment.
 func (Payment) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("payer_id").Immutable(),
-		field.Int("company_id").Optional().Nillable().Immutable(),
+		field.Int("payer_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("company_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
 		field.Enum("method").Values("ONLINE", "BANK_TRANSFER", "ONSITE").Immutable().Annotations(entgql.Type("PaymentMethod")),
 		field.Int("amount_cents").NonNegative().Immutable(),
 		field.Enum("status").Values("CREATED", "PENDING_CONFIRMATION", "PAID", "REJECTED", "FAILED", "CANCELLED").Default("CREATED").
 			Annotations(entgql.Type("PaymentState"), entgql.OrderField("STATUS")),
 		field.String("order_no").Unique().Immutable().Validate(maxRunes(40)),
 		field.String("gateway_txn_id").Optional().Nillable().Unique().Validate(maxRunes(64)),
-		field.Int("proof_attachment_id").Optional().Nillable(),
-		field.Int("confirmed_by_id").Optional().Nillable(),
+		field.Int("proof_attachment_id").Optional().Nillable().Annotations(entgql.Type("ID")),
+		field.Int("confirmed_by_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 		field.Time("confirmed_at").Optional().Nillable(),
 		field.String("reason").Optional().Validate(maxRunes(500)),
 		field.Time("paid_at").Optional().Nillable(),
@@ -87,7 +87,7 @@ func (InvoiceProfile) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of InvoiceProfile.
 func (InvoiceProfile) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("organization_id").Unique().Immutable(),
+		field.Int("organization_id").Unique().Immutable().Annotations(entgql.Type("ID")),
 		field.String("title").NotEmpty().Validate(maxRunes(128)).Comment("发票抬头"),
 		field.String("tax_number").NotEmpty().Validate(maxRunes(32)).Comment("纳税人识别号"),
 		field.String("address").Optional().Validate(maxRunes(256)),

@@ -30,15 +30,15 @@ func (ExamPlan) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 func (ExamPlan) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").NotEmpty().Validate(maxRunes(128)).Annotations(entgql.OrderField("NAME")),
-		field.Int("region_id"),
-		field.Int("training_org_id").Optional().Nillable().Immutable(),
+		field.Int("region_id").Annotations(entgql.Type("ID")),
+		field.Int("training_org_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
 		field.Time("enroll_starts_at"),
 		field.Time("enroll_ends_at"),
 		field.Time("exam_from").Annotations(entgql.OrderField("EXAM_FROM")),
 		field.Time("exam_to"),
 		field.Enum("status").Values("DRAFT", "SUBMITTED").Default("DRAFT").Annotations(entgql.Type("PlanStatus")),
 		field.Time("submitted_at").Optional().Nillable(),
-		field.Int("submitted_by_id").Optional().Nillable(),
+		field.Int("submitted_by_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 	}
 }
 
@@ -104,13 +104,13 @@ func (ExamSession) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of ExamSession.
 func (ExamSession) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("plan_id").Immutable(),
-		field.Int("subject_id"),
-		field.Int("room_id"),
+		field.Int("plan_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("subject_id").Annotations(entgql.Type("ID")),
+		field.Int("room_id").Annotations(entgql.Type("ID")),
 		// site_id and training_org_id copy the room's site and the plan's
 		// institution, so privacy filters need no joins.
-		field.Int("site_id"),
-		field.Int("training_org_id").Optional().Nillable().Immutable(),
+		field.Int("site_id").Annotations(entgql.Type("ID")),
+		field.Int("training_org_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
 		field.Time("starts_at").Annotations(entgql.OrderField("STARTS_AT")),
 		field.Int("duration_minutes").Range(10, 600),
 		field.Int("capacity").Positive(),

@@ -26,14 +26,14 @@ func (Profile) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of Profile.
 func (Profile) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("user_id").Unique().Immutable(),
+		field.Int("user_id").Unique().Immutable().Annotations(entgql.Type("ID")),
 		field.Enum("candidate_type").Values("SOCIAL", "NON_SOCIAL").Optional().Nillable().Annotations(entgql.Type("CandidateType")),
 		// category: chosen by social candidates; follows training for non-social ones.
 		field.Enum("category").GoType(schematype.ExamCategory("")).Optional().Nillable().Annotations(entgql.Type("ExamCategory")),
 		field.Enum("sex").Values("MALE", "FEMALE").Optional().Nillable().Annotations(entgql.Type("Sex")),
 		field.Time("birth_date").Optional().Nillable(),
 		field.String("company_name").Optional().Validate(maxRunes(128)),
-		field.Int("company_id").Optional().Nillable(),
+		field.Int("company_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 		field.Int("years_in_trade").Optional().Nillable().Range(0, 70),
 		field.Enum("education").Values("JUNIOR_HIGH", "SENIOR_HIGH", "SECONDARY_VOCATIONAL", "JUNIOR_COLLEGE", "BACHELOR", "MASTER", "DOCTOR").
 			Optional().Nillable().Annotations(entgql.Type("Education")),
@@ -97,7 +97,7 @@ type Attachment struct{ ent.Schema }
 // Fields of Attachment.
 func (Attachment) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("owner_id").Immutable(),
+		field.Int("owner_id").Immutable().Annotations(entgql.Type("ID")),
 		field.Enum("kind").Values(
 			"ID_PHOTO", "ID_CARD_FRONT", "ID_CARD_BACK", "EDUCATION_CERT", "COMMITMENT_LETTER", "STUDY_PROOF",
 			"PAYMENT_PROOF", "CHECKIN_READER_PHOTO", "CHECKIN_LIVE_PHOTO", "OTHER",
@@ -109,7 +109,7 @@ func (Attachment) Fields() []ent.Field {
 		field.String("file_name").Optional().Validate(maxRunes(255)).Immutable(),
 		field.Int("width").Optional().Nillable().Immutable(),
 		field.Int("height").Optional().Nillable().Immutable(),
-		field.Int("uploaded_by_id").Optional().Nillable().Immutable(),
+		field.Int("uploaded_by_id").Optional().Nillable().Immutable().Annotations(entgql.Type("ID")),
 		field.Time("created_at").Default(time.Now).Immutable(),
 	}
 }

@@ -73,7 +73,7 @@ type VerificationCode struct{ ent.Schema }
 func (VerificationCode) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("purpose").Values("LOGIN", "RESET_PASSWORD"),
-		field.Int("user_id"),
+		field.Int("user_id").Annotations(entgql.Type("ID")),
 		// challenge_hash identifies a pending login (the client holds the token).
 		field.Bytes("challenge_hash").Optional().Nillable().Sensitive().Unique(),
 		field.String("code_hash").Sensitive(),

@@ -24,7 +24,7 @@ func (Session) Mixin() []ent.Mixin { return []ent.Mixin{AuditMixin{}} }
 func (Session) Fields() []ent.Field {
 	return []ent.Field{
 		field.Bytes("token_hash").Sensitive().Unique().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
-		field.Int("user_id").Immutable(),
+		field.Int("user_id").Immutable().Annotations(entgql.Type("ID")),
 		field.Time("created_at").Default(time.Now).Immutable(),
 		field.Time("last_seen_at").Default(time.Now),
 		// expires_at is the absolute end; idle expiry is computed from last_seen_at.

@@ -26,8 +26,8 @@ func (TrainingRecord) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Fields of TrainingRecord.
 func (TrainingRecord) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("candidate_id").Immutable(),
-		field.Int("training_org_id").Immutable(),
+		field.Int("candidate_id").Immutable().Annotations(entgql.Type("ID")),
+		field.Int("training_org_id").Immutable().Annotations(entgql.Type("ID")),
 		field.Enum("category").GoType(schematype.ExamCategory("")).Annotations(entgql.Type("ExamCategory")),
 		field.Float("hours").Min(0).Max(1000),
 		field.Time("started_on").Optional().Nillable(),
@@ -36,7 +36,7 @@ func (TrainingRecord) Fields() []ent.Field {
 		field.Int("score").Optional().Nillable().Range(0, 100),
 		field.Enum("status").Values("PENDING", "APPROVED", "REJECTED").Default("PENDING").Annotations(entgql.Type("ReviewStatus")),
 		field.String("review_reason").Optional().Validate(maxRunes(500)),
-		field.Int("reviewed_by_id").Optional().Nillable(),
+		field.Int("reviewed_by_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 		field.Time("reviewed_at").Optional().Nillable(),
 	}
 }

@@ -39,7 +39,7 @@ func (User) Fields() []ent.Field {
 		field.String("password_hash").Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Enum("status").Values("ACTIVE", "PENDING", "REJECTED", "DISABLED").Default("ACTIVE").
 			Annotations(entgql.Type("AccountStatus"), entgql.OrderField("STATUS")),
-		field.Int("organization_id").Optional().Nillable(),
+		field.Int("organization_id").Optional().Nillable().Annotations(entgql.Type("ID")),
 		field.Time("password_changed_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }

@@ -1301,14 +1301,14 @@ func (ec *executionContext) _Announcement_authorID(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_authorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _AnnouncementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AnnouncementConnection) (ret graphql.Marshaler) {
@@ -1673,14 +1673,14 @@ func (ec *executionContext) _Attachment_uploadedByID(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_uploadedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Attachment_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -1930,14 +1930,14 @@ func (ec *executionContext) _AuditLog_actorID(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _AuditLog_actorRole(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -2045,14 +2045,14 @@ func (ec *executionContext) _AuditLog_entityID(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_entityID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _AuditLog_fields(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -2302,14 +2302,14 @@ func (ec *executionContext) _CheckIn_sessionID(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+			return ec.marshalNID2int(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _CheckIn_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -2325,14 +2325,14 @@ func (ec *executionContext) _CheckIn_siteID(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+			return ec.marshalNID2int(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _CheckIn_operatorID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -2348,14 +2348,14 @@ func (ec *executionContext) _CheckIn_operatorID(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+			return ec.marshalNID2int(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_operatorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _CheckIn_readerName(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -2394,14 +2394,14 @@ func (ec *executionContext) _CheckIn_readerPhotoID(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_readerPhotoID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _CheckIn_livePhotoID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -2830,14 +2830,14 @@ func (ec *executionContext) _Enrollment_siteID(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Enrollment_companyID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -2876,14 +2876,14 @@ func (ec *executionContext) _Enrollment_trainingOrgID(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_trainingOrgID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Enrollment_enrolledByID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -2899,14 +2899,14 @@ func (ec *executionContext) _Enrollment_enrolledByID(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_enrolledByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Enrollment_source(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -3037,14 +3037,14 @@ func (ec *executionContext) _Enrollment_reviewerID(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_reviewerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Enrollment_reviewDepartmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -3918,14 +3918,14 @@ func (ec *executionContext) _ExamPlan_submittedByID(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_submittedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _ExamPlan_region(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -4352,14 +4352,14 @@ func (ec *executionContext) _ExamSession_trainingOrgID(ctx context.Context, fiel
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_trainingOrgID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _ExamSession_startsAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -6194,14 +6194,14 @@ func (ec *executionContext) _Payment_companyID(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Payment_companyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Payment_method(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -6355,14 +6355,14 @@ func (ec *executionContext) _Payment_confirmedByID(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Payment_confirmedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Payment_confirmedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10133,14 +10133,14 @@ func (ec *executionContext) _TrainingRecord_reviewedByID(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_reviewedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _TrainingRecord_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -10606,6 +10606,38 @@ func (ec *executionContext) fieldContext_User_organization(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_profile(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_profile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Profile(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Profile) graphql.Marshaler {
+			return ec.marshalOProfile2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐProfile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_profile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Profile(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11291,56 +11323,56 @@ func (ec *executionContext) unmarshalInputAnnouncementWhereInput(ctx context.Con
 			it.PublishedAtLTE = data
 		case "authorID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorID = data
 		case "authorIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorIDNEQ = data
 		case "authorIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorIDIn = data
 		case "authorIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorIDNotIn = data
 		case "authorIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorIDGT = data
 		case "authorIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorIDGTE = data
 		case "authorIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AuthorIDLT = data
 		case "authorIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -12000,56 +12032,56 @@ func (ec *executionContext) unmarshalInputAttachmentWhereInput(ctx context.Conte
 			it.HeightNotNil = data
 		case "uploadedByID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByID = data
 		case "uploadedByIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByIDNEQ = data
 		case "uploadedByIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByIDIn = data
 		case "uploadedByIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByIDNotIn = data
 		case "uploadedByIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByIDGT = data
 		case "uploadedByIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByIDGTE = data
 		case "uploadedByIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.UploadedByIDLT = data
 		case "uploadedByIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uploadedByIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -12323,56 +12355,56 @@ func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context
 			it.AtLTE = data
 		case "actorID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -12785,56 +12817,56 @@ func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context
 			it.ActionContainsFold = data
 		case "entityID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityID = data
 		case "entityIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityIDNEQ = data
 		case "entityIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityIDIn = data
 		case "entityIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityIDNotIn = data
 		case "entityIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityIDGT = data
 		case "entityIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityIDGTE = data
 		case "entityIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EntityIDLT = data
 		case "entityIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13088,168 +13120,168 @@ func (ec *executionContext) unmarshalInputCheckInWhereInput(ctx context.Context,
 			it.EnrollmentIDNotIn = data
 		case "sessionID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionID = data
 		case "sessionIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDNEQ = data
 		case "sessionIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDIn = data
 		case "sessionIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDNotIn = data
 		case "sessionIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDGT = data
 		case "sessionIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDGTE = data
 		case "sessionIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDLT = data
 		case "sessionIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SessionIDLTE = data
 		case "siteID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteID = data
 		case "siteIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDNEQ = data
 		case "siteIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDIn = data
 		case "siteIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDNotIn = data
 		case "siteIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDGT = data
 		case "siteIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDGTE = data
 		case "siteIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDLT = data
 		case "siteIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDLTE = data
 		case "operatorID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorID = data
 		case "operatorIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorIDNEQ = data
 		case "operatorIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorIDIn = data
 		case "operatorIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorIDNotIn = data
 		case "operatorIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorIDGT = data
 		case "operatorIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorIDGTE = data
 		case "operatorIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.OperatorIDLT = data
 		case "operatorIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operatorIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13347,56 +13379,56 @@ func (ec *executionContext) unmarshalInputCheckInWhereInput(ctx context.Context,
 			it.ReaderNameContainsFold = data
 		case "readerPhotoID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoID = data
 		case "readerPhotoIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoIDNEQ = data
 		case "readerPhotoIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoIDIn = data
 		case "readerPhotoIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoIDNotIn = data
 		case "readerPhotoIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoIDGT = data
 		case "readerPhotoIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoIDGTE = data
 		case "readerPhotoIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReaderPhotoIDLT = data
 		case "readerPhotoIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("readerPhotoIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14270,56 +14302,56 @@ func (ec *executionContext) unmarshalInputEnrollmentWhereInput(ctx context.Conte
 			it.SessionIDNotNil = data
 		case "siteID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteID = data
 		case "siteIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDNEQ = data
 		case "siteIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDIn = data
 		case "siteIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDNotIn = data
 		case "siteIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDGT = data
 		case "siteIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDGTE = data
 		case "siteIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDLT = data
 		case "siteIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14382,56 +14414,56 @@ func (ec *executionContext) unmarshalInputEnrollmentWhereInput(ctx context.Conte
 			it.CompanyIDNotNil = data
 		case "trainingOrgID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgID = data
 		case "trainingOrgIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDNEQ = data
 		case "trainingOrgIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDIn = data
 		case "trainingOrgIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDNotIn = data
 		case "trainingOrgIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDGT = data
 		case "trainingOrgIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDGTE = data
 		case "trainingOrgIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDLT = data
 		case "trainingOrgIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14452,56 +14484,56 @@ func (ec *executionContext) unmarshalInputEnrollmentWhereInput(ctx context.Conte
 			it.TrainingOrgIDNotNil = data
 		case "enrolledByID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByID = data
 		case "enrolledByIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByIDNEQ = data
 		case "enrolledByIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByIDIn = data
 		case "enrolledByIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByIDNotIn = data
 		case "enrolledByIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByIDGT = data
 		case "enrolledByIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByIDGTE = data
 		case "enrolledByIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.EnrolledByIDLT = data
 		case "enrolledByIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledByIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14760,56 +14792,56 @@ func (ec *executionContext) unmarshalInputEnrollmentWhereInput(ctx context.Conte
 			it.ReviewedAtNotNil = data
 		case "reviewerID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerID = data
 		case "reviewerIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerIDNEQ = data
 		case "reviewerIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerIDIn = data
 		case "reviewerIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerIDNotIn = data
 		case "reviewerIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerIDGT = data
 		case "reviewerIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerIDGTE = data
 		case "reviewerIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewerIDLT = data
 		case "reviewerIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -16154,56 +16186,56 @@ func (ec *executionContext) unmarshalInputExamPlanWhereInput(ctx context.Context
 			it.SubmittedAtNotNil = data
 		case "submittedByID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByID = data
 		case "submittedByIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByIDNEQ = data
 		case "submittedByIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByIDIn = data
 		case "submittedByIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByIDNotIn = data
 		case "submittedByIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByIDGT = data
 		case "submittedByIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByIDGTE = data
 		case "submittedByIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SubmittedByIDLT = data
 		case "submittedByIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedByIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -16631,56 +16663,56 @@ func (ec *executionContext) unmarshalInputExamSessionWhereInput(ctx context.Cont
 			it.SiteIDNotIn = data
 		case "trainingOrgID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgID = data
 		case "trainingOrgIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDNEQ = data
 		case "trainingOrgIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDIn = data
 		case "trainingOrgIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDNotIn = data
 		case "trainingOrgIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDGT = data
 		case "trainingOrgIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDGTE = data
 		case "trainingOrgIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrainingOrgIDLT = data
 		case "trainingOrgIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingOrgIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -20086,56 +20118,56 @@ func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context,
 			it.PayerIDNotIn = data
 		case "companyID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyID = data
 		case "companyIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyIDNEQ = data
 		case "companyIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyIDIn = data
 		case "companyIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyIDNotIn = data
 		case "companyIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyIDGT = data
 		case "companyIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyIDGTE = data
 		case "companyIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CompanyIDLT = data
 		case "companyIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -20506,56 +20538,56 @@ func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context,
 			it.ProofAttachmentIDNotNil = data
 		case "confirmedByID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByID = data
 		case "confirmedByIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByIDNEQ = data
 		case "confirmedByIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByIDIn = data
 		case "confirmedByIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByIDNotIn = data
 		case "confirmedByIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByIDGT = data
 		case "confirmedByIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByIDGTE = data
 		case "confirmedByIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ConfirmedByIDLT = data
 		case "confirmedByIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedByIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -25077,56 +25109,56 @@ func (ec *executionContext) unmarshalInputTrainingRecordWhereInput(ctx context.C
 			it.ReviewReasonContainsFold = data
 		case "reviewedByID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByID = data
 		case "reviewedByIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByIDNEQ = data
 		case "reviewedByIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByIDIn = data
 		case "reviewedByIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByIDNotIn = data
 		case "reviewedByIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByIDGT = data
 		case "reviewedByIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByIDGTE = data
 		case "reviewedByIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewedByIDLT = data
 		case "reviewedByIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedByIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -25718,7 +25750,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "role", "roleNEQ", "roleIn", "roleNotIn", "idType", "idTypeNEQ", "idTypeIn", "idTypeNotIn", "idTypeIsNil", "idTypeNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailIsNil", "emailNotNil", "emailEqualFold", "emailContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDIsNil", "organizationIDNotNil", "hasOrganization", "hasOrganizationWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "role", "roleNEQ", "roleIn", "roleNotIn", "idType", "idTypeNEQ", "idTypeIn", "idTypeNotIn", "idTypeIsNil", "idTypeNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailIsNil", "emailNotNil", "emailEqualFold", "emailContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDIsNil", "organizationIDNotNil", "hasOrganization", "hasOrganizationWith", "hasProfile", "hasProfileWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26264,6 +26296,20 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasOrganizationWith = data
+		case "hasProfile":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProfile"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasProfile = data
+		case "hasProfileWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProfileWith"))
+			data, err := ec.unmarshalOProfileWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐProfileWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasProfileWith = data
 		}
 	}
 	return it, nil
@@ -31500,6 +31546,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_organization(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "profile":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_profile(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

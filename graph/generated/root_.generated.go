@@ -667,6 +667,7 @@ type ComplexityRoot struct {
 		Organization   func(childComplexity int) int
 		OrganizationID func(childComplexity int) int
 		Phone          func(childComplexity int) int
+		Profile        func(childComplexity int) int
 		Role           func(childComplexity int) int
 		Status         func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
@@ -3799,6 +3800,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Phone(childComplexity), true
+	case "User.profile":
+		if e.ComplexityRoot.User.Profile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Profile(childComplexity), true
 	case "User.role":
 		if e.ComplexityRoot.User.Role == nil {
 			break
@@ -4977,7 +4984,7 @@ type Announcement implements Node {
   title: String!
   body: String!
   publishedAt: Time!
-  authorID: Int
+  authorID: ID
 }
 """
 A connection to a list of items.
@@ -5116,14 +5123,14 @@ input AnnouncementWhereInput {
   """
   author_id field predicates
   """
-  authorID: Int
-  authorIDNEQ: Int
-  authorIDIn: [Int!]
-  authorIDNotIn: [Int!]
-  authorIDGT: Int
-  authorIDGTE: Int
-  authorIDLT: Int
-  authorIDLTE: Int
+  authorID: ID
+  authorIDNEQ: ID
+  authorIDIn: [ID!]
+  authorIDNotIn: [ID!]
+  authorIDGT: ID
+  authorIDGTE: ID
+  authorIDLT: ID
+  authorIDLTE: ID
   authorIDIsNil: Boolean
   authorIDNotNil: Boolean
 }
@@ -5137,7 +5144,7 @@ type Attachment implements Node {
   fileName: String
   width: Int
   height: Int
-  uploadedByID: Int
+  uploadedByID: ID
   createdAt: Time!
 }
 """
@@ -5308,14 +5315,14 @@ input AttachmentWhereInput {
   """
   uploaded_by_id field predicates
   """
-  uploadedByID: Int
-  uploadedByIDNEQ: Int
-  uploadedByIDIn: [Int!]
-  uploadedByIDNotIn: [Int!]
-  uploadedByIDGT: Int
-  uploadedByIDGTE: Int
-  uploadedByIDLT: Int
-  uploadedByIDLTE: Int
+  uploadedByID: ID
+  uploadedByIDNEQ: ID
+  uploadedByIDIn: [ID!]
+  uploadedByIDNotIn: [ID!]
+  uploadedByIDGT: ID
+  uploadedByIDGTE: ID
+  uploadedByIDLT: ID
+  uploadedByIDLTE: ID
   uploadedByIDIsNil: Boolean
   uploadedByIDNotNil: Boolean
   """
@@ -5333,12 +5340,12 @@ input AttachmentWhereInput {
 type AuditLog implements Node {
   id: ID!
   at: Time!
-  actorID: Int
+  actorID: ID
   actorRole: String
   operation: String
   entityType: String!
   action: String!
-  entityID: Int
+  entityID: ID
   fields: [String!]
   ip: String
 }
@@ -5425,14 +5432,14 @@ input AuditLogWhereInput {
   """
   actor_id field predicates
   """
-  actorID: Int
-  actorIDNEQ: Int
-  actorIDIn: [Int!]
-  actorIDNotIn: [Int!]
-  actorIDGT: Int
-  actorIDGTE: Int
-  actorIDLT: Int
-  actorIDLTE: Int
+  actorID: ID
+  actorIDNEQ: ID
+  actorIDIn: [ID!]
+  actorIDNotIn: [ID!]
+  actorIDGT: ID
+  actorIDGTE: ID
+  actorIDLT: ID
+  actorIDLTE: ID
   actorIDIsNil: Boolean
   actorIDNotNil: Boolean
   """
@@ -5506,14 +5513,14 @@ input AuditLogWhereInput {
   """
   entity_id field predicates
   """
-  entityID: Int
-  entityIDNEQ: Int
-  entityIDIn: [Int!]
-  entityIDNotIn: [Int!]
-  entityIDGT: Int
-  entityIDGTE: Int
-  entityIDLT: Int
-  entityIDLTE: Int
+  entityID: ID
+  entityIDNEQ: ID
+  entityIDIn: [ID!]
+  entityIDNotIn: [ID!]
+  entityIDGT: ID
+  entityIDGTE: ID
+  entityIDLT: ID
+  entityIDLTE: ID
   entityIDIsNil: Boolean
   entityIDNotNil: Boolean
   """
@@ -5545,11 +5552,11 @@ enum CandidateType @goModel(model: "github.com/kaowu/kaowu/ent/profile.Candidate
 type CheckIn implements Node {
   id: ID!
   enrollmentID: ID!
-  sessionID: Int!
-  siteID: Int!
-  operatorID: Int!
+  sessionID: ID!
+  siteID: ID!
+  operatorID: ID!
   readerName: String!
-  readerPhotoID: Int
+  readerPhotoID: ID
   livePhotoID: ID!
   checkedInAt: Time!
   enrollment: Enrollment!
@@ -5614,36 +5621,36 @@ input CheckInWhereInput {
   """
   session_id field predicates
   """
-  sessionID: Int
-  sessionIDNEQ: Int
-  sessionIDIn: [Int!]
-  sessionIDNotIn: [Int!]
-  sessionIDGT: Int
-  sessionIDGTE: Int
-  sessionIDLT: Int
-  sessionIDLTE: Int
+  sessionID: ID
+  sessionIDNEQ: ID
+  sessionIDIn: [ID!]
+  sessionIDNotIn: [ID!]
+  sessionIDGT: ID
+  sessionIDGTE: ID
+  sessionIDLT: ID
+  sessionIDLTE: ID
   """
   site_id field predicates
   """
-  siteID: Int
-  siteIDNEQ: Int
-  siteIDIn: [Int!]
-  siteIDNotIn: [Int!]
-  siteIDGT: Int
-  siteIDGTE: Int
-  siteIDLT: Int
-  siteIDLTE: Int
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  siteIDGT: ID
+  siteIDGTE: ID
+  siteIDLT: ID
+  siteIDLTE: ID
   """
   operator_id field predicates
   """
-  operatorID: Int
-  operatorIDNEQ: Int
-  operatorIDIn: [Int!]
-  operatorIDNotIn: [Int!]
-  operatorIDGT: Int
-  operatorIDGTE: Int
-  operatorIDLT: Int
-  operatorIDLTE: Int
+  operatorID: ID
+  operatorIDNEQ: ID
+  operatorIDIn: [ID!]
+  operatorIDNotIn: [ID!]
+  operatorIDGT: ID
+  operatorIDGTE: ID
+  operatorIDLT: ID
+  operatorIDLTE: ID
   """
   reader_name field predicates
   """
@@ -5663,14 +5670,14 @@ input CheckInWhereInput {
   """
   reader_photo_id field predicates
   """
-  readerPhotoID: Int
-  readerPhotoIDNEQ: Int
-  readerPhotoIDIn: [Int!]
-  readerPhotoIDNotIn: [Int!]
-  readerPhotoIDGT: Int
-  readerPhotoIDGTE: Int
-  readerPhotoIDLT: Int
-  readerPhotoIDLTE: Int
+  readerPhotoID: ID
+  readerPhotoIDNEQ: ID
+  readerPhotoIDIn: [ID!]
+  readerPhotoIDNotIn: [ID!]
+  readerPhotoIDGT: ID
+  readerPhotoIDGTE: ID
+  readerPhotoIDLT: ID
+  readerPhotoIDLTE: ID
   readerPhotoIDIsNil: Boolean
   readerPhotoIDNotNil: Boolean
   """
@@ -5804,7 +5811,7 @@ type Enrollment implements Node {
   planID: ID!
   subjectID: ID!
   sessionID: ID
-  siteID: Int
+  siteID: ID
   """
   employer that enrolled and pays, if any
   """
@@ -5812,14 +5819,14 @@ type Enrollment implements Node {
   """
   institution that assigned it through a plan
   """
-  trainingOrgID: Int
-  enrolledByID: Int
+  trainingOrgID: ID
+  enrolledByID: ID
   source: EnrollmentSource!
   status: EnrollmentStatus!
   pledgeAcceptedAt: Time!
   submittedAt: Time!
   reviewedAt: Time
-  reviewerID: Int
+  reviewerID: ID
   reviewDepartmentID: ID
   reviewReason: String
   feeCents: Int!
@@ -5978,14 +5985,14 @@ input EnrollmentWhereInput {
   """
   site_id field predicates
   """
-  siteID: Int
-  siteIDNEQ: Int
-  siteIDIn: [Int!]
-  siteIDNotIn: [Int!]
-  siteIDGT: Int
-  siteIDGTE: Int
-  siteIDLT: Int
-  siteIDLTE: Int
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  siteIDGT: ID
+  siteIDGTE: ID
+  siteIDLT: ID
+  siteIDLTE: ID
   siteIDIsNil: Boolean
   siteIDNotNil: Boolean
   """
@@ -6000,27 +6007,27 @@ input EnrollmentWhereInput {
   """
   training_org_id field predicates
   """
-  trainingOrgID: Int
-  trainingOrgIDNEQ: Int
-  trainingOrgIDIn: [Int!]
-  trainingOrgIDNotIn: [Int!]
-  trainingOrgIDGT: Int
-  trainingOrgIDGTE: Int
-  trainingOrgIDLT: Int
-  trainingOrgIDLTE: Int
+  trainingOrgID: ID
+  trainingOrgIDNEQ: ID
+  trainingOrgIDIn: [ID!]
+  trainingOrgIDNotIn: [ID!]
+  trainingOrgIDGT: ID
+  trainingOrgIDGTE: ID
+  trainingOrgIDLT: ID
+  trainingOrgIDLTE: ID
   trainingOrgIDIsNil: Boolean
   trainingOrgIDNotNil: Boolean
   """
   enrolled_by_id field predicates
   """
-  enrolledByID: Int
-  enrolledByIDNEQ: Int
-  enrolledByIDIn: [Int!]
-  enrolledByIDNotIn: [Int!]
-  enrolledByIDGT: Int
-  enrolledByIDGTE: Int
-  enrolledByIDLT: Int
-  enrolledByIDLTE: Int
+  enrolledByID: ID
+  enrolledByIDNEQ: ID
+  enrolledByIDIn: [ID!]
+  enrolledByIDNotIn: [ID!]
+  enrolledByIDGT: ID
+  enrolledByIDGTE: ID
+  enrolledByIDLT: ID
+  enrolledByIDLTE: ID
   enrolledByIDIsNil: Boolean
   enrolledByIDNotNil: Boolean
   """
@@ -6075,14 +6082,14 @@ input EnrollmentWhereInput {
   """
   reviewer_id field predicates
   """
-  reviewerID: Int
-  reviewerIDNEQ: Int
-  reviewerIDIn: [Int!]
-  reviewerIDNotIn: [Int!]
-  reviewerIDGT: Int
-  reviewerIDGTE: Int
-  reviewerIDLT: Int
-  reviewerIDLTE: Int
+  reviewerID: ID
+  reviewerIDNEQ: ID
+  reviewerIDIn: [ID!]
+  reviewerIDNotIn: [ID!]
+  reviewerIDGT: ID
+  reviewerIDGTE: ID
+  reviewerIDLT: ID
+  reviewerIDLTE: ID
   reviewerIDIsNil: Boolean
   reviewerIDNotNil: Boolean
   """
@@ -6237,7 +6244,7 @@ type ExamPlan implements Node {
   examTo: Time!
   status: PlanStatus!
   submittedAt: Time
-  submittedByID: Int
+  submittedByID: ID
   region: Region!
   trainingOrg: Organization
   sessions(
@@ -6463,14 +6470,14 @@ input ExamPlanWhereInput {
   """
   submitted_by_id field predicates
   """
-  submittedByID: Int
-  submittedByIDNEQ: Int
-  submittedByIDIn: [Int!]
-  submittedByIDNotIn: [Int!]
-  submittedByIDGT: Int
-  submittedByIDGTE: Int
-  submittedByIDLT: Int
-  submittedByIDLTE: Int
+  submittedByID: ID
+  submittedByIDNEQ: ID
+  submittedByIDIn: [ID!]
+  submittedByIDNotIn: [ID!]
+  submittedByIDGT: ID
+  submittedByIDGTE: ID
+  submittedByIDLT: ID
+  submittedByIDLTE: ID
   submittedByIDIsNil: Boolean
   submittedByIDNotNil: Boolean
   """
@@ -6497,7 +6504,7 @@ type ExamSession implements Node {
   subjectID: ID!
   roomID: ID!
   siteID: ID!
-  trainingOrgID: Int
+  trainingOrgID: ID
   startsAt: Time!
   durationMinutes: Int!
   capacity: Int!
@@ -6662,14 +6669,14 @@ input ExamSessionWhereInput {
   """
   training_org_id field predicates
   """
-  trainingOrgID: Int
-  trainingOrgIDNEQ: Int
-  trainingOrgIDIn: [Int!]
-  trainingOrgIDNotIn: [Int!]
-  trainingOrgIDGT: Int
-  trainingOrgIDGTE: Int
-  trainingOrgIDLT: Int
-  trainingOrgIDLTE: Int
+  trainingOrgID: ID
+  trainingOrgIDNEQ: ID
+  trainingOrgIDIn: [ID!]
+  trainingOrgIDNotIn: [ID!]
+  trainingOrgIDGT: ID
+  trainingOrgIDGTE: ID
+  trainingOrgIDLT: ID
+  trainingOrgIDLTE: ID
   trainingOrgIDIsNil: Boolean
   trainingOrgIDNotNil: Boolean
   """
@@ -7523,14 +7530,14 @@ type Payment implements Node {
   createdAt: Time!
   updatedAt: Time!
   payerID: ID!
-  companyID: Int
+  companyID: ID
   method: PaymentMethod!
   amountCents: Int!
   status: PaymentState!
   orderNo: String!
   gatewayTxnID: String
   proofAttachmentID: ID
-  confirmedByID: Int
+  confirmedByID: ID
   confirmedAt: Time
   reason: String
   paidAt: Time
@@ -7666,14 +7673,14 @@ input PaymentWhereInput {
   """
   company_id field predicates
   """
-  companyID: Int
-  companyIDNEQ: Int
-  companyIDIn: [Int!]
-  companyIDNotIn: [Int!]
-  companyIDGT: Int
-  companyIDGTE: Int
-  companyIDLT: Int
-  companyIDLTE: Int
+  companyID: ID
+  companyIDNEQ: ID
+  companyIDIn: [ID!]
+  companyIDNotIn: [ID!]
+  companyIDGT: ID
+  companyIDGTE: ID
+  companyIDLT: ID
+  companyIDLTE: ID
   companyIDIsNil: Boolean
   companyIDNotNil: Boolean
   """
@@ -7747,14 +7754,14 @@ input PaymentWhereInput {
   """
   confirmed_by_id field predicates
   """
-  confirmedByID: Int
-  confirmedByIDNEQ: Int
-  confirmedByIDIn: [Int!]
-  confirmedByIDNotIn: [Int!]
-  confirmedByIDGT: Int
-  confirmedByIDGTE: Int
-  confirmedByIDLT: Int
-  confirmedByIDLTE: Int
+  confirmedByID: ID
+  confirmedByIDNEQ: ID
+  confirmedByIDIn: [ID!]
+  confirmedByIDNotIn: [ID!]
+  confirmedByIDGT: ID
+  confirmedByIDGTE: ID
+  confirmedByIDLT: ID
+  confirmedByIDLTE: ID
   confirmedByIDIsNil: Boolean
   confirmedByIDNotNil: Boolean
   """
@@ -9244,7 +9251,7 @@ type TrainingRecord implements Node {
   score: Int
   status: ReviewStatus!
   reviewReason: String
-  reviewedByID: Int
+  reviewedByID: ID
   reviewedAt: Time
   candidate: User!
   trainingOrg: Organization!
@@ -9447,14 +9454,14 @@ input TrainingRecordWhereInput {
   """
   reviewed_by_id field predicates
   """
-  reviewedByID: Int
-  reviewedByIDNEQ: Int
-  reviewedByIDIn: [Int!]
-  reviewedByIDNotIn: [Int!]
-  reviewedByIDGT: Int
-  reviewedByIDGTE: Int
-  reviewedByIDLT: Int
-  reviewedByIDLTE: Int
+  reviewedByID: ID
+  reviewedByIDNEQ: ID
+  reviewedByIDIn: [ID!]
+  reviewedByIDNotIn: [ID!]
+  reviewedByIDGT: ID
+  reviewedByIDGTE: ID
+  reviewedByIDLT: ID
+  reviewedByIDLTE: ID
   reviewedByIDIsNil: Boolean
   reviewedByIDNotNil: Boolean
   """
@@ -9584,6 +9591,7 @@ type User implements Node {
   status: AccountStatus!
   organizationID: ID
   organization: Organization
+  profile: Profile
 }
 """
 A connection to a list of items.
@@ -9749,6 +9757,11 @@ input UserWhereInput {
   """
   hasOrganization: Boolean
   hasOrganizationWith: [OrganizationWhereInput!]
+  """
+  profile edge predicates
+  """
+  hasProfile: Boolean
+  hasProfileWith: [ProfileWhereInput!]
 }
 `, BuiltIn: false},
 }
@@ -10804,6 +10817,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_organizationID(ctx, field)
 	case "organization":
 		return ec.fieldContext_User_organization(ctx, field)
+	case "profile":
+		return ec.fieldContext_User_profile(ctx, field)
 	case "idNumberMasked":
 		return ec.fieldContext_User_idNumberMasked(ctx, field)
 	case "phone":

@@ -88,7 +88,10 @@ func openSQLite(path string) (*DB, error) {
 	// busy_timeout: writers wait instead of failing with SQLITE_BUSY;
 	// _txlock=immediate: a transaction takes the write lock at BEGIN, so a
 	// read-then-write transaction cannot deadlock against another.
-	dsn += sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// _time_format=sqlite with _timezone=UTC: times are written in one
+	// readable format, all in UTC, so they read back and compare as text
+	// correctly whatever zone the caller used (China time, UTC).
+	dsn += sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite&_timezone=UTC"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

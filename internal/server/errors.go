@@ -20,6 +20,7 @@ import (
 // message a person can act on. Internals (SQL, stack traces) are logged, never sent.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
+		cause := err.Error() // before the message is replaced below (gerr may be err itself)
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		// Errors gqlgen made itself (parse, validation, limits) already carry a code.
 		var own *gqlerror.Error
@@ -39,7 +40,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Extensions[k] = v
 		}
 		if code == apperr.Internal {
-			log.ErrorContext(ctx, "internal error", "path", gerr.Path.String(), "err", err)
+			log.ErrorContext(ctx, "internal error", "path", gerr.Path.String(), "err", cause)
 		}
 		return gerr
 	}
