@@ -69,6 +69,8 @@ type Enrollment struct {
 	TicketNo *string `json:"ticket_no,omitempty"`
 	// CheckedInAt holds the value of the "checked_in_at" field.
 	CheckedInAt *time.Time `json:"checked_in_at,omitempty"`
+	// TicketNotifiedAt holds the value of the "ticket_notified_at" field.
+	TicketNotifiedAt *time.Time `json:"ticket_notified_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the EnrollmentQuery when eager-loading is set.
 	Edges        EnrollmentEdges `json:"edges"`
@@ -197,7 +199,7 @@ func (*Enrollment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case enrollment.FieldSource, enrollment.FieldStatus, enrollment.FieldReviewReason, enrollment.FieldPaymentStatus, enrollment.FieldTicketNo:
 			values[i] = new(sql.NullString)
-		case enrollment.FieldCreatedAt, enrollment.FieldUpdatedAt, enrollment.FieldPledgeAcceptedAt, enrollment.FieldSubmittedAt, enrollment.FieldReviewedAt, enrollment.FieldPaidAt, enrollment.FieldCheckedInAt:
+		case enrollment.FieldCreatedAt, enrollment.FieldUpdatedAt, enrollment.FieldPledgeAcceptedAt, enrollment.FieldSubmittedAt, enrollment.FieldReviewedAt, enrollment.FieldPaidAt, enrollment.FieldCheckedInAt, enrollment.FieldTicketNotifiedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -369,6 +371,13 @@ func (_m *Enrollment) assignValues(columns []string, values []any) error {
 				_m.CheckedInAt = new(time.Time)
 				*_m.CheckedInAt = value.Time
 			}
+		case enrollment.FieldTicketNotifiedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field ticket_notified_at", values[i])
+			} else if value.Valid {
+				_m.TicketNotifiedAt = new(time.Time)
+				*_m.TicketNotifiedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -533,6 +542,11 @@ func (_m *Enrollment) String() string {
 	builder.WriteString(", ")
 	if v := _m.CheckedInAt; v != nil {
 		builder.WriteString("checked_in_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.TicketNotifiedAt; v != nil {
+		builder.WriteString("ticket_notified_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

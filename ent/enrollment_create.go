@@ -303,6 +303,20 @@ func (_c *EnrollmentCreate) SetNillableCheckedInAt(v *time.Time) *EnrollmentCrea
 	return _c
 }
 
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (_c *EnrollmentCreate) SetTicketNotifiedAt(v time.Time) *EnrollmentCreate {
+	_c.mutation.SetTicketNotifiedAt(v)
+	return _c
+}
+
+// SetNillableTicketNotifiedAt sets the "ticket_notified_at" field if the given value is not nil.
+func (_c *EnrollmentCreate) SetNillableTicketNotifiedAt(v *time.Time) *EnrollmentCreate {
+	if v != nil {
+		_c.SetTicketNotifiedAt(*v)
+	}
+	return _c
+}
+
 // SetCandidate sets the "candidate" edge to the User entity.
 func (_c *EnrollmentCreate) SetCandidate(v *User) *EnrollmentCreate {
 	return _c.SetCandidateID(v.ID)
@@ -601,6 +615,10 @@ func (_c *EnrollmentCreate) createSpec() (*Enrollment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CheckedInAt(); ok {
 		_spec.SetField(enrollment.FieldCheckedInAt, field.TypeTime, value)
 		_node.CheckedInAt = &value
+	}
+	if value, ok := _c.mutation.TicketNotifiedAt(); ok {
+		_spec.SetField(enrollment.FieldTicketNotifiedAt, field.TypeTime, value)
+		_node.TicketNotifiedAt = &value
 	}
 	if nodes := _c.mutation.CandidateIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1118,6 +1136,24 @@ func (u *EnrollmentUpsert) ClearCheckedInAt() *EnrollmentUpsert {
 	return u
 }
 
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (u *EnrollmentUpsert) SetTicketNotifiedAt(v time.Time) *EnrollmentUpsert {
+	u.Set(enrollment.FieldTicketNotifiedAt, v)
+	return u
+}
+
+// UpdateTicketNotifiedAt sets the "ticket_notified_at" field to the value that was provided on create.
+func (u *EnrollmentUpsert) UpdateTicketNotifiedAt() *EnrollmentUpsert {
+	u.SetExcluded(enrollment.FieldTicketNotifiedAt)
+	return u
+}
+
+// ClearTicketNotifiedAt clears the value of the "ticket_notified_at" field.
+func (u *EnrollmentUpsert) ClearTicketNotifiedAt() *EnrollmentUpsert {
+	u.SetNull(enrollment.FieldTicketNotifiedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -1554,6 +1590,27 @@ func (u *EnrollmentUpsertOne) UpdateCheckedInAt() *EnrollmentUpsertOne {
 func (u *EnrollmentUpsertOne) ClearCheckedInAt() *EnrollmentUpsertOne {
 	return u.Update(func(s *EnrollmentUpsert) {
 		s.ClearCheckedInAt()
+	})
+}
+
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (u *EnrollmentUpsertOne) SetTicketNotifiedAt(v time.Time) *EnrollmentUpsertOne {
+	return u.Update(func(s *EnrollmentUpsert) {
+		s.SetTicketNotifiedAt(v)
+	})
+}
+
+// UpdateTicketNotifiedAt sets the "ticket_notified_at" field to the value that was provided on create.
+func (u *EnrollmentUpsertOne) UpdateTicketNotifiedAt() *EnrollmentUpsertOne {
+	return u.Update(func(s *EnrollmentUpsert) {
+		s.UpdateTicketNotifiedAt()
+	})
+}
+
+// ClearTicketNotifiedAt clears the value of the "ticket_notified_at" field.
+func (u *EnrollmentUpsertOne) ClearTicketNotifiedAt() *EnrollmentUpsertOne {
+	return u.Update(func(s *EnrollmentUpsert) {
+		s.ClearTicketNotifiedAt()
 	})
 }
 
@@ -2159,6 +2216,27 @@ func (u *EnrollmentUpsertBulk) UpdateCheckedInAt() *EnrollmentUpsertBulk {
 func (u *EnrollmentUpsertBulk) ClearCheckedInAt() *EnrollmentUpsertBulk {
 	return u.Update(func(s *EnrollmentUpsert) {
 		s.ClearCheckedInAt()
+	})
+}
+
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (u *EnrollmentUpsertBulk) SetTicketNotifiedAt(v time.Time) *EnrollmentUpsertBulk {
+	return u.Update(func(s *EnrollmentUpsert) {
+		s.SetTicketNotifiedAt(v)
+	})
+}
+
+// UpdateTicketNotifiedAt sets the "ticket_notified_at" field to the value that was provided on create.
+func (u *EnrollmentUpsertBulk) UpdateTicketNotifiedAt() *EnrollmentUpsertBulk {
+	return u.Update(func(s *EnrollmentUpsert) {
+		s.UpdateTicketNotifiedAt()
+	})
+}
+
+// ClearTicketNotifiedAt clears the value of the "ticket_notified_at" field.
+func (u *EnrollmentUpsertBulk) ClearTicketNotifiedAt() *EnrollmentUpsertBulk {
+	return u.Update(func(s *EnrollmentUpsert) {
+		s.ClearTicketNotifiedAt()
 	})
 }
 

@@ -398,6 +398,26 @@ func (_u *EnrollmentUpdate) ClearCheckedInAt() *EnrollmentUpdate {
 	return _u
 }
 
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (_u *EnrollmentUpdate) SetTicketNotifiedAt(v time.Time) *EnrollmentUpdate {
+	_u.mutation.SetTicketNotifiedAt(v)
+	return _u
+}
+
+// SetNillableTicketNotifiedAt sets the "ticket_notified_at" field if the given value is not nil.
+func (_u *EnrollmentUpdate) SetNillableTicketNotifiedAt(v *time.Time) *EnrollmentUpdate {
+	if v != nil {
+		_u.SetTicketNotifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearTicketNotifiedAt clears the value of the "ticket_notified_at" field.
+func (_u *EnrollmentUpdate) ClearTicketNotifiedAt() *EnrollmentUpdate {
+	_u.mutation.ClearTicketNotifiedAt()
+	return _u
+}
+
 // SetSession sets the "session" edge to the ExamSession entity.
 func (_u *EnrollmentUpdate) SetSession(v *ExamSession) *EnrollmentUpdate {
 	return _u.SetSessionID(v.ID)
@@ -690,6 +710,12 @@ func (_u *EnrollmentUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.CheckedInAtCleared() {
 		_spec.ClearField(enrollment.FieldCheckedInAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TicketNotifiedAt(); ok {
+		_spec.SetField(enrollment.FieldTicketNotifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.TicketNotifiedAtCleared() {
+		_spec.ClearField(enrollment.FieldTicketNotifiedAt, field.TypeTime)
 	}
 	if _u.mutation.SessionCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1239,6 +1265,26 @@ func (_u *EnrollmentUpdateOne) ClearCheckedInAt() *EnrollmentUpdateOne {
 	return _u
 }
 
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (_u *EnrollmentUpdateOne) SetTicketNotifiedAt(v time.Time) *EnrollmentUpdateOne {
+	_u.mutation.SetTicketNotifiedAt(v)
+	return _u
+}
+
+// SetNillableTicketNotifiedAt sets the "ticket_notified_at" field if the given value is not nil.
+func (_u *EnrollmentUpdateOne) SetNillableTicketNotifiedAt(v *time.Time) *EnrollmentUpdateOne {
+	if v != nil {
+		_u.SetTicketNotifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearTicketNotifiedAt clears the value of the "ticket_notified_at" field.
+func (_u *EnrollmentUpdateOne) ClearTicketNotifiedAt() *EnrollmentUpdateOne {
+	_u.mutation.ClearTicketNotifiedAt()
+	return _u
+}
+
 // SetSession sets the "session" edge to the ExamSession entity.
 func (_u *EnrollmentUpdateOne) SetSession(v *ExamSession) *EnrollmentUpdateOne {
 	return _u.SetSessionID(v.ID)
@@ -1561,6 +1607,12 @@ func (_u *EnrollmentUpdateOne) sqlSave(ctx context.Context) (_node *Enrollment, 
 	}
 	if _u.mutation.CheckedInAtCleared() {
 		_spec.ClearField(enrollment.FieldCheckedInAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TicketNotifiedAt(); ok {
+		_spec.SetField(enrollment.FieldTicketNotifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.TicketNotifiedAtCleared() {
+		_spec.ClearField(enrollment.FieldTicketNotifiedAt, field.TypeTime)
 	}
 	if _u.mutation.SessionCleared() {
 		edge := &sqlgraph.EdgeSpec{

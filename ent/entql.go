@@ -171,6 +171,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			enrollment.FieldPaidAt:             {Type: field.TypeTime, Column: enrollment.FieldPaidAt},
 			enrollment.FieldTicketNo:           {Type: field.TypeString, Column: enrollment.FieldTicketNo},
 			enrollment.FieldCheckedInAt:        {Type: field.TypeTime, Column: enrollment.FieldCheckedInAt},
+			enrollment.FieldTicketNotifiedAt:   {Type: field.TypeTime, Column: enrollment.FieldTicketNotifiedAt},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -1575,6 +1576,11 @@ func (f *EnrollmentFilter) WhereTicketNo(p entql.StringP) {
 // WhereCheckedInAt applies the entql time.Time predicate on the checked_in_at field.
 func (f *EnrollmentFilter) WhereCheckedInAt(p entql.TimeP) {
 	f.Where(p.Field(enrollment.FieldCheckedInAt))
+}
+
+// WhereTicketNotifiedAt applies the entql time.Time predicate on the ticket_notified_at field.
+func (f *EnrollmentFilter) WhereTicketNotifiedAt(p entql.TimeP) {
+	f.Where(p.Field(enrollment.FieldTicketNotifiedAt))
 }
 
 // WhereHasCandidate applies a predicate to check if query has an edge candidate.

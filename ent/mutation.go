@@ -4247,6 +4247,7 @@ type EnrollmentMutation struct {
 	paid_at                  *time.Time
 	ticket_no                *string
 	checked_in_at            *time.Time
+	ticket_notified_at       *time.Time
 	clearedFields            map[string]struct{}
 	candidate                *int
 	clearedcandidate         bool
@@ -5456,6 +5457,55 @@ func (m *EnrollmentMutation) ResetCheckedInAt() {
 	delete(m.clearedFields, enrollment.FieldCheckedInAt)
 }
 
+// SetTicketNotifiedAt sets the "ticket_notified_at" field.
+func (m *EnrollmentMutation) SetTicketNotifiedAt(t time.Time) {
+	m.ticket_notified_at = &t
+}
+
+// TicketNotifiedAt returns the value of the "ticket_notified_at" field in the mutation.
+func (m *EnrollmentMutation) TicketNotifiedAt() (r time.Time, exists bool) {
+	v := m.ticket_notified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTicketNotifiedAt returns the old "ticket_notified_at" field's value of the Enrollment entity.
+// If the Enrollment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EnrollmentMutation) OldTicketNotifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTicketNotifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTicketNotifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTicketNotifiedAt: %w", err)
+	}
+	return oldValue.TicketNotifiedAt, nil
+}
+
+// ClearTicketNotifiedAt clears the value of the "ticket_notified_at" field.
+func (m *EnrollmentMutation) ClearTicketNotifiedAt() {
+	m.ticket_notified_at = nil
+	m.clearedFields[enrollment.FieldTicketNotifiedAt] = struct{}{}
+}
+
+// TicketNotifiedAtCleared returns if the "ticket_notified_at" field was cleared in this mutation.
+func (m *EnrollmentMutation) TicketNotifiedAtCleared() bool {
+	_, ok := m.clearedFields[enrollment.FieldTicketNotifiedAt]
+	return ok
+}
+
+// ResetTicketNotifiedAt resets all changes to the "ticket_notified_at" field.
+func (m *EnrollmentMutation) ResetTicketNotifiedAt() {
+	m.ticket_notified_at = nil
+	delete(m.clearedFields, enrollment.FieldTicketNotifiedAt)
+}
+
 // ClearCandidate clears the "candidate" edge to the User entity.
 func (m *EnrollmentMutation) ClearCandidate() {
 	m.clearedcandidate = true
@@ -5745,7 +5795,7 @@ func (m *EnrollmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EnrollmentMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 24)
 	if m.created_at != nil {
 		fields = append(fields, enrollment.FieldCreatedAt)
 	}
@@ -5815,6 +5865,9 @@ func (m *EnrollmentMutation) Fields() []string {
 	if m.checked_in_at != nil {
 		fields = append(fields, enrollment.FieldCheckedInAt)
 	}
+	if m.ticket_notified_at != nil {
+		fields = append(fields, enrollment.FieldTicketNotifiedAt)
+	}
 	return fields
 }
 
@@ -5869,6 +5922,8 @@ func (m *EnrollmentMutation) Field(name string) (ent.Value, bool) {
 		return m.TicketNo()
 	case enrollment.FieldCheckedInAt:
 		return m.CheckedInAt()
+	case enrollment.FieldTicketNotifiedAt:
+		return m.TicketNotifiedAt()
 	}
 	return nil, false
 }
@@ -5924,6 +5979,8 @@ func (m *EnrollmentMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldTicketNo(ctx)
 	case enrollment.FieldCheckedInAt:
 		return m.OldCheckedInAt(ctx)
+	case enrollment.FieldTicketNotifiedAt:
+		return m.OldTicketNotifiedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Enrollment field %s", name)
 }
@@ -6094,6 +6151,13 @@ func (m *EnrollmentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCheckedInAt(v)
 		return nil
+	case enrollment.FieldTicketNotifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTicketNotifiedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Enrollment field %s", name)
 }
@@ -6223,6 +6287,9 @@ func (m *EnrollmentMutation) ClearedFields() []string {
 	if m.FieldCleared(enrollment.FieldCheckedInAt) {
 		fields = append(fields, enrollment.FieldCheckedInAt)
 	}
+	if m.FieldCleared(enrollment.FieldTicketNotifiedAt) {
+		fields = append(fields, enrollment.FieldTicketNotifiedAt)
+	}
 	return fields
 }
 
@@ -6272,6 +6339,9 @@ func (m *EnrollmentMutation) ClearField(name string) error {
 		return nil
 	case enrollment.FieldCheckedInAt:
 		m.ClearCheckedInAt()
+		return nil
+	case enrollment.FieldTicketNotifiedAt:
+		m.ClearTicketNotifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Enrollment nullable field %s", name)
@@ -6349,6 +6419,9 @@ func (m *EnrollmentMutation) ResetField(name string) error {
 		return nil
 	case enrollment.FieldCheckedInAt:
 		m.ResetCheckedInAt()
+		return nil
+	case enrollment.FieldTicketNotifiedAt:
+		m.ResetTicketNotifiedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Enrollment field %s", name)

@@ -54,6 +54,16 @@ func (r *mutationResolver) UpdateAnnouncement(ctx context.Context, id int, input
 	return r.db(ctx).Announcement.UpdateOneID(id).SetInput(input).Save(ctx)
 }
 
+// CreateRegion is the resolver for the createRegion field.
+func (r *mutationResolver) CreateRegion(ctx context.Context, input ent.CreateRegionInput) (*ent.Region, error) {
+	return r.db(ctx).Region.Create().SetInput(input).Save(ctx)
+}
+
+// UpdateRegion is the resolver for the updateRegion field.
+func (r *mutationResolver) UpdateRegion(ctx context.Context, id int, input ent.UpdateRegionInput) (*ent.Region, error) {
+	return r.db(ctx).Region.UpdateOneID(id).SetInput(input).Save(ctx)
+}
+
 // CreateSubject is the resolver for the createSubject field.
 func (r *mutationResolver) CreateSubject(ctx context.Context, input ent.CreateSubjectInput) (*ent.Subject, error) {
 	return r.db(ctx).Subject.Create().SetInput(input).Save(ctx)

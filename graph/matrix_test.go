@@ -182,6 +182,15 @@ func foundationOps() map[string]op {
 		"createAnnouncement": {doc: `mutation{createAnnouncement(input:{title:"通知",body:"内容"}){id}}`, allowed: only(viewer.Admin)},
 		"updateAnnouncement": {doc: `mutation($id:ID!){updateAnnouncement(id:$id,input:{body:"更新"}){id}}`,
 			vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any { return map[string]any{"id": m.annID} }, allowed: only(viewer.Admin)},
+		"createRegion": {doc: `mutation($c:String!){createRegion(input:{code:$c,name:$c}){id}}`,
+			vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any {
+				return map[string]any{"c": fmt.Sprintf("R%d", m.next())}
+			}, allowed: only(viewer.Admin)},
+		"updateRegion": {doc: `mutation($id:ID!,$n:String!){updateRegion(id:$id,input:{name:$n}){id}}`,
+			vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any {
+				id := m.App.Client.Region.Query().FirstIDX(viewer.SystemContext(context.Background()))
+				return map[string]any{"id": id, "n": fmt.Sprintf("地区%d", m.next())}
+			}, allowed: only(viewer.Admin)},
 		"createSubject": {doc: `mutation($c:String!){createSubject(input:{code:$c,name:"科目",feeCents:6000}){id}}`,
 			vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any {
 				return map[string]any{"c": fmt.Sprintf("S%d", m.next())}

@@ -64,6 +64,8 @@ const (
 	FieldTicketNo = "ticket_no"
 	// FieldCheckedInAt holds the string denoting the checked_in_at field in the database.
 	FieldCheckedInAt = "checked_in_at"
+	// FieldTicketNotifiedAt holds the string denoting the ticket_notified_at field in the database.
+	FieldTicketNotifiedAt = "ticket_notified_at"
 	// EdgeCandidate holds the string denoting the candidate edge name in mutations.
 	EdgeCandidate = "candidate"
 	// EdgePlan holds the string denoting the plan edge name in mutations.
@@ -164,6 +166,7 @@ var Columns = []string{
 	FieldPaidAt,
 	FieldTicketNo,
 	FieldCheckedInAt,
+	FieldTicketNotifiedAt,
 }
 
 var (
@@ -407,6 +410,11 @@ func ByTicketNo(opts ...sql.OrderTermOption) OrderOption {
 // ByCheckedInAt orders the results by the checked_in_at field.
 func ByCheckedInAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCheckedInAt, opts...).ToFunc()
+}
+
+// ByTicketNotifiedAt orders the results by the ticket_notified_at field.
+func ByTicketNotifiedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTicketNotifiedAt, opts...).ToFunc()
 }
 
 // ByCandidateField orders the results by candidate field.

@@ -155,6 +155,11 @@ func CheckedInAt(v time.Time) predicate.Enrollment {
 	return predicate.Enrollment(sql.FieldEQ(FieldCheckedInAt, v))
 }
 
+// TicketNotifiedAt applies equality check predicate on the "ticket_notified_at" field. It's identical to TicketNotifiedAtEQ.
+func TicketNotifiedAt(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldEQ(FieldTicketNotifiedAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Enrollment {
 	return predicate.Enrollment(sql.FieldEQ(FieldCreatedAt, v))
@@ -1063,6 +1068,56 @@ func CheckedInAtIsNil() predicate.Enrollment {
 // CheckedInAtNotNil applies the NotNil predicate on the "checked_in_at" field.
 func CheckedInAtNotNil() predicate.Enrollment {
 	return predicate.Enrollment(sql.FieldNotNull(FieldCheckedInAt))
+}
+
+// TicketNotifiedAtEQ applies the EQ predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtEQ(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldEQ(FieldTicketNotifiedAt, v))
+}
+
+// TicketNotifiedAtNEQ applies the NEQ predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtNEQ(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldNEQ(FieldTicketNotifiedAt, v))
+}
+
+// TicketNotifiedAtIn applies the In predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtIn(vs ...time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldIn(FieldTicketNotifiedAt, vs...))
+}
+
+// TicketNotifiedAtNotIn applies the NotIn predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtNotIn(vs ...time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldNotIn(FieldTicketNotifiedAt, vs...))
+}
+
+// TicketNotifiedAtGT applies the GT predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtGT(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldGT(FieldTicketNotifiedAt, v))
+}
+
+// TicketNotifiedAtGTE applies the GTE predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtGTE(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldGTE(FieldTicketNotifiedAt, v))
+}
+
+// TicketNotifiedAtLT applies the LT predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtLT(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldLT(FieldTicketNotifiedAt, v))
+}
+
+// TicketNotifiedAtLTE applies the LTE predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtLTE(v time.Time) predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldLTE(FieldTicketNotifiedAt, v))
+}
+
+// TicketNotifiedAtIsNil applies the IsNil predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtIsNil() predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldIsNull(FieldTicketNotifiedAt))
+}
+
+// TicketNotifiedAtNotNil applies the NotNil predicate on the "ticket_notified_at" field.
+func TicketNotifiedAtNotNil() predicate.Enrollment {
+	return predicate.Enrollment(sql.FieldNotNull(FieldTicketNotifiedAt))
 }
 
 // HasCandidate applies the HasEdge predicate on the "candidate" edge.

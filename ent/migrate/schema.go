@@ -183,6 +183,7 @@ var (
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
 		{Name: "ticket_no", Type: field.TypeString, Unique: true, Nullable: true},
 		{Name: "checked_in_at", Type: field.TypeTime, Nullable: true},
+		{Name: "ticket_notified_at", Type: field.TypeTime, Nullable: true},
 		{Name: "candidate_id", Type: field.TypeInt},
 		{Name: "plan_id", Type: field.TypeInt},
 		{Name: "subject_id", Type: field.TypeInt},
@@ -198,37 +199,37 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "enrollments_users_candidate",
-				Columns:    []*schema.Column{EnrollmentsColumns[18]},
+				Columns:    []*schema.Column{EnrollmentsColumns[19]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "enrollments_exam_plans_plan",
-				Columns:    []*schema.Column{EnrollmentsColumns[19]},
+				Columns:    []*schema.Column{EnrollmentsColumns[20]},
 				RefColumns: []*schema.Column{ExamPlansColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "enrollments_subjects_subject",
-				Columns:    []*schema.Column{EnrollmentsColumns[20]},
+				Columns:    []*schema.Column{EnrollmentsColumns[21]},
 				RefColumns: []*schema.Column{SubjectsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "enrollments_exam_sessions_session",
-				Columns:    []*schema.Column{EnrollmentsColumns[21]},
+				Columns:    []*schema.Column{EnrollmentsColumns[22]},
 				RefColumns: []*schema.Column{ExamSessionsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "enrollments_organizations_company",
-				Columns:    []*schema.Column{EnrollmentsColumns[22]},
+				Columns:    []*schema.Column{EnrollmentsColumns[23]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "enrollments_organizations_review_department",
-				Columns:    []*schema.Column{EnrollmentsColumns[23]},
+				Columns:    []*schema.Column{EnrollmentsColumns[24]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -237,7 +238,7 @@ var (
 			{
 				Name:    "enrollment_candidate_id_plan_id_subject_id",
 				Unique:  true,
-				Columns: []*schema.Column{EnrollmentsColumns[18], EnrollmentsColumns[19], EnrollmentsColumns[20]},
+				Columns: []*schema.Column{EnrollmentsColumns[19], EnrollmentsColumns[20], EnrollmentsColumns[21]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "status IN ('PENDING_REVIEW', 'APPROVED')",
 				},
@@ -245,7 +246,7 @@ var (
 			{
 				Name:    "enrollment_session_id",
 				Unique:  false,
-				Columns: []*schema.Column{EnrollmentsColumns[21]},
+				Columns: []*schema.Column{EnrollmentsColumns[22]},
 			},
 			{
 				Name:    "enrollment_site_id_status",
@@ -255,7 +256,7 @@ var (
 			{
 				Name:    "enrollment_company_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{EnrollmentsColumns[22], EnrollmentsColumns[7]},
+				Columns: []*schema.Column{EnrollmentsColumns[23], EnrollmentsColumns[7]},
 			},
 			{
 				Name:    "enrollment_status_submitted_at",

@@ -48,6 +48,9 @@ func (Enrollment) Fields() []ent.Field {
 		field.Time("paid_at").Optional().Nillable(),
 		field.String("ticket_no").Optional().Nillable().Unique().Validate(maxRunes(32)),
 		field.Time("checked_in_at").Optional().Nillable(),
+		// ticket_notified_at marks the "ticket ready" notice as sent (claimed by
+		// one conditional UPDATE, so replicas and restarts never send it twice).
+		field.Time("ticket_notified_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -31992,6 +31992,11 @@ func (ec *executionContext) unmarshalNCreateOrganizationInput2githubᚗcomᚋkao
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateRegionInput2githubᚗcomᚋkaowuᚋkaowuᚋentᚐCreateRegionInput(ctx context.Context, v any) (ent.CreateRegionInput, error) {
+	res, err := ec.unmarshalInputCreateRegionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateRoomInput2githubᚗcomᚋkaowuᚋkaowuᚋentᚐCreateRoomInput(ctx context.Context, v any) (ent.CreateRoomInput, error) {
 	res, err := ec.unmarshalInputCreateRoomInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32796,6 +32801,11 @@ func (ec *executionContext) unmarshalNUpdateAnnouncementInput2githubᚗcomᚋkao
 
 func (ec *executionContext) unmarshalNUpdateOrganizationInput2githubᚗcomᚋkaowuᚋkaowuᚋentᚐUpdateOrganizationInput(ctx context.Context, v any) (ent.UpdateOrganizationInput, error) {
 	res, err := ec.unmarshalInputUpdateOrganizationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateRegionInput2githubᚗcomᚋkaowuᚋkaowuᚋentᚐUpdateRegionInput(ctx context.Context, v any) (ent.UpdateRegionInput, error) {
+	res, err := ec.unmarshalInputUpdateRegionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

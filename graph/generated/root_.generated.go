@@ -298,6 +298,7 @@ type ComplexityRoot struct {
 		CreateAnnouncement     func(childComplexity int, input ent.CreateAnnouncementInput) int
 		CreateExamPlan         func(childComplexity int, input model.CreateExamPlanInput) int
 		CreateOrganization     func(childComplexity int, input ent.CreateOrganizationInput) int
+		CreateRegion           func(childComplexity int, input ent.CreateRegionInput) int
 		CreateRoom             func(childComplexity int, input ent.CreateRoomInput) int
 		CreateStaffAccount     func(childComplexity int, input model.CreateStaffAccountInput) int
 		CreateSubject          func(childComplexity int, input ent.CreateSubjectInput) int
@@ -333,6 +334,7 @@ type ComplexityRoot struct {
 		UpdateExamSession      func(childComplexity int, id int, input model.UpdateExamSessionInput) int
 		UpdateMyProfile        func(childComplexity int, input model.UpdateProfileInput) int
 		UpdateOrganization     func(childComplexity int, id int, input ent.UpdateOrganizationInput) int
+		UpdateRegion           func(childComplexity int, id int, input ent.UpdateRegionInput) int
 		UpdateRoom             func(childComplexity int, id int, input ent.UpdateRoomInput) int
 		UpdateSubject          func(childComplexity int, id int, input ent.UpdateSubjectInput) int
 		UpdateTrainingRecord   func(childComplexity int, id int, input model.TrainingDetailsInput) int
@@ -1865,6 +1867,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOrganization(childComplexity, args["input"].(ent.CreateOrganizationInput)), true
+	case "Mutation.createRegion":
+		if e.ComplexityRoot.Mutation.CreateRegion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRegion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRegion(childComplexity, args["input"].(ent.CreateRegionInput)), true
 	case "Mutation.createRoom":
 		if e.ComplexityRoot.Mutation.CreateRoom == nil {
 			break
@@ -2240,6 +2253,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOrganization(childComplexity, args["id"].(int), args["input"].(ent.UpdateOrganizationInput)), true
+	case "Mutation.updateRegion":
+		if e.ComplexityRoot.Mutation.UpdateRegion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRegion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRegion(childComplexity, args["id"].(int), args["input"].(ent.UpdateRegionInput)), true
 	case "Mutation.updateRoom":
 		if e.ComplexityRoot.Mutation.UpdateRoom == nil {
 			break
@@ -4047,6 +4071,10 @@ extend type Mutation {
 
   createAnnouncement(input: CreateAnnouncementInput!): Announcement!
   updateAnnouncement(id: ID!, input: UpdateAnnouncementInput!): Announcement!
+
+  "Add a region of the catalogue (plans are searched by region)."
+  createRegion(input: CreateRegionInput!): Region!
+  updateRegion(id: ID!, input: UpdateRegionInput!): Region!
 
   createSubject(input: CreateSubjectInput!): Subject!
   updateSubject(id: ID!, input: UpdateSubjectInput!): Subject!

@@ -227,6 +227,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	swept := make(chan struct{})
+	go func() { defer close(swept); a.sweep(base, time.Minute) }()
+	defer func() { <-swept }()
 	select {
 	case err := <-errc:
 		return err
@@ -240,6 +243,26 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// sweep runs periodic work until ctx ends. Each task keeps its state in
+// the database and claims work with conditional updates, so any number of
+// replicas may sweep at once and a restart loses nothing.
+func (a *App) sweep(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if n, err := a.Tickets.NotifyDue(ctx, a.Notifier); err != nil && ctx.Err() == nil {
+			a.Log.Error("ticket-ready notices", "err", err)
+		} else if n > 0 {
+			a.Log.Info("ticket-ready notices sent", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func (a *App) metrics(w *strings.Builder) {

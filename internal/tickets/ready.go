@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/internal/notify"
+	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
@@ -88,3 +90,54 @@ func (s *Service) NotifyReady(ctx context.Context, n *notify.Notifier, enrollmen
 	}
 	return true, nil
 }
+
+// NotifyDue sends the "ticket ready" notice for every enrollment whose
+// admission ticket is printable now and that has not had it, and returns
+// how many it sent. Each notice is claimed by a conditional UPDATE in the
+// same transaction as the notification: any number of replicas may run it
+// at once, and a crash mid-way only leaves the rest for the next run.
+func (s *Service) NotifyDue(ctx context.Context, n *notify.Notifier) (int, error) {
+	sys := viewer.SystemContext(ctx)
+	now := s.now()
+	ids, err := s.Client.Enrollment.Query().Where(
+		enrollment.StatusEQ(enrollment.StatusAPPROVED),
+		enrollment.PaymentStatusEQ(enrollment.PaymentStatusPAID),
+		enrollment.TicketNoNotNil(),
+		enrollment.TicketNotifiedAtIsNil(),
+		enrollment.HasSessionWith(examsession.StartsAtGT(now),
+			examsession.StartsAtLT(now.Add((OpenDaysBefore+1)*24*time.Hour)),
+			examsession.StatusNEQ(examsession.StatusCANCELLED)),
+	).Order(ent.Asc(enrollment.FieldID)).IDs(sys)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, id := range ids {
+		err := txn.WithTx(ctx, s.Client, func(ctx context.Context) error {
+			claimed, err := s.db(ctx).Enrollment.Update().
+				Where(enrollment.ID(id), enrollment.TicketNotifiedAtIsNil()).
+				SetTicketNotifiedAt(now).Save(viewer.SystemContext(ctx))
+			if err != nil || claimed == 0 {
+				return errNotClaimed
+			}
+			ok, err := s.NotifyReady(ctx, n, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errNotClaimed // not printable yet: undo the claim
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			sent++
+		case errors.Is(err, errNotClaimed):
+		default:
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+var errNotClaimed = errors.New("tickets: notice not due or already sent")

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -404,6 +405,45 @@ func TestReadyNotice(t *testing.T) {
 		}
 		if m, ok := rec.Last("13800138000"); !ok || m.Text != "准考证已开放打印" {
 			t.Errorf("sms %v %v", m, ok)
+		}
+	})
+}
+
+// TestNotifyDue: the sweep sends each "ticket ready" notice once, only when
+// the ticket is printable, even when several sweeps run at once.
+func TestNotifyDue(t *testing.T) {
+	eachBackend(t, func(t *testing.T, client *ent.Client, store storage.Store) {
+		w := newWorld(t, client, store)
+		ctx := context.Background()
+		bus := events.NewLocal()
+		t.Cleanup(func() { _ = bus.Close() })
+		n := &notify.Notifier{Client: client, Bus: bus, SMS: &notify.Recorder{}}
+		count := func() int {
+			return client.Notification.Query().Where(notification.UserID(w.cand.ID), notification.Kind(tickets.KindTicketReady)).
+				CountX(viewer.SystemContext(ctx))
+		}
+		opens := time.Date(2026, 5, 10, 0, 0, 0, 0, cst)
+		w.clock.Set(opens.Add(-time.Minute))
+		if sent, err := w.svc.NotifyDue(ctx, n); err != nil || sent != 0 || count() != 0 {
+			t.Fatalf("before the window: sent=%d err=%v notices=%d", sent, err, count())
+		}
+		w.clock.Set(opens.Add(time.Hour))
+		var wg sync.WaitGroup
+		for range 4 { // four replicas sweeping together
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := w.svc.NotifyDue(ctx, n); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if count() != 1 {
+			t.Fatalf("notices after concurrent sweeps: %d, want 1", count())
+		}
+		if sent, err := w.svc.NotifyDue(ctx, n); err != nil || sent != 0 || count() != 1 {
+			t.Fatalf("second sweep: sent=%d err=%v notices=%d", sent, err, count())
 		}
 	})
 }
