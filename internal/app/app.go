@@ -229,7 +229,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	swept := make(chan struct{})
 	go func() { defer close(swept); a.sweep(base, time.Minute) }()
-	defer func() { <-swept }()
+	defer func() { cancelAll(); <-swept }() // on every return path
 	select {
 	case err := <-errc:
 		return err
