@@ -1,7 +1,8 @@
 import { defineConfig } from 'vite';
 
 // Dev: `KAOWU_URL=http://127.0.0.1:18080 npm run dev` proxies the API
-// (HTTP and the graphql-transport-ws websocket) to a running Go server.
+// (HTTP and the graphql-transport-ws websocket, files, PDFs, payment pages)
+// to a running Go server.
 const api = process.env.KAOWU_URL || 'http://127.0.0.1:18080';
 
 export default defineConfig({
@@ -17,11 +18,15 @@ export default defineConfig({
     assetsDir: 'assets',
     sourcemap: false,
     target: 'es2020',
-    chunkSizeWarningLimit: 400,
+    chunkSizeWarningLimit: 512,
   },
   server: {
     proxy: {
       '/graphql': { target: api, ws: true, changeOrigin: true },
+      // Signed files, PDFs and the payment pages are served by the Go server too.
+      '/blobs': { target: api, changeOrigin: true },
+      '/documents': { target: api, changeOrigin: true },
+      '/payments': { target: api, changeOrigin: true },
     },
   },
 });

@@ -6,8 +6,15 @@
 //
 // Env: KAOWU_URL (server, default http://127.0.0.1:18080), KAOWU_CHROMIUM
 // (browser binary, default /usr/bin/chromium), KAOWU_ADMIN_PASSWORD (default
-// the demo's Admin@2026), KAOWU_E2E_SHOTS (folder for failure screenshots,
-// default /tmp). Prints one line per step and ends with "N passed, M failed".
+// the demo's Admin@2026), KAOWU_DEMO_CANDIDATE / KAOWU_DEMO_CANDIDATE_PASSWORD
+// and KAOWU_REVIEWER_PASSWORD (default the demo's), KAOWU_E2E_SHOTS (folder
+// for failure screenshots, default /tmp). Prints one line per step and ends
+// with "N passed, M failed".
+//
+// Two scenarios: accounts (registration, login, announcements, company
+// approval, live notifications) and enrollment (the demo candidate enrolls in
+// a session of the demo plan, the reviewer approves, the candidate pays
+// through the simulated gateway).
 
 import { chromium } from 'playwright-core';
 
@@ -15,6 +22,7 @@ const BASE = (process.env.KAOWU_URL || 'http://127.0.0.1:18080').replace(/\/+$/,
 const ADMIN = { login: 'admin', password: process.env.KAOWU_ADMIN_PASSWORD || 'Admin@2026' };
 const SHOTS = process.env.KAOWU_E2E_SHOTS || '/tmp';
 const HOME_SHOT = '/tmp/kaowu-e2e-home.png';
+const ENROLL_SHOT = '/tmp/kaowu-e2e-enrollments.png';
 const TIMEOUT = 15000;
 
 // ------------------------------------------------------------ test data
@@ -45,6 +53,18 @@ function badCheckId() {
   const wrong = CHECK[(CHECK.indexOf(c) + 1) % 11];
   return id.slice(0, 17) + wrong;
 }
+
+// The demo candidate (internal/demo: idcard.Generate("440304", 1990-05-17, 123)),
+// whose profile the seed completes, and the demo reviewer.
+const DEMO_CANDIDATE = {
+  login: process.env.KAOWU_DEMO_CANDIDATE || (() => {
+    const first17 = '44030419900517123';
+    return first17 + checkChar(first17);
+  })(),
+  password: process.env.KAOWU_DEMO_CANDIDATE_PASSWORD || 'Candidate@2026',
+};
+const REVIEWER = { login: 'reviewer', password: process.env.KAOWU_REVIEWER_PASSWORD || 'Review@2026' };
+const DEMO_PLAN = /第一批安全生产考核/;
 
 const run = Date.now().toString(36).slice(-5);
 const candidate = {
@@ -335,6 +355,124 @@ await step('the company gets the notification live and marks it read', async () 
 await step('admin and company log out', async () => {
   await logout();
   await logout(companyPage);
+});
+
+
+// ------------------------------------------------------------ scenario 2: enrollment
+
+const nav = (name, p = page) => p.getByRole('navigation').getByRole('link', { name, exact: true });
+const enrolled = {};
+
+await step(`the demo candidate (${DEMO_CANDIDATE.login}) logs in; 个人资料 is complete`, async () => {
+  await login(DEMO_CANDIDATE.login, DEMO_CANDIDATE.password);
+  await nav('个人资料').click();
+  await page.getByRole('heading', { name: '个人资料' }).waitFor();
+  await page.getByText('资料已完整').waitFor();
+  const uploaded = await page.locator('.attachment img').count();
+  expect(uploaded >= 6, `only ${uploaded} attachment thumbnails shown`);
+});
+
+await step('考试报名 lists the sessions of the demo plan with their remaining seats', async () => {
+  await nav('考试报名').click();
+  await page.getByRole('heading', { name: '考试报名' }).waitFor();
+  const rows = page.locator('table[aria-label="考试场次"] tbody tr', { hasText: DEMO_PLAN });
+  await rows.first().waitFor();
+  // The first session the candidate may enroll in (a rerun skips subjects already enrolled).
+  const row = rows.filter({ has: page.getByRole('button', { name: '报名', exact: true }) }).first();
+  await row.waitFor();
+  enrolled.session = await row.getAttribute('data-session');
+  enrolled.subject = (await row.locator('td').nth(1).innerText()).trim();
+  enrolled.seats = Number((await row.locator('.seats strong').innerText()).trim());
+  expect(enrolled.seats > 0, 'the chosen session shows no free seat');
+  console.log(`  session ${enrolled.session}: ${enrolled.subject}, ${enrolled.seats} seats left`);
+  enrolled.row = row;
+});
+
+await step('the integrity pledge must be accepted before enrolling', async () => {
+  await enrolled.row.getByRole('button', { name: '报名', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: '报名确认' });
+  await dialog.waitFor();
+  await dialog.getByText('诚信考试承诺书').first().waitFor();
+  const submit = dialog.getByRole('button', { name: '确认报名' });
+  expect(await submit.isDisabled(), '确认报名 is enabled before the pledge is accepted');
+  await dialog.getByLabel('我已阅读并同意《诚信考试承诺书》').check();
+  expect(await submit.isEnabled(), '确认报名 stays disabled after accepting the pledge');
+  await submit.click();
+  await page.waitForURL(/#\/my\/enrollments/);
+});
+
+await step('我的报名 shows the enrollment as 待审核', async () => {
+  await page.getByRole('heading', { name: '我的报名' }).waitFor();
+  const item = page.locator('li[data-enrollment]', { hasText: enrolled.subject }).filter({ hasText: '待审核' }).first();
+  await item.waitFor();
+  enrolled.id = await item.getAttribute('data-enrollment');
+  await item.getByText(DEMO_PLAN).waitFor();
+  console.log(`  enrollment ${enrolled.id}`);
+  await logout();
+});
+
+await step('the reviewer approves it in 报名审核 (after looking at the candidate\'s files)', async () => {
+  await login(REVIEWER.login, REVIEWER.password);
+  await nav('报名审核').click();
+  await page.getByRole('heading', { name: '报名审核' }).waitFor();
+  const item = page.locator(`li[data-enrollment="${enrolled.id}"]`);
+  await item.waitFor();
+  await item.getByText(enrolled.subject).waitFor();
+  await item.getByRole('button', { name: '查看资料' }).click();
+  await item.getByText('考生资料完整').waitFor();
+  await item.locator('.thumbs img').first().waitFor();
+  await item.getByRole('button', { name: '通过', exact: true }).click();
+  await item.waitFor({ state: 'detached' });
+  await page.getByRole('tab', { name: '已通过' }).click();
+  await page.locator(`li[data-enrollment="${enrolled.id}"]`).getByText('审核通过').waitFor();
+  await logout();
+});
+
+await step('the candidate sees it approved, with the department and the ticket date', async () => {
+  await login(DEMO_CANDIDATE.login, DEMO_CANDIDATE.password);
+  await nav('我的报名').click();
+  const item = page.locator(`li[data-enrollment="${enrolled.id}"]`);
+  await item.waitFor();
+  await item.getByText('审核通过').waitFor();
+  await item.getByText('未缴费').waitFor();
+  const dept = (await item.locator('dt:text("审核部门") + dd').innerText()).trim();
+  expect(dept && dept !== '—', 'no review department shown');
+  console.log(`  reviewed by ${dept}`);
+  enrolled.item = item;
+});
+
+await step('the registration form (报名表) downloads as a PDF', async () => {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    enrolled.item.getByRole('button', { name: '下载报名表' }).click(),
+  ]);
+  const path = await download.path();
+  const { readFile } = await import('node:fs/promises');
+  const head = (await readFile(path)).subarray(0, 5).toString();
+  expect(head === '%PDF-', `the download is not a PDF (${JSON.stringify(head)})`);
+  console.log(`  ${download.suggestedFilename()}`);
+});
+
+await step('the candidate pays online on the simulated gateway page (支付)', async () => {
+  await enrolled.item.getByRole('button', { name: '在线支付' }).click();
+  await page.waitForURL(/\/payments\/sim\/pay/);
+  await page.getByRole('heading', { name: '模拟支付' }).waitFor();
+  await page.getByRole('button', { name: '支付', exact: true }).click();
+  await page.waitForURL(/\/payments\/return/);
+  await page.getByRole('link', { name: '返回考务系统' }).click();
+  // The client returns to 我的报名, where the payment was started.
+  await page.waitForURL(/#\/my\/enrollments/);
+});
+
+await step('我的报名 shows 已缴费, and when the admission ticket opens', async () => {
+  const item = page.locator(`li[data-enrollment="${enrolled.id}"]`);
+  await item.waitFor();
+  await item.getByText('已缴费').waitFor();
+  await item.getByText(/准考证将于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 起开放打印|下载准考证/).first().waitFor();
+  await item.getByRole('button', { name: '调换考场' }).waitFor();
+  await page.screenshot({ path: ENROLL_SHOT, fullPage: true });
+  console.log(`  screenshot ${ENROLL_SHOT}`);
+  await logout();
 });
 
 await browser.close();

@@ -83,6 +83,57 @@ async function visit(page, path, name) {
   await visit(page, '/sessions', '18-sessions');
   await visit(page, '/password', '19-password');
   await visit(page, '/notifications', '20-notifications');
+  await visit(page, '/training/plans', '21-admin-plans');
+  await ctx.close();
+}
+
+// Demo candidate: profile, enrollment, my enrollments (with the pledge dialog).
+{
+  const { ctx, page } = await session();
+  const first17 = '44030419900517123';
+  const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * W[i];
+  await login(page, process.env.KAOWU_DEMO_CANDIDATE || first17 + '10X98765432'[sum % 11], 'Candidate@2026');
+  await visit(page, '/profile', '60-candidate-profile');
+  await visit(page, '/enroll', '61-candidate-enroll');
+  const enroll = page.getByRole('button', { name: '报名', exact: true }).first();
+  if (await enroll.count()) {
+    await enroll.click();
+    await page.getByRole('dialog').waitFor();
+    await shot(page, '62-candidate-pledge');
+    await page.keyboard.press('Escape');
+  }
+  await visit(page, '/my/enrollments', '63-candidate-enrollments');
+  await ctx.close();
+}
+
+// Reviewer queues.
+{
+  const { ctx, page } = await session();
+  await login(page, 'reviewer', 'Review@2026');
+  await visit(page, '/review/enrollments', '70-review-enrollments');
+  await visit(page, '/review/payments', '71-review-payments');
+  await visit(page, '/review/plans', '72-review-plans');
+  await ctx.close();
+}
+
+// Company: staff enrollment, payment, invoice details.
+{
+  const { ctx, page } = await session();
+  await login(page, 'company', 'Company@2026');
+  await visit(page, '/company/enroll', '80-company-enroll');
+  await visit(page, '/company/pay', '81-company-pay');
+  await visit(page, '/company/invoice', '82-company-invoice');
+  await ctx.close();
+}
+
+// Training institution.
+{
+  const { ctx, page } = await session();
+  await login(page, 'trainer', 'Train@2026!');
+  await visit(page, '/training/records', '90-training-records');
+  await visit(page, '/training/plans', '91-training-plans');
   await ctx.close();
 }
 
@@ -91,6 +142,8 @@ async function visit(page, path, name) {
   const { ctx, page } = await session();
   await login(page, 'site', 'Site@2026!');
   await visit(page, '/site/rooms', '30-site-rooms');
+  await visit(page, '/site/checkin', '31-site-checkin');
+  await visit(page, '/site/onsite-pay', '32-site-onsite-pay');
   await ctx.close();
 }
 

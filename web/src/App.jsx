@@ -9,6 +9,8 @@ import RegisterPerson from './pages/RegisterPerson.jsx';
 import RegisterCompany from './pages/RegisterCompany.jsx';
 import ForgotPassword from './pages/ForgotPassword.jsx';
 import NotFound from './pages/NotFound.jsx';
+import { takeAfterPay } from './payments.jsx';
+import { setFlash } from './flash.js';
 
 export const ME_QUERY = `query Me {
   me {
@@ -81,6 +83,17 @@ export default function App() {
       navigate(next && next.startsWith('/') && !PUBLIC[next] ? next : '/', { replace: true });
     }
   }, [token, me, isPublic, route]);
+
+  // Back from the payment gateway: its return page links to "/"; go on to
+  // the page the payment started from.
+  useEffect(() => {
+    if (!me || isPublic || route.path !== '/') return;
+    const back = takeAfterPay();
+    if (back && back !== '/') {
+      setFlash({ kind: 'info', message: '支付流程已结束。缴费结果以系统确认为准，确认后会收到通知。' });
+      navigate(back, { replace: true });
+    }
+  }, [me, isPublic, route.path]);
 
   let content;
   if (!token) {

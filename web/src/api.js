@@ -97,39 +97,124 @@ function fromGraphQLErrors(errors) {
  * server may answer so for a wrong password, e.g. changePassword).
  */
 export async function gql(query, variables = {}, opts = {}) {
+  return post(JSON.stringify({ query, variables }), { 'Content-Type': 'application/json' }, opts);
+}
+
+/**
+ * Run a mutation with files, as a GraphQL multipart request (operations, map
+ * and one part per file). files maps a variable path to a File or Blob, e.g.
+ * {'file': f} or {'input.livePhoto': blob}; those variables are sent as null
+ * and the server fills them in. Throws ApiError like gql.
+ */
+export async function gqlUpload(query, variables = {}, files = {}, opts = {}) {
+  const vars = structuredClone(variables);
+  const map = {};
+  const form = new FormData();
+  const parts = [];
+  Object.entries(files).forEach(([path, file], i) => {
+    if (!file) return;
+    setPath(vars, path, null);
+    map[String(i)] = [`variables.${path}`];
+    parts.push([String(i), file]);
+  });
+  form.append('operations', JSON.stringify({ query, variables: vars }));
+  form.append('map', JSON.stringify(map));
+  for (const [key, file] of parts) {
+    form.append(key, file, file.name || `${key}.${(file.type || '').includes('png') ? 'png' : 'jpg'}`);
+  }
+  // No Content-Type: the browser sets multipart/form-data with its boundary.
+  return post(form, {}, opts);
+}
+
+function setPath(obj, path, value) {
+  const keys = path.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (o[k] == null || typeof o[k] !== 'object') o[k] = {};
+    o = o[k];
+  }
+  o[keys[keys.length - 1]] = value;
+}
+
+async function post(body, extraHeaders, opts) {
   const token = readToken();
-  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  const headers = { Accept: 'application/json', ...extraHeaders };
   if (token) headers.Authorization = `Bearer ${token}`;
   let res;
   try {
-    res = await fetch(ENDPOINT, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query, variables }),
-      signal: opts.signal,
-    });
+    res = await fetch(ENDPOINT, { method: 'POST', headers, body, signal: opts.signal });
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
     throw new ApiError('无法连接服务器，请检查网络后重试', 'NETWORK');
   }
-  let body;
+  let json;
   try {
-    body = await res.json();
+    json = await res.json();
   } catch {
     if (res.status === 429) throw new ApiError('请求过于频繁，请稍后再试', 'TOO_MANY_REQUESTS');
+    if (res.status === 413) throw new ApiError('文件过大，请压缩后重新上传', 'BAD_USER_INPUT');
     throw new ApiError(`服务器暂时无法响应（HTTP ${res.status}），请稍后重试`, 'INTERNAL');
   }
-  if (body.errors && body.errors.length) {
-    const err = fromGraphQLErrors(body.errors);
+  if (json.errors && json.errors.length) {
+    const err = fromGraphQLErrors(json.errors);
     if (err.code === 'UNAUTHENTICATED' && token && !opts.keepSession && readToken() === token) {
       auth.clear('expired');
     }
     throw err;
   }
-  if (!res.ok && !body.data) {
+  if (!res.ok && !json.data) {
     throw new ApiError(`服务器暂时无法响应（HTTP ${res.status}），请稍后重试`, 'INTERNAL');
   }
-  return body.data;
+  return json.data;
+}
+
+// ---------------------------------------------------------------- documents
+
+/**
+ * Fetch a document (PDF) the server serves outside GraphQL, with the bearer
+ * token, and return it as a Blob. Errors come as JSON shaped like GraphQL
+ * errors and are thrown as ApiError (extensions.reason, e.g. NOT_YET_OPEN).
+ */
+export async function fetchDocument(path) {
+  const token = readToken();
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(path, { headers, cache: 'no-store' });
+  } catch {
+    throw new ApiError('无法连接服务器，请检查网络后重试', 'NETWORK');
+  }
+  const type = res.headers.get('Content-Type') || '';
+  if (res.ok && !type.includes('json') && !type.includes('text/html')) return res.blob();
+  let json = null;
+  try {
+    json = await res.json();
+  } catch {
+    /* not JSON */
+  }
+  if (json?.errors?.length) {
+    const err = fromGraphQLErrors(json.errors);
+    if (err.code === 'UNAUTHENTICATED' && token && readToken() === token) auth.clear('expired');
+    throw err;
+  }
+  if (res.status === 404 || type.includes('text/html')) throw new ApiError('文件不存在或无权查看', 'NOT_FOUND');
+  throw new ApiError(`文件暂时无法获取（HTTP ${res.status}），请稍后重试`, 'INTERNAL');
+}
+
+/** Fetch a document and save it under fileName (through an object URL). */
+export async function downloadDocument(path, fileName) {
+  const blob = await fetchDocument(path);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.rel = 'noopener';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return blob;
 }
 
 // ---------------------------------------------------------------- websocket

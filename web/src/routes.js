@@ -9,15 +9,45 @@ import PublishAnnouncement from './pages/admin/PublishAnnouncement.jsx';
 import Subjects from './pages/admin/Subjects.jsx';
 import AuditLogs from './pages/admin/AuditLogs.jsx';
 import CompanyReview from './pages/review/CompanyReview.jsx';
+import EnrollmentReview from './pages/review/EnrollmentReview.jsx';
+import PaymentReview from './pages/review/PaymentReview.jsx';
+import PlanSubmit from './pages/review/PlanSubmit.jsx';
 import Rooms from './pages/site/Rooms.jsx';
+import CheckIn from './pages/site/CheckIn.jsx';
+import OnsitePay from './pages/site/OnsitePay.jsx';
+import Profile from './pages/candidate/Profile.jsx';
+import Enroll from './pages/candidate/Enroll.jsx';
+import MyEnrollments from './pages/candidate/MyEnrollments.jsx';
+import StaffEnroll from './pages/company/StaffEnroll.jsx';
+import CompanyPay from './pages/company/CompanyPay.jsx';
+import Invoice from './pages/company/Invoice.jsx';
+import TrainingRecords from './pages/training/TrainingRecords.jsx';
+import ExamPlans from './pages/training/ExamPlans.jsx';
 
-export const GROUPS = ['首页', '考点业务', '审核管理', '系统管理', '账号安全'];
+export const GROUPS = ['首页', '报名考试', '单位业务', '培训业务', '考点业务', '审核管理', '系统管理', '账号安全'];
+
+const CANDIDATE = ['CANDIDATE'];
+const COMPANY = ['COMPANY'];
+const REVIEW = ['REVIEWER', 'ADMIN'];
 
 export const ROUTES = [
   { path: '/', title: '系统公告', group: '首页', icon: 'megaphone', component: Announcements },
   { path: '/notifications', title: '通知', group: '首页', icon: 'bell', component: Notifications },
+  { path: '/profile', title: '个人资料', group: '报名考试', icon: 'profile', roles: CANDIDATE, component: Profile },
+  { path: '/enroll', title: '考试报名', group: '报名考试', icon: 'clipboard', roles: CANDIDATE, component: Enroll },
+  { path: '/my/enrollments', title: '我的报名', group: '报名考试', icon: 'list', roles: CANDIDATE, component: MyEnrollments },
+  { path: '/company/enroll', title: '员工报名', group: '单位业务', icon: 'users', roles: COMPANY, component: StaffEnroll },
+  { path: '/company/pay', title: '缴费', group: '单位业务', icon: 'wallet', roles: COMPANY, component: CompanyPay },
+  { path: '/company/invoice', title: '发票信息', group: '单位业务', icon: 'receipt', roles: COMPANY, component: Invoice },
+  { path: '/training/records', title: '培训记录', group: '培训业务', icon: 'cap', roles: ['TRAINING_ORG'], component: TrainingRecords },
+  { path: '/training/plans', title: '考试计划', group: '培训业务', icon: 'calendar', roles: ['TRAINING_ORG', 'ADMIN'], component: ExamPlans },
+  { path: '/site/checkin', title: '现场签到', group: '考点业务', icon: 'camera', roles: ['EXAM_SITE'], component: CheckIn },
+  { path: '/site/onsite-pay', title: '现场缴费', group: '考点业务', icon: 'cash', roles: ['EXAM_SITE'], component: OnsitePay },
   { path: '/site/rooms', title: '考场管理', group: '考点业务', icon: 'room', roles: ['EXAM_SITE', 'ADMIN'], component: Rooms },
-  { path: '/review/companies', title: '单位审核', group: '审核管理', icon: 'check', roles: ['REVIEWER', 'ADMIN'], component: CompanyReview },
+  { path: '/review/enrollments', title: '报名审核', group: '审核管理', icon: 'clipboard', roles: REVIEW, component: EnrollmentReview },
+  { path: '/review/payments', title: '缴费确认', group: '审核管理', icon: 'wallet', roles: REVIEW, component: PaymentReview },
+  { path: '/review/plans', title: '考试计划提交', group: '审核管理', icon: 'send', roles: REVIEW, component: PlanSubmit },
+  { path: '/review/companies', title: '单位审核', group: '审核管理', icon: 'check', roles: REVIEW, component: CompanyReview },
   { path: '/admin/announce', title: '发布公告', group: '系统管理', icon: 'edit', roles: ['ADMIN'], component: PublishAnnouncement },
   { path: '/admin/staff', title: '创建工作人员账号', group: '系统管理', icon: 'user', roles: ['ADMIN'], component: CreateStaff },
   { path: '/admin/orgs', title: '机构管理', group: '系统管理', icon: 'org', roles: ['ADMIN'], component: Organizations },

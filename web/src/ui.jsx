@@ -274,3 +274,121 @@ export function ConfirmButton({ children, confirm = '确定？', onConfirm, busy
     </span>
   );
 }
+
+/** A modal dialog: title, body, footer actions. Escape and the backdrop close it. */
+export function Modal({ title, children, footer, onClose, wide = false }) {
+  const id = useId();
+  const box = useRef(null);
+  useEffect(() => {
+    const prev = document.activeElement;
+    const el = box.current?.querySelector('[autofocus], input, select, textarea, button:not(.modal-x)');
+    (el || box.current)?.focus();
+    const onKey = (e) => {
+      if (e.key === 'Escape') onClose?.();
+    };
+    document.addEventListener('keydown', onKey);
+    document.body.classList.add('modal-open');
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.body.classList.remove('modal-open');
+      if (prev && prev.focus) prev.focus();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return (
+    <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose?.()}>
+      <div className={`modal ${wide ? 'modal-wide' : ''}`} role="dialog" aria-modal="true" aria-labelledby={id} ref={box} tabIndex={-1}>
+        <div className="modal-head">
+          <h2 id={id}>{title}</h2>
+          <button type="button" className="modal-x" aria-label="关闭" onClick={onClose}>
+            ×
+          </button>
+        </div>
+        <div className="modal-body">{children}</div>
+        {footer && <div className="modal-foot">{footer}</div>}
+      </div>
+    </div>
+  );
+}
+
+/** A badge from a {label, kind} table (ENROLLMENT_STATUS etc.). */
+export function StatusBadge({ map, value }) {
+  const s = map[value];
+  if (!s) return value ? <Badge>{value}</Badge> : null;
+  return <Badge kind={s.kind}>{s.label}</Badge>;
+}
+
+/** Tabs as in the review pages: [[key, label], ...]. */
+export function Tabs({ tabs, value, onChange, label }) {
+  return (
+    <div className="tabs" role="tablist" aria-label={label}>
+      {tabs.map(([k, text]) => (
+        <button
+          key={k}
+          type="button"
+          role="tab"
+          aria-selected={value === k}
+          className={value === k ? 'active' : ''}
+          onClick={() => onChange(k)}
+        >
+          {text}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** A thumbnail of an uploaded file: the image itself, or a PDF tile; opens in a new tab. */
+export function Thumb({ url, contentType, fileName, label }) {
+  if (!url) return null;
+  const pdf = (contentType || '').includes('pdf') || /\.pdf$/i.test(fileName || '');
+  return (
+    <a className="thumb" href={url} target="_blank" rel="noreferrer" title={fileName || label || '查看'}>
+      {pdf ? <span className="thumb-pdf">PDF</span> : <img src={url} alt={label || fileName || ''} loading="lazy" />}
+    </a>
+  );
+}
+
+/** Accepted upload types. */
+export const UPLOAD_ACCEPT = 'image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf';
+
+/** A quick client-side check of an upload (the server checks the content). */
+export function checkUpload(file, { imageOnly = false } = {}) {
+  if (!file) return '请选择文件';
+  const okType = imageOnly
+    ? /^image\/(jpeg|png)$/.test(file.type) || /\.(jpe?g|png)$/i.test(file.name)
+    : /^(image\/(jpeg|png)|application\/pdf)$/.test(file.type) || /\.(jpe?g|png|pdf)$/i.test(file.name);
+  if (!okType) return imageOnly ? '请上传 JPG 或 PNG 图片' : '请上传 JPG、PNG 图片或 PDF 文件';
+  if (file.size > 20 * 1024 * 1024) return '文件不能超过 20MB';
+  return null;
+}
+
+/**
+ * A file chooser styled as a button, with the chosen file's name (the native
+ * control's text follows the browser's language, not the page's).
+ */
+export function FilePick({ id, accept, file, onFile, label = '选择文件', capture, 'aria-invalid': invalid, 'aria-describedby': describedBy }) {
+  return (
+    <span className="file-field">
+      <span className="file-pick">
+        <Button small kind="secondary" tabIndex={-1}>
+          {file ? '重新选择' : label}
+        </Button>
+        <input
+          id={id}
+          type="file"
+          accept={accept}
+          capture={capture}
+          aria-invalid={invalid}
+          aria-describedby={describedBy}
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = ''; // choosing the same file again fires again
+            if (f) onFile(f);
+          }}
+        />
+      </span>
+      <span className={`file-name ${file ? '' : 'muted'}`}>{file ? file.name : '未选择文件'}</span>
+    </span>
+  );
+}
