@@ -48,6 +48,9 @@ type ProfileChecker interface {
 	Completeness(ctx context.Context, userID int) (complete bool, missing []string, category string, err error)
 }
 
+// MsgInstitutionPlan refuses enrollment into a plan a training institution fills by assignment.
+const MsgInstitutionPlan = "该考试计划由培训机构统一安排考生，不接受个人或单位报名"
+
 // Service implements enrollment, review and seat moves.
 type Service struct {
 	Client   *ent.Client
@@ -142,6 +145,8 @@ func (s *Service) SearchSessions(ctx context.Context, in SearchInput) ([]*ent.Ex
 	plan := []predicate.ExamPlan{
 		examplan.EnrollStartsAtLTE(now), examplan.EnrollEndsAtGT(now),
 		examplan.ExamFromLTE(in.To), examplan.ExamToGTE(in.From),
+		// A training institution's plan is filled by its assignments, not by enrollment.
+		examplan.TrainingOrgIDIsNil(),
 	}
 	if in.RegionID != nil {
 		plan = append(plan, examplan.RegionID(*in.RegionID))
@@ -205,6 +210,7 @@ type targetRow struct {
 	Taken           int       `json:"taken"`
 	Status          string    `json:"status"`
 	PlanName        string    `json:"plan_name"`
+	PlanTrainingOrg *int      `json:"plan_training_org_id"`
 	RegionID        int       `json:"region_id"`
 	EnrollStartsAt  time.Time `json:"enroll_starts_at"`
 	EnrollEndsAt    time.Time `json:"enroll_ends_at"`
@@ -230,7 +236,7 @@ func (s *Service) loadTarget(ctx context.Context, id int) (*target, error) {
 		q.Select(q.C(examsession.FieldID), q.C(examsession.FieldPlanID), q.C(examsession.FieldSubjectID), q.C(examsession.FieldRoomID),
 			q.C(examsession.FieldSiteID), q.C(examsession.FieldTrainingOrgID), q.C(examsession.FieldStartsAt),
 			q.C(examsession.FieldDurationMinutes), q.C(examsession.FieldCapacity), q.C(examsession.FieldTaken), q.C(examsession.FieldStatus),
-			entsql.As(p.C(examplan.FieldName), "plan_name"), p.C(examplan.FieldRegionID), p.C(examplan.FieldEnrollStartsAt),
+			entsql.As(p.C(examplan.FieldName), "plan_name"), entsql.As(p.C(examplan.FieldTrainingOrgID), "plan_training_org_id"), p.C(examplan.FieldRegionID), p.C(examplan.FieldEnrollStartsAt),
 			p.C(examplan.FieldEnrollEndsAt), p.C(examplan.FieldExamFrom), p.C(examplan.FieldExamTo), entsql.As(p.C(examplan.FieldStatus), "plan_status"),
 			entsql.As(sb.C(subject.FieldCode), "subject_code"), entsql.As(sb.C(subject.FieldName), "subject_name"), sb.C(subject.FieldCategory),
 			sb.C(subject.FieldFeeCents), sb.C(subject.FieldPassMark), sb.C(subject.FieldHasPractical), sb.C(subject.FieldActive))
@@ -243,7 +249,7 @@ func (s *Service) loadTarget(ctx context.Context, id int) (*target, error) {
 		sess: &ent.ExamSession{ID: r.ID, PlanID: r.PlanID, SubjectID: r.SubjectID, RoomID: r.RoomID, SiteID: r.SiteID,
 			TrainingOrgID: r.TrainingOrgID, StartsAt: r.StartsAt, DurationMinutes: r.DurationMinutes, Capacity: r.Capacity,
 			Taken: r.Taken, Status: examsession.Status(r.Status)},
-		plan: &ent.ExamPlan{ID: r.PlanID, Name: r.PlanName, RegionID: r.RegionID, TrainingOrgID: r.TrainingOrgID,
+		plan: &ent.ExamPlan{ID: r.PlanID, Name: r.PlanName, RegionID: r.RegionID, TrainingOrgID: r.PlanTrainingOrg,
 			EnrollStartsAt: r.EnrollStartsAt, EnrollEndsAt: r.EnrollEndsAt, ExamFrom: r.ExamFrom, ExamTo: r.ExamTo,
 			Status: examplan.Status(r.PlanStatus)},
 		subj: &ent.Subject{ID: r.SubjectID, Code: r.SubjectCode, Name: r.SubjectName, Category: subject.Category(r.Category),
@@ -267,6 +273,9 @@ func (s *Service) openSession(ctx context.Context, field string, id int) (*targe
 	if now.Before(t.plan.EnrollStartsAt) || !now.Before(t.plan.EnrollEndsAt) {
 		return nil, apperr.Input(field, fmt.Sprintf("该考试计划不在报名时间内（报名时间：%s 至 %s）",
 			t.plan.EnrollStartsAt.In(cst).Format("2006-01-02 15:04"), t.plan.EnrollEndsAt.In(cst).Format("2006-01-02 15:04")))
+	}
+	if t.plan.TrainingOrgID != nil {
+		return nil, apperr.Input(field, MsgInstitutionPlan)
 	}
 	if sess.Status != examsession.StatusSCHEDULED || !now.Before(sess.StartsAt) {
 		return nil, apperr.Input(field, "该场考试已停止报名，请选择其他考试")
