@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -21,7 +22,9 @@ import (
 	"github.com/kaowu/kaowu/internal/config"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/demo"
+	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/logging"
+	"github.com/kaowu/kaowu/internal/viewer"
 	"github.com/kaowu/kaowu/web"
 )
 
@@ -31,6 +34,8 @@ commands:
   serve     start the server (migrates first; DEMO=1 also seeds demo data)
   migrate   bring the database schema up to date and exit
   seed      create the demo data set and print its logins
+  verify-evidence ATTEMPT
+            check an exam attempt's evidence hash chain; exit 1 if broken
 
 configuration is read from the environment; see README.md.
 `
@@ -56,6 +61,12 @@ func main() {
 		err = migrate(ctx, cfg)
 	case "seed":
 		err = seed(ctx, cfg, log)
+	case "verify-evidence":
+		var ok bool
+		ok, err = verifyEvidence(ctx, cfg)
+		if err == nil && !ok {
+			os.Exit(1)
+		}
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -138,4 +149,24 @@ func seed(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	return demo.Seed(ctx, demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles}, os.Stdout)
+}
+
+func verifyEvidence(ctx context.Context, cfg *config.Config) (bool, error) {
+	if len(os.Args) != 3 {
+		return false, fmt.Errorf("usage: kaowu verify-evidence ATTEMPT_ID")
+	}
+	id, err := strconv.Atoi(os.Args[2])
+	if err != nil || id <= 0 {
+		return false, fmt.Errorf("attempt id %q is not a positive number", os.Args[2])
+	}
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = cfg.SQLitePath()
+	}
+	d, err := db.Open(url, db.Options{MaxOpenConns: 2})
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	return evidence.VerifyCommand(viewer.SystemContext(ctx), d.Client(), evidence.Chain("attempt", id), os.Stdout)
 }

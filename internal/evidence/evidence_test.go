@@ -1,0 +1,458 @@
+package evidence_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/privacy"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
+	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/audit"
+	"github.com/kaowu/kaowu/internal/db"
+	"github.com/kaowu/kaowu/internal/evidence"
+	"github.com/kaowu/kaowu/internal/testenv"
+	"github.com/kaowu/kaowu/internal/txn"
+	"github.com/kaowu/kaowu/internal/viewer"
+)
+
+type env struct {
+	d      *db.DB
+	client *ent.Client
+	sys    context.Context
+	n      int
+	mu     sync.Mutex
+}
+
+func setup(t *testing.T, url string) *env {
+	d, err := db.Open(url, db.Options{MaxOpenConns: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	sys := viewer.SystemContext(context.Background())
+	if err := d.Migrate(sys); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Client()
+	c.Use(audit.Hook(slog.Default())) // as wired in internal/app
+	return &env{d: d, client: c, sys: sys}
+}
+
+// chain returns a chain name not used before in this database.
+func (e *env) chain() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n++
+	return fmt.Sprintf("attempt:%d%d", time.Now().UnixNano()%1e6, e.n)
+}
+
+// exec runs raw SQL on the underlying database, bypassing ent and privacy,
+// as an attacker with database access would.
+func (e *env) exec(t *testing.T, query string, args ...any) {
+	t.Helper()
+	if e.d.Dialect == dialect.Postgres {
+		for i := 1; strings.Contains(query, "?"); i++ {
+			query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	res, err := e.d.SQL.Exec(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%s: %d rows", query, n)
+	}
+}
+
+// build appends n records (1-based times on a fixed clock) and returns them.
+func (e *env) build(t *testing.T, chain string, n int) []*ent.EvidenceRecord {
+	t.Helper()
+	t0 := time.Date(2025, 6, 1, 9, 0, 0, 123456789, time.UTC)
+	var out []*ent.EvidenceRecord
+	for i := 1; i <= n; i++ {
+		actor := i
+		r, err := evidence.Append(context.Background(), e.client, chain, evidence.KindSnapshotPC, &actor,
+			t0.Add(time.Duration(i)*time.Second), map[string]any{"blobKey": fmt.Sprintf("snap/%d.jpg", i), "size": 1000 + i, "sha256": strings.Repeat("ab", 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (e *env) verify(t *testing.T, chain string) *evidence.Report {
+	t.Helper()
+	rep, err := evidence.Verify(e.sys, e.client, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func (e *env) count(t *testing.T, chain string) int {
+	t.Helper()
+	n, err := e.client.EvidenceRecord.Query().Where(evidencerecord.Chain(chain)).Count(e.sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func wantBroken(t *testing.T, rep *evidence.Report, seq int, reason evidence.Reason) {
+	t.Helper()
+	if rep.OK || rep.FirstBroken == nil {
+		t.Fatalf("tampering not detected: %+v", rep)
+	}
+	if rep.FirstBroken.Seq != seq || rep.FirstBroken.Reason != reason {
+		t.Fatalf("first broken = %+v, want seq %d %s", *rep.FirstBroken, seq, reason)
+	}
+}
+
+func TestEvidence(t *testing.T) {
+	testenv.EachDatabase(t, func(t *testing.T, url string) {
+		e := setup(t, url)
+		ctx := context.Background()
+
+		t.Run("append and verify", func(t *testing.T) {
+			chain := e.chain()
+			at := time.Date(2025, 6, 1, 17, 0, 0, 987654321, time.FixedZone("CST", 8*3600))
+			first, err := evidence.Append(ctx, e.client, chain, evidence.KindConsent, nil, at, map[string]string{"text": "我同意考试期间采集面部图像"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Seq != 1 || first.PrevHash != evidence.GenesisHash(chain) {
+				t.Fatalf("first record seq %d prev %s", first.Seq, first.PrevHash)
+			}
+			if !first.At.Equal(at.Truncate(time.Microsecond)) {
+				t.Fatalf("at %v, want %v truncated to µs", first.At, at)
+			}
+			recs := e.build(t, chain, 3)
+			prev := first.Hash
+			for i, r := range recs {
+				if r.Seq != i+2 || r.PrevHash != prev {
+					t.Fatalf("record %d: seq %d prev %s, want %d %s", i, r.Seq, r.PrevHash, i+2, prev)
+				}
+				prev = r.Hash
+			}
+			// What is read back hashes to what was stored (time round trip included).
+			for _, r := range e.client.EvidenceRecord.Query().Where(evidencerecord.Chain(chain)).AllX(e.sys) {
+				if evidence.ComputeHash(r.Chain, r.Seq, r.Kind, r.ActorID, r.At, r.Payload, r.PrevHash) != r.Hash {
+					t.Fatalf("record %d does not rehash after reading back", r.Seq)
+				}
+			}
+			rep := e.verify(t, chain)
+			if !rep.OK || rep.Records != 4 || rep.FirstBroken != nil || rep.Head != prev {
+				t.Fatalf("report %+v", rep)
+			}
+			var out bytes.Buffer
+			ok, err := evidence.VerifyCommand(e.sys, e.client, chain, &out)
+			if err != nil || !ok || !strings.Contains(out.String(), "完好") || !strings.Contains(out.String(), prev) {
+				t.Fatalf("command ok=%v err=%v\n%s", ok, err, out.String())
+			}
+		})
+
+		t.Run("empty chain", func(t *testing.T) {
+			chain := e.chain()
+			rep := e.verify(t, chain)
+			if !rep.OK || rep.Records != 0 || rep.Head != evidence.GenesisHash(chain) {
+				t.Fatalf("report %+v", rep)
+			}
+			var out bytes.Buffer
+			ok, err := evidence.VerifyCommand(e.sys, e.client, chain, &out)
+			if err != nil || ok || !strings.Contains(out.String(), "没有任何证据记录") {
+				t.Fatalf("command ok=%v err=%v\n%s", ok, err, out.String())
+			}
+		})
+
+		t.Run("bad input writes nothing", func(t *testing.T) {
+			chain := e.chain()
+			now := time.Now()
+			zero, neg := 0, -3
+			cases := []struct {
+				name, field string
+				chain, kind string
+				actor       *int
+				at          time.Time
+				payload     any
+			}{
+				{"empty chain", "chain", "", evidence.KindNote, nil, now, nil},
+				{"chain with space", "chain", "attempt 1", evidence.KindNote, nil, now, nil},
+				{"long chain", "chain", strings.Repeat("a", 65), evidence.KindNote, nil, now, nil},
+				{"lower-case kind", "kind", chain, "note", nil, now, nil},
+				{"empty kind", "kind", chain, "", nil, now, nil},
+				{"zero actor", "actorId", chain, evidence.KindNote, &zero, now, nil},
+				{"negative actor", "actorId", chain, evidence.KindNote, &neg, now, nil},
+				{"zero time", "at", chain, evidence.KindNote, nil, time.Time{}, nil},
+				{"array payload", "payload", chain, evidence.KindNote, nil, now, []int{1}},
+				{"invalid JSON", "payload", chain, evidence.KindNote, nil, now, []byte(`{"a":`)},
+				{"duplicate keys", "payload", chain, evidence.KindNote, nil, now, []byte(`{"a":1,"a":2}`)},
+				{"too big", "payload", chain, evidence.KindNote, nil, now, map[string]string{"x": strings.Repeat("图", 2000)}},
+				{"unmarshallable", "payload", chain, evidence.KindNote, nil, now, map[string]any{"f": func() {}}},
+			}
+			for _, c := range cases {
+				_, err := evidence.Append(ctx, e.client, c.chain, c.kind, c.actor, c.at, c.payload)
+				ae, ok := apperr.As(err)
+				if !ok || ae.Code != apperr.BadInput || ae.Field != c.field {
+					t.Errorf("%s: err %v, want BAD_USER_INPUT on %s", c.name, err, c.field)
+				}
+			}
+			if n := e.client.EvidenceRecord.Query().Where(evidencerecord.ChainIn(chain, "", "attempt 1")).CountX(e.sys); n != 0 {
+				t.Fatalf("%d records written by refused appends", n)
+			}
+		})
+
+		t.Run("50 concurrent appends", func(t *testing.T) {
+			chain := e.chain()
+			var wg sync.WaitGroup
+			errs := make(chan error, 50)
+			for i := 0; i < 50; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := evidence.Append(ctx, e.client, chain, evidence.KindFocusLoss, nil, time.Now(), map[string]int{"n": i})
+					errs <- err
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			seqs := e.client.EvidenceRecord.Query().Where(evidencerecord.Chain(chain)).
+				Order(evidencerecord.BySeq()).Select(evidencerecord.FieldSeq).IntsX(e.sys)
+			for i, s := range seqs {
+				if s != i+1 {
+					t.Fatalf("seqs %v", seqs)
+				}
+			}
+			if rep := e.verify(t, chain); len(seqs) != 50 || !rep.OK || rep.Records != 50 {
+				t.Fatalf("%d records, report %+v", len(seqs), rep)
+			}
+		})
+
+		t.Run("concurrent appends inside callers' transactions", func(t *testing.T) {
+			// A conflict must not abort the caller's transaction (PostgreSQL):
+			// every transaction commits both its own write and its record.
+			chain := e.chain()
+			var wg sync.WaitGroup
+			errs := make(chan error, 20)
+			for i := 0; i < 20; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+						if _, err := evidence.Append(ctx, e.client, chain, evidence.KindWarning, nil, time.Now(), map[string]int{"i": i}); err != nil {
+							return err
+						}
+						// A later statement in the same transaction still works.
+						_, err := ent.FromContext(ctx).EvidenceRecord.Query().Where(evidencerecord.Chain(chain)).Count(viewer.SystemContext(ctx))
+						return err
+					})
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rep := e.verify(t, chain); !rep.OK || rep.Records != 20 {
+				t.Fatalf("report %+v", rep)
+			}
+		})
+
+		t.Run("a rolled-back transaction leaves no record", func(t *testing.T) {
+			chain := e.chain()
+			e.build(t, chain, 1)
+			boom := errors.New("boom")
+			err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+				if _, err := evidence.Append(ctx, e.client, chain, evidence.KindEnd, nil, time.Now(), nil); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) || e.count(t, chain) != 1 {
+				t.Fatalf("err %v, %d records", err, e.count(t, chain))
+			}
+			r, err := evidence.Append(ctx, e.client, chain, evidence.KindSubmit, nil, time.Now(), nil)
+			if err != nil || r.Seq != 2 || !e.verify(t, chain).OK {
+				t.Fatalf("append after rollback: %v %+v", err, r)
+			}
+		})
+
+		t.Run("tampered payload", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 5)
+			e.exec(t, "UPDATE evidence_records SET payload = ? WHERE id = ?", []byte(`{"blobKey":"other.jpg","sha256":"00","size":1}`), recs[2].ID)
+			wantBroken(t, e.verify(t, chain), 3, evidence.ReasonHashMismatch)
+			var out bytes.Buffer
+			ok, err := evidence.VerifyCommand(e.sys, e.client, chain, &out)
+			if err != nil || ok || !strings.Contains(out.String(), "第 3 条") || !strings.Contains(out.String(), "HASH_MISMATCH") {
+				t.Fatalf("command ok=%v err=%v\n%s", ok, err, out.String())
+			}
+		})
+
+		t.Run("tampered payload with its hash recomputed", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 5)
+			r := recs[2]
+			body := []byte(`{"blobKey":"other.jpg"}`)
+			h := evidence.ComputeHash(r.Chain, r.Seq, r.Kind, r.ActorID, r.At, body, r.PrevHash)
+			e.exec(t, "UPDATE evidence_records SET payload = ?, hash = ? WHERE id = ?", body, h, r.ID)
+			wantBroken(t, e.verify(t, chain), 4, evidence.ReasonPrevMismatch)
+		})
+
+		t.Run("altered hash", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 5)
+			e.exec(t, "UPDATE evidence_records SET hash = ? WHERE id = ?", strings.Repeat("0", 64), recs[1].ID)
+			wantBroken(t, e.verify(t, chain), 2, evidence.ReasonHashMismatch)
+		})
+
+		t.Run("altered time or actor", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 5)
+			e.exec(t, "UPDATE evidence_records SET actor_id = NULL WHERE id = ?", recs[3].ID)
+			wantBroken(t, e.verify(t, chain), 4, evidence.ReasonHashMismatch)
+			chain = e.chain()
+			recs = e.build(t, chain, 5)
+			e.exec(t, "UPDATE evidence_records SET at = ? WHERE id = ?", recs[0].At.Add(-time.Minute), recs[0].ID)
+			wantBroken(t, e.verify(t, chain), 1, evidence.ReasonHashMismatch)
+		})
+
+		t.Run("deleted middle record", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 5)
+			e.exec(t, "DELETE FROM evidence_records WHERE id = ?", recs[2].ID)
+			rep := e.verify(t, chain)
+			wantBroken(t, rep, 3, evidence.ReasonGap)
+			if rep.Records != 4 {
+				t.Fatalf("records %d", rep.Records)
+			}
+		})
+
+		t.Run("deleted first record", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 3)
+			e.exec(t, "DELETE FROM evidence_records WHERE id = ?", recs[0].ID)
+			wantBroken(t, e.verify(t, chain), 1, evidence.ReasonGap)
+		})
+
+		t.Run("swapped records", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 5)
+			// Three steps around the unique (chain, seq) index.
+			e.exec(t, "UPDATE evidence_records SET seq = -1 WHERE id = ?", recs[1].ID)
+			e.exec(t, "UPDATE evidence_records SET seq = 2 WHERE id = ?", recs[3].ID)
+			e.exec(t, "UPDATE evidence_records SET seq = 4 WHERE id = ?", recs[1].ID)
+			wantBroken(t, e.verify(t, chain), 2, evidence.ReasonHashMismatch)
+		})
+
+		t.Run("non-canonical payload with recomputed hash", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 3)
+			r := recs[2] // the last: no later link to break
+			body := []byte(`{"size": 1003, "blobKey": "snap/3.jpg"}`)
+			h := evidence.ComputeHash(r.Chain, r.Seq, r.Kind, r.ActorID, r.At, body, r.PrevHash)
+			e.exec(t, "UPDATE evidence_records SET payload = ?, hash = ? WHERE id = ?", body, h, r.ID)
+			wantBroken(t, e.verify(t, chain), 3, evidence.ReasonPayloadNotCanonical)
+		})
+
+		t.Run("privacy: immutable even for system code", func(t *testing.T) {
+			chain := e.chain()
+			recs := e.build(t, chain, 2)
+			id := recs[0].ID
+			for name, err := range map[string]error{
+				"update one": e.client.EvidenceRecord.UpdateOneID(id).Exec(e.sys),
+				"update":     e.client.EvidenceRecord.Update().Where(evidencerecord.Chain(chain)).Exec(e.sys),
+				"delete one": e.client.EvidenceRecord.DeleteOneID(id).Exec(e.sys),
+				"delete": func() error {
+					_, err := e.client.EvidenceRecord.Delete().Where(evidencerecord.Chain(chain)).Exec(e.sys)
+					return err
+				}(),
+			} {
+				if !errors.Is(err, privacy.Deny) {
+					t.Errorf("%s: err %v, want privacy deny", name, err)
+				}
+			}
+			if rep := e.verify(t, chain); !rep.OK || rep.Records != 2 {
+				t.Fatalf("report %+v", rep)
+			}
+		})
+
+		t.Run("privacy: who reads and who appends", func(t *testing.T) {
+			chain := e.chain()
+			e.build(t, chain, 1)
+			as := func(role viewer.Role) context.Context {
+				return viewer.NewContext(ctx, &viewer.Viewer{UserID: 1, Role: role})
+			}
+			for _, role := range []viewer.Role{viewer.Admin, viewer.Reviewer} {
+				if n, err := e.client.EvidenceRecord.Query().Where(evidencerecord.Chain(chain)).Count(as(role)); err != nil || n != 1 {
+					t.Errorf("%s reads: n=%d err=%v", role, n, err)
+				}
+			}
+			for _, c := range []context.Context{ctx, as(viewer.Candidate), as(viewer.Company), as(viewer.ExamSite), as(viewer.Proctor), as(viewer.TrainingOrg)} {
+				if _, err := e.client.EvidenceRecord.Query().Where(evidencerecord.Chain(chain)).Count(c); !errors.Is(err, privacy.Deny) {
+					t.Errorf("read by %v: err %v, want deny", viewer.FromContext(c), err)
+				}
+				if _, err := evidence.Verify(c, e.client, chain); !errors.Is(err, privacy.Deny) {
+					t.Errorf("verify by %v: err %v, want deny", viewer.FromContext(c), err)
+				}
+			}
+			// Appends through ent by a person, even an admin, are refused.
+			err := e.client.EvidenceRecord.Create().SetChain(chain).SetSeq(2).SetKind("NOTE").SetAt(time.Now()).
+				SetPayload([]byte("{}")).SetPrevHash("x").SetHash("y").Exec(as(viewer.Admin))
+			if !errors.Is(err, privacy.Deny) || e.count(t, chain) != 1 {
+				t.Fatalf("admin create: %v", err)
+			}
+		})
+
+		t.Run("service checks the caller", func(t *testing.T) {
+			chain := e.chain()
+			e.build(t, chain, 2)
+			s := &evidence.Service{Client: e.client}
+			as := func(role viewer.Role) context.Context {
+				return viewer.NewContext(ctx, &viewer.Viewer{UserID: 1, Role: role})
+			}
+			if _, err := s.Verify(ctx, chain); !apperr.Is(err, apperr.Unauthenticated) {
+				t.Errorf("anonymous: %v", err)
+			}
+			for _, role := range []viewer.Role{viewer.Candidate, viewer.Company, viewer.Proctor, viewer.ExamSite, viewer.TrainingOrg} {
+				if _, err := s.Verify(as(role), chain); !apperr.Is(err, apperr.Forbidden) {
+					t.Errorf("%s verify: %v", role, err)
+				}
+				if _, err := s.Records(as(role), chain, 0, 10); !apperr.Is(err, apperr.Forbidden) {
+					t.Errorf("%s records: %v", role, err)
+				}
+			}
+			if _, err := s.Verify(as(viewer.Reviewer), "bad chain"); !apperr.Is(err, apperr.BadInput) {
+				t.Errorf("bad chain: %v", err)
+			}
+			if _, err := s.Records(as(viewer.Reviewer), chain, 0, 0); !apperr.Is(err, apperr.BadInput) {
+				t.Errorf("limit 0: %v", err)
+			}
+			rep, err := s.Verify(as(viewer.Reviewer), chain)
+			if err != nil || !rep.OK || rep.Records != 2 {
+				t.Fatalf("reviewer verify: %v %+v", err, rep)
+			}
+			recs, err := s.Records(as(viewer.Admin), chain, 1, 10)
+			if err != nil || len(recs) != 1 || recs[0].Seq != 2 {
+				t.Fatalf("admin records: %v %v", err, recs)
+			}
+		})
+	})
+}
