@@ -15,7 +15,7 @@ import (
 
 // quiet entities are security bookkeeping, not changes anyone reviews.
 // Evidence records are a hash-chained audit trail of their own.
-var quiet = []string{ent.TypeAuditLog, ent.TypeLoginThrottle, ent.TypeCaptcha, ent.TypeVerificationCode, ent.TypeEvidenceRecord}
+var quiet = []string{ent.TypeAuditLog, ent.TypeLoginThrottle, ent.TypeCaptcha, ent.TypeVerificationCode, ent.TypeEvidenceRecord, ent.TypeJob}
 
 // noise are fields of bookkeeping updates that carry no decision of their
 // own: session touches on every request and exam heartbeat, and the seat
