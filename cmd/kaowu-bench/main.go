@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,12 +61,16 @@ func main() {
 	c := fs.Int("c", 32, "concurrent clients")
 	dsn := fs.String("db", env("KAOWU_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "admin DSN of a PostgreSQL server")
 	conns := fs.Int("conns", 20, "database pool size (both phases)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the GraphQL phase to this file")
 	_ = fs.Parse(os.Args[2:])
+	profilePath = *cpuprofile
 	if err := run(*dsn, *n, *c, *conns); err != nil {
 		fmt.Fprintln(os.Stderr, "kaowu-bench:", err)
 		os.Exit(1)
 	}
 }
+
+var profilePath string
 
 func env(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -114,6 +119,12 @@ func run(adminDSN string, n, c, conns int) error {
 	var failed atomic.Int64
 	var firstErr sync.Once
 	q0 := a.DB.Queries()
+	if profilePath != "" {
+		if f, err := os.Create(profilePath); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	gqlTime := parallel(c, func() {
 		for {
 			i := int(next.Add(1)) - 1
@@ -130,6 +141,9 @@ func run(adminDSN string, n, c, conns int) error {
 		}
 	})
 	stmts := float64(a.DB.Queries()-q0) / float64(n)
+	if profilePath != "" {
+		pprof.StopCPUProfile()
+	}
 	// Phase 2: the same seat transaction straight on the database.
 	next.Store(0)
 	var rawFailed atomic.Int64
