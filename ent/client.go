@@ -21,14 +21,18 @@ import (
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
+	"github.com/kaowu/kaowu/ent/job"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -57,22 +61,30 @@ type Client struct {
 	CheckIn *CheckInClient
 	// Enrollment is the client for interacting with the Enrollment builders.
 	Enrollment *EnrollmentClient
+	// EvidenceRecord is the client for interacting with the EvidenceRecord builders.
+	EvidenceRecord *EvidenceRecordClient
 	// ExamPlan is the client for interacting with the ExamPlan builders.
 	ExamPlan *ExamPlanClient
 	// ExamSession is the client for interacting with the ExamSession builders.
 	ExamSession *ExamSessionClient
 	// InvoiceProfile is the client for interacting with the InvoiceProfile builders.
 	InvoiceProfile *InvoiceProfileClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// PaperTemplate is the client for interacting with the PaperTemplate builders.
+	PaperTemplate *PaperTemplateClient
 	// Payment is the client for interacting with the Payment builders.
 	Payment *PaymentClient
 	// Profile is the client for interacting with the Profile builders.
 	Profile *ProfileClient
+	// Question is the client for interacting with the Question builders.
+	Question *QuestionClient
 	// Region is the client for interacting with the Region builders.
 	Region *RegionClient
 	// Room is the client for interacting with the Room builders.
@@ -104,14 +116,18 @@ func (c *Client) init() {
 	c.Captcha = NewCaptchaClient(c.config)
 	c.CheckIn = NewCheckInClient(c.config)
 	c.Enrollment = NewEnrollmentClient(c.config)
+	c.EvidenceRecord = NewEvidenceRecordClient(c.config)
 	c.ExamPlan = NewExamPlanClient(c.config)
 	c.ExamSession = NewExamSessionClient(c.config)
 	c.InvoiceProfile = NewInvoiceProfileClient(c.config)
+	c.Job = NewJobClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Notification = NewNotificationClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
+	c.PaperTemplate = NewPaperTemplateClient(c.config)
 	c.Payment = NewPaymentClient(c.config)
 	c.Profile = NewProfileClient(c.config)
+	c.Question = NewQuestionClient(c.config)
 	c.Region = NewRegionClient(c.config)
 	c.Room = NewRoomClient(c.config)
 	c.Session = NewSessionClient(c.config)
@@ -217,14 +233,18 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Captcha:          NewCaptchaClient(cfg),
 		CheckIn:          NewCheckInClient(cfg),
 		Enrollment:       NewEnrollmentClient(cfg),
+		EvidenceRecord:   NewEvidenceRecordClient(cfg),
 		ExamPlan:         NewExamPlanClient(cfg),
 		ExamSession:      NewExamSessionClient(cfg),
 		InvoiceProfile:   NewInvoiceProfileClient(cfg),
+		Job:              NewJobClient(cfg),
 		LoginThrottle:    NewLoginThrottleClient(cfg),
 		Notification:     NewNotificationClient(cfg),
 		Organization:     NewOrganizationClient(cfg),
+		PaperTemplate:    NewPaperTemplateClient(cfg),
 		Payment:          NewPaymentClient(cfg),
 		Profile:          NewProfileClient(cfg),
+		Question:         NewQuestionClient(cfg),
 		Region:           NewRegionClient(cfg),
 		Room:             NewRoomClient(cfg),
 		Session:          NewSessionClient(cfg),
@@ -257,14 +277,18 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Captcha:          NewCaptchaClient(cfg),
 		CheckIn:          NewCheckInClient(cfg),
 		Enrollment:       NewEnrollmentClient(cfg),
+		EvidenceRecord:   NewEvidenceRecordClient(cfg),
 		ExamPlan:         NewExamPlanClient(cfg),
 		ExamSession:      NewExamSessionClient(cfg),
 		InvoiceProfile:   NewInvoiceProfileClient(cfg),
+		Job:              NewJobClient(cfg),
 		LoginThrottle:    NewLoginThrottleClient(cfg),
 		Notification:     NewNotificationClient(cfg),
 		Organization:     NewOrganizationClient(cfg),
+		PaperTemplate:    NewPaperTemplateClient(cfg),
 		Payment:          NewPaymentClient(cfg),
 		Profile:          NewProfileClient(cfg),
+		Question:         NewQuestionClient(cfg),
 		Region:           NewRegionClient(cfg),
 		Room:             NewRoomClient(cfg),
 		Session:          NewSessionClient(cfg),
@@ -302,8 +326,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Announcement, c.Attachment, c.AuditLog, c.Captcha, c.CheckIn, c.Enrollment,
-		c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.LoginThrottle, c.Notification,
-		c.Organization, c.Payment, c.Profile, c.Region, c.Room, c.Session, c.Subject,
+		c.EvidenceRecord, c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.Job,
+		c.LoginThrottle, c.Notification, c.Organization, c.PaperTemplate, c.Payment,
+		c.Profile, c.Question, c.Region, c.Room, c.Session, c.Subject,
 		c.TrainingRecord, c.User, c.VerificationCode,
 	} {
 		n.Use(hooks...)
@@ -315,8 +340,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Announcement, c.Attachment, c.AuditLog, c.Captcha, c.CheckIn, c.Enrollment,
-		c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.LoginThrottle, c.Notification,
-		c.Organization, c.Payment, c.Profile, c.Region, c.Room, c.Session, c.Subject,
+		c.EvidenceRecord, c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.Job,
+		c.LoginThrottle, c.Notification, c.Organization, c.PaperTemplate, c.Payment,
+		c.Profile, c.Question, c.Region, c.Room, c.Session, c.Subject,
 		c.TrainingRecord, c.User, c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
@@ -338,22 +364,30 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CheckIn.mutate(ctx, m)
 	case *EnrollmentMutation:
 		return c.Enrollment.mutate(ctx, m)
+	case *EvidenceRecordMutation:
+		return c.EvidenceRecord.mutate(ctx, m)
 	case *ExamPlanMutation:
 		return c.ExamPlan.mutate(ctx, m)
 	case *ExamSessionMutation:
 		return c.ExamSession.mutate(ctx, m)
 	case *InvoiceProfileMutation:
 		return c.InvoiceProfile.mutate(ctx, m)
+	case *JobMutation:
+		return c.Job.mutate(ctx, m)
 	case *LoginThrottleMutation:
 		return c.LoginThrottle.mutate(ctx, m)
 	case *NotificationMutation:
 		return c.Notification.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
+	case *PaperTemplateMutation:
+		return c.PaperTemplate.mutate(ctx, m)
 	case *PaymentMutation:
 		return c.Payment.mutate(ctx, m)
 	case *ProfileMutation:
 		return c.Profile.mutate(ctx, m)
+	case *QuestionMutation:
+		return c.Question.mutate(ctx, m)
 	case *RegionMutation:
 		return c.Region.mutate(ctx, m)
 	case *RoomMutation:
@@ -1353,6 +1387,140 @@ func (c *EnrollmentClient) mutate(ctx context.Context, m *EnrollmentMutation) (V
 	}
 }
 
+// EvidenceRecordClient is a client for the EvidenceRecord schema.
+type EvidenceRecordClient struct {
+	config
+}
+
+// NewEvidenceRecordClient returns a client for the EvidenceRecord from the given config.
+func NewEvidenceRecordClient(c config) *EvidenceRecordClient {
+	return &EvidenceRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `evidencerecord.Hooks(f(g(h())))`.
+func (c *EvidenceRecordClient) Use(hooks ...Hook) {
+	c.hooks.EvidenceRecord = append(c.hooks.EvidenceRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `evidencerecord.Intercept(f(g(h())))`.
+func (c *EvidenceRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EvidenceRecord = append(c.inters.EvidenceRecord, interceptors...)
+}
+
+// Create returns a builder for creating a EvidenceRecord entity.
+func (c *EvidenceRecordClient) Create() *EvidenceRecordCreate {
+	mutation := newEvidenceRecordMutation(c.config, OpCreate)
+	return &EvidenceRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EvidenceRecord entities.
+func (c *EvidenceRecordClient) CreateBulk(builders ...*EvidenceRecordCreate) *EvidenceRecordCreateBulk {
+	return &EvidenceRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EvidenceRecordClient) MapCreateBulk(slice any, setFunc func(*EvidenceRecordCreate, int)) *EvidenceRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EvidenceRecordCreateBulk{err: fmt.Errorf("calling to EvidenceRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EvidenceRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EvidenceRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EvidenceRecord.
+func (c *EvidenceRecordClient) Update() *EvidenceRecordUpdate {
+	mutation := newEvidenceRecordMutation(c.config, OpUpdate)
+	return &EvidenceRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EvidenceRecordClient) UpdateOne(_m *EvidenceRecord) *EvidenceRecordUpdateOne {
+	mutation := newEvidenceRecordMutation(c.config, OpUpdateOne, withEvidenceRecord(_m))
+	return &EvidenceRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EvidenceRecordClient) UpdateOneID(id int) *EvidenceRecordUpdateOne {
+	mutation := newEvidenceRecordMutation(c.config, OpUpdateOne, withEvidenceRecordID(id))
+	return &EvidenceRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EvidenceRecord.
+func (c *EvidenceRecordClient) Delete() *EvidenceRecordDelete {
+	mutation := newEvidenceRecordMutation(c.config, OpDelete)
+	return &EvidenceRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EvidenceRecordClient) DeleteOne(_m *EvidenceRecord) *EvidenceRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EvidenceRecordClient) DeleteOneID(id int) *EvidenceRecordDeleteOne {
+	builder := c.Delete().Where(evidencerecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EvidenceRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for EvidenceRecord.
+func (c *EvidenceRecordClient) Query() *EvidenceRecordQuery {
+	return &EvidenceRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvidenceRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EvidenceRecord entity by its id.
+func (c *EvidenceRecordClient) Get(ctx context.Context, id int) (*EvidenceRecord, error) {
+	return c.Query().Where(evidencerecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EvidenceRecordClient) GetX(ctx context.Context, id int) *EvidenceRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EvidenceRecordClient) Hooks() []Hook {
+	hooks := c.hooks.EvidenceRecord
+	return append(hooks[:len(hooks):len(hooks)], evidencerecord.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EvidenceRecordClient) Interceptors() []Interceptor {
+	return c.inters.EvidenceRecord
+}
+
+func (c *EvidenceRecordClient) mutate(ctx context.Context, m *EvidenceRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EvidenceRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EvidenceRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EvidenceRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EvidenceRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EvidenceRecord mutation op: %q", m.Op())
+	}
+}
+
 // ExamPlanClient is a client for the ExamPlan schema.
 type ExamPlanClient struct {
 	config
@@ -1899,6 +2067,140 @@ func (c *InvoiceProfileClient) mutate(ctx context.Context, m *InvoiceProfileMuta
 	}
 }
 
+// JobClient is a client for the Job schema.
+type JobClient struct {
+	config
+}
+
+// NewJobClient returns a client for the Job from the given config.
+func NewJobClient(c config) *JobClient {
+	return &JobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `job.Hooks(f(g(h())))`.
+func (c *JobClient) Use(hooks ...Hook) {
+	c.hooks.Job = append(c.hooks.Job, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `job.Intercept(f(g(h())))`.
+func (c *JobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Job = append(c.inters.Job, interceptors...)
+}
+
+// Create returns a builder for creating a Job entity.
+func (c *JobClient) Create() *JobCreate {
+	mutation := newJobMutation(c.config, OpCreate)
+	return &JobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Job entities.
+func (c *JobClient) CreateBulk(builders ...*JobCreate) *JobCreateBulk {
+	return &JobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobClient) MapCreateBulk(slice any, setFunc func(*JobCreate, int)) *JobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobCreateBulk{err: fmt.Errorf("calling to JobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Job.
+func (c *JobClient) Update() *JobUpdate {
+	mutation := newJobMutation(c.config, OpUpdate)
+	return &JobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobClient) UpdateOne(_m *Job) *JobUpdateOne {
+	mutation := newJobMutation(c.config, OpUpdateOne, withJob(_m))
+	return &JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobClient) UpdateOneID(id int) *JobUpdateOne {
+	mutation := newJobMutation(c.config, OpUpdateOne, withJobID(id))
+	return &JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Job.
+func (c *JobClient) Delete() *JobDelete {
+	mutation := newJobMutation(c.config, OpDelete)
+	return &JobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobClient) DeleteOne(_m *Job) *JobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobClient) DeleteOneID(id int) *JobDeleteOne {
+	builder := c.Delete().Where(job.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobDeleteOne{builder}
+}
+
+// Query returns a query builder for Job.
+func (c *JobClient) Query() *JobQuery {
+	return &JobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Job entity by its id.
+func (c *JobClient) Get(ctx context.Context, id int) (*Job, error) {
+	return c.Query().Where(job.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobClient) GetX(ctx context.Context, id int) *Job {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *JobClient) Hooks() []Hook {
+	hooks := c.hooks.Job
+	return append(hooks[:len(hooks):len(hooks)], job.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobClient) Interceptors() []Interceptor {
+	return c.inters.Job
+}
+
+func (c *JobClient) mutate(ctx context.Context, m *JobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Job mutation op: %q", m.Op())
+	}
+}
+
 // LoginThrottleClient is a client for the LoginThrottle schema.
 type LoginThrottleClient struct {
 	config
@@ -2365,6 +2667,156 @@ func (c *OrganizationClient) mutate(ctx context.Context, m *OrganizationMutation
 	}
 }
 
+// PaperTemplateClient is a client for the PaperTemplate schema.
+type PaperTemplateClient struct {
+	config
+}
+
+// NewPaperTemplateClient returns a client for the PaperTemplate from the given config.
+func NewPaperTemplateClient(c config) *PaperTemplateClient {
+	return &PaperTemplateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `papertemplate.Hooks(f(g(h())))`.
+func (c *PaperTemplateClient) Use(hooks ...Hook) {
+	c.hooks.PaperTemplate = append(c.hooks.PaperTemplate, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `papertemplate.Intercept(f(g(h())))`.
+func (c *PaperTemplateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PaperTemplate = append(c.inters.PaperTemplate, interceptors...)
+}
+
+// Create returns a builder for creating a PaperTemplate entity.
+func (c *PaperTemplateClient) Create() *PaperTemplateCreate {
+	mutation := newPaperTemplateMutation(c.config, OpCreate)
+	return &PaperTemplateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PaperTemplate entities.
+func (c *PaperTemplateClient) CreateBulk(builders ...*PaperTemplateCreate) *PaperTemplateCreateBulk {
+	return &PaperTemplateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaperTemplateClient) MapCreateBulk(slice any, setFunc func(*PaperTemplateCreate, int)) *PaperTemplateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaperTemplateCreateBulk{err: fmt.Errorf("calling to PaperTemplateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaperTemplateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaperTemplateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PaperTemplate.
+func (c *PaperTemplateClient) Update() *PaperTemplateUpdate {
+	mutation := newPaperTemplateMutation(c.config, OpUpdate)
+	return &PaperTemplateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaperTemplateClient) UpdateOne(_m *PaperTemplate) *PaperTemplateUpdateOne {
+	mutation := newPaperTemplateMutation(c.config, OpUpdateOne, withPaperTemplate(_m))
+	return &PaperTemplateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaperTemplateClient) UpdateOneID(id int) *PaperTemplateUpdateOne {
+	mutation := newPaperTemplateMutation(c.config, OpUpdateOne, withPaperTemplateID(id))
+	return &PaperTemplateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PaperTemplate.
+func (c *PaperTemplateClient) Delete() *PaperTemplateDelete {
+	mutation := newPaperTemplateMutation(c.config, OpDelete)
+	return &PaperTemplateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaperTemplateClient) DeleteOne(_m *PaperTemplate) *PaperTemplateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaperTemplateClient) DeleteOneID(id int) *PaperTemplateDeleteOne {
+	builder := c.Delete().Where(papertemplate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaperTemplateDeleteOne{builder}
+}
+
+// Query returns a query builder for PaperTemplate.
+func (c *PaperTemplateClient) Query() *PaperTemplateQuery {
+	return &PaperTemplateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePaperTemplate},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PaperTemplate entity by its id.
+func (c *PaperTemplateClient) Get(ctx context.Context, id int) (*PaperTemplate, error) {
+	return c.Query().Where(papertemplate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaperTemplateClient) GetX(ctx context.Context, id int) *PaperTemplate {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QuerySubject queries the subject edge of a PaperTemplate.
+func (c *PaperTemplateClient) QuerySubject(_m *PaperTemplate) *SubjectQuery {
+	query := (&SubjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(papertemplate.Table, papertemplate.FieldID, id),
+			sqlgraph.To(subject.Table, subject.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, papertemplate.SubjectTable, papertemplate.SubjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PaperTemplateClient) Hooks() []Hook {
+	hooks := c.hooks.PaperTemplate
+	return append(hooks[:len(hooks):len(hooks)], papertemplate.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaperTemplateClient) Interceptors() []Interceptor {
+	return c.inters.PaperTemplate
+}
+
+func (c *PaperTemplateClient) mutate(ctx context.Context, m *PaperTemplateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaperTemplateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaperTemplateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaperTemplateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaperTemplateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PaperTemplate mutation op: %q", m.Op())
+	}
+}
+
 // PaymentClient is a client for the Payment schema.
 type PaymentClient struct {
 	config
@@ -2710,6 +3162,156 @@ func (c *ProfileClient) mutate(ctx context.Context, m *ProfileMutation) (Value, 
 		return (&ProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Profile mutation op: %q", m.Op())
+	}
+}
+
+// QuestionClient is a client for the Question schema.
+type QuestionClient struct {
+	config
+}
+
+// NewQuestionClient returns a client for the Question from the given config.
+func NewQuestionClient(c config) *QuestionClient {
+	return &QuestionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `question.Hooks(f(g(h())))`.
+func (c *QuestionClient) Use(hooks ...Hook) {
+	c.hooks.Question = append(c.hooks.Question, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `question.Intercept(f(g(h())))`.
+func (c *QuestionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Question = append(c.inters.Question, interceptors...)
+}
+
+// Create returns a builder for creating a Question entity.
+func (c *QuestionClient) Create() *QuestionCreate {
+	mutation := newQuestionMutation(c.config, OpCreate)
+	return &QuestionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Question entities.
+func (c *QuestionClient) CreateBulk(builders ...*QuestionCreate) *QuestionCreateBulk {
+	return &QuestionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *QuestionClient) MapCreateBulk(slice any, setFunc func(*QuestionCreate, int)) *QuestionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &QuestionCreateBulk{err: fmt.Errorf("calling to QuestionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*QuestionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &QuestionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Question.
+func (c *QuestionClient) Update() *QuestionUpdate {
+	mutation := newQuestionMutation(c.config, OpUpdate)
+	return &QuestionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *QuestionClient) UpdateOne(_m *Question) *QuestionUpdateOne {
+	mutation := newQuestionMutation(c.config, OpUpdateOne, withQuestion(_m))
+	return &QuestionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *QuestionClient) UpdateOneID(id int) *QuestionUpdateOne {
+	mutation := newQuestionMutation(c.config, OpUpdateOne, withQuestionID(id))
+	return &QuestionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Question.
+func (c *QuestionClient) Delete() *QuestionDelete {
+	mutation := newQuestionMutation(c.config, OpDelete)
+	return &QuestionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *QuestionClient) DeleteOne(_m *Question) *QuestionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *QuestionClient) DeleteOneID(id int) *QuestionDeleteOne {
+	builder := c.Delete().Where(question.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &QuestionDeleteOne{builder}
+}
+
+// Query returns a query builder for Question.
+func (c *QuestionClient) Query() *QuestionQuery {
+	return &QuestionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeQuestion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Question entity by its id.
+func (c *QuestionClient) Get(ctx context.Context, id int) (*Question, error) {
+	return c.Query().Where(question.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *QuestionClient) GetX(ctx context.Context, id int) *Question {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QuerySubject queries the subject edge of a Question.
+func (c *QuestionClient) QuerySubject(_m *Question) *SubjectQuery {
+	query := (&SubjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(question.Table, question.FieldID, id),
+			sqlgraph.To(subject.Table, subject.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, question.SubjectTable, question.SubjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *QuestionClient) Hooks() []Hook {
+	hooks := c.hooks.Question
+	return append(hooks[:len(hooks):len(hooks)], question.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *QuestionClient) Interceptors() []Interceptor {
+	return c.inters.Question
+}
+
+func (c *QuestionClient) mutate(ctx context.Context, m *QuestionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&QuestionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&QuestionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&QuestionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&QuestionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Question mutation op: %q", m.Op())
 	}
 }
 
@@ -3814,15 +4416,16 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment, ExamPlan,
-		ExamSession, InvoiceProfile, LoginThrottle, Notification, Organization,
-		Payment, Profile, Region, Room, Session, Subject, TrainingRecord, User,
-		VerificationCode []ent.Hook
+		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment,
+		EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job, LoginThrottle,
+		Notification, Organization, PaperTemplate, Payment, Profile, Question, Region,
+		Room, Session, Subject, TrainingRecord, User, VerificationCode []ent.Hook
 	}
 	inters struct {
-		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment, ExamPlan,
-		ExamSession, InvoiceProfile, LoginThrottle, Notification, Organization,
-		Payment, Profile, Region, Room, Session, Subject, TrainingRecord, User,
+		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment,
+		EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job, LoginThrottle,
+		Notification, Organization, PaperTemplate, Payment, Profile, Question, Region,
+		Room, Session, Subject, TrainingRecord, User,
 		VerificationCode []ent.Interceptor
 	}
 )

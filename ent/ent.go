@@ -18,14 +18,18 @@ import (
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
+	"github.com/kaowu/kaowu/ent/job"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -99,14 +103,18 @@ func checkColumn(t, c string) error {
 			captcha.Table:          captcha.ValidColumn,
 			checkin.Table:          checkin.ValidColumn,
 			enrollment.Table:       enrollment.ValidColumn,
+			evidencerecord.Table:   evidencerecord.ValidColumn,
 			examplan.Table:         examplan.ValidColumn,
 			examsession.Table:      examsession.ValidColumn,
 			invoiceprofile.Table:   invoiceprofile.ValidColumn,
+			job.Table:              job.ValidColumn,
 			loginthrottle.Table:    loginthrottle.ValidColumn,
 			notification.Table:     notification.ValidColumn,
 			organization.Table:     organization.ValidColumn,
+			papertemplate.Table:    papertemplate.ValidColumn,
 			payment.Table:          payment.ValidColumn,
 			profile.Table:          profile.ValidColumn,
+			question.Table:         question.ValidColumn,
 			region.Table:           region.ValidColumn,
 			room.Table:             room.ValidColumn,
 			session.Table:          session.ValidColumn,

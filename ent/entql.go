@@ -9,15 +9,19 @@ import (
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
+	"github.com/kaowu/kaowu/ent/job"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -34,7 +38,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 25)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   announcement.Table,
@@ -176,6 +180,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   evidencerecord.Table,
+			Columns: evidencerecord.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: evidencerecord.FieldID,
+			},
+		},
+		Type: "EvidenceRecord",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			evidencerecord.FieldChain:    {Type: field.TypeString, Column: evidencerecord.FieldChain},
+			evidencerecord.FieldSeq:      {Type: field.TypeInt, Column: evidencerecord.FieldSeq},
+			evidencerecord.FieldKind:     {Type: field.TypeString, Column: evidencerecord.FieldKind},
+			evidencerecord.FieldActorID:  {Type: field.TypeInt, Column: evidencerecord.FieldActorID},
+			evidencerecord.FieldAt:       {Type: field.TypeTime, Column: evidencerecord.FieldAt},
+			evidencerecord.FieldPayload:  {Type: field.TypeBytes, Column: evidencerecord.FieldPayload},
+			evidencerecord.FieldPrevHash: {Type: field.TypeString, Column: evidencerecord.FieldPrevHash},
+			evidencerecord.FieldHash:     {Type: field.TypeString, Column: evidencerecord.FieldHash},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   examplan.Table,
 			Columns: examplan.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -199,7 +224,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			examplan.FieldSubmittedByID:  {Type: field.TypeInt, Column: examplan.FieldSubmittedByID},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   examsession.Table,
 			Columns: examsession.Columns,
@@ -225,7 +250,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			examsession.FieldStatus:          {Type: field.TypeEnum, Column: examsession.FieldStatus},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invoiceprofile.Table,
 			Columns: invoiceprofile.Columns,
@@ -248,7 +273,32 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invoiceprofile.FieldEmail:          {Type: field.TypeString, Column: invoiceprofile.FieldEmail},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   job.Table,
+			Columns: job.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: job.FieldID,
+			},
+		},
+		Type: "Job",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			job.FieldKind:        {Type: field.TypeString, Column: job.FieldKind},
+			job.FieldKey:         {Type: field.TypeString, Column: job.FieldKey},
+			job.FieldPayload:     {Type: field.TypeBytes, Column: job.FieldPayload},
+			job.FieldRunAt:       {Type: field.TypeTime, Column: job.FieldRunAt},
+			job.FieldStatus:      {Type: field.TypeEnum, Column: job.FieldStatus},
+			job.FieldAttempts:    {Type: field.TypeInt, Column: job.FieldAttempts},
+			job.FieldLastError:   {Type: field.TypeString, Column: job.FieldLastError},
+			job.FieldGeneration:  {Type: field.TypeInt, Column: job.FieldGeneration},
+			job.FieldLockedBy:    {Type: field.TypeString, Column: job.FieldLockedBy},
+			job.FieldLockedUntil: {Type: field.TypeTime, Column: job.FieldLockedUntil},
+			job.FieldDoneAt:      {Type: field.TypeTime, Column: job.FieldDoneAt},
+			job.FieldCreatedAt:   {Type: field.TypeTime, Column: job.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -265,7 +315,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil:   {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -284,7 +334,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:    {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organization.Table,
 			Columns: organization.Columns,
@@ -310,7 +360,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organization.FieldReviewedByID: {Type: field.TypeInt, Column: organization.FieldReviewedByID},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   papertemplate.Table,
+			Columns: papertemplate.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: papertemplate.FieldID,
+			},
+		},
+		Type: "PaperTemplate",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			papertemplate.FieldCreatedAt:       {Type: field.TypeTime, Column: papertemplate.FieldCreatedAt},
+			papertemplate.FieldUpdatedAt:       {Type: field.TypeTime, Column: papertemplate.FieldUpdatedAt},
+			papertemplate.FieldSubjectID:       {Type: field.TypeInt, Column: papertemplate.FieldSubjectID},
+			papertemplate.FieldKind:            {Type: field.TypeEnum, Column: papertemplate.FieldKind},
+			papertemplate.FieldName:            {Type: field.TypeString, Column: papertemplate.FieldName},
+			papertemplate.FieldDurationMinutes: {Type: field.TypeInt, Column: papertemplate.FieldDurationMinutes},
+			papertemplate.FieldPassMark:        {Type: field.TypeInt, Column: papertemplate.FieldPassMark},
+			papertemplate.FieldRules:           {Type: field.TypeJSON, Column: papertemplate.FieldRules},
+			papertemplate.FieldActive:          {Type: field.TypeBool, Column: papertemplate.FieldActive},
+		},
+	}
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
@@ -337,7 +409,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldPaidAt:            {Type: field.TypeTime, Column: payment.FieldPaidAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   profile.Table,
 			Columns: profile.Columns,
@@ -365,7 +437,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 			profile.FieldPostCode:      {Type: field.TypeString, Column: profile.FieldPostCode},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   question.Table,
+			Columns: question.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: question.FieldID,
+			},
+		},
+		Type: "Question",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			question.FieldCreatedAt:   {Type: field.TypeTime, Column: question.FieldCreatedAt},
+			question.FieldUpdatedAt:   {Type: field.TypeTime, Column: question.FieldUpdatedAt},
+			question.FieldSubjectID:   {Type: field.TypeInt, Column: question.FieldSubjectID},
+			question.FieldType:        {Type: field.TypeEnum, Column: question.FieldType},
+			question.FieldCategory:    {Type: field.TypeString, Column: question.FieldCategory},
+			question.FieldStem:        {Type: field.TypeString, Column: question.FieldStem},
+			question.FieldOptions:     {Type: field.TypeJSON, Column: question.FieldOptions},
+			question.FieldAnswer:      {Type: field.TypeJSON, Column: question.FieldAnswer},
+			question.FieldExplanation: {Type: field.TypeString, Column: question.FieldExplanation},
+			question.FieldPoints:      {Type: field.TypeInt, Column: question.FieldPoints},
+			question.FieldActive:      {Type: field.TypeBool, Column: question.FieldActive},
+		},
+	}
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -380,7 +476,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldName: {Type: field.TypeString, Column: region.FieldName},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -400,7 +496,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldDisabled:  {Type: field.TypeBool, Column: room.FieldDisabled},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -423,7 +519,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:      {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subject.Table,
 			Columns: subject.Columns,
@@ -445,7 +541,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subject.FieldActive:       {Type: field.TypeBool, Column: subject.FieldActive},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   trainingrecord.Table,
 			Columns: trainingrecord.Columns,
@@ -472,7 +568,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			trainingrecord.FieldReviewedAt:    {Type: field.TypeTime, Column: trainingrecord.FieldReviewedAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -498,7 +594,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldPasswordChangedAt: {Type: field.TypeTime, Column: user.FieldPasswordChangedAt},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -808,6 +904,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Room",
 	)
 	graph.MustAddE(
+		"subject",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   papertemplate.SubjectTable,
+			Columns: []string{papertemplate.SubjectColumn},
+			Bidi:    false,
+		},
+		"PaperTemplate",
+		"Subject",
+	)
+	graph.MustAddE(
 		"payer",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -866,6 +974,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Profile",
 		"Organization",
+	)
+	graph.MustAddE(
+		"subject",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   question.SubjectTable,
+			Columns: []string{question.SubjectColumn},
+			Bidi:    false,
+		},
+		"Question",
+		"Subject",
 	)
 	graph.MustAddE(
 		"site",
@@ -1696,6 +1816,86 @@ func (f *EnrollmentFilter) WhereHasCheckInWith(preds ...predicate.CheckIn) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EvidenceRecordQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EvidenceRecordQuery builder.
+func (_q *EvidenceRecordQuery) Filter() *EvidenceRecordFilter {
+	return &EvidenceRecordFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EvidenceRecordMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EvidenceRecordMutation builder.
+func (m *EvidenceRecordMutation) Filter() *EvidenceRecordFilter {
+	return &EvidenceRecordFilter{config: m.config, predicateAdder: m}
+}
+
+// EvidenceRecordFilter provides a generic filtering capability at runtime for EvidenceRecordQuery.
+type EvidenceRecordFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EvidenceRecordFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *EvidenceRecordFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(evidencerecord.FieldID))
+}
+
+// WhereChain applies the entql string predicate on the chain field.
+func (f *EvidenceRecordFilter) WhereChain(p entql.StringP) {
+	f.Where(p.Field(evidencerecord.FieldChain))
+}
+
+// WhereSeq applies the entql int predicate on the seq field.
+func (f *EvidenceRecordFilter) WhereSeq(p entql.IntP) {
+	f.Where(p.Field(evidencerecord.FieldSeq))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *EvidenceRecordFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(evidencerecord.FieldKind))
+}
+
+// WhereActorID applies the entql int predicate on the actor_id field.
+func (f *EvidenceRecordFilter) WhereActorID(p entql.IntP) {
+	f.Where(p.Field(evidencerecord.FieldActorID))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *EvidenceRecordFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(evidencerecord.FieldAt))
+}
+
+// WherePayload applies the entql []byte predicate on the payload field.
+func (f *EvidenceRecordFilter) WherePayload(p entql.BytesP) {
+	f.Where(p.Field(evidencerecord.FieldPayload))
+}
+
+// WherePrevHash applies the entql string predicate on the prev_hash field.
+func (f *EvidenceRecordFilter) WherePrevHash(p entql.StringP) {
+	f.Where(p.Field(evidencerecord.FieldPrevHash))
+}
+
+// WhereHash applies the entql string predicate on the hash field.
+func (f *EvidenceRecordFilter) WhereHash(p entql.StringP) {
+	f.Where(p.Field(evidencerecord.FieldHash))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ExamPlanQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1724,7 +1924,7 @@ type ExamPlanFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExamPlanFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1866,7 +2066,7 @@ type ExamSessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExamSessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2041,7 +2241,7 @@ type InvoiceProfileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvoiceProfileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2117,6 +2317,106 @@ func (f *InvoiceProfileFilter) WhereHasOrganizationWith(preds ...predicate.Organ
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *JobQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the JobQuery builder.
+func (_q *JobQuery) Filter() *JobFilter {
+	return &JobFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *JobMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the JobMutation builder.
+func (m *JobMutation) Filter() *JobFilter {
+	return &JobFilter{config: m.config, predicateAdder: m}
+}
+
+// JobFilter provides a generic filtering capability at runtime for JobQuery.
+type JobFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *JobFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *JobFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(job.FieldID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *JobFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(job.FieldKind))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *JobFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(job.FieldKey))
+}
+
+// WherePayload applies the entql []byte predicate on the payload field.
+func (f *JobFilter) WherePayload(p entql.BytesP) {
+	f.Where(p.Field(job.FieldPayload))
+}
+
+// WhereRunAt applies the entql time.Time predicate on the run_at field.
+func (f *JobFilter) WhereRunAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldRunAt))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *JobFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(job.FieldStatus))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *JobFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(job.FieldAttempts))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *JobFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(job.FieldLastError))
+}
+
+// WhereGeneration applies the entql int predicate on the generation field.
+func (f *JobFilter) WhereGeneration(p entql.IntP) {
+	f.Where(p.Field(job.FieldGeneration))
+}
+
+// WhereLockedBy applies the entql string predicate on the locked_by field.
+func (f *JobFilter) WhereLockedBy(p entql.StringP) {
+	f.Where(p.Field(job.FieldLockedBy))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *JobFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(job.FieldLockedUntil))
+}
+
+// WhereDoneAt applies the entql time.Time predicate on the done_at field.
+func (f *JobFilter) WhereDoneAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldDoneAt))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *JobFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *LoginThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2145,7 +2445,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2205,7 +2505,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2289,7 +2589,7 @@ type OrganizationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganizationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2408,6 +2708,105 @@ func (f *OrganizationFilter) WhereHasRoomsWith(preds ...predicate.Room) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PaperTemplateQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PaperTemplateQuery builder.
+func (_q *PaperTemplateQuery) Filter() *PaperTemplateFilter {
+	return &PaperTemplateFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PaperTemplateMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PaperTemplateMutation builder.
+func (m *PaperTemplateMutation) Filter() *PaperTemplateFilter {
+	return &PaperTemplateFilter{config: m.config, predicateAdder: m}
+}
+
+// PaperTemplateFilter provides a generic filtering capability at runtime for PaperTemplateQuery.
+type PaperTemplateFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PaperTemplateFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PaperTemplateFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(papertemplate.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PaperTemplateFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(papertemplate.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PaperTemplateFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(papertemplate.FieldUpdatedAt))
+}
+
+// WhereSubjectID applies the entql int predicate on the subject_id field.
+func (f *PaperTemplateFilter) WhereSubjectID(p entql.IntP) {
+	f.Where(p.Field(papertemplate.FieldSubjectID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *PaperTemplateFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(papertemplate.FieldKind))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *PaperTemplateFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(papertemplate.FieldName))
+}
+
+// WhereDurationMinutes applies the entql int predicate on the duration_minutes field.
+func (f *PaperTemplateFilter) WhereDurationMinutes(p entql.IntP) {
+	f.Where(p.Field(papertemplate.FieldDurationMinutes))
+}
+
+// WherePassMark applies the entql int predicate on the pass_mark field.
+func (f *PaperTemplateFilter) WherePassMark(p entql.IntP) {
+	f.Where(p.Field(papertemplate.FieldPassMark))
+}
+
+// WhereRules applies the entql json.RawMessage predicate on the rules field.
+func (f *PaperTemplateFilter) WhereRules(p entql.BytesP) {
+	f.Where(p.Field(papertemplate.FieldRules))
+}
+
+// WhereActive applies the entql bool predicate on the active field.
+func (f *PaperTemplateFilter) WhereActive(p entql.BoolP) {
+	f.Where(p.Field(papertemplate.FieldActive))
+}
+
+// WhereHasSubject applies a predicate to check if query has an edge subject.
+func (f *PaperTemplateFilter) WhereHasSubject() {
+	f.Where(entql.HasEdge("subject"))
+}
+
+// WhereHasSubjectWith applies a predicate to check if query has an edge subject with a given conditions (other predicates).
+func (f *PaperTemplateFilter) WhereHasSubjectWith(preds ...predicate.Subject) {
+	f.Where(entql.HasEdgeWith("subject", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PaymentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2436,7 +2835,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2588,7 +2987,7 @@ type ProfileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProfileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2703,6 +3102,115 @@ func (f *ProfileFilter) WhereHasCompanyWith(preds ...predicate.Organization) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *QuestionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the QuestionQuery builder.
+func (_q *QuestionQuery) Filter() *QuestionFilter {
+	return &QuestionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *QuestionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the QuestionMutation builder.
+func (m *QuestionMutation) Filter() *QuestionFilter {
+	return &QuestionFilter{config: m.config, predicateAdder: m}
+}
+
+// QuestionFilter provides a generic filtering capability at runtime for QuestionQuery.
+type QuestionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *QuestionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *QuestionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(question.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *QuestionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(question.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *QuestionFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(question.FieldUpdatedAt))
+}
+
+// WhereSubjectID applies the entql int predicate on the subject_id field.
+func (f *QuestionFilter) WhereSubjectID(p entql.IntP) {
+	f.Where(p.Field(question.FieldSubjectID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *QuestionFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(question.FieldType))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *QuestionFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(question.FieldCategory))
+}
+
+// WhereStem applies the entql string predicate on the stem field.
+func (f *QuestionFilter) WhereStem(p entql.StringP) {
+	f.Where(p.Field(question.FieldStem))
+}
+
+// WhereOptions applies the entql json.RawMessage predicate on the options field.
+func (f *QuestionFilter) WhereOptions(p entql.BytesP) {
+	f.Where(p.Field(question.FieldOptions))
+}
+
+// WhereAnswer applies the entql json.RawMessage predicate on the answer field.
+func (f *QuestionFilter) WhereAnswer(p entql.BytesP) {
+	f.Where(p.Field(question.FieldAnswer))
+}
+
+// WhereExplanation applies the entql string predicate on the explanation field.
+func (f *QuestionFilter) WhereExplanation(p entql.StringP) {
+	f.Where(p.Field(question.FieldExplanation))
+}
+
+// WherePoints applies the entql int predicate on the points field.
+func (f *QuestionFilter) WherePoints(p entql.IntP) {
+	f.Where(p.Field(question.FieldPoints))
+}
+
+// WhereActive applies the entql bool predicate on the active field.
+func (f *QuestionFilter) WhereActive(p entql.BoolP) {
+	f.Where(p.Field(question.FieldActive))
+}
+
+// WhereHasSubject applies a predicate to check if query has an edge subject.
+func (f *QuestionFilter) WhereHasSubject() {
+	f.Where(entql.HasEdge("subject"))
+}
+
+// WhereHasSubjectWith applies a predicate to check if query has an edge subject with a given conditions (other predicates).
+func (f *QuestionFilter) WhereHasSubjectWith(preds ...predicate.Subject) {
+	f.Where(entql.HasEdgeWith("subject", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *RegionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2731,7 +3239,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2781,7 +3289,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2870,7 +3378,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2974,7 +3482,7 @@ type SubjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3059,7 +3567,7 @@ type TrainingRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TrainingRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3197,7 +3705,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3386,7 +3894,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

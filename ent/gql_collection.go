@@ -15,13 +15,16 @@ import (
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -826,6 +829,125 @@ func newEnrollmentPaginateArgs(rv map[string]any) *enrollmentPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*EnrollmentWhereInput); ok {
 		args.opts = append(args.opts, WithEnrollmentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *EvidenceRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*EvidenceRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *EvidenceRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(evidencerecord.Columns))
+		selectedFields = []string{evidencerecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "chain":
+			if _, ok := fieldSeen[evidencerecord.FieldChain]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldChain)
+				fieldSeen[evidencerecord.FieldChain] = struct{}{}
+			}
+		case "seq":
+			if _, ok := fieldSeen[evidencerecord.FieldSeq]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldSeq)
+				fieldSeen[evidencerecord.FieldSeq] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[evidencerecord.FieldKind]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldKind)
+				fieldSeen[evidencerecord.FieldKind] = struct{}{}
+			}
+		case "actorID":
+			if _, ok := fieldSeen[evidencerecord.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldActorID)
+				fieldSeen[evidencerecord.FieldActorID] = struct{}{}
+			}
+		case "at":
+			if _, ok := fieldSeen[evidencerecord.FieldAt]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldAt)
+				fieldSeen[evidencerecord.FieldAt] = struct{}{}
+			}
+		case "prevHash":
+			if _, ok := fieldSeen[evidencerecord.FieldPrevHash]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldPrevHash)
+				fieldSeen[evidencerecord.FieldPrevHash] = struct{}{}
+			}
+		case "hash":
+			if _, ok := fieldSeen[evidencerecord.FieldHash]; !ok {
+				selectedFields = append(selectedFields, evidencerecord.FieldHash)
+				fieldSeen[evidencerecord.FieldHash] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type evidencerecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []EvidenceRecordPaginateOption
+}
+
+func newEvidenceRecordPaginateArgs(rv map[string]any) *evidencerecordPaginateArgs {
+	args := &evidencerecordPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &EvidenceRecordOrder{Field: &EvidenceRecordOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithEvidenceRecordOrder(order))
+			}
+		case *EvidenceRecordOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithEvidenceRecordOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*EvidenceRecordWhereInput); ok {
+		args.opts = append(args.opts, WithEvidenceRecordFilter(v.Filter))
 	}
 	return args
 }
@@ -1921,6 +2043,145 @@ func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PaperTemplateQuery) CollectFields(ctx context.Context, satisfies ...string) (*PaperTemplateQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PaperTemplateQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(papertemplate.Columns))
+		selectedFields = []string{papertemplate.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "subject":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&SubjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, subjectImplementors)...); err != nil {
+				return err
+			}
+			_q.withSubject = query
+			if _, ok := fieldSeen[papertemplate.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldSubjectID)
+				fieldSeen[papertemplate.FieldSubjectID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[papertemplate.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldCreatedAt)
+				fieldSeen[papertemplate.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[papertemplate.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldUpdatedAt)
+				fieldSeen[papertemplate.FieldUpdatedAt] = struct{}{}
+			}
+		case "subjectID":
+			if _, ok := fieldSeen[papertemplate.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldSubjectID)
+				fieldSeen[papertemplate.FieldSubjectID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[papertemplate.FieldKind]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldKind)
+				fieldSeen[papertemplate.FieldKind] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[papertemplate.FieldName]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldName)
+				fieldSeen[papertemplate.FieldName] = struct{}{}
+			}
+		case "durationMinutes":
+			if _, ok := fieldSeen[papertemplate.FieldDurationMinutes]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldDurationMinutes)
+				fieldSeen[papertemplate.FieldDurationMinutes] = struct{}{}
+			}
+		case "passMark":
+			if _, ok := fieldSeen[papertemplate.FieldPassMark]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldPassMark)
+				fieldSeen[papertemplate.FieldPassMark] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[papertemplate.FieldActive]; !ok {
+				selectedFields = append(selectedFields, papertemplate.FieldActive)
+				fieldSeen[papertemplate.FieldActive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type papertemplatePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PaperTemplatePaginateOption
+}
+
+func newPaperTemplatePaginateArgs(rv map[string]any) *papertemplatePaginateArgs {
+	args := &papertemplatePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PaperTemplateOrder{Field: &PaperTemplateOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPaperTemplateOrder(order))
+			}
+		case *PaperTemplateOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPaperTemplateOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PaperTemplateWhereInput); ok {
+		args.opts = append(args.opts, WithPaperTemplateFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *PaymentQuery) CollectFields(ctx context.Context, satisfies ...string) (*PaymentQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -2302,6 +2563,155 @@ func newProfilePaginateArgs(rv map[string]any) *profilePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ProfileWhereInput); ok {
 		args.opts = append(args.opts, WithProfileFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *QuestionQuery) CollectFields(ctx context.Context, satisfies ...string) (*QuestionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *QuestionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(question.Columns))
+		selectedFields = []string{question.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "subject":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&SubjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, subjectImplementors)...); err != nil {
+				return err
+			}
+			_q.withSubject = query
+			if _, ok := fieldSeen[question.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, question.FieldSubjectID)
+				fieldSeen[question.FieldSubjectID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[question.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, question.FieldCreatedAt)
+				fieldSeen[question.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[question.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, question.FieldUpdatedAt)
+				fieldSeen[question.FieldUpdatedAt] = struct{}{}
+			}
+		case "subjectID":
+			if _, ok := fieldSeen[question.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, question.FieldSubjectID)
+				fieldSeen[question.FieldSubjectID] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[question.FieldType]; !ok {
+				selectedFields = append(selectedFields, question.FieldType)
+				fieldSeen[question.FieldType] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[question.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, question.FieldCategory)
+				fieldSeen[question.FieldCategory] = struct{}{}
+			}
+		case "stem":
+			if _, ok := fieldSeen[question.FieldStem]; !ok {
+				selectedFields = append(selectedFields, question.FieldStem)
+				fieldSeen[question.FieldStem] = struct{}{}
+			}
+		case "options":
+			if _, ok := fieldSeen[question.FieldOptions]; !ok {
+				selectedFields = append(selectedFields, question.FieldOptions)
+				fieldSeen[question.FieldOptions] = struct{}{}
+			}
+		case "explanation":
+			if _, ok := fieldSeen[question.FieldExplanation]; !ok {
+				selectedFields = append(selectedFields, question.FieldExplanation)
+				fieldSeen[question.FieldExplanation] = struct{}{}
+			}
+		case "points":
+			if _, ok := fieldSeen[question.FieldPoints]; !ok {
+				selectedFields = append(selectedFields, question.FieldPoints)
+				fieldSeen[question.FieldPoints] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[question.FieldActive]; !ok {
+				selectedFields = append(selectedFields, question.FieldActive)
+				fieldSeen[question.FieldActive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type questionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []QuestionPaginateOption
+}
+
+func newQuestionPaginateArgs(rv map[string]any) *questionPaginateArgs {
+	args := &questionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &QuestionOrder{Field: &QuestionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithQuestionOrder(order))
+			}
+		case *QuestionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithQuestionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*QuestionWhereInput); ok {
+		args.opts = append(args.opts, WithQuestionFilter(v.Filter))
 	}
 	return args
 }

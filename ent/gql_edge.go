@@ -231,6 +231,14 @@ func (_m *Organization) Rooms(ctx context.Context) (result []*Room, err error) {
 	return result, err
 }
 
+func (_m *PaperTemplate) Subject(ctx context.Context) (*Subject, error) {
+	result, err := _m.Edges.SubjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubject().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Payment) Payer(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.PayerOrErr()
 	if IsNotLoaded(err) {
@@ -273,6 +281,14 @@ func (_m *Profile) Company(ctx context.Context) (*Organization, error) {
 		result, err = _m.QueryCompany().Only(ctx)
 	}
 	return result, MaskNotFound(err)
+}
+
+func (_m *Question) Subject(ctx context.Context) (*Subject, error) {
+	result, err := _m.Edges.SubjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubject().Only(ctx)
+	}
+	return result, err
 }
 
 func (_m *Room) Site(ctx context.Context) (*Organization, error) {

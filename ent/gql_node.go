@@ -15,14 +15,17 @@ import (
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/internal"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -61,6 +64,11 @@ var enrollmentImplementors = []string{"Enrollment", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Enrollment) IsNode() {}
 
+var evidencerecordImplementors = []string{"EvidenceRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*EvidenceRecord) IsNode() {}
+
 var examplanImplementors = []string{"ExamPlan", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -86,6 +94,11 @@ var organizationImplementors = []string{"Organization", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Organization) IsNode() {}
 
+var papertemplateImplementors = []string{"PaperTemplate", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*PaperTemplate) IsNode() {}
+
 var paymentImplementors = []string{"Payment", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -95,6 +108,11 @@ var profileImplementors = []string{"Profile", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Profile) IsNode() {}
+
+var questionImplementors = []string{"Question", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Question) IsNode() {}
 
 var regionImplementors = []string{"Region", "Node"}
 
@@ -248,6 +266,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case evidencerecord.Table:
+		query := c.EvidenceRecord.Query().
+			Where(evidencerecord.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, evidencerecordImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case examplan.Table:
 		query := c.ExamPlan.Query().
 			Where(examplan.ID(id))
@@ -293,6 +320,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case papertemplate.Table:
+		query := c.PaperTemplate.Query().
+			Where(papertemplate.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, papertemplateImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case payment.Table:
 		query := c.Payment.Query().
 			Where(payment.ID(id))
@@ -307,6 +343,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(profile.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, profileImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case question.Table:
+		query := c.Question.Query().
+			Where(question.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, questionImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -518,6 +563,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case evidencerecord.Table:
+		query := c.EvidenceRecord.Query().
+			Where(evidencerecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, evidencerecordImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case examplan.Table:
 		query := c.ExamPlan.Query().
 			Where(examplan.IDIn(ids...))
@@ -598,6 +659,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case papertemplate.Table:
+		query := c.PaperTemplate.Query().
+			Where(papertemplate.IDIn(ids...))
+		query, err := query.CollectFields(ctx, papertemplateImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case payment.Table:
 		query := c.Payment.Query().
 			Where(payment.IDIn(ids...))
@@ -618,6 +695,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Profile.Query().
 			Where(profile.IDIn(ids...))
 		query, err := query.CollectFields(ctx, profileImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case question.Table:
+		query := c.Question.Query().
+			Where(question.IDIn(ids...))
+		query, err := query.CollectFields(ctx, questionImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -19,13 +19,16 @@ import (
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -1568,6 +1571,302 @@ func (_m *Enrollment) ToEdge(order *EnrollmentOrder) *EnrollmentEdge {
 		order = DefaultEnrollmentOrder
 	}
 	return &EnrollmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// EvidenceRecordEdge is the edge representation of EvidenceRecord.
+type EvidenceRecordEdge struct {
+	Node   *EvidenceRecord `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// EvidenceRecordConnection is the connection containing edges to EvidenceRecord.
+type EvidenceRecordConnection struct {
+	Edges      []*EvidenceRecordEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *EvidenceRecordConnection) build(nodes []*EvidenceRecord, pager *evidencerecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *EvidenceRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *EvidenceRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *EvidenceRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*EvidenceRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &EvidenceRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// EvidenceRecordPaginateOption enables pagination customization.
+type EvidenceRecordPaginateOption func(*evidencerecordPager) error
+
+// WithEvidenceRecordOrder configures pagination ordering.
+func WithEvidenceRecordOrder(order *EvidenceRecordOrder) EvidenceRecordPaginateOption {
+	if order == nil {
+		order = DefaultEvidenceRecordOrder
+	}
+	o := *order
+	return func(pager *evidencerecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultEvidenceRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithEvidenceRecordFilter configures pagination filter.
+func WithEvidenceRecordFilter(filter func(*EvidenceRecordQuery) (*EvidenceRecordQuery, error)) EvidenceRecordPaginateOption {
+	return func(pager *evidencerecordPager) error {
+		if filter == nil {
+			return errors.New("EvidenceRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type evidencerecordPager struct {
+	reverse bool
+	order   *EvidenceRecordOrder
+	filter  func(*EvidenceRecordQuery) (*EvidenceRecordQuery, error)
+}
+
+func newEvidenceRecordPager(opts []EvidenceRecordPaginateOption, reverse bool) (*evidencerecordPager, error) {
+	pager := &evidencerecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultEvidenceRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *evidencerecordPager) applyFilter(query *EvidenceRecordQuery) (*EvidenceRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *evidencerecordPager) toCursor(_m *EvidenceRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *evidencerecordPager) applyCursors(query *EvidenceRecordQuery, after, before *Cursor) (*EvidenceRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultEvidenceRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *evidencerecordPager) applyOrder(query *EvidenceRecordQuery) *EvidenceRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultEvidenceRecordOrder.Field {
+		query = query.Order(DefaultEvidenceRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *evidencerecordPager) orderExpr(query *EvidenceRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultEvidenceRecordOrder.Field {
+			b.Comma().Ident(DefaultEvidenceRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to EvidenceRecord.
+func (_m *EvidenceRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...EvidenceRecordPaginateOption,
+) (*EvidenceRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newEvidenceRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &EvidenceRecordConnection{Edges: []*EvidenceRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// EvidenceRecordOrderFieldSeq orders EvidenceRecord by seq.
+	EvidenceRecordOrderFieldSeq = &EvidenceRecordOrderField{
+		Value: func(_m *EvidenceRecord) (ent.Value, error) {
+			return _m.Seq, nil
+		},
+		column: evidencerecord.FieldSeq,
+		toTerm: evidencerecord.BySeq,
+		toCursor: func(_m *EvidenceRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Seq,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f EvidenceRecordOrderField) String() string {
+	var str string
+	switch f.column {
+	case EvidenceRecordOrderFieldSeq.column:
+		str = "SEQ"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f EvidenceRecordOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *EvidenceRecordOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("EvidenceRecordOrderField %T must be a string", v)
+	}
+	switch str {
+	case "SEQ":
+		*f = *EvidenceRecordOrderFieldSeq
+	default:
+		return fmt.Errorf("%s is not a valid EvidenceRecordOrderField", str)
+	}
+	return nil
+}
+
+// EvidenceRecordOrderField defines the ordering field of EvidenceRecord.
+type EvidenceRecordOrderField struct {
+	// Value extracts the ordering value from the given EvidenceRecord.
+	Value    func(*EvidenceRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) evidencerecord.OrderOption
+	toCursor func(*EvidenceRecord) Cursor
+}
+
+// EvidenceRecordOrder defines the ordering of EvidenceRecord.
+type EvidenceRecordOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *EvidenceRecordOrderField `json:"field"`
+}
+
+// DefaultEvidenceRecordOrder is the default ordering of EvidenceRecord.
+var DefaultEvidenceRecordOrder = &EvidenceRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &EvidenceRecordOrderField{
+		Value: func(_m *EvidenceRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: evidencerecord.FieldID,
+		toTerm: evidencerecord.ByID,
+		toCursor: func(_m *EvidenceRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts EvidenceRecord into EvidenceRecordEdge.
+func (_m *EvidenceRecord) ToEdge(order *EvidenceRecordOrder) *EvidenceRecordEdge {
+	if order == nil {
+		order = DefaultEvidenceRecordOrder
+	}
+	return &EvidenceRecordEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -3161,6 +3460,320 @@ func (_m *Organization) ToEdge(order *OrganizationOrder) *OrganizationEdge {
 	}
 }
 
+// PaperTemplateEdge is the edge representation of PaperTemplate.
+type PaperTemplateEdge struct {
+	Node   *PaperTemplate `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// PaperTemplateConnection is the connection containing edges to PaperTemplate.
+type PaperTemplateConnection struct {
+	Edges      []*PaperTemplateEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *PaperTemplateConnection) build(nodes []*PaperTemplate, pager *papertemplatePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *PaperTemplate
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *PaperTemplate {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *PaperTemplate {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PaperTemplateEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PaperTemplateEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PaperTemplatePaginateOption enables pagination customization.
+type PaperTemplatePaginateOption func(*papertemplatePager) error
+
+// WithPaperTemplateOrder configures pagination ordering.
+func WithPaperTemplateOrder(order *PaperTemplateOrder) PaperTemplatePaginateOption {
+	if order == nil {
+		order = DefaultPaperTemplateOrder
+	}
+	o := *order
+	return func(pager *papertemplatePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPaperTemplateOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPaperTemplateFilter configures pagination filter.
+func WithPaperTemplateFilter(filter func(*PaperTemplateQuery) (*PaperTemplateQuery, error)) PaperTemplatePaginateOption {
+	return func(pager *papertemplatePager) error {
+		if filter == nil {
+			return errors.New("PaperTemplateQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type papertemplatePager struct {
+	reverse bool
+	order   *PaperTemplateOrder
+	filter  func(*PaperTemplateQuery) (*PaperTemplateQuery, error)
+}
+
+func newPaperTemplatePager(opts []PaperTemplatePaginateOption, reverse bool) (*papertemplatePager, error) {
+	pager := &papertemplatePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPaperTemplateOrder
+	}
+	return pager, nil
+}
+
+func (p *papertemplatePager) applyFilter(query *PaperTemplateQuery) (*PaperTemplateQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *papertemplatePager) toCursor(_m *PaperTemplate) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *papertemplatePager) applyCursors(query *PaperTemplateQuery, after, before *Cursor) (*PaperTemplateQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPaperTemplateOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *papertemplatePager) applyOrder(query *PaperTemplateQuery) *PaperTemplateQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPaperTemplateOrder.Field {
+		query = query.Order(DefaultPaperTemplateOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *papertemplatePager) orderExpr(query *PaperTemplateQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPaperTemplateOrder.Field {
+			b.Comma().Ident(DefaultPaperTemplateOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to PaperTemplate.
+func (_m *PaperTemplateQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PaperTemplatePaginateOption,
+) (*PaperTemplateConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPaperTemplatePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PaperTemplateConnection{Edges: []*PaperTemplateEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// PaperTemplateOrderFieldCreatedAt orders PaperTemplate by created_at.
+	PaperTemplateOrderFieldCreatedAt = &PaperTemplateOrderField{
+		Value: func(_m *PaperTemplate) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: papertemplate.FieldCreatedAt,
+		toTerm: papertemplate.ByCreatedAt,
+		toCursor: func(_m *PaperTemplate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// PaperTemplateOrderFieldName orders PaperTemplate by name.
+	PaperTemplateOrderFieldName = &PaperTemplateOrderField{
+		Value: func(_m *PaperTemplate) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: papertemplate.FieldName,
+		toTerm: papertemplate.ByName,
+		toCursor: func(_m *PaperTemplate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PaperTemplateOrderField) String() string {
+	var str string
+	switch f.column {
+	case PaperTemplateOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case PaperTemplateOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PaperTemplateOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PaperTemplateOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PaperTemplateOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *PaperTemplateOrderFieldCreatedAt
+	case "NAME":
+		*f = *PaperTemplateOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid PaperTemplateOrderField", str)
+	}
+	return nil
+}
+
+// PaperTemplateOrderField defines the ordering field of PaperTemplate.
+type PaperTemplateOrderField struct {
+	// Value extracts the ordering value from the given PaperTemplate.
+	Value    func(*PaperTemplate) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) papertemplate.OrderOption
+	toCursor func(*PaperTemplate) Cursor
+}
+
+// PaperTemplateOrder defines the ordering of PaperTemplate.
+type PaperTemplateOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *PaperTemplateOrderField `json:"field"`
+}
+
+// DefaultPaperTemplateOrder is the default ordering of PaperTemplate.
+var DefaultPaperTemplateOrder = &PaperTemplateOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PaperTemplateOrderField{
+		Value: func(_m *PaperTemplate) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: papertemplate.FieldID,
+		toTerm: papertemplate.ByID,
+		toCursor: func(_m *PaperTemplate) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts PaperTemplate into PaperTemplateEdge.
+func (_m *PaperTemplate) ToEdge(order *PaperTemplateOrder) *PaperTemplateEdge {
+	if order == nil {
+		order = DefaultPaperTemplateOrder
+	}
+	return &PaperTemplateEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // PaymentEdge is the edge representation of Payment.
 type PaymentEdge struct {
 	Node   *Payment `json:"node"`
@@ -3766,6 +4379,320 @@ func (_m *Profile) ToEdge(order *ProfileOrder) *ProfileEdge {
 		order = DefaultProfileOrder
 	}
 	return &ProfileEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// QuestionEdge is the edge representation of Question.
+type QuestionEdge struct {
+	Node   *Question `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// QuestionConnection is the connection containing edges to Question.
+type QuestionConnection struct {
+	Edges      []*QuestionEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *QuestionConnection) build(nodes []*Question, pager *questionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Question
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Question {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Question {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*QuestionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &QuestionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// QuestionPaginateOption enables pagination customization.
+type QuestionPaginateOption func(*questionPager) error
+
+// WithQuestionOrder configures pagination ordering.
+func WithQuestionOrder(order *QuestionOrder) QuestionPaginateOption {
+	if order == nil {
+		order = DefaultQuestionOrder
+	}
+	o := *order
+	return func(pager *questionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultQuestionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithQuestionFilter configures pagination filter.
+func WithQuestionFilter(filter func(*QuestionQuery) (*QuestionQuery, error)) QuestionPaginateOption {
+	return func(pager *questionPager) error {
+		if filter == nil {
+			return errors.New("QuestionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type questionPager struct {
+	reverse bool
+	order   *QuestionOrder
+	filter  func(*QuestionQuery) (*QuestionQuery, error)
+}
+
+func newQuestionPager(opts []QuestionPaginateOption, reverse bool) (*questionPager, error) {
+	pager := &questionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultQuestionOrder
+	}
+	return pager, nil
+}
+
+func (p *questionPager) applyFilter(query *QuestionQuery) (*QuestionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *questionPager) toCursor(_m *Question) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *questionPager) applyCursors(query *QuestionQuery, after, before *Cursor) (*QuestionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultQuestionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *questionPager) applyOrder(query *QuestionQuery) *QuestionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultQuestionOrder.Field {
+		query = query.Order(DefaultQuestionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *questionPager) orderExpr(query *QuestionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultQuestionOrder.Field {
+			b.Comma().Ident(DefaultQuestionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Question.
+func (_m *QuestionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...QuestionPaginateOption,
+) (*QuestionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newQuestionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &QuestionConnection{Edges: []*QuestionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// QuestionOrderFieldCreatedAt orders Question by created_at.
+	QuestionOrderFieldCreatedAt = &QuestionOrderField{
+		Value: func(_m *Question) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: question.FieldCreatedAt,
+		toTerm: question.ByCreatedAt,
+		toCursor: func(_m *Question) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// QuestionOrderFieldCategory orders Question by category.
+	QuestionOrderFieldCategory = &QuestionOrderField{
+		Value: func(_m *Question) (ent.Value, error) {
+			return _m.Category, nil
+		},
+		column: question.FieldCategory,
+		toTerm: question.ByCategory,
+		toCursor: func(_m *Question) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Category,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f QuestionOrderField) String() string {
+	var str string
+	switch f.column {
+	case QuestionOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case QuestionOrderFieldCategory.column:
+		str = "CATEGORY"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f QuestionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *QuestionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("QuestionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *QuestionOrderFieldCreatedAt
+	case "CATEGORY":
+		*f = *QuestionOrderFieldCategory
+	default:
+		return fmt.Errorf("%s is not a valid QuestionOrderField", str)
+	}
+	return nil
+}
+
+// QuestionOrderField defines the ordering field of Question.
+type QuestionOrderField struct {
+	// Value extracts the ordering value from the given Question.
+	Value    func(*Question) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) question.OrderOption
+	toCursor func(*Question) Cursor
+}
+
+// QuestionOrder defines the ordering of Question.
+type QuestionOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *QuestionOrderField `json:"field"`
+}
+
+// DefaultQuestionOrder is the default ordering of Question.
+var DefaultQuestionOrder = &QuestionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &QuestionOrderField{
+		Value: func(_m *Question) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: question.FieldID,
+		toTerm: question.ByID,
+		toCursor: func(_m *Question) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Question into QuestionEdge.
+func (_m *Question) ToEdge(order *QuestionOrder) *QuestionEdge {
+	if order == nil {
+		order = DefaultQuestionOrder
+	}
+	return &QuestionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -12,14 +12,17 @@ import (
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/schematype"
@@ -2972,6 +2975,456 @@ func (i *EnrollmentWhereInput) P() (predicate.Enrollment, error) {
 		return predicates[0], nil
 	default:
 		return enrollment.And(predicates...), nil
+	}
+}
+
+// EvidenceRecordWhereInput represents a where input for filtering EvidenceRecord queries.
+type EvidenceRecordWhereInput struct {
+	Predicates []predicate.EvidenceRecord  `json:"-"`
+	Not        *EvidenceRecordWhereInput   `json:"not,omitempty"`
+	Or         []*EvidenceRecordWhereInput `json:"or,omitempty"`
+	And        []*EvidenceRecordWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "chain" field predicates.
+	Chain             *string  `json:"chain,omitempty"`
+	ChainNEQ          *string  `json:"chainNEQ,omitempty"`
+	ChainIn           []string `json:"chainIn,omitempty"`
+	ChainNotIn        []string `json:"chainNotIn,omitempty"`
+	ChainGT           *string  `json:"chainGT,omitempty"`
+	ChainGTE          *string  `json:"chainGTE,omitempty"`
+	ChainLT           *string  `json:"chainLT,omitempty"`
+	ChainLTE          *string  `json:"chainLTE,omitempty"`
+	ChainContains     *string  `json:"chainContains,omitempty"`
+	ChainHasPrefix    *string  `json:"chainHasPrefix,omitempty"`
+	ChainHasSuffix    *string  `json:"chainHasSuffix,omitempty"`
+	ChainEqualFold    *string  `json:"chainEqualFold,omitempty"`
+	ChainContainsFold *string  `json:"chainContainsFold,omitempty"`
+
+	// "seq" field predicates.
+	Seq      *int  `json:"seq,omitempty"`
+	SeqNEQ   *int  `json:"seqNEQ,omitempty"`
+	SeqIn    []int `json:"seqIn,omitempty"`
+	SeqNotIn []int `json:"seqNotIn,omitempty"`
+	SeqGT    *int  `json:"seqGT,omitempty"`
+	SeqGTE   *int  `json:"seqGTE,omitempty"`
+	SeqLT    *int  `json:"seqLT,omitempty"`
+	SeqLTE   *int  `json:"seqLTE,omitempty"`
+
+	// "kind" field predicates.
+	Kind             *string  `json:"kind,omitempty"`
+	KindNEQ          *string  `json:"kindNEQ,omitempty"`
+	KindIn           []string `json:"kindIn,omitempty"`
+	KindNotIn        []string `json:"kindNotIn,omitempty"`
+	KindGT           *string  `json:"kindGT,omitempty"`
+	KindGTE          *string  `json:"kindGTE,omitempty"`
+	KindLT           *string  `json:"kindLT,omitempty"`
+	KindLTE          *string  `json:"kindLTE,omitempty"`
+	KindContains     *string  `json:"kindContains,omitempty"`
+	KindHasPrefix    *string  `json:"kindHasPrefix,omitempty"`
+	KindHasSuffix    *string  `json:"kindHasSuffix,omitempty"`
+	KindEqualFold    *string  `json:"kindEqualFold,omitempty"`
+	KindContainsFold *string  `json:"kindContainsFold,omitempty"`
+
+	// "actor_id" field predicates.
+	ActorID       *int  `json:"actorID,omitempty"`
+	ActorIDNEQ    *int  `json:"actorIDNEQ,omitempty"`
+	ActorIDIn     []int `json:"actorIDIn,omitempty"`
+	ActorIDNotIn  []int `json:"actorIDNotIn,omitempty"`
+	ActorIDGT     *int  `json:"actorIDGT,omitempty"`
+	ActorIDGTE    *int  `json:"actorIDGTE,omitempty"`
+	ActorIDLT     *int  `json:"actorIDLT,omitempty"`
+	ActorIDLTE    *int  `json:"actorIDLTE,omitempty"`
+	ActorIDIsNil  bool  `json:"actorIDIsNil,omitempty"`
+	ActorIDNotNil bool  `json:"actorIDNotNil,omitempty"`
+
+	// "at" field predicates.
+	At      *time.Time  `json:"at,omitempty"`
+	AtNEQ   *time.Time  `json:"atNEQ,omitempty"`
+	AtIn    []time.Time `json:"atIn,omitempty"`
+	AtNotIn []time.Time `json:"atNotIn,omitempty"`
+	AtGT    *time.Time  `json:"atGT,omitempty"`
+	AtGTE   *time.Time  `json:"atGTE,omitempty"`
+	AtLT    *time.Time  `json:"atLT,omitempty"`
+	AtLTE   *time.Time  `json:"atLTE,omitempty"`
+
+	// "prev_hash" field predicates.
+	PrevHash             *string  `json:"prevHash,omitempty"`
+	PrevHashNEQ          *string  `json:"prevHashNEQ,omitempty"`
+	PrevHashIn           []string `json:"prevHashIn,omitempty"`
+	PrevHashNotIn        []string `json:"prevHashNotIn,omitempty"`
+	PrevHashGT           *string  `json:"prevHashGT,omitempty"`
+	PrevHashGTE          *string  `json:"prevHashGTE,omitempty"`
+	PrevHashLT           *string  `json:"prevHashLT,omitempty"`
+	PrevHashLTE          *string  `json:"prevHashLTE,omitempty"`
+	PrevHashContains     *string  `json:"prevHashContains,omitempty"`
+	PrevHashHasPrefix    *string  `json:"prevHashHasPrefix,omitempty"`
+	PrevHashHasSuffix    *string  `json:"prevHashHasSuffix,omitempty"`
+	PrevHashEqualFold    *string  `json:"prevHashEqualFold,omitempty"`
+	PrevHashContainsFold *string  `json:"prevHashContainsFold,omitempty"`
+
+	// "hash" field predicates.
+	Hash             *string  `json:"hash,omitempty"`
+	HashNEQ          *string  `json:"hashNEQ,omitempty"`
+	HashIn           []string `json:"hashIn,omitempty"`
+	HashNotIn        []string `json:"hashNotIn,omitempty"`
+	HashGT           *string  `json:"hashGT,omitempty"`
+	HashGTE          *string  `json:"hashGTE,omitempty"`
+	HashLT           *string  `json:"hashLT,omitempty"`
+	HashLTE          *string  `json:"hashLTE,omitempty"`
+	HashContains     *string  `json:"hashContains,omitempty"`
+	HashHasPrefix    *string  `json:"hashHasPrefix,omitempty"`
+	HashHasSuffix    *string  `json:"hashHasSuffix,omitempty"`
+	HashEqualFold    *string  `json:"hashEqualFold,omitempty"`
+	HashContainsFold *string  `json:"hashContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *EvidenceRecordWhereInput) AddPredicates(predicates ...predicate.EvidenceRecord) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the EvidenceRecordWhereInput filter on the EvidenceRecordQuery builder.
+func (i *EvidenceRecordWhereInput) Filter(q *EvidenceRecordQuery) (*EvidenceRecordQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyEvidenceRecordWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyEvidenceRecordWhereInput is returned in case the EvidenceRecordWhereInput is empty.
+var ErrEmptyEvidenceRecordWhereInput = errors.New("ent: empty predicate EvidenceRecordWhereInput")
+
+// P returns a predicate for filtering evidencerecords.
+// An error is returned if the input is empty or invalid.
+func (i *EvidenceRecordWhereInput) P() (predicate.EvidenceRecord, error) {
+	var predicates []predicate.EvidenceRecord
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, evidencerecord.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.EvidenceRecord, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, evidencerecord.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.EvidenceRecord, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, evidencerecord.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, evidencerecord.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, evidencerecord.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, evidencerecord.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, evidencerecord.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, evidencerecord.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, evidencerecord.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, evidencerecord.IDLTE(*i.IDLTE))
+	}
+	if i.Chain != nil {
+		predicates = append(predicates, evidencerecord.ChainEQ(*i.Chain))
+	}
+	if i.ChainNEQ != nil {
+		predicates = append(predicates, evidencerecord.ChainNEQ(*i.ChainNEQ))
+	}
+	if len(i.ChainIn) > 0 {
+		predicates = append(predicates, evidencerecord.ChainIn(i.ChainIn...))
+	}
+	if len(i.ChainNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.ChainNotIn(i.ChainNotIn...))
+	}
+	if i.ChainGT != nil {
+		predicates = append(predicates, evidencerecord.ChainGT(*i.ChainGT))
+	}
+	if i.ChainGTE != nil {
+		predicates = append(predicates, evidencerecord.ChainGTE(*i.ChainGTE))
+	}
+	if i.ChainLT != nil {
+		predicates = append(predicates, evidencerecord.ChainLT(*i.ChainLT))
+	}
+	if i.ChainLTE != nil {
+		predicates = append(predicates, evidencerecord.ChainLTE(*i.ChainLTE))
+	}
+	if i.ChainContains != nil {
+		predicates = append(predicates, evidencerecord.ChainContains(*i.ChainContains))
+	}
+	if i.ChainHasPrefix != nil {
+		predicates = append(predicates, evidencerecord.ChainHasPrefix(*i.ChainHasPrefix))
+	}
+	if i.ChainHasSuffix != nil {
+		predicates = append(predicates, evidencerecord.ChainHasSuffix(*i.ChainHasSuffix))
+	}
+	if i.ChainEqualFold != nil {
+		predicates = append(predicates, evidencerecord.ChainEqualFold(*i.ChainEqualFold))
+	}
+	if i.ChainContainsFold != nil {
+		predicates = append(predicates, evidencerecord.ChainContainsFold(*i.ChainContainsFold))
+	}
+	if i.Seq != nil {
+		predicates = append(predicates, evidencerecord.SeqEQ(*i.Seq))
+	}
+	if i.SeqNEQ != nil {
+		predicates = append(predicates, evidencerecord.SeqNEQ(*i.SeqNEQ))
+	}
+	if len(i.SeqIn) > 0 {
+		predicates = append(predicates, evidencerecord.SeqIn(i.SeqIn...))
+	}
+	if len(i.SeqNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.SeqNotIn(i.SeqNotIn...))
+	}
+	if i.SeqGT != nil {
+		predicates = append(predicates, evidencerecord.SeqGT(*i.SeqGT))
+	}
+	if i.SeqGTE != nil {
+		predicates = append(predicates, evidencerecord.SeqGTE(*i.SeqGTE))
+	}
+	if i.SeqLT != nil {
+		predicates = append(predicates, evidencerecord.SeqLT(*i.SeqLT))
+	}
+	if i.SeqLTE != nil {
+		predicates = append(predicates, evidencerecord.SeqLTE(*i.SeqLTE))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, evidencerecord.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, evidencerecord.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, evidencerecord.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.KindNotIn(i.KindNotIn...))
+	}
+	if i.KindGT != nil {
+		predicates = append(predicates, evidencerecord.KindGT(*i.KindGT))
+	}
+	if i.KindGTE != nil {
+		predicates = append(predicates, evidencerecord.KindGTE(*i.KindGTE))
+	}
+	if i.KindLT != nil {
+		predicates = append(predicates, evidencerecord.KindLT(*i.KindLT))
+	}
+	if i.KindLTE != nil {
+		predicates = append(predicates, evidencerecord.KindLTE(*i.KindLTE))
+	}
+	if i.KindContains != nil {
+		predicates = append(predicates, evidencerecord.KindContains(*i.KindContains))
+	}
+	if i.KindHasPrefix != nil {
+		predicates = append(predicates, evidencerecord.KindHasPrefix(*i.KindHasPrefix))
+	}
+	if i.KindHasSuffix != nil {
+		predicates = append(predicates, evidencerecord.KindHasSuffix(*i.KindHasSuffix))
+	}
+	if i.KindEqualFold != nil {
+		predicates = append(predicates, evidencerecord.KindEqualFold(*i.KindEqualFold))
+	}
+	if i.KindContainsFold != nil {
+		predicates = append(predicates, evidencerecord.KindContainsFold(*i.KindContainsFold))
+	}
+	if i.ActorID != nil {
+		predicates = append(predicates, evidencerecord.ActorIDEQ(*i.ActorID))
+	}
+	if i.ActorIDNEQ != nil {
+		predicates = append(predicates, evidencerecord.ActorIDNEQ(*i.ActorIDNEQ))
+	}
+	if len(i.ActorIDIn) > 0 {
+		predicates = append(predicates, evidencerecord.ActorIDIn(i.ActorIDIn...))
+	}
+	if len(i.ActorIDNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.ActorIDNotIn(i.ActorIDNotIn...))
+	}
+	if i.ActorIDGT != nil {
+		predicates = append(predicates, evidencerecord.ActorIDGT(*i.ActorIDGT))
+	}
+	if i.ActorIDGTE != nil {
+		predicates = append(predicates, evidencerecord.ActorIDGTE(*i.ActorIDGTE))
+	}
+	if i.ActorIDLT != nil {
+		predicates = append(predicates, evidencerecord.ActorIDLT(*i.ActorIDLT))
+	}
+	if i.ActorIDLTE != nil {
+		predicates = append(predicates, evidencerecord.ActorIDLTE(*i.ActorIDLTE))
+	}
+	if i.ActorIDIsNil {
+		predicates = append(predicates, evidencerecord.ActorIDIsNil())
+	}
+	if i.ActorIDNotNil {
+		predicates = append(predicates, evidencerecord.ActorIDNotNil())
+	}
+	if i.At != nil {
+		predicates = append(predicates, evidencerecord.AtEQ(*i.At))
+	}
+	if i.AtNEQ != nil {
+		predicates = append(predicates, evidencerecord.AtNEQ(*i.AtNEQ))
+	}
+	if len(i.AtIn) > 0 {
+		predicates = append(predicates, evidencerecord.AtIn(i.AtIn...))
+	}
+	if len(i.AtNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.AtNotIn(i.AtNotIn...))
+	}
+	if i.AtGT != nil {
+		predicates = append(predicates, evidencerecord.AtGT(*i.AtGT))
+	}
+	if i.AtGTE != nil {
+		predicates = append(predicates, evidencerecord.AtGTE(*i.AtGTE))
+	}
+	if i.AtLT != nil {
+		predicates = append(predicates, evidencerecord.AtLT(*i.AtLT))
+	}
+	if i.AtLTE != nil {
+		predicates = append(predicates, evidencerecord.AtLTE(*i.AtLTE))
+	}
+	if i.PrevHash != nil {
+		predicates = append(predicates, evidencerecord.PrevHashEQ(*i.PrevHash))
+	}
+	if i.PrevHashNEQ != nil {
+		predicates = append(predicates, evidencerecord.PrevHashNEQ(*i.PrevHashNEQ))
+	}
+	if len(i.PrevHashIn) > 0 {
+		predicates = append(predicates, evidencerecord.PrevHashIn(i.PrevHashIn...))
+	}
+	if len(i.PrevHashNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.PrevHashNotIn(i.PrevHashNotIn...))
+	}
+	if i.PrevHashGT != nil {
+		predicates = append(predicates, evidencerecord.PrevHashGT(*i.PrevHashGT))
+	}
+	if i.PrevHashGTE != nil {
+		predicates = append(predicates, evidencerecord.PrevHashGTE(*i.PrevHashGTE))
+	}
+	if i.PrevHashLT != nil {
+		predicates = append(predicates, evidencerecord.PrevHashLT(*i.PrevHashLT))
+	}
+	if i.PrevHashLTE != nil {
+		predicates = append(predicates, evidencerecord.PrevHashLTE(*i.PrevHashLTE))
+	}
+	if i.PrevHashContains != nil {
+		predicates = append(predicates, evidencerecord.PrevHashContains(*i.PrevHashContains))
+	}
+	if i.PrevHashHasPrefix != nil {
+		predicates = append(predicates, evidencerecord.PrevHashHasPrefix(*i.PrevHashHasPrefix))
+	}
+	if i.PrevHashHasSuffix != nil {
+		predicates = append(predicates, evidencerecord.PrevHashHasSuffix(*i.PrevHashHasSuffix))
+	}
+	if i.PrevHashEqualFold != nil {
+		predicates = append(predicates, evidencerecord.PrevHashEqualFold(*i.PrevHashEqualFold))
+	}
+	if i.PrevHashContainsFold != nil {
+		predicates = append(predicates, evidencerecord.PrevHashContainsFold(*i.PrevHashContainsFold))
+	}
+	if i.Hash != nil {
+		predicates = append(predicates, evidencerecord.HashEQ(*i.Hash))
+	}
+	if i.HashNEQ != nil {
+		predicates = append(predicates, evidencerecord.HashNEQ(*i.HashNEQ))
+	}
+	if len(i.HashIn) > 0 {
+		predicates = append(predicates, evidencerecord.HashIn(i.HashIn...))
+	}
+	if len(i.HashNotIn) > 0 {
+		predicates = append(predicates, evidencerecord.HashNotIn(i.HashNotIn...))
+	}
+	if i.HashGT != nil {
+		predicates = append(predicates, evidencerecord.HashGT(*i.HashGT))
+	}
+	if i.HashGTE != nil {
+		predicates = append(predicates, evidencerecord.HashGTE(*i.HashGTE))
+	}
+	if i.HashLT != nil {
+		predicates = append(predicates, evidencerecord.HashLT(*i.HashLT))
+	}
+	if i.HashLTE != nil {
+		predicates = append(predicates, evidencerecord.HashLTE(*i.HashLTE))
+	}
+	if i.HashContains != nil {
+		predicates = append(predicates, evidencerecord.HashContains(*i.HashContains))
+	}
+	if i.HashHasPrefix != nil {
+		predicates = append(predicates, evidencerecord.HashHasPrefix(*i.HashHasPrefix))
+	}
+	if i.HashHasSuffix != nil {
+		predicates = append(predicates, evidencerecord.HashHasSuffix(*i.HashHasSuffix))
+	}
+	if i.HashEqualFold != nil {
+		predicates = append(predicates, evidencerecord.HashEqualFold(*i.HashEqualFold))
+	}
+	if i.HashContainsFold != nil {
+		predicates = append(predicates, evidencerecord.HashContainsFold(*i.HashContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyEvidenceRecordWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return evidencerecord.And(predicates...), nil
 	}
 }
 
@@ -5975,6 +6428,388 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 	}
 }
 
+// PaperTemplateWhereInput represents a where input for filtering PaperTemplate queries.
+type PaperTemplateWhereInput struct {
+	Predicates []predicate.PaperTemplate  `json:"-"`
+	Not        *PaperTemplateWhereInput   `json:"not,omitempty"`
+	Or         []*PaperTemplateWhereInput `json:"or,omitempty"`
+	And        []*PaperTemplateWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "subject_id" field predicates.
+	SubjectID      *int  `json:"subjectID,omitempty"`
+	SubjectIDNEQ   *int  `json:"subjectIDNEQ,omitempty"`
+	SubjectIDIn    []int `json:"subjectIDIn,omitempty"`
+	SubjectIDNotIn []int `json:"subjectIDNotIn,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *papertemplate.Kind  `json:"kind,omitempty"`
+	KindNEQ   *papertemplate.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []papertemplate.Kind `json:"kindIn,omitempty"`
+	KindNotIn []papertemplate.Kind `json:"kindNotIn,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "duration_minutes" field predicates.
+	DurationMinutes      *int  `json:"durationMinutes,omitempty"`
+	DurationMinutesNEQ   *int  `json:"durationMinutesNEQ,omitempty"`
+	DurationMinutesIn    []int `json:"durationMinutesIn,omitempty"`
+	DurationMinutesNotIn []int `json:"durationMinutesNotIn,omitempty"`
+	DurationMinutesGT    *int  `json:"durationMinutesGT,omitempty"`
+	DurationMinutesGTE   *int  `json:"durationMinutesGTE,omitempty"`
+	DurationMinutesLT    *int  `json:"durationMinutesLT,omitempty"`
+	DurationMinutesLTE   *int  `json:"durationMinutesLTE,omitempty"`
+
+	// "pass_mark" field predicates.
+	PassMark      *int  `json:"passMark,omitempty"`
+	PassMarkNEQ   *int  `json:"passMarkNEQ,omitempty"`
+	PassMarkIn    []int `json:"passMarkIn,omitempty"`
+	PassMarkNotIn []int `json:"passMarkNotIn,omitempty"`
+	PassMarkGT    *int  `json:"passMarkGT,omitempty"`
+	PassMarkGTE   *int  `json:"passMarkGTE,omitempty"`
+	PassMarkLT    *int  `json:"passMarkLT,omitempty"`
+	PassMarkLTE   *int  `json:"passMarkLTE,omitempty"`
+
+	// "active" field predicates.
+	Active    *bool `json:"active,omitempty"`
+	ActiveNEQ *bool `json:"activeNEQ,omitempty"`
+
+	// "subject" edge predicates.
+	HasSubject     *bool                `json:"hasSubject,omitempty"`
+	HasSubjectWith []*SubjectWhereInput `json:"hasSubjectWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PaperTemplateWhereInput) AddPredicates(predicates ...predicate.PaperTemplate) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PaperTemplateWhereInput filter on the PaperTemplateQuery builder.
+func (i *PaperTemplateWhereInput) Filter(q *PaperTemplateQuery) (*PaperTemplateQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPaperTemplateWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPaperTemplateWhereInput is returned in case the PaperTemplateWhereInput is empty.
+var ErrEmptyPaperTemplateWhereInput = errors.New("ent: empty predicate PaperTemplateWhereInput")
+
+// P returns a predicate for filtering papertemplates.
+// An error is returned if the input is empty or invalid.
+func (i *PaperTemplateWhereInput) P() (predicate.PaperTemplate, error) {
+	var predicates []predicate.PaperTemplate
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, papertemplate.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.PaperTemplate, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, papertemplate.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.PaperTemplate, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, papertemplate.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, papertemplate.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, papertemplate.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, papertemplate.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, papertemplate.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, papertemplate.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, papertemplate.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, papertemplate.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, papertemplate.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, papertemplate.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, papertemplate.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, papertemplate.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, papertemplate.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, papertemplate.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, papertemplate.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, papertemplate.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, papertemplate.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, papertemplate.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, papertemplate.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, papertemplate.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, papertemplate.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, papertemplate.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, papertemplate.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, papertemplate.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, papertemplate.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.SubjectID != nil {
+		predicates = append(predicates, papertemplate.SubjectIDEQ(*i.SubjectID))
+	}
+	if i.SubjectIDNEQ != nil {
+		predicates = append(predicates, papertemplate.SubjectIDNEQ(*i.SubjectIDNEQ))
+	}
+	if len(i.SubjectIDIn) > 0 {
+		predicates = append(predicates, papertemplate.SubjectIDIn(i.SubjectIDIn...))
+	}
+	if len(i.SubjectIDNotIn) > 0 {
+		predicates = append(predicates, papertemplate.SubjectIDNotIn(i.SubjectIDNotIn...))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, papertemplate.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, papertemplate.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, papertemplate.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, papertemplate.KindNotIn(i.KindNotIn...))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, papertemplate.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, papertemplate.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, papertemplate.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, papertemplate.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, papertemplate.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, papertemplate.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, papertemplate.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, papertemplate.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, papertemplate.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, papertemplate.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, papertemplate.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, papertemplate.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, papertemplate.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.DurationMinutes != nil {
+		predicates = append(predicates, papertemplate.DurationMinutesEQ(*i.DurationMinutes))
+	}
+	if i.DurationMinutesNEQ != nil {
+		predicates = append(predicates, papertemplate.DurationMinutesNEQ(*i.DurationMinutesNEQ))
+	}
+	if len(i.DurationMinutesIn) > 0 {
+		predicates = append(predicates, papertemplate.DurationMinutesIn(i.DurationMinutesIn...))
+	}
+	if len(i.DurationMinutesNotIn) > 0 {
+		predicates = append(predicates, papertemplate.DurationMinutesNotIn(i.DurationMinutesNotIn...))
+	}
+	if i.DurationMinutesGT != nil {
+		predicates = append(predicates, papertemplate.DurationMinutesGT(*i.DurationMinutesGT))
+	}
+	if i.DurationMinutesGTE != nil {
+		predicates = append(predicates, papertemplate.DurationMinutesGTE(*i.DurationMinutesGTE))
+	}
+	if i.DurationMinutesLT != nil {
+		predicates = append(predicates, papertemplate.DurationMinutesLT(*i.DurationMinutesLT))
+	}
+	if i.DurationMinutesLTE != nil {
+		predicates = append(predicates, papertemplate.DurationMinutesLTE(*i.DurationMinutesLTE))
+	}
+	if i.PassMark != nil {
+		predicates = append(predicates, papertemplate.PassMarkEQ(*i.PassMark))
+	}
+	if i.PassMarkNEQ != nil {
+		predicates = append(predicates, papertemplate.PassMarkNEQ(*i.PassMarkNEQ))
+	}
+	if len(i.PassMarkIn) > 0 {
+		predicates = append(predicates, papertemplate.PassMarkIn(i.PassMarkIn...))
+	}
+	if len(i.PassMarkNotIn) > 0 {
+		predicates = append(predicates, papertemplate.PassMarkNotIn(i.PassMarkNotIn...))
+	}
+	if i.PassMarkGT != nil {
+		predicates = append(predicates, papertemplate.PassMarkGT(*i.PassMarkGT))
+	}
+	if i.PassMarkGTE != nil {
+		predicates = append(predicates, papertemplate.PassMarkGTE(*i.PassMarkGTE))
+	}
+	if i.PassMarkLT != nil {
+		predicates = append(predicates, papertemplate.PassMarkLT(*i.PassMarkLT))
+	}
+	if i.PassMarkLTE != nil {
+		predicates = append(predicates, papertemplate.PassMarkLTE(*i.PassMarkLTE))
+	}
+	if i.Active != nil {
+		predicates = append(predicates, papertemplate.ActiveEQ(*i.Active))
+	}
+	if i.ActiveNEQ != nil {
+		predicates = append(predicates, papertemplate.ActiveNEQ(*i.ActiveNEQ))
+	}
+
+	if i.HasSubject != nil {
+		p := papertemplate.HasSubject()
+		if !*i.HasSubject {
+			p = papertemplate.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubjectWith) > 0 {
+		with := make([]predicate.Subject, 0, len(i.HasSubjectWith))
+		for _, w := range i.HasSubjectWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubjectWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, papertemplate.HasSubjectWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPaperTemplateWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return papertemplate.And(predicates...), nil
+	}
+}
+
 // PaymentWhereInput represents a where input for filtering Payment queries.
 type PaymentWhereInput struct {
 	Predicates []predicate.Payment  `json:"-"`
@@ -7468,6 +8303,462 @@ func (i *ProfileWhereInput) P() (predicate.Profile, error) {
 		return predicates[0], nil
 	default:
 		return profile.And(predicates...), nil
+	}
+}
+
+// QuestionWhereInput represents a where input for filtering Question queries.
+type QuestionWhereInput struct {
+	Predicates []predicate.Question  `json:"-"`
+	Not        *QuestionWhereInput   `json:"not,omitempty"`
+	Or         []*QuestionWhereInput `json:"or,omitempty"`
+	And        []*QuestionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "subject_id" field predicates.
+	SubjectID      *int  `json:"subjectID,omitempty"`
+	SubjectIDNEQ   *int  `json:"subjectIDNEQ,omitempty"`
+	SubjectIDIn    []int `json:"subjectIDIn,omitempty"`
+	SubjectIDNotIn []int `json:"subjectIDNotIn,omitempty"`
+
+	// "type" field predicates.
+	Type      *question.Type  `json:"type,omitempty"`
+	TypeNEQ   *question.Type  `json:"typeNEQ,omitempty"`
+	TypeIn    []question.Type `json:"typeIn,omitempty"`
+	TypeNotIn []question.Type `json:"typeNotIn,omitempty"`
+
+	// "category" field predicates.
+	Category             *string  `json:"category,omitempty"`
+	CategoryNEQ          *string  `json:"categoryNEQ,omitempty"`
+	CategoryIn           []string `json:"categoryIn,omitempty"`
+	CategoryNotIn        []string `json:"categoryNotIn,omitempty"`
+	CategoryGT           *string  `json:"categoryGT,omitempty"`
+	CategoryGTE          *string  `json:"categoryGTE,omitempty"`
+	CategoryLT           *string  `json:"categoryLT,omitempty"`
+	CategoryLTE          *string  `json:"categoryLTE,omitempty"`
+	CategoryContains     *string  `json:"categoryContains,omitempty"`
+	CategoryHasPrefix    *string  `json:"categoryHasPrefix,omitempty"`
+	CategoryHasSuffix    *string  `json:"categoryHasSuffix,omitempty"`
+	CategoryEqualFold    *string  `json:"categoryEqualFold,omitempty"`
+	CategoryContainsFold *string  `json:"categoryContainsFold,omitempty"`
+
+	// "stem" field predicates.
+	Stem             *string  `json:"stem,omitempty"`
+	StemNEQ          *string  `json:"stemNEQ,omitempty"`
+	StemIn           []string `json:"stemIn,omitempty"`
+	StemNotIn        []string `json:"stemNotIn,omitempty"`
+	StemGT           *string  `json:"stemGT,omitempty"`
+	StemGTE          *string  `json:"stemGTE,omitempty"`
+	StemLT           *string  `json:"stemLT,omitempty"`
+	StemLTE          *string  `json:"stemLTE,omitempty"`
+	StemContains     *string  `json:"stemContains,omitempty"`
+	StemHasPrefix    *string  `json:"stemHasPrefix,omitempty"`
+	StemHasSuffix    *string  `json:"stemHasSuffix,omitempty"`
+	StemEqualFold    *string  `json:"stemEqualFold,omitempty"`
+	StemContainsFold *string  `json:"stemContainsFold,omitempty"`
+
+	// "explanation" field predicates.
+	Explanation             *string  `json:"explanation,omitempty"`
+	ExplanationNEQ          *string  `json:"explanationNEQ,omitempty"`
+	ExplanationIn           []string `json:"explanationIn,omitempty"`
+	ExplanationNotIn        []string `json:"explanationNotIn,omitempty"`
+	ExplanationGT           *string  `json:"explanationGT,omitempty"`
+	ExplanationGTE          *string  `json:"explanationGTE,omitempty"`
+	ExplanationLT           *string  `json:"explanationLT,omitempty"`
+	ExplanationLTE          *string  `json:"explanationLTE,omitempty"`
+	ExplanationContains     *string  `json:"explanationContains,omitempty"`
+	ExplanationHasPrefix    *string  `json:"explanationHasPrefix,omitempty"`
+	ExplanationHasSuffix    *string  `json:"explanationHasSuffix,omitempty"`
+	ExplanationEqualFold    *string  `json:"explanationEqualFold,omitempty"`
+	ExplanationContainsFold *string  `json:"explanationContainsFold,omitempty"`
+
+	// "points" field predicates.
+	Points      *int  `json:"points,omitempty"`
+	PointsNEQ   *int  `json:"pointsNEQ,omitempty"`
+	PointsIn    []int `json:"pointsIn,omitempty"`
+	PointsNotIn []int `json:"pointsNotIn,omitempty"`
+	PointsGT    *int  `json:"pointsGT,omitempty"`
+	PointsGTE   *int  `json:"pointsGTE,omitempty"`
+	PointsLT    *int  `json:"pointsLT,omitempty"`
+	PointsLTE   *int  `json:"pointsLTE,omitempty"`
+
+	// "active" field predicates.
+	Active    *bool `json:"active,omitempty"`
+	ActiveNEQ *bool `json:"activeNEQ,omitempty"`
+
+	// "subject" edge predicates.
+	HasSubject     *bool                `json:"hasSubject,omitempty"`
+	HasSubjectWith []*SubjectWhereInput `json:"hasSubjectWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *QuestionWhereInput) AddPredicates(predicates ...predicate.Question) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the QuestionWhereInput filter on the QuestionQuery builder.
+func (i *QuestionWhereInput) Filter(q *QuestionQuery) (*QuestionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyQuestionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyQuestionWhereInput is returned in case the QuestionWhereInput is empty.
+var ErrEmptyQuestionWhereInput = errors.New("ent: empty predicate QuestionWhereInput")
+
+// P returns a predicate for filtering questions.
+// An error is returned if the input is empty or invalid.
+func (i *QuestionWhereInput) P() (predicate.Question, error) {
+	var predicates []predicate.Question
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, question.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Question, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, question.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Question, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, question.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, question.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, question.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, question.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, question.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, question.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, question.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, question.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, question.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, question.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, question.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, question.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, question.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, question.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, question.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, question.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, question.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, question.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, question.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, question.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, question.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, question.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, question.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, question.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, question.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.SubjectID != nil {
+		predicates = append(predicates, question.SubjectIDEQ(*i.SubjectID))
+	}
+	if i.SubjectIDNEQ != nil {
+		predicates = append(predicates, question.SubjectIDNEQ(*i.SubjectIDNEQ))
+	}
+	if len(i.SubjectIDIn) > 0 {
+		predicates = append(predicates, question.SubjectIDIn(i.SubjectIDIn...))
+	}
+	if len(i.SubjectIDNotIn) > 0 {
+		predicates = append(predicates, question.SubjectIDNotIn(i.SubjectIDNotIn...))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, question.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, question.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, question.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, question.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.Category != nil {
+		predicates = append(predicates, question.CategoryEQ(*i.Category))
+	}
+	if i.CategoryNEQ != nil {
+		predicates = append(predicates, question.CategoryNEQ(*i.CategoryNEQ))
+	}
+	if len(i.CategoryIn) > 0 {
+		predicates = append(predicates, question.CategoryIn(i.CategoryIn...))
+	}
+	if len(i.CategoryNotIn) > 0 {
+		predicates = append(predicates, question.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.CategoryGT != nil {
+		predicates = append(predicates, question.CategoryGT(*i.CategoryGT))
+	}
+	if i.CategoryGTE != nil {
+		predicates = append(predicates, question.CategoryGTE(*i.CategoryGTE))
+	}
+	if i.CategoryLT != nil {
+		predicates = append(predicates, question.CategoryLT(*i.CategoryLT))
+	}
+	if i.CategoryLTE != nil {
+		predicates = append(predicates, question.CategoryLTE(*i.CategoryLTE))
+	}
+	if i.CategoryContains != nil {
+		predicates = append(predicates, question.CategoryContains(*i.CategoryContains))
+	}
+	if i.CategoryHasPrefix != nil {
+		predicates = append(predicates, question.CategoryHasPrefix(*i.CategoryHasPrefix))
+	}
+	if i.CategoryHasSuffix != nil {
+		predicates = append(predicates, question.CategoryHasSuffix(*i.CategoryHasSuffix))
+	}
+	if i.CategoryEqualFold != nil {
+		predicates = append(predicates, question.CategoryEqualFold(*i.CategoryEqualFold))
+	}
+	if i.CategoryContainsFold != nil {
+		predicates = append(predicates, question.CategoryContainsFold(*i.CategoryContainsFold))
+	}
+	if i.Stem != nil {
+		predicates = append(predicates, question.StemEQ(*i.Stem))
+	}
+	if i.StemNEQ != nil {
+		predicates = append(predicates, question.StemNEQ(*i.StemNEQ))
+	}
+	if len(i.StemIn) > 0 {
+		predicates = append(predicates, question.StemIn(i.StemIn...))
+	}
+	if len(i.StemNotIn) > 0 {
+		predicates = append(predicates, question.StemNotIn(i.StemNotIn...))
+	}
+	if i.StemGT != nil {
+		predicates = append(predicates, question.StemGT(*i.StemGT))
+	}
+	if i.StemGTE != nil {
+		predicates = append(predicates, question.StemGTE(*i.StemGTE))
+	}
+	if i.StemLT != nil {
+		predicates = append(predicates, question.StemLT(*i.StemLT))
+	}
+	if i.StemLTE != nil {
+		predicates = append(predicates, question.StemLTE(*i.StemLTE))
+	}
+	if i.StemContains != nil {
+		predicates = append(predicates, question.StemContains(*i.StemContains))
+	}
+	if i.StemHasPrefix != nil {
+		predicates = append(predicates, question.StemHasPrefix(*i.StemHasPrefix))
+	}
+	if i.StemHasSuffix != nil {
+		predicates = append(predicates, question.StemHasSuffix(*i.StemHasSuffix))
+	}
+	if i.StemEqualFold != nil {
+		predicates = append(predicates, question.StemEqualFold(*i.StemEqualFold))
+	}
+	if i.StemContainsFold != nil {
+		predicates = append(predicates, question.StemContainsFold(*i.StemContainsFold))
+	}
+	if i.Explanation != nil {
+		predicates = append(predicates, question.ExplanationEQ(*i.Explanation))
+	}
+	if i.ExplanationNEQ != nil {
+		predicates = append(predicates, question.ExplanationNEQ(*i.ExplanationNEQ))
+	}
+	if len(i.ExplanationIn) > 0 {
+		predicates = append(predicates, question.ExplanationIn(i.ExplanationIn...))
+	}
+	if len(i.ExplanationNotIn) > 0 {
+		predicates = append(predicates, question.ExplanationNotIn(i.ExplanationNotIn...))
+	}
+	if i.ExplanationGT != nil {
+		predicates = append(predicates, question.ExplanationGT(*i.ExplanationGT))
+	}
+	if i.ExplanationGTE != nil {
+		predicates = append(predicates, question.ExplanationGTE(*i.ExplanationGTE))
+	}
+	if i.ExplanationLT != nil {
+		predicates = append(predicates, question.ExplanationLT(*i.ExplanationLT))
+	}
+	if i.ExplanationLTE != nil {
+		predicates = append(predicates, question.ExplanationLTE(*i.ExplanationLTE))
+	}
+	if i.ExplanationContains != nil {
+		predicates = append(predicates, question.ExplanationContains(*i.ExplanationContains))
+	}
+	if i.ExplanationHasPrefix != nil {
+		predicates = append(predicates, question.ExplanationHasPrefix(*i.ExplanationHasPrefix))
+	}
+	if i.ExplanationHasSuffix != nil {
+		predicates = append(predicates, question.ExplanationHasSuffix(*i.ExplanationHasSuffix))
+	}
+	if i.ExplanationEqualFold != nil {
+		predicates = append(predicates, question.ExplanationEqualFold(*i.ExplanationEqualFold))
+	}
+	if i.ExplanationContainsFold != nil {
+		predicates = append(predicates, question.ExplanationContainsFold(*i.ExplanationContainsFold))
+	}
+	if i.Points != nil {
+		predicates = append(predicates, question.PointsEQ(*i.Points))
+	}
+	if i.PointsNEQ != nil {
+		predicates = append(predicates, question.PointsNEQ(*i.PointsNEQ))
+	}
+	if len(i.PointsIn) > 0 {
+		predicates = append(predicates, question.PointsIn(i.PointsIn...))
+	}
+	if len(i.PointsNotIn) > 0 {
+		predicates = append(predicates, question.PointsNotIn(i.PointsNotIn...))
+	}
+	if i.PointsGT != nil {
+		predicates = append(predicates, question.PointsGT(*i.PointsGT))
+	}
+	if i.PointsGTE != nil {
+		predicates = append(predicates, question.PointsGTE(*i.PointsGTE))
+	}
+	if i.PointsLT != nil {
+		predicates = append(predicates, question.PointsLT(*i.PointsLT))
+	}
+	if i.PointsLTE != nil {
+		predicates = append(predicates, question.PointsLTE(*i.PointsLTE))
+	}
+	if i.Active != nil {
+		predicates = append(predicates, question.ActiveEQ(*i.Active))
+	}
+	if i.ActiveNEQ != nil {
+		predicates = append(predicates, question.ActiveNEQ(*i.ActiveNEQ))
+	}
+
+	if i.HasSubject != nil {
+		p := question.HasSubject()
+		if !*i.HasSubject {
+			p = question.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubjectWith) > 0 {
+		with := make([]predicate.Subject, 0, len(i.HasSubjectWith))
+		for _, w := range i.HasSubjectWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubjectWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, question.HasSubjectWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyQuestionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return question.And(predicates...), nil
 	}
 }
 

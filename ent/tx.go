@@ -26,22 +26,30 @@ type Tx struct {
 	CheckIn *CheckInClient
 	// Enrollment is the client for interacting with the Enrollment builders.
 	Enrollment *EnrollmentClient
+	// EvidenceRecord is the client for interacting with the EvidenceRecord builders.
+	EvidenceRecord *EvidenceRecordClient
 	// ExamPlan is the client for interacting with the ExamPlan builders.
 	ExamPlan *ExamPlanClient
 	// ExamSession is the client for interacting with the ExamSession builders.
 	ExamSession *ExamSessionClient
 	// InvoiceProfile is the client for interacting with the InvoiceProfile builders.
 	InvoiceProfile *InvoiceProfileClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
 	LoginThrottle *LoginThrottleClient
 	// Notification is the client for interacting with the Notification builders.
 	Notification *NotificationClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// PaperTemplate is the client for interacting with the PaperTemplate builders.
+	PaperTemplate *PaperTemplateClient
 	// Payment is the client for interacting with the Payment builders.
 	Payment *PaymentClient
 	// Profile is the client for interacting with the Profile builders.
 	Profile *ProfileClient
+	// Question is the client for interacting with the Question builders.
+	Question *QuestionClient
 	// Region is the client for interacting with the Region builders.
 	Region *RegionClient
 	// Room is the client for interacting with the Room builders.
@@ -193,14 +201,18 @@ func (tx *Tx) init() {
 	tx.Captcha = NewCaptchaClient(tx.config)
 	tx.CheckIn = NewCheckInClient(tx.config)
 	tx.Enrollment = NewEnrollmentClient(tx.config)
+	tx.EvidenceRecord = NewEvidenceRecordClient(tx.config)
 	tx.ExamPlan = NewExamPlanClient(tx.config)
 	tx.ExamSession = NewExamSessionClient(tx.config)
 	tx.InvoiceProfile = NewInvoiceProfileClient(tx.config)
+	tx.Job = NewJobClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Notification = NewNotificationClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.PaperTemplate = NewPaperTemplateClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)
 	tx.Profile = NewProfileClient(tx.config)
+	tx.Question = NewQuestionClient(tx.config)
 	tx.Region = NewRegionClient(tx.config)
 	tx.Room = NewRoomClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

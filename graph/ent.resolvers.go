@@ -74,6 +74,12 @@ func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[
 		ent.WithOrganizationOrder(orderBy), ent.WithOrganizationFilter(where.Filter))
 }
 
+// PaperTemplates is the resolver for the paperTemplates field.
+func (r *queryResolver) PaperTemplates(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaperTemplateOrder, where *ent.PaperTemplateWhereInput) (*ent.PaperTemplateConnection, error) {
+	return r.Client.PaperTemplate.Query().Paginate(ctx, after, first, before, last,
+		ent.WithPaperTemplateOrder(orderBy), ent.WithPaperTemplateFilter(where.Filter))
+}
+
 // Payments is the resolver for the payments field.
 func (r *queryResolver) Payments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) (*ent.PaymentConnection, error) {
 	return r.Client.Payment.Query().Paginate(ctx, after, first, before, last,
@@ -84,6 +90,12 @@ func (r *queryResolver) Payments(ctx context.Context, after *entgql.Cursor[int],
 func (r *queryResolver) Profiles(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) (*ent.ProfileConnection, error) {
 	return r.Client.Profile.Query().Paginate(ctx, after, first, before, last,
 		ent.WithProfileOrder(orderBy), ent.WithProfileFilter(where.Filter))
+}
+
+// Questions is the resolver for the questions field.
+func (r *queryResolver) Questions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.QuestionOrder, where *ent.QuestionWhereInput) (*ent.QuestionConnection, error) {
+	return r.Client.Question.Query().Paginate(ctx, after, first, before, last,
+		ent.WithQuestionOrder(orderBy), ent.WithQuestionFilter(where.Filter))
 }
 
 // Regions is the resolver for the regions field.

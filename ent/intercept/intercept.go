@@ -14,15 +14,19 @@ import (
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
+	"github.com/kaowu/kaowu/ent/job"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/session"
@@ -250,6 +254,33 @@ func (f TraverseEnrollment) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.EnrollmentQuery", q)
 }
 
+// The EvidenceRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EvidenceRecordFunc func(context.Context, *ent.EvidenceRecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EvidenceRecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EvidenceRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EvidenceRecordQuery", q)
+}
+
+// The TraverseEvidenceRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEvidenceRecord func(context.Context, *ent.EvidenceRecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEvidenceRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEvidenceRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvidenceRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EvidenceRecordQuery", q)
+}
+
 // The ExamPlanFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ExamPlanFunc func(context.Context, *ent.ExamPlanQuery) (ent.Value, error)
 
@@ -329,6 +360,33 @@ func (f TraverseInvoiceProfile) Traverse(ctx context.Context, q ent.Query) error
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.InvoiceProfileQuery", q)
+}
+
+// The JobFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JobFunc func(context.Context, *ent.JobQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JobFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JobQuery", q)
+}
+
+// The TraverseJob type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJob func(context.Context, *ent.JobQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJob) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJob) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JobQuery", q)
 }
 
 // The LoginThrottleFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -412,6 +470,33 @@ func (f TraverseOrganization) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.OrganizationQuery", q)
 }
 
+// The PaperTemplateFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PaperTemplateFunc func(context.Context, *ent.PaperTemplateQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PaperTemplateFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PaperTemplateQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PaperTemplateQuery", q)
+}
+
+// The TraversePaperTemplate type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePaperTemplate func(context.Context, *ent.PaperTemplateQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePaperTemplate) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePaperTemplate) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PaperTemplateQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PaperTemplateQuery", q)
+}
+
 // The PaymentFunc type is an adapter to allow the use of ordinary function as a Querier.
 type PaymentFunc func(context.Context, *ent.PaymentQuery) (ent.Value, error)
 
@@ -464,6 +549,33 @@ func (f TraverseProfile) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProfileQuery", q)
+}
+
+// The QuestionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type QuestionFunc func(context.Context, *ent.QuestionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f QuestionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.QuestionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.QuestionQuery", q)
+}
+
+// The TraverseQuestion type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseQuestion func(context.Context, *ent.QuestionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseQuestion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseQuestion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.QuestionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.QuestionQuery", q)
 }
 
 // The RegionFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -670,22 +782,30 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.CheckInQuery, predicate.CheckIn, checkin.OrderOption]{typ: ent.TypeCheckIn, tq: q}, nil
 	case *ent.EnrollmentQuery:
 		return &query[*ent.EnrollmentQuery, predicate.Enrollment, enrollment.OrderOption]{typ: ent.TypeEnrollment, tq: q}, nil
+	case *ent.EvidenceRecordQuery:
+		return &query[*ent.EvidenceRecordQuery, predicate.EvidenceRecord, evidencerecord.OrderOption]{typ: ent.TypeEvidenceRecord, tq: q}, nil
 	case *ent.ExamPlanQuery:
 		return &query[*ent.ExamPlanQuery, predicate.ExamPlan, examplan.OrderOption]{typ: ent.TypeExamPlan, tq: q}, nil
 	case *ent.ExamSessionQuery:
 		return &query[*ent.ExamSessionQuery, predicate.ExamSession, examsession.OrderOption]{typ: ent.TypeExamSession, tq: q}, nil
 	case *ent.InvoiceProfileQuery:
 		return &query[*ent.InvoiceProfileQuery, predicate.InvoiceProfile, invoiceprofile.OrderOption]{typ: ent.TypeInvoiceProfile, tq: q}, nil
+	case *ent.JobQuery:
+		return &query[*ent.JobQuery, predicate.Job, job.OrderOption]{typ: ent.TypeJob, tq: q}, nil
 	case *ent.LoginThrottleQuery:
 		return &query[*ent.LoginThrottleQuery, predicate.LoginThrottle, loginthrottle.OrderOption]{typ: ent.TypeLoginThrottle, tq: q}, nil
 	case *ent.NotificationQuery:
 		return &query[*ent.NotificationQuery, predicate.Notification, notification.OrderOption]{typ: ent.TypeNotification, tq: q}, nil
 	case *ent.OrganizationQuery:
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
+	case *ent.PaperTemplateQuery:
+		return &query[*ent.PaperTemplateQuery, predicate.PaperTemplate, papertemplate.OrderOption]{typ: ent.TypePaperTemplate, tq: q}, nil
 	case *ent.PaymentQuery:
 		return &query[*ent.PaymentQuery, predicate.Payment, payment.OrderOption]{typ: ent.TypePayment, tq: q}, nil
 	case *ent.ProfileQuery:
 		return &query[*ent.ProfileQuery, predicate.Profile, profile.OrderOption]{typ: ent.TypeProfile, tq: q}, nil
+	case *ent.QuestionQuery:
+		return &query[*ent.QuestionQuery, predicate.Question, question.OrderOption]{typ: ent.TypeQuestion, tq: q}, nil
 	case *ent.RegionQuery:
 		return &query[*ent.RegionQuery, predicate.Region, region.OrderOption]{typ: ent.TypeRegion, tq: q}, nil
 	case *ent.RoomQuery:

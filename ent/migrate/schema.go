@@ -265,6 +265,31 @@ var (
 			},
 		},
 	}
+	// EvidenceRecordsColumns holds the columns for the "evidence_records" table.
+	EvidenceRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "chain", Type: field.TypeString},
+		{Name: "seq", Type: field.TypeInt},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "payload", Type: field.TypeBytes},
+		{Name: "prev_hash", Type: field.TypeString},
+		{Name: "hash", Type: field.TypeString},
+	}
+	// EvidenceRecordsTable holds the schema information for the "evidence_records" table.
+	EvidenceRecordsTable = &schema.Table{
+		Name:       "evidence_records",
+		Columns:    EvidenceRecordsColumns,
+		PrimaryKey: []*schema.Column{EvidenceRecordsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "evidencerecord_chain_seq",
+				Unique:  true,
+				Columns: []*schema.Column{EvidenceRecordsColumns[1], EvidenceRecordsColumns[2]},
+			},
+		},
+	}
 	// ExamPlansColumns holds the columns for the "exam_plans" table.
 	ExamPlansColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -414,6 +439,45 @@ var (
 			},
 		},
 	}
+	// JobsColumns holds the columns for the "jobs" table.
+	JobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "key", Type: field.TypeString},
+		{Name: "payload", Type: field.TypeBytes, Nullable: true, Size: 16384},
+		{Name: "run_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "RUNNING", "DONE", "FAILED", "CANCELLED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "generation", Type: field.TypeInt, Default: 0},
+		{Name: "locked_by", Type: field.TypeString, Nullable: true},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "done_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// JobsTable holds the schema information for the "jobs" table.
+	JobsTable = &schema.Table{
+		Name:       "jobs",
+		Columns:    JobsColumns,
+		PrimaryKey: []*schema.Column{JobsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "job_kind_key",
+				Unique:  true,
+				Columns: []*schema.Column{JobsColumns[1], JobsColumns[2]},
+			},
+			{
+				Name:    "job_status_run_at",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[5], JobsColumns[4]},
+			},
+			{
+				Name:    "job_status_locked_until",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[5], JobsColumns[10]},
+			},
+		},
+	}
 	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
 	LoginThrottlesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -494,6 +558,40 @@ var (
 				Name:    "organization_kind_name",
 				Unique:  true,
 				Columns: []*schema.Column{OrganizationsColumns[3], OrganizationsColumns[4]},
+			},
+		},
+	}
+	// PaperTemplatesColumns holds the columns for the "paper_templates" table.
+	PaperTemplatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"MOCK", "FORMAL"}},
+		{Name: "name", Type: field.TypeString},
+		{Name: "duration_minutes", Type: field.TypeInt},
+		{Name: "pass_mark", Type: field.TypeInt, Default: 60},
+		{Name: "rules", Type: field.TypeJSON},
+		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "subject_id", Type: field.TypeInt},
+	}
+	// PaperTemplatesTable holds the schema information for the "paper_templates" table.
+	PaperTemplatesTable = &schema.Table{
+		Name:       "paper_templates",
+		Columns:    PaperTemplatesColumns,
+		PrimaryKey: []*schema.Column{PaperTemplatesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "paper_templates_subjects_subject",
+				Columns:    []*schema.Column{PaperTemplatesColumns[9]},
+				RefColumns: []*schema.Column{SubjectsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "papertemplate_subject_id_kind_name",
+				Unique:  true,
+				Columns: []*schema.Column{PaperTemplatesColumns[9], PaperTemplatesColumns[3], PaperTemplatesColumns[4]},
 			},
 		},
 	}
@@ -595,6 +693,42 @@ var (
 				Name:    "profile_company_id",
 				Unique:  false,
 				Columns: []*schema.Column{ProfilesColumns[14]},
+			},
+		},
+	}
+	// QuestionsColumns holds the columns for the "questions" table.
+	QuestionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"SINGLE", "MULTIPLE", "TRUE_FALSE"}},
+		{Name: "category", Type: field.TypeString, Default: ""},
+		{Name: "stem", Type: field.TypeString, Size: 2147483647},
+		{Name: "options", Type: field.TypeJSON, Nullable: true},
+		{Name: "answer", Type: field.TypeJSON},
+		{Name: "explanation", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "points", Type: field.TypeInt, Default: 1},
+		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "subject_id", Type: field.TypeInt},
+	}
+	// QuestionsTable holds the schema information for the "questions" table.
+	QuestionsTable = &schema.Table{
+		Name:       "questions",
+		Columns:    QuestionsColumns,
+		PrimaryKey: []*schema.Column{QuestionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "questions_subjects_subject",
+				Columns:    []*schema.Column{QuestionsColumns[11]},
+				RefColumns: []*schema.Column{SubjectsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "question_subject_id_active_type_category",
+				Unique:  false,
+				Columns: []*schema.Column{QuestionsColumns[11], QuestionsColumns[10], QuestionsColumns[3], QuestionsColumns[4]},
 			},
 		},
 	}
@@ -852,14 +986,18 @@ var (
 		CaptchasTable,
 		CheckInsTable,
 		EnrollmentsTable,
+		EvidenceRecordsTable,
 		ExamPlansTable,
 		ExamSessionsTable,
 		InvoiceProfilesTable,
+		JobsTable,
 		LoginThrottlesTable,
 		NotificationsTable,
 		OrganizationsTable,
+		PaperTemplatesTable,
 		PaymentsTable,
 		ProfilesTable,
+		QuestionsTable,
 		RegionsTable,
 		RoomsTable,
 		SessionsTable,
@@ -899,6 +1037,9 @@ func init() {
 	EnrollmentsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
+	EvidenceRecordsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(98784247808),
+	}
 	ExamPlansTable.ForeignKeys[0].RefTable = RegionsTable
 	ExamPlansTable.ForeignKeys[1].RefTable = OrganizationsTable
 	ExamPlansTable.Annotation = &entsql.Annotation{
@@ -919,6 +1060,9 @@ func init() {
 	InvoiceProfilesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
+	JobsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(103079215104),
+	}
 	LoginThrottlesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
 	}
@@ -930,6 +1074,10 @@ func init() {
 	OrganizationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(21474836480),
 	}
+	PaperTemplatesTable.ForeignKeys[0].RefTable = SubjectsTable
+	PaperTemplatesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(90194313216),
+	}
 	PaymentsTable.ForeignKeys[0].RefTable = UsersTable
 	PaymentsTable.ForeignKeys[1].RefTable = AttachmentsTable
 	PaymentsTable.Annotation = &entsql.Annotation{
@@ -939,6 +1087,10 @@ func init() {
 	ProfilesTable.ForeignKeys[1].RefTable = UsersTable
 	ProfilesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(77309411328),
+	}
+	QuestionsTable.ForeignKeys[0].RefTable = SubjectsTable
+	QuestionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(94489280512),
 	}
 	RegionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(81604378624),

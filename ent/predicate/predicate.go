@@ -24,6 +24,9 @@ type CheckIn func(*sql.Selector)
 // Enrollment is the predicate function for enrollment builders.
 type Enrollment func(*sql.Selector)
 
+// EvidenceRecord is the predicate function for evidencerecord builders.
+type EvidenceRecord func(*sql.Selector)
+
 // ExamPlan is the predicate function for examplan builders.
 type ExamPlan func(*sql.Selector)
 
@@ -32,6 +35,9 @@ type ExamSession func(*sql.Selector)
 
 // InvoiceProfile is the predicate function for invoiceprofile builders.
 type InvoiceProfile func(*sql.Selector)
+
+// Job is the predicate function for job builders.
+type Job func(*sql.Selector)
 
 // LoginThrottle is the predicate function for loginthrottle builders.
 type LoginThrottle func(*sql.Selector)
@@ -42,11 +48,17 @@ type Notification func(*sql.Selector)
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
 
+// PaperTemplate is the predicate function for papertemplate builders.
+type PaperTemplate func(*sql.Selector)
+
 // Payment is the predicate function for payment builders.
 type Payment func(*sql.Selector)
 
 // Profile is the predicate function for profile builders.
 type Profile func(*sql.Selector)
+
+// Question is the predicate function for question builders.
+type Question func(*sql.Selector)
 
 // Region is the predicate function for region builders.
 type Region func(*sql.Selector)

@@ -255,6 +255,30 @@ func (f EnrollmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EnrollmentMutation", m)
 }
 
+// The EvidenceRecordQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type EvidenceRecordQueryRuleFunc func(context.Context, *ent.EvidenceRecordQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f EvidenceRecordQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EvidenceRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.EvidenceRecordQuery", q)
+}
+
+// The EvidenceRecordMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type EvidenceRecordMutationRuleFunc func(context.Context, *ent.EvidenceRecordMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f EvidenceRecordMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.EvidenceRecordMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.EvidenceRecordMutation", m)
+}
+
 // The ExamPlanQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ExamPlanQueryRuleFunc func(context.Context, *ent.ExamPlanQuery) error
@@ -325,6 +349,30 @@ func (f InvoiceProfileMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvoiceProfileMutation", m)
+}
+
+// The JobQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type JobQueryRuleFunc func(context.Context, *ent.JobQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f JobQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.JobQuery", q)
+}
+
+// The JobMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type JobMutationRuleFunc func(context.Context, *ent.JobMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f JobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.JobMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.JobMutation", m)
 }
 
 // The LoginThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -399,6 +447,30 @@ func (f OrganizationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OrganizationMutation", m)
 }
 
+// The PaperTemplateQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PaperTemplateQueryRuleFunc func(context.Context, *ent.PaperTemplateQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PaperTemplateQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PaperTemplateQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PaperTemplateQuery", q)
+}
+
+// The PaperTemplateMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PaperTemplateMutationRuleFunc func(context.Context, *ent.PaperTemplateMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PaperTemplateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PaperTemplateMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PaperTemplateMutation", m)
+}
+
 // The PaymentQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type PaymentQueryRuleFunc func(context.Context, *ent.PaymentQuery) error
@@ -445,6 +517,30 @@ func (f ProfileMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProfileMutation", m)
+}
+
+// The QuestionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type QuestionQueryRuleFunc func(context.Context, *ent.QuestionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f QuestionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.QuestionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.QuestionQuery", q)
+}
+
+// The QuestionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type QuestionMutationRuleFunc func(context.Context, *ent.QuestionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f QuestionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.QuestionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.QuestionMutation", m)
 }
 
 // The RegionQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -662,11 +758,15 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.EnrollmentQuery:
 		return q.Filter(), nil
+	case *ent.EvidenceRecordQuery:
+		return q.Filter(), nil
 	case *ent.ExamPlanQuery:
 		return q.Filter(), nil
 	case *ent.ExamSessionQuery:
 		return q.Filter(), nil
 	case *ent.InvoiceProfileQuery:
+		return q.Filter(), nil
+	case *ent.JobQuery:
 		return q.Filter(), nil
 	case *ent.LoginThrottleQuery:
 		return q.Filter(), nil
@@ -674,9 +774,13 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.OrganizationQuery:
 		return q.Filter(), nil
+	case *ent.PaperTemplateQuery:
+		return q.Filter(), nil
 	case *ent.PaymentQuery:
 		return q.Filter(), nil
 	case *ent.ProfileQuery:
+		return q.Filter(), nil
+	case *ent.QuestionQuery:
 		return q.Filter(), nil
 	case *ent.RegionQuery:
 		return q.Filter(), nil
@@ -711,11 +815,15 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.EnrollmentMutation:
 		return m.Filter(), nil
+	case *ent.EvidenceRecordMutation:
+		return m.Filter(), nil
 	case *ent.ExamPlanMutation:
 		return m.Filter(), nil
 	case *ent.ExamSessionMutation:
 		return m.Filter(), nil
 	case *ent.InvoiceProfileMutation:
+		return m.Filter(), nil
+	case *ent.JobMutation:
 		return m.Filter(), nil
 	case *ent.LoginThrottleMutation:
 		return m.Filter(), nil
@@ -723,9 +831,13 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.OrganizationMutation:
 		return m.Filter(), nil
+	case *ent.PaperTemplateMutation:
+		return m.Filter(), nil
 	case *ent.PaymentMutation:
 		return m.Filter(), nil
 	case *ent.ProfileMutation:
+		return m.Filter(), nil
+	case *ent.QuestionMutation:
 		return m.Filter(), nil
 	case *ent.RegionMutation:
 		return m.Filter(), nil

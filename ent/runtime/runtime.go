@@ -12,14 +12,18 @@ import (
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/invoiceprofile"
+	"github.com/kaowu/kaowu/ent/job"
 	"github.com/kaowu/kaowu/ent/loginthrottle"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/organization"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/schema"
@@ -241,6 +245,65 @@ func init() {
 	enrollmentDescTicketNo := enrollmentFields[19].Descriptor()
 	// enrollment.TicketNoValidator is a validator for the "ticket_no" field. It is called by the builders before save.
 	enrollment.TicketNoValidator = enrollmentDescTicketNo.Validators[0].(func(string) error)
+	evidencerecord.Policy = privacy.NewPolicies(schema.EvidenceRecord{})
+	evidencerecord.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := evidencerecord.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	evidencerecordFields := schema.EvidenceRecord{}.Fields()
+	_ = evidencerecordFields
+	// evidencerecordDescChain is the schema descriptor for chain field.
+	evidencerecordDescChain := evidencerecordFields[0].Descriptor()
+	// evidencerecord.ChainValidator is a validator for the "chain" field. It is called by the builders before save.
+	evidencerecord.ChainValidator = func() func(string) error {
+		validators := evidencerecordDescChain.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(chain string) error {
+			for _, fn := range fns {
+				if err := fn(chain); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evidencerecordDescSeq is the schema descriptor for seq field.
+	evidencerecordDescSeq := evidencerecordFields[1].Descriptor()
+	// evidencerecord.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	evidencerecord.SeqValidator = evidencerecordDescSeq.Validators[0].(func(int) error)
+	// evidencerecordDescKind is the schema descriptor for kind field.
+	evidencerecordDescKind := evidencerecordFields[2].Descriptor()
+	// evidencerecord.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	evidencerecord.KindValidator = func() func(string) error {
+		validators := evidencerecordDescKind.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(kind string) error {
+			for _, fn := range fns {
+				if err := fn(kind); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// evidencerecordDescPrevHash is the schema descriptor for prev_hash field.
+	evidencerecordDescPrevHash := evidencerecordFields[6].Descriptor()
+	// evidencerecord.PrevHashValidator is a validator for the "prev_hash" field. It is called by the builders before save.
+	evidencerecord.PrevHashValidator = evidencerecordDescPrevHash.Validators[0].(func(string) error)
+	// evidencerecordDescHash is the schema descriptor for hash field.
+	evidencerecordDescHash := evidencerecordFields[7].Descriptor()
+	// evidencerecord.HashValidator is a validator for the "hash" field. It is called by the builders before save.
+	evidencerecord.HashValidator = evidencerecordDescHash.Validators[0].(func(string) error)
 	examplanMixin := schema.ExamPlan{}.Mixin()
 	examplan.Policy = privacy.NewPolicies(schema.ExamPlan{})
 	examplan.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -414,6 +477,69 @@ func init() {
 	invoiceprofileDescEmail := invoiceprofileFields[7].Descriptor()
 	// invoiceprofile.EmailValidator is a validator for the "email" field. It is called by the builders before save.
 	invoiceprofile.EmailValidator = invoiceprofileDescEmail.Validators[0].(func(string) error)
+	job.Policy = privacy.NewPolicies(schema.Job{})
+	job.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := job.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	jobFields := schema.Job{}.Fields()
+	_ = jobFields
+	// jobDescKind is the schema descriptor for kind field.
+	jobDescKind := jobFields[0].Descriptor()
+	// job.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	job.KindValidator = func() func(string) error {
+		validators := jobDescKind.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(kind string) error {
+			for _, fn := range fns {
+				if err := fn(kind); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobDescKey is the schema descriptor for key field.
+	jobDescKey := jobFields[1].Descriptor()
+	// job.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	job.KeyValidator = func() func(string) error {
+		validators := jobDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobDescPayload is the schema descriptor for payload field.
+	jobDescPayload := jobFields[2].Descriptor()
+	// job.PayloadValidator is a validator for the "payload" field. It is called by the builders before save.
+	job.PayloadValidator = jobDescPayload.Validators[0].(func([]byte) error)
+	// jobDescAttempts is the schema descriptor for attempts field.
+	jobDescAttempts := jobFields[5].Descriptor()
+	// job.DefaultAttempts holds the default value on creation for the attempts field.
+	job.DefaultAttempts = jobDescAttempts.Default.(int)
+	// jobDescGeneration is the schema descriptor for generation field.
+	jobDescGeneration := jobFields[7].Descriptor()
+	// job.DefaultGeneration holds the default value on creation for the generation field.
+	job.DefaultGeneration = jobDescGeneration.Default.(int)
+	// jobDescCreatedAt is the schema descriptor for created_at field.
+	jobDescCreatedAt := jobFields[11].Descriptor()
+	// job.DefaultCreatedAt holds the default value on creation for the created_at field.
+	job.DefaultCreatedAt = jobDescCreatedAt.Default.(func() time.Time)
 	loginthrottle.Policy = privacy.NewPolicies(schema.LoginThrottle{})
 	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -547,6 +673,65 @@ func init() {
 	organizationDescReviewReason := organizationFields[8].Descriptor()
 	// organization.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
 	organization.ReviewReasonValidator = organizationDescReviewReason.Validators[0].(func(string) error)
+	papertemplateMixin := schema.PaperTemplate{}.Mixin()
+	papertemplate.Policy = privacy.NewPolicies(schema.PaperTemplate{})
+	papertemplate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := papertemplate.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	papertemplateMixinHooks0 := papertemplateMixin[0].Hooks()
+
+	papertemplate.Hooks[1] = papertemplateMixinHooks0[0]
+	papertemplateMixinFields0 := papertemplateMixin[0].Fields()
+	_ = papertemplateMixinFields0
+	papertemplateFields := schema.PaperTemplate{}.Fields()
+	_ = papertemplateFields
+	// papertemplateDescCreatedAt is the schema descriptor for created_at field.
+	papertemplateDescCreatedAt := papertemplateMixinFields0[0].Descriptor()
+	// papertemplate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	papertemplate.DefaultCreatedAt = papertemplateDescCreatedAt.Default.(func() time.Time)
+	// papertemplateDescUpdatedAt is the schema descriptor for updated_at field.
+	papertemplateDescUpdatedAt := papertemplateMixinFields0[1].Descriptor()
+	// papertemplate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	papertemplate.DefaultUpdatedAt = papertemplateDescUpdatedAt.Default.(func() time.Time)
+	// papertemplate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	papertemplate.UpdateDefaultUpdatedAt = papertemplateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// papertemplateDescName is the schema descriptor for name field.
+	papertemplateDescName := papertemplateFields[2].Descriptor()
+	// papertemplate.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	papertemplate.NameValidator = func() func(string) error {
+		validators := papertemplateDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// papertemplateDescDurationMinutes is the schema descriptor for duration_minutes field.
+	papertemplateDescDurationMinutes := papertemplateFields[3].Descriptor()
+	// papertemplate.DurationMinutesValidator is a validator for the "duration_minutes" field. It is called by the builders before save.
+	papertemplate.DurationMinutesValidator = papertemplateDescDurationMinutes.Validators[0].(func(int) error)
+	// papertemplateDescPassMark is the schema descriptor for pass_mark field.
+	papertemplateDescPassMark := papertemplateFields[4].Descriptor()
+	// papertemplate.DefaultPassMark holds the default value on creation for the pass_mark field.
+	papertemplate.DefaultPassMark = papertemplateDescPassMark.Default.(int)
+	// papertemplate.PassMarkValidator is a validator for the "pass_mark" field. It is called by the builders before save.
+	papertemplate.PassMarkValidator = papertemplateDescPassMark.Validators[0].(func(int) error)
+	// papertemplateDescActive is the schema descriptor for active field.
+	papertemplateDescActive := papertemplateFields[6].Descriptor()
+	// papertemplate.DefaultActive holds the default value on creation for the active field.
+	papertemplate.DefaultActive = papertemplateDescActive.Default.(bool)
 	paymentMixin := schema.Payment{}.Mixin()
 	payment.Policy = privacy.NewPolicies(schema.Payment{})
 	payment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -641,6 +826,73 @@ func init() {
 	profileDescPostCode := profileFields[12].Descriptor()
 	// profile.PostCodeValidator is a validator for the "post_code" field. It is called by the builders before save.
 	profile.PostCodeValidator = profileDescPostCode.Validators[0].(func(string) error)
+	questionMixin := schema.Question{}.Mixin()
+	question.Policy = privacy.NewPolicies(schema.Question{})
+	question.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := question.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	questionMixinHooks0 := questionMixin[0].Hooks()
+
+	question.Hooks[1] = questionMixinHooks0[0]
+	questionMixinFields0 := questionMixin[0].Fields()
+	_ = questionMixinFields0
+	questionFields := schema.Question{}.Fields()
+	_ = questionFields
+	// questionDescCreatedAt is the schema descriptor for created_at field.
+	questionDescCreatedAt := questionMixinFields0[0].Descriptor()
+	// question.DefaultCreatedAt holds the default value on creation for the created_at field.
+	question.DefaultCreatedAt = questionDescCreatedAt.Default.(func() time.Time)
+	// questionDescUpdatedAt is the schema descriptor for updated_at field.
+	questionDescUpdatedAt := questionMixinFields0[1].Descriptor()
+	// question.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	question.DefaultUpdatedAt = questionDescUpdatedAt.Default.(func() time.Time)
+	// question.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	question.UpdateDefaultUpdatedAt = questionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// questionDescCategory is the schema descriptor for category field.
+	questionDescCategory := questionFields[2].Descriptor()
+	// question.DefaultCategory holds the default value on creation for the category field.
+	question.DefaultCategory = questionDescCategory.Default.(string)
+	// question.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
+	question.CategoryValidator = questionDescCategory.Validators[0].(func(string) error)
+	// questionDescStem is the schema descriptor for stem field.
+	questionDescStem := questionFields[3].Descriptor()
+	// question.StemValidator is a validator for the "stem" field. It is called by the builders before save.
+	question.StemValidator = func() func(string) error {
+		validators := questionDescStem.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(stem string) error {
+			for _, fn := range fns {
+				if err := fn(stem); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// questionDescExplanation is the schema descriptor for explanation field.
+	questionDescExplanation := questionFields[6].Descriptor()
+	// question.DefaultExplanation holds the default value on creation for the explanation field.
+	question.DefaultExplanation = questionDescExplanation.Default.(string)
+	// question.ExplanationValidator is a validator for the "explanation" field. It is called by the builders before save.
+	question.ExplanationValidator = questionDescExplanation.Validators[0].(func(string) error)
+	// questionDescPoints is the schema descriptor for points field.
+	questionDescPoints := questionFields[7].Descriptor()
+	// question.DefaultPoints holds the default value on creation for the points field.
+	question.DefaultPoints = questionDescPoints.Default.(int)
+	// question.PointsValidator is a validator for the "points" field. It is called by the builders before save.
+	question.PointsValidator = questionDescPoints.Validators[0].(func(int) error)
+	// questionDescActive is the schema descriptor for active field.
+	questionDescActive := questionFields[8].Descriptor()
+	// question.DefaultActive holds the default value on creation for the active field.
+	question.DefaultActive = questionDescActive.Default.(bool)
 	regionMixin := schema.Region{}.Mixin()
 	region.Policy = privacy.NewPolicies(schema.Region{})
 	region.Hooks[0] = func(next ent.Mutator) ent.Mutator {

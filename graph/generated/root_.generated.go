@@ -195,6 +195,28 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	EvidenceRecord struct {
+		ActorID  func(childComplexity int) int
+		At       func(childComplexity int) int
+		Chain    func(childComplexity int) int
+		Hash     func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		PrevHash func(childComplexity int) int
+		Seq      func(childComplexity int) int
+	}
+
+	EvidenceRecordConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	EvidenceRecordEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	ExamPlan struct {
 		CreatedAt      func(childComplexity int) int
 		EnrollEndsAt   func(childComplexity int) int
@@ -406,6 +428,30 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PaperTemplate struct {
+		Active          func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		DurationMinutes func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Name            func(childComplexity int) int
+		PassMark        func(childComplexity int) int
+		Subject         func(childComplexity int) int
+		SubjectID       func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	PaperTemplateConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaperTemplateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Payment struct {
 		AmountCents       func(childComplexity int) int
 		CompanyID         func(childComplexity int) int
@@ -499,9 +545,11 @@ type ComplexityRoot struct {
 		Nodes                     func(childComplexity int, ids []int) int
 		Notifications             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
 		Organizations             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		PaperTemplates            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaperTemplateOrder, where *ent.PaperTemplateWhereInput) int
 		Payments                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) int
 		ProfileCompleteness       func(childComplexity int, userID *int) int
 		Profiles                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) int
+		Questions                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.QuestionOrder, where *ent.QuestionWhereInput) int
 		Regions                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) int
 		Rooms                     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
 		SearchExamSessions        func(childComplexity int, input model.SearchExamSessionsInput) int
@@ -512,6 +560,32 @@ type ComplexityRoot struct {
 		TrainingRecords           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
 		UploadableAttachmentKinds func(childComplexity int) int
 		Users                     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+	}
+
+	Question struct {
+		Active      func(childComplexity int) int
+		Category    func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Explanation func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Options     func(childComplexity int) int
+		Points      func(childComplexity int) int
+		Stem        func(childComplexity int) int
+		Subject     func(childComplexity int) int
+		SubjectID   func(childComplexity int) int
+		Type        func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
+	QuestionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	QuestionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Region struct {
@@ -1347,6 +1421,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EnrollmentEdge.Node(childComplexity), true
+
+	case "EvidenceRecord.actorID":
+		if e.ComplexityRoot.EvidenceRecord.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.ActorID(childComplexity), true
+	case "EvidenceRecord.at":
+		if e.ComplexityRoot.EvidenceRecord.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.At(childComplexity), true
+	case "EvidenceRecord.chain":
+		if e.ComplexityRoot.EvidenceRecord.Chain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.Chain(childComplexity), true
+	case "EvidenceRecord.hash":
+		if e.ComplexityRoot.EvidenceRecord.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.Hash(childComplexity), true
+	case "EvidenceRecord.id":
+		if e.ComplexityRoot.EvidenceRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.ID(childComplexity), true
+	case "EvidenceRecord.kind":
+		if e.ComplexityRoot.EvidenceRecord.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.Kind(childComplexity), true
+	case "EvidenceRecord.prevHash":
+		if e.ComplexityRoot.EvidenceRecord.PrevHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.PrevHash(childComplexity), true
+	case "EvidenceRecord.seq":
+		if e.ComplexityRoot.EvidenceRecord.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecord.Seq(childComplexity), true
+
+	case "EvidenceRecordConnection.edges":
+		if e.ComplexityRoot.EvidenceRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecordConnection.Edges(childComplexity), true
+	case "EvidenceRecordConnection.pageInfo":
+		if e.ComplexityRoot.EvidenceRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecordConnection.PageInfo(childComplexity), true
+	case "EvidenceRecordConnection.totalCount":
+		if e.ComplexityRoot.EvidenceRecordConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecordConnection.TotalCount(childComplexity), true
+
+	case "EvidenceRecordEdge.cursor":
+		if e.ComplexityRoot.EvidenceRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecordEdge.Cursor(childComplexity), true
+	case "EvidenceRecordEdge.node":
+		if e.ComplexityRoot.EvidenceRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceRecordEdge.Node(childComplexity), true
 
 	case "ExamPlan.createdAt":
 		if e.ComplexityRoot.ExamPlan.CreatedAt == nil {
@@ -2573,6 +2728,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PaperTemplate.active":
+		if e.ComplexityRoot.PaperTemplate.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.Active(childComplexity), true
+	case "PaperTemplate.createdAt":
+		if e.ComplexityRoot.PaperTemplate.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.CreatedAt(childComplexity), true
+	case "PaperTemplate.durationMinutes":
+		if e.ComplexityRoot.PaperTemplate.DurationMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.DurationMinutes(childComplexity), true
+	case "PaperTemplate.id":
+		if e.ComplexityRoot.PaperTemplate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.ID(childComplexity), true
+	case "PaperTemplate.kind":
+		if e.ComplexityRoot.PaperTemplate.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.Kind(childComplexity), true
+	case "PaperTemplate.name":
+		if e.ComplexityRoot.PaperTemplate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.Name(childComplexity), true
+	case "PaperTemplate.passMark":
+		if e.ComplexityRoot.PaperTemplate.PassMark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.PassMark(childComplexity), true
+	case "PaperTemplate.subject":
+		if e.ComplexityRoot.PaperTemplate.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.Subject(childComplexity), true
+	case "PaperTemplate.subjectID":
+		if e.ComplexityRoot.PaperTemplate.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.SubjectID(childComplexity), true
+	case "PaperTemplate.updatedAt":
+		if e.ComplexityRoot.PaperTemplate.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.UpdatedAt(childComplexity), true
+
+	case "PaperTemplateConnection.edges":
+		if e.ComplexityRoot.PaperTemplateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplateConnection.Edges(childComplexity), true
+	case "PaperTemplateConnection.pageInfo":
+		if e.ComplexityRoot.PaperTemplateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplateConnection.PageInfo(childComplexity), true
+	case "PaperTemplateConnection.totalCount":
+		if e.ComplexityRoot.PaperTemplateConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplateConnection.TotalCount(childComplexity), true
+
+	case "PaperTemplateEdge.cursor":
+		if e.ComplexityRoot.PaperTemplateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplateEdge.Cursor(childComplexity), true
+	case "PaperTemplateEdge.node":
+		if e.ComplexityRoot.PaperTemplateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplateEdge.Node(childComplexity), true
+
 	case "Payment.amountCents":
 		if e.ComplexityRoot.Payment.AmountCents == nil {
 			break
@@ -3067,6 +3315,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organizations(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.OrganizationOrder), args["where"].(*ent.OrganizationWhereInput)), true
+	case "Query.paperTemplates":
+		if e.ComplexityRoot.Query.PaperTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paperTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaperTemplates(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.PaperTemplateOrder), args["where"].(*ent.PaperTemplateWhereInput)), true
 	case "Query.payments":
 		if e.ComplexityRoot.Query.Payments == nil {
 			break
@@ -3100,6 +3359,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Profiles(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ProfileOrder), args["where"].(*ent.ProfileWhereInput)), true
+	case "Query.questions":
+		if e.ComplexityRoot.Query.Questions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_questions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Questions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.QuestionOrder), args["where"].(*ent.QuestionWhereInput)), true
 	case "Query.regions":
 		if e.ComplexityRoot.Query.Regions == nil {
 			break
@@ -3200,6 +3470,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+
+	case "Question.active":
+		if e.ComplexityRoot.Question.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Active(childComplexity), true
+	case "Question.category":
+		if e.ComplexityRoot.Question.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Category(childComplexity), true
+	case "Question.createdAt":
+		if e.ComplexityRoot.Question.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.CreatedAt(childComplexity), true
+	case "Question.explanation":
+		if e.ComplexityRoot.Question.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Explanation(childComplexity), true
+	case "Question.id":
+		if e.ComplexityRoot.Question.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.ID(childComplexity), true
+	case "Question.options":
+		if e.ComplexityRoot.Question.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Options(childComplexity), true
+	case "Question.points":
+		if e.ComplexityRoot.Question.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Points(childComplexity), true
+	case "Question.stem":
+		if e.ComplexityRoot.Question.Stem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Stem(childComplexity), true
+	case "Question.subject":
+		if e.ComplexityRoot.Question.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Subject(childComplexity), true
+	case "Question.subjectID":
+		if e.ComplexityRoot.Question.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.SubjectID(childComplexity), true
+	case "Question.type":
+		if e.ComplexityRoot.Question.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.Type(childComplexity), true
+	case "Question.updatedAt":
+		if e.ComplexityRoot.Question.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Question.UpdatedAt(childComplexity), true
+
+	case "QuestionConnection.edges":
+		if e.ComplexityRoot.QuestionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuestionConnection.Edges(childComplexity), true
+	case "QuestionConnection.pageInfo":
+		if e.ComplexityRoot.QuestionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuestionConnection.PageInfo(childComplexity), true
+	case "QuestionConnection.totalCount":
+		if e.ComplexityRoot.QuestionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuestionConnection.TotalCount(childComplexity), true
+
+	case "QuestionEdge.cursor":
+		if e.ComplexityRoot.QuestionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuestionEdge.Cursor(childComplexity), true
+	case "QuestionEdge.node":
+		if e.ComplexityRoot.QuestionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuestionEdge.Node(childComplexity), true
 
 	case "Region.code":
 		if e.ComplexityRoot.Region.Code == nil {
@@ -3910,6 +4285,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputEnrollStaffInput,
 		ec.unmarshalInputEnrollmentOrder,
 		ec.unmarshalInputEnrollmentWhereInput,
+		ec.unmarshalInputEvidenceRecordOrder,
+		ec.unmarshalInputEvidenceRecordWhereInput,
 		ec.unmarshalInputExamPlanOrder,
 		ec.unmarshalInputExamPlanWhereInput,
 		ec.unmarshalInputExamSessionOrder,
@@ -3922,10 +4299,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputNotificationWhereInput,
 		ec.unmarshalInputOrganizationOrder,
 		ec.unmarshalInputOrganizationWhereInput,
+		ec.unmarshalInputPaperTemplateOrder,
+		ec.unmarshalInputPaperTemplateWhereInput,
 		ec.unmarshalInputPaymentOrder,
 		ec.unmarshalInputPaymentWhereInput,
 		ec.unmarshalInputProfileOrder,
 		ec.unmarshalInputProfileWhereInput,
+		ec.unmarshalInputQuestionOrder,
+		ec.unmarshalInputQuestionWhereInput,
 		ec.unmarshalInputRecordTrainingInput,
 		ec.unmarshalInputRegionOrder,
 		ec.unmarshalInputRegionWhereInput,
@@ -6250,6 +6631,184 @@ input EnrollmentWhereInput {
   hasCheckIn: Boolean
   hasCheckInWith: [CheckInWhereInput!]
 }
+type EvidenceRecord implements Node {
+  id: ID!
+  chain: String!
+  seq: Int!
+  kind: String!
+  actorID: ID
+  at: Time!
+  prevHash: String!
+  hash: String!
+}
+"""
+A connection to a list of items.
+"""
+type EvidenceRecordConnection {
+  """
+  A list of edges.
+  """
+  edges: [EvidenceRecordEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type EvidenceRecordEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: EvidenceRecord
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for EvidenceRecord connections
+"""
+input EvidenceRecordOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order EvidenceRecords.
+  """
+  field: EvidenceRecordOrderField!
+}
+"""
+Properties by which EvidenceRecord connections can be ordered.
+"""
+enum EvidenceRecordOrderField {
+  SEQ
+}
+"""
+EvidenceRecordWhereInput is used for filtering EvidenceRecord objects.
+Input was generated by ent.
+"""
+input EvidenceRecordWhereInput {
+  not: EvidenceRecordWhereInput
+  and: [EvidenceRecordWhereInput!]
+  or: [EvidenceRecordWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  chain field predicates
+  """
+  chain: String
+  chainNEQ: String
+  chainIn: [String!]
+  chainNotIn: [String!]
+  chainGT: String
+  chainGTE: String
+  chainLT: String
+  chainLTE: String
+  chainContains: String
+  chainHasPrefix: String
+  chainHasSuffix: String
+  chainEqualFold: String
+  chainContainsFold: String
+  """
+  seq field predicates
+  """
+  seq: Int
+  seqNEQ: Int
+  seqIn: [Int!]
+  seqNotIn: [Int!]
+  seqGT: Int
+  seqGTE: Int
+  seqLT: Int
+  seqLTE: Int
+  """
+  kind field predicates
+  """
+  kind: String
+  kindNEQ: String
+  kindIn: [String!]
+  kindNotIn: [String!]
+  kindGT: String
+  kindGTE: String
+  kindLT: String
+  kindLTE: String
+  kindContains: String
+  kindHasPrefix: String
+  kindHasSuffix: String
+  kindEqualFold: String
+  kindContainsFold: String
+  """
+  actor_id field predicates
+  """
+  actorID: ID
+  actorIDNEQ: ID
+  actorIDIn: [ID!]
+  actorIDNotIn: [ID!]
+  actorIDGT: ID
+  actorIDGTE: ID
+  actorIDLT: ID
+  actorIDLTE: ID
+  actorIDIsNil: Boolean
+  actorIDNotNil: Boolean
+  """
+  at field predicates
+  """
+  at: Time
+  atNEQ: Time
+  atIn: [Time!]
+  atNotIn: [Time!]
+  atGT: Time
+  atGTE: Time
+  atLT: Time
+  atLTE: Time
+  """
+  prev_hash field predicates
+  """
+  prevHash: String
+  prevHashNEQ: String
+  prevHashIn: [String!]
+  prevHashNotIn: [String!]
+  prevHashGT: String
+  prevHashGTE: String
+  prevHashLT: String
+  prevHashLTE: String
+  prevHashContains: String
+  prevHashHasPrefix: String
+  prevHashHasSuffix: String
+  prevHashEqualFold: String
+  prevHashContainsFold: String
+  """
+  hash field predicates
+  """
+  hash: String
+  hashNEQ: String
+  hashIn: [String!]
+  hashNotIn: [String!]
+  hashGT: String
+  hashGTE: String
+  hashLT: String
+  hashLTE: String
+  hashContains: String
+  hashHasPrefix: String
+  hashHasSuffix: String
+  hashEqualFold: String
+  hashContainsFold: String
+}
 """
 ExamCategory is enum for the field category
 """
@@ -7553,6 +8112,179 @@ type PageInfo {
   """
   endCursor: Cursor
 }
+"""
+PaperKind is enum for the field kind
+"""
+enum PaperKind @goModel(model: "github.com/kaowu/kaowu/ent/papertemplate.Kind") {
+  MOCK
+  FORMAL
+}
+type PaperTemplate implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  subjectID: ID!
+  kind: PaperKind!
+  name: String!
+  durationMinutes: Int!
+  passMark: Int!
+  active: Boolean!
+  subject: Subject!
+}
+"""
+A connection to a list of items.
+"""
+type PaperTemplateConnection {
+  """
+  A list of edges.
+  """
+  edges: [PaperTemplateEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type PaperTemplateEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: PaperTemplate
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for PaperTemplate connections
+"""
+input PaperTemplateOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order PaperTemplates.
+  """
+  field: PaperTemplateOrderField!
+}
+"""
+Properties by which PaperTemplate connections can be ordered.
+"""
+enum PaperTemplateOrderField {
+  CREATED_AT
+  NAME
+}
+"""
+PaperTemplateWhereInput is used for filtering PaperTemplate objects.
+Input was generated by ent.
+"""
+input PaperTemplateWhereInput {
+  not: PaperTemplateWhereInput
+  and: [PaperTemplateWhereInput!]
+  or: [PaperTemplateWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  subject_id field predicates
+  """
+  subjectID: ID
+  subjectIDNEQ: ID
+  subjectIDIn: [ID!]
+  subjectIDNotIn: [ID!]
+  """
+  kind field predicates
+  """
+  kind: PaperKind
+  kindNEQ: PaperKind
+  kindIn: [PaperKind!]
+  kindNotIn: [PaperKind!]
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  duration_minutes field predicates
+  """
+  durationMinutes: Int
+  durationMinutesNEQ: Int
+  durationMinutesIn: [Int!]
+  durationMinutesNotIn: [Int!]
+  durationMinutesGT: Int
+  durationMinutesGTE: Int
+  durationMinutesLT: Int
+  durationMinutesLTE: Int
+  """
+  pass_mark field predicates
+  """
+  passMark: Int
+  passMarkNEQ: Int
+  passMarkIn: [Int!]
+  passMarkNotIn: [Int!]
+  passMarkGT: Int
+  passMarkGTE: Int
+  passMarkLT: Int
+  passMarkLTE: Int
+  """
+  active field predicates
+  """
+  active: Boolean
+  activeNEQ: Boolean
+  """
+  subject edge predicates
+  """
+  hasSubject: Boolean
+  hasSubjectWith: [SubjectWhereInput!]
+}
 type Payment implements Node {
   id: ID!
   createdAt: Time!
@@ -8387,6 +9119,37 @@ type Query {
     """
     where: OrganizationWhereInput
   ): OrganizationConnection!
+  paperTemplates(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for PaperTemplates returned from the connection.
+    """
+    orderBy: PaperTemplateOrder
+
+    """
+    Filtering options for PaperTemplates returned from the connection.
+    """
+    where: PaperTemplateWhereInput
+  ): PaperTemplateConnection!
   payments(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8449,6 +9212,37 @@ type Query {
     """
     where: ProfileWhereInput
   ): ProfileConnection!
+  questions(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Questions returned from the connection.
+    """
+    orderBy: QuestionOrder
+
+    """
+    Filtering options for Questions returned from the connection.
+    """
+    where: QuestionWhereInput
+  ): QuestionConnection!
   regions(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8604,6 +9398,203 @@ type Query {
     """
     where: UserWhereInput
   ): UserConnection!
+}
+type Question implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  subjectID: ID!
+  type: QuestionType!
+  category: String!
+  stem: String!
+  options: [String!]
+  explanation: String!
+  points: Int!
+  active: Boolean!
+  subject: Subject!
+}
+"""
+A connection to a list of items.
+"""
+type QuestionConnection {
+  """
+  A list of edges.
+  """
+  edges: [QuestionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type QuestionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Question
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Question connections
+"""
+input QuestionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Questions.
+  """
+  field: QuestionOrderField!
+}
+"""
+Properties by which Question connections can be ordered.
+"""
+enum QuestionOrderField {
+  CREATED_AT
+  CATEGORY
+}
+"""
+QuestionType is enum for the field type
+"""
+enum QuestionType @goModel(model: "github.com/kaowu/kaowu/ent/question.Type") {
+  SINGLE
+  MULTIPLE
+  TRUE_FALSE
+}
+"""
+QuestionWhereInput is used for filtering Question objects.
+Input was generated by ent.
+"""
+input QuestionWhereInput {
+  not: QuestionWhereInput
+  and: [QuestionWhereInput!]
+  or: [QuestionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  subject_id field predicates
+  """
+  subjectID: ID
+  subjectIDNEQ: ID
+  subjectIDIn: [ID!]
+  subjectIDNotIn: [ID!]
+  """
+  type field predicates
+  """
+  type: QuestionType
+  typeNEQ: QuestionType
+  typeIn: [QuestionType!]
+  typeNotIn: [QuestionType!]
+  """
+  category field predicates
+  """
+  category: String
+  categoryNEQ: String
+  categoryIn: [String!]
+  categoryNotIn: [String!]
+  categoryGT: String
+  categoryGTE: String
+  categoryLT: String
+  categoryLTE: String
+  categoryContains: String
+  categoryHasPrefix: String
+  categoryHasSuffix: String
+  categoryEqualFold: String
+  categoryContainsFold: String
+  """
+  stem field predicates
+  """
+  stem: String
+  stemNEQ: String
+  stemIn: [String!]
+  stemNotIn: [String!]
+  stemGT: String
+  stemGTE: String
+  stemLT: String
+  stemLTE: String
+  stemContains: String
+  stemHasPrefix: String
+  stemHasSuffix: String
+  stemEqualFold: String
+  stemContainsFold: String
+  """
+  explanation field predicates
+  """
+  explanation: String
+  explanationNEQ: String
+  explanationIn: [String!]
+  explanationNotIn: [String!]
+  explanationGT: String
+  explanationGTE: String
+  explanationLT: String
+  explanationLTE: String
+  explanationContains: String
+  explanationHasPrefix: String
+  explanationHasSuffix: String
+  explanationEqualFold: String
+  explanationContainsFold: String
+  """
+  points field predicates
+  """
+  points: Int
+  pointsNEQ: Int
+  pointsIn: [Int!]
+  pointsNotIn: [Int!]
+  pointsGT: Int
+  pointsGTE: Int
+  pointsLT: Int
+  pointsLTE: Int
+  """
+  active field predicates
+  """
+  active: Boolean
+  activeNEQ: Boolean
+  """
+  subject edge predicates
+  """
+  hasSubject: Boolean
+  hasSubjectWith: [SubjectWhereInput!]
 }
 type Region implements Node {
   id: ID!
@@ -10087,6 +11078,38 @@ func (ec *executionContext) childFields_EnrollmentEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type EnrollmentEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_EvidenceRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EvidenceRecord_id(ctx, field)
+	case "chain":
+		return ec.fieldContext_EvidenceRecord_chain(ctx, field)
+	case "seq":
+		return ec.fieldContext_EvidenceRecord_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_EvidenceRecord_kind(ctx, field)
+	case "actorID":
+		return ec.fieldContext_EvidenceRecord_actorID(ctx, field)
+	case "at":
+		return ec.fieldContext_EvidenceRecord_at(ctx, field)
+	case "prevHash":
+		return ec.fieldContext_EvidenceRecord_prevHash(ctx, field)
+	case "hash":
+		return ec.fieldContext_EvidenceRecord_hash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidenceRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_EvidenceRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_EvidenceRecordEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_EvidenceRecordEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidenceRecordEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_ExamPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10399,6 +11422,54 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PaperTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaperTemplate_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PaperTemplate_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_PaperTemplate_updatedAt(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_PaperTemplate_subjectID(ctx, field)
+	case "kind":
+		return ec.fieldContext_PaperTemplate_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_PaperTemplate_name(ctx, field)
+	case "durationMinutes":
+		return ec.fieldContext_PaperTemplate_durationMinutes(ctx, field)
+	case "passMark":
+		return ec.fieldContext_PaperTemplate_passMark(ctx, field)
+	case "active":
+		return ec.fieldContext_PaperTemplate_active(ctx, field)
+	case "subject":
+		return ec.fieldContext_PaperTemplate_subject(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_PaperTemplateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaperTemplateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaperTemplateConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaperTemplateConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperTemplateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaperTemplateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PaperTemplateEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PaperTemplateEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperTemplateEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10543,6 +11614,58 @@ func (ec *executionContext) childFields_ProfileEdge(ctx context.Context, field g
 		return ec.fieldContext_ProfileEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Question(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Question_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Question_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Question_updatedAt(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_Question_subjectID(ctx, field)
+	case "type":
+		return ec.fieldContext_Question_type(ctx, field)
+	case "category":
+		return ec.fieldContext_Question_category(ctx, field)
+	case "stem":
+		return ec.fieldContext_Question_stem(ctx, field)
+	case "options":
+		return ec.fieldContext_Question_options(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Question_explanation(ctx, field)
+	case "points":
+		return ec.fieldContext_Question_points(ctx, field)
+	case "active":
+		return ec.fieldContext_Question_active(ctx, field)
+	case "subject":
+		return ec.fieldContext_Question_subject(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Question", field.Name)
+}
+
+func (ec *executionContext) childFields_QuestionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QuestionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QuestionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_QuestionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QuestionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QuestionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_QuestionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_QuestionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QuestionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
