@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kaowu/kaowu/internal/testenv"
 	"io"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,23 +30,7 @@ import (
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// clock is a settable time source shared with the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 // env is one migrated database with an auth service on it.
 type env struct {
@@ -79,7 +63,7 @@ func newEnv(t *testing.T, url string, cfg auth.Config) *env {
 	}
 	rec := &notify.Recorder{}
 	svc := auth.New(client, password.NewHasher(password.FastParams(), 4), rec, cfg, quietLog())
-	c := &clock{t: time.Now().Truncate(time.Millisecond)}
+	c := testenv.NewClock(time.Now().Truncate(time.Millisecond))
 	svc.SetClock(c.Now)
 	return &env{t: t, client: client, svc: svc, sms: rec, clock: c, ctx: ctx, sys: viewer.SystemContext(ctx)}
 }

@@ -39,13 +39,7 @@ import (
 
 var cst = time.FixedZone("CST", 8*3600)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+type clock = testenv.Clock
 
 // eachBackend runs fn on SQLite and PostgreSQL, each with blobs on local
 // disk and on MinIO.
@@ -158,7 +152,7 @@ func newWorld(t *testing.T, client *ent.Client, store storage.Store) *world {
 	w := &world{t: t, client: client, sys: sys, u: randHex(4), store: &trackingStore{Store: store}}
 	w.bus = events.NewLocal()
 	t.Cleanup(func() { _ = w.bus.Close() })
-	w.clock = &clock{t: start.Add(-30 * time.Minute)}
+	w.clock = testenv.NewClock(start.Add(-30 * time.Minute))
 	signer := storage.NewSigner([]byte("0123456789abcdef0123456789abcdef"))
 	w.svc = &checkin.Service{
 		Client: client, Store: w.store, Bus: w.bus, Now: w.clock.Now, Log: quiet(),

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kaowu/kaowu/internal/testenv"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,23 +35,7 @@ const fullMsg = "该场考试已无剩余座位，请选择其他考试进行报
 // t0 is the test's "now": inside the enrollment window of the plans below.
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-// clock is a settable time source shared with the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testenv.Clock
 
 // rowChecker is a real ProfileChecker: the profile row must exist and name
 // an education and an address. It reads in the caller's transaction.
@@ -119,7 +103,7 @@ func newEnv(t testing.TB, url string) *env {
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	rec := &notify.Recorder{}
-	c := &clock{t: t0}
+	c := testenv.NewClock(t0)
 	svc := &enr.Service{
 		Client:   client,
 		Notifier: &notify.Notifier{Client: client, Bus: bus, SMS: rec},

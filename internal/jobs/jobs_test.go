@@ -33,16 +33,9 @@ func TestMain(m *testing.M) {
 // real time.Now can make a job due by accident.
 var base = time.Date(2031, 3, 1, 8, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testenv.Clock
 
-func newClock() *clock { return &clock{t: base} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+func newClock() *clock { return testenv.NewClock(base) }
 
 func open(t *testing.T, url string) (*db.DB, *ent.Client) {
 	t.Helper()
@@ -147,12 +140,12 @@ func TestJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 			runDue(t, r, 0)
-			clk.Add(time.Hour - time.Second)
+			clk.Advance(time.Hour - time.Second)
 			runDue(t, r, 0)
 			if calls != 0 || get(t, c, "t2", "k").Status != job.StatusPENDING {
 				t.Fatal("ran before run_at")
 			}
-			clk.Add(time.Second)
+			clk.Advance(time.Second)
 			runDue(t, r, 1)
 			if calls != 1 {
 				t.Fatalf("calls = %d", calls)
@@ -180,7 +173,7 @@ func TestJobs(t *testing.T) {
 			if !j.RunAt.Equal(base.Add(30*time.Minute)) || j.Status != job.StatusPENDING || j.Generation != 2 {
 				t.Fatalf("rescheduled: %+v", j)
 			}
-			clk.Add(30 * time.Minute)
+			clk.Advance(30 * time.Minute)
 			runDue(t, r, 1)
 			// Replaying the same Schedule, or an earlier one, leaves it done.
 			must(t, jobs.Schedule(ctx, c, "t3", "a", base.Add(30*time.Minute), payload{3}))
@@ -195,7 +188,7 @@ func TestJobs(t *testing.T) {
 				t.Fatalf("re-armed: %+v", j)
 			}
 			runDue(t, r, 0)
-			clk.Add(150 * time.Minute)
+			clk.Advance(150 * time.Minute)
 			runDue(t, r, 1)
 			if fmt.Sprint(seen) != "[3 5]" || count(t, c, "t3") != 1 {
 				t.Fatalf("runs saw %v", seen)
@@ -223,21 +216,21 @@ func TestJobs(t *testing.T) {
 				!strings.Contains(j.LastError, "first run panics") || j.LockedBy != nil {
 				t.Fatalf("after 1st failure: %+v", j)
 			}
-			clk.Add(10*time.Minute - time.Second)
+			clk.Advance(10*time.Minute - time.Second)
 			runDue(t, r, 0) // backoff holds
-			clk.Add(time.Second)
+			clk.Advance(time.Second)
 			runDue(t, r, 1)
 			j = get(t, c, "t4", "k")
 			if j.Status != job.StatusPENDING || j.Attempts != 2 || !j.RunAt.Equal(base.Add(30*time.Minute)) || j.LastError != "boom 2" {
 				t.Fatalf("after 2nd failure: %+v", j)
 			}
-			clk.Add(20 * time.Minute)
+			clk.Advance(20 * time.Minute)
 			runDue(t, r, 1)
 			j = get(t, c, "t4", "k")
 			if j.Status != job.StatusFAILED || j.Attempts != 3 || j.LastError != "boom 3" || j.DoneAt == nil {
 				t.Fatalf("after last failure: %+v", j)
 			}
-			clk.Add(24 * time.Hour)
+			clk.Advance(24 * time.Hour)
 			runDue(t, r, 0)
 			if calls != 3 {
 				t.Fatalf("calls = %d", calls)
@@ -327,9 +320,9 @@ func TestJobs(t *testing.T) {
 				t.Fatalf("claimed: %+v", j)
 			}
 			runDue(t, b, 0) // the lease holds
-			clk.Add(time.Hour)
+			clk.Advance(time.Hour)
 			runDue(t, b, 0) // until it has passed
-			clk.Add(time.Second)
+			clk.Advance(time.Second)
 			runDue(t, b, 1)
 			if fmt.Sprint(bSaw) != "[2]" {
 				t.Fatalf("survivor saw attempts %v", bSaw)
@@ -385,7 +378,7 @@ func TestJobs(t *testing.T) {
 			if j.Status != job.StatusPENDING || !j.RunAt.Equal(base.Add(time.Hour)) || j.Attempts != 0 || j.LockedBy != nil {
 				t.Fatalf("after the old run finished: %+v", j)
 			}
-			clk.Add(time.Hour)
+			clk.Advance(time.Hour)
 			runDue(t, r, 1)
 			if calls.Load() != 2 || get(t, c, "t8", "k").Status != job.StatusDONE {
 				t.Fatal("rescheduled run did not happen")

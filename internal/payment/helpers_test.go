@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kaowu/kaowu/internal/testenv"
 	"html"
 	"io"
 	"log/slog"
@@ -38,23 +39,7 @@ import (
 
 var simSecret = []byte("sim-gateway-test-secret-0123456789")
 
-// clock is a settable time source shared with the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testenv.Clock
 
 // logBuf collects the service's log lines (written from handler goroutines).
 type logBuf struct {
@@ -191,7 +176,7 @@ func newFx(t *testing.T, url string) *fx {
 	notifier := &notify.Notifier{Client: client, Bus: bus, SMS: rec}
 	f := &fx{
 		t: t, client: client, marker: &marker{client: client, notifier: notifier}, sms: rec, logs: logs, ctx: ctx, sys: sys,
-		clock: &clock{t: time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC)},
+		clock: testenv.NewClock(time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC)),
 	}
 	// The listener first, so every URL is known before the server serves.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kaowu/kaowu/internal/testenv"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,23 +37,7 @@ var cst = time.FixedZone("CST", 8*3600)
 // day is a date in the test calendar (the clock starts on 2030-03-01 09:00 CST).
 func day(m time.Month, d, h, min int) time.Time { return time.Date(2030, m, d, h, min, 0, 0, cst) }
 
-// clock is a settable time source shared with the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testenv.Clock
 
 // env is a migrated database with a plans service, two training
 // institutions, two exam sites with rooms, and an account per role.
@@ -90,7 +74,7 @@ func newEnv(t *testing.T, url string) *env {
 	client.Use(audit.Hook(quietLog()))
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
-	clk := &clock{t: day(time.March, 1, 9, 0)}
+	clk := testenv.NewClock(day(time.March, 1, 9, 0))
 	svc := &plans.Service{
 		Client:   client,
 		Notifier: &notify.Notifier{Client: client, Bus: bus, SMS: &notify.Recorder{}, Log: quietLog()},

@@ -42,14 +42,7 @@ import (
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+type clock = testenv.Clock
 
 // blobs is a store under test and a way to list what it holds.
 type blobs struct {
@@ -146,7 +139,7 @@ func newEnv(t *testing.T, url string, b blobs) *env {
 	client.Use(audit.Hook(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
-	c := &clock{t: time.Date(2026, 3, 10, 4, 0, 0, 0, time.UTC)}
+	c := testenv.NewClock(time.Date(2026, 3, 10, 4, 0, 0, 0, time.UTC))
 	signer := storage.NewSigner(testSecret)
 	e := &env{
 		t: t, d: d, client: client, store: b, signer: signer, clock: c, sys: viewer.SystemContext(ctx),

@@ -10,7 +10,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,13 +33,7 @@ import (
 
 var cst = time.FixedZone("CST", 8*3600)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+type clock = testenv.Clock
 
 // eachBackend runs fn on SQLite and PostgreSQL, each with blobs on local
 // disk and on MinIO.
@@ -128,7 +121,7 @@ func newWorld(t *testing.T, client *ent.Client, store storage.Store) *world {
 	t.Helper()
 	sys := viewer.SystemContext(context.Background())
 	w := &world{t: t, client: client, store: store, sys: sys, u: randHex(4)}
-	w.clock = &clock{t: time.Date(2026, 5, 9, 12, 0, 0, 0, cst)}
+	w.clock = testenv.NewClock(time.Date(2026, 5, 9, 12, 0, 0, 0, cst))
 	w.svc = &tickets.Service{Client: client, Store: store, Now: w.clock.Now}
 
 	org := func(kind organization.Kind, name, addr string) *ent.Organization {

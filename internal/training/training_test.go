@@ -31,12 +31,7 @@ import (
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+type clock = testenv.Clock
 
 type env struct {
 	t          *testing.T
@@ -69,7 +64,7 @@ func newEnv(t *testing.T, url string) *env {
 	t.Cleanup(func() { _ = bus.Close() })
 	rec := &notify.Recorder{}
 	// Noon in China, so "today" is unambiguous.
-	c := &clock{t: time.Date(2026, 3, 10, 4, 0, 0, 0, time.UTC)}
+	c := testenv.NewClock(time.Date(2026, 3, 10, 4, 0, 0, 0, time.UTC))
 	e := &env{
 		t: t, client: client, sms: rec, clock: c, sys: viewer.SystemContext(ctx),
 		svc: &training.Service{Client: client, Notifier: &notify.Notifier{Client: client, Bus: bus, SMS: rec}, Now: c.Now},
