@@ -17,6 +17,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
@@ -31,6 +33,7 @@ import (
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
@@ -53,6 +56,10 @@ type Client struct {
 	Announcement *AnnouncementClient
 	// Attachment is the client for interacting with the Attachment builders.
 	Attachment *AttachmentClient
+	// Attempt is the client for interacting with the Attempt builders.
+	Attempt *AttemptClient
+	// AttemptAnswer is the client for interacting with the AttemptAnswer builders.
+	AttemptAnswer *AttemptAnswerClient
 	// AuditLog is the client for interacting with the AuditLog builders.
 	AuditLog *AuditLogClient
 	// Captcha is the client for interacting with the Captcha builders.
@@ -81,6 +88,8 @@ type Client struct {
 	PaperTemplate *PaperTemplateClient
 	// Payment is the client for interacting with the Payment builders.
 	Payment *PaymentClient
+	// ProctorAssignment is the client for interacting with the ProctorAssignment builders.
+	ProctorAssignment *ProctorAssignmentClient
 	// Profile is the client for interacting with the Profile builders.
 	Profile *ProfileClient
 	// Question is the client for interacting with the Question builders.
@@ -112,6 +121,8 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Announcement = NewAnnouncementClient(c.config)
 	c.Attachment = NewAttachmentClient(c.config)
+	c.Attempt = NewAttemptClient(c.config)
+	c.AttemptAnswer = NewAttemptAnswerClient(c.config)
 	c.AuditLog = NewAuditLogClient(c.config)
 	c.Captcha = NewCaptchaClient(c.config)
 	c.CheckIn = NewCheckInClient(c.config)
@@ -126,6 +137,7 @@ func (c *Client) init() {
 	c.Organization = NewOrganizationClient(c.config)
 	c.PaperTemplate = NewPaperTemplateClient(c.config)
 	c.Payment = NewPaymentClient(c.config)
+	c.ProctorAssignment = NewProctorAssignmentClient(c.config)
 	c.Profile = NewProfileClient(c.config)
 	c.Question = NewQuestionClient(c.config)
 	c.Region = NewRegionClient(c.config)
@@ -225,33 +237,36 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		Announcement:     NewAnnouncementClient(cfg),
-		Attachment:       NewAttachmentClient(cfg),
-		AuditLog:         NewAuditLogClient(cfg),
-		Captcha:          NewCaptchaClient(cfg),
-		CheckIn:          NewCheckInClient(cfg),
-		Enrollment:       NewEnrollmentClient(cfg),
-		EvidenceRecord:   NewEvidenceRecordClient(cfg),
-		ExamPlan:         NewExamPlanClient(cfg),
-		ExamSession:      NewExamSessionClient(cfg),
-		InvoiceProfile:   NewInvoiceProfileClient(cfg),
-		Job:              NewJobClient(cfg),
-		LoginThrottle:    NewLoginThrottleClient(cfg),
-		Notification:     NewNotificationClient(cfg),
-		Organization:     NewOrganizationClient(cfg),
-		PaperTemplate:    NewPaperTemplateClient(cfg),
-		Payment:          NewPaymentClient(cfg),
-		Profile:          NewProfileClient(cfg),
-		Question:         NewQuestionClient(cfg),
-		Region:           NewRegionClient(cfg),
-		Room:             NewRoomClient(cfg),
-		Session:          NewSessionClient(cfg),
-		Subject:          NewSubjectClient(cfg),
-		TrainingRecord:   NewTrainingRecordClient(cfg),
-		User:             NewUserClient(cfg),
-		VerificationCode: NewVerificationCodeClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		Announcement:      NewAnnouncementClient(cfg),
+		Attachment:        NewAttachmentClient(cfg),
+		Attempt:           NewAttemptClient(cfg),
+		AttemptAnswer:     NewAttemptAnswerClient(cfg),
+		AuditLog:          NewAuditLogClient(cfg),
+		Captcha:           NewCaptchaClient(cfg),
+		CheckIn:           NewCheckInClient(cfg),
+		Enrollment:        NewEnrollmentClient(cfg),
+		EvidenceRecord:    NewEvidenceRecordClient(cfg),
+		ExamPlan:          NewExamPlanClient(cfg),
+		ExamSession:       NewExamSessionClient(cfg),
+		InvoiceProfile:    NewInvoiceProfileClient(cfg),
+		Job:               NewJobClient(cfg),
+		LoginThrottle:     NewLoginThrottleClient(cfg),
+		Notification:      NewNotificationClient(cfg),
+		Organization:      NewOrganizationClient(cfg),
+		PaperTemplate:     NewPaperTemplateClient(cfg),
+		Payment:           NewPaymentClient(cfg),
+		ProctorAssignment: NewProctorAssignmentClient(cfg),
+		Profile:           NewProfileClient(cfg),
+		Question:          NewQuestionClient(cfg),
+		Region:            NewRegionClient(cfg),
+		Room:              NewRoomClient(cfg),
+		Session:           NewSessionClient(cfg),
+		Subject:           NewSubjectClient(cfg),
+		TrainingRecord:    NewTrainingRecordClient(cfg),
+		User:              NewUserClient(cfg),
+		VerificationCode:  NewVerificationCodeClient(cfg),
 	}, nil
 }
 
@@ -269,33 +284,36 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		Announcement:     NewAnnouncementClient(cfg),
-		Attachment:       NewAttachmentClient(cfg),
-		AuditLog:         NewAuditLogClient(cfg),
-		Captcha:          NewCaptchaClient(cfg),
-		CheckIn:          NewCheckInClient(cfg),
-		Enrollment:       NewEnrollmentClient(cfg),
-		EvidenceRecord:   NewEvidenceRecordClient(cfg),
-		ExamPlan:         NewExamPlanClient(cfg),
-		ExamSession:      NewExamSessionClient(cfg),
-		InvoiceProfile:   NewInvoiceProfileClient(cfg),
-		Job:              NewJobClient(cfg),
-		LoginThrottle:    NewLoginThrottleClient(cfg),
-		Notification:     NewNotificationClient(cfg),
-		Organization:     NewOrganizationClient(cfg),
-		PaperTemplate:    NewPaperTemplateClient(cfg),
-		Payment:          NewPaymentClient(cfg),
-		Profile:          NewProfileClient(cfg),
-		Question:         NewQuestionClient(cfg),
-		Region:           NewRegionClient(cfg),
-		Room:             NewRoomClient(cfg),
-		Session:          NewSessionClient(cfg),
-		Subject:          NewSubjectClient(cfg),
-		TrainingRecord:   NewTrainingRecordClient(cfg),
-		User:             NewUserClient(cfg),
-		VerificationCode: NewVerificationCodeClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		Announcement:      NewAnnouncementClient(cfg),
+		Attachment:        NewAttachmentClient(cfg),
+		Attempt:           NewAttemptClient(cfg),
+		AttemptAnswer:     NewAttemptAnswerClient(cfg),
+		AuditLog:          NewAuditLogClient(cfg),
+		Captcha:           NewCaptchaClient(cfg),
+		CheckIn:           NewCheckInClient(cfg),
+		Enrollment:        NewEnrollmentClient(cfg),
+		EvidenceRecord:    NewEvidenceRecordClient(cfg),
+		ExamPlan:          NewExamPlanClient(cfg),
+		ExamSession:       NewExamSessionClient(cfg),
+		InvoiceProfile:    NewInvoiceProfileClient(cfg),
+		Job:               NewJobClient(cfg),
+		LoginThrottle:     NewLoginThrottleClient(cfg),
+		Notification:      NewNotificationClient(cfg),
+		Organization:      NewOrganizationClient(cfg),
+		PaperTemplate:     NewPaperTemplateClient(cfg),
+		Payment:           NewPaymentClient(cfg),
+		ProctorAssignment: NewProctorAssignmentClient(cfg),
+		Profile:           NewProfileClient(cfg),
+		Question:          NewQuestionClient(cfg),
+		Region:            NewRegionClient(cfg),
+		Room:              NewRoomClient(cfg),
+		Session:           NewSessionClient(cfg),
+		Subject:           NewSubjectClient(cfg),
+		TrainingRecord:    NewTrainingRecordClient(cfg),
+		User:              NewUserClient(cfg),
+		VerificationCode:  NewVerificationCodeClient(cfg),
 	}, nil
 }
 
@@ -325,11 +343,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Announcement, c.Attachment, c.AuditLog, c.Captcha, c.CheckIn, c.Enrollment,
-		c.EvidenceRecord, c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.Job,
-		c.LoginThrottle, c.Notification, c.Organization, c.PaperTemplate, c.Payment,
-		c.Profile, c.Question, c.Region, c.Room, c.Session, c.Subject,
-		c.TrainingRecord, c.User, c.VerificationCode,
+		c.Announcement, c.Attachment, c.Attempt, c.AttemptAnswer, c.AuditLog, c.Captcha,
+		c.CheckIn, c.Enrollment, c.EvidenceRecord, c.ExamPlan, c.ExamSession,
+		c.InvoiceProfile, c.Job, c.LoginThrottle, c.Notification, c.Organization,
+		c.PaperTemplate, c.Payment, c.ProctorAssignment, c.Profile, c.Question,
+		c.Region, c.Room, c.Session, c.Subject, c.TrainingRecord, c.User,
+		c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -339,11 +358,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Announcement, c.Attachment, c.AuditLog, c.Captcha, c.CheckIn, c.Enrollment,
-		c.EvidenceRecord, c.ExamPlan, c.ExamSession, c.InvoiceProfile, c.Job,
-		c.LoginThrottle, c.Notification, c.Organization, c.PaperTemplate, c.Payment,
-		c.Profile, c.Question, c.Region, c.Room, c.Session, c.Subject,
-		c.TrainingRecord, c.User, c.VerificationCode,
+		c.Announcement, c.Attachment, c.Attempt, c.AttemptAnswer, c.AuditLog, c.Captcha,
+		c.CheckIn, c.Enrollment, c.EvidenceRecord, c.ExamPlan, c.ExamSession,
+		c.InvoiceProfile, c.Job, c.LoginThrottle, c.Notification, c.Organization,
+		c.PaperTemplate, c.Payment, c.ProctorAssignment, c.Profile, c.Question,
+		c.Region, c.Room, c.Session, c.Subject, c.TrainingRecord, c.User,
+		c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -356,6 +376,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Announcement.mutate(ctx, m)
 	case *AttachmentMutation:
 		return c.Attachment.mutate(ctx, m)
+	case *AttemptMutation:
+		return c.Attempt.mutate(ctx, m)
+	case *AttemptAnswerMutation:
+		return c.AttemptAnswer.mutate(ctx, m)
 	case *AuditLogMutation:
 		return c.AuditLog.mutate(ctx, m)
 	case *CaptchaMutation:
@@ -384,6 +408,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.PaperTemplate.mutate(ctx, m)
 	case *PaymentMutation:
 		return c.Payment.mutate(ctx, m)
+	case *ProctorAssignmentMutation:
+		return c.ProctorAssignment.mutate(ctx, m)
 	case *ProfileMutation:
 		return c.Profile.mutate(ctx, m)
 	case *QuestionMutation:
@@ -688,6 +714,306 @@ func (c *AttachmentClient) mutate(ctx context.Context, m *AttachmentMutation) (V
 		return (&AttachmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Attachment mutation op: %q", m.Op())
+	}
+}
+
+// AttemptClient is a client for the Attempt schema.
+type AttemptClient struct {
+	config
+}
+
+// NewAttemptClient returns a client for the Attempt from the given config.
+func NewAttemptClient(c config) *AttemptClient {
+	return &AttemptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `attempt.Hooks(f(g(h())))`.
+func (c *AttemptClient) Use(hooks ...Hook) {
+	c.hooks.Attempt = append(c.hooks.Attempt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `attempt.Intercept(f(g(h())))`.
+func (c *AttemptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Attempt = append(c.inters.Attempt, interceptors...)
+}
+
+// Create returns a builder for creating a Attempt entity.
+func (c *AttemptClient) Create() *AttemptCreate {
+	mutation := newAttemptMutation(c.config, OpCreate)
+	return &AttemptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Attempt entities.
+func (c *AttemptClient) CreateBulk(builders ...*AttemptCreate) *AttemptCreateBulk {
+	return &AttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AttemptClient) MapCreateBulk(slice any, setFunc func(*AttemptCreate, int)) *AttemptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AttemptCreateBulk{err: fmt.Errorf("calling to AttemptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AttemptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Attempt.
+func (c *AttemptClient) Update() *AttemptUpdate {
+	mutation := newAttemptMutation(c.config, OpUpdate)
+	return &AttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AttemptClient) UpdateOne(_m *Attempt) *AttemptUpdateOne {
+	mutation := newAttemptMutation(c.config, OpUpdateOne, withAttempt(_m))
+	return &AttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AttemptClient) UpdateOneID(id int) *AttemptUpdateOne {
+	mutation := newAttemptMutation(c.config, OpUpdateOne, withAttemptID(id))
+	return &AttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Attempt.
+func (c *AttemptClient) Delete() *AttemptDelete {
+	mutation := newAttemptMutation(c.config, OpDelete)
+	return &AttemptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AttemptClient) DeleteOne(_m *Attempt) *AttemptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AttemptClient) DeleteOneID(id int) *AttemptDeleteOne {
+	builder := c.Delete().Where(attempt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AttemptDeleteOne{builder}
+}
+
+// Query returns a query builder for Attempt.
+func (c *AttemptClient) Query() *AttemptQuery {
+	return &AttemptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAttempt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Attempt entity by its id.
+func (c *AttemptClient) Get(ctx context.Context, id int) (*Attempt, error) {
+	return c.Query().Where(attempt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AttemptClient) GetX(ctx context.Context, id int) *Attempt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAnswers queries the answers edge of a Attempt.
+func (c *AttemptClient) QueryAnswers(_m *Attempt) *AttemptAnswerQuery {
+	query := (&AttemptAnswerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attempt.Table, attempt.FieldID, id),
+			sqlgraph.To(attemptanswer.Table, attemptanswer.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, attempt.AnswersTable, attempt.AnswersColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AttemptClient) Hooks() []Hook {
+	hooks := c.hooks.Attempt
+	return append(hooks[:len(hooks):len(hooks)], attempt.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AttemptClient) Interceptors() []Interceptor {
+	return c.inters.Attempt
+}
+
+func (c *AttemptClient) mutate(ctx context.Context, m *AttemptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AttemptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AttemptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Attempt mutation op: %q", m.Op())
+	}
+}
+
+// AttemptAnswerClient is a client for the AttemptAnswer schema.
+type AttemptAnswerClient struct {
+	config
+}
+
+// NewAttemptAnswerClient returns a client for the AttemptAnswer from the given config.
+func NewAttemptAnswerClient(c config) *AttemptAnswerClient {
+	return &AttemptAnswerClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `attemptanswer.Hooks(f(g(h())))`.
+func (c *AttemptAnswerClient) Use(hooks ...Hook) {
+	c.hooks.AttemptAnswer = append(c.hooks.AttemptAnswer, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `attemptanswer.Intercept(f(g(h())))`.
+func (c *AttemptAnswerClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AttemptAnswer = append(c.inters.AttemptAnswer, interceptors...)
+}
+
+// Create returns a builder for creating a AttemptAnswer entity.
+func (c *AttemptAnswerClient) Create() *AttemptAnswerCreate {
+	mutation := newAttemptAnswerMutation(c.config, OpCreate)
+	return &AttemptAnswerCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AttemptAnswer entities.
+func (c *AttemptAnswerClient) CreateBulk(builders ...*AttemptAnswerCreate) *AttemptAnswerCreateBulk {
+	return &AttemptAnswerCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AttemptAnswerClient) MapCreateBulk(slice any, setFunc func(*AttemptAnswerCreate, int)) *AttemptAnswerCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AttemptAnswerCreateBulk{err: fmt.Errorf("calling to AttemptAnswerClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AttemptAnswerCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AttemptAnswerCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AttemptAnswer.
+func (c *AttemptAnswerClient) Update() *AttemptAnswerUpdate {
+	mutation := newAttemptAnswerMutation(c.config, OpUpdate)
+	return &AttemptAnswerUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AttemptAnswerClient) UpdateOne(_m *AttemptAnswer) *AttemptAnswerUpdateOne {
+	mutation := newAttemptAnswerMutation(c.config, OpUpdateOne, withAttemptAnswer(_m))
+	return &AttemptAnswerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AttemptAnswerClient) UpdateOneID(id int) *AttemptAnswerUpdateOne {
+	mutation := newAttemptAnswerMutation(c.config, OpUpdateOne, withAttemptAnswerID(id))
+	return &AttemptAnswerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AttemptAnswer.
+func (c *AttemptAnswerClient) Delete() *AttemptAnswerDelete {
+	mutation := newAttemptAnswerMutation(c.config, OpDelete)
+	return &AttemptAnswerDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AttemptAnswerClient) DeleteOne(_m *AttemptAnswer) *AttemptAnswerDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AttemptAnswerClient) DeleteOneID(id int) *AttemptAnswerDeleteOne {
+	builder := c.Delete().Where(attemptanswer.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AttemptAnswerDeleteOne{builder}
+}
+
+// Query returns a query builder for AttemptAnswer.
+func (c *AttemptAnswerClient) Query() *AttemptAnswerQuery {
+	return &AttemptAnswerQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAttemptAnswer},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AttemptAnswer entity by its id.
+func (c *AttemptAnswerClient) Get(ctx context.Context, id int) (*AttemptAnswer, error) {
+	return c.Query().Where(attemptanswer.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AttemptAnswerClient) GetX(ctx context.Context, id int) *AttemptAnswer {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAttempt queries the attempt edge of a AttemptAnswer.
+func (c *AttemptAnswerClient) QueryAttempt(_m *AttemptAnswer) *AttemptQuery {
+	query := (&AttemptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attemptanswer.Table, attemptanswer.FieldID, id),
+			sqlgraph.To(attempt.Table, attempt.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, attemptanswer.AttemptTable, attemptanswer.AttemptColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AttemptAnswerClient) Hooks() []Hook {
+	hooks := c.hooks.AttemptAnswer
+	return append(hooks[:len(hooks):len(hooks)], attemptanswer.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AttemptAnswerClient) Interceptors() []Interceptor {
+	return c.inters.AttemptAnswer
+}
+
+func (c *AttemptAnswerClient) mutate(ctx context.Context, m *AttemptAnswerMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AttemptAnswerCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AttemptAnswerUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AttemptAnswerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AttemptAnswerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AttemptAnswer mutation op: %q", m.Op())
 	}
 }
 
@@ -2999,6 +3325,140 @@ func (c *PaymentClient) mutate(ctx context.Context, m *PaymentMutation) (Value, 
 	}
 }
 
+// ProctorAssignmentClient is a client for the ProctorAssignment schema.
+type ProctorAssignmentClient struct {
+	config
+}
+
+// NewProctorAssignmentClient returns a client for the ProctorAssignment from the given config.
+func NewProctorAssignmentClient(c config) *ProctorAssignmentClient {
+	return &ProctorAssignmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `proctorassignment.Hooks(f(g(h())))`.
+func (c *ProctorAssignmentClient) Use(hooks ...Hook) {
+	c.hooks.ProctorAssignment = append(c.hooks.ProctorAssignment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `proctorassignment.Intercept(f(g(h())))`.
+func (c *ProctorAssignmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProctorAssignment = append(c.inters.ProctorAssignment, interceptors...)
+}
+
+// Create returns a builder for creating a ProctorAssignment entity.
+func (c *ProctorAssignmentClient) Create() *ProctorAssignmentCreate {
+	mutation := newProctorAssignmentMutation(c.config, OpCreate)
+	return &ProctorAssignmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProctorAssignment entities.
+func (c *ProctorAssignmentClient) CreateBulk(builders ...*ProctorAssignmentCreate) *ProctorAssignmentCreateBulk {
+	return &ProctorAssignmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProctorAssignmentClient) MapCreateBulk(slice any, setFunc func(*ProctorAssignmentCreate, int)) *ProctorAssignmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProctorAssignmentCreateBulk{err: fmt.Errorf("calling to ProctorAssignmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProctorAssignmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProctorAssignmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProctorAssignment.
+func (c *ProctorAssignmentClient) Update() *ProctorAssignmentUpdate {
+	mutation := newProctorAssignmentMutation(c.config, OpUpdate)
+	return &ProctorAssignmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProctorAssignmentClient) UpdateOne(_m *ProctorAssignment) *ProctorAssignmentUpdateOne {
+	mutation := newProctorAssignmentMutation(c.config, OpUpdateOne, withProctorAssignment(_m))
+	return &ProctorAssignmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProctorAssignmentClient) UpdateOneID(id int) *ProctorAssignmentUpdateOne {
+	mutation := newProctorAssignmentMutation(c.config, OpUpdateOne, withProctorAssignmentID(id))
+	return &ProctorAssignmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProctorAssignment.
+func (c *ProctorAssignmentClient) Delete() *ProctorAssignmentDelete {
+	mutation := newProctorAssignmentMutation(c.config, OpDelete)
+	return &ProctorAssignmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProctorAssignmentClient) DeleteOne(_m *ProctorAssignment) *ProctorAssignmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProctorAssignmentClient) DeleteOneID(id int) *ProctorAssignmentDeleteOne {
+	builder := c.Delete().Where(proctorassignment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProctorAssignmentDeleteOne{builder}
+}
+
+// Query returns a query builder for ProctorAssignment.
+func (c *ProctorAssignmentClient) Query() *ProctorAssignmentQuery {
+	return &ProctorAssignmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProctorAssignment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProctorAssignment entity by its id.
+func (c *ProctorAssignmentClient) Get(ctx context.Context, id int) (*ProctorAssignment, error) {
+	return c.Query().Where(proctorassignment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProctorAssignmentClient) GetX(ctx context.Context, id int) *ProctorAssignment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProctorAssignmentClient) Hooks() []Hook {
+	hooks := c.hooks.ProctorAssignment
+	return append(hooks[:len(hooks):len(hooks)], proctorassignment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProctorAssignmentClient) Interceptors() []Interceptor {
+	return c.inters.ProctorAssignment
+}
+
+func (c *ProctorAssignmentClient) mutate(ctx context.Context, m *ProctorAssignmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProctorAssignmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProctorAssignmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProctorAssignmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProctorAssignmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProctorAssignment mutation op: %q", m.Op())
+	}
+}
+
 // ProfileClient is a client for the Profile schema.
 type ProfileClient struct {
 	config
@@ -4416,17 +4876,18 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment,
-		EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job, LoginThrottle,
-		Notification, Organization, PaperTemplate, Payment, Profile, Question, Region,
-		Room, Session, Subject, TrainingRecord, User, VerificationCode []ent.Hook
+		Announcement, Attachment, Attempt, AttemptAnswer, AuditLog, Captcha, CheckIn,
+		Enrollment, EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job,
+		LoginThrottle, Notification, Organization, PaperTemplate, Payment,
+		ProctorAssignment, Profile, Question, Region, Room, Session, Subject,
+		TrainingRecord, User, VerificationCode []ent.Hook
 	}
 	inters struct {
-		Announcement, Attachment, AuditLog, Captcha, CheckIn, Enrollment,
-		EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job, LoginThrottle,
-		Notification, Organization, PaperTemplate, Payment, Profile, Question, Region,
-		Room, Session, Subject, TrainingRecord, User,
-		VerificationCode []ent.Interceptor
+		Announcement, Attachment, Attempt, AttemptAnswer, AuditLog, Captcha, CheckIn,
+		Enrollment, EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job,
+		LoginThrottle, Notification, Organization, PaperTemplate, Payment,
+		ProctorAssignment, Profile, Question, Region, Room, Session, Subject,
+		TrainingRecord, User, VerificationCode []ent.Interceptor
 	}
 )
 

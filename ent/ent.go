@@ -14,6 +14,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
@@ -28,6 +30,7 @@ import (
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
@@ -97,31 +100,34 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			announcement.Table:     announcement.ValidColumn,
-			attachment.Table:       attachment.ValidColumn,
-			auditlog.Table:         auditlog.ValidColumn,
-			captcha.Table:          captcha.ValidColumn,
-			checkin.Table:          checkin.ValidColumn,
-			enrollment.Table:       enrollment.ValidColumn,
-			evidencerecord.Table:   evidencerecord.ValidColumn,
-			examplan.Table:         examplan.ValidColumn,
-			examsession.Table:      examsession.ValidColumn,
-			invoiceprofile.Table:   invoiceprofile.ValidColumn,
-			job.Table:              job.ValidColumn,
-			loginthrottle.Table:    loginthrottle.ValidColumn,
-			notification.Table:     notification.ValidColumn,
-			organization.Table:     organization.ValidColumn,
-			papertemplate.Table:    papertemplate.ValidColumn,
-			payment.Table:          payment.ValidColumn,
-			profile.Table:          profile.ValidColumn,
-			question.Table:         question.ValidColumn,
-			region.Table:           region.ValidColumn,
-			room.Table:             room.ValidColumn,
-			session.Table:          session.ValidColumn,
-			subject.Table:          subject.ValidColumn,
-			trainingrecord.Table:   trainingrecord.ValidColumn,
-			user.Table:             user.ValidColumn,
-			verificationcode.Table: verificationcode.ValidColumn,
+			announcement.Table:      announcement.ValidColumn,
+			attachment.Table:        attachment.ValidColumn,
+			attempt.Table:           attempt.ValidColumn,
+			attemptanswer.Table:     attemptanswer.ValidColumn,
+			auditlog.Table:          auditlog.ValidColumn,
+			captcha.Table:           captcha.ValidColumn,
+			checkin.Table:           checkin.ValidColumn,
+			enrollment.Table:        enrollment.ValidColumn,
+			evidencerecord.Table:    evidencerecord.ValidColumn,
+			examplan.Table:          examplan.ValidColumn,
+			examsession.Table:       examsession.ValidColumn,
+			invoiceprofile.Table:    invoiceprofile.ValidColumn,
+			job.Table:               job.ValidColumn,
+			loginthrottle.Table:     loginthrottle.ValidColumn,
+			notification.Table:      notification.ValidColumn,
+			organization.Table:      organization.ValidColumn,
+			papertemplate.Table:     papertemplate.ValidColumn,
+			payment.Table:           payment.ValidColumn,
+			proctorassignment.Table: proctorassignment.ValidColumn,
+			profile.Table:           profile.ValidColumn,
+			question.Table:          question.ValidColumn,
+			region.Table:            region.ValidColumn,
+			room.Table:              room.ValidColumn,
+			session.Table:           session.ValidColumn,
+			subject.Table:           subject.ValidColumn,
+			trainingrecord.Table:    trainingrecord.ValidColumn,
+			user.Table:              user.ValidColumn,
+			verificationcode.Table:  verificationcode.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,6 +5,8 @@ package ent
 import (
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
@@ -20,6 +22,7 @@ import (
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
@@ -38,7 +41,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 25)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   announcement.Table,
@@ -84,6 +87,67 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   attempt.Table,
+			Columns: attempt.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: attempt.FieldID,
+			},
+		},
+		Type: "Attempt",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			attempt.FieldCreatedAt:          {Type: field.TypeTime, Column: attempt.FieldCreatedAt},
+			attempt.FieldUpdatedAt:          {Type: field.TypeTime, Column: attempt.FieldUpdatedAt},
+			attempt.FieldEnrollmentID:       {Type: field.TypeInt, Column: attempt.FieldEnrollmentID},
+			attempt.FieldCandidateID:        {Type: field.TypeInt, Column: attempt.FieldCandidateID},
+			attempt.FieldSessionID:          {Type: field.TypeInt, Column: attempt.FieldSessionID},
+			attempt.FieldSiteID:             {Type: field.TypeInt, Column: attempt.FieldSiteID},
+			attempt.FieldTemplateID:         {Type: field.TypeInt, Column: attempt.FieldTemplateID},
+			attempt.FieldKind:               {Type: field.TypeEnum, Column: attempt.FieldKind},
+			attempt.FieldSeed:               {Type: field.TypeInt64, Column: attempt.FieldSeed},
+			attempt.FieldStatus:             {Type: field.TypeEnum, Column: attempt.FieldStatus},
+			attempt.FieldSubmitReason:       {Type: field.TypeEnum, Column: attempt.FieldSubmitReason},
+			attempt.FieldStartedAt:          {Type: field.TypeTime, Column: attempt.FieldStartedAt},
+			attempt.FieldDeadline:           {Type: field.TypeTime, Column: attempt.FieldDeadline},
+			attempt.FieldSubmittedAt:        {Type: field.TypeTime, Column: attempt.FieldSubmittedAt},
+			attempt.FieldFocusLosses:        {Type: field.TypeInt, Column: attempt.FieldFocusLosses},
+			attempt.FieldConsentText:        {Type: field.TypeString, Column: attempt.FieldConsentText},
+			attempt.FieldConsentAt:          {Type: field.TypeTime, Column: attempt.FieldConsentAt},
+			attempt.FieldScore:              {Type: field.TypeInt, Column: attempt.FieldScore},
+			attempt.FieldPassMark:           {Type: field.TypeInt, Column: attempt.FieldPassMark},
+			attempt.FieldPracticalScore:     {Type: field.TypeInt, Column: attempt.FieldPracticalScore},
+			attempt.FieldResult:             {Type: field.TypeEnum, Column: attempt.FieldResult},
+			attempt.FieldReviewedByID:       {Type: field.TypeInt, Column: attempt.FieldReviewedByID},
+			attempt.FieldReviewedAt:         {Type: field.TypeTime, Column: attempt.FieldReviewedAt},
+			attempt.FieldReviewReason:       {Type: field.TypeString, Column: attempt.FieldReviewReason},
+			attempt.FieldFlagged:            {Type: field.TypeBool, Column: attempt.FieldFlagged},
+			attempt.FieldPairTokenHash:      {Type: field.TypeBytes, Column: attempt.FieldPairTokenHash},
+			attempt.FieldPairTokenExpiresAt: {Type: field.TypeTime, Column: attempt.FieldPairTokenExpiresAt},
+			attempt.FieldPhoneState:         {Type: field.TypeEnum, Column: attempt.FieldPhoneState},
+			attempt.FieldPhoneLastSeenAt:    {Type: field.TypeTime, Column: attempt.FieldPhoneLastSeenAt},
+			attempt.FieldPhoneTokenHash:     {Type: field.TypeBytes, Column: attempt.FieldPhoneTokenHash},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   attemptanswer.Table,
+			Columns: attemptanswer.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: attemptanswer.FieldID,
+			},
+		},
+		Type: "AttemptAnswer",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			attemptanswer.FieldAttemptID:  {Type: field.TypeInt, Column: attemptanswer.FieldAttemptID},
+			attemptanswer.FieldQuestionID: {Type: field.TypeInt, Column: attemptanswer.FieldQuestionID},
+			attemptanswer.FieldResponse:   {Type: field.TypeJSON, Column: attemptanswer.FieldResponse},
+			attemptanswer.FieldSeq:        {Type: field.TypeInt64, Column: attemptanswer.FieldSeq},
+			attemptanswer.FieldSavedAt:    {Type: field.TypeTime, Column: attemptanswer.FieldSavedAt},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditlog.Table,
 			Columns: auditlog.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -104,7 +168,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditlog.FieldIP:         {Type: field.TypeString, Column: auditlog.FieldIP},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   captcha.Table,
 			Columns: captcha.Columns,
@@ -120,7 +184,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			captcha.FieldExpiresAt:  {Type: field.TypeTime, Column: captcha.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   checkin.Table,
 			Columns: checkin.Columns,
@@ -141,7 +205,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			checkin.FieldCheckedInAt:   {Type: field.TypeTime, Column: checkin.FieldCheckedInAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   enrollment.Table,
 			Columns: enrollment.Columns,
@@ -178,7 +242,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			enrollment.FieldTicketNotifiedAt:   {Type: field.TypeTime, Column: enrollment.FieldTicketNotifiedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   evidencerecord.Table,
 			Columns: evidencerecord.Columns,
@@ -199,7 +263,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			evidencerecord.FieldHash:     {Type: field.TypeString, Column: evidencerecord.FieldHash},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   examplan.Table,
 			Columns: examplan.Columns,
@@ -224,7 +288,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			examplan.FieldSubmittedByID:  {Type: field.TypeInt, Column: examplan.FieldSubmittedByID},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   examsession.Table,
 			Columns: examsession.Columns,
@@ -250,7 +314,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			examsession.FieldStatus:          {Type: field.TypeEnum, Column: examsession.FieldStatus},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invoiceprofile.Table,
 			Columns: invoiceprofile.Columns,
@@ -273,7 +337,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invoiceprofile.FieldEmail:          {Type: field.TypeString, Column: invoiceprofile.FieldEmail},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   job.Table,
 			Columns: job.Columns,
@@ -298,7 +362,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			job.FieldCreatedAt:   {Type: field.TypeTime, Column: job.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -315,7 +379,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil:   {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -334,7 +398,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:    {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organization.Table,
 			Columns: organization.Columns,
@@ -360,7 +424,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organization.FieldReviewedByID: {Type: field.TypeInt, Column: organization.FieldReviewedByID},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   papertemplate.Table,
 			Columns: papertemplate.Columns,
@@ -382,7 +446,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			papertemplate.FieldActive:          {Type: field.TypeBool, Column: papertemplate.FieldActive},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
@@ -409,7 +473,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldPaidAt:            {Type: field.TypeTime, Column: payment.FieldPaidAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   proctorassignment.Table,
+			Columns: proctorassignment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: proctorassignment.FieldID,
+			},
+		},
+		Type: "ProctorAssignment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			proctorassignment.FieldProctorID: {Type: field.TypeInt, Column: proctorassignment.FieldProctorID},
+			proctorassignment.FieldSessionID: {Type: field.TypeInt, Column: proctorassignment.FieldSessionID},
+			proctorassignment.FieldSiteID:    {Type: field.TypeInt, Column: proctorassignment.FieldSiteID},
+			proctorassignment.FieldCreatedAt: {Type: field.TypeTime, Column: proctorassignment.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   profile.Table,
 			Columns: profile.Columns,
@@ -437,7 +518,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			profile.FieldPostCode:      {Type: field.TypeString, Column: profile.FieldPostCode},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   question.Table,
 			Columns: question.Columns,
@@ -461,7 +542,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			question.FieldActive:      {Type: field.TypeBool, Column: question.FieldActive},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -476,7 +557,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldName: {Type: field.TypeString, Column: region.FieldName},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -496,7 +577,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldDisabled:  {Type: field.TypeBool, Column: room.FieldDisabled},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -519,7 +600,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:      {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subject.Table,
 			Columns: subject.Columns,
@@ -541,7 +622,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subject.FieldActive:       {Type: field.TypeBool, Column: subject.FieldActive},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   trainingrecord.Table,
 			Columns: trainingrecord.Columns,
@@ -568,7 +649,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			trainingrecord.FieldReviewedAt:    {Type: field.TypeTime, Column: trainingrecord.FieldReviewedAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -594,7 +675,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldPasswordChangedAt: {Type: field.TypeTime, Column: user.FieldPasswordChangedAt},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -626,6 +707,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Attachment",
 		"User",
+	)
+	graph.MustAddE(
+		"answers",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   attempt.AnswersTable,
+			Columns: []string{attempt.AnswersColumn},
+			Bidi:    false,
+		},
+		"Attempt",
+		"AttemptAnswer",
+	)
+	graph.MustAddE(
+		"attempt",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   attemptanswer.AttemptTable,
+			Columns: []string{attemptanswer.AttemptColumn},
+			Bidi:    false,
+		},
+		"AttemptAnswer",
+		"Attempt",
 	)
 	graph.MustAddE(
 		"enrollment",
@@ -1296,6 +1401,289 @@ func (f *AttachmentFilter) WhereHasOwnerWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AttemptQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AttemptQuery builder.
+func (_q *AttemptQuery) Filter() *AttemptFilter {
+	return &AttemptFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AttemptMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AttemptMutation builder.
+func (m *AttemptMutation) Filter() *AttemptFilter {
+	return &AttemptFilter{config: m.config, predicateAdder: m}
+}
+
+// AttemptFilter provides a generic filtering capability at runtime for AttemptQuery.
+type AttemptFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AttemptFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AttemptFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AttemptFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AttemptFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldUpdatedAt))
+}
+
+// WhereEnrollmentID applies the entql int predicate on the enrollment_id field.
+func (f *AttemptFilter) WhereEnrollmentID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldEnrollmentID))
+}
+
+// WhereCandidateID applies the entql int predicate on the candidate_id field.
+func (f *AttemptFilter) WhereCandidateID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldCandidateID))
+}
+
+// WhereSessionID applies the entql int predicate on the session_id field.
+func (f *AttemptFilter) WhereSessionID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldSessionID))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *AttemptFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldSiteID))
+}
+
+// WhereTemplateID applies the entql int predicate on the template_id field.
+func (f *AttemptFilter) WhereTemplateID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldTemplateID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AttemptFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldKind))
+}
+
+// WhereSeed applies the entql int64 predicate on the seed field.
+func (f *AttemptFilter) WhereSeed(p entql.Int64P) {
+	f.Where(p.Field(attempt.FieldSeed))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *AttemptFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldStatus))
+}
+
+// WhereSubmitReason applies the entql string predicate on the submit_reason field.
+func (f *AttemptFilter) WhereSubmitReason(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldSubmitReason))
+}
+
+// WhereStartedAt applies the entql time.Time predicate on the started_at field.
+func (f *AttemptFilter) WhereStartedAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldStartedAt))
+}
+
+// WhereDeadline applies the entql time.Time predicate on the deadline field.
+func (f *AttemptFilter) WhereDeadline(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldDeadline))
+}
+
+// WhereSubmittedAt applies the entql time.Time predicate on the submitted_at field.
+func (f *AttemptFilter) WhereSubmittedAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldSubmittedAt))
+}
+
+// WhereFocusLosses applies the entql int predicate on the focus_losses field.
+func (f *AttemptFilter) WhereFocusLosses(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldFocusLosses))
+}
+
+// WhereConsentText applies the entql string predicate on the consent_text field.
+func (f *AttemptFilter) WhereConsentText(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldConsentText))
+}
+
+// WhereConsentAt applies the entql time.Time predicate on the consent_at field.
+func (f *AttemptFilter) WhereConsentAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldConsentAt))
+}
+
+// WhereScore applies the entql int predicate on the score field.
+func (f *AttemptFilter) WhereScore(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldScore))
+}
+
+// WherePassMark applies the entql int predicate on the pass_mark field.
+func (f *AttemptFilter) WherePassMark(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldPassMark))
+}
+
+// WherePracticalScore applies the entql int predicate on the practical_score field.
+func (f *AttemptFilter) WherePracticalScore(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldPracticalScore))
+}
+
+// WhereResult applies the entql string predicate on the result field.
+func (f *AttemptFilter) WhereResult(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldResult))
+}
+
+// WhereReviewedByID applies the entql int predicate on the reviewed_by_id field.
+func (f *AttemptFilter) WhereReviewedByID(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldReviewedByID))
+}
+
+// WhereReviewedAt applies the entql time.Time predicate on the reviewed_at field.
+func (f *AttemptFilter) WhereReviewedAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldReviewedAt))
+}
+
+// WhereReviewReason applies the entql string predicate on the review_reason field.
+func (f *AttemptFilter) WhereReviewReason(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldReviewReason))
+}
+
+// WhereFlagged applies the entql bool predicate on the flagged field.
+func (f *AttemptFilter) WhereFlagged(p entql.BoolP) {
+	f.Where(p.Field(attempt.FieldFlagged))
+}
+
+// WherePairTokenHash applies the entql []byte predicate on the pair_token_hash field.
+func (f *AttemptFilter) WherePairTokenHash(p entql.BytesP) {
+	f.Where(p.Field(attempt.FieldPairTokenHash))
+}
+
+// WherePairTokenExpiresAt applies the entql time.Time predicate on the pair_token_expires_at field.
+func (f *AttemptFilter) WherePairTokenExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldPairTokenExpiresAt))
+}
+
+// WherePhoneState applies the entql string predicate on the phone_state field.
+func (f *AttemptFilter) WherePhoneState(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldPhoneState))
+}
+
+// WherePhoneLastSeenAt applies the entql time.Time predicate on the phone_last_seen_at field.
+func (f *AttemptFilter) WherePhoneLastSeenAt(p entql.TimeP) {
+	f.Where(p.Field(attempt.FieldPhoneLastSeenAt))
+}
+
+// WherePhoneTokenHash applies the entql []byte predicate on the phone_token_hash field.
+func (f *AttemptFilter) WherePhoneTokenHash(p entql.BytesP) {
+	f.Where(p.Field(attempt.FieldPhoneTokenHash))
+}
+
+// WhereHasAnswers applies a predicate to check if query has an edge answers.
+func (f *AttemptFilter) WhereHasAnswers() {
+	f.Where(entql.HasEdge("answers"))
+}
+
+// WhereHasAnswersWith applies a predicate to check if query has an edge answers with a given conditions (other predicates).
+func (f *AttemptFilter) WhereHasAnswersWith(preds ...predicate.AttemptAnswer) {
+	f.Where(entql.HasEdgeWith("answers", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *AttemptAnswerQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AttemptAnswerQuery builder.
+func (_q *AttemptAnswerQuery) Filter() *AttemptAnswerFilter {
+	return &AttemptAnswerFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AttemptAnswerMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AttemptAnswerMutation builder.
+func (m *AttemptAnswerMutation) Filter() *AttemptAnswerFilter {
+	return &AttemptAnswerFilter{config: m.config, predicateAdder: m}
+}
+
+// AttemptAnswerFilter provides a generic filtering capability at runtime for AttemptAnswerQuery.
+type AttemptAnswerFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AttemptAnswerFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AttemptAnswerFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(attemptanswer.FieldID))
+}
+
+// WhereAttemptID applies the entql int predicate on the attempt_id field.
+func (f *AttemptAnswerFilter) WhereAttemptID(p entql.IntP) {
+	f.Where(p.Field(attemptanswer.FieldAttemptID))
+}
+
+// WhereQuestionID applies the entql int predicate on the question_id field.
+func (f *AttemptAnswerFilter) WhereQuestionID(p entql.IntP) {
+	f.Where(p.Field(attemptanswer.FieldQuestionID))
+}
+
+// WhereResponse applies the entql json.RawMessage predicate on the response field.
+func (f *AttemptAnswerFilter) WhereResponse(p entql.BytesP) {
+	f.Where(p.Field(attemptanswer.FieldResponse))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *AttemptAnswerFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(attemptanswer.FieldSeq))
+}
+
+// WhereSavedAt applies the entql time.Time predicate on the saved_at field.
+func (f *AttemptAnswerFilter) WhereSavedAt(p entql.TimeP) {
+	f.Where(p.Field(attemptanswer.FieldSavedAt))
+}
+
+// WhereHasAttempt applies a predicate to check if query has an edge attempt.
+func (f *AttemptAnswerFilter) WhereHasAttempt() {
+	f.Where(entql.HasEdge("attempt"))
+}
+
+// WhereHasAttemptWith applies a predicate to check if query has an edge attempt with a given conditions (other predicates).
+func (f *AttemptAnswerFilter) WhereHasAttemptWith(preds ...predicate.Attempt) {
+	f.Where(entql.HasEdgeWith("attempt", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AuditLogQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1324,7 +1712,7 @@ type AuditLogFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditLogFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1409,7 +1797,7 @@ type CaptchaFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CaptchaFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1464,7 +1852,7 @@ type CheckInFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CheckInFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1572,7 +1960,7 @@ type EnrollmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EnrollmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1844,7 +2232,7 @@ type EvidenceRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EvidenceRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1924,7 +2312,7 @@ type ExamPlanFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExamPlanFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2066,7 +2454,7 @@ type ExamSessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExamSessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2241,7 +2629,7 @@ type InvoiceProfileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvoiceProfileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2345,7 +2733,7 @@ type JobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2445,7 +2833,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2505,7 +2893,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2589,7 +2977,7 @@ type OrganizationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganizationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2736,7 +3124,7 @@ type PaperTemplateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaperTemplateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2835,7 +3223,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2959,6 +3347,66 @@ func (f *PaymentFilter) WhereHasProofWith(preds ...predicate.Attachment) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ProctorAssignmentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ProctorAssignmentQuery builder.
+func (_q *ProctorAssignmentQuery) Filter() *ProctorAssignmentFilter {
+	return &ProctorAssignmentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ProctorAssignmentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ProctorAssignmentMutation builder.
+func (m *ProctorAssignmentMutation) Filter() *ProctorAssignmentFilter {
+	return &ProctorAssignmentFilter{config: m.config, predicateAdder: m}
+}
+
+// ProctorAssignmentFilter provides a generic filtering capability at runtime for ProctorAssignmentQuery.
+type ProctorAssignmentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ProctorAssignmentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ProctorAssignmentFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(proctorassignment.FieldID))
+}
+
+// WhereProctorID applies the entql int predicate on the proctor_id field.
+func (f *ProctorAssignmentFilter) WhereProctorID(p entql.IntP) {
+	f.Where(p.Field(proctorassignment.FieldProctorID))
+}
+
+// WhereSessionID applies the entql int predicate on the session_id field.
+func (f *ProctorAssignmentFilter) WhereSessionID(p entql.IntP) {
+	f.Where(p.Field(proctorassignment.FieldSessionID))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *ProctorAssignmentFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(proctorassignment.FieldSiteID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ProctorAssignmentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(proctorassignment.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProfileQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2987,7 +3435,7 @@ type ProfileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProfileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3130,7 +3578,7 @@ type QuestionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *QuestionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3239,7 +3687,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3289,7 +3737,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3378,7 +3826,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3482,7 +3930,7 @@ type SubjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3567,7 +4015,7 @@ type TrainingRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TrainingRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3705,7 +4153,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3894,7 +4342,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

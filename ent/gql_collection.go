@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
@@ -255,6 +256,220 @@ func newAttachmentPaginateArgs(rv map[string]any) *attachmentPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AttachmentWhereInput); ok {
 		args.opts = append(args.opts, WithAttachmentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AttemptQuery) CollectFields(ctx context.Context, satisfies ...string) (*AttemptQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(attempt.Columns))
+		selectedFields = []string{attempt.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[attempt.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldCreatedAt)
+				fieldSeen[attempt.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[attempt.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldUpdatedAt)
+				fieldSeen[attempt.FieldUpdatedAt] = struct{}{}
+			}
+		case "enrollmentID":
+			if _, ok := fieldSeen[attempt.FieldEnrollmentID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldEnrollmentID)
+				fieldSeen[attempt.FieldEnrollmentID] = struct{}{}
+			}
+		case "candidateID":
+			if _, ok := fieldSeen[attempt.FieldCandidateID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldCandidateID)
+				fieldSeen[attempt.FieldCandidateID] = struct{}{}
+			}
+		case "sessionID":
+			if _, ok := fieldSeen[attempt.FieldSessionID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldSessionID)
+				fieldSeen[attempt.FieldSessionID] = struct{}{}
+			}
+		case "siteID":
+			if _, ok := fieldSeen[attempt.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldSiteID)
+				fieldSeen[attempt.FieldSiteID] = struct{}{}
+			}
+		case "templateID":
+			if _, ok := fieldSeen[attempt.FieldTemplateID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldTemplateID)
+				fieldSeen[attempt.FieldTemplateID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[attempt.FieldKind]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldKind)
+				fieldSeen[attempt.FieldKind] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[attempt.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldStatus)
+				fieldSeen[attempt.FieldStatus] = struct{}{}
+			}
+		case "submitReason":
+			if _, ok := fieldSeen[attempt.FieldSubmitReason]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldSubmitReason)
+				fieldSeen[attempt.FieldSubmitReason] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[attempt.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldStartedAt)
+				fieldSeen[attempt.FieldStartedAt] = struct{}{}
+			}
+		case "deadline":
+			if _, ok := fieldSeen[attempt.FieldDeadline]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldDeadline)
+				fieldSeen[attempt.FieldDeadline] = struct{}{}
+			}
+		case "submittedAt":
+			if _, ok := fieldSeen[attempt.FieldSubmittedAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldSubmittedAt)
+				fieldSeen[attempt.FieldSubmittedAt] = struct{}{}
+			}
+		case "focusLosses":
+			if _, ok := fieldSeen[attempt.FieldFocusLosses]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldFocusLosses)
+				fieldSeen[attempt.FieldFocusLosses] = struct{}{}
+			}
+		case "consentText":
+			if _, ok := fieldSeen[attempt.FieldConsentText]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldConsentText)
+				fieldSeen[attempt.FieldConsentText] = struct{}{}
+			}
+		case "consentAt":
+			if _, ok := fieldSeen[attempt.FieldConsentAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldConsentAt)
+				fieldSeen[attempt.FieldConsentAt] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[attempt.FieldScore]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldScore)
+				fieldSeen[attempt.FieldScore] = struct{}{}
+			}
+		case "passMark":
+			if _, ok := fieldSeen[attempt.FieldPassMark]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldPassMark)
+				fieldSeen[attempt.FieldPassMark] = struct{}{}
+			}
+		case "practicalScore":
+			if _, ok := fieldSeen[attempt.FieldPracticalScore]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldPracticalScore)
+				fieldSeen[attempt.FieldPracticalScore] = struct{}{}
+			}
+		case "result":
+			if _, ok := fieldSeen[attempt.FieldResult]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldResult)
+				fieldSeen[attempt.FieldResult] = struct{}{}
+			}
+		case "reviewedByID":
+			if _, ok := fieldSeen[attempt.FieldReviewedByID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldReviewedByID)
+				fieldSeen[attempt.FieldReviewedByID] = struct{}{}
+			}
+		case "reviewedAt":
+			if _, ok := fieldSeen[attempt.FieldReviewedAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldReviewedAt)
+				fieldSeen[attempt.FieldReviewedAt] = struct{}{}
+			}
+		case "reviewReason":
+			if _, ok := fieldSeen[attempt.FieldReviewReason]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldReviewReason)
+				fieldSeen[attempt.FieldReviewReason] = struct{}{}
+			}
+		case "flagged":
+			if _, ok := fieldSeen[attempt.FieldFlagged]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldFlagged)
+				fieldSeen[attempt.FieldFlagged] = struct{}{}
+			}
+		case "phoneState":
+			if _, ok := fieldSeen[attempt.FieldPhoneState]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldPhoneState)
+				fieldSeen[attempt.FieldPhoneState] = struct{}{}
+			}
+		case "phoneLastSeenAt":
+			if _, ok := fieldSeen[attempt.FieldPhoneLastSeenAt]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldPhoneLastSeenAt)
+				fieldSeen[attempt.FieldPhoneLastSeenAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type attemptPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AttemptPaginateOption
+}
+
+func newAttemptPaginateArgs(rv map[string]any) *attemptPaginateArgs {
+	args := &attemptPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AttemptOrder{Field: &AttemptOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAttemptOrder(order))
+			}
+		case *AttemptOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAttemptOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AttemptWhereInput); ok {
+		args.opts = append(args.opts, WithAttemptFilter(v.Filter))
 	}
 	return args
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
@@ -48,6 +49,11 @@ var attachmentImplementors = []string{"Attachment", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Attachment) IsNode() {}
+
+var attemptImplementors = []string{"Attempt", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Attempt) IsNode() {}
 
 var auditlogImplementors = []string{"AuditLog", "Node"}
 
@@ -235,6 +241,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(attachment.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, attachmentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case attempt.Table:
+		query := c.Attempt.Query().
+			Where(attempt.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, attemptImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -503,6 +518,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Attachment.Query().
 			Where(attachment.IDIn(ids...))
 		query, err := query.CollectFields(ctx, attachmentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case attempt.Table:
+		query := c.Attempt.Query().
+			Where(attempt.IDIn(ids...))
+		query, err := query.CollectFields(ctx, attemptImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
@@ -676,6 +677,338 @@ func (_m *Attachment) ToEdge(order *AttachmentOrder) *AttachmentEdge {
 		order = DefaultAttachmentOrder
 	}
 	return &AttachmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AttemptEdge is the edge representation of Attempt.
+type AttemptEdge struct {
+	Node   *Attempt `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// AttemptConnection is the connection containing edges to Attempt.
+type AttemptConnection struct {
+	Edges      []*AttemptEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *AttemptConnection) build(nodes []*Attempt, pager *attemptPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Attempt
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Attempt {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Attempt {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AttemptEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AttemptEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AttemptPaginateOption enables pagination customization.
+type AttemptPaginateOption func(*attemptPager) error
+
+// WithAttemptOrder configures pagination ordering.
+func WithAttemptOrder(order *AttemptOrder) AttemptPaginateOption {
+	if order == nil {
+		order = DefaultAttemptOrder
+	}
+	o := *order
+	return func(pager *attemptPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAttemptOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAttemptFilter configures pagination filter.
+func WithAttemptFilter(filter func(*AttemptQuery) (*AttemptQuery, error)) AttemptPaginateOption {
+	return func(pager *attemptPager) error {
+		if filter == nil {
+			return errors.New("AttemptQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type attemptPager struct {
+	reverse bool
+	order   *AttemptOrder
+	filter  func(*AttemptQuery) (*AttemptQuery, error)
+}
+
+func newAttemptPager(opts []AttemptPaginateOption, reverse bool) (*attemptPager, error) {
+	pager := &attemptPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAttemptOrder
+	}
+	return pager, nil
+}
+
+func (p *attemptPager) applyFilter(query *AttemptQuery) (*AttemptQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *attemptPager) toCursor(_m *Attempt) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *attemptPager) applyCursors(query *AttemptQuery, after, before *Cursor) (*AttemptQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAttemptOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *attemptPager) applyOrder(query *AttemptQuery) *AttemptQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAttemptOrder.Field {
+		query = query.Order(DefaultAttemptOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *attemptPager) orderExpr(query *AttemptQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAttemptOrder.Field {
+			b.Comma().Ident(DefaultAttemptOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Attempt.
+func (_m *AttemptQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AttemptPaginateOption,
+) (*AttemptConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAttemptPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AttemptConnection{Edges: []*AttemptEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AttemptOrderFieldCreatedAt orders Attempt by created_at.
+	AttemptOrderFieldCreatedAt = &AttemptOrderField{
+		Value: func(_m *Attempt) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: attempt.FieldCreatedAt,
+		toTerm: attempt.ByCreatedAt,
+		toCursor: func(_m *Attempt) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AttemptOrderFieldStatus orders Attempt by status.
+	AttemptOrderFieldStatus = &AttemptOrderField{
+		Value: func(_m *Attempt) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: attempt.FieldStatus,
+		toTerm: attempt.ByStatus,
+		toCursor: func(_m *Attempt) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// AttemptOrderFieldResult orders Attempt by result.
+	AttemptOrderFieldResult = &AttemptOrderField{
+		Value: func(_m *Attempt) (ent.Value, error) {
+			return _m.Result, nil
+		},
+		column: attempt.FieldResult,
+		toTerm: attempt.ByResult,
+		toCursor: func(_m *Attempt) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Result,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AttemptOrderField) String() string {
+	var str string
+	switch f.column {
+	case AttemptOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AttemptOrderFieldStatus.column:
+		str = "STATUS"
+	case AttemptOrderFieldResult.column:
+		str = "RESULT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AttemptOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AttemptOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AttemptOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AttemptOrderFieldCreatedAt
+	case "STATUS":
+		*f = *AttemptOrderFieldStatus
+	case "RESULT":
+		*f = *AttemptOrderFieldResult
+	default:
+		return fmt.Errorf("%s is not a valid AttemptOrderField", str)
+	}
+	return nil
+}
+
+// AttemptOrderField defines the ordering field of Attempt.
+type AttemptOrderField struct {
+	// Value extracts the ordering value from the given Attempt.
+	Value    func(*Attempt) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) attempt.OrderOption
+	toCursor func(*Attempt) Cursor
+}
+
+// AttemptOrder defines the ordering of Attempt.
+type AttemptOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *AttemptOrderField `json:"field"`
+}
+
+// DefaultAttemptOrder is the default ordering of Attempt.
+var DefaultAttemptOrder = &AttemptOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AttemptOrderField{
+		Value: func(_m *Attempt) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: attempt.FieldID,
+		toTerm: attempt.ByID,
+		toCursor: func(_m *Attempt) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Attempt into AttemptEdge.
+func (_m *Attempt) ToEdge(order *AttemptOrder) *AttemptEdge {
+	if order == nil {
+		order = DefaultAttemptOrder
+	}
+	return &AttemptEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
@@ -929,6 +930,1022 @@ func (i *AttachmentWhereInput) P() (predicate.Attachment, error) {
 		return predicates[0], nil
 	default:
 		return attachment.And(predicates...), nil
+	}
+}
+
+// AttemptWhereInput represents a where input for filtering Attempt queries.
+type AttemptWhereInput struct {
+	Predicates []predicate.Attempt  `json:"-"`
+	Not        *AttemptWhereInput   `json:"not,omitempty"`
+	Or         []*AttemptWhereInput `json:"or,omitempty"`
+	And        []*AttemptWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "enrollment_id" field predicates.
+	EnrollmentID      *int  `json:"enrollmentID,omitempty"`
+	EnrollmentIDNEQ   *int  `json:"enrollmentIDNEQ,omitempty"`
+	EnrollmentIDIn    []int `json:"enrollmentIDIn,omitempty"`
+	EnrollmentIDNotIn []int `json:"enrollmentIDNotIn,omitempty"`
+	EnrollmentIDGT    *int  `json:"enrollmentIDGT,omitempty"`
+	EnrollmentIDGTE   *int  `json:"enrollmentIDGTE,omitempty"`
+	EnrollmentIDLT    *int  `json:"enrollmentIDLT,omitempty"`
+	EnrollmentIDLTE   *int  `json:"enrollmentIDLTE,omitempty"`
+
+	// "candidate_id" field predicates.
+	CandidateID      *int  `json:"candidateID,omitempty"`
+	CandidateIDNEQ   *int  `json:"candidateIDNEQ,omitempty"`
+	CandidateIDIn    []int `json:"candidateIDIn,omitempty"`
+	CandidateIDNotIn []int `json:"candidateIDNotIn,omitempty"`
+	CandidateIDGT    *int  `json:"candidateIDGT,omitempty"`
+	CandidateIDGTE   *int  `json:"candidateIDGTE,omitempty"`
+	CandidateIDLT    *int  `json:"candidateIDLT,omitempty"`
+	CandidateIDLTE   *int  `json:"candidateIDLTE,omitempty"`
+
+	// "session_id" field predicates.
+	SessionID      *int  `json:"sessionID,omitempty"`
+	SessionIDNEQ   *int  `json:"sessionIDNEQ,omitempty"`
+	SessionIDIn    []int `json:"sessionIDIn,omitempty"`
+	SessionIDNotIn []int `json:"sessionIDNotIn,omitempty"`
+	SessionIDGT    *int  `json:"sessionIDGT,omitempty"`
+	SessionIDGTE   *int  `json:"sessionIDGTE,omitempty"`
+	SessionIDLT    *int  `json:"sessionIDLT,omitempty"`
+	SessionIDLTE   *int  `json:"sessionIDLTE,omitempty"`
+
+	// "site_id" field predicates.
+	SiteID      *int  `json:"siteID,omitempty"`
+	SiteIDNEQ   *int  `json:"siteIDNEQ,omitempty"`
+	SiteIDIn    []int `json:"siteIDIn,omitempty"`
+	SiteIDNotIn []int `json:"siteIDNotIn,omitempty"`
+	SiteIDGT    *int  `json:"siteIDGT,omitempty"`
+	SiteIDGTE   *int  `json:"siteIDGTE,omitempty"`
+	SiteIDLT    *int  `json:"siteIDLT,omitempty"`
+	SiteIDLTE   *int  `json:"siteIDLTE,omitempty"`
+
+	// "template_id" field predicates.
+	TemplateID      *int  `json:"templateID,omitempty"`
+	TemplateIDNEQ   *int  `json:"templateIDNEQ,omitempty"`
+	TemplateIDIn    []int `json:"templateIDIn,omitempty"`
+	TemplateIDNotIn []int `json:"templateIDNotIn,omitempty"`
+	TemplateIDGT    *int  `json:"templateIDGT,omitempty"`
+	TemplateIDGTE   *int  `json:"templateIDGTE,omitempty"`
+	TemplateIDLT    *int  `json:"templateIDLT,omitempty"`
+	TemplateIDLTE   *int  `json:"templateIDLTE,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *attempt.Kind  `json:"kind,omitempty"`
+	KindNEQ   *attempt.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []attempt.Kind `json:"kindIn,omitempty"`
+	KindNotIn []attempt.Kind `json:"kindNotIn,omitempty"`
+
+	// "status" field predicates.
+	Status      *attempt.Status  `json:"status,omitempty"`
+	StatusNEQ   *attempt.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []attempt.Status `json:"statusIn,omitempty"`
+	StatusNotIn []attempt.Status `json:"statusNotIn,omitempty"`
+
+	// "submit_reason" field predicates.
+	SubmitReason       *attempt.SubmitReason  `json:"submitReason,omitempty"`
+	SubmitReasonNEQ    *attempt.SubmitReason  `json:"submitReasonNEQ,omitempty"`
+	SubmitReasonIn     []attempt.SubmitReason `json:"submitReasonIn,omitempty"`
+	SubmitReasonNotIn  []attempt.SubmitReason `json:"submitReasonNotIn,omitempty"`
+	SubmitReasonIsNil  bool                   `json:"submitReasonIsNil,omitempty"`
+	SubmitReasonNotNil bool                   `json:"submitReasonNotNil,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt      *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ   *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn    []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT    *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE   *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT    *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE   *time.Time  `json:"startedAtLTE,omitempty"`
+
+	// "deadline" field predicates.
+	Deadline      *time.Time  `json:"deadline,omitempty"`
+	DeadlineNEQ   *time.Time  `json:"deadlineNEQ,omitempty"`
+	DeadlineIn    []time.Time `json:"deadlineIn,omitempty"`
+	DeadlineNotIn []time.Time `json:"deadlineNotIn,omitempty"`
+	DeadlineGT    *time.Time  `json:"deadlineGT,omitempty"`
+	DeadlineGTE   *time.Time  `json:"deadlineGTE,omitempty"`
+	DeadlineLT    *time.Time  `json:"deadlineLT,omitempty"`
+	DeadlineLTE   *time.Time  `json:"deadlineLTE,omitempty"`
+
+	// "submitted_at" field predicates.
+	SubmittedAt       *time.Time  `json:"submittedAt,omitempty"`
+	SubmittedAtNEQ    *time.Time  `json:"submittedAtNEQ,omitempty"`
+	SubmittedAtIn     []time.Time `json:"submittedAtIn,omitempty"`
+	SubmittedAtNotIn  []time.Time `json:"submittedAtNotIn,omitempty"`
+	SubmittedAtGT     *time.Time  `json:"submittedAtGT,omitempty"`
+	SubmittedAtGTE    *time.Time  `json:"submittedAtGTE,omitempty"`
+	SubmittedAtLT     *time.Time  `json:"submittedAtLT,omitempty"`
+	SubmittedAtLTE    *time.Time  `json:"submittedAtLTE,omitempty"`
+	SubmittedAtIsNil  bool        `json:"submittedAtIsNil,omitempty"`
+	SubmittedAtNotNil bool        `json:"submittedAtNotNil,omitempty"`
+
+	// "focus_losses" field predicates.
+	FocusLosses      *int  `json:"focusLosses,omitempty"`
+	FocusLossesNEQ   *int  `json:"focusLossesNEQ,omitempty"`
+	FocusLossesIn    []int `json:"focusLossesIn,omitempty"`
+	FocusLossesNotIn []int `json:"focusLossesNotIn,omitempty"`
+	FocusLossesGT    *int  `json:"focusLossesGT,omitempty"`
+	FocusLossesGTE   *int  `json:"focusLossesGTE,omitempty"`
+	FocusLossesLT    *int  `json:"focusLossesLT,omitempty"`
+	FocusLossesLTE   *int  `json:"focusLossesLTE,omitempty"`
+
+	// "consent_text" field predicates.
+	ConsentText             *string  `json:"consentText,omitempty"`
+	ConsentTextNEQ          *string  `json:"consentTextNEQ,omitempty"`
+	ConsentTextIn           []string `json:"consentTextIn,omitempty"`
+	ConsentTextNotIn        []string `json:"consentTextNotIn,omitempty"`
+	ConsentTextGT           *string  `json:"consentTextGT,omitempty"`
+	ConsentTextGTE          *string  `json:"consentTextGTE,omitempty"`
+	ConsentTextLT           *string  `json:"consentTextLT,omitempty"`
+	ConsentTextLTE          *string  `json:"consentTextLTE,omitempty"`
+	ConsentTextContains     *string  `json:"consentTextContains,omitempty"`
+	ConsentTextHasPrefix    *string  `json:"consentTextHasPrefix,omitempty"`
+	ConsentTextHasSuffix    *string  `json:"consentTextHasSuffix,omitempty"`
+	ConsentTextEqualFold    *string  `json:"consentTextEqualFold,omitempty"`
+	ConsentTextContainsFold *string  `json:"consentTextContainsFold,omitempty"`
+
+	// "consent_at" field predicates.
+	ConsentAt      *time.Time  `json:"consentAt,omitempty"`
+	ConsentAtNEQ   *time.Time  `json:"consentAtNEQ,omitempty"`
+	ConsentAtIn    []time.Time `json:"consentAtIn,omitempty"`
+	ConsentAtNotIn []time.Time `json:"consentAtNotIn,omitempty"`
+	ConsentAtGT    *time.Time  `json:"consentAtGT,omitempty"`
+	ConsentAtGTE   *time.Time  `json:"consentAtGTE,omitempty"`
+	ConsentAtLT    *time.Time  `json:"consentAtLT,omitempty"`
+	ConsentAtLTE   *time.Time  `json:"consentAtLTE,omitempty"`
+
+	// "score" field predicates.
+	Score       *int  `json:"score,omitempty"`
+	ScoreNEQ    *int  `json:"scoreNEQ,omitempty"`
+	ScoreIn     []int `json:"scoreIn,omitempty"`
+	ScoreNotIn  []int `json:"scoreNotIn,omitempty"`
+	ScoreGT     *int  `json:"scoreGT,omitempty"`
+	ScoreGTE    *int  `json:"scoreGTE,omitempty"`
+	ScoreLT     *int  `json:"scoreLT,omitempty"`
+	ScoreLTE    *int  `json:"scoreLTE,omitempty"`
+	ScoreIsNil  bool  `json:"scoreIsNil,omitempty"`
+	ScoreNotNil bool  `json:"scoreNotNil,omitempty"`
+
+	// "pass_mark" field predicates.
+	PassMark      *int  `json:"passMark,omitempty"`
+	PassMarkNEQ   *int  `json:"passMarkNEQ,omitempty"`
+	PassMarkIn    []int `json:"passMarkIn,omitempty"`
+	PassMarkNotIn []int `json:"passMarkNotIn,omitempty"`
+	PassMarkGT    *int  `json:"passMarkGT,omitempty"`
+	PassMarkGTE   *int  `json:"passMarkGTE,omitempty"`
+	PassMarkLT    *int  `json:"passMarkLT,omitempty"`
+	PassMarkLTE   *int  `json:"passMarkLTE,omitempty"`
+
+	// "practical_score" field predicates.
+	PracticalScore       *int  `json:"practicalScore,omitempty"`
+	PracticalScoreNEQ    *int  `json:"practicalScoreNEQ,omitempty"`
+	PracticalScoreIn     []int `json:"practicalScoreIn,omitempty"`
+	PracticalScoreNotIn  []int `json:"practicalScoreNotIn,omitempty"`
+	PracticalScoreGT     *int  `json:"practicalScoreGT,omitempty"`
+	PracticalScoreGTE    *int  `json:"practicalScoreGTE,omitempty"`
+	PracticalScoreLT     *int  `json:"practicalScoreLT,omitempty"`
+	PracticalScoreLTE    *int  `json:"practicalScoreLTE,omitempty"`
+	PracticalScoreIsNil  bool  `json:"practicalScoreIsNil,omitempty"`
+	PracticalScoreNotNil bool  `json:"practicalScoreNotNil,omitempty"`
+
+	// "result" field predicates.
+	Result       *attempt.Result  `json:"result,omitempty"`
+	ResultNEQ    *attempt.Result  `json:"resultNEQ,omitempty"`
+	ResultIn     []attempt.Result `json:"resultIn,omitempty"`
+	ResultNotIn  []attempt.Result `json:"resultNotIn,omitempty"`
+	ResultIsNil  bool             `json:"resultIsNil,omitempty"`
+	ResultNotNil bool             `json:"resultNotNil,omitempty"`
+
+	// "reviewed_by_id" field predicates.
+	ReviewedByID       *int  `json:"reviewedByID,omitempty"`
+	ReviewedByIDNEQ    *int  `json:"reviewedByIDNEQ,omitempty"`
+	ReviewedByIDIn     []int `json:"reviewedByIDIn,omitempty"`
+	ReviewedByIDNotIn  []int `json:"reviewedByIDNotIn,omitempty"`
+	ReviewedByIDGT     *int  `json:"reviewedByIDGT,omitempty"`
+	ReviewedByIDGTE    *int  `json:"reviewedByIDGTE,omitempty"`
+	ReviewedByIDLT     *int  `json:"reviewedByIDLT,omitempty"`
+	ReviewedByIDLTE    *int  `json:"reviewedByIDLTE,omitempty"`
+	ReviewedByIDIsNil  bool  `json:"reviewedByIDIsNil,omitempty"`
+	ReviewedByIDNotNil bool  `json:"reviewedByIDNotNil,omitempty"`
+
+	// "reviewed_at" field predicates.
+	ReviewedAt       *time.Time  `json:"reviewedAt,omitempty"`
+	ReviewedAtNEQ    *time.Time  `json:"reviewedAtNEQ,omitempty"`
+	ReviewedAtIn     []time.Time `json:"reviewedAtIn,omitempty"`
+	ReviewedAtNotIn  []time.Time `json:"reviewedAtNotIn,omitempty"`
+	ReviewedAtGT     *time.Time  `json:"reviewedAtGT,omitempty"`
+	ReviewedAtGTE    *time.Time  `json:"reviewedAtGTE,omitempty"`
+	ReviewedAtLT     *time.Time  `json:"reviewedAtLT,omitempty"`
+	ReviewedAtLTE    *time.Time  `json:"reviewedAtLTE,omitempty"`
+	ReviewedAtIsNil  bool        `json:"reviewedAtIsNil,omitempty"`
+	ReviewedAtNotNil bool        `json:"reviewedAtNotNil,omitempty"`
+
+	// "review_reason" field predicates.
+	ReviewReason             *string  `json:"reviewReason,omitempty"`
+	ReviewReasonNEQ          *string  `json:"reviewReasonNEQ,omitempty"`
+	ReviewReasonIn           []string `json:"reviewReasonIn,omitempty"`
+	ReviewReasonNotIn        []string `json:"reviewReasonNotIn,omitempty"`
+	ReviewReasonGT           *string  `json:"reviewReasonGT,omitempty"`
+	ReviewReasonGTE          *string  `json:"reviewReasonGTE,omitempty"`
+	ReviewReasonLT           *string  `json:"reviewReasonLT,omitempty"`
+	ReviewReasonLTE          *string  `json:"reviewReasonLTE,omitempty"`
+	ReviewReasonContains     *string  `json:"reviewReasonContains,omitempty"`
+	ReviewReasonHasPrefix    *string  `json:"reviewReasonHasPrefix,omitempty"`
+	ReviewReasonHasSuffix    *string  `json:"reviewReasonHasSuffix,omitempty"`
+	ReviewReasonIsNil        bool     `json:"reviewReasonIsNil,omitempty"`
+	ReviewReasonNotNil       bool     `json:"reviewReasonNotNil,omitempty"`
+	ReviewReasonEqualFold    *string  `json:"reviewReasonEqualFold,omitempty"`
+	ReviewReasonContainsFold *string  `json:"reviewReasonContainsFold,omitempty"`
+
+	// "flagged" field predicates.
+	Flagged    *bool `json:"flagged,omitempty"`
+	FlaggedNEQ *bool `json:"flaggedNEQ,omitempty"`
+
+	// "phone_state" field predicates.
+	PhoneState      *attempt.PhoneState  `json:"phoneState,omitempty"`
+	PhoneStateNEQ   *attempt.PhoneState  `json:"phoneStateNEQ,omitempty"`
+	PhoneStateIn    []attempt.PhoneState `json:"phoneStateIn,omitempty"`
+	PhoneStateNotIn []attempt.PhoneState `json:"phoneStateNotIn,omitempty"`
+
+	// "phone_last_seen_at" field predicates.
+	PhoneLastSeenAt       *time.Time  `json:"phoneLastSeenAt,omitempty"`
+	PhoneLastSeenAtNEQ    *time.Time  `json:"phoneLastSeenAtNEQ,omitempty"`
+	PhoneLastSeenAtIn     []time.Time `json:"phoneLastSeenAtIn,omitempty"`
+	PhoneLastSeenAtNotIn  []time.Time `json:"phoneLastSeenAtNotIn,omitempty"`
+	PhoneLastSeenAtGT     *time.Time  `json:"phoneLastSeenAtGT,omitempty"`
+	PhoneLastSeenAtGTE    *time.Time  `json:"phoneLastSeenAtGTE,omitempty"`
+	PhoneLastSeenAtLT     *time.Time  `json:"phoneLastSeenAtLT,omitempty"`
+	PhoneLastSeenAtLTE    *time.Time  `json:"phoneLastSeenAtLTE,omitempty"`
+	PhoneLastSeenAtIsNil  bool        `json:"phoneLastSeenAtIsNil,omitempty"`
+	PhoneLastSeenAtNotNil bool        `json:"phoneLastSeenAtNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AttemptWhereInput) AddPredicates(predicates ...predicate.Attempt) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AttemptWhereInput filter on the AttemptQuery builder.
+func (i *AttemptWhereInput) Filter(q *AttemptQuery) (*AttemptQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAttemptWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAttemptWhereInput is returned in case the AttemptWhereInput is empty.
+var ErrEmptyAttemptWhereInput = errors.New("ent: empty predicate AttemptWhereInput")
+
+// P returns a predicate for filtering attempts.
+// An error is returned if the input is empty or invalid.
+func (i *AttemptWhereInput) P() (predicate.Attempt, error) {
+	var predicates []predicate.Attempt
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, attempt.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Attempt, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, attempt.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Attempt, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, attempt.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, attempt.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, attempt.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, attempt.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, attempt.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, attempt.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, attempt.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, attempt.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, attempt.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, attempt.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, attempt.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, attempt.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, attempt.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, attempt.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, attempt.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, attempt.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, attempt.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, attempt.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, attempt.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, attempt.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, attempt.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, attempt.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, attempt.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, attempt.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, attempt.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.EnrollmentID != nil {
+		predicates = append(predicates, attempt.EnrollmentIDEQ(*i.EnrollmentID))
+	}
+	if i.EnrollmentIDNEQ != nil {
+		predicates = append(predicates, attempt.EnrollmentIDNEQ(*i.EnrollmentIDNEQ))
+	}
+	if len(i.EnrollmentIDIn) > 0 {
+		predicates = append(predicates, attempt.EnrollmentIDIn(i.EnrollmentIDIn...))
+	}
+	if len(i.EnrollmentIDNotIn) > 0 {
+		predicates = append(predicates, attempt.EnrollmentIDNotIn(i.EnrollmentIDNotIn...))
+	}
+	if i.EnrollmentIDGT != nil {
+		predicates = append(predicates, attempt.EnrollmentIDGT(*i.EnrollmentIDGT))
+	}
+	if i.EnrollmentIDGTE != nil {
+		predicates = append(predicates, attempt.EnrollmentIDGTE(*i.EnrollmentIDGTE))
+	}
+	if i.EnrollmentIDLT != nil {
+		predicates = append(predicates, attempt.EnrollmentIDLT(*i.EnrollmentIDLT))
+	}
+	if i.EnrollmentIDLTE != nil {
+		predicates = append(predicates, attempt.EnrollmentIDLTE(*i.EnrollmentIDLTE))
+	}
+	if i.CandidateID != nil {
+		predicates = append(predicates, attempt.CandidateIDEQ(*i.CandidateID))
+	}
+	if i.CandidateIDNEQ != nil {
+		predicates = append(predicates, attempt.CandidateIDNEQ(*i.CandidateIDNEQ))
+	}
+	if len(i.CandidateIDIn) > 0 {
+		predicates = append(predicates, attempt.CandidateIDIn(i.CandidateIDIn...))
+	}
+	if len(i.CandidateIDNotIn) > 0 {
+		predicates = append(predicates, attempt.CandidateIDNotIn(i.CandidateIDNotIn...))
+	}
+	if i.CandidateIDGT != nil {
+		predicates = append(predicates, attempt.CandidateIDGT(*i.CandidateIDGT))
+	}
+	if i.CandidateIDGTE != nil {
+		predicates = append(predicates, attempt.CandidateIDGTE(*i.CandidateIDGTE))
+	}
+	if i.CandidateIDLT != nil {
+		predicates = append(predicates, attempt.CandidateIDLT(*i.CandidateIDLT))
+	}
+	if i.CandidateIDLTE != nil {
+		predicates = append(predicates, attempt.CandidateIDLTE(*i.CandidateIDLTE))
+	}
+	if i.SessionID != nil {
+		predicates = append(predicates, attempt.SessionIDEQ(*i.SessionID))
+	}
+	if i.SessionIDNEQ != nil {
+		predicates = append(predicates, attempt.SessionIDNEQ(*i.SessionIDNEQ))
+	}
+	if len(i.SessionIDIn) > 0 {
+		predicates = append(predicates, attempt.SessionIDIn(i.SessionIDIn...))
+	}
+	if len(i.SessionIDNotIn) > 0 {
+		predicates = append(predicates, attempt.SessionIDNotIn(i.SessionIDNotIn...))
+	}
+	if i.SessionIDGT != nil {
+		predicates = append(predicates, attempt.SessionIDGT(*i.SessionIDGT))
+	}
+	if i.SessionIDGTE != nil {
+		predicates = append(predicates, attempt.SessionIDGTE(*i.SessionIDGTE))
+	}
+	if i.SessionIDLT != nil {
+		predicates = append(predicates, attempt.SessionIDLT(*i.SessionIDLT))
+	}
+	if i.SessionIDLTE != nil {
+		predicates = append(predicates, attempt.SessionIDLTE(*i.SessionIDLTE))
+	}
+	if i.SiteID != nil {
+		predicates = append(predicates, attempt.SiteIDEQ(*i.SiteID))
+	}
+	if i.SiteIDNEQ != nil {
+		predicates = append(predicates, attempt.SiteIDNEQ(*i.SiteIDNEQ))
+	}
+	if len(i.SiteIDIn) > 0 {
+		predicates = append(predicates, attempt.SiteIDIn(i.SiteIDIn...))
+	}
+	if len(i.SiteIDNotIn) > 0 {
+		predicates = append(predicates, attempt.SiteIDNotIn(i.SiteIDNotIn...))
+	}
+	if i.SiteIDGT != nil {
+		predicates = append(predicates, attempt.SiteIDGT(*i.SiteIDGT))
+	}
+	if i.SiteIDGTE != nil {
+		predicates = append(predicates, attempt.SiteIDGTE(*i.SiteIDGTE))
+	}
+	if i.SiteIDLT != nil {
+		predicates = append(predicates, attempt.SiteIDLT(*i.SiteIDLT))
+	}
+	if i.SiteIDLTE != nil {
+		predicates = append(predicates, attempt.SiteIDLTE(*i.SiteIDLTE))
+	}
+	if i.TemplateID != nil {
+		predicates = append(predicates, attempt.TemplateIDEQ(*i.TemplateID))
+	}
+	if i.TemplateIDNEQ != nil {
+		predicates = append(predicates, attempt.TemplateIDNEQ(*i.TemplateIDNEQ))
+	}
+	if len(i.TemplateIDIn) > 0 {
+		predicates = append(predicates, attempt.TemplateIDIn(i.TemplateIDIn...))
+	}
+	if len(i.TemplateIDNotIn) > 0 {
+		predicates = append(predicates, attempt.TemplateIDNotIn(i.TemplateIDNotIn...))
+	}
+	if i.TemplateIDGT != nil {
+		predicates = append(predicates, attempt.TemplateIDGT(*i.TemplateIDGT))
+	}
+	if i.TemplateIDGTE != nil {
+		predicates = append(predicates, attempt.TemplateIDGTE(*i.TemplateIDGTE))
+	}
+	if i.TemplateIDLT != nil {
+		predicates = append(predicates, attempt.TemplateIDLT(*i.TemplateIDLT))
+	}
+	if i.TemplateIDLTE != nil {
+		predicates = append(predicates, attempt.TemplateIDLTE(*i.TemplateIDLTE))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, attempt.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, attempt.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, attempt.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, attempt.KindNotIn(i.KindNotIn...))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, attempt.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, attempt.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, attempt.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, attempt.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.SubmitReason != nil {
+		predicates = append(predicates, attempt.SubmitReasonEQ(*i.SubmitReason))
+	}
+	if i.SubmitReasonNEQ != nil {
+		predicates = append(predicates, attempt.SubmitReasonNEQ(*i.SubmitReasonNEQ))
+	}
+	if len(i.SubmitReasonIn) > 0 {
+		predicates = append(predicates, attempt.SubmitReasonIn(i.SubmitReasonIn...))
+	}
+	if len(i.SubmitReasonNotIn) > 0 {
+		predicates = append(predicates, attempt.SubmitReasonNotIn(i.SubmitReasonNotIn...))
+	}
+	if i.SubmitReasonIsNil {
+		predicates = append(predicates, attempt.SubmitReasonIsNil())
+	}
+	if i.SubmitReasonNotNil {
+		predicates = append(predicates, attempt.SubmitReasonNotNil())
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, attempt.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, attempt.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, attempt.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, attempt.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, attempt.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, attempt.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, attempt.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, attempt.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.Deadline != nil {
+		predicates = append(predicates, attempt.DeadlineEQ(*i.Deadline))
+	}
+	if i.DeadlineNEQ != nil {
+		predicates = append(predicates, attempt.DeadlineNEQ(*i.DeadlineNEQ))
+	}
+	if len(i.DeadlineIn) > 0 {
+		predicates = append(predicates, attempt.DeadlineIn(i.DeadlineIn...))
+	}
+	if len(i.DeadlineNotIn) > 0 {
+		predicates = append(predicates, attempt.DeadlineNotIn(i.DeadlineNotIn...))
+	}
+	if i.DeadlineGT != nil {
+		predicates = append(predicates, attempt.DeadlineGT(*i.DeadlineGT))
+	}
+	if i.DeadlineGTE != nil {
+		predicates = append(predicates, attempt.DeadlineGTE(*i.DeadlineGTE))
+	}
+	if i.DeadlineLT != nil {
+		predicates = append(predicates, attempt.DeadlineLT(*i.DeadlineLT))
+	}
+	if i.DeadlineLTE != nil {
+		predicates = append(predicates, attempt.DeadlineLTE(*i.DeadlineLTE))
+	}
+	if i.SubmittedAt != nil {
+		predicates = append(predicates, attempt.SubmittedAtEQ(*i.SubmittedAt))
+	}
+	if i.SubmittedAtNEQ != nil {
+		predicates = append(predicates, attempt.SubmittedAtNEQ(*i.SubmittedAtNEQ))
+	}
+	if len(i.SubmittedAtIn) > 0 {
+		predicates = append(predicates, attempt.SubmittedAtIn(i.SubmittedAtIn...))
+	}
+	if len(i.SubmittedAtNotIn) > 0 {
+		predicates = append(predicates, attempt.SubmittedAtNotIn(i.SubmittedAtNotIn...))
+	}
+	if i.SubmittedAtGT != nil {
+		predicates = append(predicates, attempt.SubmittedAtGT(*i.SubmittedAtGT))
+	}
+	if i.SubmittedAtGTE != nil {
+		predicates = append(predicates, attempt.SubmittedAtGTE(*i.SubmittedAtGTE))
+	}
+	if i.SubmittedAtLT != nil {
+		predicates = append(predicates, attempt.SubmittedAtLT(*i.SubmittedAtLT))
+	}
+	if i.SubmittedAtLTE != nil {
+		predicates = append(predicates, attempt.SubmittedAtLTE(*i.SubmittedAtLTE))
+	}
+	if i.SubmittedAtIsNil {
+		predicates = append(predicates, attempt.SubmittedAtIsNil())
+	}
+	if i.SubmittedAtNotNil {
+		predicates = append(predicates, attempt.SubmittedAtNotNil())
+	}
+	if i.FocusLosses != nil {
+		predicates = append(predicates, attempt.FocusLossesEQ(*i.FocusLosses))
+	}
+	if i.FocusLossesNEQ != nil {
+		predicates = append(predicates, attempt.FocusLossesNEQ(*i.FocusLossesNEQ))
+	}
+	if len(i.FocusLossesIn) > 0 {
+		predicates = append(predicates, attempt.FocusLossesIn(i.FocusLossesIn...))
+	}
+	if len(i.FocusLossesNotIn) > 0 {
+		predicates = append(predicates, attempt.FocusLossesNotIn(i.FocusLossesNotIn...))
+	}
+	if i.FocusLossesGT != nil {
+		predicates = append(predicates, attempt.FocusLossesGT(*i.FocusLossesGT))
+	}
+	if i.FocusLossesGTE != nil {
+		predicates = append(predicates, attempt.FocusLossesGTE(*i.FocusLossesGTE))
+	}
+	if i.FocusLossesLT != nil {
+		predicates = append(predicates, attempt.FocusLossesLT(*i.FocusLossesLT))
+	}
+	if i.FocusLossesLTE != nil {
+		predicates = append(predicates, attempt.FocusLossesLTE(*i.FocusLossesLTE))
+	}
+	if i.ConsentText != nil {
+		predicates = append(predicates, attempt.ConsentTextEQ(*i.ConsentText))
+	}
+	if i.ConsentTextNEQ != nil {
+		predicates = append(predicates, attempt.ConsentTextNEQ(*i.ConsentTextNEQ))
+	}
+	if len(i.ConsentTextIn) > 0 {
+		predicates = append(predicates, attempt.ConsentTextIn(i.ConsentTextIn...))
+	}
+	if len(i.ConsentTextNotIn) > 0 {
+		predicates = append(predicates, attempt.ConsentTextNotIn(i.ConsentTextNotIn...))
+	}
+	if i.ConsentTextGT != nil {
+		predicates = append(predicates, attempt.ConsentTextGT(*i.ConsentTextGT))
+	}
+	if i.ConsentTextGTE != nil {
+		predicates = append(predicates, attempt.ConsentTextGTE(*i.ConsentTextGTE))
+	}
+	if i.ConsentTextLT != nil {
+		predicates = append(predicates, attempt.ConsentTextLT(*i.ConsentTextLT))
+	}
+	if i.ConsentTextLTE != nil {
+		predicates = append(predicates, attempt.ConsentTextLTE(*i.ConsentTextLTE))
+	}
+	if i.ConsentTextContains != nil {
+		predicates = append(predicates, attempt.ConsentTextContains(*i.ConsentTextContains))
+	}
+	if i.ConsentTextHasPrefix != nil {
+		predicates = append(predicates, attempt.ConsentTextHasPrefix(*i.ConsentTextHasPrefix))
+	}
+	if i.ConsentTextHasSuffix != nil {
+		predicates = append(predicates, attempt.ConsentTextHasSuffix(*i.ConsentTextHasSuffix))
+	}
+	if i.ConsentTextEqualFold != nil {
+		predicates = append(predicates, attempt.ConsentTextEqualFold(*i.ConsentTextEqualFold))
+	}
+	if i.ConsentTextContainsFold != nil {
+		predicates = append(predicates, attempt.ConsentTextContainsFold(*i.ConsentTextContainsFold))
+	}
+	if i.ConsentAt != nil {
+		predicates = append(predicates, attempt.ConsentAtEQ(*i.ConsentAt))
+	}
+	if i.ConsentAtNEQ != nil {
+		predicates = append(predicates, attempt.ConsentAtNEQ(*i.ConsentAtNEQ))
+	}
+	if len(i.ConsentAtIn) > 0 {
+		predicates = append(predicates, attempt.ConsentAtIn(i.ConsentAtIn...))
+	}
+	if len(i.ConsentAtNotIn) > 0 {
+		predicates = append(predicates, attempt.ConsentAtNotIn(i.ConsentAtNotIn...))
+	}
+	if i.ConsentAtGT != nil {
+		predicates = append(predicates, attempt.ConsentAtGT(*i.ConsentAtGT))
+	}
+	if i.ConsentAtGTE != nil {
+		predicates = append(predicates, attempt.ConsentAtGTE(*i.ConsentAtGTE))
+	}
+	if i.ConsentAtLT != nil {
+		predicates = append(predicates, attempt.ConsentAtLT(*i.ConsentAtLT))
+	}
+	if i.ConsentAtLTE != nil {
+		predicates = append(predicates, attempt.ConsentAtLTE(*i.ConsentAtLTE))
+	}
+	if i.Score != nil {
+		predicates = append(predicates, attempt.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, attempt.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, attempt.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, attempt.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, attempt.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, attempt.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, attempt.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, attempt.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.ScoreIsNil {
+		predicates = append(predicates, attempt.ScoreIsNil())
+	}
+	if i.ScoreNotNil {
+		predicates = append(predicates, attempt.ScoreNotNil())
+	}
+	if i.PassMark != nil {
+		predicates = append(predicates, attempt.PassMarkEQ(*i.PassMark))
+	}
+	if i.PassMarkNEQ != nil {
+		predicates = append(predicates, attempt.PassMarkNEQ(*i.PassMarkNEQ))
+	}
+	if len(i.PassMarkIn) > 0 {
+		predicates = append(predicates, attempt.PassMarkIn(i.PassMarkIn...))
+	}
+	if len(i.PassMarkNotIn) > 0 {
+		predicates = append(predicates, attempt.PassMarkNotIn(i.PassMarkNotIn...))
+	}
+	if i.PassMarkGT != nil {
+		predicates = append(predicates, attempt.PassMarkGT(*i.PassMarkGT))
+	}
+	if i.PassMarkGTE != nil {
+		predicates = append(predicates, attempt.PassMarkGTE(*i.PassMarkGTE))
+	}
+	if i.PassMarkLT != nil {
+		predicates = append(predicates, attempt.PassMarkLT(*i.PassMarkLT))
+	}
+	if i.PassMarkLTE != nil {
+		predicates = append(predicates, attempt.PassMarkLTE(*i.PassMarkLTE))
+	}
+	if i.PracticalScore != nil {
+		predicates = append(predicates, attempt.PracticalScoreEQ(*i.PracticalScore))
+	}
+	if i.PracticalScoreNEQ != nil {
+		predicates = append(predicates, attempt.PracticalScoreNEQ(*i.PracticalScoreNEQ))
+	}
+	if len(i.PracticalScoreIn) > 0 {
+		predicates = append(predicates, attempt.PracticalScoreIn(i.PracticalScoreIn...))
+	}
+	if len(i.PracticalScoreNotIn) > 0 {
+		predicates = append(predicates, attempt.PracticalScoreNotIn(i.PracticalScoreNotIn...))
+	}
+	if i.PracticalScoreGT != nil {
+		predicates = append(predicates, attempt.PracticalScoreGT(*i.PracticalScoreGT))
+	}
+	if i.PracticalScoreGTE != nil {
+		predicates = append(predicates, attempt.PracticalScoreGTE(*i.PracticalScoreGTE))
+	}
+	if i.PracticalScoreLT != nil {
+		predicates = append(predicates, attempt.PracticalScoreLT(*i.PracticalScoreLT))
+	}
+	if i.PracticalScoreLTE != nil {
+		predicates = append(predicates, attempt.PracticalScoreLTE(*i.PracticalScoreLTE))
+	}
+	if i.PracticalScoreIsNil {
+		predicates = append(predicates, attempt.PracticalScoreIsNil())
+	}
+	if i.PracticalScoreNotNil {
+		predicates = append(predicates, attempt.PracticalScoreNotNil())
+	}
+	if i.Result != nil {
+		predicates = append(predicates, attempt.ResultEQ(*i.Result))
+	}
+	if i.ResultNEQ != nil {
+		predicates = append(predicates, attempt.ResultNEQ(*i.ResultNEQ))
+	}
+	if len(i.ResultIn) > 0 {
+		predicates = append(predicates, attempt.ResultIn(i.ResultIn...))
+	}
+	if len(i.ResultNotIn) > 0 {
+		predicates = append(predicates, attempt.ResultNotIn(i.ResultNotIn...))
+	}
+	if i.ResultIsNil {
+		predicates = append(predicates, attempt.ResultIsNil())
+	}
+	if i.ResultNotNil {
+		predicates = append(predicates, attempt.ResultNotNil())
+	}
+	if i.ReviewedByID != nil {
+		predicates = append(predicates, attempt.ReviewedByIDEQ(*i.ReviewedByID))
+	}
+	if i.ReviewedByIDNEQ != nil {
+		predicates = append(predicates, attempt.ReviewedByIDNEQ(*i.ReviewedByIDNEQ))
+	}
+	if len(i.ReviewedByIDIn) > 0 {
+		predicates = append(predicates, attempt.ReviewedByIDIn(i.ReviewedByIDIn...))
+	}
+	if len(i.ReviewedByIDNotIn) > 0 {
+		predicates = append(predicates, attempt.ReviewedByIDNotIn(i.ReviewedByIDNotIn...))
+	}
+	if i.ReviewedByIDGT != nil {
+		predicates = append(predicates, attempt.ReviewedByIDGT(*i.ReviewedByIDGT))
+	}
+	if i.ReviewedByIDGTE != nil {
+		predicates = append(predicates, attempt.ReviewedByIDGTE(*i.ReviewedByIDGTE))
+	}
+	if i.ReviewedByIDLT != nil {
+		predicates = append(predicates, attempt.ReviewedByIDLT(*i.ReviewedByIDLT))
+	}
+	if i.ReviewedByIDLTE != nil {
+		predicates = append(predicates, attempt.ReviewedByIDLTE(*i.ReviewedByIDLTE))
+	}
+	if i.ReviewedByIDIsNil {
+		predicates = append(predicates, attempt.ReviewedByIDIsNil())
+	}
+	if i.ReviewedByIDNotNil {
+		predicates = append(predicates, attempt.ReviewedByIDNotNil())
+	}
+	if i.ReviewedAt != nil {
+		predicates = append(predicates, attempt.ReviewedAtEQ(*i.ReviewedAt))
+	}
+	if i.ReviewedAtNEQ != nil {
+		predicates = append(predicates, attempt.ReviewedAtNEQ(*i.ReviewedAtNEQ))
+	}
+	if len(i.ReviewedAtIn) > 0 {
+		predicates = append(predicates, attempt.ReviewedAtIn(i.ReviewedAtIn...))
+	}
+	if len(i.ReviewedAtNotIn) > 0 {
+		predicates = append(predicates, attempt.ReviewedAtNotIn(i.ReviewedAtNotIn...))
+	}
+	if i.ReviewedAtGT != nil {
+		predicates = append(predicates, attempt.ReviewedAtGT(*i.ReviewedAtGT))
+	}
+	if i.ReviewedAtGTE != nil {
+		predicates = append(predicates, attempt.ReviewedAtGTE(*i.ReviewedAtGTE))
+	}
+	if i.ReviewedAtLT != nil {
+		predicates = append(predicates, attempt.ReviewedAtLT(*i.ReviewedAtLT))
+	}
+	if i.ReviewedAtLTE != nil {
+		predicates = append(predicates, attempt.ReviewedAtLTE(*i.ReviewedAtLTE))
+	}
+	if i.ReviewedAtIsNil {
+		predicates = append(predicates, attempt.ReviewedAtIsNil())
+	}
+	if i.ReviewedAtNotNil {
+		predicates = append(predicates, attempt.ReviewedAtNotNil())
+	}
+	if i.ReviewReason != nil {
+		predicates = append(predicates, attempt.ReviewReasonEQ(*i.ReviewReason))
+	}
+	if i.ReviewReasonNEQ != nil {
+		predicates = append(predicates, attempt.ReviewReasonNEQ(*i.ReviewReasonNEQ))
+	}
+	if len(i.ReviewReasonIn) > 0 {
+		predicates = append(predicates, attempt.ReviewReasonIn(i.ReviewReasonIn...))
+	}
+	if len(i.ReviewReasonNotIn) > 0 {
+		predicates = append(predicates, attempt.ReviewReasonNotIn(i.ReviewReasonNotIn...))
+	}
+	if i.ReviewReasonGT != nil {
+		predicates = append(predicates, attempt.ReviewReasonGT(*i.ReviewReasonGT))
+	}
+	if i.ReviewReasonGTE != nil {
+		predicates = append(predicates, attempt.ReviewReasonGTE(*i.ReviewReasonGTE))
+	}
+	if i.ReviewReasonLT != nil {
+		predicates = append(predicates, attempt.ReviewReasonLT(*i.ReviewReasonLT))
+	}
+	if i.ReviewReasonLTE != nil {
+		predicates = append(predicates, attempt.ReviewReasonLTE(*i.ReviewReasonLTE))
+	}
+	if i.ReviewReasonContains != nil {
+		predicates = append(predicates, attempt.ReviewReasonContains(*i.ReviewReasonContains))
+	}
+	if i.ReviewReasonHasPrefix != nil {
+		predicates = append(predicates, attempt.ReviewReasonHasPrefix(*i.ReviewReasonHasPrefix))
+	}
+	if i.ReviewReasonHasSuffix != nil {
+		predicates = append(predicates, attempt.ReviewReasonHasSuffix(*i.ReviewReasonHasSuffix))
+	}
+	if i.ReviewReasonIsNil {
+		predicates = append(predicates, attempt.ReviewReasonIsNil())
+	}
+	if i.ReviewReasonNotNil {
+		predicates = append(predicates, attempt.ReviewReasonNotNil())
+	}
+	if i.ReviewReasonEqualFold != nil {
+		predicates = append(predicates, attempt.ReviewReasonEqualFold(*i.ReviewReasonEqualFold))
+	}
+	if i.ReviewReasonContainsFold != nil {
+		predicates = append(predicates, attempt.ReviewReasonContainsFold(*i.ReviewReasonContainsFold))
+	}
+	if i.Flagged != nil {
+		predicates = append(predicates, attempt.FlaggedEQ(*i.Flagged))
+	}
+	if i.FlaggedNEQ != nil {
+		predicates = append(predicates, attempt.FlaggedNEQ(*i.FlaggedNEQ))
+	}
+	if i.PhoneState != nil {
+		predicates = append(predicates, attempt.PhoneStateEQ(*i.PhoneState))
+	}
+	if i.PhoneStateNEQ != nil {
+		predicates = append(predicates, attempt.PhoneStateNEQ(*i.PhoneStateNEQ))
+	}
+	if len(i.PhoneStateIn) > 0 {
+		predicates = append(predicates, attempt.PhoneStateIn(i.PhoneStateIn...))
+	}
+	if len(i.PhoneStateNotIn) > 0 {
+		predicates = append(predicates, attempt.PhoneStateNotIn(i.PhoneStateNotIn...))
+	}
+	if i.PhoneLastSeenAt != nil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtEQ(*i.PhoneLastSeenAt))
+	}
+	if i.PhoneLastSeenAtNEQ != nil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtNEQ(*i.PhoneLastSeenAtNEQ))
+	}
+	if len(i.PhoneLastSeenAtIn) > 0 {
+		predicates = append(predicates, attempt.PhoneLastSeenAtIn(i.PhoneLastSeenAtIn...))
+	}
+	if len(i.PhoneLastSeenAtNotIn) > 0 {
+		predicates = append(predicates, attempt.PhoneLastSeenAtNotIn(i.PhoneLastSeenAtNotIn...))
+	}
+	if i.PhoneLastSeenAtGT != nil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtGT(*i.PhoneLastSeenAtGT))
+	}
+	if i.PhoneLastSeenAtGTE != nil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtGTE(*i.PhoneLastSeenAtGTE))
+	}
+	if i.PhoneLastSeenAtLT != nil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtLT(*i.PhoneLastSeenAtLT))
+	}
+	if i.PhoneLastSeenAtLTE != nil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtLTE(*i.PhoneLastSeenAtLTE))
+	}
+	if i.PhoneLastSeenAtIsNil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtIsNil())
+	}
+	if i.PhoneLastSeenAtNotNil {
+		predicates = append(predicates, attempt.PhoneLastSeenAtNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAttemptWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return attempt.And(predicates...), nil
 	}
 }
 

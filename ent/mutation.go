@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
@@ -28,6 +30,7 @@ import (
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
@@ -50,31 +53,34 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAnnouncement     = "Announcement"
-	TypeAttachment       = "Attachment"
-	TypeAuditLog         = "AuditLog"
-	TypeCaptcha          = "Captcha"
-	TypeCheckIn          = "CheckIn"
-	TypeEnrollment       = "Enrollment"
-	TypeEvidenceRecord   = "EvidenceRecord"
-	TypeExamPlan         = "ExamPlan"
-	TypeExamSession      = "ExamSession"
-	TypeInvoiceProfile   = "InvoiceProfile"
-	TypeJob              = "Job"
-	TypeLoginThrottle    = "LoginThrottle"
-	TypeNotification     = "Notification"
-	TypeOrganization     = "Organization"
-	TypePaperTemplate    = "PaperTemplate"
-	TypePayment          = "Payment"
-	TypeProfile          = "Profile"
-	TypeQuestion         = "Question"
-	TypeRegion           = "Region"
-	TypeRoom             = "Room"
-	TypeSession          = "Session"
-	TypeSubject          = "Subject"
-	TypeTrainingRecord   = "TrainingRecord"
-	TypeUser             = "User"
-	TypeVerificationCode = "VerificationCode"
+	TypeAnnouncement      = "Announcement"
+	TypeAttachment        = "Attachment"
+	TypeAttempt           = "Attempt"
+	TypeAttemptAnswer     = "AttemptAnswer"
+	TypeAuditLog          = "AuditLog"
+	TypeCaptcha           = "Captcha"
+	TypeCheckIn           = "CheckIn"
+	TypeEnrollment        = "Enrollment"
+	TypeEvidenceRecord    = "EvidenceRecord"
+	TypeExamPlan          = "ExamPlan"
+	TypeExamSession       = "ExamSession"
+	TypeInvoiceProfile    = "InvoiceProfile"
+	TypeJob               = "Job"
+	TypeLoginThrottle     = "LoginThrottle"
+	TypeNotification      = "Notification"
+	TypeOrganization      = "Organization"
+	TypePaperTemplate     = "PaperTemplate"
+	TypePayment           = "Payment"
+	TypeProctorAssignment = "ProctorAssignment"
+	TypeProfile           = "Profile"
+	TypeQuestion          = "Question"
+	TypeRegion            = "Region"
+	TypeRoom              = "Room"
+	TypeSession           = "Session"
+	TypeSubject           = "Subject"
+	TypeTrainingRecord    = "TrainingRecord"
+	TypeUser              = "User"
+	TypeVerificationCode  = "VerificationCode"
 )
 
 // AnnouncementMutation represents an operation that mutates the Announcement nodes in the graph.
@@ -1867,6 +1873,3256 @@ func (m *AttachmentMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Attachment edge %s", name)
+}
+
+// AttemptMutation represents an operation that mutates the Attempt nodes in the graph.
+type AttemptMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	enrollment_id         *int
+	addenrollment_id      *int
+	candidate_id          *int
+	addcandidate_id       *int
+	session_id            *int
+	addsession_id         *int
+	site_id               *int
+	addsite_id            *int
+	template_id           *int
+	addtemplate_id        *int
+	kind                  *attempt.Kind
+	seed                  *int64
+	addseed               *int64
+	status                *attempt.Status
+	submit_reason         *attempt.SubmitReason
+	started_at            *time.Time
+	deadline              *time.Time
+	submitted_at          *time.Time
+	focus_losses          *int
+	addfocus_losses       *int
+	consent_text          *string
+	consent_at            *time.Time
+	score                 *int
+	addscore              *int
+	pass_mark             *int
+	addpass_mark          *int
+	practical_score       *int
+	addpractical_score    *int
+	result                *attempt.Result
+	reviewed_by_id        *int
+	addreviewed_by_id     *int
+	reviewed_at           *time.Time
+	review_reason         *string
+	flagged               *bool
+	pair_token_hash       *[]byte
+	pair_token_expires_at *time.Time
+	phone_state           *attempt.PhoneState
+	phone_last_seen_at    *time.Time
+	phone_token_hash      *[]byte
+	clearedFields         map[string]struct{}
+	answers               map[int]struct{}
+	removedanswers        map[int]struct{}
+	clearedanswers        bool
+	done                  bool
+	oldValue              func(context.Context) (*Attempt, error)
+	predicates            []predicate.Attempt
+}
+
+var _ ent.Mutation = (*AttemptMutation)(nil)
+
+// attemptOption allows management of the mutation configuration using functional options.
+type attemptOption func(*AttemptMutation)
+
+// newAttemptMutation creates new mutation for the Attempt entity.
+func newAttemptMutation(c config, op Op, opts ...attemptOption) *AttemptMutation {
+	m := &AttemptMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAttempt,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAttemptID sets the ID field of the mutation.
+func withAttemptID(id int) attemptOption {
+	return func(m *AttemptMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Attempt
+		)
+		m.oldValue = func(ctx context.Context) (*Attempt, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Attempt.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAttempt sets the old Attempt of the mutation.
+func withAttempt(node *Attempt) attemptOption {
+	return func(m *AttemptMutation) {
+		m.oldValue = func(context.Context) (*Attempt, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AttemptMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AttemptMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AttemptMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AttemptMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Attempt.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AttemptMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AttemptMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AttemptMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AttemptMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AttemptMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AttemptMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetEnrollmentID sets the "enrollment_id" field.
+func (m *AttemptMutation) SetEnrollmentID(i int) {
+	m.enrollment_id = &i
+	m.addenrollment_id = nil
+}
+
+// EnrollmentID returns the value of the "enrollment_id" field in the mutation.
+func (m *AttemptMutation) EnrollmentID() (r int, exists bool) {
+	v := m.enrollment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnrollmentID returns the old "enrollment_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldEnrollmentID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnrollmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnrollmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnrollmentID: %w", err)
+	}
+	return oldValue.EnrollmentID, nil
+}
+
+// AddEnrollmentID adds i to the "enrollment_id" field.
+func (m *AttemptMutation) AddEnrollmentID(i int) {
+	if m.addenrollment_id != nil {
+		*m.addenrollment_id += i
+	} else {
+		m.addenrollment_id = &i
+	}
+}
+
+// AddedEnrollmentID returns the value that was added to the "enrollment_id" field in this mutation.
+func (m *AttemptMutation) AddedEnrollmentID() (r int, exists bool) {
+	v := m.addenrollment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEnrollmentID resets all changes to the "enrollment_id" field.
+func (m *AttemptMutation) ResetEnrollmentID() {
+	m.enrollment_id = nil
+	m.addenrollment_id = nil
+}
+
+// SetCandidateID sets the "candidate_id" field.
+func (m *AttemptMutation) SetCandidateID(i int) {
+	m.candidate_id = &i
+	m.addcandidate_id = nil
+}
+
+// CandidateID returns the value of the "candidate_id" field in the mutation.
+func (m *AttemptMutation) CandidateID() (r int, exists bool) {
+	v := m.candidate_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCandidateID returns the old "candidate_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldCandidateID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCandidateID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCandidateID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCandidateID: %w", err)
+	}
+	return oldValue.CandidateID, nil
+}
+
+// AddCandidateID adds i to the "candidate_id" field.
+func (m *AttemptMutation) AddCandidateID(i int) {
+	if m.addcandidate_id != nil {
+		*m.addcandidate_id += i
+	} else {
+		m.addcandidate_id = &i
+	}
+}
+
+// AddedCandidateID returns the value that was added to the "candidate_id" field in this mutation.
+func (m *AttemptMutation) AddedCandidateID() (r int, exists bool) {
+	v := m.addcandidate_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCandidateID resets all changes to the "candidate_id" field.
+func (m *AttemptMutation) ResetCandidateID() {
+	m.candidate_id = nil
+	m.addcandidate_id = nil
+}
+
+// SetSessionID sets the "session_id" field.
+func (m *AttemptMutation) SetSessionID(i int) {
+	m.session_id = &i
+	m.addsession_id = nil
+}
+
+// SessionID returns the value of the "session_id" field in the mutation.
+func (m *AttemptMutation) SessionID() (r int, exists bool) {
+	v := m.session_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionID returns the old "session_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldSessionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionID: %w", err)
+	}
+	return oldValue.SessionID, nil
+}
+
+// AddSessionID adds i to the "session_id" field.
+func (m *AttemptMutation) AddSessionID(i int) {
+	if m.addsession_id != nil {
+		*m.addsession_id += i
+	} else {
+		m.addsession_id = &i
+	}
+}
+
+// AddedSessionID returns the value that was added to the "session_id" field in this mutation.
+func (m *AttemptMutation) AddedSessionID() (r int, exists bool) {
+	v := m.addsession_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSessionID resets all changes to the "session_id" field.
+func (m *AttemptMutation) ResetSessionID() {
+	m.session_id = nil
+	m.addsession_id = nil
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *AttemptMutation) SetSiteID(i int) {
+	m.site_id = &i
+	m.addsite_id = nil
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *AttemptMutation) SiteID() (r int, exists bool) {
+	v := m.site_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldSiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// AddSiteID adds i to the "site_id" field.
+func (m *AttemptMutation) AddSiteID(i int) {
+	if m.addsite_id != nil {
+		*m.addsite_id += i
+	} else {
+		m.addsite_id = &i
+	}
+}
+
+// AddedSiteID returns the value that was added to the "site_id" field in this mutation.
+func (m *AttemptMutation) AddedSiteID() (r int, exists bool) {
+	v := m.addsite_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *AttemptMutation) ResetSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+}
+
+// SetTemplateID sets the "template_id" field.
+func (m *AttemptMutation) SetTemplateID(i int) {
+	m.template_id = &i
+	m.addtemplate_id = nil
+}
+
+// TemplateID returns the value of the "template_id" field in the mutation.
+func (m *AttemptMutation) TemplateID() (r int, exists bool) {
+	v := m.template_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTemplateID returns the old "template_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldTemplateID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTemplateID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTemplateID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTemplateID: %w", err)
+	}
+	return oldValue.TemplateID, nil
+}
+
+// AddTemplateID adds i to the "template_id" field.
+func (m *AttemptMutation) AddTemplateID(i int) {
+	if m.addtemplate_id != nil {
+		*m.addtemplate_id += i
+	} else {
+		m.addtemplate_id = &i
+	}
+}
+
+// AddedTemplateID returns the value that was added to the "template_id" field in this mutation.
+func (m *AttemptMutation) AddedTemplateID() (r int, exists bool) {
+	v := m.addtemplate_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTemplateID resets all changes to the "template_id" field.
+func (m *AttemptMutation) ResetTemplateID() {
+	m.template_id = nil
+	m.addtemplate_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AttemptMutation) SetKind(a attempt.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AttemptMutation) Kind() (r attempt.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldKind(ctx context.Context) (v attempt.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AttemptMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetSeed sets the "seed" field.
+func (m *AttemptMutation) SetSeed(i int64) {
+	m.seed = &i
+	m.addseed = nil
+}
+
+// Seed returns the value of the "seed" field in the mutation.
+func (m *AttemptMutation) Seed() (r int64, exists bool) {
+	v := m.seed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeed returns the old "seed" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldSeed(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeed: %w", err)
+	}
+	return oldValue.Seed, nil
+}
+
+// AddSeed adds i to the "seed" field.
+func (m *AttemptMutation) AddSeed(i int64) {
+	if m.addseed != nil {
+		*m.addseed += i
+	} else {
+		m.addseed = &i
+	}
+}
+
+// AddedSeed returns the value that was added to the "seed" field in this mutation.
+func (m *AttemptMutation) AddedSeed() (r int64, exists bool) {
+	v := m.addseed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeed resets all changes to the "seed" field.
+func (m *AttemptMutation) ResetSeed() {
+	m.seed = nil
+	m.addseed = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *AttemptMutation) SetStatus(a attempt.Status) {
+	m.status = &a
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *AttemptMutation) Status() (r attempt.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldStatus(ctx context.Context) (v attempt.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *AttemptMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetSubmitReason sets the "submit_reason" field.
+func (m *AttemptMutation) SetSubmitReason(ar attempt.SubmitReason) {
+	m.submit_reason = &ar
+}
+
+// SubmitReason returns the value of the "submit_reason" field in the mutation.
+func (m *AttemptMutation) SubmitReason() (r attempt.SubmitReason, exists bool) {
+	v := m.submit_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmitReason returns the old "submit_reason" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldSubmitReason(ctx context.Context) (v *attempt.SubmitReason, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmitReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmitReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmitReason: %w", err)
+	}
+	return oldValue.SubmitReason, nil
+}
+
+// ClearSubmitReason clears the value of the "submit_reason" field.
+func (m *AttemptMutation) ClearSubmitReason() {
+	m.submit_reason = nil
+	m.clearedFields[attempt.FieldSubmitReason] = struct{}{}
+}
+
+// SubmitReasonCleared returns if the "submit_reason" field was cleared in this mutation.
+func (m *AttemptMutation) SubmitReasonCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldSubmitReason]
+	return ok
+}
+
+// ResetSubmitReason resets all changes to the "submit_reason" field.
+func (m *AttemptMutation) ResetSubmitReason() {
+	m.submit_reason = nil
+	delete(m.clearedFields, attempt.FieldSubmitReason)
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *AttemptMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *AttemptMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *AttemptMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetDeadline sets the "deadline" field.
+func (m *AttemptMutation) SetDeadline(t time.Time) {
+	m.deadline = &t
+}
+
+// Deadline returns the value of the "deadline" field in the mutation.
+func (m *AttemptMutation) Deadline() (r time.Time, exists bool) {
+	v := m.deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeadline returns the old "deadline" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldDeadline(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeadline: %w", err)
+	}
+	return oldValue.Deadline, nil
+}
+
+// ResetDeadline resets all changes to the "deadline" field.
+func (m *AttemptMutation) ResetDeadline() {
+	m.deadline = nil
+}
+
+// SetSubmittedAt sets the "submitted_at" field.
+func (m *AttemptMutation) SetSubmittedAt(t time.Time) {
+	m.submitted_at = &t
+}
+
+// SubmittedAt returns the value of the "submitted_at" field in the mutation.
+func (m *AttemptMutation) SubmittedAt() (r time.Time, exists bool) {
+	v := m.submitted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmittedAt returns the old "submitted_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldSubmittedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmittedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmittedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmittedAt: %w", err)
+	}
+	return oldValue.SubmittedAt, nil
+}
+
+// ClearSubmittedAt clears the value of the "submitted_at" field.
+func (m *AttemptMutation) ClearSubmittedAt() {
+	m.submitted_at = nil
+	m.clearedFields[attempt.FieldSubmittedAt] = struct{}{}
+}
+
+// SubmittedAtCleared returns if the "submitted_at" field was cleared in this mutation.
+func (m *AttemptMutation) SubmittedAtCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldSubmittedAt]
+	return ok
+}
+
+// ResetSubmittedAt resets all changes to the "submitted_at" field.
+func (m *AttemptMutation) ResetSubmittedAt() {
+	m.submitted_at = nil
+	delete(m.clearedFields, attempt.FieldSubmittedAt)
+}
+
+// SetFocusLosses sets the "focus_losses" field.
+func (m *AttemptMutation) SetFocusLosses(i int) {
+	m.focus_losses = &i
+	m.addfocus_losses = nil
+}
+
+// FocusLosses returns the value of the "focus_losses" field in the mutation.
+func (m *AttemptMutation) FocusLosses() (r int, exists bool) {
+	v := m.focus_losses
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFocusLosses returns the old "focus_losses" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldFocusLosses(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFocusLosses is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFocusLosses requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFocusLosses: %w", err)
+	}
+	return oldValue.FocusLosses, nil
+}
+
+// AddFocusLosses adds i to the "focus_losses" field.
+func (m *AttemptMutation) AddFocusLosses(i int) {
+	if m.addfocus_losses != nil {
+		*m.addfocus_losses += i
+	} else {
+		m.addfocus_losses = &i
+	}
+}
+
+// AddedFocusLosses returns the value that was added to the "focus_losses" field in this mutation.
+func (m *AttemptMutation) AddedFocusLosses() (r int, exists bool) {
+	v := m.addfocus_losses
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFocusLosses resets all changes to the "focus_losses" field.
+func (m *AttemptMutation) ResetFocusLosses() {
+	m.focus_losses = nil
+	m.addfocus_losses = nil
+}
+
+// SetConsentText sets the "consent_text" field.
+func (m *AttemptMutation) SetConsentText(s string) {
+	m.consent_text = &s
+}
+
+// ConsentText returns the value of the "consent_text" field in the mutation.
+func (m *AttemptMutation) ConsentText() (r string, exists bool) {
+	v := m.consent_text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsentText returns the old "consent_text" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldConsentText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsentText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsentText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsentText: %w", err)
+	}
+	return oldValue.ConsentText, nil
+}
+
+// ResetConsentText resets all changes to the "consent_text" field.
+func (m *AttemptMutation) ResetConsentText() {
+	m.consent_text = nil
+}
+
+// SetConsentAt sets the "consent_at" field.
+func (m *AttemptMutation) SetConsentAt(t time.Time) {
+	m.consent_at = &t
+}
+
+// ConsentAt returns the value of the "consent_at" field in the mutation.
+func (m *AttemptMutation) ConsentAt() (r time.Time, exists bool) {
+	v := m.consent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsentAt returns the old "consent_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldConsentAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsentAt: %w", err)
+	}
+	return oldValue.ConsentAt, nil
+}
+
+// ResetConsentAt resets all changes to the "consent_at" field.
+func (m *AttemptMutation) ResetConsentAt() {
+	m.consent_at = nil
+}
+
+// SetScore sets the "score" field.
+func (m *AttemptMutation) SetScore(i int) {
+	m.score = &i
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *AttemptMutation) Score() (r int, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldScore(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds i to the "score" field.
+func (m *AttemptMutation) AddScore(i int) {
+	if m.addscore != nil {
+		*m.addscore += i
+	} else {
+		m.addscore = &i
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *AttemptMutation) AddedScore() (r int, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearScore clears the value of the "score" field.
+func (m *AttemptMutation) ClearScore() {
+	m.score = nil
+	m.addscore = nil
+	m.clearedFields[attempt.FieldScore] = struct{}{}
+}
+
+// ScoreCleared returns if the "score" field was cleared in this mutation.
+func (m *AttemptMutation) ScoreCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldScore]
+	return ok
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *AttemptMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+	delete(m.clearedFields, attempt.FieldScore)
+}
+
+// SetPassMark sets the "pass_mark" field.
+func (m *AttemptMutation) SetPassMark(i int) {
+	m.pass_mark = &i
+	m.addpass_mark = nil
+}
+
+// PassMark returns the value of the "pass_mark" field in the mutation.
+func (m *AttemptMutation) PassMark() (r int, exists bool) {
+	v := m.pass_mark
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPassMark returns the old "pass_mark" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPassMark(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPassMark is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPassMark requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPassMark: %w", err)
+	}
+	return oldValue.PassMark, nil
+}
+
+// AddPassMark adds i to the "pass_mark" field.
+func (m *AttemptMutation) AddPassMark(i int) {
+	if m.addpass_mark != nil {
+		*m.addpass_mark += i
+	} else {
+		m.addpass_mark = &i
+	}
+}
+
+// AddedPassMark returns the value that was added to the "pass_mark" field in this mutation.
+func (m *AttemptMutation) AddedPassMark() (r int, exists bool) {
+	v := m.addpass_mark
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPassMark resets all changes to the "pass_mark" field.
+func (m *AttemptMutation) ResetPassMark() {
+	m.pass_mark = nil
+	m.addpass_mark = nil
+}
+
+// SetPracticalScore sets the "practical_score" field.
+func (m *AttemptMutation) SetPracticalScore(i int) {
+	m.practical_score = &i
+	m.addpractical_score = nil
+}
+
+// PracticalScore returns the value of the "practical_score" field in the mutation.
+func (m *AttemptMutation) PracticalScore() (r int, exists bool) {
+	v := m.practical_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPracticalScore returns the old "practical_score" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPracticalScore(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPracticalScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPracticalScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPracticalScore: %w", err)
+	}
+	return oldValue.PracticalScore, nil
+}
+
+// AddPracticalScore adds i to the "practical_score" field.
+func (m *AttemptMutation) AddPracticalScore(i int) {
+	if m.addpractical_score != nil {
+		*m.addpractical_score += i
+	} else {
+		m.addpractical_score = &i
+	}
+}
+
+// AddedPracticalScore returns the value that was added to the "practical_score" field in this mutation.
+func (m *AttemptMutation) AddedPracticalScore() (r int, exists bool) {
+	v := m.addpractical_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPracticalScore clears the value of the "practical_score" field.
+func (m *AttemptMutation) ClearPracticalScore() {
+	m.practical_score = nil
+	m.addpractical_score = nil
+	m.clearedFields[attempt.FieldPracticalScore] = struct{}{}
+}
+
+// PracticalScoreCleared returns if the "practical_score" field was cleared in this mutation.
+func (m *AttemptMutation) PracticalScoreCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldPracticalScore]
+	return ok
+}
+
+// ResetPracticalScore resets all changes to the "practical_score" field.
+func (m *AttemptMutation) ResetPracticalScore() {
+	m.practical_score = nil
+	m.addpractical_score = nil
+	delete(m.clearedFields, attempt.FieldPracticalScore)
+}
+
+// SetResult sets the "result" field.
+func (m *AttemptMutation) SetResult(a attempt.Result) {
+	m.result = &a
+}
+
+// Result returns the value of the "result" field in the mutation.
+func (m *AttemptMutation) Result() (r attempt.Result, exists bool) {
+	v := m.result
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResult returns the old "result" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldResult(ctx context.Context) (v *attempt.Result, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResult is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResult requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResult: %w", err)
+	}
+	return oldValue.Result, nil
+}
+
+// ClearResult clears the value of the "result" field.
+func (m *AttemptMutation) ClearResult() {
+	m.result = nil
+	m.clearedFields[attempt.FieldResult] = struct{}{}
+}
+
+// ResultCleared returns if the "result" field was cleared in this mutation.
+func (m *AttemptMutation) ResultCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldResult]
+	return ok
+}
+
+// ResetResult resets all changes to the "result" field.
+func (m *AttemptMutation) ResetResult() {
+	m.result = nil
+	delete(m.clearedFields, attempt.FieldResult)
+}
+
+// SetReviewedByID sets the "reviewed_by_id" field.
+func (m *AttemptMutation) SetReviewedByID(i int) {
+	m.reviewed_by_id = &i
+	m.addreviewed_by_id = nil
+}
+
+// ReviewedByID returns the value of the "reviewed_by_id" field in the mutation.
+func (m *AttemptMutation) ReviewedByID() (r int, exists bool) {
+	v := m.reviewed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewedByID returns the old "reviewed_by_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldReviewedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewedByID: %w", err)
+	}
+	return oldValue.ReviewedByID, nil
+}
+
+// AddReviewedByID adds i to the "reviewed_by_id" field.
+func (m *AttemptMutation) AddReviewedByID(i int) {
+	if m.addreviewed_by_id != nil {
+		*m.addreviewed_by_id += i
+	} else {
+		m.addreviewed_by_id = &i
+	}
+}
+
+// AddedReviewedByID returns the value that was added to the "reviewed_by_id" field in this mutation.
+func (m *AttemptMutation) AddedReviewedByID() (r int, exists bool) {
+	v := m.addreviewed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReviewedByID clears the value of the "reviewed_by_id" field.
+func (m *AttemptMutation) ClearReviewedByID() {
+	m.reviewed_by_id = nil
+	m.addreviewed_by_id = nil
+	m.clearedFields[attempt.FieldReviewedByID] = struct{}{}
+}
+
+// ReviewedByIDCleared returns if the "reviewed_by_id" field was cleared in this mutation.
+func (m *AttemptMutation) ReviewedByIDCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldReviewedByID]
+	return ok
+}
+
+// ResetReviewedByID resets all changes to the "reviewed_by_id" field.
+func (m *AttemptMutation) ResetReviewedByID() {
+	m.reviewed_by_id = nil
+	m.addreviewed_by_id = nil
+	delete(m.clearedFields, attempt.FieldReviewedByID)
+}
+
+// SetReviewedAt sets the "reviewed_at" field.
+func (m *AttemptMutation) SetReviewedAt(t time.Time) {
+	m.reviewed_at = &t
+}
+
+// ReviewedAt returns the value of the "reviewed_at" field in the mutation.
+func (m *AttemptMutation) ReviewedAt() (r time.Time, exists bool) {
+	v := m.reviewed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewedAt returns the old "reviewed_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldReviewedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewedAt: %w", err)
+	}
+	return oldValue.ReviewedAt, nil
+}
+
+// ClearReviewedAt clears the value of the "reviewed_at" field.
+func (m *AttemptMutation) ClearReviewedAt() {
+	m.reviewed_at = nil
+	m.clearedFields[attempt.FieldReviewedAt] = struct{}{}
+}
+
+// ReviewedAtCleared returns if the "reviewed_at" field was cleared in this mutation.
+func (m *AttemptMutation) ReviewedAtCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldReviewedAt]
+	return ok
+}
+
+// ResetReviewedAt resets all changes to the "reviewed_at" field.
+func (m *AttemptMutation) ResetReviewedAt() {
+	m.reviewed_at = nil
+	delete(m.clearedFields, attempt.FieldReviewedAt)
+}
+
+// SetReviewReason sets the "review_reason" field.
+func (m *AttemptMutation) SetReviewReason(s string) {
+	m.review_reason = &s
+}
+
+// ReviewReason returns the value of the "review_reason" field in the mutation.
+func (m *AttemptMutation) ReviewReason() (r string, exists bool) {
+	v := m.review_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewReason returns the old "review_reason" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldReviewReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewReason: %w", err)
+	}
+	return oldValue.ReviewReason, nil
+}
+
+// ClearReviewReason clears the value of the "review_reason" field.
+func (m *AttemptMutation) ClearReviewReason() {
+	m.review_reason = nil
+	m.clearedFields[attempt.FieldReviewReason] = struct{}{}
+}
+
+// ReviewReasonCleared returns if the "review_reason" field was cleared in this mutation.
+func (m *AttemptMutation) ReviewReasonCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldReviewReason]
+	return ok
+}
+
+// ResetReviewReason resets all changes to the "review_reason" field.
+func (m *AttemptMutation) ResetReviewReason() {
+	m.review_reason = nil
+	delete(m.clearedFields, attempt.FieldReviewReason)
+}
+
+// SetFlagged sets the "flagged" field.
+func (m *AttemptMutation) SetFlagged(b bool) {
+	m.flagged = &b
+}
+
+// Flagged returns the value of the "flagged" field in the mutation.
+func (m *AttemptMutation) Flagged() (r bool, exists bool) {
+	v := m.flagged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFlagged returns the old "flagged" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldFlagged(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFlagged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFlagged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFlagged: %w", err)
+	}
+	return oldValue.Flagged, nil
+}
+
+// ResetFlagged resets all changes to the "flagged" field.
+func (m *AttemptMutation) ResetFlagged() {
+	m.flagged = nil
+}
+
+// SetPairTokenHash sets the "pair_token_hash" field.
+func (m *AttemptMutation) SetPairTokenHash(b []byte) {
+	m.pair_token_hash = &b
+}
+
+// PairTokenHash returns the value of the "pair_token_hash" field in the mutation.
+func (m *AttemptMutation) PairTokenHash() (r []byte, exists bool) {
+	v := m.pair_token_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPairTokenHash returns the old "pair_token_hash" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPairTokenHash(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPairTokenHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPairTokenHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPairTokenHash: %w", err)
+	}
+	return oldValue.PairTokenHash, nil
+}
+
+// ClearPairTokenHash clears the value of the "pair_token_hash" field.
+func (m *AttemptMutation) ClearPairTokenHash() {
+	m.pair_token_hash = nil
+	m.clearedFields[attempt.FieldPairTokenHash] = struct{}{}
+}
+
+// PairTokenHashCleared returns if the "pair_token_hash" field was cleared in this mutation.
+func (m *AttemptMutation) PairTokenHashCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldPairTokenHash]
+	return ok
+}
+
+// ResetPairTokenHash resets all changes to the "pair_token_hash" field.
+func (m *AttemptMutation) ResetPairTokenHash() {
+	m.pair_token_hash = nil
+	delete(m.clearedFields, attempt.FieldPairTokenHash)
+}
+
+// SetPairTokenExpiresAt sets the "pair_token_expires_at" field.
+func (m *AttemptMutation) SetPairTokenExpiresAt(t time.Time) {
+	m.pair_token_expires_at = &t
+}
+
+// PairTokenExpiresAt returns the value of the "pair_token_expires_at" field in the mutation.
+func (m *AttemptMutation) PairTokenExpiresAt() (r time.Time, exists bool) {
+	v := m.pair_token_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPairTokenExpiresAt returns the old "pair_token_expires_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPairTokenExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPairTokenExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPairTokenExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPairTokenExpiresAt: %w", err)
+	}
+	return oldValue.PairTokenExpiresAt, nil
+}
+
+// ClearPairTokenExpiresAt clears the value of the "pair_token_expires_at" field.
+func (m *AttemptMutation) ClearPairTokenExpiresAt() {
+	m.pair_token_expires_at = nil
+	m.clearedFields[attempt.FieldPairTokenExpiresAt] = struct{}{}
+}
+
+// PairTokenExpiresAtCleared returns if the "pair_token_expires_at" field was cleared in this mutation.
+func (m *AttemptMutation) PairTokenExpiresAtCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldPairTokenExpiresAt]
+	return ok
+}
+
+// ResetPairTokenExpiresAt resets all changes to the "pair_token_expires_at" field.
+func (m *AttemptMutation) ResetPairTokenExpiresAt() {
+	m.pair_token_expires_at = nil
+	delete(m.clearedFields, attempt.FieldPairTokenExpiresAt)
+}
+
+// SetPhoneState sets the "phone_state" field.
+func (m *AttemptMutation) SetPhoneState(as attempt.PhoneState) {
+	m.phone_state = &as
+}
+
+// PhoneState returns the value of the "phone_state" field in the mutation.
+func (m *AttemptMutation) PhoneState() (r attempt.PhoneState, exists bool) {
+	v := m.phone_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneState returns the old "phone_state" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPhoneState(ctx context.Context) (v attempt.PhoneState, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneState: %w", err)
+	}
+	return oldValue.PhoneState, nil
+}
+
+// ResetPhoneState resets all changes to the "phone_state" field.
+func (m *AttemptMutation) ResetPhoneState() {
+	m.phone_state = nil
+}
+
+// SetPhoneLastSeenAt sets the "phone_last_seen_at" field.
+func (m *AttemptMutation) SetPhoneLastSeenAt(t time.Time) {
+	m.phone_last_seen_at = &t
+}
+
+// PhoneLastSeenAt returns the value of the "phone_last_seen_at" field in the mutation.
+func (m *AttemptMutation) PhoneLastSeenAt() (r time.Time, exists bool) {
+	v := m.phone_last_seen_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneLastSeenAt returns the old "phone_last_seen_at" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPhoneLastSeenAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneLastSeenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneLastSeenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneLastSeenAt: %w", err)
+	}
+	return oldValue.PhoneLastSeenAt, nil
+}
+
+// ClearPhoneLastSeenAt clears the value of the "phone_last_seen_at" field.
+func (m *AttemptMutation) ClearPhoneLastSeenAt() {
+	m.phone_last_seen_at = nil
+	m.clearedFields[attempt.FieldPhoneLastSeenAt] = struct{}{}
+}
+
+// PhoneLastSeenAtCleared returns if the "phone_last_seen_at" field was cleared in this mutation.
+func (m *AttemptMutation) PhoneLastSeenAtCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldPhoneLastSeenAt]
+	return ok
+}
+
+// ResetPhoneLastSeenAt resets all changes to the "phone_last_seen_at" field.
+func (m *AttemptMutation) ResetPhoneLastSeenAt() {
+	m.phone_last_seen_at = nil
+	delete(m.clearedFields, attempt.FieldPhoneLastSeenAt)
+}
+
+// SetPhoneTokenHash sets the "phone_token_hash" field.
+func (m *AttemptMutation) SetPhoneTokenHash(b []byte) {
+	m.phone_token_hash = &b
+}
+
+// PhoneTokenHash returns the value of the "phone_token_hash" field in the mutation.
+func (m *AttemptMutation) PhoneTokenHash() (r []byte, exists bool) {
+	v := m.phone_token_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneTokenHash returns the old "phone_token_hash" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPhoneTokenHash(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneTokenHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneTokenHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneTokenHash: %w", err)
+	}
+	return oldValue.PhoneTokenHash, nil
+}
+
+// ClearPhoneTokenHash clears the value of the "phone_token_hash" field.
+func (m *AttemptMutation) ClearPhoneTokenHash() {
+	m.phone_token_hash = nil
+	m.clearedFields[attempt.FieldPhoneTokenHash] = struct{}{}
+}
+
+// PhoneTokenHashCleared returns if the "phone_token_hash" field was cleared in this mutation.
+func (m *AttemptMutation) PhoneTokenHashCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldPhoneTokenHash]
+	return ok
+}
+
+// ResetPhoneTokenHash resets all changes to the "phone_token_hash" field.
+func (m *AttemptMutation) ResetPhoneTokenHash() {
+	m.phone_token_hash = nil
+	delete(m.clearedFields, attempt.FieldPhoneTokenHash)
+}
+
+// AddAnswerIDs adds the "answers" edge to the AttemptAnswer entity by ids.
+func (m *AttemptMutation) AddAnswerIDs(ids ...int) {
+	if m.answers == nil {
+		m.answers = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.answers[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAnswers clears the "answers" edge to the AttemptAnswer entity.
+func (m *AttemptMutation) ClearAnswers() {
+	m.clearedanswers = true
+}
+
+// AnswersCleared reports if the "answers" edge to the AttemptAnswer entity was cleared.
+func (m *AttemptMutation) AnswersCleared() bool {
+	return m.clearedanswers
+}
+
+// RemoveAnswerIDs removes the "answers" edge to the AttemptAnswer entity by IDs.
+func (m *AttemptMutation) RemoveAnswerIDs(ids ...int) {
+	if m.removedanswers == nil {
+		m.removedanswers = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.answers, ids[i])
+		m.removedanswers[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAnswers returns the removed IDs of the "answers" edge to the AttemptAnswer entity.
+func (m *AttemptMutation) RemovedAnswersIDs() (ids []int) {
+	for id := range m.removedanswers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AnswersIDs returns the "answers" edge IDs in the mutation.
+func (m *AttemptMutation) AnswersIDs() (ids []int) {
+	for id := range m.answers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAnswers resets all changes to the "answers" edge.
+func (m *AttemptMutation) ResetAnswers() {
+	m.answers = nil
+	m.clearedanswers = false
+	m.removedanswers = nil
+}
+
+// Where appends a list predicates to the AttemptMutation builder.
+func (m *AttemptMutation) Where(ps ...predicate.Attempt) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AttemptMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AttemptMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Attempt, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AttemptMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AttemptMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Attempt).
+func (m *AttemptMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AttemptMutation) Fields() []string {
+	fields := make([]string, 0, 30)
+	if m.created_at != nil {
+		fields = append(fields, attempt.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, attempt.FieldUpdatedAt)
+	}
+	if m.enrollment_id != nil {
+		fields = append(fields, attempt.FieldEnrollmentID)
+	}
+	if m.candidate_id != nil {
+		fields = append(fields, attempt.FieldCandidateID)
+	}
+	if m.session_id != nil {
+		fields = append(fields, attempt.FieldSessionID)
+	}
+	if m.site_id != nil {
+		fields = append(fields, attempt.FieldSiteID)
+	}
+	if m.template_id != nil {
+		fields = append(fields, attempt.FieldTemplateID)
+	}
+	if m.kind != nil {
+		fields = append(fields, attempt.FieldKind)
+	}
+	if m.seed != nil {
+		fields = append(fields, attempt.FieldSeed)
+	}
+	if m.status != nil {
+		fields = append(fields, attempt.FieldStatus)
+	}
+	if m.submit_reason != nil {
+		fields = append(fields, attempt.FieldSubmitReason)
+	}
+	if m.started_at != nil {
+		fields = append(fields, attempt.FieldStartedAt)
+	}
+	if m.deadline != nil {
+		fields = append(fields, attempt.FieldDeadline)
+	}
+	if m.submitted_at != nil {
+		fields = append(fields, attempt.FieldSubmittedAt)
+	}
+	if m.focus_losses != nil {
+		fields = append(fields, attempt.FieldFocusLosses)
+	}
+	if m.consent_text != nil {
+		fields = append(fields, attempt.FieldConsentText)
+	}
+	if m.consent_at != nil {
+		fields = append(fields, attempt.FieldConsentAt)
+	}
+	if m.score != nil {
+		fields = append(fields, attempt.FieldScore)
+	}
+	if m.pass_mark != nil {
+		fields = append(fields, attempt.FieldPassMark)
+	}
+	if m.practical_score != nil {
+		fields = append(fields, attempt.FieldPracticalScore)
+	}
+	if m.result != nil {
+		fields = append(fields, attempt.FieldResult)
+	}
+	if m.reviewed_by_id != nil {
+		fields = append(fields, attempt.FieldReviewedByID)
+	}
+	if m.reviewed_at != nil {
+		fields = append(fields, attempt.FieldReviewedAt)
+	}
+	if m.review_reason != nil {
+		fields = append(fields, attempt.FieldReviewReason)
+	}
+	if m.flagged != nil {
+		fields = append(fields, attempt.FieldFlagged)
+	}
+	if m.pair_token_hash != nil {
+		fields = append(fields, attempt.FieldPairTokenHash)
+	}
+	if m.pair_token_expires_at != nil {
+		fields = append(fields, attempt.FieldPairTokenExpiresAt)
+	}
+	if m.phone_state != nil {
+		fields = append(fields, attempt.FieldPhoneState)
+	}
+	if m.phone_last_seen_at != nil {
+		fields = append(fields, attempt.FieldPhoneLastSeenAt)
+	}
+	if m.phone_token_hash != nil {
+		fields = append(fields, attempt.FieldPhoneTokenHash)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case attempt.FieldCreatedAt:
+		return m.CreatedAt()
+	case attempt.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case attempt.FieldEnrollmentID:
+		return m.EnrollmentID()
+	case attempt.FieldCandidateID:
+		return m.CandidateID()
+	case attempt.FieldSessionID:
+		return m.SessionID()
+	case attempt.FieldSiteID:
+		return m.SiteID()
+	case attempt.FieldTemplateID:
+		return m.TemplateID()
+	case attempt.FieldKind:
+		return m.Kind()
+	case attempt.FieldSeed:
+		return m.Seed()
+	case attempt.FieldStatus:
+		return m.Status()
+	case attempt.FieldSubmitReason:
+		return m.SubmitReason()
+	case attempt.FieldStartedAt:
+		return m.StartedAt()
+	case attempt.FieldDeadline:
+		return m.Deadline()
+	case attempt.FieldSubmittedAt:
+		return m.SubmittedAt()
+	case attempt.FieldFocusLosses:
+		return m.FocusLosses()
+	case attempt.FieldConsentText:
+		return m.ConsentText()
+	case attempt.FieldConsentAt:
+		return m.ConsentAt()
+	case attempt.FieldScore:
+		return m.Score()
+	case attempt.FieldPassMark:
+		return m.PassMark()
+	case attempt.FieldPracticalScore:
+		return m.PracticalScore()
+	case attempt.FieldResult:
+		return m.Result()
+	case attempt.FieldReviewedByID:
+		return m.ReviewedByID()
+	case attempt.FieldReviewedAt:
+		return m.ReviewedAt()
+	case attempt.FieldReviewReason:
+		return m.ReviewReason()
+	case attempt.FieldFlagged:
+		return m.Flagged()
+	case attempt.FieldPairTokenHash:
+		return m.PairTokenHash()
+	case attempt.FieldPairTokenExpiresAt:
+		return m.PairTokenExpiresAt()
+	case attempt.FieldPhoneState:
+		return m.PhoneState()
+	case attempt.FieldPhoneLastSeenAt:
+		return m.PhoneLastSeenAt()
+	case attempt.FieldPhoneTokenHash:
+		return m.PhoneTokenHash()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case attempt.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case attempt.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case attempt.FieldEnrollmentID:
+		return m.OldEnrollmentID(ctx)
+	case attempt.FieldCandidateID:
+		return m.OldCandidateID(ctx)
+	case attempt.FieldSessionID:
+		return m.OldSessionID(ctx)
+	case attempt.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case attempt.FieldTemplateID:
+		return m.OldTemplateID(ctx)
+	case attempt.FieldKind:
+		return m.OldKind(ctx)
+	case attempt.FieldSeed:
+		return m.OldSeed(ctx)
+	case attempt.FieldStatus:
+		return m.OldStatus(ctx)
+	case attempt.FieldSubmitReason:
+		return m.OldSubmitReason(ctx)
+	case attempt.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case attempt.FieldDeadline:
+		return m.OldDeadline(ctx)
+	case attempt.FieldSubmittedAt:
+		return m.OldSubmittedAt(ctx)
+	case attempt.FieldFocusLosses:
+		return m.OldFocusLosses(ctx)
+	case attempt.FieldConsentText:
+		return m.OldConsentText(ctx)
+	case attempt.FieldConsentAt:
+		return m.OldConsentAt(ctx)
+	case attempt.FieldScore:
+		return m.OldScore(ctx)
+	case attempt.FieldPassMark:
+		return m.OldPassMark(ctx)
+	case attempt.FieldPracticalScore:
+		return m.OldPracticalScore(ctx)
+	case attempt.FieldResult:
+		return m.OldResult(ctx)
+	case attempt.FieldReviewedByID:
+		return m.OldReviewedByID(ctx)
+	case attempt.FieldReviewedAt:
+		return m.OldReviewedAt(ctx)
+	case attempt.FieldReviewReason:
+		return m.OldReviewReason(ctx)
+	case attempt.FieldFlagged:
+		return m.OldFlagged(ctx)
+	case attempt.FieldPairTokenHash:
+		return m.OldPairTokenHash(ctx)
+	case attempt.FieldPairTokenExpiresAt:
+		return m.OldPairTokenExpiresAt(ctx)
+	case attempt.FieldPhoneState:
+		return m.OldPhoneState(ctx)
+	case attempt.FieldPhoneLastSeenAt:
+		return m.OldPhoneLastSeenAt(ctx)
+	case attempt.FieldPhoneTokenHash:
+		return m.OldPhoneTokenHash(ctx)
+	}
+	return nil, fmt.Errorf("unknown Attempt field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttemptMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case attempt.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case attempt.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case attempt.FieldEnrollmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnrollmentID(v)
+		return nil
+	case attempt.FieldCandidateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCandidateID(v)
+		return nil
+	case attempt.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionID(v)
+		return nil
+	case attempt.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case attempt.FieldTemplateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTemplateID(v)
+		return nil
+	case attempt.FieldKind:
+		v, ok := value.(attempt.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case attempt.FieldSeed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeed(v)
+		return nil
+	case attempt.FieldStatus:
+		v, ok := value.(attempt.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case attempt.FieldSubmitReason:
+		v, ok := value.(attempt.SubmitReason)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmitReason(v)
+		return nil
+	case attempt.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case attempt.FieldDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeadline(v)
+		return nil
+	case attempt.FieldSubmittedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmittedAt(v)
+		return nil
+	case attempt.FieldFocusLosses:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFocusLosses(v)
+		return nil
+	case attempt.FieldConsentText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsentText(v)
+		return nil
+	case attempt.FieldConsentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsentAt(v)
+		return nil
+	case attempt.FieldScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case attempt.FieldPassMark:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPassMark(v)
+		return nil
+	case attempt.FieldPracticalScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPracticalScore(v)
+		return nil
+	case attempt.FieldResult:
+		v, ok := value.(attempt.Result)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResult(v)
+		return nil
+	case attempt.FieldReviewedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewedByID(v)
+		return nil
+	case attempt.FieldReviewedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewedAt(v)
+		return nil
+	case attempt.FieldReviewReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewReason(v)
+		return nil
+	case attempt.FieldFlagged:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFlagged(v)
+		return nil
+	case attempt.FieldPairTokenHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPairTokenHash(v)
+		return nil
+	case attempt.FieldPairTokenExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPairTokenExpiresAt(v)
+		return nil
+	case attempt.FieldPhoneState:
+		v, ok := value.(attempt.PhoneState)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneState(v)
+		return nil
+	case attempt.FieldPhoneLastSeenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneLastSeenAt(v)
+		return nil
+	case attempt.FieldPhoneTokenHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneTokenHash(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Attempt field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AttemptMutation) AddedFields() []string {
+	var fields []string
+	if m.addenrollment_id != nil {
+		fields = append(fields, attempt.FieldEnrollmentID)
+	}
+	if m.addcandidate_id != nil {
+		fields = append(fields, attempt.FieldCandidateID)
+	}
+	if m.addsession_id != nil {
+		fields = append(fields, attempt.FieldSessionID)
+	}
+	if m.addsite_id != nil {
+		fields = append(fields, attempt.FieldSiteID)
+	}
+	if m.addtemplate_id != nil {
+		fields = append(fields, attempt.FieldTemplateID)
+	}
+	if m.addseed != nil {
+		fields = append(fields, attempt.FieldSeed)
+	}
+	if m.addfocus_losses != nil {
+		fields = append(fields, attempt.FieldFocusLosses)
+	}
+	if m.addscore != nil {
+		fields = append(fields, attempt.FieldScore)
+	}
+	if m.addpass_mark != nil {
+		fields = append(fields, attempt.FieldPassMark)
+	}
+	if m.addpractical_score != nil {
+		fields = append(fields, attempt.FieldPracticalScore)
+	}
+	if m.addreviewed_by_id != nil {
+		fields = append(fields, attempt.FieldReviewedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AttemptMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case attempt.FieldEnrollmentID:
+		return m.AddedEnrollmentID()
+	case attempt.FieldCandidateID:
+		return m.AddedCandidateID()
+	case attempt.FieldSessionID:
+		return m.AddedSessionID()
+	case attempt.FieldSiteID:
+		return m.AddedSiteID()
+	case attempt.FieldTemplateID:
+		return m.AddedTemplateID()
+	case attempt.FieldSeed:
+		return m.AddedSeed()
+	case attempt.FieldFocusLosses:
+		return m.AddedFocusLosses()
+	case attempt.FieldScore:
+		return m.AddedScore()
+	case attempt.FieldPassMark:
+		return m.AddedPassMark()
+	case attempt.FieldPracticalScore:
+		return m.AddedPracticalScore()
+	case attempt.FieldReviewedByID:
+		return m.AddedReviewedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttemptMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case attempt.FieldEnrollmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEnrollmentID(v)
+		return nil
+	case attempt.FieldCandidateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCandidateID(v)
+		return nil
+	case attempt.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSessionID(v)
+		return nil
+	case attempt.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSiteID(v)
+		return nil
+	case attempt.FieldTemplateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTemplateID(v)
+		return nil
+	case attempt.FieldSeed:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeed(v)
+		return nil
+	case attempt.FieldFocusLosses:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFocusLosses(v)
+		return nil
+	case attempt.FieldScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	case attempt.FieldPassMark:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPassMark(v)
+		return nil
+	case attempt.FieldPracticalScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPracticalScore(v)
+		return nil
+	case attempt.FieldReviewedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReviewedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Attempt numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AttemptMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(attempt.FieldSubmitReason) {
+		fields = append(fields, attempt.FieldSubmitReason)
+	}
+	if m.FieldCleared(attempt.FieldSubmittedAt) {
+		fields = append(fields, attempt.FieldSubmittedAt)
+	}
+	if m.FieldCleared(attempt.FieldScore) {
+		fields = append(fields, attempt.FieldScore)
+	}
+	if m.FieldCleared(attempt.FieldPracticalScore) {
+		fields = append(fields, attempt.FieldPracticalScore)
+	}
+	if m.FieldCleared(attempt.FieldResult) {
+		fields = append(fields, attempt.FieldResult)
+	}
+	if m.FieldCleared(attempt.FieldReviewedByID) {
+		fields = append(fields, attempt.FieldReviewedByID)
+	}
+	if m.FieldCleared(attempt.FieldReviewedAt) {
+		fields = append(fields, attempt.FieldReviewedAt)
+	}
+	if m.FieldCleared(attempt.FieldReviewReason) {
+		fields = append(fields, attempt.FieldReviewReason)
+	}
+	if m.FieldCleared(attempt.FieldPairTokenHash) {
+		fields = append(fields, attempt.FieldPairTokenHash)
+	}
+	if m.FieldCleared(attempt.FieldPairTokenExpiresAt) {
+		fields = append(fields, attempt.FieldPairTokenExpiresAt)
+	}
+	if m.FieldCleared(attempt.FieldPhoneLastSeenAt) {
+		fields = append(fields, attempt.FieldPhoneLastSeenAt)
+	}
+	if m.FieldCleared(attempt.FieldPhoneTokenHash) {
+		fields = append(fields, attempt.FieldPhoneTokenHash)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AttemptMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AttemptMutation) ClearField(name string) error {
+	switch name {
+	case attempt.FieldSubmitReason:
+		m.ClearSubmitReason()
+		return nil
+	case attempt.FieldSubmittedAt:
+		m.ClearSubmittedAt()
+		return nil
+	case attempt.FieldScore:
+		m.ClearScore()
+		return nil
+	case attempt.FieldPracticalScore:
+		m.ClearPracticalScore()
+		return nil
+	case attempt.FieldResult:
+		m.ClearResult()
+		return nil
+	case attempt.FieldReviewedByID:
+		m.ClearReviewedByID()
+		return nil
+	case attempt.FieldReviewedAt:
+		m.ClearReviewedAt()
+		return nil
+	case attempt.FieldReviewReason:
+		m.ClearReviewReason()
+		return nil
+	case attempt.FieldPairTokenHash:
+		m.ClearPairTokenHash()
+		return nil
+	case attempt.FieldPairTokenExpiresAt:
+		m.ClearPairTokenExpiresAt()
+		return nil
+	case attempt.FieldPhoneLastSeenAt:
+		m.ClearPhoneLastSeenAt()
+		return nil
+	case attempt.FieldPhoneTokenHash:
+		m.ClearPhoneTokenHash()
+		return nil
+	}
+	return fmt.Errorf("unknown Attempt nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AttemptMutation) ResetField(name string) error {
+	switch name {
+	case attempt.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case attempt.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case attempt.FieldEnrollmentID:
+		m.ResetEnrollmentID()
+		return nil
+	case attempt.FieldCandidateID:
+		m.ResetCandidateID()
+		return nil
+	case attempt.FieldSessionID:
+		m.ResetSessionID()
+		return nil
+	case attempt.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case attempt.FieldTemplateID:
+		m.ResetTemplateID()
+		return nil
+	case attempt.FieldKind:
+		m.ResetKind()
+		return nil
+	case attempt.FieldSeed:
+		m.ResetSeed()
+		return nil
+	case attempt.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case attempt.FieldSubmitReason:
+		m.ResetSubmitReason()
+		return nil
+	case attempt.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case attempt.FieldDeadline:
+		m.ResetDeadline()
+		return nil
+	case attempt.FieldSubmittedAt:
+		m.ResetSubmittedAt()
+		return nil
+	case attempt.FieldFocusLosses:
+		m.ResetFocusLosses()
+		return nil
+	case attempt.FieldConsentText:
+		m.ResetConsentText()
+		return nil
+	case attempt.FieldConsentAt:
+		m.ResetConsentAt()
+		return nil
+	case attempt.FieldScore:
+		m.ResetScore()
+		return nil
+	case attempt.FieldPassMark:
+		m.ResetPassMark()
+		return nil
+	case attempt.FieldPracticalScore:
+		m.ResetPracticalScore()
+		return nil
+	case attempt.FieldResult:
+		m.ResetResult()
+		return nil
+	case attempt.FieldReviewedByID:
+		m.ResetReviewedByID()
+		return nil
+	case attempt.FieldReviewedAt:
+		m.ResetReviewedAt()
+		return nil
+	case attempt.FieldReviewReason:
+		m.ResetReviewReason()
+		return nil
+	case attempt.FieldFlagged:
+		m.ResetFlagged()
+		return nil
+	case attempt.FieldPairTokenHash:
+		m.ResetPairTokenHash()
+		return nil
+	case attempt.FieldPairTokenExpiresAt:
+		m.ResetPairTokenExpiresAt()
+		return nil
+	case attempt.FieldPhoneState:
+		m.ResetPhoneState()
+		return nil
+	case attempt.FieldPhoneLastSeenAt:
+		m.ResetPhoneLastSeenAt()
+		return nil
+	case attempt.FieldPhoneTokenHash:
+		m.ResetPhoneTokenHash()
+		return nil
+	}
+	return fmt.Errorf("unknown Attempt field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AttemptMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.answers != nil {
+		edges = append(edges, attempt.EdgeAnswers)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AttemptMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case attempt.EdgeAnswers:
+		ids := make([]ent.Value, 0, len(m.answers))
+		for id := range m.answers {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AttemptMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedanswers != nil {
+		edges = append(edges, attempt.EdgeAnswers)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AttemptMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case attempt.EdgeAnswers:
+		ids := make([]ent.Value, 0, len(m.removedanswers))
+		for id := range m.removedanswers {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AttemptMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedanswers {
+		edges = append(edges, attempt.EdgeAnswers)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AttemptMutation) EdgeCleared(name string) bool {
+	switch name {
+	case attempt.EdgeAnswers:
+		return m.clearedanswers
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AttemptMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Attempt unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AttemptMutation) ResetEdge(name string) error {
+	switch name {
+	case attempt.EdgeAnswers:
+		m.ResetAnswers()
+		return nil
+	}
+	return fmt.Errorf("unknown Attempt edge %s", name)
+}
+
+// AttemptAnswerMutation represents an operation that mutates the AttemptAnswer nodes in the graph.
+type AttemptAnswerMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	question_id    *int
+	addquestion_id *int
+	response       *map[string]interface{}
+	seq            *int64
+	addseq         *int64
+	saved_at       *time.Time
+	clearedFields  map[string]struct{}
+	attempt        *int
+	clearedattempt bool
+	done           bool
+	oldValue       func(context.Context) (*AttemptAnswer, error)
+	predicates     []predicate.AttemptAnswer
+}
+
+var _ ent.Mutation = (*AttemptAnswerMutation)(nil)
+
+// attemptanswerOption allows management of the mutation configuration using functional options.
+type attemptanswerOption func(*AttemptAnswerMutation)
+
+// newAttemptAnswerMutation creates new mutation for the AttemptAnswer entity.
+func newAttemptAnswerMutation(c config, op Op, opts ...attemptanswerOption) *AttemptAnswerMutation {
+	m := &AttemptAnswerMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAttemptAnswer,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAttemptAnswerID sets the ID field of the mutation.
+func withAttemptAnswerID(id int) attemptanswerOption {
+	return func(m *AttemptAnswerMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AttemptAnswer
+		)
+		m.oldValue = func(ctx context.Context) (*AttemptAnswer, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AttemptAnswer.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAttemptAnswer sets the old AttemptAnswer of the mutation.
+func withAttemptAnswer(node *AttemptAnswer) attemptanswerOption {
+	return func(m *AttemptAnswerMutation) {
+		m.oldValue = func(context.Context) (*AttemptAnswer, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AttemptAnswerMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AttemptAnswerMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AttemptAnswerMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AttemptAnswerMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AttemptAnswer.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAttemptID sets the "attempt_id" field.
+func (m *AttemptAnswerMutation) SetAttemptID(i int) {
+	m.attempt = &i
+}
+
+// AttemptID returns the value of the "attempt_id" field in the mutation.
+func (m *AttemptAnswerMutation) AttemptID() (r int, exists bool) {
+	v := m.attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttemptID returns the old "attempt_id" field's value of the AttemptAnswer entity.
+// If the AttemptAnswer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptAnswerMutation) OldAttemptID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttemptID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttemptID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttemptID: %w", err)
+	}
+	return oldValue.AttemptID, nil
+}
+
+// ResetAttemptID resets all changes to the "attempt_id" field.
+func (m *AttemptAnswerMutation) ResetAttemptID() {
+	m.attempt = nil
+}
+
+// SetQuestionID sets the "question_id" field.
+func (m *AttemptAnswerMutation) SetQuestionID(i int) {
+	m.question_id = &i
+	m.addquestion_id = nil
+}
+
+// QuestionID returns the value of the "question_id" field in the mutation.
+func (m *AttemptAnswerMutation) QuestionID() (r int, exists bool) {
+	v := m.question_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQuestionID returns the old "question_id" field's value of the AttemptAnswer entity.
+// If the AttemptAnswer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptAnswerMutation) OldQuestionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQuestionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQuestionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQuestionID: %w", err)
+	}
+	return oldValue.QuestionID, nil
+}
+
+// AddQuestionID adds i to the "question_id" field.
+func (m *AttemptAnswerMutation) AddQuestionID(i int) {
+	if m.addquestion_id != nil {
+		*m.addquestion_id += i
+	} else {
+		m.addquestion_id = &i
+	}
+}
+
+// AddedQuestionID returns the value that was added to the "question_id" field in this mutation.
+func (m *AttemptAnswerMutation) AddedQuestionID() (r int, exists bool) {
+	v := m.addquestion_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetQuestionID resets all changes to the "question_id" field.
+func (m *AttemptAnswerMutation) ResetQuestionID() {
+	m.question_id = nil
+	m.addquestion_id = nil
+}
+
+// SetResponse sets the "response" field.
+func (m *AttemptAnswerMutation) SetResponse(value map[string]interface{}) {
+	m.response = &value
+}
+
+// Response returns the value of the "response" field in the mutation.
+func (m *AttemptAnswerMutation) Response() (r map[string]interface{}, exists bool) {
+	v := m.response
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponse returns the old "response" field's value of the AttemptAnswer entity.
+// If the AttemptAnswer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptAnswerMutation) OldResponse(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponse is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponse requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponse: %w", err)
+	}
+	return oldValue.Response, nil
+}
+
+// ResetResponse resets all changes to the "response" field.
+func (m *AttemptAnswerMutation) ResetResponse() {
+	m.response = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *AttemptAnswerMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *AttemptAnswerMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the AttemptAnswer entity.
+// If the AttemptAnswer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptAnswerMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *AttemptAnswerMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *AttemptAnswerMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *AttemptAnswerMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetSavedAt sets the "saved_at" field.
+func (m *AttemptAnswerMutation) SetSavedAt(t time.Time) {
+	m.saved_at = &t
+}
+
+// SavedAt returns the value of the "saved_at" field in the mutation.
+func (m *AttemptAnswerMutation) SavedAt() (r time.Time, exists bool) {
+	v := m.saved_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSavedAt returns the old "saved_at" field's value of the AttemptAnswer entity.
+// If the AttemptAnswer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptAnswerMutation) OldSavedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSavedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSavedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSavedAt: %w", err)
+	}
+	return oldValue.SavedAt, nil
+}
+
+// ResetSavedAt resets all changes to the "saved_at" field.
+func (m *AttemptAnswerMutation) ResetSavedAt() {
+	m.saved_at = nil
+}
+
+// ClearAttempt clears the "attempt" edge to the Attempt entity.
+func (m *AttemptAnswerMutation) ClearAttempt() {
+	m.clearedattempt = true
+	m.clearedFields[attemptanswer.FieldAttemptID] = struct{}{}
+}
+
+// AttemptCleared reports if the "attempt" edge to the Attempt entity was cleared.
+func (m *AttemptAnswerMutation) AttemptCleared() bool {
+	return m.clearedattempt
+}
+
+// AttemptIDs returns the "attempt" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AttemptID instead. It exists only for internal usage by the builders.
+func (m *AttemptAnswerMutation) AttemptIDs() (ids []int) {
+	if id := m.attempt; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAttempt resets all changes to the "attempt" edge.
+func (m *AttemptAnswerMutation) ResetAttempt() {
+	m.attempt = nil
+	m.clearedattempt = false
+}
+
+// Where appends a list predicates to the AttemptAnswerMutation builder.
+func (m *AttemptAnswerMutation) Where(ps ...predicate.AttemptAnswer) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AttemptAnswerMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AttemptAnswerMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AttemptAnswer, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AttemptAnswerMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AttemptAnswerMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AttemptAnswer).
+func (m *AttemptAnswerMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AttemptAnswerMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.attempt != nil {
+		fields = append(fields, attemptanswer.FieldAttemptID)
+	}
+	if m.question_id != nil {
+		fields = append(fields, attemptanswer.FieldQuestionID)
+	}
+	if m.response != nil {
+		fields = append(fields, attemptanswer.FieldResponse)
+	}
+	if m.seq != nil {
+		fields = append(fields, attemptanswer.FieldSeq)
+	}
+	if m.saved_at != nil {
+		fields = append(fields, attemptanswer.FieldSavedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AttemptAnswerMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case attemptanswer.FieldAttemptID:
+		return m.AttemptID()
+	case attemptanswer.FieldQuestionID:
+		return m.QuestionID()
+	case attemptanswer.FieldResponse:
+		return m.Response()
+	case attemptanswer.FieldSeq:
+		return m.Seq()
+	case attemptanswer.FieldSavedAt:
+		return m.SavedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AttemptAnswerMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case attemptanswer.FieldAttemptID:
+		return m.OldAttemptID(ctx)
+	case attemptanswer.FieldQuestionID:
+		return m.OldQuestionID(ctx)
+	case attemptanswer.FieldResponse:
+		return m.OldResponse(ctx)
+	case attemptanswer.FieldSeq:
+		return m.OldSeq(ctx)
+	case attemptanswer.FieldSavedAt:
+		return m.OldSavedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AttemptAnswer field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttemptAnswerMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case attemptanswer.FieldAttemptID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttemptID(v)
+		return nil
+	case attemptanswer.FieldQuestionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQuestionID(v)
+		return nil
+	case attemptanswer.FieldResponse:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponse(v)
+		return nil
+	case attemptanswer.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case attemptanswer.FieldSavedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSavedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AttemptAnswer field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AttemptAnswerMutation) AddedFields() []string {
+	var fields []string
+	if m.addquestion_id != nil {
+		fields = append(fields, attemptanswer.FieldQuestionID)
+	}
+	if m.addseq != nil {
+		fields = append(fields, attemptanswer.FieldSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AttemptAnswerMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case attemptanswer.FieldQuestionID:
+		return m.AddedQuestionID()
+	case attemptanswer.FieldSeq:
+		return m.AddedSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttemptAnswerMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case attemptanswer.FieldQuestionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddQuestionID(v)
+		return nil
+	case attemptanswer.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AttemptAnswer numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AttemptAnswerMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AttemptAnswerMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AttemptAnswerMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AttemptAnswer nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AttemptAnswerMutation) ResetField(name string) error {
+	switch name {
+	case attemptanswer.FieldAttemptID:
+		m.ResetAttemptID()
+		return nil
+	case attemptanswer.FieldQuestionID:
+		m.ResetQuestionID()
+		return nil
+	case attemptanswer.FieldResponse:
+		m.ResetResponse()
+		return nil
+	case attemptanswer.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case attemptanswer.FieldSavedAt:
+		m.ResetSavedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AttemptAnswer field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AttemptAnswerMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.attempt != nil {
+		edges = append(edges, attemptanswer.EdgeAttempt)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AttemptAnswerMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case attemptanswer.EdgeAttempt:
+		if id := m.attempt; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AttemptAnswerMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AttemptAnswerMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AttemptAnswerMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedattempt {
+		edges = append(edges, attemptanswer.EdgeAttempt)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AttemptAnswerMutation) EdgeCleared(name string) bool {
+	switch name {
+	case attemptanswer.EdgeAttempt:
+		return m.clearedattempt
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AttemptAnswerMutation) ClearEdge(name string) error {
+	switch name {
+	case attemptanswer.EdgeAttempt:
+		m.ClearAttempt()
+		return nil
+	}
+	return fmt.Errorf("unknown AttemptAnswer unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AttemptAnswerMutation) ResetEdge(name string) error {
+	switch name {
+	case attemptanswer.EdgeAttempt:
+		m.ResetAttempt()
+		return nil
+	}
+	return fmt.Errorf("unknown AttemptAnswer edge %s", name)
 }
 
 // AuditLogMutation represents an operation that mutates the AuditLog nodes in the graph.
@@ -17062,6 +20318,596 @@ func (m *PaymentMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Payment edge %s", name)
+}
+
+// ProctorAssignmentMutation represents an operation that mutates the ProctorAssignment nodes in the graph.
+type ProctorAssignmentMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	proctor_id    *int
+	addproctor_id *int
+	session_id    *int
+	addsession_id *int
+	site_id       *int
+	addsite_id    *int
+	created_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ProctorAssignment, error)
+	predicates    []predicate.ProctorAssignment
+}
+
+var _ ent.Mutation = (*ProctorAssignmentMutation)(nil)
+
+// proctorassignmentOption allows management of the mutation configuration using functional options.
+type proctorassignmentOption func(*ProctorAssignmentMutation)
+
+// newProctorAssignmentMutation creates new mutation for the ProctorAssignment entity.
+func newProctorAssignmentMutation(c config, op Op, opts ...proctorassignmentOption) *ProctorAssignmentMutation {
+	m := &ProctorAssignmentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProctorAssignment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProctorAssignmentID sets the ID field of the mutation.
+func withProctorAssignmentID(id int) proctorassignmentOption {
+	return func(m *ProctorAssignmentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProctorAssignment
+		)
+		m.oldValue = func(ctx context.Context) (*ProctorAssignment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProctorAssignment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProctorAssignment sets the old ProctorAssignment of the mutation.
+func withProctorAssignment(node *ProctorAssignment) proctorassignmentOption {
+	return func(m *ProctorAssignmentMutation) {
+		m.oldValue = func(context.Context) (*ProctorAssignment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProctorAssignmentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProctorAssignmentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProctorAssignmentMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProctorAssignmentMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProctorAssignment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProctorID sets the "proctor_id" field.
+func (m *ProctorAssignmentMutation) SetProctorID(i int) {
+	m.proctor_id = &i
+	m.addproctor_id = nil
+}
+
+// ProctorID returns the value of the "proctor_id" field in the mutation.
+func (m *ProctorAssignmentMutation) ProctorID() (r int, exists bool) {
+	v := m.proctor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProctorID returns the old "proctor_id" field's value of the ProctorAssignment entity.
+// If the ProctorAssignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProctorAssignmentMutation) OldProctorID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProctorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProctorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProctorID: %w", err)
+	}
+	return oldValue.ProctorID, nil
+}
+
+// AddProctorID adds i to the "proctor_id" field.
+func (m *ProctorAssignmentMutation) AddProctorID(i int) {
+	if m.addproctor_id != nil {
+		*m.addproctor_id += i
+	} else {
+		m.addproctor_id = &i
+	}
+}
+
+// AddedProctorID returns the value that was added to the "proctor_id" field in this mutation.
+func (m *ProctorAssignmentMutation) AddedProctorID() (r int, exists bool) {
+	v := m.addproctor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProctorID resets all changes to the "proctor_id" field.
+func (m *ProctorAssignmentMutation) ResetProctorID() {
+	m.proctor_id = nil
+	m.addproctor_id = nil
+}
+
+// SetSessionID sets the "session_id" field.
+func (m *ProctorAssignmentMutation) SetSessionID(i int) {
+	m.session_id = &i
+	m.addsession_id = nil
+}
+
+// SessionID returns the value of the "session_id" field in the mutation.
+func (m *ProctorAssignmentMutation) SessionID() (r int, exists bool) {
+	v := m.session_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionID returns the old "session_id" field's value of the ProctorAssignment entity.
+// If the ProctorAssignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProctorAssignmentMutation) OldSessionID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionID: %w", err)
+	}
+	return oldValue.SessionID, nil
+}
+
+// AddSessionID adds i to the "session_id" field.
+func (m *ProctorAssignmentMutation) AddSessionID(i int) {
+	if m.addsession_id != nil {
+		*m.addsession_id += i
+	} else {
+		m.addsession_id = &i
+	}
+}
+
+// AddedSessionID returns the value that was added to the "session_id" field in this mutation.
+func (m *ProctorAssignmentMutation) AddedSessionID() (r int, exists bool) {
+	v := m.addsession_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSessionID resets all changes to the "session_id" field.
+func (m *ProctorAssignmentMutation) ResetSessionID() {
+	m.session_id = nil
+	m.addsession_id = nil
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *ProctorAssignmentMutation) SetSiteID(i int) {
+	m.site_id = &i
+	m.addsite_id = nil
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *ProctorAssignmentMutation) SiteID() (r int, exists bool) {
+	v := m.site_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the ProctorAssignment entity.
+// If the ProctorAssignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProctorAssignmentMutation) OldSiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// AddSiteID adds i to the "site_id" field.
+func (m *ProctorAssignmentMutation) AddSiteID(i int) {
+	if m.addsite_id != nil {
+		*m.addsite_id += i
+	} else {
+		m.addsite_id = &i
+	}
+}
+
+// AddedSiteID returns the value that was added to the "site_id" field in this mutation.
+func (m *ProctorAssignmentMutation) AddedSiteID() (r int, exists bool) {
+	v := m.addsite_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *ProctorAssignmentMutation) ResetSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ProctorAssignmentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ProctorAssignmentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ProctorAssignment entity.
+// If the ProctorAssignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProctorAssignmentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ProctorAssignmentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the ProctorAssignmentMutation builder.
+func (m *ProctorAssignmentMutation) Where(ps ...predicate.ProctorAssignment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProctorAssignmentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProctorAssignmentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProctorAssignment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProctorAssignmentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProctorAssignmentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProctorAssignment).
+func (m *ProctorAssignmentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProctorAssignmentMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.proctor_id != nil {
+		fields = append(fields, proctorassignment.FieldProctorID)
+	}
+	if m.session_id != nil {
+		fields = append(fields, proctorassignment.FieldSessionID)
+	}
+	if m.site_id != nil {
+		fields = append(fields, proctorassignment.FieldSiteID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, proctorassignment.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProctorAssignmentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case proctorassignment.FieldProctorID:
+		return m.ProctorID()
+	case proctorassignment.FieldSessionID:
+		return m.SessionID()
+	case proctorassignment.FieldSiteID:
+		return m.SiteID()
+	case proctorassignment.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProctorAssignmentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case proctorassignment.FieldProctorID:
+		return m.OldProctorID(ctx)
+	case proctorassignment.FieldSessionID:
+		return m.OldSessionID(ctx)
+	case proctorassignment.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case proctorassignment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProctorAssignment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProctorAssignmentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case proctorassignment.FieldProctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProctorID(v)
+		return nil
+	case proctorassignment.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionID(v)
+		return nil
+	case proctorassignment.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case proctorassignment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProctorAssignment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProctorAssignmentMutation) AddedFields() []string {
+	var fields []string
+	if m.addproctor_id != nil {
+		fields = append(fields, proctorassignment.FieldProctorID)
+	}
+	if m.addsession_id != nil {
+		fields = append(fields, proctorassignment.FieldSessionID)
+	}
+	if m.addsite_id != nil {
+		fields = append(fields, proctorassignment.FieldSiteID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProctorAssignmentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case proctorassignment.FieldProctorID:
+		return m.AddedProctorID()
+	case proctorassignment.FieldSessionID:
+		return m.AddedSessionID()
+	case proctorassignment.FieldSiteID:
+		return m.AddedSiteID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProctorAssignmentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case proctorassignment.FieldProctorID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProctorID(v)
+		return nil
+	case proctorassignment.FieldSessionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSessionID(v)
+		return nil
+	case proctorassignment.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSiteID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProctorAssignment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProctorAssignmentMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProctorAssignmentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProctorAssignmentMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ProctorAssignment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProctorAssignmentMutation) ResetField(name string) error {
+	switch name {
+	case proctorassignment.FieldProctorID:
+		m.ResetProctorID()
+		return nil
+	case proctorassignment.FieldSessionID:
+		m.ResetSessionID()
+		return nil
+	case proctorassignment.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case proctorassignment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ProctorAssignment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProctorAssignmentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProctorAssignmentMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProctorAssignmentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProctorAssignmentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProctorAssignmentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProctorAssignmentMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProctorAssignmentMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ProctorAssignment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProctorAssignmentMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ProctorAssignment edge %s", name)
 }
 
 // ProfileMutation represents an operation that mutates the Profile nodes in the graph.

@@ -18,6 +18,10 @@ type Tx struct {
 	Announcement *AnnouncementClient
 	// Attachment is the client for interacting with the Attachment builders.
 	Attachment *AttachmentClient
+	// Attempt is the client for interacting with the Attempt builders.
+	Attempt *AttemptClient
+	// AttemptAnswer is the client for interacting with the AttemptAnswer builders.
+	AttemptAnswer *AttemptAnswerClient
 	// AuditLog is the client for interacting with the AuditLog builders.
 	AuditLog *AuditLogClient
 	// Captcha is the client for interacting with the Captcha builders.
@@ -46,6 +50,8 @@ type Tx struct {
 	PaperTemplate *PaperTemplateClient
 	// Payment is the client for interacting with the Payment builders.
 	Payment *PaymentClient
+	// ProctorAssignment is the client for interacting with the ProctorAssignment builders.
+	ProctorAssignment *ProctorAssignmentClient
 	// Profile is the client for interacting with the Profile builders.
 	Profile *ProfileClient
 	// Question is the client for interacting with the Question builders.
@@ -197,6 +203,8 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.Announcement = NewAnnouncementClient(tx.config)
 	tx.Attachment = NewAttachmentClient(tx.config)
+	tx.Attempt = NewAttemptClient(tx.config)
+	tx.AttemptAnswer = NewAttemptAnswerClient(tx.config)
 	tx.AuditLog = NewAuditLogClient(tx.config)
 	tx.Captcha = NewCaptchaClient(tx.config)
 	tx.CheckIn = NewCheckInClient(tx.config)
@@ -211,6 +219,7 @@ func (tx *Tx) init() {
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.PaperTemplate = NewPaperTemplateClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)
+	tx.ProctorAssignment = NewProctorAssignmentClient(tx.config)
 	tx.Profile = NewProfileClient(tx.config)
 	tx.Question = NewQuestionClient(tx.config)
 	tx.Region = NewRegionClient(tx.config)

@@ -32,6 +32,12 @@ func (r *queryResolver) Announcements(ctx context.Context, after *entgql.Cursor[
 		ent.WithAnnouncementOrder(orderBy), ent.WithAnnouncementFilter(where.Filter))
 }
 
+// Attempts is the resolver for the attempts field.
+func (r *queryResolver) Attempts(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) (*ent.AttemptConnection, error) {
+	return r.Client.Attempt.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAttemptOrder(orderBy), ent.WithAttemptFilter(where.Filter))
+}
+
 // AuditLogs is the resolver for the auditLogs field.
 func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
 	if orderBy == nil {

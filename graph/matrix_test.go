@@ -183,6 +183,7 @@ func foundationOps() map[string]op {
 		"updateAnnouncement": {doc: `mutation($id:ID!){updateAnnouncement(id:$id,input:{body:"更新"}){id}}`,
 			vars: func(_ *testing.T, m *matrixEnv, _, _ string) map[string]any { return map[string]any{"id": m.annID} }, allowed: only(viewer.Admin)},
 		// Exam bank (issue #4 groundwork): questions never reach candidates.
+		"attempts":       {doc: `{attempts(first:5){totalCount}}`, allowed: only(viewer.Admin, viewer.Reviewer, viewer.ExamSite, viewer.Proctor, viewer.Candidate)},
 		"questions":      {doc: `{questions(first:5){totalCount}}`, allowed: only(viewer.Admin, viewer.Reviewer)},
 		"paperTemplates": {doc: `{paperTemplates(first:5){totalCount}}`, allowed: only(viewer.Admin, viewer.Reviewer, viewer.Proctor, viewer.ExamSite, viewer.TrainingOrg)},
 		"createRegion": {doc: `mutation($c:String!){createRegion(input:{code:$c,name:$c}){id}}`,

@@ -10,6 +10,8 @@ import (
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
@@ -25,6 +27,7 @@ import (
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
 	"github.com/kaowu/kaowu/ent/predicate"
+	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
@@ -144,6 +147,60 @@ func (f TraverseAttachment) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AttachmentQuery", q)
+}
+
+// The AttemptFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AttemptFunc func(context.Context, *ent.AttemptQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AttemptFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AttemptQuery", q)
+}
+
+// The TraverseAttempt type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAttempt func(context.Context, *ent.AttemptQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAttempt) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAttempt) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AttemptQuery", q)
+}
+
+// The AttemptAnswerFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AttemptAnswerFunc func(context.Context, *ent.AttemptAnswerQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AttemptAnswerFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AttemptAnswerQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AttemptAnswerQuery", q)
+}
+
+// The TraverseAttemptAnswer type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAttemptAnswer func(context.Context, *ent.AttemptAnswerQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAttemptAnswer) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAttemptAnswer) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttemptAnswerQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AttemptAnswerQuery", q)
 }
 
 // The AuditLogFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -524,6 +581,33 @@ func (f TraversePayment) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.PaymentQuery", q)
 }
 
+// The ProctorAssignmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProctorAssignmentFunc func(context.Context, *ent.ProctorAssignmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProctorAssignmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProctorAssignmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProctorAssignmentQuery", q)
+}
+
+// The TraverseProctorAssignment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProctorAssignment func(context.Context, *ent.ProctorAssignmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProctorAssignment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProctorAssignment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProctorAssignmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProctorAssignmentQuery", q)
+}
+
 // The ProfileFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ProfileFunc func(context.Context, *ent.ProfileQuery) (ent.Value, error)
 
@@ -774,6 +858,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AnnouncementQuery, predicate.Announcement, announcement.OrderOption]{typ: ent.TypeAnnouncement, tq: q}, nil
 	case *ent.AttachmentQuery:
 		return &query[*ent.AttachmentQuery, predicate.Attachment, attachment.OrderOption]{typ: ent.TypeAttachment, tq: q}, nil
+	case *ent.AttemptQuery:
+		return &query[*ent.AttemptQuery, predicate.Attempt, attempt.OrderOption]{typ: ent.TypeAttempt, tq: q}, nil
+	case *ent.AttemptAnswerQuery:
+		return &query[*ent.AttemptAnswerQuery, predicate.AttemptAnswer, attemptanswer.OrderOption]{typ: ent.TypeAttemptAnswer, tq: q}, nil
 	case *ent.AuditLogQuery:
 		return &query[*ent.AuditLogQuery, predicate.AuditLog, auditlog.OrderOption]{typ: ent.TypeAuditLog, tq: q}, nil
 	case *ent.CaptchaQuery:
@@ -802,6 +890,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.PaperTemplateQuery, predicate.PaperTemplate, papertemplate.OrderOption]{typ: ent.TypePaperTemplate, tq: q}, nil
 	case *ent.PaymentQuery:
 		return &query[*ent.PaymentQuery, predicate.Payment, payment.OrderOption]{typ: ent.TypePayment, tq: q}, nil
+	case *ent.ProctorAssignmentQuery:
+		return &query[*ent.ProctorAssignmentQuery, predicate.ProctorAssignment, proctorassignment.OrderOption]{typ: ent.TypeProctorAssignment, tq: q}, nil
 	case *ent.ProfileQuery:
 		return &query[*ent.ProfileQuery, predicate.Profile, profile.OrderOption]{typ: ent.TypeProfile, tq: q}, nil
 	case *ent.QuestionQuery:

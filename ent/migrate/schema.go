@@ -68,6 +68,103 @@ var (
 			},
 		},
 	}
+	// AttemptsColumns holds the columns for the "attempts" table.
+	AttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "enrollment_id", Type: field.TypeInt},
+		{Name: "candidate_id", Type: field.TypeInt},
+		{Name: "session_id", Type: field.TypeInt},
+		{Name: "site_id", Type: field.TypeInt},
+		{Name: "template_id", Type: field.TypeInt},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"MOCK", "FORMAL"}},
+		{Name: "seed", Type: field.TypeInt64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"IN_PROGRESS", "SUBMITTED"}, Default: "IN_PROGRESS"},
+		{Name: "submit_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"CANDIDATE", "TIME_UP", "FOCUS_LOSS_LIMIT", "PROCTOR_ENDED"}},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "deadline", Type: field.TypeTime},
+		{Name: "submitted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "focus_losses", Type: field.TypeInt, Default: 0},
+		{Name: "consent_text", Type: field.TypeString, Size: 2147483647},
+		{Name: "consent_at", Type: field.TypeTime},
+		{Name: "score", Type: field.TypeInt, Nullable: true},
+		{Name: "pass_mark", Type: field.TypeInt},
+		{Name: "practical_score", Type: field.TypeInt, Nullable: true},
+		{Name: "result", Type: field.TypeEnum, Nullable: true, Enums: []string{"FAIL", "PENDING_REVIEW", "PASS"}},
+		{Name: "reviewed_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "reviewed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "review_reason", Type: field.TypeString, Nullable: true},
+		{Name: "flagged", Type: field.TypeBool, Default: false},
+		{Name: "pair_token_hash", Type: field.TypeBytes, Nullable: true},
+		{Name: "pair_token_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "phone_state", Type: field.TypeEnum, Enums: []string{"NONE", "CONNECTED", "LOST"}, Default: "NONE"},
+		{Name: "phone_last_seen_at", Type: field.TypeTime, Nullable: true},
+		{Name: "phone_token_hash", Type: field.TypeBytes, Unique: true, Nullable: true},
+	}
+	// AttemptsTable holds the schema information for the "attempts" table.
+	AttemptsTable = &schema.Table{
+		Name:       "attempts",
+		Columns:    AttemptsColumns,
+		PrimaryKey: []*schema.Column{AttemptsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "attempt_enrollment_id_kind",
+				Unique:  true,
+				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[8]},
+			},
+			{
+				Name:    "attempt_session_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[5], AttemptsColumns[10]},
+			},
+			{
+				Name:    "attempt_candidate_id",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[4]},
+			},
+			{
+				Name:    "attempt_status_deadline",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[10], AttemptsColumns[13]},
+			},
+			{
+				Name:    "attempt_result",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[21]},
+			},
+		},
+	}
+	// AttemptAnswersColumns holds the columns for the "attempt_answers" table.
+	AttemptAnswersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "question_id", Type: field.TypeInt},
+		{Name: "response", Type: field.TypeJSON},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "saved_at", Type: field.TypeTime},
+		{Name: "attempt_id", Type: field.TypeInt},
+	}
+	// AttemptAnswersTable holds the schema information for the "attempt_answers" table.
+	AttemptAnswersTable = &schema.Table{
+		Name:       "attempt_answers",
+		Columns:    AttemptAnswersColumns,
+		PrimaryKey: []*schema.Column{AttemptAnswersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "attempt_answers_attempts_answers",
+				Columns:    []*schema.Column{AttemptAnswersColumns[5]},
+				RefColumns: []*schema.Column{AttemptsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "attemptanswer_attempt_id_question_id",
+				Unique:  true,
+				Columns: []*schema.Column{AttemptAnswersColumns[5], AttemptAnswersColumns[1]},
+			},
+		},
+	}
 	// AuditLogsColumns holds the columns for the "audit_logs" table.
 	AuditLogsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -645,6 +742,32 @@ var (
 			},
 		},
 	}
+	// ProctorAssignmentsColumns holds the columns for the "proctor_assignments" table.
+	ProctorAssignmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "proctor_id", Type: field.TypeInt},
+		{Name: "session_id", Type: field.TypeInt},
+		{Name: "site_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// ProctorAssignmentsTable holds the schema information for the "proctor_assignments" table.
+	ProctorAssignmentsTable = &schema.Table{
+		Name:       "proctor_assignments",
+		Columns:    ProctorAssignmentsColumns,
+		PrimaryKey: []*schema.Column{ProctorAssignmentsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "proctorassignment_proctor_id_session_id",
+				Unique:  true,
+				Columns: []*schema.Column{ProctorAssignmentsColumns[1], ProctorAssignmentsColumns[2]},
+			},
+			{
+				Name:    "proctorassignment_session_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProctorAssignmentsColumns[2]},
+			},
+		},
+	}
 	// ProfilesColumns holds the columns for the "profiles" table.
 	ProfilesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -982,6 +1105,8 @@ var (
 	Tables = []*schema.Table{
 		AnnouncementsTable,
 		AttachmentsTable,
+		AttemptsTable,
+		AttemptAnswersTable,
 		AuditLogsTable,
 		CaptchasTable,
 		CheckInsTable,
@@ -996,6 +1121,7 @@ var (
 		OrganizationsTable,
 		PaperTemplatesTable,
 		PaymentsTable,
+		ProctorAssignmentsTable,
 		ProfilesTable,
 		QuestionsTable,
 		RegionsTable,
@@ -1016,6 +1142,13 @@ func init() {
 	AttachmentsTable.ForeignKeys[0].RefTable = UsersTable
 	AttachmentsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	AttemptsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(107374182400),
+	}
+	AttemptAnswersTable.ForeignKeys[0].RefTable = AttemptsTable
+	AttemptAnswersTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(111669149696),
 	}
 	AuditLogsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
@@ -1082,6 +1215,9 @@ func init() {
 	PaymentsTable.ForeignKeys[1].RefTable = AttachmentsTable
 	PaymentsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(73014444032),
+	}
+	ProctorAssignmentsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(115964116992),
 	}
 	ProfilesTable.ForeignKeys[0].RefTable = OrganizationsTable
 	ProfilesTable.ForeignKeys[1].RefTable = UsersTable

@@ -12,6 +12,12 @@ type Announcement func(*sql.Selector)
 // Attachment is the predicate function for attachment builders.
 type Attachment func(*sql.Selector)
 
+// Attempt is the predicate function for attempt builders.
+type Attempt func(*sql.Selector)
+
+// AttemptAnswer is the predicate function for attemptanswer builders.
+type AttemptAnswer func(*sql.Selector)
+
 // AuditLog is the predicate function for auditlog builders.
 type AuditLog func(*sql.Selector)
 
@@ -53,6 +59,9 @@ type PaperTemplate func(*sql.Selector)
 
 // Payment is the predicate function for payment builders.
 type Payment func(*sql.Selector)
+
+// ProctorAssignment is the predicate function for proctorassignment builders.
+type ProctorAssignment func(*sql.Selector)
 
 // Profile is the predicate function for profile builders.
 type Profile func(*sql.Selector)

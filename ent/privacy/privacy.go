@@ -159,6 +159,54 @@ func (f AttachmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AttachmentMutation", m)
 }
 
+// The AttemptQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AttemptQueryRuleFunc func(context.Context, *ent.AttemptQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AttemptQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AttemptQuery", q)
+}
+
+// The AttemptMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AttemptMutationRuleFunc func(context.Context, *ent.AttemptMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AttemptMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AttemptMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AttemptMutation", m)
+}
+
+// The AttemptAnswerQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AttemptAnswerQueryRuleFunc func(context.Context, *ent.AttemptAnswerQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AttemptAnswerQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttemptAnswerQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AttemptAnswerQuery", q)
+}
+
+// The AttemptAnswerMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AttemptAnswerMutationRuleFunc func(context.Context, *ent.AttemptAnswerMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AttemptAnswerMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AttemptAnswerMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AttemptAnswerMutation", m)
+}
+
 // The AuditLogQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditLogQueryRuleFunc func(context.Context, *ent.AuditLogQuery) error
@@ -495,6 +543,30 @@ func (f PaymentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PaymentMutation", m)
 }
 
+// The ProctorAssignmentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ProctorAssignmentQueryRuleFunc func(context.Context, *ent.ProctorAssignmentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ProctorAssignmentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProctorAssignmentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ProctorAssignmentQuery", q)
+}
+
+// The ProctorAssignmentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ProctorAssignmentMutationRuleFunc func(context.Context, *ent.ProctorAssignmentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ProctorAssignmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ProctorAssignmentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ProctorAssignmentMutation", m)
+}
+
 // The ProfileQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ProfileQueryRuleFunc func(context.Context, *ent.ProfileQuery) error
@@ -750,6 +822,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AttachmentQuery:
 		return q.Filter(), nil
+	case *ent.AttemptQuery:
+		return q.Filter(), nil
+	case *ent.AttemptAnswerQuery:
+		return q.Filter(), nil
 	case *ent.AuditLogQuery:
 		return q.Filter(), nil
 	case *ent.CaptchaQuery:
@@ -777,6 +853,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.PaperTemplateQuery:
 		return q.Filter(), nil
 	case *ent.PaymentQuery:
+		return q.Filter(), nil
+	case *ent.ProctorAssignmentQuery:
 		return q.Filter(), nil
 	case *ent.ProfileQuery:
 		return q.Filter(), nil
@@ -807,6 +885,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.AttachmentMutation:
 		return m.Filter(), nil
+	case *ent.AttemptMutation:
+		return m.Filter(), nil
+	case *ent.AttemptAnswerMutation:
+		return m.Filter(), nil
 	case *ent.AuditLogMutation:
 		return m.Filter(), nil
 	case *ent.CaptchaMutation:
@@ -834,6 +916,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.PaperTemplateMutation:
 		return m.Filter(), nil
 	case *ent.PaymentMutation:
+		return m.Filter(), nil
+	case *ent.ProctorAssignmentMutation:
 		return m.Filter(), nil
 	case *ent.ProfileMutation:
 		return m.Filter(), nil

@@ -8,6 +8,8 @@ import (
 
 	"github.com/kaowu/kaowu/ent/announcement"
 	"github.com/kaowu/kaowu/ent/attachment"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/checkin"
@@ -22,6 +24,7 @@ import (
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/payment"
+	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/ent/profile"
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/region"
@@ -127,6 +130,64 @@ func init() {
 	attachmentDescCreatedAt := attachmentFields[10].Descriptor()
 	// attachment.DefaultCreatedAt holds the default value on creation for the created_at field.
 	attachment.DefaultCreatedAt = attachmentDescCreatedAt.Default.(func() time.Time)
+	attemptMixin := schema.Attempt{}.Mixin()
+	attempt.Policy = privacy.NewPolicies(schema.Attempt{})
+	attempt.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := attempt.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	attemptMixinHooks0 := attemptMixin[0].Hooks()
+
+	attempt.Hooks[1] = attemptMixinHooks0[0]
+	attemptMixinFields0 := attemptMixin[0].Fields()
+	_ = attemptMixinFields0
+	attemptFields := schema.Attempt{}.Fields()
+	_ = attemptFields
+	// attemptDescCreatedAt is the schema descriptor for created_at field.
+	attemptDescCreatedAt := attemptMixinFields0[0].Descriptor()
+	// attempt.DefaultCreatedAt holds the default value on creation for the created_at field.
+	attempt.DefaultCreatedAt = attemptDescCreatedAt.Default.(func() time.Time)
+	// attemptDescUpdatedAt is the schema descriptor for updated_at field.
+	attemptDescUpdatedAt := attemptMixinFields0[1].Descriptor()
+	// attempt.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	attempt.DefaultUpdatedAt = attemptDescUpdatedAt.Default.(func() time.Time)
+	// attempt.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	attempt.UpdateDefaultUpdatedAt = attemptDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// attemptDescFocusLosses is the schema descriptor for focus_losses field.
+	attemptDescFocusLosses := attemptFields[12].Descriptor()
+	// attempt.DefaultFocusLosses holds the default value on creation for the focus_losses field.
+	attempt.DefaultFocusLosses = attemptDescFocusLosses.Default.(int)
+	// attemptDescPracticalScore is the schema descriptor for practical_score field.
+	attemptDescPracticalScore := attemptFields[17].Descriptor()
+	// attempt.PracticalScoreValidator is a validator for the "practical_score" field. It is called by the builders before save.
+	attempt.PracticalScoreValidator = attemptDescPracticalScore.Validators[0].(func(int) error)
+	// attemptDescReviewReason is the schema descriptor for review_reason field.
+	attemptDescReviewReason := attemptFields[21].Descriptor()
+	// attempt.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
+	attempt.ReviewReasonValidator = attemptDescReviewReason.Validators[0].(func(string) error)
+	// attemptDescFlagged is the schema descriptor for flagged field.
+	attemptDescFlagged := attemptFields[22].Descriptor()
+	// attempt.DefaultFlagged holds the default value on creation for the flagged field.
+	attempt.DefaultFlagged = attemptDescFlagged.Default.(bool)
+	attemptanswer.Policy = privacy.NewPolicies(schema.AttemptAnswer{})
+	attemptanswer.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := attemptanswer.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	attemptanswerFields := schema.AttemptAnswer{}.Fields()
+	_ = attemptanswerFields
+	// attemptanswerDescSavedAt is the schema descriptor for saved_at field.
+	attemptanswerDescSavedAt := attemptanswerFields[4].Descriptor()
+	// attemptanswer.DefaultSavedAt holds the default value on creation for the saved_at field.
+	attemptanswer.DefaultSavedAt = attemptanswerDescSavedAt.Default.(func() time.Time)
 	auditlog.Policy = privacy.NewPolicies(schema.AuditLog{})
 	auditlog.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
@@ -775,6 +836,21 @@ func init() {
 	paymentDescReason := paymentFields[10].Descriptor()
 	// payment.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
 	payment.ReasonValidator = paymentDescReason.Validators[0].(func(string) error)
+	proctorassignment.Policy = privacy.NewPolicies(schema.ProctorAssignment{})
+	proctorassignment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := proctorassignment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	proctorassignmentFields := schema.ProctorAssignment{}.Fields()
+	_ = proctorassignmentFields
+	// proctorassignmentDescCreatedAt is the schema descriptor for created_at field.
+	proctorassignmentDescCreatedAt := proctorassignmentFields[3].Descriptor()
+	// proctorassignment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	proctorassignment.DefaultCreatedAt = proctorassignmentDescCreatedAt.Default.(func() time.Time)
 	profileMixin := schema.Profile{}.Mixin()
 	profile.Policy = privacy.NewPolicies(schema.Profile{})
 	profile.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -86,6 +86,47 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Attempt struct {
+		CandidateID     func(childComplexity int) int
+		ConsentAt       func(childComplexity int) int
+		ConsentText     func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Deadline        func(childComplexity int) int
+		EnrollmentID    func(childComplexity int) int
+		Flagged         func(childComplexity int) int
+		FocusLosses     func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		PassMark        func(childComplexity int) int
+		PhoneLastSeenAt func(childComplexity int) int
+		PhoneState      func(childComplexity int) int
+		PracticalScore  func(childComplexity int) int
+		Result          func(childComplexity int) int
+		ReviewReason    func(childComplexity int) int
+		ReviewedAt      func(childComplexity int) int
+		ReviewedByID    func(childComplexity int) int
+		Score           func(childComplexity int) int
+		SessionID       func(childComplexity int) int
+		SiteID          func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+		Status          func(childComplexity int) int
+		SubmitReason    func(childComplexity int) int
+		SubmittedAt     func(childComplexity int) int
+		TemplateID      func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	AttemptConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AttemptEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AuditLog struct {
 		Action     func(childComplexity int) int
 		ActorID    func(childComplexity int) int
@@ -529,6 +570,7 @@ type ComplexityRoot struct {
 		Announcements             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
 		AttachmentURL             func(childComplexity int, id int) int
 		AttachmentsOf             func(childComplexity int, userID int) int
+		Attempts                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) int
 		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		CompanyInvoiceProfile     func(childComplexity int, organizationID int) int
 		Enrollments               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
@@ -954,6 +996,201 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttachmentEdge.Node(childComplexity), true
+
+	case "Attempt.candidateID":
+		if e.ComplexityRoot.Attempt.CandidateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.CandidateID(childComplexity), true
+	case "Attempt.consentAt":
+		if e.ComplexityRoot.Attempt.ConsentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ConsentAt(childComplexity), true
+	case "Attempt.consentText":
+		if e.ComplexityRoot.Attempt.ConsentText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ConsentText(childComplexity), true
+	case "Attempt.createdAt":
+		if e.ComplexityRoot.Attempt.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.CreatedAt(childComplexity), true
+	case "Attempt.deadline":
+		if e.ComplexityRoot.Attempt.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Deadline(childComplexity), true
+	case "Attempt.enrollmentID":
+		if e.ComplexityRoot.Attempt.EnrollmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.EnrollmentID(childComplexity), true
+	case "Attempt.flagged":
+		if e.ComplexityRoot.Attempt.Flagged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Flagged(childComplexity), true
+	case "Attempt.focusLosses":
+		if e.ComplexityRoot.Attempt.FocusLosses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.FocusLosses(childComplexity), true
+	case "Attempt.id":
+		if e.ComplexityRoot.Attempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ID(childComplexity), true
+	case "Attempt.kind":
+		if e.ComplexityRoot.Attempt.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Kind(childComplexity), true
+	case "Attempt.passMark":
+		if e.ComplexityRoot.Attempt.PassMark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.PassMark(childComplexity), true
+	case "Attempt.phoneLastSeenAt":
+		if e.ComplexityRoot.Attempt.PhoneLastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.PhoneLastSeenAt(childComplexity), true
+	case "Attempt.phoneState":
+		if e.ComplexityRoot.Attempt.PhoneState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.PhoneState(childComplexity), true
+	case "Attempt.practicalScore":
+		if e.ComplexityRoot.Attempt.PracticalScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.PracticalScore(childComplexity), true
+	case "Attempt.result":
+		if e.ComplexityRoot.Attempt.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Result(childComplexity), true
+	case "Attempt.reviewReason":
+		if e.ComplexityRoot.Attempt.ReviewReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ReviewReason(childComplexity), true
+	case "Attempt.reviewedAt":
+		if e.ComplexityRoot.Attempt.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ReviewedAt(childComplexity), true
+	case "Attempt.reviewedByID":
+		if e.ComplexityRoot.Attempt.ReviewedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ReviewedByID(childComplexity), true
+	case "Attempt.score":
+		if e.ComplexityRoot.Attempt.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Score(childComplexity), true
+	case "Attempt.sessionID":
+		if e.ComplexityRoot.Attempt.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.SessionID(childComplexity), true
+	case "Attempt.siteID":
+		if e.ComplexityRoot.Attempt.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.SiteID(childComplexity), true
+	case "Attempt.startedAt":
+		if e.ComplexityRoot.Attempt.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.StartedAt(childComplexity), true
+	case "Attempt.status":
+		if e.ComplexityRoot.Attempt.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Status(childComplexity), true
+	case "Attempt.submitReason":
+		if e.ComplexityRoot.Attempt.SubmitReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.SubmitReason(childComplexity), true
+	case "Attempt.submittedAt":
+		if e.ComplexityRoot.Attempt.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.SubmittedAt(childComplexity), true
+	case "Attempt.templateID":
+		if e.ComplexityRoot.Attempt.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.TemplateID(childComplexity), true
+	case "Attempt.updatedAt":
+		if e.ComplexityRoot.Attempt.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.UpdatedAt(childComplexity), true
+
+	case "AttemptConnection.edges":
+		if e.ComplexityRoot.AttemptConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptConnection.Edges(childComplexity), true
+	case "AttemptConnection.pageInfo":
+		if e.ComplexityRoot.AttemptConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptConnection.PageInfo(childComplexity), true
+	case "AttemptConnection.totalCount":
+		if e.ComplexityRoot.AttemptConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptConnection.TotalCount(childComplexity), true
+
+	case "AttemptEdge.cursor":
+		if e.ComplexityRoot.AttemptEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEdge.Cursor(childComplexity), true
+	case "AttemptEdge.node":
+		if e.ComplexityRoot.AttemptEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEdge.Node(childComplexity), true
 
 	case "AuditLog.action":
 		if e.ComplexityRoot.AuditLog.Action == nil {
@@ -3173,6 +3410,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AttachmentsOf(childComplexity, args["userID"].(int)), true
+	case "Query.attempts":
+		if e.ComplexityRoot.Query.Attempts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attempts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Attempts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AttemptOrder), args["where"].(*ent.AttemptWhereInput)), true
 	case "Query.auditLogs":
 		if e.ComplexityRoot.Query.AuditLogs == nil {
 			break
@@ -4268,6 +4516,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAnnouncementOrder,
 		ec.unmarshalInputAnnouncementWhereInput,
 		ec.unmarshalInputAttachmentWhereInput,
+		ec.unmarshalInputAttemptOrder,
+		ec.unmarshalInputAttemptWhereInput,
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
 		ec.unmarshalInputAutoAssignInput,
@@ -5745,6 +5995,416 @@ input AttachmentWhereInput {
   createdAtGTE: Time
   createdAtLT: Time
   createdAtLTE: Time
+}
+type Attempt implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  enrollmentID: ID!
+  candidateID: ID!
+  sessionID: ID!
+  siteID: ID!
+  templateID: ID!
+  kind: AttemptKind!
+  status: AttemptStatus!
+  submitReason: SubmitReason
+  startedAt: Time!
+  deadline: Time!
+  submittedAt: Time
+  focusLosses: Int!
+  consentText: String!
+  consentAt: Time!
+  score: Int
+  passMark: Int!
+  practicalScore: Int
+  result: AttemptResult
+  reviewedByID: ID
+  reviewedAt: Time
+  reviewReason: String
+  flagged: Boolean!
+  phoneState: PhoneState!
+  phoneLastSeenAt: Time
+}
+"""
+A connection to a list of items.
+"""
+type AttemptConnection {
+  """
+  A list of edges.
+  """
+  edges: [AttemptEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AttemptEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Attempt
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+AttemptKind is enum for the field kind
+"""
+enum AttemptKind @goModel(model: "github.com/kaowu/kaowu/ent/attempt.Kind") {
+  MOCK
+  FORMAL
+}
+"""
+Ordering options for Attempt connections
+"""
+input AttemptOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Attempts.
+  """
+  field: AttemptOrderField!
+}
+"""
+Properties by which Attempt connections can be ordered.
+"""
+enum AttemptOrderField {
+  CREATED_AT
+  STATUS
+  RESULT
+}
+"""
+AttemptResult is enum for the field result
+"""
+enum AttemptResult @goModel(model: "github.com/kaowu/kaowu/ent/attempt.Result") {
+  FAIL
+  PENDING_REVIEW
+  PASS
+}
+"""
+AttemptStatus is enum for the field status
+"""
+enum AttemptStatus @goModel(model: "github.com/kaowu/kaowu/ent/attempt.Status") {
+  IN_PROGRESS
+  SUBMITTED
+}
+"""
+AttemptWhereInput is used for filtering Attempt objects.
+Input was generated by ent.
+"""
+input AttemptWhereInput {
+  not: AttemptWhereInput
+  and: [AttemptWhereInput!]
+  or: [AttemptWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  enrollment_id field predicates
+  """
+  enrollmentID: ID
+  enrollmentIDNEQ: ID
+  enrollmentIDIn: [ID!]
+  enrollmentIDNotIn: [ID!]
+  enrollmentIDGT: ID
+  enrollmentIDGTE: ID
+  enrollmentIDLT: ID
+  enrollmentIDLTE: ID
+  """
+  candidate_id field predicates
+  """
+  candidateID: ID
+  candidateIDNEQ: ID
+  candidateIDIn: [ID!]
+  candidateIDNotIn: [ID!]
+  candidateIDGT: ID
+  candidateIDGTE: ID
+  candidateIDLT: ID
+  candidateIDLTE: ID
+  """
+  session_id field predicates
+  """
+  sessionID: ID
+  sessionIDNEQ: ID
+  sessionIDIn: [ID!]
+  sessionIDNotIn: [ID!]
+  sessionIDGT: ID
+  sessionIDGTE: ID
+  sessionIDLT: ID
+  sessionIDLTE: ID
+  """
+  site_id field predicates
+  """
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  siteIDGT: ID
+  siteIDGTE: ID
+  siteIDLT: ID
+  siteIDLTE: ID
+  """
+  template_id field predicates
+  """
+  templateID: ID
+  templateIDNEQ: ID
+  templateIDIn: [ID!]
+  templateIDNotIn: [ID!]
+  templateIDGT: ID
+  templateIDGTE: ID
+  templateIDLT: ID
+  templateIDLTE: ID
+  """
+  kind field predicates
+  """
+  kind: AttemptKind
+  kindNEQ: AttemptKind
+  kindIn: [AttemptKind!]
+  kindNotIn: [AttemptKind!]
+  """
+  status field predicates
+  """
+  status: AttemptStatus
+  statusNEQ: AttemptStatus
+  statusIn: [AttemptStatus!]
+  statusNotIn: [AttemptStatus!]
+  """
+  submit_reason field predicates
+  """
+  submitReason: SubmitReason
+  submitReasonNEQ: SubmitReason
+  submitReasonIn: [SubmitReason!]
+  submitReasonNotIn: [SubmitReason!]
+  submitReasonIsNil: Boolean
+  submitReasonNotNil: Boolean
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  """
+  deadline field predicates
+  """
+  deadline: Time
+  deadlineNEQ: Time
+  deadlineIn: [Time!]
+  deadlineNotIn: [Time!]
+  deadlineGT: Time
+  deadlineGTE: Time
+  deadlineLT: Time
+  deadlineLTE: Time
+  """
+  submitted_at field predicates
+  """
+  submittedAt: Time
+  submittedAtNEQ: Time
+  submittedAtIn: [Time!]
+  submittedAtNotIn: [Time!]
+  submittedAtGT: Time
+  submittedAtGTE: Time
+  submittedAtLT: Time
+  submittedAtLTE: Time
+  submittedAtIsNil: Boolean
+  submittedAtNotNil: Boolean
+  """
+  focus_losses field predicates
+  """
+  focusLosses: Int
+  focusLossesNEQ: Int
+  focusLossesIn: [Int!]
+  focusLossesNotIn: [Int!]
+  focusLossesGT: Int
+  focusLossesGTE: Int
+  focusLossesLT: Int
+  focusLossesLTE: Int
+  """
+  consent_text field predicates
+  """
+  consentText: String
+  consentTextNEQ: String
+  consentTextIn: [String!]
+  consentTextNotIn: [String!]
+  consentTextGT: String
+  consentTextGTE: String
+  consentTextLT: String
+  consentTextLTE: String
+  consentTextContains: String
+  consentTextHasPrefix: String
+  consentTextHasSuffix: String
+  consentTextEqualFold: String
+  consentTextContainsFold: String
+  """
+  consent_at field predicates
+  """
+  consentAt: Time
+  consentAtNEQ: Time
+  consentAtIn: [Time!]
+  consentAtNotIn: [Time!]
+  consentAtGT: Time
+  consentAtGTE: Time
+  consentAtLT: Time
+  consentAtLTE: Time
+  """
+  score field predicates
+  """
+  score: Int
+  scoreNEQ: Int
+  scoreIn: [Int!]
+  scoreNotIn: [Int!]
+  scoreGT: Int
+  scoreGTE: Int
+  scoreLT: Int
+  scoreLTE: Int
+  scoreIsNil: Boolean
+  scoreNotNil: Boolean
+  """
+  pass_mark field predicates
+  """
+  passMark: Int
+  passMarkNEQ: Int
+  passMarkIn: [Int!]
+  passMarkNotIn: [Int!]
+  passMarkGT: Int
+  passMarkGTE: Int
+  passMarkLT: Int
+  passMarkLTE: Int
+  """
+  practical_score field predicates
+  """
+  practicalScore: Int
+  practicalScoreNEQ: Int
+  practicalScoreIn: [Int!]
+  practicalScoreNotIn: [Int!]
+  practicalScoreGT: Int
+  practicalScoreGTE: Int
+  practicalScoreLT: Int
+  practicalScoreLTE: Int
+  practicalScoreIsNil: Boolean
+  practicalScoreNotNil: Boolean
+  """
+  result field predicates
+  """
+  result: AttemptResult
+  resultNEQ: AttemptResult
+  resultIn: [AttemptResult!]
+  resultNotIn: [AttemptResult!]
+  resultIsNil: Boolean
+  resultNotNil: Boolean
+  """
+  reviewed_by_id field predicates
+  """
+  reviewedByID: ID
+  reviewedByIDNEQ: ID
+  reviewedByIDIn: [ID!]
+  reviewedByIDNotIn: [ID!]
+  reviewedByIDGT: ID
+  reviewedByIDGTE: ID
+  reviewedByIDLT: ID
+  reviewedByIDLTE: ID
+  reviewedByIDIsNil: Boolean
+  reviewedByIDNotNil: Boolean
+  """
+  reviewed_at field predicates
+  """
+  reviewedAt: Time
+  reviewedAtNEQ: Time
+  reviewedAtIn: [Time!]
+  reviewedAtNotIn: [Time!]
+  reviewedAtGT: Time
+  reviewedAtGTE: Time
+  reviewedAtLT: Time
+  reviewedAtLTE: Time
+  reviewedAtIsNil: Boolean
+  reviewedAtNotNil: Boolean
+  """
+  review_reason field predicates
+  """
+  reviewReason: String
+  reviewReasonNEQ: String
+  reviewReasonIn: [String!]
+  reviewReasonNotIn: [String!]
+  reviewReasonGT: String
+  reviewReasonGTE: String
+  reviewReasonLT: String
+  reviewReasonLTE: String
+  reviewReasonContains: String
+  reviewReasonHasPrefix: String
+  reviewReasonHasSuffix: String
+  reviewReasonIsNil: Boolean
+  reviewReasonNotNil: Boolean
+  reviewReasonEqualFold: String
+  reviewReasonContainsFold: String
+  """
+  flagged field predicates
+  """
+  flagged: Boolean
+  flaggedNEQ: Boolean
+  """
+  phone_state field predicates
+  """
+  phoneState: PhoneState
+  phoneStateNEQ: PhoneState
+  phoneStateIn: [PhoneState!]
+  phoneStateNotIn: [PhoneState!]
+  """
+  phone_last_seen_at field predicates
+  """
+  phoneLastSeenAt: Time
+  phoneLastSeenAtNEQ: Time
+  phoneLastSeenAtIn: [Time!]
+  phoneLastSeenAtNotIn: [Time!]
+  phoneLastSeenAtGT: Time
+  phoneLastSeenAtGTE: Time
+  phoneLastSeenAtLT: Time
+  phoneLastSeenAtLTE: Time
+  phoneLastSeenAtIsNil: Boolean
+  phoneLastSeenAtNotNil: Boolean
 }
 type AuditLog implements Node {
   id: ID!
@@ -8585,6 +9245,14 @@ input PaymentWhereInput {
   hasProofWith: [AttachmentWhereInput!]
 }
 """
+PhoneState is enum for the field phone_state
+"""
+enum PhoneState @goModel(model: "github.com/kaowu/kaowu/ent/attempt.PhoneState") {
+  NONE
+  CONNECTED
+  LOST
+}
+"""
 PlanStatus is enum for the field status
 """
 enum PlanStatus @goModel(model: "github.com/kaowu/kaowu/ent/examplan.Status") {
@@ -8933,6 +9601,37 @@ type Query {
     """
     where: AnnouncementWhereInput
   ): AnnouncementConnection!
+  attempts(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Attempts returned from the connection.
+    """
+    orderBy: AttemptOrder
+
+    """
+    Filtering options for Attempts returned from the connection.
+    """
+    where: AttemptWhereInput
+  ): AttemptConnection!
   auditLogs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -10253,6 +10952,15 @@ input SubjectWhereInput {
   activeNEQ: Boolean
 }
 """
+SubmitReason is enum for the field submit_reason
+"""
+enum SubmitReason @goModel(model: "github.com/kaowu/kaowu/ent/attempt.SubmitReason") {
+  CANDIDATE
+  TIME_UP
+  FOCUS_LOSS_LIMIT
+  PROCTOR_ENDED
+}
+"""
 The builtin Time type
 """
 scalar Time
@@ -10870,6 +11578,88 @@ func (ec *executionContext) childFields_AttachmentEdge(ctx context.Context, fiel
 		return ec.fieldContext_AttachmentEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttachmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Attempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Attempt_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Attempt_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Attempt_updatedAt(ctx, field)
+	case "enrollmentID":
+		return ec.fieldContext_Attempt_enrollmentID(ctx, field)
+	case "candidateID":
+		return ec.fieldContext_Attempt_candidateID(ctx, field)
+	case "sessionID":
+		return ec.fieldContext_Attempt_sessionID(ctx, field)
+	case "siteID":
+		return ec.fieldContext_Attempt_siteID(ctx, field)
+	case "templateID":
+		return ec.fieldContext_Attempt_templateID(ctx, field)
+	case "kind":
+		return ec.fieldContext_Attempt_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_Attempt_status(ctx, field)
+	case "submitReason":
+		return ec.fieldContext_Attempt_submitReason(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Attempt_startedAt(ctx, field)
+	case "deadline":
+		return ec.fieldContext_Attempt_deadline(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_Attempt_submittedAt(ctx, field)
+	case "focusLosses":
+		return ec.fieldContext_Attempt_focusLosses(ctx, field)
+	case "consentText":
+		return ec.fieldContext_Attempt_consentText(ctx, field)
+	case "consentAt":
+		return ec.fieldContext_Attempt_consentAt(ctx, field)
+	case "score":
+		return ec.fieldContext_Attempt_score(ctx, field)
+	case "passMark":
+		return ec.fieldContext_Attempt_passMark(ctx, field)
+	case "practicalScore":
+		return ec.fieldContext_Attempt_practicalScore(ctx, field)
+	case "result":
+		return ec.fieldContext_Attempt_result(ctx, field)
+	case "reviewedByID":
+		return ec.fieldContext_Attempt_reviewedByID(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_Attempt_reviewedAt(ctx, field)
+	case "reviewReason":
+		return ec.fieldContext_Attempt_reviewReason(ctx, field)
+	case "flagged":
+		return ec.fieldContext_Attempt_flagged(ctx, field)
+	case "phoneState":
+		return ec.fieldContext_Attempt_phoneState(ctx, field)
+	case "phoneLastSeenAt":
+		return ec.fieldContext_Attempt_phoneLastSeenAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Attempt", field.Name)
+}
+
+func (ec *executionContext) childFields_AttemptConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AttemptConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AttemptConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AttemptConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttemptConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AttemptEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AttemptEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AttemptEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttemptEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
