@@ -14,8 +14,10 @@ import (
 )
 
 // quiet entities are security bookkeeping, not changes anyone reviews.
-// Evidence records are a hash-chained audit trail of their own.
-var quiet = []string{ent.TypeAuditLog, ent.TypeLoginThrottle, ent.TypeCaptcha, ent.TypeVerificationCode, ent.TypeEvidenceRecord, ent.TypeJob}
+// Evidence records are a hash-chained audit trail of their own; answer
+// saves record their own sequence and time and are the exam's hot path.
+var quiet = []string{ent.TypeAuditLog, ent.TypeLoginThrottle, ent.TypeCaptcha, ent.TypeVerificationCode,
+	ent.TypeEvidenceRecord, ent.TypeJob, ent.TypeAttemptAnswer}
 
 // noise are fields of bookkeeping updates that carry no decision of their
 // own: session touches on every request and exam heartbeat, and the seat

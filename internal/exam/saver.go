@@ -1,0 +1,353 @@
+package exam
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
+	"github.com/kaowu/kaowu/ent/question"
+	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/authz"
+	"github.com/kaowu/kaowu/internal/exam/bank"
+	"github.com/kaowu/kaowu/internal/txn"
+	"github.com/kaowu/kaowu/internal/viewer"
+)
+
+// SaveInput is one answer save. Seq is the client's sequence number for
+// the attempt (increasing with every save it sends).
+type SaveInput struct {
+	AttemptID  int
+	QuestionID int
+	Response   bank.Response
+	Seq        int64
+}
+
+// SaveAnswer saves one answer and returns once it is committed. A replayed
+// or older seq changes nothing (and still succeeds: the client's state is
+// already at least as new). Refused: other people's attempts, submitted
+// attempts, after the deadline (server clock), questions not in the paper,
+// responses the question cannot take.
+//
+// The checks use facts cached per attempt (no query per save); the status
+// is re-checked for the whole window in the Saver's transaction.
+func (s *Service) SaveAnswer(ctx context.Context, in SaveInput) error {
+	v, err := authz.Require(ctx, "只有考生本人可以作答", viewer.Candidate)
+	if err != nil {
+		return err
+	}
+	if in.Seq < 1 {
+		return apperr.Input("seq", "保存序号必须为正整数")
+	}
+	sv := s.Saver()
+	f, err := sv.lookup(ctx, in.AttemptID)
+	if err != nil {
+		return err
+	}
+	if f.candidateID != v.UserID {
+		return apperr.New(apperr.NotFound, "考试记录不存在")
+	}
+	now := s.now()
+	if !now.Before(f.deadline) {
+		return apperr.New(apperr.Conflict, "考试时间已到，不能再保存答案")
+	}
+	it, ok := f.items[in.QuestionID]
+	if !ok {
+		return apperr.Input("questionId", "该题不在本试卷中")
+	}
+	if err := checkResponse(it, in.Response); err != nil {
+		return err
+	}
+	return sv.save(ctx, &pending{attemptID: in.AttemptID, questionID: in.QuestionID,
+		response: fromResponse(in.Response), seq: in.Seq, at: now})
+}
+
+// checkResponse: display indexes in range and distinct; one option for
+// SINGLE; a bool (and no options) for TRUE_FALSE. Empty clears the answer.
+func checkResponse(it bank.Item, r bank.Response) error {
+	if it.Type == question.TypeTRUE_FALSE {
+		if len(r.Options) > 0 {
+			return apperr.Input("response", "判断题只能回答对或错")
+		}
+		return nil
+	}
+	if r.True != nil {
+		return apperr.Input("response", "选择题请选择选项")
+	}
+	if it.Type == question.TypeSINGLE && len(r.Options) > 1 {
+		return apperr.Input("response", "单选题只能选择一个选项")
+	}
+	seen := map[int]bool{}
+	for _, o := range r.Options {
+		if o < 0 || o >= len(it.Options) || seen[o] {
+			return apperr.Input("response", "选项无效")
+		}
+		seen[o] = true
+	}
+	return nil
+}
+
+// attemptFacts are what never changes for an attempt once started.
+type attemptFacts struct {
+	candidateID int
+	deadline    time.Time
+	items       map[int]bank.Item
+}
+
+// facts loads an attempt's immutable facts (three queries, once per attempt
+// while it stays in the cache).
+func (s *Service) facts(ctx context.Context, id int) (*attemptFacts, error) {
+	sys := viewer.SystemContext(ctx)
+	a, err := s.Client.Attempt.Get(sys, id)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.NotFound, "考试记录不存在")
+	} else if err != nil {
+		return nil, err
+	}
+	p, err := s.Bank.DrawFor(sys, a.TemplateID, a.Seed)
+	if err != nil {
+		return nil, err
+	}
+	f := &attemptFacts{candidateID: a.CandidateID, deadline: a.Deadline, items: make(map[int]bank.Item, len(p.Items))}
+	for _, it := range p.Items {
+		f.items[it.QuestionID] = it
+	}
+	return f, nil
+}
+
+// maxCached bounds the facts cache: a busy server holds a few thousand
+// attempts in progress; beyond that an entry is dropped and reloaded.
+const maxCached = 4096
+
+// Saver group-commits answer saves: saves arriving within Window (or until
+// MaxBatch are waiting) are written in one transaction that re-checks the
+// status of every attempt in the window with one locking query and writes
+// all answers with one multi-row upsert; every caller is answered after the
+// commit, with the batch's error if it failed.
+//
+// The first save of a window leads it: it waits for the window to fill,
+// writes, and wakes the others. No goroutine outlives a call.
+type Saver struct {
+	Client   *ent.Client
+	Now      func() time.Time
+	Window   time.Duration // default 2 ms
+	MaxBatch int           // default 200
+
+	facts func(ctx context.Context, id int) (*attemptFacts, error)
+
+	mu  sync.Mutex
+	cur *batch
+
+	cacheMu sync.Mutex
+	cache   map[int]*attemptFacts
+
+	saves, batches atomic.Int64
+}
+
+type pending struct {
+	attemptID, questionID int
+	response              map[string]any
+	seq                   int64
+	at                    time.Time
+	err                   error
+}
+
+type batch struct {
+	items []*pending
+	full  chan struct{}
+	done  chan struct{}
+}
+
+// Stats returns the saves written and the transactions used for them.
+func (s *Saver) Stats() (saves, batches int64) { return s.saves.Load(), s.batches.Load() }
+
+// Forget drops an attempt's cached facts (e.g. after its deadline moved).
+func (s *Saver) Forget(attemptID int) {
+	s.cacheMu.Lock()
+	delete(s.cache, attemptID)
+	s.cacheMu.Unlock()
+}
+
+func (s *Saver) lookup(ctx context.Context, id int) (*attemptFacts, error) {
+	s.cacheMu.Lock()
+	f := s.cache[id]
+	s.cacheMu.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	f, err := s.facts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.cacheMu.Lock()
+	if s.cache == nil {
+		s.cache = make(map[int]*attemptFacts)
+	}
+	if len(s.cache) >= maxCached {
+		for k := range s.cache { // drop an arbitrary entry
+			delete(s.cache, k)
+			break
+		}
+	}
+	s.cache[id] = f
+	s.cacheMu.Unlock()
+	return f, nil
+}
+
+func (s *Saver) window() time.Duration {
+	if s.Window > 0 {
+		return s.Window
+	}
+	return 2 * time.Millisecond
+}
+
+func (s *Saver) maxBatch() int {
+	if s.MaxBatch > 0 {
+		return s.MaxBatch
+	}
+	return 200
+}
+
+// save queues p in the current window and waits for its commit.
+func (s *Saver) save(ctx context.Context, p *pending) error {
+	s.mu.Lock()
+	b, lead := s.cur, false
+	if b == nil {
+		b = &batch{full: make(chan struct{}), done: make(chan struct{})}
+		s.cur, lead = b, true
+	}
+	b.items = append(b.items, p)
+	if len(b.items) >= s.maxBatch() {
+		s.cur = nil
+		close(b.full)
+	}
+	s.mu.Unlock()
+	if lead {
+		t := time.NewTimer(s.window())
+		select {
+		case <-t.C:
+		case <-b.full:
+			t.Stop()
+		}
+		s.mu.Lock()
+		if s.cur == b {
+			s.cur = nil
+		}
+		s.mu.Unlock()
+		// A context of its own: the leader's cancellation must not fail the
+		// others' saves, and the window is written by the system, not by
+		// the leader (the audit trail must not name one candidate for all).
+		s.flush(viewer.SystemContext(context.Background()), b.items)
+		close(b.done)
+	}
+	<-b.done
+	return p.err
+}
+
+// flush writes one window. Items refused individually get their own error;
+// a failed transaction gives its error to every item.
+func (s *Saver) flush(ctx context.Context, items []*pending) {
+	s.batches.Add(1)
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	err := txn.WithTx(ctx, s.Client, func(ctx context.Context) error {
+		c := txn.Client(ctx, s.Client)
+		ids := make([]int, 0, len(items))
+		for _, p := range items {
+			p.err = nil
+			ids = append(ids, p.attemptID)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		// Share-lock the attempts (PostgreSQL): a submit waits for this
+		// window's commit, and a submit that committed first is seen here.
+		// SQLite serialises write transactions anyway.
+		rows, err := c.Attempt.Query().Where(attempt.IDIn(ids...)).
+			Select(attempt.FieldID, attempt.FieldStatus, attempt.FieldDeadline).
+			Order(attempt.ByID()).
+			Modify(func(sel *entsql.Selector) {
+				if sel.Dialect() == dialect.Postgres {
+					sel.ForShare()
+				}
+			}).All(ctx)
+		if err != nil {
+			return err
+		}
+		t := now()
+		open := make(map[int]bool, len(rows))
+		for _, a := range rows {
+			open[a.ID] = a.Status == attempt.StatusIN_PROGRESS && t.Before(a.Deadline)
+		}
+		// One row per (attempt, question): PostgreSQL refuses an upsert
+		// that touches a row twice; the highest seq is the one that counts.
+		type key struct{ a, q int }
+		best := make(map[key]*pending, len(items))
+		for _, p := range items {
+			if !open[p.attemptID] {
+				p.err = apperr.New(apperr.Conflict, "试卷已提交或考试时间已到，不能再保存答案")
+				continue
+			}
+			k := key{p.attemptID, p.questionID}
+			if b := best[k]; b == nil || p.seq > b.seq {
+				best[k] = p
+			}
+		}
+		if len(best) == 0 {
+			return nil
+		}
+		keys := make([]key, 0, len(best))
+		for k := range best {
+			keys = append(keys, k)
+		}
+		// A stable row order keeps concurrent windows from deadlocking.
+		slices.SortFunc(keys, func(x, y key) int {
+			if x.a != y.a {
+				return x.a - y.a
+			}
+			return x.q - y.q
+		})
+		creates := make([]*ent.AttemptAnswerCreate, 0, len(keys))
+		for _, k := range keys {
+			p := best[k]
+			creates = append(creates, c.AttemptAnswer.Create().SetAttemptID(p.attemptID).
+				SetQuestionID(p.questionID).SetResponse(p.response).SetSeq(p.seq).SetSavedAt(p.at))
+		}
+		return c.AttemptAnswer.CreateBulk(creates...).OnConflict(
+			entsql.ConflictColumns(attemptanswer.FieldAttemptID, attemptanswer.FieldQuestionID),
+			entsql.ResolveWith(func(u *entsql.UpdateSet) {
+				u.SetExcluded(attemptanswer.FieldResponse)
+				u.SetExcluded(attemptanswer.FieldSeq)
+				u.SetExcluded(attemptanswer.FieldSavedAt)
+			}),
+			// Only a newer save applies: replays and late arrivals are no-ops.
+			entsql.UpdateWhere(entsql.P(func(b *entsql.Builder) {
+				b.WriteString(fmt.Sprintf("%s.%s < %s.%s",
+					b.Quote(attemptanswer.Table), b.Quote(attemptanswer.FieldSeq),
+					b.Quote("excluded"), b.Quote(attemptanswer.FieldSeq)))
+			})),
+		).Exec(ctx)
+	})
+	if err != nil {
+		for _, p := range items {
+			if p.err == nil {
+				p.err = err
+			}
+		}
+		return
+	}
+	for _, p := range items {
+		if p.err == nil {
+			s.saves.Add(1)
+		}
+	}
+}
