@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/auth"
@@ -28,12 +29,17 @@ import (
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/enrollment"
 	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/exam"
+	"github.com/kaowu/kaowu/internal/exam/bank"
+	"github.com/kaowu/kaowu/internal/jobs"
 	"github.com/kaowu/kaowu/internal/media"
 	"github.com/kaowu/kaowu/internal/notify"
 	"github.com/kaowu/kaowu/internal/orgs"
 	"github.com/kaowu/kaowu/internal/payment"
 	"github.com/kaowu/kaowu/internal/plans"
+	"github.com/kaowu/kaowu/internal/proctor"
 	"github.com/kaowu/kaowu/internal/profile"
+	"github.com/kaowu/kaowu/internal/scoring"
 	"github.com/kaowu/kaowu/internal/server"
 	"github.com/kaowu/kaowu/internal/storage"
 	"github.com/kaowu/kaowu/internal/tickets"
@@ -60,6 +66,11 @@ type App struct {
 	Plans       *plans.Service
 	Tickets     *tickets.Service
 	CheckIns    *checkin.Service
+	Bank        *bank.Service
+	Exam        *exam.Service
+	Proctor     *proctor.Service
+	Scoring     *scoring.Service
+	Jobs        *jobs.Runner
 	Handler     http.Handler
 }
 
@@ -143,6 +154,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	// Room capacity and disabling rules hold for every room update, whoever makes it.
 	a.Client.Room.Use(a.Plans.RoomHook())
 	a.Tickets = &tickets.Service{Client: a.Client, Store: a.Store, Log: log}
+	a.Bank = &bank.Service{Client: a.Client}
+	a.Exam = &exam.Service{Client: a.Client, Bank: a.Bank, Bus: a.Bus, Auth: a.Auth, Log: log}
+	a.Proctor = &proctor.Service{Client: a.Client, Store: a.Store, Signer: a.Signer, Bus: a.Bus, Limits: limits,
+		BaseURL: cfg.PublicURL, URLPrefix: "/blobs/", Ender: examEnder{a.Exam}, Log: log}
+	a.Scoring = &scoring.Service{Client: a.Client, Notifier: a.Notifier}
+	// Deadlines and phone checks are durable jobs: they fire with no client
+	// connected, on whichever replica claims them, after restarts too.
+	a.Jobs = &jobs.Runner{Client: a.Client, ID: jobs.NewRunnerID(), Log: log, Handlers: map[string]jobs.Handler{
+		exam.JobDeadline:      a.Exam.DeadlineHandler(),
+		proctor.JobPhoneCheck: a.Proctor.PhoneCheckHandler(),
+	}}
 	a.CheckIns = &checkin.Service{Client: a.Client, Store: a.Store, Bus: a.Bus, Limits: limits, Profiles: a.Profiles, Log: log}
 
 	if opt.Schema != nil {
@@ -172,6 +194,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	ok = true
 	return a, nil
+}
+
+// examEnder lets proctors end attempts through the exam service.
+type examEnder struct{ s *exam.Service }
+
+func (e examEnder) SubmitSystem(ctx context.Context, attemptID int, reason string) error {
+	_, err := e.s.SubmitSystem(ctx, attemptID, attempt.SubmitReason(reason))
+	return err
 }
 
 // gateway is the configured payment gateway. The simulator lets anyone
@@ -227,9 +257,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	swept := make(chan struct{})
+	swept, ran := make(chan struct{}), make(chan struct{})
 	go func() { defer close(swept); a.sweep(base, time.Minute) }()
-	defer func() { cancelAll(); <-swept }() // on every return path
+	go func() { defer close(ran); _ = a.Jobs.Run(base) }()
+	defer func() { cancelAll(); <-swept; <-ran }() // on every return path
 	select {
 	case err := <-errc:
 		return err
