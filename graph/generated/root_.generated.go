@@ -13,6 +13,7 @@ import (
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/graph/model"
+	"github.com/kaowu/kaowu/internal/exam"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -58,6 +59,11 @@ type ComplexityRoot struct {
 	AnnouncementEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AnswerResponse struct {
+		Options func(childComplexity int) int
+		True    func(childComplexity int) int
 	}
 
 	Attachment struct {
@@ -125,6 +131,19 @@ type ComplexityRoot struct {
 	AttemptEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AttemptState struct {
+		Answers          func(childComplexity int) int
+		Attempt          func(childComplexity int) int
+		Deadline         func(childComplexity int) int
+		FocusLosses      func(childComplexity int) int
+		Paper            func(childComplexity int) int
+		RemainingSeconds func(childComplexity int) int
+		Result           func(childComplexity int) int
+		Score            func(childComplexity int) int
+		ServerNow        func(childComplexity int) int
+		Status           func(childComplexity int) int
 	}
 
 	AuditLog struct {
@@ -288,6 +307,20 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ExamResult struct {
+		AttemptID      func(childComplexity int) int
+		ExamDate       func(childComplexity int) int
+		HasPractical   func(childComplexity int) int
+		PassMark       func(childComplexity int) int
+		PracticalScore func(childComplexity int) int
+		Result         func(childComplexity int) int
+		ReviewedAt     func(childComplexity int) int
+		Score          func(childComplexity int) int
+		SubjectCode    func(childComplexity int) int
+		SubjectID      func(childComplexity int) int
+		SubjectName    func(childComplexity int) int
+	}
+
 	ExamSession struct {
 		Capacity        func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
@@ -322,6 +355,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	FocusLossResult struct {
+		Count     func(childComplexity int) int
+		Submitted func(childComplexity int) int
+	}
+
 	InvoiceProfile struct {
 		Address        func(childComplexity int) int
 		BankAccount    func(childComplexity int) int
@@ -352,6 +390,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddExamSession         func(childComplexity int, input model.AddExamSessionInput) int
+		AssignProctor          func(childComplexity int, proctorID int, sessionID int) int
 		AutoAssignCandidates   func(childComplexity int, input model.AutoAssignInput) int
 		CancelEnrollment       func(childComplexity int, id int) int
 		CancelPayment          func(childComplexity int, id int) int
@@ -365,30 +404,40 @@ type ComplexityRoot struct {
 		CreateRoom             func(childComplexity int, input ent.CreateRoomInput) int
 		CreateStaffAccount     func(childComplexity int, input model.CreateStaffAccountInput) int
 		CreateSubject          func(childComplexity int, input ent.CreateSubjectInput) int
+		EndAttempt             func(childComplexity int, attemptID int, reason string) int
 		EndSession             func(childComplexity int, id int) int
 		Enroll                 func(childComplexity int, input model.EnrollInput) int
 		EnrollStaff            func(childComplexity int, input model.EnrollStaffInput) int
+		EnterPracticalScore    func(childComplexity int, attemptID int, score int) int
+		FlagAttempt            func(childComplexity int, attemptID int, flagged bool, note *string) int
 		Login                  func(childComplexity int, input model.LoginInput) int
 		Logout                 func(childComplexity int) int
 		ManualAssignCandidates func(childComplexity int, input model.ManualAssignInput) int
 		MarkNotificationsRead  func(childComplexity int, ids []int) int
 		MoveSeat               func(childComplexity int, id int, toSessionID int) int
+		NewPhonePairing        func(childComplexity int, attemptID int) int
+		NoteAttempt            func(childComplexity int, attemptID int, text string) int
 		RecordOnsitePayment    func(childComplexity int, enrollmentIDs []int) int
 		RecordTraining         func(childComplexity int, input model.RecordTrainingInput) int
 		RegisterCompany        func(childComplexity int, input model.RegisterCompanyInput) int
 		RegisterPerson         func(childComplexity int, input model.RegisterPersonInput) int
 		RejectPayment          func(childComplexity int, id int, reason *string) int
+		ReportFocusLoss        func(childComplexity int, attemptID int, kind string) int
 		RequestCaptcha         func(childComplexity int) int
 		RequestPasswordReset   func(childComplexity int, login string, phone string) int
 		ResetPassword          func(childComplexity int, login string, code string, newPassword string) int
 		ResubmitEnrollment     func(childComplexity int, id int, input model.ResubmitEnrollmentInput) int
 		ResumeOnlinePayment    func(childComplexity int, id int) int
+		ReviewAttempt          func(childComplexity int, id int, pass bool, reason *string) int
 		ReviewCompany          func(childComplexity int, id int, approve bool, reason *string) int
 		ReviewEnrollment       func(childComplexity int, id int, approve bool, reason *string) int
 		ReviewTraining         func(childComplexity int, id int, approve bool, reason *string) int
+		SaveAnswer             func(childComplexity int, input exam.SaveInput) int
 		SaveInvoiceProfile     func(childComplexity int, input model.SaveInvoiceProfileInput) int
 		SetAccountDisabled     func(childComplexity int, id int, disabled bool) int
+		StartAttempt           func(childComplexity int, input exam.StartInput) int
 		StartOnlinePayment     func(childComplexity int, enrollmentIDs []int) int
+		SubmitAttempt          func(childComplexity int, id int) int
 		SubmitBankTransfer     func(childComplexity int, enrollmentIDs []int, proofAttachmentID int) int
 		SubmitExamPlan         func(childComplexity int, id int) int
 		UnassignCandidate      func(childComplexity int, enrollmentID int) int
@@ -403,6 +452,7 @@ type ComplexityRoot struct {
 		UpdateTrainingRecord   func(childComplexity int, id int, input model.TrainingDetailsInput) int
 		UploadAttachment       func(childComplexity int, kind attachment.Kind, file graphql.Upload) int
 		VerifyLoginCode        func(childComplexity int, challenge string, code string) int
+		WarnAttempt            func(childComplexity int, attemptID int, text string) int
 	}
 
 	Notification struct {
@@ -469,6 +519,19 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Paper struct {
+		Items       func(childComplexity int) int
+		TotalPoints func(childComplexity int) int
+	}
+
+	PaperItem struct {
+		Options    func(childComplexity int) int
+		Points     func(childComplexity int) int
+		QuestionID func(childComplexity int) int
+		Stem       func(childComplexity int) int
+		Type       func(childComplexity int) int
+	}
+
 	PaperTemplate struct {
 		Active          func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
@@ -525,6 +588,20 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PhonePairing struct {
+		ExpiresAt func(childComplexity int) int
+		QRPayload func(childComplexity int) int
+		Token     func(childComplexity int) int
+	}
+
+	ProctorAssignment struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		ProctorID func(childComplexity int) int
+		SessionID func(childComplexity int) int
+		SiteID    func(childComplexity int) int
+	}
+
 	Profile struct {
 		Address       func(childComplexity int) int
 		BirthDate     func(childComplexity int) int
@@ -570,6 +647,7 @@ type ComplexityRoot struct {
 		Announcements             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
 		AttachmentURL             func(childComplexity int, id int) int
 		AttachmentsOf             func(childComplexity int, userID int) int
+		AttemptState              func(childComplexity int, id int) int
 		Attempts                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) int
 		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		CompanyInvoiceProfile     func(childComplexity int, organizationID int) int
@@ -577,11 +655,13 @@ type ComplexityRoot struct {
 		Ethnicities               func(childComplexity int) int
 		ExamPlans                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) int
 		ExamSessions              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
+		LookupResults             func(childComplexity int, name string, idNumber string) int
 		Me                        func(childComplexity int) int
 		MyAttachments             func(childComplexity int) int
 		MyEnrollments             func(childComplexity int) int
 		MyInvoiceProfile          func(childComplexity int) int
 		MyProfile                 func(childComplexity int) int
+		MyResults                 func(childComplexity int) int
 		MySessions                func(childComplexity int) int
 		Node                      func(childComplexity int, id int) int
 		Nodes                     func(childComplexity int, ids []int) int
@@ -647,6 +727,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ResultLookup struct {
+		MaskedID func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Results  func(childComplexity int) int
+	}
+
 	Room struct {
 		Capacity  func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
@@ -679,6 +765,19 @@ type ComplexityRoot struct {
 		MaskedIDNumber        func(childComplexity int) int
 		PaymentStatus         func(childComplexity int) int
 		TicketNo              func(childComplexity int) int
+	}
+
+	SaveAnswerAck struct {
+		AttemptID  func(childComplexity int) int
+		QuestionID func(childComplexity int) int
+		Seq        func(childComplexity int) int
+	}
+
+	SavedAnswer struct {
+		QuestionID func(childComplexity int) int
+		Response   func(childComplexity int) int
+		SavedAt    func(childComplexity int) int
+		Seq        func(childComplexity int) int
 	}
 
 	Session struct {
@@ -891,6 +990,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AnnouncementEdge.Node(childComplexity), true
+
+	case "AnswerResponse.options":
+		if e.ComplexityRoot.AnswerResponse.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnswerResponse.Options(childComplexity), true
+	case "AnswerResponse.isTrue":
+		if e.ComplexityRoot.AnswerResponse.True == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnswerResponse.True(childComplexity), true
 
 	case "Attachment.contentType":
 		if e.ComplexityRoot.Attachment.ContentType == nil {
@@ -1191,6 +1303,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttemptEdge.Node(childComplexity), true
+
+	case "AttemptState.answers":
+		if e.ComplexityRoot.AttemptState.Answers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Answers(childComplexity), true
+	case "AttemptState.attempt":
+		if e.ComplexityRoot.AttemptState.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Attempt(childComplexity), true
+	case "AttemptState.deadline":
+		if e.ComplexityRoot.AttemptState.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Deadline(childComplexity), true
+	case "AttemptState.focusLosses":
+		if e.ComplexityRoot.AttemptState.FocusLosses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.FocusLosses(childComplexity), true
+	case "AttemptState.paper":
+		if e.ComplexityRoot.AttemptState.Paper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Paper(childComplexity), true
+	case "AttemptState.remainingSeconds":
+		if e.ComplexityRoot.AttemptState.RemainingSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.RemainingSeconds(childComplexity), true
+	case "AttemptState.result":
+		if e.ComplexityRoot.AttemptState.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Result(childComplexity), true
+	case "AttemptState.score":
+		if e.ComplexityRoot.AttemptState.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Score(childComplexity), true
+	case "AttemptState.serverNow":
+		if e.ComplexityRoot.AttemptState.ServerNow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.ServerNow(childComplexity), true
+	case "AttemptState.status":
+		if e.ComplexityRoot.AttemptState.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptState.Status(childComplexity), true
 
 	case "AuditLog.action":
 		if e.ComplexityRoot.AuditLog.Action == nil {
@@ -1874,6 +2047,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ExamPlanEdge.Node(childComplexity), true
 
+	case "ExamResult.attemptID":
+		if e.ComplexityRoot.ExamResult.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.AttemptID(childComplexity), true
+	case "ExamResult.examDate":
+		if e.ComplexityRoot.ExamResult.ExamDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.ExamDate(childComplexity), true
+	case "ExamResult.hasPractical":
+		if e.ComplexityRoot.ExamResult.HasPractical == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.HasPractical(childComplexity), true
+	case "ExamResult.passMark":
+		if e.ComplexityRoot.ExamResult.PassMark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.PassMark(childComplexity), true
+	case "ExamResult.practicalScore":
+		if e.ComplexityRoot.ExamResult.PracticalScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.PracticalScore(childComplexity), true
+	case "ExamResult.result":
+		if e.ComplexityRoot.ExamResult.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.Result(childComplexity), true
+	case "ExamResult.reviewedAt":
+		if e.ComplexityRoot.ExamResult.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.ReviewedAt(childComplexity), true
+	case "ExamResult.score":
+		if e.ComplexityRoot.ExamResult.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.Score(childComplexity), true
+	case "ExamResult.subjectCode":
+		if e.ComplexityRoot.ExamResult.SubjectCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.SubjectCode(childComplexity), true
+	case "ExamResult.subjectID":
+		if e.ComplexityRoot.ExamResult.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.SubjectID(childComplexity), true
+	case "ExamResult.subjectName":
+		if e.ComplexityRoot.ExamResult.SubjectName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExamResult.SubjectName(childComplexity), true
+
 	case "ExamSession.capacity":
 		if e.ComplexityRoot.ExamSession.Capacity == nil {
 			break
@@ -2032,6 +2272,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ExamSessionEdge.Node(childComplexity), true
 
+	case "FocusLossResult.count":
+		if e.ComplexityRoot.FocusLossResult.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FocusLossResult.Count(childComplexity), true
+	case "FocusLossResult.submitted":
+		if e.ComplexityRoot.FocusLossResult.Submitted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FocusLossResult.Submitted(childComplexity), true
+
 	case "InvoiceProfile.address":
 		if e.ComplexityRoot.InvoiceProfile.Address == nil {
 			break
@@ -2160,6 +2413,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddExamSession(childComplexity, args["input"].(model.AddExamSessionInput)), true
+	case "Mutation.assignProctor":
+		if e.ComplexityRoot.Mutation.AssignProctor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignProctor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignProctor(childComplexity, args["proctorID"].(int), args["sessionID"].(int)), true
 	case "Mutation.autoAssignCandidates":
 		if e.ComplexityRoot.Mutation.AutoAssignCandidates == nil {
 			break
@@ -2303,6 +2567,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSubject(childComplexity, args["input"].(ent.CreateSubjectInput)), true
+	case "Mutation.endAttempt":
+		if e.ComplexityRoot.Mutation.EndAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndAttempt(childComplexity, args["attemptID"].(int), args["reason"].(string)), true
 	case "Mutation.endSession":
 		if e.ComplexityRoot.Mutation.EndSession == nil {
 			break
@@ -2336,6 +2611,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EnrollStaff(childComplexity, args["input"].(model.EnrollStaffInput)), true
+	case "Mutation.enterPracticalScore":
+		if e.ComplexityRoot.Mutation.EnterPracticalScore == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enterPracticalScore_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnterPracticalScore(childComplexity, args["attemptID"].(int), args["score"].(int)), true
+	case "Mutation.flagAttempt":
+		if e.ComplexityRoot.Mutation.FlagAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_flagAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FlagAttempt(childComplexity, args["attemptID"].(int), args["flagged"].(bool), args["note"].(*string)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -2386,6 +2683,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveSeat(childComplexity, args["id"].(int), args["toSessionID"].(int)), true
+	case "Mutation.newPhonePairing":
+		if e.ComplexityRoot.Mutation.NewPhonePairing == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_newPhonePairing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.NewPhonePairing(childComplexity, args["attemptID"].(int)), true
+	case "Mutation.noteAttempt":
+		if e.ComplexityRoot.Mutation.NoteAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_noteAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.NoteAttempt(childComplexity, args["attemptID"].(int), args["text"].(string)), true
 	case "Mutation.recordOnsitePayment":
 		if e.ComplexityRoot.Mutation.RecordOnsitePayment == nil {
 			break
@@ -2441,6 +2760,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectPayment(childComplexity, args["id"].(int), args["reason"].(*string)), true
+	case "Mutation.reportFocusLoss":
+		if e.ComplexityRoot.Mutation.ReportFocusLoss == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportFocusLoss_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportFocusLoss(childComplexity, args["attemptID"].(int), args["kind"].(string)), true
 	case "Mutation.requestCaptcha":
 		if e.ComplexityRoot.Mutation.RequestCaptcha == nil {
 			break
@@ -2491,6 +2821,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeOnlinePayment(childComplexity, args["id"].(int)), true
+	case "Mutation.reviewAttempt":
+		if e.ComplexityRoot.Mutation.ReviewAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewAttempt(childComplexity, args["id"].(int), args["pass"].(bool), args["reason"].(*string)), true
 	case "Mutation.reviewCompany":
 		if e.ComplexityRoot.Mutation.ReviewCompany == nil {
 			break
@@ -2524,6 +2865,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewTraining(childComplexity, args["id"].(int), args["approve"].(bool), args["reason"].(*string)), true
+	case "Mutation.saveAnswer":
+		if e.ComplexityRoot.Mutation.SaveAnswer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveAnswer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveAnswer(childComplexity, args["input"].(exam.SaveInput)), true
 	case "Mutation.saveInvoiceProfile":
 		if e.ComplexityRoot.Mutation.SaveInvoiceProfile == nil {
 			break
@@ -2546,6 +2898,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAccountDisabled(childComplexity, args["id"].(int), args["disabled"].(bool)), true
+	case "Mutation.startAttempt":
+		if e.ComplexityRoot.Mutation.StartAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartAttempt(childComplexity, args["input"].(exam.StartInput)), true
 	case "Mutation.startOnlinePayment":
 		if e.ComplexityRoot.Mutation.StartOnlinePayment == nil {
 			break
@@ -2557,6 +2920,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartOnlinePayment(childComplexity, args["enrollmentIDs"].([]int)), true
+	case "Mutation.submitAttempt":
+		if e.ComplexityRoot.Mutation.SubmitAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitAttempt(childComplexity, args["id"].(int)), true
 	case "Mutation.submitBankTransfer":
 		if e.ComplexityRoot.Mutation.SubmitBankTransfer == nil {
 			break
@@ -2711,6 +3085,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VerifyLoginCode(childComplexity, args["challenge"].(string), args["code"].(string)), true
+	case "Mutation.warnAttempt":
+		if e.ComplexityRoot.Mutation.WarnAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_warnAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WarnAttempt(childComplexity, args["attemptID"].(int), args["text"].(string)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -2965,6 +3350,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Paper.items":
+		if e.ComplexityRoot.Paper.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Paper.Items(childComplexity), true
+	case "Paper.totalPoints":
+		if e.ComplexityRoot.Paper.TotalPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Paper.TotalPoints(childComplexity), true
+
+	case "PaperItem.options":
+		if e.ComplexityRoot.PaperItem.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperItem.Options(childComplexity), true
+	case "PaperItem.points":
+		if e.ComplexityRoot.PaperItem.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperItem.Points(childComplexity), true
+	case "PaperItem.questionID":
+		if e.ComplexityRoot.PaperItem.QuestionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperItem.QuestionID(childComplexity), true
+	case "PaperItem.stem":
+		if e.ComplexityRoot.PaperItem.Stem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperItem.Stem(childComplexity), true
+	case "PaperItem.type":
+		if e.ComplexityRoot.PaperItem.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperItem.Type(childComplexity), true
+
 	case "PaperTemplate.active":
 		if e.ComplexityRoot.PaperTemplate.Active == nil {
 			break
@@ -3199,6 +3628,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
 
+	case "PhonePairing.expiresAt":
+		if e.ComplexityRoot.PhonePairing.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhonePairing.ExpiresAt(childComplexity), true
+	case "PhonePairing.qrPayload":
+		if e.ComplexityRoot.PhonePairing.QRPayload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhonePairing.QRPayload(childComplexity), true
+	case "PhonePairing.token":
+		if e.ComplexityRoot.PhonePairing.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhonePairing.Token(childComplexity), true
+
+	case "ProctorAssignment.createdAt":
+		if e.ComplexityRoot.ProctorAssignment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProctorAssignment.CreatedAt(childComplexity), true
+	case "ProctorAssignment.id":
+		if e.ComplexityRoot.ProctorAssignment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProctorAssignment.ID(childComplexity), true
+	case "ProctorAssignment.proctorID":
+		if e.ComplexityRoot.ProctorAssignment.ProctorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProctorAssignment.ProctorID(childComplexity), true
+	case "ProctorAssignment.sessionID":
+		if e.ComplexityRoot.ProctorAssignment.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProctorAssignment.SessionID(childComplexity), true
+	case "ProctorAssignment.siteID":
+		if e.ComplexityRoot.ProctorAssignment.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProctorAssignment.SiteID(childComplexity), true
+
 	case "Profile.address":
 		if e.ComplexityRoot.Profile.Address == nil {
 			break
@@ -3410,6 +3889,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AttachmentsOf(childComplexity, args["userID"].(int)), true
+	case "Query.attemptState":
+		if e.ComplexityRoot.Query.AttemptState == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attemptState_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttemptState(childComplexity, args["id"].(int)), true
 	case "Query.attempts":
 		if e.ComplexityRoot.Query.Attempts == nil {
 			break
@@ -3483,6 +3973,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ExamSessions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ExamSessionOrder), args["where"].(*ent.ExamSessionWhereInput)), true
 
+	case "Query.lookupResults":
+		if e.ComplexityRoot.Query.LookupResults == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lookupResults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LookupResults(childComplexity, args["name"].(string), args["idNumber"].(string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3513,6 +4014,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyProfile(childComplexity), true
+	case "Query.myResults":
+		if e.ComplexityRoot.Query.MyResults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyResults(childComplexity), true
 	case "Query.mySessions":
 		if e.ComplexityRoot.Query.MySessions == nil {
 			break
@@ -3875,6 +4382,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegionEdge.Node(childComplexity), true
 
+	case "ResultLookup.maskedID":
+		if e.ComplexityRoot.ResultLookup.MaskedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResultLookup.MaskedID(childComplexity), true
+	case "ResultLookup.name":
+		if e.ComplexityRoot.ResultLookup.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResultLookup.Name(childComplexity), true
+	case "ResultLookup.results":
+		if e.ComplexityRoot.ResultLookup.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResultLookup.Results(childComplexity), true
+
 	case "Room.capacity":
 		if e.ComplexityRoot.Room.Capacity == nil {
 			break
@@ -4010,6 +4536,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RosterEntry.TicketNo(childComplexity), true
+
+	case "SaveAnswerAck.attemptID":
+		if e.ComplexityRoot.SaveAnswerAck.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAnswerAck.AttemptID(childComplexity), true
+	case "SaveAnswerAck.questionID":
+		if e.ComplexityRoot.SaveAnswerAck.QuestionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAnswerAck.QuestionID(childComplexity), true
+	case "SaveAnswerAck.seq":
+		if e.ComplexityRoot.SaveAnswerAck.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveAnswerAck.Seq(childComplexity), true
+
+	case "SavedAnswer.questionID":
+		if e.ComplexityRoot.SavedAnswer.QuestionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.QuestionID(childComplexity), true
+	case "SavedAnswer.response":
+		if e.ComplexityRoot.SavedAnswer.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.Response(childComplexity), true
+	case "SavedAnswer.savedAt":
+		if e.ComplexityRoot.SavedAnswer.SavedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.SavedAt(childComplexity), true
+	case "SavedAnswer.seq":
+		if e.ComplexityRoot.SavedAnswer.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.Seq(childComplexity), true
 
 	case "Session.createdAt":
 		if e.ComplexityRoot.Session.CreatedAt == nil {
@@ -4515,6 +5085,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAddExamSessionInput,
 		ec.unmarshalInputAnnouncementOrder,
 		ec.unmarshalInputAnnouncementWhereInput,
+		ec.unmarshalInputAnswerInput,
 		ec.unmarshalInputAttachmentWhereInput,
 		ec.unmarshalInputAttemptOrder,
 		ec.unmarshalInputAttemptWhereInput,
@@ -4565,9 +5136,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputResubmitEnrollmentInput,
 		ec.unmarshalInputRoomOrder,
 		ec.unmarshalInputRoomWhereInput,
+		ec.unmarshalInputSaveAnswerInput,
 		ec.unmarshalInputSaveInvoiceProfileInput,
 		ec.unmarshalInputSearchExamSessionsInput,
 		ec.unmarshalInputSessionWhereInput,
+		ec.unmarshalInputStartAttemptInput,
 		ec.unmarshalInputSubjectOrder,
 		ec.unmarshalInputSubjectWhereInput,
 		ec.unmarshalInputTrainingDetailsInput,
@@ -5067,6 +5640,165 @@ extend type Mutation {
 
 # Not exposed: MarkPaymentPending, MarkUnpaid, MarkPaid (internal/payment
 # calls them after it has decided), RawSeatTx (benchmarks and load tools).
+`, BuiltIn: false},
+	{Name: "../exam.graphqls", Input: `# Attempts, scoring and proctor actions (issue #4). Snapshot uploads,
+# phone-token endpoints and proctor subscriptions are not exposed yet.
+
+"What the candidate sends to start (or resume) a paper."
+input StartAttemptInput @goModel(model: "github.com/kaowu/kaowu/internal/exam.StartInput") {
+  enrollmentID: ID!
+  kind: AttemptKind!
+  "The camera consent text the candidate was shown."
+  consentText: String!
+  consentAccepted: Boolean!
+}
+
+"An answer: display indexes of the chosen options (SINGLE, MULTIPLE) or isTrue (TRUE_FALSE). Empty clears it."
+input AnswerInput @goModel(model: "github.com/kaowu/kaowu/internal/exam/bank.Response") {
+  options: [Int!]
+  isTrue: Boolean @goField(name: "True")
+}
+
+"A saved answer as the server holds it."
+type AnswerResponse @goModel(model: "github.com/kaowu/kaowu/internal/exam/bank.Response") {
+  options: [Int!]
+  isTrue: Boolean @goField(name: "True")
+}
+
+input SaveAnswerInput @goModel(model: "github.com/kaowu/kaowu/internal/exam.SaveInput") {
+  attemptID: ID!
+  questionID: ID!
+  response: AnswerInput!
+  "The client's increasing sequence number; an older or replayed one changes nothing."
+  seq: Int!
+}
+
+"Acknowledges a committed answer save."
+type SaveAnswerAck {
+  attemptID: ID!
+  questionID: ID!
+  seq: Int!
+}
+
+"One question of the paper, without its answer; options in display order."
+type PaperItem @goModel(model: "github.com/kaowu/kaowu/internal/exam/bank.Item") {
+  questionID: ID!
+  type: QuestionType!
+  stem: String!
+  options: [String!]
+  points: Int!
+}
+
+type Paper @goModel(model: "github.com/kaowu/kaowu/internal/exam/bank.Paper") {
+  totalPoints: Int!
+  items: [PaperItem!]!
+}
+
+type SavedAnswer @goModel(model: "github.com/kaowu/kaowu/internal/exam.SavedAnswer") {
+  questionID: ID!
+  response: AnswerResponse!
+  seq: Int!
+  savedAt: Time!
+}
+
+"The attempt as the exam page needs it: paper, server clock, saved answers."
+type AttemptState @goModel(model: "github.com/kaowu/kaowu/internal/exam.State") {
+  attempt: Attempt!
+  paper: Paper!
+  deadline: Time!
+  serverNow: Time!
+  remainingSeconds: Int!
+  answers: [SavedAnswer!]!
+  focusLosses: Int!
+  status: AttemptStatus!
+  result: AttemptResult
+  score: Int
+}
+
+type FocusLossResult @goModel(model: "github.com/kaowu/kaowu/internal/exam.FocusResult") {
+  count: Int!
+  "The limit was reached and the attempt submitted."
+  submitted: Boolean!
+}
+
+"One result of a candidate (theory score, practical score, outcome)."
+type ExamResult @goModel(model: "github.com/kaowu/kaowu/internal/scoring.Result") {
+  attemptID: ID!
+  subjectID: ID!
+  subjectCode: String!
+  subjectName: String!
+  examDate: Time!
+  score: Int
+  passMark: Int!
+  practicalScore: Int
+  hasPractical: Boolean!
+  result: AttemptResult!
+  reviewedAt: Time
+}
+
+"Public lookup answer: the ID number is masked."
+type ResultLookup @goModel(model: "github.com/kaowu/kaowu/internal/scoring.LookupResult") {
+  name: String!
+  maskedID: String!
+  results: [ExamResult!]!
+}
+
+type ProctorAssignment @goModel(model: "github.com/kaowu/kaowu/ent.ProctorAssignment") {
+  id: ID!
+  proctorID: ID!
+  sessionID: ID!
+  siteID: ID!
+  createdAt: Time!
+}
+
+"Single-use QR pairing of the candidate's phone."
+type PhonePairing {
+  token: String!
+  expiresAt: Time!
+  qrPayload: String!
+}
+
+extend type Query {
+  "The paper, clock and saved answers of an attempt."
+  attemptState(id: ID!): AttemptState!
+  # calls: exam.(*Service).State — roles: CANDIDATE (own), staff the Attempt privacy admits
+  "The logged-in candidate's results."
+  myResults: [ExamResult!]!
+  # calls: scoring.(*Service).MyResults — roles: CANDIDATE
+  "Public result lookup by name and ID number (rate-limited)."
+  lookupResults(name: String!, idNumber: String!): [ResultLookup!]!
+  # calls: scoring.(*Service).Lookup — roles: everyone
+}
+
+extend type Mutation {
+  startAttempt(input: StartAttemptInput!): Attempt!
+  # calls: exam.(*Service).Start — roles: CANDIDATE (own enrollment)
+  "Self-transacting: acknowledged after the answer is committed."
+  saveAnswer(input: SaveAnswerInput!): SaveAnswerAck!
+  # calls: exam.(*Service).SaveAnswer — roles: CANDIDATE (own attempt)
+  reportFocusLoss(attemptID: ID!, kind: String!): FocusLossResult!
+  # calls: exam.(*Service).FocusLost — roles: CANDIDATE (own attempt)
+  submitAttempt(id: ID!): Attempt!
+  # calls: exam.(*Service).Submit — roles: CANDIDATE (own attempt)
+
+  reviewAttempt(id: ID!, pass: Boolean!, reason: String): Attempt!
+  # calls: scoring.(*Service).Review — roles: REVIEWER, ADMIN
+  enterPracticalScore(attemptID: ID!, score: Int!): Attempt!
+  # calls: scoring.(*Service).EnterPractical — roles: EXAM_SITE (own site)
+
+  assignProctor(proctorID: ID!, sessionID: ID!): ProctorAssignment!
+  # calls: proctor.(*Service).Assign — roles: EXAM_SITE (own site), ADMIN
+  flagAttempt(attemptID: ID!, flagged: Boolean!, note: String): Boolean!
+  # calls: proctor.(*Service).Flag — roles: PROCTOR (assigned)
+  noteAttempt(attemptID: ID!, text: String!): Boolean!
+  # calls: proctor.(*Service).Note — roles: PROCTOR (assigned)
+  warnAttempt(attemptID: ID!, text: String!): Boolean!
+  # calls: proctor.(*Service).Warn — roles: PROCTOR (assigned)
+  endAttempt(attemptID: ID!, reason: String!): Boolean!
+  # calls: proctor.(*Service).End — roles: PROCTOR (assigned)
+  newPhonePairing(attemptID: ID!): PhonePairing!
+  # calls: proctor.(*Service).NewPairing — roles: CANDIDATE (own attempt)
+}
 `, BuiltIn: false},
 	{Name: "../payment.graphqls", Input: `# Payment (缴费), DOMAIN.md step 6 — service internal/payment.
 #
@@ -11540,6 +12272,16 @@ func (ec *executionContext) childFields_AnnouncementEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type AnnouncementEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AnswerResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "options":
+		return ec.fieldContext_AnswerResponse_options(ctx, field)
+	case "isTrue":
+		return ec.fieldContext_AnswerResponse_isTrue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnswerResponse", field.Name)
+}
+
 func (ec *executionContext) childFields_Attachment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11660,6 +12402,32 @@ func (ec *executionContext) childFields_AttemptEdge(ctx context.Context, field g
 		return ec.fieldContext_AttemptEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttemptEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AttemptState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attempt":
+		return ec.fieldContext_AttemptState_attempt(ctx, field)
+	case "paper":
+		return ec.fieldContext_AttemptState_paper(ctx, field)
+	case "deadline":
+		return ec.fieldContext_AttemptState_deadline(ctx, field)
+	case "serverNow":
+		return ec.fieldContext_AttemptState_serverNow(ctx, field)
+	case "remainingSeconds":
+		return ec.fieldContext_AttemptState_remainingSeconds(ctx, field)
+	case "answers":
+		return ec.fieldContext_AttemptState_answers(ctx, field)
+	case "focusLosses":
+		return ec.fieldContext_AttemptState_focusLosses(ctx, field)
+	case "status":
+		return ec.fieldContext_AttemptState_status(ctx, field)
+	case "result":
+		return ec.fieldContext_AttemptState_result(ctx, field)
+	case "score":
+		return ec.fieldContext_AttemptState_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttemptState", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditLog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11960,6 +12728,34 @@ func (ec *executionContext) childFields_ExamPlanEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ExamPlanEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ExamResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attemptID":
+		return ec.fieldContext_ExamResult_attemptID(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_ExamResult_subjectID(ctx, field)
+	case "subjectCode":
+		return ec.fieldContext_ExamResult_subjectCode(ctx, field)
+	case "subjectName":
+		return ec.fieldContext_ExamResult_subjectName(ctx, field)
+	case "examDate":
+		return ec.fieldContext_ExamResult_examDate(ctx, field)
+	case "score":
+		return ec.fieldContext_ExamResult_score(ctx, field)
+	case "passMark":
+		return ec.fieldContext_ExamResult_passMark(ctx, field)
+	case "practicalScore":
+		return ec.fieldContext_ExamResult_practicalScore(ctx, field)
+	case "hasPractical":
+		return ec.fieldContext_ExamResult_hasPractical(ctx, field)
+	case "result":
+		return ec.fieldContext_ExamResult_result(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_ExamResult_reviewedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExamResult", field.Name)
+}
+
 func (ec *executionContext) childFields_ExamSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -12026,6 +12822,16 @@ func (ec *executionContext) childFields_ExamSessionEdge(ctx context.Context, fie
 		return ec.fieldContext_ExamSessionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExamSessionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FocusLossResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_FocusLossResult_count(ctx, field)
+	case "submitted":
+		return ec.fieldContext_FocusLossResult_submitted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FocusLossResult", field.Name)
 }
 
 func (ec *executionContext) childFields_InvoiceProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12212,6 +13018,32 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Paper(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totalPoints":
+		return ec.fieldContext_Paper_totalPoints(ctx, field)
+	case "items":
+		return ec.fieldContext_Paper_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Paper", field.Name)
+}
+
+func (ec *executionContext) childFields_PaperItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "questionID":
+		return ec.fieldContext_PaperItem_questionID(ctx, field)
+	case "type":
+		return ec.fieldContext_PaperItem_type(ctx, field)
+	case "stem":
+		return ec.fieldContext_PaperItem_stem(ctx, field)
+	case "options":
+		return ec.fieldContext_PaperItem_options(ctx, field)
+	case "points":
+		return ec.fieldContext_PaperItem_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperItem", field.Name)
+}
+
 func (ec *executionContext) childFields_PaperTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -12322,6 +13154,34 @@ func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field g
 		return ec.fieldContext_PaymentEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PhonePairing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_PhonePairing_token(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_PhonePairing_expiresAt(ctx, field)
+	case "qrPayload":
+		return ec.fieldContext_PhonePairing_qrPayload(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PhonePairing", field.Name)
+}
+
+func (ec *executionContext) childFields_ProctorAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProctorAssignment_id(ctx, field)
+	case "proctorID":
+		return ec.fieldContext_ProctorAssignment_proctorID(ctx, field)
+	case "sessionID":
+		return ec.fieldContext_ProctorAssignment_sessionID(ctx, field)
+	case "siteID":
+		return ec.fieldContext_ProctorAssignment_siteID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ProctorAssignment_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProctorAssignment", field.Name)
 }
 
 func (ec *executionContext) childFields_Profile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12492,6 +13352,18 @@ func (ec *executionContext) childFields_RegionEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type RegionEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ResultLookup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ResultLookup_name(ctx, field)
+	case "maskedID":
+		return ec.fieldContext_ResultLookup_maskedID(ctx, field)
+	case "results":
+		return ec.fieldContext_ResultLookup_results(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResultLookup", field.Name)
+}
+
 func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -12558,6 +13430,32 @@ func (ec *executionContext) childFields_RosterEntry(ctx context.Context, field g
 		return ec.fieldContext_RosterEntry_livePhotoURLExpiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RosterEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_SaveAnswerAck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attemptID":
+		return ec.fieldContext_SaveAnswerAck_attemptID(ctx, field)
+	case "questionID":
+		return ec.fieldContext_SaveAnswerAck_questionID(ctx, field)
+	case "seq":
+		return ec.fieldContext_SaveAnswerAck_seq(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SaveAnswerAck", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedAnswer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "questionID":
+		return ec.fieldContext_SavedAnswer_questionID(ctx, field)
+	case "response":
+		return ec.fieldContext_SavedAnswer_response(ctx, field)
+	case "seq":
+		return ec.fieldContext_SavedAnswer_seq(ctx, field)
+	case "savedAt":
+		return ec.fieldContext_SavedAnswer_savedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedAnswer", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

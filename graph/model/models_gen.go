@@ -143,6 +143,13 @@ type OnlinePaymentStart struct {
 	PayURL string `json:"payURL"`
 }
 
+// Single-use QR pairing of the candidate's phone.
+type PhonePairing struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	QRPayload string    `json:"qrPayload"`
+}
+
 type ProfileCompleteness struct {
 	Complete bool `json:"complete"`
 	// In form order; empty when complete.
@@ -209,6 +216,13 @@ type RosterEntry struct {
 	// Short-lived signed URL of the live photo; null until checked in.
 	LivePhotoURL          *string    `json:"livePhotoURL,omitempty"`
 	LivePhotoURLExpiresAt *time.Time `json:"livePhotoURLExpiresAt,omitempty"`
+}
+
+// Acknowledges a committed answer save.
+type SaveAnswerAck struct {
+	AttemptID  int `json:"attemptID"`
+	QuestionID int `json:"questionID"`
+	Seq        int `json:"seq"`
 }
 
 // A company's invoice details (发票信息). Saving replaces them all; empty optional fields are cleared.

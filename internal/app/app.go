@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,7 +187,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 			},
 			Metrics:         a.metrics,
 			Log:             log,
-			SelfTransacting: auth.SelfTransacting,
+			SelfTransacting: append(slices.Clone(auth.SelfTransacting), "saveAnswer"),
 		})
 		if err != nil {
 			return nil, err
