@@ -405,6 +405,7 @@ type ComplexityRoot struct {
 		CreateStaffAccount     func(childComplexity int, input model.CreateStaffAccountInput) int
 		CreateSubject          func(childComplexity int, input ent.CreateSubjectInput) int
 		EndAttempt             func(childComplexity int, attemptID int, reason string) int
+		EndPhone               func(childComplexity int, phoneToken string) int
 		EndSession             func(childComplexity int, id int) int
 		Enroll                 func(childComplexity int, input model.EnrollInput) int
 		EnrollStaff            func(childComplexity int, input model.EnrollStaffInput) int
@@ -417,6 +418,8 @@ type ComplexityRoot struct {
 		MoveSeat               func(childComplexity int, id int, toSessionID int) int
 		NewPhonePairing        func(childComplexity int, attemptID int) int
 		NoteAttempt            func(childComplexity int, attemptID int, text string) int
+		PairPhone              func(childComplexity int, token string) int
+		PhoneHeartbeat         func(childComplexity int, phoneToken string) int
 		RecordOnsitePayment    func(childComplexity int, enrollmentIDs []int) int
 		RecordTraining         func(childComplexity int, input model.RecordTrainingInput) int
 		RegisterCompany        func(childComplexity int, input model.RegisterCompanyInput) int
@@ -451,6 +454,8 @@ type ComplexityRoot struct {
 		UpdateSubject          func(childComplexity int, id int, input ent.UpdateSubjectInput) int
 		UpdateTrainingRecord   func(childComplexity int, id int, input model.TrainingDetailsInput) int
 		UploadAttachment       func(childComplexity int, kind attachment.Kind, file graphql.Upload) int
+		UploadPhoneSnapshot    func(childComplexity int, phoneToken string, file graphql.Upload, foreground *bool) int
+		UploadSnapshot         func(childComplexity int, attemptID int, file graphql.Upload) int
 		VerifyLoginCode        func(childComplexity int, challenge string, code string) int
 		WarnAttempt            func(childComplexity int, attemptID int, text string) int
 	}
@@ -586,6 +591,11 @@ type ComplexityRoot struct {
 	PaymentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	PhonePaired struct {
+		AttemptID  func(childComplexity int) int
+		PhoneToken func(childComplexity int) int
 	}
 
 	PhonePairing struct {
@@ -795,6 +805,20 @@ type ComplexityRoot struct {
 		UserID         func(childComplexity int) int
 	}
 
+	SessionEvent struct {
+		At                   func(childComplexity int) int
+		AttemptID            func(childComplexity int) int
+		Count                func(childComplexity int) int
+		EnrollmentID         func(childComplexity int) int
+		Flagged              func(childComplexity int) int
+		Reason               func(childComplexity int) int
+		SnapshotURL          func(childComplexity int) int
+		SnapshotURLExpiresAt func(childComplexity int) int
+		Source               func(childComplexity int) int
+		Text                 func(childComplexity int) int
+		Type                 func(childComplexity int) int
+	}
+
 	SessionRoster struct {
 		CheckedIn func(childComplexity int) int
 		Entries   func(childComplexity int) int
@@ -805,6 +829,12 @@ type ComplexityRoot struct {
 	SignedURL struct {
 		ExpiresAt func(childComplexity int) int
 		URL       func(childComplexity int) int
+	}
+
+	SnapshotAck struct {
+		At            func(childComplexity int) int
+		Key           func(childComplexity int) int
+		NextInSeconds func(childComplexity int) int
 	}
 
 	Subject struct {
@@ -833,8 +863,10 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AnnouncementPublished func(childComplexity int) int
+		AttemptEvents         func(childComplexity int, attemptID int) int
 		NotificationAdded     func(childComplexity int) int
 		SessionCheckIns       func(childComplexity int, sessionID int) int
+		SessionEvents         func(childComplexity int, sessionID int) int
 	}
 
 	TrainingHours struct {
@@ -2578,6 +2610,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EndAttempt(childComplexity, args["attemptID"].(int), args["reason"].(string)), true
+	case "Mutation.endPhone":
+		if e.ComplexityRoot.Mutation.EndPhone == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endPhone_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndPhone(childComplexity, args["phoneToken"].(string)), true
 	case "Mutation.endSession":
 		if e.ComplexityRoot.Mutation.EndSession == nil {
 			break
@@ -2705,6 +2748,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.NoteAttempt(childComplexity, args["attemptID"].(int), args["text"].(string)), true
+	case "Mutation.pairPhone":
+		if e.ComplexityRoot.Mutation.PairPhone == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pairPhone_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PairPhone(childComplexity, args["token"].(string)), true
+	case "Mutation.phoneHeartbeat":
+		if e.ComplexityRoot.Mutation.PhoneHeartbeat == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_phoneHeartbeat_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PhoneHeartbeat(childComplexity, args["phoneToken"].(string)), true
 	case "Mutation.recordOnsitePayment":
 		if e.ComplexityRoot.Mutation.RecordOnsitePayment == nil {
 			break
@@ -3074,6 +3139,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UploadAttachment(childComplexity, args["kind"].(attachment.Kind), args["file"].(graphql.Upload)), true
+	case "Mutation.uploadPhoneSnapshot":
+		if e.ComplexityRoot.Mutation.UploadPhoneSnapshot == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadPhoneSnapshot_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadPhoneSnapshot(childComplexity, args["phoneToken"].(string), args["file"].(graphql.Upload), args["foreground"].(*bool)), true
+	case "Mutation.uploadSnapshot":
+		if e.ComplexityRoot.Mutation.UploadSnapshot == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadSnapshot_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadSnapshot(childComplexity, args["attemptID"].(int), args["file"].(graphql.Upload)), true
 	case "Mutation.verifyLoginCode":
 		if e.ComplexityRoot.Mutation.VerifyLoginCode == nil {
 			break
@@ -3627,6 +3714,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
+
+	case "PhonePaired.attemptID":
+		if e.ComplexityRoot.PhonePaired.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhonePaired.AttemptID(childComplexity), true
+	case "PhonePaired.phoneToken":
+		if e.ComplexityRoot.PhonePaired.PhoneToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhonePaired.PhoneToken(childComplexity), true
 
 	case "PhonePairing.expiresAt":
 		if e.ComplexityRoot.PhonePairing.ExpiresAt == nil {
@@ -4654,6 +4754,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Session.UserID(childComplexity), true
 
+	case "SessionEvent.at":
+		if e.ComplexityRoot.SessionEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.At(childComplexity), true
+	case "SessionEvent.attemptID":
+		if e.ComplexityRoot.SessionEvent.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.AttemptID(childComplexity), true
+	case "SessionEvent.count":
+		if e.ComplexityRoot.SessionEvent.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.Count(childComplexity), true
+	case "SessionEvent.enrollmentID":
+		if e.ComplexityRoot.SessionEvent.EnrollmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.EnrollmentID(childComplexity), true
+	case "SessionEvent.flagged":
+		if e.ComplexityRoot.SessionEvent.Flagged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.Flagged(childComplexity), true
+	case "SessionEvent.reason":
+		if e.ComplexityRoot.SessionEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.Reason(childComplexity), true
+	case "SessionEvent.snapshotURL":
+		if e.ComplexityRoot.SessionEvent.SnapshotURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.SnapshotURL(childComplexity), true
+	case "SessionEvent.snapshotURLExpiresAt":
+		if e.ComplexityRoot.SessionEvent.SnapshotURLExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.SnapshotURLExpiresAt(childComplexity), true
+	case "SessionEvent.source":
+		if e.ComplexityRoot.SessionEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.Source(childComplexity), true
+	case "SessionEvent.text":
+		if e.ComplexityRoot.SessionEvent.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.Text(childComplexity), true
+	case "SessionEvent.type":
+		if e.ComplexityRoot.SessionEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionEvent.Type(childComplexity), true
+
 	case "SessionRoster.checkedIn":
 		if e.ComplexityRoot.SessionRoster.CheckedIn == nil {
 			break
@@ -4691,6 +4858,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SignedURL.URL(childComplexity), true
+
+	case "SnapshotAck.at":
+		if e.ComplexityRoot.SnapshotAck.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SnapshotAck.At(childComplexity), true
+	case "SnapshotAck.key":
+		if e.ComplexityRoot.SnapshotAck.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SnapshotAck.Key(childComplexity), true
+	case "SnapshotAck.nextInSeconds":
+		if e.ComplexityRoot.SnapshotAck.NextInSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SnapshotAck.NextInSeconds(childComplexity), true
 
 	case "Subject.active":
 		if e.ComplexityRoot.Subject.Active == nil {
@@ -4791,6 +4977,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AnnouncementPublished(childComplexity), true
+	case "Subscription.attemptEvents":
+		if e.ComplexityRoot.Subscription.AttemptEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_attemptEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AttemptEvents(childComplexity, args["attemptID"].(int)), true
 	case "Subscription.notificationAdded":
 		if e.ComplexityRoot.Subscription.NotificationAdded == nil {
 			break
@@ -4808,6 +5005,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.SessionCheckIns(childComplexity, args["sessionID"].(int)), true
+	case "Subscription.sessionEvents":
+		if e.ComplexityRoot.Subscription.SessionEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_sessionEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SessionEvents(childComplexity, args["sessionID"].(int)), true
 
 	case "TrainingHours.category":
 		if e.ComplexityRoot.TrainingHours.Category == nil {
@@ -5641,8 +5849,8 @@ extend type Mutation {
 # Not exposed: MarkPaymentPending, MarkUnpaid, MarkPaid (internal/payment
 # calls them after it has decided), RawSeatTx (benchmarks and load tools).
 `, BuiltIn: false},
-	{Name: "../exam.graphqls", Input: `# Attempts, scoring and proctor actions (issue #4). Snapshot uploads,
-# phone-token endpoints and proctor subscriptions are not exposed yet.
+	{Name: "../exam.graphqls", Input: `# Attempts, scoring and proctor actions (issue #4). Snapshot uploads, the
+# phone page and the live event feeds are in graph/proctor.graphqls.
 
 "What the candidate sends to start (or resume) a paper."
 input StartAttemptInput @goModel(model: "github.com/kaowu/kaowu/internal/exam.StartInput") {
@@ -6120,6 +6328,74 @@ extend type Mutation {
 #   manualAssignCandidates  TRAINING_ORG (own), ADMIN
 #   unassignCandidate       TRAINING_ORG (own; others' enrollments → NOT_FOUND), ADMIN
 #   updateRoom (existing)   EXAM_SITE (own rooms), ADMIN — now also guarded by plans.RoomHook
+`, BuiltIn: false},
+	{Name: "../proctor.graphqls", Input: `# Live proctoring (issue #4): session and attempt event feeds, PC and phone
+# snapshots, the phone companion page (authenticated by its phone token).
+
+"""
+One event of an exam session (or of one attempt). Which fields are set
+depends on type: SNAPSHOT (attemptID, source, snapshotURL), FOCUS_LOSS
+(attemptID, count), PHONE_CONNECTED/LOST/BACK/ENDED (attemptID), WARNING and
+NOTE (attemptID, text), FLAG (attemptID, flagged, text = note),
+ATTEMPT_STARTED (attemptID), SUBMITTED/AUTO_SUBMITTED (attemptID, reason),
+CHECKED_IN (enrollmentID).
+"""
+type SessionEvent {
+  type: String!
+  at: Time!
+  attemptID: ID
+  enrollmentID: ID
+  "Focus losses of the attempt so far (FOCUS_LOSS)."
+  count: Int
+  reason: String
+  "PC or PHONE (SNAPSHOT)."
+  source: String
+  "A short-lived signed URL of the snapshot, resolved for this subscriber (SNAPSHOT)."
+  snapshotURL: String
+  snapshotURLExpiresAt: Time
+  text: String
+  flagged: Boolean
+}
+
+"A stored snapshot and when the device should take the next."
+type SnapshotAck {
+  key: String!
+  at: Time!
+  nextInSeconds: Int!
+}
+
+"The phone page's own token after pairing."
+type PhonePaired {
+  phoneToken: String!
+  attemptID: ID!
+}
+
+extend type Subscription {
+  "Every event of a session, for those who may watch it."
+  sessionEvents(sessionID: ID!): SessionEvent!
+  # calls: proctor.(*Service).MayWatch, then the bus topic session:<id>;
+  #   snapshot URLs through proctor.(*Service).SnapshotURL per subscriber
+  # roles: PROCTOR (assigned), EXAM_SITE (the site), REVIEWER, ADMIN
+  "Events for the candidate of an attempt: warnings, phone state, submission."
+  attemptEvents(attemptID: ID!): SessionEvent!
+  # roles: CANDIDATE (own attempt)
+}
+
+extend type Mutation {
+  "A snapshot from the candidate's PC camera (JPEG, multipart)."
+  uploadSnapshot(attemptID: ID!, file: Upload!): SnapshotAck!
+  # calls: proctor.(*Service).Upload (SourcePC) — roles: CANDIDATE (own attempt)
+  "Exchange the QR pairing token, once, for the phone's own token."
+  pairPhone(token: String!): PhonePaired!
+  # calls: proctor.(*Service).Pair — roles: anyone holding the token
+  phoneHeartbeat(phoneToken: String!): Boolean!
+  # calls: proctor.(*Service).Heartbeat — roles: anyone holding the phone token
+  "A snapshot from the phone (foreground: taken on returning to the foreground)."
+  uploadPhoneSnapshot(phoneToken: String!, file: Upload!, foreground: Boolean): SnapshotAck!
+  # calls: proctor.(*Service).Upload (SourcePhone) — roles: anyone holding the phone token
+  endPhone(phoneToken: String!): Boolean!
+  # calls: proctor.(*Service).EndPhone — roles: anyone holding the phone token
+}
 `, BuiltIn: false},
 	{Name: "../profile.graphqls", Input: `# Draft API for profiles, attachments and training (DOMAIN.md steps 2–3).
 # Not picked up by gqlgen (.draft suffix). Entity types (Profile, Attachment,
@@ -13156,6 +13432,16 @@ func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PhonePaired(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phoneToken":
+		return ec.fieldContext_PhonePaired_phoneToken(ctx, field)
+	case "attemptID":
+		return ec.fieldContext_PhonePaired_attemptID(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PhonePaired", field.Name)
+}
+
 func (ec *executionContext) childFields_PhonePairing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -13488,6 +13774,34 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
 }
 
+func (ec *executionContext) childFields_SessionEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_SessionEvent_type(ctx, field)
+	case "at":
+		return ec.fieldContext_SessionEvent_at(ctx, field)
+	case "attemptID":
+		return ec.fieldContext_SessionEvent_attemptID(ctx, field)
+	case "enrollmentID":
+		return ec.fieldContext_SessionEvent_enrollmentID(ctx, field)
+	case "count":
+		return ec.fieldContext_SessionEvent_count(ctx, field)
+	case "reason":
+		return ec.fieldContext_SessionEvent_reason(ctx, field)
+	case "source":
+		return ec.fieldContext_SessionEvent_source(ctx, field)
+	case "snapshotURL":
+		return ec.fieldContext_SessionEvent_snapshotURL(ctx, field)
+	case "snapshotURLExpiresAt":
+		return ec.fieldContext_SessionEvent_snapshotURLExpiresAt(ctx, field)
+	case "text":
+		return ec.fieldContext_SessionEvent_text(ctx, field)
+	case "flagged":
+		return ec.fieldContext_SessionEvent_flagged(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SessionEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_SessionRoster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "session":
@@ -13510,6 +13824,18 @@ func (ec *executionContext) childFields_SignedURL(ctx context.Context, field gra
 		return ec.fieldContext_SignedURL_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SignedURL", field.Name)
+}
+
+func (ec *executionContext) childFields_SnapshotAck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_SnapshotAck_key(ctx, field)
+	case "at":
+		return ec.fieldContext_SnapshotAck_at(ctx, field)
+	case "nextInSeconds":
+		return ec.fieldContext_SnapshotAck_nextInSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SnapshotAck", field.Name)
 }
 
 func (ec *executionContext) childFields_Subject(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -143,6 +143,12 @@ type OnlinePaymentStart struct {
 	PayURL string `json:"payURL"`
 }
 
+// The phone page's own token after pairing.
+type PhonePaired struct {
+	PhoneToken string `json:"phoneToken"`
+	AttemptID  int    `json:"attemptID"`
+}
+
 // Single-use QR pairing of the candidate's phone.
 type PhonePairing struct {
 	Token     string    `json:"token"`
@@ -253,6 +259,29 @@ type SearchExamSessionsInput struct {
 	Limit *int `json:"limit,omitempty"`
 }
 
+// One event of an exam session (or of one attempt). Which fields are set
+// depends on type: SNAPSHOT (attemptID, source, snapshotURL), FOCUS_LOSS
+// (attemptID, count), PHONE_CONNECTED/LOST/BACK/ENDED (attemptID), WARNING and
+// NOTE (attemptID, text), FLAG (attemptID, flagged, text = note),
+// ATTEMPT_STARTED (attemptID), SUBMITTED/AUTO_SUBMITTED (attemptID, reason),
+// CHECKED_IN (enrollmentID).
+type SessionEvent struct {
+	Type         string    `json:"type"`
+	At           time.Time `json:"at"`
+	AttemptID    *int      `json:"attemptID,omitempty"`
+	EnrollmentID *int      `json:"enrollmentID,omitempty"`
+	// Focus losses of the attempt so far (FOCUS_LOSS).
+	Count  *int    `json:"count,omitempty"`
+	Reason *string `json:"reason,omitempty"`
+	// PC or PHONE (SNAPSHOT).
+	Source *string `json:"source,omitempty"`
+	// A short-lived signed URL of the snapshot, resolved for this subscriber (SNAPSHOT).
+	SnapshotURL          *string    `json:"snapshotURL,omitempty"`
+	SnapshotURLExpiresAt *time.Time `json:"snapshotURLExpiresAt,omitempty"`
+	Text                 *string    `json:"text,omitempty"`
+	Flagged              *bool      `json:"flagged,omitempty"`
+}
+
 type SessionRoster struct {
 	Session   *ent.ExamSession `json:"session"`
 	Total     int              `json:"total"`
@@ -263,6 +292,13 @@ type SessionRoster struct {
 type SignedURL struct {
 	URL       string    `json:"url"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// A stored snapshot and when the device should take the next.
+type SnapshotAck struct {
+	Key           string    `json:"key"`
+	At            time.Time `json:"at"`
+	NextInSeconds int       `json:"nextInSeconds"`
 }
 
 type Subscription struct {

@@ -1,0 +1,142 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/graph/model"
+	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/authz"
+	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/proctor"
+	"github.com/kaowu/kaowu/internal/viewer"
+)
+
+// evPayload is the union of the session-topic payloads (internal/proctor,
+// internal/exam, internal/checkin). JSON keys match case-insensitively, so
+// "attemptID" and "attemptId" both land in AttemptID.
+type evPayload struct {
+	ID        int    `json:"id"` // CHECKED_IN: the enrollment
+	AttemptID int    `json:"attemptID"`
+	Count     *int   `json:"count"`
+	Kind      string `json:"kind"`
+	Reason    string `json:"reason"`
+	Source    string `json:"source"`
+	Key       string `json:"key"`
+	Text      string `json:"text"`
+	Note      string `json:"note"`
+	Flagged   *bool  `json:"flagged"`
+}
+
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optInt(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
+// sessionEvent turns a bus event into what a subscriber sees; a SNAPSHOT's
+// key becomes a signed URL resolved with the subscriber's own ctx (no URL
+// when the viewer may not see it or the blob is gone).
+func (r *Resolver) sessionEvent(ctx context.Context, e events.Event) *model.SessionEvent {
+	var p evPayload
+	_ = json.Unmarshal(e.Payload, &p)
+	out := &model.SessionEvent{Type: e.Type, At: e.At, AttemptID: optInt(p.AttemptID), Count: p.Count,
+		Reason: optStr(p.Reason), Source: optStr(p.Source), Text: optStr(p.Text), Flagged: p.Flagged}
+	switch e.Type {
+	case "CHECKED_IN":
+		out.EnrollmentID = optInt(p.ID)
+	case "FOCUS_LOSS":
+		out.Reason = optStr(p.Kind)
+	case proctor.EventFlag:
+		out.Text = optStr(p.Note)
+	case proctor.EventSnapshot:
+		if p.Key != "" && p.AttemptID != 0 {
+			if u, exp, err := r.App.Proctor.SnapshotURL(ctx, p.AttemptID, p.Key); err == nil {
+				out.SnapshotURL, out.SnapshotURLExpiresAt = &u, &exp
+			}
+		}
+	}
+	return out
+}
+
+// relay delivers events of the topics, converted by conv (nil: skip), until
+// the subscription or the viewer's session ends; every send watches ctx.
+func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context.Context, events.Event) *model.SessionEvent) (<-chan *model.SessionEvent, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	srcs := make([]<-chan events.Event, 2)
+	for i, t := range topics {
+		ch, err := r.Bus.Subscribe(ctx, t)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		srcs[i] = ch
+	}
+	out := make(chan *model.SessionEvent, 1)
+	v := viewer.FromContext(ctx)
+	go func() {
+		defer cancel()
+		defer close(out)
+		tick := time.NewTicker(SessionCheckEvery)
+		defer tick.Stop()
+		for {
+			var e events.Event
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if r.Auth.Revalidate(ctx, v) != nil {
+					return
+				}
+				continue
+			case e, ok = <-srcs[0]:
+			case e, ok = <-srcs[1]: // nil channel when only one topic
+			}
+			if !ok {
+				return
+			}
+			item := conv(ctx, e)
+			if item == nil {
+				continue
+			}
+			select {
+			case out <- item:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// ownAttempt loads the logged-in candidate's own attempt (NOT_FOUND for
+// anyone else's).
+func (r *Resolver) ownAttempt(ctx context.Context, id int) (*ent.Attempt, error) {
+	v, err := authz.Require(ctx, "只有考生本人可以订阅本场考试的消息", viewer.Candidate)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.App.Client.Attempt.Get(viewer.SystemContext(ctx), id)
+	if ent.IsNotFound(err) || (err == nil && a.CandidateID != v.UserID) {
+		return nil, &apperr.Error{Code: apperr.NotFound, Message: "考试记录不存在", Field: "attemptID"}
+	}
+	return a, err
+}
+
+func snapshotAck(s *proctor.Snapshot, err error) (*model.SnapshotAck, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.SnapshotAck{Key: s.Key, At: s.At, NextInSeconds: s.NextInSeconds}, nil
+}
