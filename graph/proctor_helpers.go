@@ -15,8 +15,7 @@ import (
 )
 
 // evPayload is the union of the session-topic payloads (internal/proctor,
-// internal/exam, internal/checkin). JSON keys match case-insensitively, so
-// "attemptID" and "attemptId" both land in AttemptID.
+// internal/exam, internal/checkin), which all name the attempt "attemptID".
 type evPayload struct {
 	ID        int    `json:"id"` // CHECKED_IN: the enrollment
 	AttemptID int    `json:"attemptID"`

@@ -224,7 +224,7 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*ent.Attempt, error
 			map[string]any{"textSha256": hex.EncodeToString(sum[:]), "kind": string(in.Kind)}); err != nil {
 			return err
 		}
-		s.publish(ctx, sess.ID, "ATTEMPT_STARTED", map[string]any{"attemptId": a.ID, "candidateId": v.UserID, "kind": a.Kind, "deadline": deadline})
+		s.publish(ctx, sess.ID, "ATTEMPT_STARTED", map[string]any{"attemptID": a.ID, "candidateID": v.UserID, "kind": a.Kind, "deadline": deadline})
 		out = a
 		return nil
 	})
@@ -408,7 +408,7 @@ func (s *Service) FocusLost(ctx context.Context, attemptID int, kind string) (Fo
 			map[string]any{"kind": kind, "count": count}); err != nil {
 			return err
 		}
-		s.publish(ctx, a.SessionID, "FOCUS_LOSS", map[string]any{"attemptId": a.ID, "count": count, "kind": kind})
+		s.publish(ctx, a.SessionID, "FOCUS_LOSS", map[string]any{"attemptID": a.ID, "count": count, "kind": kind})
 		res.Count = count
 		if count >= FocusLossLimit {
 			if _, err := s.submit(ctx, a.ID, attempt.SubmitReasonFOCUS_LOSS_LIMIT, nil); err != nil {
@@ -520,7 +520,7 @@ func (s *Service) submit(ctx context.Context, id int, reason attempt.SubmitReaso
 	if reason == attempt.SubmitReasonCANDIDATE {
 		typ = "SUBMITTED"
 	}
-	ev := map[string]any{"attemptId": id, "candidateId": a.CandidateID, "reason": string(reason), "score": score}
+	ev := map[string]any{"attemptID": id, "candidateID": a.CandidateID, "reason": string(reason), "score": score}
 	if result != nil {
 		ev["result"] = string(*result)
 	}

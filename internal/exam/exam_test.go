@@ -50,7 +50,7 @@ func TestStart(t *testing.T) {
 		if until, ok := w.ka.get(c.sid); !ok || !until.Equal(a.Deadline) {
 			t.Fatalf("keep alive %v %v", until, ok)
 		}
-		if ev := sink.wait(t, "ATTEMPT_STARTED"); int(ev["attemptId"].(float64)) != a.ID {
+		if ev := sink.wait(t, "ATTEMPT_STARTED"); int(ev["attemptID"].(float64)) != a.ID {
 			t.Fatalf("event %v", ev)
 		}
 

@@ -80,7 +80,7 @@ func (s *Service) now() time.Time {
 func loadAttempt(ctx context.Context, c *ent.Client, id int) (*ent.Attempt, error) {
 	a, err := c.Attempt.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, apperr.New(apperr.NotFound, "考试记录不存在").With("field", "attemptId")
+		return nil, apperr.New(apperr.NotFound, "考试记录不存在").With("field", "attemptID")
 	}
 	return a, err
 }
