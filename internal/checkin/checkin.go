@@ -282,15 +282,7 @@ func (s *Service) CheckIn(ctx context.Context, in Input) (*ent.CheckIn, error) {
 	}
 	// Inside a caller's transaction (a GraphQL mutation) the rows are only
 	// final at its commit: remove the blobs if it rolls back instead.
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-			return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Rollback(ctx, tx)
-				remove()
-				return err
-			})
-		})
-	}
+	txn.AfterRollback(ctx, remove)
 	return ci, nil
 }
 

@@ -136,15 +136,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 		remove()
 		return nil, err
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-			return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Rollback(ctx, tx)
-				remove()
-				return err
-			})
-		})
-	}
+	txn.AfterRollback(ctx, remove)
 	return &Snapshot{
 		AttemptID: a.ID, Source: in.Source, Key: key, SHA256: info.SHA256, Size: info.Size, At: now,
 		NextInSeconds: s.NextSnapshotIn(),

@@ -170,15 +170,7 @@ func (s *Service) Attach(ctx context.Context, ownerID int, kind attachment.Kind,
 		}
 		return nil, err
 	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-			return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Rollback(ctx, tx)
-				remove()
-				return err
-			})
-		})
-	}
+	txn.AfterRollback(ctx, remove)
 	return a, nil
 }
 

@@ -40,6 +40,23 @@ func AfterCommit(ctx context.Context, fn func()) {
 	})
 }
 
+// AfterRollback runs fn if the transaction in ctx rolls back; without a
+// transaction it does nothing. Services that write outside the database
+// (blobs) use it to undo that write when the rows describing it vanish.
+func AfterRollback(ctx context.Context, fn func()) {
+	tx := ent.TxFromContext(ctx)
+	if tx == nil {
+		return
+	}
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Rollback(ctx, tx)
+			fn()
+			return err
+		})
+	})
+}
+
 // WithTx runs fn in a new transaction of client unless ctx already carries
 // one, in which case fn joins it. For services called outside GraphQL.
 func WithTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context) error) error {
