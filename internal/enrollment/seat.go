@@ -81,7 +81,7 @@ func (s *Service) MoveSeat(ctx context.Context, id, toSessionID int) (*ent.Enrol
 			return apperr.New(apperr.Conflict, MsgChanged)
 		}
 		if e.SessionID != nil {
-			err = moveOrdered(ctx, db, *e.SessionID, to.ID)
+			err = seats.Move(ctx, db, *e.SessionID, to.ID)
 		} else {
 			err = seats.Take(ctx, db, to.ID)
 		}
@@ -100,20 +100,4 @@ func (s *Service) MoveSeat(ctx context.Context, id, toSessionID int) (*ent.Enrol
 		return nil, err
 	}
 	return out, nil
-}
-
-// moveOrdered moves a seat, locking the two session rows in id order.
-// seats.Move always takes `to` before releasing `from`, so on PostgreSQL two
-// moves in opposite directions (A→B, B→A) lock the rows crosswise and one
-// is aborted as a deadlock (TestCrossingMoves). Releasing first is just as
-// safe inside the transaction: if the take fails, the rollback restores the
-// released seat, and nobody sees it free before commit.
-func moveOrdered(ctx context.Context, db *ent.Client, from, to int) error {
-	if to < from {
-		return seats.Move(ctx, db, from, to)
-	}
-	if err := seats.Release(ctx, db, from); err != nil {
-		return err
-	}
-	return seats.Take(ctx, db, to)
 }

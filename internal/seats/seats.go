@@ -72,14 +72,23 @@ func Release(ctx context.Context, c *ent.Client, sessionID int) error {
 	return err
 }
 
-// Move takes a seat in `to` and then releases the one in `from`. Run it in a
-// transaction: if `to` is full nothing changes and the old seat is kept.
+// Move gives up the seat in `from` and takes one in `to`. Run it in a
+// transaction: if `to` is full the transaction rolls back and the old seat
+// is kept (nobody sees it free before commit). The two session rows are
+// locked in id order — the lower id first — so two moves in opposite
+// directions (A→B, B→A) cannot lock them crosswise and deadlock on PostgreSQL.
 func Move(ctx context.Context, c *ent.Client, from, to int) error {
 	if from == to {
 		return nil
 	}
-	if err := Take(ctx, c, to); err != nil {
+	if to < from {
+		if err := Take(ctx, c, to); err != nil {
+			return err
+		}
+		return Release(ctx, c, from)
+	}
+	if err := Release(ctx, c, from); err != nil {
 		return err
 	}
-	return Release(ctx, c, from)
+	return Take(ctx, c, to)
 }
