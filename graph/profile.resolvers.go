@@ -18,8 +18,10 @@ import (
 
 // URL is the resolver for the url field.
 func (r *attachmentResolver) URL(ctx context.Context, obj *ent.Attachment) (string, error) {
-	u, _, err := r.Profiles.URL(ctx, obj.ID)
-	return u, err
+	// obj was loaded under the viewer's privacy (or by a service that checked
+	// access): sign it without a query per row. attachmentURL(id) looks up.
+	u, _ := r.App.Profiles.SignedURL(obj)
+	return u, nil
 }
 
 // UploadAttachment is the resolver for the uploadAttachment field.
