@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/schema"
 )
 
 // Attempt is the model entity for the Attempt schema.
@@ -35,6 +37,8 @@ type Attempt struct {
 	Kind attempt.Kind `json:"kind,omitempty"`
 	// Seed holds the value of the "seed" field.
 	Seed int64 `json:"seed,omitempty"`
+	// Layout holds the value of the "layout" field.
+	Layout []schema.PaperSlot `json:"layout,omitempty"`
 	// Status holds the value of the "status" field.
 	Status attempt.Status `json:"status,omitempty"`
 	// SubmitReason holds the value of the "submit_reason" field.
@@ -108,7 +112,7 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case attempt.FieldPairTokenHash, attempt.FieldPhoneTokenHash:
+		case attempt.FieldLayout, attempt.FieldPairTokenHash, attempt.FieldPhoneTokenHash:
 			values[i] = new([]byte)
 		case attempt.FieldFlagged:
 			values[i] = new(sql.NullBool)
@@ -192,6 +196,14 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field seed", values[i])
 			} else if value.Valid {
 				_m.Seed = value.Int64
+			}
+		case attempt.FieldLayout:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field layout", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Layout); err != nil {
+					return fmt.Errorf("unmarshal field layout: %w", err)
+				}
 			}
 		case attempt.FieldStatus:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -395,6 +407,9 @@ func (_m *Attempt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("seed=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Seed))
+	builder.WriteString(", ")
+	builder.WriteString("layout=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Layout))
 	builder.WriteString(", ")
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))

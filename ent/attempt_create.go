@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/attemptanswer"
+	"github.com/kaowu/kaowu/ent/schema"
 )
 
 // AttemptCreate is the builder for creating a Attempt entity.
@@ -90,6 +91,12 @@ func (_c *AttemptCreate) SetKind(v attempt.Kind) *AttemptCreate {
 // SetSeed sets the "seed" field.
 func (_c *AttemptCreate) SetSeed(v int64) *AttemptCreate {
 	_c.mutation.SetSeed(v)
+	return _c
+}
+
+// SetLayout sets the "layout" field.
+func (_c *AttemptCreate) SetLayout(v []schema.PaperSlot) *AttemptCreate {
+	_c.mutation.SetLayout(v)
 	return _c
 }
 
@@ -569,6 +576,10 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Seed(); ok {
 		_spec.SetField(attempt.FieldSeed, field.TypeInt64, value)
 		_node.Seed = value
+	}
+	if value, ok := _c.mutation.Layout(); ok {
+		_spec.SetField(attempt.FieldLayout, field.TypeJSON, value)
+		_node.Layout = value
 	}
 	if value, ok := _c.mutation.Status(); ok {
 		_spec.SetField(attempt.FieldStatus, field.TypeEnum, value)
@@ -1068,6 +1079,9 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		}
 		if _, exists := u.create.mutation.Seed(); exists {
 			s.SetIgnore(attempt.FieldSeed)
+		}
+		if _, exists := u.create.mutation.Layout(); exists {
+			s.SetIgnore(attempt.FieldLayout)
 		}
 		if _, exists := u.create.mutation.StartedAt(); exists {
 			s.SetIgnore(attempt.FieldStartedAt)
@@ -1675,6 +1689,9 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			}
 			if _, exists := b.mutation.Seed(); exists {
 				s.SetIgnore(attempt.FieldSeed)
+			}
+			if _, exists := b.mutation.Layout(); exists {
+				s.SetIgnore(attempt.FieldLayout)
 			}
 			if _, exists := b.mutation.StartedAt(); exists {
 				s.SetIgnore(attempt.FieldStartedAt)

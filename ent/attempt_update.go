@@ -497,6 +497,9 @@ func (_u *AttemptUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(attempt.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.LayoutCleared() {
+		_spec.ClearField(attempt.FieldLayout, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(attempt.FieldStatus, field.TypeEnum, value)
 	}
@@ -1159,6 +1162,9 @@ func (_u *AttemptUpdateOne) sqlSave(ctx context.Context) (_node *Attempt, err er
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(attempt.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.LayoutCleared() {
+		_spec.ClearField(attempt.FieldLayout, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(attempt.FieldStatus, field.TypeEnum, value)

@@ -21,6 +21,9 @@ import (
 	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificatecounter"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -64,6 +67,12 @@ type Client struct {
 	AuditLog *AuditLogClient
 	// Captcha is the client for interacting with the Captcha builders.
 	Captcha *CaptchaClient
+	// Certificate is the client for interacting with the Certificate builders.
+	Certificate *CertificateClient
+	// CertificateCounter is the client for interacting with the CertificateCounter builders.
+	CertificateCounter *CertificateCounterClient
+	// CertificateRequest is the client for interacting with the CertificateRequest builders.
+	CertificateRequest *CertificateRequestClient
 	// CheckIn is the client for interacting with the CheckIn builders.
 	CheckIn *CheckInClient
 	// Enrollment is the client for interacting with the Enrollment builders.
@@ -125,6 +134,9 @@ func (c *Client) init() {
 	c.AttemptAnswer = NewAttemptAnswerClient(c.config)
 	c.AuditLog = NewAuditLogClient(c.config)
 	c.Captcha = NewCaptchaClient(c.config)
+	c.Certificate = NewCertificateClient(c.config)
+	c.CertificateCounter = NewCertificateCounterClient(c.config)
+	c.CertificateRequest = NewCertificateRequestClient(c.config)
 	c.CheckIn = NewCheckInClient(c.config)
 	c.Enrollment = NewEnrollmentClient(c.config)
 	c.EvidenceRecord = NewEvidenceRecordClient(c.config)
@@ -237,36 +249,39 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		Announcement:      NewAnnouncementClient(cfg),
-		Attachment:        NewAttachmentClient(cfg),
-		Attempt:           NewAttemptClient(cfg),
-		AttemptAnswer:     NewAttemptAnswerClient(cfg),
-		AuditLog:          NewAuditLogClient(cfg),
-		Captcha:           NewCaptchaClient(cfg),
-		CheckIn:           NewCheckInClient(cfg),
-		Enrollment:        NewEnrollmentClient(cfg),
-		EvidenceRecord:    NewEvidenceRecordClient(cfg),
-		ExamPlan:          NewExamPlanClient(cfg),
-		ExamSession:       NewExamSessionClient(cfg),
-		InvoiceProfile:    NewInvoiceProfileClient(cfg),
-		Job:               NewJobClient(cfg),
-		LoginThrottle:     NewLoginThrottleClient(cfg),
-		Notification:      NewNotificationClient(cfg),
-		Organization:      NewOrganizationClient(cfg),
-		PaperTemplate:     NewPaperTemplateClient(cfg),
-		Payment:           NewPaymentClient(cfg),
-		ProctorAssignment: NewProctorAssignmentClient(cfg),
-		Profile:           NewProfileClient(cfg),
-		Question:          NewQuestionClient(cfg),
-		Region:            NewRegionClient(cfg),
-		Room:              NewRoomClient(cfg),
-		Session:           NewSessionClient(cfg),
-		Subject:           NewSubjectClient(cfg),
-		TrainingRecord:    NewTrainingRecordClient(cfg),
-		User:              NewUserClient(cfg),
-		VerificationCode:  NewVerificationCodeClient(cfg),
+		ctx:                ctx,
+		config:             cfg,
+		Announcement:       NewAnnouncementClient(cfg),
+		Attachment:         NewAttachmentClient(cfg),
+		Attempt:            NewAttemptClient(cfg),
+		AttemptAnswer:      NewAttemptAnswerClient(cfg),
+		AuditLog:           NewAuditLogClient(cfg),
+		Captcha:            NewCaptchaClient(cfg),
+		Certificate:        NewCertificateClient(cfg),
+		CertificateCounter: NewCertificateCounterClient(cfg),
+		CertificateRequest: NewCertificateRequestClient(cfg),
+		CheckIn:            NewCheckInClient(cfg),
+		Enrollment:         NewEnrollmentClient(cfg),
+		EvidenceRecord:     NewEvidenceRecordClient(cfg),
+		ExamPlan:           NewExamPlanClient(cfg),
+		ExamSession:        NewExamSessionClient(cfg),
+		InvoiceProfile:     NewInvoiceProfileClient(cfg),
+		Job:                NewJobClient(cfg),
+		LoginThrottle:      NewLoginThrottleClient(cfg),
+		Notification:       NewNotificationClient(cfg),
+		Organization:       NewOrganizationClient(cfg),
+		PaperTemplate:      NewPaperTemplateClient(cfg),
+		Payment:            NewPaymentClient(cfg),
+		ProctorAssignment:  NewProctorAssignmentClient(cfg),
+		Profile:            NewProfileClient(cfg),
+		Question:           NewQuestionClient(cfg),
+		Region:             NewRegionClient(cfg),
+		Room:               NewRoomClient(cfg),
+		Session:            NewSessionClient(cfg),
+		Subject:            NewSubjectClient(cfg),
+		TrainingRecord:     NewTrainingRecordClient(cfg),
+		User:               NewUserClient(cfg),
+		VerificationCode:   NewVerificationCodeClient(cfg),
 	}, nil
 }
 
@@ -284,36 +299,39 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		Announcement:      NewAnnouncementClient(cfg),
-		Attachment:        NewAttachmentClient(cfg),
-		Attempt:           NewAttemptClient(cfg),
-		AttemptAnswer:     NewAttemptAnswerClient(cfg),
-		AuditLog:          NewAuditLogClient(cfg),
-		Captcha:           NewCaptchaClient(cfg),
-		CheckIn:           NewCheckInClient(cfg),
-		Enrollment:        NewEnrollmentClient(cfg),
-		EvidenceRecord:    NewEvidenceRecordClient(cfg),
-		ExamPlan:          NewExamPlanClient(cfg),
-		ExamSession:       NewExamSessionClient(cfg),
-		InvoiceProfile:    NewInvoiceProfileClient(cfg),
-		Job:               NewJobClient(cfg),
-		LoginThrottle:     NewLoginThrottleClient(cfg),
-		Notification:      NewNotificationClient(cfg),
-		Organization:      NewOrganizationClient(cfg),
-		PaperTemplate:     NewPaperTemplateClient(cfg),
-		Payment:           NewPaymentClient(cfg),
-		ProctorAssignment: NewProctorAssignmentClient(cfg),
-		Profile:           NewProfileClient(cfg),
-		Question:          NewQuestionClient(cfg),
-		Region:            NewRegionClient(cfg),
-		Room:              NewRoomClient(cfg),
-		Session:           NewSessionClient(cfg),
-		Subject:           NewSubjectClient(cfg),
-		TrainingRecord:    NewTrainingRecordClient(cfg),
-		User:              NewUserClient(cfg),
-		VerificationCode:  NewVerificationCodeClient(cfg),
+		ctx:                ctx,
+		config:             cfg,
+		Announcement:       NewAnnouncementClient(cfg),
+		Attachment:         NewAttachmentClient(cfg),
+		Attempt:            NewAttemptClient(cfg),
+		AttemptAnswer:      NewAttemptAnswerClient(cfg),
+		AuditLog:           NewAuditLogClient(cfg),
+		Captcha:            NewCaptchaClient(cfg),
+		Certificate:        NewCertificateClient(cfg),
+		CertificateCounter: NewCertificateCounterClient(cfg),
+		CertificateRequest: NewCertificateRequestClient(cfg),
+		CheckIn:            NewCheckInClient(cfg),
+		Enrollment:         NewEnrollmentClient(cfg),
+		EvidenceRecord:     NewEvidenceRecordClient(cfg),
+		ExamPlan:           NewExamPlanClient(cfg),
+		ExamSession:        NewExamSessionClient(cfg),
+		InvoiceProfile:     NewInvoiceProfileClient(cfg),
+		Job:                NewJobClient(cfg),
+		LoginThrottle:      NewLoginThrottleClient(cfg),
+		Notification:       NewNotificationClient(cfg),
+		Organization:       NewOrganizationClient(cfg),
+		PaperTemplate:      NewPaperTemplateClient(cfg),
+		Payment:            NewPaymentClient(cfg),
+		ProctorAssignment:  NewProctorAssignmentClient(cfg),
+		Profile:            NewProfileClient(cfg),
+		Question:           NewQuestionClient(cfg),
+		Region:             NewRegionClient(cfg),
+		Room:               NewRoomClient(cfg),
+		Session:            NewSessionClient(cfg),
+		Subject:            NewSubjectClient(cfg),
+		TrainingRecord:     NewTrainingRecordClient(cfg),
+		User:               NewUserClient(cfg),
+		VerificationCode:   NewVerificationCodeClient(cfg),
 	}, nil
 }
 
@@ -344,11 +362,11 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Announcement, c.Attachment, c.Attempt, c.AttemptAnswer, c.AuditLog, c.Captcha,
-		c.CheckIn, c.Enrollment, c.EvidenceRecord, c.ExamPlan, c.ExamSession,
-		c.InvoiceProfile, c.Job, c.LoginThrottle, c.Notification, c.Organization,
-		c.PaperTemplate, c.Payment, c.ProctorAssignment, c.Profile, c.Question,
-		c.Region, c.Room, c.Session, c.Subject, c.TrainingRecord, c.User,
-		c.VerificationCode,
+		c.Certificate, c.CertificateCounter, c.CertificateRequest, c.CheckIn,
+		c.Enrollment, c.EvidenceRecord, c.ExamPlan, c.ExamSession, c.InvoiceProfile,
+		c.Job, c.LoginThrottle, c.Notification, c.Organization, c.PaperTemplate,
+		c.Payment, c.ProctorAssignment, c.Profile, c.Question, c.Region, c.Room,
+		c.Session, c.Subject, c.TrainingRecord, c.User, c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -359,11 +377,11 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Announcement, c.Attachment, c.Attempt, c.AttemptAnswer, c.AuditLog, c.Captcha,
-		c.CheckIn, c.Enrollment, c.EvidenceRecord, c.ExamPlan, c.ExamSession,
-		c.InvoiceProfile, c.Job, c.LoginThrottle, c.Notification, c.Organization,
-		c.PaperTemplate, c.Payment, c.ProctorAssignment, c.Profile, c.Question,
-		c.Region, c.Room, c.Session, c.Subject, c.TrainingRecord, c.User,
-		c.VerificationCode,
+		c.Certificate, c.CertificateCounter, c.CertificateRequest, c.CheckIn,
+		c.Enrollment, c.EvidenceRecord, c.ExamPlan, c.ExamSession, c.InvoiceProfile,
+		c.Job, c.LoginThrottle, c.Notification, c.Organization, c.PaperTemplate,
+		c.Payment, c.ProctorAssignment, c.Profile, c.Question, c.Region, c.Room,
+		c.Session, c.Subject, c.TrainingRecord, c.User, c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -384,6 +402,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditLog.mutate(ctx, m)
 	case *CaptchaMutation:
 		return c.Captcha.mutate(ctx, m)
+	case *CertificateMutation:
+		return c.Certificate.mutate(ctx, m)
+	case *CertificateCounterMutation:
+		return c.CertificateCounter.mutate(ctx, m)
+	case *CertificateRequestMutation:
+		return c.CertificateRequest.mutate(ctx, m)
 	case *CheckInMutation:
 		return c.CheckIn.mutate(ctx, m)
 	case *EnrollmentMutation:
@@ -1282,6 +1306,440 @@ func (c *CaptchaClient) mutate(ctx context.Context, m *CaptchaMutation) (Value, 
 		return (&CaptchaDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Captcha mutation op: %q", m.Op())
+	}
+}
+
+// CertificateClient is a client for the Certificate schema.
+type CertificateClient struct {
+	config
+}
+
+// NewCertificateClient returns a client for the Certificate from the given config.
+func NewCertificateClient(c config) *CertificateClient {
+	return &CertificateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `certificate.Hooks(f(g(h())))`.
+func (c *CertificateClient) Use(hooks ...Hook) {
+	c.hooks.Certificate = append(c.hooks.Certificate, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `certificate.Intercept(f(g(h())))`.
+func (c *CertificateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Certificate = append(c.inters.Certificate, interceptors...)
+}
+
+// Create returns a builder for creating a Certificate entity.
+func (c *CertificateClient) Create() *CertificateCreate {
+	mutation := newCertificateMutation(c.config, OpCreate)
+	return &CertificateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Certificate entities.
+func (c *CertificateClient) CreateBulk(builders ...*CertificateCreate) *CertificateCreateBulk {
+	return &CertificateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CertificateClient) MapCreateBulk(slice any, setFunc func(*CertificateCreate, int)) *CertificateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CertificateCreateBulk{err: fmt.Errorf("calling to CertificateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CertificateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CertificateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Certificate.
+func (c *CertificateClient) Update() *CertificateUpdate {
+	mutation := newCertificateMutation(c.config, OpUpdate)
+	return &CertificateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CertificateClient) UpdateOne(_m *Certificate) *CertificateUpdateOne {
+	mutation := newCertificateMutation(c.config, OpUpdateOne, withCertificate(_m))
+	return &CertificateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CertificateClient) UpdateOneID(id int) *CertificateUpdateOne {
+	mutation := newCertificateMutation(c.config, OpUpdateOne, withCertificateID(id))
+	return &CertificateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Certificate.
+func (c *CertificateClient) Delete() *CertificateDelete {
+	mutation := newCertificateMutation(c.config, OpDelete)
+	return &CertificateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CertificateClient) DeleteOne(_m *Certificate) *CertificateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CertificateClient) DeleteOneID(id int) *CertificateDeleteOne {
+	builder := c.Delete().Where(certificate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CertificateDeleteOne{builder}
+}
+
+// Query returns a query builder for Certificate.
+func (c *CertificateClient) Query() *CertificateQuery {
+	return &CertificateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCertificate},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Certificate entity by its id.
+func (c *CertificateClient) Get(ctx context.Context, id int) (*Certificate, error) {
+	return c.Query().Where(certificate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CertificateClient) GetX(ctx context.Context, id int) *Certificate {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryRequests queries the requests edge of a Certificate.
+func (c *CertificateClient) QueryRequests(_m *Certificate) *CertificateRequestQuery {
+	query := (&CertificateRequestClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, id),
+			sqlgraph.To(certificaterequest.Table, certificaterequest.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, certificate.RequestsTable, certificate.RequestsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CertificateClient) Hooks() []Hook {
+	hooks := c.hooks.Certificate
+	return append(hooks[:len(hooks):len(hooks)], certificate.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CertificateClient) Interceptors() []Interceptor {
+	return c.inters.Certificate
+}
+
+func (c *CertificateClient) mutate(ctx context.Context, m *CertificateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CertificateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CertificateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CertificateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CertificateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Certificate mutation op: %q", m.Op())
+	}
+}
+
+// CertificateCounterClient is a client for the CertificateCounter schema.
+type CertificateCounterClient struct {
+	config
+}
+
+// NewCertificateCounterClient returns a client for the CertificateCounter from the given config.
+func NewCertificateCounterClient(c config) *CertificateCounterClient {
+	return &CertificateCounterClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `certificatecounter.Hooks(f(g(h())))`.
+func (c *CertificateCounterClient) Use(hooks ...Hook) {
+	c.hooks.CertificateCounter = append(c.hooks.CertificateCounter, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `certificatecounter.Intercept(f(g(h())))`.
+func (c *CertificateCounterClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CertificateCounter = append(c.inters.CertificateCounter, interceptors...)
+}
+
+// Create returns a builder for creating a CertificateCounter entity.
+func (c *CertificateCounterClient) Create() *CertificateCounterCreate {
+	mutation := newCertificateCounterMutation(c.config, OpCreate)
+	return &CertificateCounterCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CertificateCounter entities.
+func (c *CertificateCounterClient) CreateBulk(builders ...*CertificateCounterCreate) *CertificateCounterCreateBulk {
+	return &CertificateCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CertificateCounterClient) MapCreateBulk(slice any, setFunc func(*CertificateCounterCreate, int)) *CertificateCounterCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CertificateCounterCreateBulk{err: fmt.Errorf("calling to CertificateCounterClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CertificateCounterCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CertificateCounterCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CertificateCounter.
+func (c *CertificateCounterClient) Update() *CertificateCounterUpdate {
+	mutation := newCertificateCounterMutation(c.config, OpUpdate)
+	return &CertificateCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CertificateCounterClient) UpdateOne(_m *CertificateCounter) *CertificateCounterUpdateOne {
+	mutation := newCertificateCounterMutation(c.config, OpUpdateOne, withCertificateCounter(_m))
+	return &CertificateCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CertificateCounterClient) UpdateOneID(id int) *CertificateCounterUpdateOne {
+	mutation := newCertificateCounterMutation(c.config, OpUpdateOne, withCertificateCounterID(id))
+	return &CertificateCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CertificateCounter.
+func (c *CertificateCounterClient) Delete() *CertificateCounterDelete {
+	mutation := newCertificateCounterMutation(c.config, OpDelete)
+	return &CertificateCounterDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CertificateCounterClient) DeleteOne(_m *CertificateCounter) *CertificateCounterDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CertificateCounterClient) DeleteOneID(id int) *CertificateCounterDeleteOne {
+	builder := c.Delete().Where(certificatecounter.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CertificateCounterDeleteOne{builder}
+}
+
+// Query returns a query builder for CertificateCounter.
+func (c *CertificateCounterClient) Query() *CertificateCounterQuery {
+	return &CertificateCounterQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCertificateCounter},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CertificateCounter entity by its id.
+func (c *CertificateCounterClient) Get(ctx context.Context, id int) (*CertificateCounter, error) {
+	return c.Query().Where(certificatecounter.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CertificateCounterClient) GetX(ctx context.Context, id int) *CertificateCounter {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CertificateCounterClient) Hooks() []Hook {
+	hooks := c.hooks.CertificateCounter
+	return append(hooks[:len(hooks):len(hooks)], certificatecounter.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CertificateCounterClient) Interceptors() []Interceptor {
+	return c.inters.CertificateCounter
+}
+
+func (c *CertificateCounterClient) mutate(ctx context.Context, m *CertificateCounterMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CertificateCounterCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CertificateCounterUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CertificateCounterUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CertificateCounterDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CertificateCounter mutation op: %q", m.Op())
+	}
+}
+
+// CertificateRequestClient is a client for the CertificateRequest schema.
+type CertificateRequestClient struct {
+	config
+}
+
+// NewCertificateRequestClient returns a client for the CertificateRequest from the given config.
+func NewCertificateRequestClient(c config) *CertificateRequestClient {
+	return &CertificateRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `certificaterequest.Hooks(f(g(h())))`.
+func (c *CertificateRequestClient) Use(hooks ...Hook) {
+	c.hooks.CertificateRequest = append(c.hooks.CertificateRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `certificaterequest.Intercept(f(g(h())))`.
+func (c *CertificateRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CertificateRequest = append(c.inters.CertificateRequest, interceptors...)
+}
+
+// Create returns a builder for creating a CertificateRequest entity.
+func (c *CertificateRequestClient) Create() *CertificateRequestCreate {
+	mutation := newCertificateRequestMutation(c.config, OpCreate)
+	return &CertificateRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CertificateRequest entities.
+func (c *CertificateRequestClient) CreateBulk(builders ...*CertificateRequestCreate) *CertificateRequestCreateBulk {
+	return &CertificateRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CertificateRequestClient) MapCreateBulk(slice any, setFunc func(*CertificateRequestCreate, int)) *CertificateRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CertificateRequestCreateBulk{err: fmt.Errorf("calling to CertificateRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CertificateRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CertificateRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CertificateRequest.
+func (c *CertificateRequestClient) Update() *CertificateRequestUpdate {
+	mutation := newCertificateRequestMutation(c.config, OpUpdate)
+	return &CertificateRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CertificateRequestClient) UpdateOne(_m *CertificateRequest) *CertificateRequestUpdateOne {
+	mutation := newCertificateRequestMutation(c.config, OpUpdateOne, withCertificateRequest(_m))
+	return &CertificateRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CertificateRequestClient) UpdateOneID(id int) *CertificateRequestUpdateOne {
+	mutation := newCertificateRequestMutation(c.config, OpUpdateOne, withCertificateRequestID(id))
+	return &CertificateRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CertificateRequest.
+func (c *CertificateRequestClient) Delete() *CertificateRequestDelete {
+	mutation := newCertificateRequestMutation(c.config, OpDelete)
+	return &CertificateRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CertificateRequestClient) DeleteOne(_m *CertificateRequest) *CertificateRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CertificateRequestClient) DeleteOneID(id int) *CertificateRequestDeleteOne {
+	builder := c.Delete().Where(certificaterequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CertificateRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for CertificateRequest.
+func (c *CertificateRequestClient) Query() *CertificateRequestQuery {
+	return &CertificateRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCertificateRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CertificateRequest entity by its id.
+func (c *CertificateRequestClient) Get(ctx context.Context, id int) (*CertificateRequest, error) {
+	return c.Query().Where(certificaterequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CertificateRequestClient) GetX(ctx context.Context, id int) *CertificateRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCertificate queries the certificate edge of a CertificateRequest.
+func (c *CertificateRequestClient) QueryCertificate(_m *CertificateRequest) *CertificateQuery {
+	query := (&CertificateClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificaterequest.Table, certificaterequest.FieldID, id),
+			sqlgraph.To(certificate.Table, certificate.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, certificaterequest.CertificateTable, certificaterequest.CertificateColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CertificateRequestClient) Hooks() []Hook {
+	hooks := c.hooks.CertificateRequest
+	return append(hooks[:len(hooks):len(hooks)], certificaterequest.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CertificateRequestClient) Interceptors() []Interceptor {
+	return c.inters.CertificateRequest
+}
+
+func (c *CertificateRequestClient) mutate(ctx context.Context, m *CertificateRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CertificateRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CertificateRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CertificateRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CertificateRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CertificateRequest mutation op: %q", m.Op())
 	}
 }
 
@@ -4876,18 +5334,20 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Announcement, Attachment, Attempt, AttemptAnswer, AuditLog, Captcha, CheckIn,
-		Enrollment, EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job,
-		LoginThrottle, Notification, Organization, PaperTemplate, Payment,
-		ProctorAssignment, Profile, Question, Region, Room, Session, Subject,
-		TrainingRecord, User, VerificationCode []ent.Hook
+		Announcement, Attachment, Attempt, AttemptAnswer, AuditLog, Captcha,
+		Certificate, CertificateCounter, CertificateRequest, CheckIn, Enrollment,
+		EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job, LoginThrottle,
+		Notification, Organization, PaperTemplate, Payment, ProctorAssignment, Profile,
+		Question, Region, Room, Session, Subject, TrainingRecord, User,
+		VerificationCode []ent.Hook
 	}
 	inters struct {
-		Announcement, Attachment, Attempt, AttemptAnswer, AuditLog, Captcha, CheckIn,
-		Enrollment, EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job,
-		LoginThrottle, Notification, Organization, PaperTemplate, Payment,
-		ProctorAssignment, Profile, Question, Region, Room, Session, Subject,
-		TrainingRecord, User, VerificationCode []ent.Interceptor
+		Announcement, Attachment, Attempt, AttemptAnswer, AuditLog, Captcha,
+		Certificate, CertificateCounter, CertificateRequest, CheckIn, Enrollment,
+		EvidenceRecord, ExamPlan, ExamSession, InvoiceProfile, Job, LoginThrottle,
+		Notification, Organization, PaperTemplate, Payment, ProctorAssignment, Profile,
+		Question, Region, Room, Session, Subject, TrainingRecord, User,
+		VerificationCode []ent.Interceptor
 	}
 )
 

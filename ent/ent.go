@@ -18,6 +18,9 @@ import (
 	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificatecounter"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -100,34 +103,37 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			announcement.Table:      announcement.ValidColumn,
-			attachment.Table:        attachment.ValidColumn,
-			attempt.Table:           attempt.ValidColumn,
-			attemptanswer.Table:     attemptanswer.ValidColumn,
-			auditlog.Table:          auditlog.ValidColumn,
-			captcha.Table:           captcha.ValidColumn,
-			checkin.Table:           checkin.ValidColumn,
-			enrollment.Table:        enrollment.ValidColumn,
-			evidencerecord.Table:    evidencerecord.ValidColumn,
-			examplan.Table:          examplan.ValidColumn,
-			examsession.Table:       examsession.ValidColumn,
-			invoiceprofile.Table:    invoiceprofile.ValidColumn,
-			job.Table:               job.ValidColumn,
-			loginthrottle.Table:     loginthrottle.ValidColumn,
-			notification.Table:      notification.ValidColumn,
-			organization.Table:      organization.ValidColumn,
-			papertemplate.Table:     papertemplate.ValidColumn,
-			payment.Table:           payment.ValidColumn,
-			proctorassignment.Table: proctorassignment.ValidColumn,
-			profile.Table:           profile.ValidColumn,
-			question.Table:          question.ValidColumn,
-			region.Table:            region.ValidColumn,
-			room.Table:              room.ValidColumn,
-			session.Table:           session.ValidColumn,
-			subject.Table:           subject.ValidColumn,
-			trainingrecord.Table:    trainingrecord.ValidColumn,
-			user.Table:              user.ValidColumn,
-			verificationcode.Table:  verificationcode.ValidColumn,
+			announcement.Table:       announcement.ValidColumn,
+			attachment.Table:         attachment.ValidColumn,
+			attempt.Table:            attempt.ValidColumn,
+			attemptanswer.Table:      attemptanswer.ValidColumn,
+			auditlog.Table:           auditlog.ValidColumn,
+			captcha.Table:            captcha.ValidColumn,
+			certificate.Table:        certificate.ValidColumn,
+			certificatecounter.Table: certificatecounter.ValidColumn,
+			certificaterequest.Table: certificaterequest.ValidColumn,
+			checkin.Table:            checkin.ValidColumn,
+			enrollment.Table:         enrollment.ValidColumn,
+			evidencerecord.Table:     evidencerecord.ValidColumn,
+			examplan.Table:           examplan.ValidColumn,
+			examsession.Table:        examsession.ValidColumn,
+			invoiceprofile.Table:     invoiceprofile.ValidColumn,
+			job.Table:                job.ValidColumn,
+			loginthrottle.Table:      loginthrottle.ValidColumn,
+			notification.Table:       notification.ValidColumn,
+			organization.Table:       organization.ValidColumn,
+			papertemplate.Table:      papertemplate.ValidColumn,
+			payment.Table:            payment.ValidColumn,
+			proctorassignment.Table:  proctorassignment.ValidColumn,
+			profile.Table:            profile.ValidColumn,
+			question.Table:           question.ValidColumn,
+			region.Table:             region.ValidColumn,
+			room.Table:               room.ValidColumn,
+			session.Table:            session.ValidColumn,
+			subject.Table:            subject.ValidColumn,
+			trainingrecord.Table:     trainingrecord.ValidColumn,
+			user.Table:               user.ValidColumn,
+			verificationcode.Table:   verificationcode.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -9,6 +9,9 @@ import (
 	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificatecounter"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -41,7 +44,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 31)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   announcement.Table,
@@ -105,6 +108,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			attempt.FieldTemplateID:         {Type: field.TypeInt, Column: attempt.FieldTemplateID},
 			attempt.FieldKind:               {Type: field.TypeEnum, Column: attempt.FieldKind},
 			attempt.FieldSeed:               {Type: field.TypeInt64, Column: attempt.FieldSeed},
+			attempt.FieldLayout:             {Type: field.TypeJSON, Column: attempt.FieldLayout},
 			attempt.FieldStatus:             {Type: field.TypeEnum, Column: attempt.FieldStatus},
 			attempt.FieldSubmitReason:       {Type: field.TypeEnum, Column: attempt.FieldSubmitReason},
 			attempt.FieldStartedAt:          {Type: field.TypeTime, Column: attempt.FieldStartedAt},
@@ -186,6 +190,108 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   certificate.Table,
+			Columns: certificate.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: certificate.FieldID,
+			},
+		},
+		Type: "Certificate",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			certificate.FieldCreatedAt:              {Type: field.TypeTime, Column: certificate.FieldCreatedAt},
+			certificate.FieldUpdatedAt:              {Type: field.TypeTime, Column: certificate.FieldUpdatedAt},
+			certificate.FieldNumber:                 {Type: field.TypeString, Column: certificate.FieldNumber},
+			certificate.FieldRevision:               {Type: field.TypeInt, Column: certificate.FieldRevision},
+			certificate.FieldStatus:                 {Type: field.TypeEnum, Column: certificate.FieldStatus},
+			certificate.FieldHolderID:               {Type: field.TypeInt, Column: certificate.FieldHolderID},
+			certificate.FieldHolderName:             {Type: field.TypeString, Column: certificate.FieldHolderName},
+			certificate.FieldHolderIDType:           {Type: field.TypeString, Column: certificate.FieldHolderIDType},
+			certificate.FieldHolderIDNumber:         {Type: field.TypeString, Column: certificate.FieldHolderIDNumber},
+			certificate.FieldHolderIDMasked:         {Type: field.TypeString, Column: certificate.FieldHolderIDMasked},
+			certificate.FieldAttemptID:              {Type: field.TypeInt, Column: certificate.FieldAttemptID},
+			certificate.FieldEnrollmentID:           {Type: field.TypeInt, Column: certificate.FieldEnrollmentID},
+			certificate.FieldSubjectID:              {Type: field.TypeInt, Column: certificate.FieldSubjectID},
+			certificate.FieldSubjectCode:            {Type: field.TypeString, Column: certificate.FieldSubjectCode},
+			certificate.FieldSubjectName:            {Type: field.TypeString, Column: certificate.FieldSubjectName},
+			certificate.FieldCategory:               {Type: field.TypeString, Column: certificate.FieldCategory},
+			certificate.FieldEmployer:               {Type: field.TypeString, Column: certificate.FieldEmployer},
+			certificate.FieldRegionCode:             {Type: field.TypeString, Column: certificate.FieldRegionCode},
+			certificate.FieldRegionName:             {Type: field.TypeString, Column: certificate.FieldRegionName},
+			certificate.FieldSiteID:                 {Type: field.TypeInt, Column: certificate.FieldSiteID},
+			certificate.FieldSiteName:               {Type: field.TypeString, Column: certificate.FieldSiteName},
+			certificate.FieldAuthority:              {Type: field.TypeString, Column: certificate.FieldAuthority},
+			certificate.FieldIssuedByID:             {Type: field.TypeInt, Column: certificate.FieldIssuedByID},
+			certificate.FieldIssuedAt:               {Type: field.TypeTime, Column: certificate.FieldIssuedAt},
+			certificate.FieldValidFrom:              {Type: field.TypeTime, Column: certificate.FieldValidFrom},
+			certificate.FieldValidUntil:             {Type: field.TypeTime, Column: certificate.FieldValidUntil},
+			certificate.FieldChangedAt:              {Type: field.TypeTime, Column: certificate.FieldChangedAt},
+			certificate.FieldRenewedAt:              {Type: field.TypeTime, Column: certificate.FieldRenewedAt},
+			certificate.FieldExpiredAt:              {Type: field.TypeTime, Column: certificate.FieldExpiredAt},
+			certificate.FieldCancelledAt:            {Type: field.TypeTime, Column: certificate.FieldCancelledAt},
+			certificate.FieldReminderDay:            {Type: field.TypeInt, Column: certificate.FieldReminderDay},
+			certificate.FieldFeeCents:               {Type: field.TypeInt, Column: certificate.FieldFeeCents},
+			certificate.FieldFeeMethod:              {Type: field.TypeEnum, Column: certificate.FieldFeeMethod},
+			certificate.FieldFeePaidAt:              {Type: field.TypeTime, Column: certificate.FieldFeePaidAt},
+			certificate.FieldFeeRecordedByID:        {Type: field.TypeInt, Column: certificate.FieldFeeRecordedByID},
+			certificate.FieldCollectedBy:            {Type: field.TypeString, Column: certificate.FieldCollectedBy},
+			certificate.FieldCollectedAt:            {Type: field.TypeTime, Column: certificate.FieldCollectedAt},
+			certificate.FieldCollectionRecordedByID: {Type: field.TypeInt, Column: certificate.FieldCollectionRecordedByID},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   certificatecounter.Table,
+			Columns: certificatecounter.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: certificatecounter.FieldID,
+			},
+		},
+		Type: "CertificateCounter",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			certificatecounter.FieldPrefix: {Type: field.TypeString, Column: certificatecounter.FieldPrefix},
+			certificatecounter.FieldYear:   {Type: field.TypeInt, Column: certificatecounter.FieldYear},
+			certificatecounter.FieldSeq:    {Type: field.TypeInt, Column: certificatecounter.FieldSeq},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   certificaterequest.Table,
+			Columns: certificaterequest.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: certificaterequest.FieldID,
+			},
+		},
+		Type: "CertificateRequest",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			certificaterequest.FieldCreatedAt:     {Type: field.TypeTime, Column: certificaterequest.FieldCreatedAt},
+			certificaterequest.FieldUpdatedAt:     {Type: field.TypeTime, Column: certificaterequest.FieldUpdatedAt},
+			certificaterequest.FieldCertificateID: {Type: field.TypeInt, Column: certificaterequest.FieldCertificateID},
+			certificaterequest.FieldHolderID:      {Type: field.TypeInt, Column: certificaterequest.FieldHolderID},
+			certificaterequest.FieldSiteID:        {Type: field.TypeInt, Column: certificaterequest.FieldSiteID},
+			certificaterequest.FieldKind:          {Type: field.TypeEnum, Column: certificaterequest.FieldKind},
+			certificaterequest.FieldStatus:        {Type: field.TypeEnum, Column: certificaterequest.FieldStatus},
+			certificaterequest.FieldNewRegionCode: {Type: field.TypeString, Column: certificaterequest.FieldNewRegionCode},
+			certificaterequest.FieldNewRegionName: {Type: field.TypeString, Column: certificaterequest.FieldNewRegionName},
+			certificaterequest.FieldNewEmployer:   {Type: field.TypeString, Column: certificaterequest.FieldNewEmployer},
+			certificaterequest.FieldLeftJob:       {Type: field.TypeBool, Column: certificaterequest.FieldLeftJob},
+			certificaterequest.FieldAttachmentIds: {Type: field.TypeJSON, Column: certificaterequest.FieldAttachmentIds},
+			certificaterequest.FieldOldRegionName: {Type: field.TypeString, Column: certificaterequest.FieldOldRegionName},
+			certificaterequest.FieldOldEmployer:   {Type: field.TypeString, Column: certificaterequest.FieldOldEmployer},
+			certificaterequest.FieldOldValidUntil: {Type: field.TypeTime, Column: certificaterequest.FieldOldValidUntil},
+			certificaterequest.FieldNewValidUntil: {Type: field.TypeTime, Column: certificaterequest.FieldNewValidUntil},
+			certificaterequest.FieldStatement:     {Type: field.TypeString, Column: certificaterequest.FieldStatement},
+			certificaterequest.FieldSubmittedAt:   {Type: field.TypeTime, Column: certificaterequest.FieldSubmittedAt},
+			certificaterequest.FieldReviewedAt:    {Type: field.TypeTime, Column: certificaterequest.FieldReviewedAt},
+			certificaterequest.FieldReviewerID:    {Type: field.TypeInt, Column: certificaterequest.FieldReviewerID},
+			certificaterequest.FieldReviewReason:  {Type: field.TypeString, Column: certificaterequest.FieldReviewReason},
+			certificaterequest.FieldWithdrawnAt:   {Type: field.TypeTime, Column: certificaterequest.FieldWithdrawnAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   checkin.Table,
 			Columns: checkin.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -205,7 +311,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			checkin.FieldCheckedInAt:   {Type: field.TypeTime, Column: checkin.FieldCheckedInAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   enrollment.Table,
 			Columns: enrollment.Columns,
@@ -242,7 +348,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			enrollment.FieldTicketNotifiedAt:   {Type: field.TypeTime, Column: enrollment.FieldTicketNotifiedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   evidencerecord.Table,
 			Columns: evidencerecord.Columns,
@@ -263,7 +369,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			evidencerecord.FieldHash:     {Type: field.TypeString, Column: evidencerecord.FieldHash},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   examplan.Table,
 			Columns: examplan.Columns,
@@ -288,7 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			examplan.FieldSubmittedByID:  {Type: field.TypeInt, Column: examplan.FieldSubmittedByID},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   examsession.Table,
 			Columns: examsession.Columns,
@@ -314,7 +420,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			examsession.FieldStatus:          {Type: field.TypeEnum, Column: examsession.FieldStatus},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   invoiceprofile.Table,
 			Columns: invoiceprofile.Columns,
@@ -337,7 +443,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			invoiceprofile.FieldEmail:          {Type: field.TypeString, Column: invoiceprofile.FieldEmail},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   job.Table,
 			Columns: job.Columns,
@@ -362,7 +468,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			job.FieldCreatedAt:   {Type: field.TypeTime, Column: job.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   loginthrottle.Table,
 			Columns: loginthrottle.Columns,
@@ -379,7 +485,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			loginthrottle.FieldLockedUntil:   {Type: field.TypeTime, Column: loginthrottle.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notification.Table,
 			Columns: notification.Columns,
@@ -398,7 +504,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notification.FieldReadAt:    {Type: field.TypeTime, Column: notification.FieldReadAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organization.Table,
 			Columns: organization.Columns,
@@ -424,7 +530,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organization.FieldReviewedByID: {Type: field.TypeInt, Column: organization.FieldReviewedByID},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   papertemplate.Table,
 			Columns: papertemplate.Columns,
@@ -446,7 +552,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			papertemplate.FieldActive:          {Type: field.TypeBool, Column: papertemplate.FieldActive},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
@@ -473,7 +579,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldPaidAt:            {Type: field.TypeTime, Column: payment.FieldPaidAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   proctorassignment.Table,
 			Columns: proctorassignment.Columns,
@@ -490,7 +596,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			proctorassignment.FieldCreatedAt: {Type: field.TypeTime, Column: proctorassignment.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   profile.Table,
 			Columns: profile.Columns,
@@ -518,7 +624,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			profile.FieldPostCode:      {Type: field.TypeString, Column: profile.FieldPostCode},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   question.Table,
 			Columns: question.Columns,
@@ -542,7 +648,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			question.FieldActive:      {Type: field.TypeBool, Column: question.FieldActive},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   region.Table,
 			Columns: region.Columns,
@@ -557,7 +663,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			region.FieldName: {Type: field.TypeString, Column: region.FieldName},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -577,7 +683,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldDisabled:  {Type: field.TypeBool, Column: room.FieldDisabled},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -600,7 +706,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserAgent:      {Type: field.TypeString, Column: session.FieldUserAgent},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   subject.Table,
 			Columns: subject.Columns,
@@ -622,7 +728,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			subject.FieldActive:       {Type: field.TypeBool, Column: subject.FieldActive},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   trainingrecord.Table,
 			Columns: trainingrecord.Columns,
@@ -649,7 +755,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			trainingrecord.FieldReviewedAt:    {Type: field.TypeTime, Column: trainingrecord.FieldReviewedAt},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[29] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -675,7 +781,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldPasswordChangedAt: {Type: field.TypeTime, Column: user.FieldPasswordChangedAt},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[30] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -731,6 +837,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"AttemptAnswer",
 		"Attempt",
+	)
+	graph.MustAddE(
+		"requests",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.RequestsTable,
+			Columns: []string{certificate.RequestsColumn},
+			Bidi:    false,
+		},
+		"Certificate",
+		"CertificateRequest",
+	)
+	graph.MustAddE(
+		"certificate",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificaterequest.CertificateTable,
+			Columns: []string{certificaterequest.CertificateColumn},
+			Bidi:    false,
+		},
+		"CertificateRequest",
+		"Certificate",
 	)
 	graph.MustAddE(
 		"enrollment",
@@ -1485,6 +1615,11 @@ func (f *AttemptFilter) WhereSeed(p entql.Int64P) {
 	f.Where(p.Field(attempt.FieldSeed))
 }
 
+// WhereLayout applies the entql json.RawMessage predicate on the layout field.
+func (f *AttemptFilter) WhereLayout(p entql.BytesP) {
+	f.Where(p.Field(attempt.FieldLayout))
+}
+
 // WhereStatus applies the entql string predicate on the status field.
 func (f *AttemptFilter) WhereStatus(p entql.StringP) {
 	f.Where(p.Field(attempt.FieldStatus))
@@ -1824,6 +1959,469 @@ func (f *CaptchaFilter) WhereExpiresAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CertificateQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CertificateQuery builder.
+func (_q *CertificateQuery) Filter() *CertificateFilter {
+	return &CertificateFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CertificateMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CertificateMutation builder.
+func (m *CertificateMutation) Filter() *CertificateFilter {
+	return &CertificateFilter{config: m.config, predicateAdder: m}
+}
+
+// CertificateFilter provides a generic filtering capability at runtime for CertificateQuery.
+type CertificateFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CertificateFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CertificateFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CertificateFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CertificateFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldUpdatedAt))
+}
+
+// WhereNumber applies the entql string predicate on the number field.
+func (f *CertificateFilter) WhereNumber(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldNumber))
+}
+
+// WhereRevision applies the entql int predicate on the revision field.
+func (f *CertificateFilter) WhereRevision(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldRevision))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *CertificateFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldStatus))
+}
+
+// WhereHolderID applies the entql int predicate on the holder_id field.
+func (f *CertificateFilter) WhereHolderID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldHolderID))
+}
+
+// WhereHolderName applies the entql string predicate on the holder_name field.
+func (f *CertificateFilter) WhereHolderName(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldHolderName))
+}
+
+// WhereHolderIDType applies the entql string predicate on the holder_id_type field.
+func (f *CertificateFilter) WhereHolderIDType(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldHolderIDType))
+}
+
+// WhereHolderIDNumber applies the entql string predicate on the holder_id_number field.
+func (f *CertificateFilter) WhereHolderIDNumber(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldHolderIDNumber))
+}
+
+// WhereHolderIDMasked applies the entql string predicate on the holder_id_masked field.
+func (f *CertificateFilter) WhereHolderIDMasked(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldHolderIDMasked))
+}
+
+// WhereAttemptID applies the entql int predicate on the attempt_id field.
+func (f *CertificateFilter) WhereAttemptID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldAttemptID))
+}
+
+// WhereEnrollmentID applies the entql int predicate on the enrollment_id field.
+func (f *CertificateFilter) WhereEnrollmentID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldEnrollmentID))
+}
+
+// WhereSubjectID applies the entql int predicate on the subject_id field.
+func (f *CertificateFilter) WhereSubjectID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldSubjectID))
+}
+
+// WhereSubjectCode applies the entql string predicate on the subject_code field.
+func (f *CertificateFilter) WhereSubjectCode(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldSubjectCode))
+}
+
+// WhereSubjectName applies the entql string predicate on the subject_name field.
+func (f *CertificateFilter) WhereSubjectName(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldSubjectName))
+}
+
+// WhereCategory applies the entql string predicate on the category field.
+func (f *CertificateFilter) WhereCategory(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldCategory))
+}
+
+// WhereEmployer applies the entql string predicate on the employer field.
+func (f *CertificateFilter) WhereEmployer(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldEmployer))
+}
+
+// WhereRegionCode applies the entql string predicate on the region_code field.
+func (f *CertificateFilter) WhereRegionCode(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldRegionCode))
+}
+
+// WhereRegionName applies the entql string predicate on the region_name field.
+func (f *CertificateFilter) WhereRegionName(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldRegionName))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *CertificateFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldSiteID))
+}
+
+// WhereSiteName applies the entql string predicate on the site_name field.
+func (f *CertificateFilter) WhereSiteName(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldSiteName))
+}
+
+// WhereAuthority applies the entql string predicate on the authority field.
+func (f *CertificateFilter) WhereAuthority(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldAuthority))
+}
+
+// WhereIssuedByID applies the entql int predicate on the issued_by_id field.
+func (f *CertificateFilter) WhereIssuedByID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldIssuedByID))
+}
+
+// WhereIssuedAt applies the entql time.Time predicate on the issued_at field.
+func (f *CertificateFilter) WhereIssuedAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldIssuedAt))
+}
+
+// WhereValidFrom applies the entql time.Time predicate on the valid_from field.
+func (f *CertificateFilter) WhereValidFrom(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldValidFrom))
+}
+
+// WhereValidUntil applies the entql time.Time predicate on the valid_until field.
+func (f *CertificateFilter) WhereValidUntil(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldValidUntil))
+}
+
+// WhereChangedAt applies the entql time.Time predicate on the changed_at field.
+func (f *CertificateFilter) WhereChangedAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldChangedAt))
+}
+
+// WhereRenewedAt applies the entql time.Time predicate on the renewed_at field.
+func (f *CertificateFilter) WhereRenewedAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldRenewedAt))
+}
+
+// WhereExpiredAt applies the entql time.Time predicate on the expired_at field.
+func (f *CertificateFilter) WhereExpiredAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldExpiredAt))
+}
+
+// WhereCancelledAt applies the entql time.Time predicate on the cancelled_at field.
+func (f *CertificateFilter) WhereCancelledAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldCancelledAt))
+}
+
+// WhereReminderDay applies the entql int predicate on the reminder_day field.
+func (f *CertificateFilter) WhereReminderDay(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldReminderDay))
+}
+
+// WhereFeeCents applies the entql int predicate on the fee_cents field.
+func (f *CertificateFilter) WhereFeeCents(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldFeeCents))
+}
+
+// WhereFeeMethod applies the entql string predicate on the fee_method field.
+func (f *CertificateFilter) WhereFeeMethod(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldFeeMethod))
+}
+
+// WhereFeePaidAt applies the entql time.Time predicate on the fee_paid_at field.
+func (f *CertificateFilter) WhereFeePaidAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldFeePaidAt))
+}
+
+// WhereFeeRecordedByID applies the entql int predicate on the fee_recorded_by_id field.
+func (f *CertificateFilter) WhereFeeRecordedByID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldFeeRecordedByID))
+}
+
+// WhereCollectedBy applies the entql string predicate on the collected_by field.
+func (f *CertificateFilter) WhereCollectedBy(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldCollectedBy))
+}
+
+// WhereCollectedAt applies the entql time.Time predicate on the collected_at field.
+func (f *CertificateFilter) WhereCollectedAt(p entql.TimeP) {
+	f.Where(p.Field(certificate.FieldCollectedAt))
+}
+
+// WhereCollectionRecordedByID applies the entql int predicate on the collection_recorded_by_id field.
+func (f *CertificateFilter) WhereCollectionRecordedByID(p entql.IntP) {
+	f.Where(p.Field(certificate.FieldCollectionRecordedByID))
+}
+
+// WhereHasRequests applies a predicate to check if query has an edge requests.
+func (f *CertificateFilter) WhereHasRequests() {
+	f.Where(entql.HasEdge("requests"))
+}
+
+// WhereHasRequestsWith applies a predicate to check if query has an edge requests with a given conditions (other predicates).
+func (f *CertificateFilter) WhereHasRequestsWith(preds ...predicate.CertificateRequest) {
+	f.Where(entql.HasEdgeWith("requests", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CertificateCounterQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CertificateCounterQuery builder.
+func (_q *CertificateCounterQuery) Filter() *CertificateCounterFilter {
+	return &CertificateCounterFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CertificateCounterMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CertificateCounterMutation builder.
+func (m *CertificateCounterMutation) Filter() *CertificateCounterFilter {
+	return &CertificateCounterFilter{config: m.config, predicateAdder: m}
+}
+
+// CertificateCounterFilter provides a generic filtering capability at runtime for CertificateCounterQuery.
+type CertificateCounterFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CertificateCounterFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CertificateCounterFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(certificatecounter.FieldID))
+}
+
+// WherePrefix applies the entql string predicate on the prefix field.
+func (f *CertificateCounterFilter) WherePrefix(p entql.StringP) {
+	f.Where(p.Field(certificatecounter.FieldPrefix))
+}
+
+// WhereYear applies the entql int predicate on the year field.
+func (f *CertificateCounterFilter) WhereYear(p entql.IntP) {
+	f.Where(p.Field(certificatecounter.FieldYear))
+}
+
+// WhereSeq applies the entql int predicate on the seq field.
+func (f *CertificateCounterFilter) WhereSeq(p entql.IntP) {
+	f.Where(p.Field(certificatecounter.FieldSeq))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CertificateRequestQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CertificateRequestQuery builder.
+func (_q *CertificateRequestQuery) Filter() *CertificateRequestFilter {
+	return &CertificateRequestFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CertificateRequestMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CertificateRequestMutation builder.
+func (m *CertificateRequestMutation) Filter() *CertificateRequestFilter {
+	return &CertificateRequestFilter{config: m.config, predicateAdder: m}
+}
+
+// CertificateRequestFilter provides a generic filtering capability at runtime for CertificateRequestQuery.
+type CertificateRequestFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CertificateRequestFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CertificateRequestFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(certificaterequest.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CertificateRequestFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CertificateRequestFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldUpdatedAt))
+}
+
+// WhereCertificateID applies the entql int predicate on the certificate_id field.
+func (f *CertificateRequestFilter) WhereCertificateID(p entql.IntP) {
+	f.Where(p.Field(certificaterequest.FieldCertificateID))
+}
+
+// WhereHolderID applies the entql int predicate on the holder_id field.
+func (f *CertificateRequestFilter) WhereHolderID(p entql.IntP) {
+	f.Where(p.Field(certificaterequest.FieldHolderID))
+}
+
+// WhereSiteID applies the entql int predicate on the site_id field.
+func (f *CertificateRequestFilter) WhereSiteID(p entql.IntP) {
+	f.Where(p.Field(certificaterequest.FieldSiteID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *CertificateRequestFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldKind))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *CertificateRequestFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldStatus))
+}
+
+// WhereNewRegionCode applies the entql string predicate on the new_region_code field.
+func (f *CertificateRequestFilter) WhereNewRegionCode(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldNewRegionCode))
+}
+
+// WhereNewRegionName applies the entql string predicate on the new_region_name field.
+func (f *CertificateRequestFilter) WhereNewRegionName(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldNewRegionName))
+}
+
+// WhereNewEmployer applies the entql string predicate on the new_employer field.
+func (f *CertificateRequestFilter) WhereNewEmployer(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldNewEmployer))
+}
+
+// WhereLeftJob applies the entql bool predicate on the left_job field.
+func (f *CertificateRequestFilter) WhereLeftJob(p entql.BoolP) {
+	f.Where(p.Field(certificaterequest.FieldLeftJob))
+}
+
+// WhereAttachmentIds applies the entql json.RawMessage predicate on the attachment_ids field.
+func (f *CertificateRequestFilter) WhereAttachmentIds(p entql.BytesP) {
+	f.Where(p.Field(certificaterequest.FieldAttachmentIds))
+}
+
+// WhereOldRegionName applies the entql string predicate on the old_region_name field.
+func (f *CertificateRequestFilter) WhereOldRegionName(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldOldRegionName))
+}
+
+// WhereOldEmployer applies the entql string predicate on the old_employer field.
+func (f *CertificateRequestFilter) WhereOldEmployer(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldOldEmployer))
+}
+
+// WhereOldValidUntil applies the entql time.Time predicate on the old_valid_until field.
+func (f *CertificateRequestFilter) WhereOldValidUntil(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldOldValidUntil))
+}
+
+// WhereNewValidUntil applies the entql time.Time predicate on the new_valid_until field.
+func (f *CertificateRequestFilter) WhereNewValidUntil(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldNewValidUntil))
+}
+
+// WhereStatement applies the entql string predicate on the statement field.
+func (f *CertificateRequestFilter) WhereStatement(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldStatement))
+}
+
+// WhereSubmittedAt applies the entql time.Time predicate on the submitted_at field.
+func (f *CertificateRequestFilter) WhereSubmittedAt(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldSubmittedAt))
+}
+
+// WhereReviewedAt applies the entql time.Time predicate on the reviewed_at field.
+func (f *CertificateRequestFilter) WhereReviewedAt(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldReviewedAt))
+}
+
+// WhereReviewerID applies the entql int predicate on the reviewer_id field.
+func (f *CertificateRequestFilter) WhereReviewerID(p entql.IntP) {
+	f.Where(p.Field(certificaterequest.FieldReviewerID))
+}
+
+// WhereReviewReason applies the entql string predicate on the review_reason field.
+func (f *CertificateRequestFilter) WhereReviewReason(p entql.StringP) {
+	f.Where(p.Field(certificaterequest.FieldReviewReason))
+}
+
+// WhereWithdrawnAt applies the entql time.Time predicate on the withdrawn_at field.
+func (f *CertificateRequestFilter) WhereWithdrawnAt(p entql.TimeP) {
+	f.Where(p.Field(certificaterequest.FieldWithdrawnAt))
+}
+
+// WhereHasCertificate applies a predicate to check if query has an edge certificate.
+func (f *CertificateRequestFilter) WhereHasCertificate() {
+	f.Where(entql.HasEdge("certificate"))
+}
+
+// WhereHasCertificateWith applies a predicate to check if query has an edge certificate with a given conditions (other predicates).
+func (f *CertificateRequestFilter) WhereHasCertificateWith(preds ...predicate.Certificate) {
+	f.Where(entql.HasEdgeWith("certificate", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CheckInQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1852,7 +2450,7 @@ type CheckInFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CheckInFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1960,7 +2558,7 @@ type EnrollmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EnrollmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2232,7 +2830,7 @@ type EvidenceRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EvidenceRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2312,7 +2910,7 @@ type ExamPlanFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExamPlanFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2454,7 +3052,7 @@ type ExamSessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ExamSessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2629,7 +3227,7 @@ type InvoiceProfileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InvoiceProfileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2733,7 +3331,7 @@ type JobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2833,7 +3431,7 @@ type LoginThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LoginThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2893,7 +3491,7 @@ type NotificationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NotificationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2977,7 +3575,7 @@ type OrganizationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganizationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3124,7 +3722,7 @@ type PaperTemplateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaperTemplateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3223,7 +3821,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3375,7 +3973,7 @@ type ProctorAssignmentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProctorAssignmentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3435,7 +4033,7 @@ type ProfileFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProfileFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3578,7 +4176,7 @@ type QuestionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *QuestionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3687,7 +4285,7 @@ type RegionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RegionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3737,7 +4335,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3826,7 +4424,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3930,7 +4528,7 @@ type SubjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SubjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4015,7 +4613,7 @@ type TrainingRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TrainingRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4153,7 +4751,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[29].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4342,7 +4940,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[30].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -14,6 +14,8 @@ import (
 	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -599,6 +601,487 @@ func newAuditLogPaginateArgs(rv map[string]any) *auditlogPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AuditLogWhereInput); ok {
 		args.opts = append(args.opts, WithAuditLogFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CertificateQuery) CollectFields(ctx context.Context, satisfies ...string) (*CertificateQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CertificateQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(certificate.Columns))
+		selectedFields = []string{certificate.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "requests":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CertificateRequestClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, certificaterequestImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedRequests(alias, func(wq *CertificateRequestQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[certificate.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldCreatedAt)
+				fieldSeen[certificate.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[certificate.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldUpdatedAt)
+				fieldSeen[certificate.FieldUpdatedAt] = struct{}{}
+			}
+		case "number":
+			if _, ok := fieldSeen[certificate.FieldNumber]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldNumber)
+				fieldSeen[certificate.FieldNumber] = struct{}{}
+			}
+		case "revision":
+			if _, ok := fieldSeen[certificate.FieldRevision]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldRevision)
+				fieldSeen[certificate.FieldRevision] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[certificate.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldStatus)
+				fieldSeen[certificate.FieldStatus] = struct{}{}
+			}
+		case "holderID":
+			if _, ok := fieldSeen[certificate.FieldHolderID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldHolderID)
+				fieldSeen[certificate.FieldHolderID] = struct{}{}
+			}
+		case "holderName":
+			if _, ok := fieldSeen[certificate.FieldHolderName]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldHolderName)
+				fieldSeen[certificate.FieldHolderName] = struct{}{}
+			}
+		case "holderIDType":
+			if _, ok := fieldSeen[certificate.FieldHolderIDType]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldHolderIDType)
+				fieldSeen[certificate.FieldHolderIDType] = struct{}{}
+			}
+		case "holderIDMasked":
+			if _, ok := fieldSeen[certificate.FieldHolderIDMasked]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldHolderIDMasked)
+				fieldSeen[certificate.FieldHolderIDMasked] = struct{}{}
+			}
+		case "attemptID":
+			if _, ok := fieldSeen[certificate.FieldAttemptID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldAttemptID)
+				fieldSeen[certificate.FieldAttemptID] = struct{}{}
+			}
+		case "enrollmentID":
+			if _, ok := fieldSeen[certificate.FieldEnrollmentID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldEnrollmentID)
+				fieldSeen[certificate.FieldEnrollmentID] = struct{}{}
+			}
+		case "subjectID":
+			if _, ok := fieldSeen[certificate.FieldSubjectID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldSubjectID)
+				fieldSeen[certificate.FieldSubjectID] = struct{}{}
+			}
+		case "subjectCode":
+			if _, ok := fieldSeen[certificate.FieldSubjectCode]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldSubjectCode)
+				fieldSeen[certificate.FieldSubjectCode] = struct{}{}
+			}
+		case "subjectName":
+			if _, ok := fieldSeen[certificate.FieldSubjectName]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldSubjectName)
+				fieldSeen[certificate.FieldSubjectName] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[certificate.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldCategory)
+				fieldSeen[certificate.FieldCategory] = struct{}{}
+			}
+		case "employer":
+			if _, ok := fieldSeen[certificate.FieldEmployer]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldEmployer)
+				fieldSeen[certificate.FieldEmployer] = struct{}{}
+			}
+		case "regionCode":
+			if _, ok := fieldSeen[certificate.FieldRegionCode]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldRegionCode)
+				fieldSeen[certificate.FieldRegionCode] = struct{}{}
+			}
+		case "regionName":
+			if _, ok := fieldSeen[certificate.FieldRegionName]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldRegionName)
+				fieldSeen[certificate.FieldRegionName] = struct{}{}
+			}
+		case "siteID":
+			if _, ok := fieldSeen[certificate.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldSiteID)
+				fieldSeen[certificate.FieldSiteID] = struct{}{}
+			}
+		case "siteName":
+			if _, ok := fieldSeen[certificate.FieldSiteName]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldSiteName)
+				fieldSeen[certificate.FieldSiteName] = struct{}{}
+			}
+		case "authority":
+			if _, ok := fieldSeen[certificate.FieldAuthority]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldAuthority)
+				fieldSeen[certificate.FieldAuthority] = struct{}{}
+			}
+		case "issuedByID":
+			if _, ok := fieldSeen[certificate.FieldIssuedByID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldIssuedByID)
+				fieldSeen[certificate.FieldIssuedByID] = struct{}{}
+			}
+		case "issuedAt":
+			if _, ok := fieldSeen[certificate.FieldIssuedAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldIssuedAt)
+				fieldSeen[certificate.FieldIssuedAt] = struct{}{}
+			}
+		case "validFrom":
+			if _, ok := fieldSeen[certificate.FieldValidFrom]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldValidFrom)
+				fieldSeen[certificate.FieldValidFrom] = struct{}{}
+			}
+		case "validUntil":
+			if _, ok := fieldSeen[certificate.FieldValidUntil]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldValidUntil)
+				fieldSeen[certificate.FieldValidUntil] = struct{}{}
+			}
+		case "changedAt":
+			if _, ok := fieldSeen[certificate.FieldChangedAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldChangedAt)
+				fieldSeen[certificate.FieldChangedAt] = struct{}{}
+			}
+		case "renewedAt":
+			if _, ok := fieldSeen[certificate.FieldRenewedAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldRenewedAt)
+				fieldSeen[certificate.FieldRenewedAt] = struct{}{}
+			}
+		case "expiredAt":
+			if _, ok := fieldSeen[certificate.FieldExpiredAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldExpiredAt)
+				fieldSeen[certificate.FieldExpiredAt] = struct{}{}
+			}
+		case "cancelledAt":
+			if _, ok := fieldSeen[certificate.FieldCancelledAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldCancelledAt)
+				fieldSeen[certificate.FieldCancelledAt] = struct{}{}
+			}
+		case "feeCents":
+			if _, ok := fieldSeen[certificate.FieldFeeCents]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldFeeCents)
+				fieldSeen[certificate.FieldFeeCents] = struct{}{}
+			}
+		case "feeMethod":
+			if _, ok := fieldSeen[certificate.FieldFeeMethod]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldFeeMethod)
+				fieldSeen[certificate.FieldFeeMethod] = struct{}{}
+			}
+		case "feePaidAt":
+			if _, ok := fieldSeen[certificate.FieldFeePaidAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldFeePaidAt)
+				fieldSeen[certificate.FieldFeePaidAt] = struct{}{}
+			}
+		case "feeRecordedByID":
+			if _, ok := fieldSeen[certificate.FieldFeeRecordedByID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldFeeRecordedByID)
+				fieldSeen[certificate.FieldFeeRecordedByID] = struct{}{}
+			}
+		case "collectedBy":
+			if _, ok := fieldSeen[certificate.FieldCollectedBy]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldCollectedBy)
+				fieldSeen[certificate.FieldCollectedBy] = struct{}{}
+			}
+		case "collectedAt":
+			if _, ok := fieldSeen[certificate.FieldCollectedAt]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldCollectedAt)
+				fieldSeen[certificate.FieldCollectedAt] = struct{}{}
+			}
+		case "collectionRecordedByID":
+			if _, ok := fieldSeen[certificate.FieldCollectionRecordedByID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldCollectionRecordedByID)
+				fieldSeen[certificate.FieldCollectionRecordedByID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type certificatePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CertificatePaginateOption
+}
+
+func newCertificatePaginateArgs(rv map[string]any) *certificatePaginateArgs {
+	args := &certificatePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CertificateOrder{Field: &CertificateOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCertificateOrder(order))
+			}
+		case *CertificateOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCertificateOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CertificateWhereInput); ok {
+		args.opts = append(args.opts, WithCertificateFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CertificateRequestQuery) CollectFields(ctx context.Context, satisfies ...string) (*CertificateRequestQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CertificateRequestQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(certificaterequest.Columns))
+		selectedFields = []string{certificaterequest.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "certificate":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CertificateClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, certificateImplementors)...); err != nil {
+				return err
+			}
+			_q.withCertificate = query
+			if _, ok := fieldSeen[certificaterequest.FieldCertificateID]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldCertificateID)
+				fieldSeen[certificaterequest.FieldCertificateID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[certificaterequest.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldCreatedAt)
+				fieldSeen[certificaterequest.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[certificaterequest.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldUpdatedAt)
+				fieldSeen[certificaterequest.FieldUpdatedAt] = struct{}{}
+			}
+		case "certificateID":
+			if _, ok := fieldSeen[certificaterequest.FieldCertificateID]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldCertificateID)
+				fieldSeen[certificaterequest.FieldCertificateID] = struct{}{}
+			}
+		case "holderID":
+			if _, ok := fieldSeen[certificaterequest.FieldHolderID]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldHolderID)
+				fieldSeen[certificaterequest.FieldHolderID] = struct{}{}
+			}
+		case "siteID":
+			if _, ok := fieldSeen[certificaterequest.FieldSiteID]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldSiteID)
+				fieldSeen[certificaterequest.FieldSiteID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[certificaterequest.FieldKind]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldKind)
+				fieldSeen[certificaterequest.FieldKind] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[certificaterequest.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldStatus)
+				fieldSeen[certificaterequest.FieldStatus] = struct{}{}
+			}
+		case "newRegionCode":
+			if _, ok := fieldSeen[certificaterequest.FieldNewRegionCode]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldNewRegionCode)
+				fieldSeen[certificaterequest.FieldNewRegionCode] = struct{}{}
+			}
+		case "newRegionName":
+			if _, ok := fieldSeen[certificaterequest.FieldNewRegionName]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldNewRegionName)
+				fieldSeen[certificaterequest.FieldNewRegionName] = struct{}{}
+			}
+		case "newEmployer":
+			if _, ok := fieldSeen[certificaterequest.FieldNewEmployer]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldNewEmployer)
+				fieldSeen[certificaterequest.FieldNewEmployer] = struct{}{}
+			}
+		case "leftJob":
+			if _, ok := fieldSeen[certificaterequest.FieldLeftJob]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldLeftJob)
+				fieldSeen[certificaterequest.FieldLeftJob] = struct{}{}
+			}
+		case "oldRegionName":
+			if _, ok := fieldSeen[certificaterequest.FieldOldRegionName]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldOldRegionName)
+				fieldSeen[certificaterequest.FieldOldRegionName] = struct{}{}
+			}
+		case "oldEmployer":
+			if _, ok := fieldSeen[certificaterequest.FieldOldEmployer]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldOldEmployer)
+				fieldSeen[certificaterequest.FieldOldEmployer] = struct{}{}
+			}
+		case "oldValidUntil":
+			if _, ok := fieldSeen[certificaterequest.FieldOldValidUntil]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldOldValidUntil)
+				fieldSeen[certificaterequest.FieldOldValidUntil] = struct{}{}
+			}
+		case "newValidUntil":
+			if _, ok := fieldSeen[certificaterequest.FieldNewValidUntil]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldNewValidUntil)
+				fieldSeen[certificaterequest.FieldNewValidUntil] = struct{}{}
+			}
+		case "statement":
+			if _, ok := fieldSeen[certificaterequest.FieldStatement]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldStatement)
+				fieldSeen[certificaterequest.FieldStatement] = struct{}{}
+			}
+		case "submittedAt":
+			if _, ok := fieldSeen[certificaterequest.FieldSubmittedAt]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldSubmittedAt)
+				fieldSeen[certificaterequest.FieldSubmittedAt] = struct{}{}
+			}
+		case "reviewedAt":
+			if _, ok := fieldSeen[certificaterequest.FieldReviewedAt]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldReviewedAt)
+				fieldSeen[certificaterequest.FieldReviewedAt] = struct{}{}
+			}
+		case "reviewerID":
+			if _, ok := fieldSeen[certificaterequest.FieldReviewerID]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldReviewerID)
+				fieldSeen[certificaterequest.FieldReviewerID] = struct{}{}
+			}
+		case "reviewReason":
+			if _, ok := fieldSeen[certificaterequest.FieldReviewReason]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldReviewReason)
+				fieldSeen[certificaterequest.FieldReviewReason] = struct{}{}
+			}
+		case "withdrawnAt":
+			if _, ok := fieldSeen[certificaterequest.FieldWithdrawnAt]; !ok {
+				selectedFields = append(selectedFields, certificaterequest.FieldWithdrawnAt)
+				fieldSeen[certificaterequest.FieldWithdrawnAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type certificaterequestPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CertificateRequestPaginateOption
+}
+
+func newCertificateRequestPaginateArgs(rv map[string]any) *certificaterequestPaginateArgs {
+	args := &certificaterequestPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CertificateRequestOrder{Field: &CertificateRequestOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCertificateRequestOrder(order))
+			}
+		case *CertificateRequestOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCertificateRequestOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CertificateRequestWhereInput); ok {
+		args.opts = append(args.opts, WithCertificateRequestFilter(v.Filter))
 	}
 	return args
 }

@@ -8,6 +8,26 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *Certificate) Requests(ctx context.Context) (result []*CertificateRequest, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedRequests(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.RequestsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRequests().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *CertificateRequest) Certificate(ctx context.Context) (*Certificate, error) {
+	result, err := _m.Edges.CertificateOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCertificate().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *CheckIn) Enrollment(ctx context.Context) (*Enrollment, error) {
 	result, err := _m.Edges.EnrollmentOrErr()
 	if IsNotLoaded(err) {

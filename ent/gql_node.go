@@ -14,6 +14,8 @@ import (
 	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -59,6 +61,16 @@ var auditlogImplementors = []string{"AuditLog", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditLog) IsNode() {}
+
+var certificateImplementors = []string{"Certificate", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Certificate) IsNode() {}
+
+var certificaterequestImplementors = []string{"CertificateRequest", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CertificateRequest) IsNode() {}
 
 var checkinImplementors = []string{"CheckIn", "Node"}
 
@@ -259,6 +271,24 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(auditlog.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditlogImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case certificate.Table:
+		query := c.Certificate.Query().
+			Where(certificate.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, certificateImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case certificaterequest.Table:
+		query := c.CertificateRequest.Query().
+			Where(certificaterequest.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, certificaterequestImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -550,6 +580,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.AuditLog.Query().
 			Where(auditlog.IDIn(ids...))
 		query, err := query.CollectFields(ctx, auditlogImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case certificate.Table:
+		query := c.Certificate.Query().
+			Where(certificate.IDIn(ids...))
+		query, err := query.CollectFields(ctx, certificateImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case certificaterequest.Table:
+		query := c.CertificateRequest.Query().
+			Where(certificaterequest.IDIn(ids...))
+		query, err := query.CollectFields(ctx, certificaterequestImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -1323,6 +1325,706 @@ func (_m *AuditLog) ToEdge(order *AuditLogOrder) *AuditLogEdge {
 		order = DefaultAuditLogOrder
 	}
 	return &AuditLogEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CertificateEdge is the edge representation of Certificate.
+type CertificateEdge struct {
+	Node   *Certificate `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// CertificateConnection is the connection containing edges to Certificate.
+type CertificateConnection struct {
+	Edges      []*CertificateEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *CertificateConnection) build(nodes []*Certificate, pager *certificatePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Certificate
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Certificate {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Certificate {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CertificateEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CertificateEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CertificatePaginateOption enables pagination customization.
+type CertificatePaginateOption func(*certificatePager) error
+
+// WithCertificateOrder configures pagination ordering.
+func WithCertificateOrder(order *CertificateOrder) CertificatePaginateOption {
+	if order == nil {
+		order = DefaultCertificateOrder
+	}
+	o := *order
+	return func(pager *certificatePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCertificateOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCertificateFilter configures pagination filter.
+func WithCertificateFilter(filter func(*CertificateQuery) (*CertificateQuery, error)) CertificatePaginateOption {
+	return func(pager *certificatePager) error {
+		if filter == nil {
+			return errors.New("CertificateQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type certificatePager struct {
+	reverse bool
+	order   *CertificateOrder
+	filter  func(*CertificateQuery) (*CertificateQuery, error)
+}
+
+func newCertificatePager(opts []CertificatePaginateOption, reverse bool) (*certificatePager, error) {
+	pager := &certificatePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCertificateOrder
+	}
+	return pager, nil
+}
+
+func (p *certificatePager) applyFilter(query *CertificateQuery) (*CertificateQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *certificatePager) toCursor(_m *Certificate) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *certificatePager) applyCursors(query *CertificateQuery, after, before *Cursor) (*CertificateQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCertificateOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *certificatePager) applyOrder(query *CertificateQuery) *CertificateQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCertificateOrder.Field {
+		query = query.Order(DefaultCertificateOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *certificatePager) orderExpr(query *CertificateQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCertificateOrder.Field {
+			b.Comma().Ident(DefaultCertificateOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Certificate.
+func (_m *CertificateQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CertificatePaginateOption,
+) (*CertificateConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCertificatePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CertificateConnection{Edges: []*CertificateEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// CertificateOrderFieldCreatedAt orders Certificate by created_at.
+	CertificateOrderFieldCreatedAt = &CertificateOrderField{
+		Value: func(_m *Certificate) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: certificate.FieldCreatedAt,
+		toTerm: certificate.ByCreatedAt,
+		toCursor: func(_m *Certificate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// CertificateOrderFieldNumber orders Certificate by number.
+	CertificateOrderFieldNumber = &CertificateOrderField{
+		Value: func(_m *Certificate) (ent.Value, error) {
+			return _m.Number, nil
+		},
+		column: certificate.FieldNumber,
+		toTerm: certificate.ByNumber,
+		toCursor: func(_m *Certificate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Number,
+			}
+		},
+	}
+	// CertificateOrderFieldStatus orders Certificate by status.
+	CertificateOrderFieldStatus = &CertificateOrderField{
+		Value: func(_m *Certificate) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: certificate.FieldStatus,
+		toTerm: certificate.ByStatus,
+		toCursor: func(_m *Certificate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// CertificateOrderFieldIssuedAt orders Certificate by issued_at.
+	CertificateOrderFieldIssuedAt = &CertificateOrderField{
+		Value: func(_m *Certificate) (ent.Value, error) {
+			return _m.IssuedAt, nil
+		},
+		column: certificate.FieldIssuedAt,
+		toTerm: certificate.ByIssuedAt,
+		toCursor: func(_m *Certificate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.IssuedAt,
+			}
+		},
+	}
+	// CertificateOrderFieldValidUntil orders Certificate by valid_until.
+	CertificateOrderFieldValidUntil = &CertificateOrderField{
+		Value: func(_m *Certificate) (ent.Value, error) {
+			return _m.ValidUntil, nil
+		},
+		column: certificate.FieldValidUntil,
+		toTerm: certificate.ByValidUntil,
+		toCursor: func(_m *Certificate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ValidUntil,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f CertificateOrderField) String() string {
+	var str string
+	switch f.column {
+	case CertificateOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case CertificateOrderFieldNumber.column:
+		str = "NUMBER"
+	case CertificateOrderFieldStatus.column:
+		str = "STATUS"
+	case CertificateOrderFieldIssuedAt.column:
+		str = "ISSUED_AT"
+	case CertificateOrderFieldValidUntil.column:
+		str = "VALID_UNTIL"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f CertificateOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *CertificateOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("CertificateOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *CertificateOrderFieldCreatedAt
+	case "NUMBER":
+		*f = *CertificateOrderFieldNumber
+	case "STATUS":
+		*f = *CertificateOrderFieldStatus
+	case "ISSUED_AT":
+		*f = *CertificateOrderFieldIssuedAt
+	case "VALID_UNTIL":
+		*f = *CertificateOrderFieldValidUntil
+	default:
+		return fmt.Errorf("%s is not a valid CertificateOrderField", str)
+	}
+	return nil
+}
+
+// CertificateOrderField defines the ordering field of Certificate.
+type CertificateOrderField struct {
+	// Value extracts the ordering value from the given Certificate.
+	Value    func(*Certificate) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) certificate.OrderOption
+	toCursor func(*Certificate) Cursor
+}
+
+// CertificateOrder defines the ordering of Certificate.
+type CertificateOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *CertificateOrderField `json:"field"`
+}
+
+// DefaultCertificateOrder is the default ordering of Certificate.
+var DefaultCertificateOrder = &CertificateOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CertificateOrderField{
+		Value: func(_m *Certificate) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: certificate.FieldID,
+		toTerm: certificate.ByID,
+		toCursor: func(_m *Certificate) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Certificate into CertificateEdge.
+func (_m *Certificate) ToEdge(order *CertificateOrder) *CertificateEdge {
+	if order == nil {
+		order = DefaultCertificateOrder
+	}
+	return &CertificateEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CertificateRequestEdge is the edge representation of CertificateRequest.
+type CertificateRequestEdge struct {
+	Node   *CertificateRequest `json:"node"`
+	Cursor Cursor              `json:"cursor"`
+}
+
+// CertificateRequestConnection is the connection containing edges to CertificateRequest.
+type CertificateRequestConnection struct {
+	Edges      []*CertificateRequestEdge `json:"edges"`
+	PageInfo   PageInfo                  `json:"pageInfo"`
+	TotalCount int                       `json:"totalCount"`
+}
+
+func (c *CertificateRequestConnection) build(nodes []*CertificateRequest, pager *certificaterequestPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CertificateRequest
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CertificateRequest {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CertificateRequest {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CertificateRequestEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CertificateRequestEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CertificateRequestPaginateOption enables pagination customization.
+type CertificateRequestPaginateOption func(*certificaterequestPager) error
+
+// WithCertificateRequestOrder configures pagination ordering.
+func WithCertificateRequestOrder(order *CertificateRequestOrder) CertificateRequestPaginateOption {
+	if order == nil {
+		order = DefaultCertificateRequestOrder
+	}
+	o := *order
+	return func(pager *certificaterequestPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCertificateRequestOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCertificateRequestFilter configures pagination filter.
+func WithCertificateRequestFilter(filter func(*CertificateRequestQuery) (*CertificateRequestQuery, error)) CertificateRequestPaginateOption {
+	return func(pager *certificaterequestPager) error {
+		if filter == nil {
+			return errors.New("CertificateRequestQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type certificaterequestPager struct {
+	reverse bool
+	order   *CertificateRequestOrder
+	filter  func(*CertificateRequestQuery) (*CertificateRequestQuery, error)
+}
+
+func newCertificateRequestPager(opts []CertificateRequestPaginateOption, reverse bool) (*certificaterequestPager, error) {
+	pager := &certificaterequestPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCertificateRequestOrder
+	}
+	return pager, nil
+}
+
+func (p *certificaterequestPager) applyFilter(query *CertificateRequestQuery) (*CertificateRequestQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *certificaterequestPager) toCursor(_m *CertificateRequest) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *certificaterequestPager) applyCursors(query *CertificateRequestQuery, after, before *Cursor) (*CertificateRequestQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCertificateRequestOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *certificaterequestPager) applyOrder(query *CertificateRequestQuery) *CertificateRequestQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCertificateRequestOrder.Field {
+		query = query.Order(DefaultCertificateRequestOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *certificaterequestPager) orderExpr(query *CertificateRequestQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCertificateRequestOrder.Field {
+			b.Comma().Ident(DefaultCertificateRequestOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CertificateRequest.
+func (_m *CertificateRequestQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CertificateRequestPaginateOption,
+) (*CertificateRequestConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCertificateRequestPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CertificateRequestConnection{Edges: []*CertificateRequestEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// CertificateRequestOrderFieldCreatedAt orders CertificateRequest by created_at.
+	CertificateRequestOrderFieldCreatedAt = &CertificateRequestOrderField{
+		Value: func(_m *CertificateRequest) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: certificaterequest.FieldCreatedAt,
+		toTerm: certificaterequest.ByCreatedAt,
+		toCursor: func(_m *CertificateRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// CertificateRequestOrderFieldStatus orders CertificateRequest by status.
+	CertificateRequestOrderFieldStatus = &CertificateRequestOrderField{
+		Value: func(_m *CertificateRequest) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: certificaterequest.FieldStatus,
+		toTerm: certificaterequest.ByStatus,
+		toCursor: func(_m *CertificateRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// CertificateRequestOrderFieldSubmittedAt orders CertificateRequest by submitted_at.
+	CertificateRequestOrderFieldSubmittedAt = &CertificateRequestOrderField{
+		Value: func(_m *CertificateRequest) (ent.Value, error) {
+			return _m.SubmittedAt, nil
+		},
+		column: certificaterequest.FieldSubmittedAt,
+		toTerm: certificaterequest.BySubmittedAt,
+		toCursor: func(_m *CertificateRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.SubmittedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f CertificateRequestOrderField) String() string {
+	var str string
+	switch f.column {
+	case CertificateRequestOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case CertificateRequestOrderFieldStatus.column:
+		str = "STATUS"
+	case CertificateRequestOrderFieldSubmittedAt.column:
+		str = "SUBMITTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f CertificateRequestOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *CertificateRequestOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("CertificateRequestOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *CertificateRequestOrderFieldCreatedAt
+	case "STATUS":
+		*f = *CertificateRequestOrderFieldStatus
+	case "SUBMITTED_AT":
+		*f = *CertificateRequestOrderFieldSubmittedAt
+	default:
+		return fmt.Errorf("%s is not a valid CertificateRequestOrderField", str)
+	}
+	return nil
+}
+
+// CertificateRequestOrderField defines the ordering field of CertificateRequest.
+type CertificateRequestOrderField struct {
+	// Value extracts the ordering value from the given CertificateRequest.
+	Value    func(*CertificateRequest) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) certificaterequest.OrderOption
+	toCursor func(*CertificateRequest) Cursor
+}
+
+// CertificateRequestOrder defines the ordering of CertificateRequest.
+type CertificateRequestOrder struct {
+	Direction OrderDirection                `json:"direction"`
+	Field     *CertificateRequestOrderField `json:"field"`
+}
+
+// DefaultCertificateRequestOrder is the default ordering of CertificateRequest.
+var DefaultCertificateRequestOrder = &CertificateRequestOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CertificateRequestOrderField{
+		Value: func(_m *CertificateRequest) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: certificaterequest.FieldID,
+		toTerm: certificaterequest.ByID,
+		toCursor: func(_m *CertificateRequest) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CertificateRequest into CertificateRequestEdge.
+func (_m *CertificateRequest) ToEdge(order *CertificateRequestOrder) *CertificateRequestEdge {
+	if order == nil {
+		order = DefaultCertificateRequestOrder
+	}
+	return &CertificateRequestEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/auditlog"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -2482,6 +2484,2756 @@ func (i *AuditLogWhereInput) P() (predicate.AuditLog, error) {
 		return predicates[0], nil
 	default:
 		return auditlog.And(predicates...), nil
+	}
+}
+
+// CertificateWhereInput represents a where input for filtering Certificate queries.
+type CertificateWhereInput struct {
+	Predicates []predicate.Certificate  `json:"-"`
+	Not        *CertificateWhereInput   `json:"not,omitempty"`
+	Or         []*CertificateWhereInput `json:"or,omitempty"`
+	And        []*CertificateWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "number" field predicates.
+	Number             *string  `json:"number,omitempty"`
+	NumberNEQ          *string  `json:"numberNEQ,omitempty"`
+	NumberIn           []string `json:"numberIn,omitempty"`
+	NumberNotIn        []string `json:"numberNotIn,omitempty"`
+	NumberGT           *string  `json:"numberGT,omitempty"`
+	NumberGTE          *string  `json:"numberGTE,omitempty"`
+	NumberLT           *string  `json:"numberLT,omitempty"`
+	NumberLTE          *string  `json:"numberLTE,omitempty"`
+	NumberContains     *string  `json:"numberContains,omitempty"`
+	NumberHasPrefix    *string  `json:"numberHasPrefix,omitempty"`
+	NumberHasSuffix    *string  `json:"numberHasSuffix,omitempty"`
+	NumberEqualFold    *string  `json:"numberEqualFold,omitempty"`
+	NumberContainsFold *string  `json:"numberContainsFold,omitempty"`
+
+	// "revision" field predicates.
+	Revision      *int  `json:"revision,omitempty"`
+	RevisionNEQ   *int  `json:"revisionNEQ,omitempty"`
+	RevisionIn    []int `json:"revisionIn,omitempty"`
+	RevisionNotIn []int `json:"revisionNotIn,omitempty"`
+	RevisionGT    *int  `json:"revisionGT,omitempty"`
+	RevisionGTE   *int  `json:"revisionGTE,omitempty"`
+	RevisionLT    *int  `json:"revisionLT,omitempty"`
+	RevisionLTE   *int  `json:"revisionLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *certificate.Status  `json:"status,omitempty"`
+	StatusNEQ   *certificate.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []certificate.Status `json:"statusIn,omitempty"`
+	StatusNotIn []certificate.Status `json:"statusNotIn,omitempty"`
+
+	// "holder_id" field predicates.
+	HolderID      *int  `json:"holderID,omitempty"`
+	HolderIDNEQ   *int  `json:"holderIDNEQ,omitempty"`
+	HolderIDIn    []int `json:"holderIDIn,omitempty"`
+	HolderIDNotIn []int `json:"holderIDNotIn,omitempty"`
+	HolderIDGT    *int  `json:"holderIDGT,omitempty"`
+	HolderIDGTE   *int  `json:"holderIDGTE,omitempty"`
+	HolderIDLT    *int  `json:"holderIDLT,omitempty"`
+	HolderIDLTE   *int  `json:"holderIDLTE,omitempty"`
+
+	// "holder_name" field predicates.
+	HolderName             *string  `json:"holderName,omitempty"`
+	HolderNameNEQ          *string  `json:"holderNameNEQ,omitempty"`
+	HolderNameIn           []string `json:"holderNameIn,omitempty"`
+	HolderNameNotIn        []string `json:"holderNameNotIn,omitempty"`
+	HolderNameGT           *string  `json:"holderNameGT,omitempty"`
+	HolderNameGTE          *string  `json:"holderNameGTE,omitempty"`
+	HolderNameLT           *string  `json:"holderNameLT,omitempty"`
+	HolderNameLTE          *string  `json:"holderNameLTE,omitempty"`
+	HolderNameContains     *string  `json:"holderNameContains,omitempty"`
+	HolderNameHasPrefix    *string  `json:"holderNameHasPrefix,omitempty"`
+	HolderNameHasSuffix    *string  `json:"holderNameHasSuffix,omitempty"`
+	HolderNameEqualFold    *string  `json:"holderNameEqualFold,omitempty"`
+	HolderNameContainsFold *string  `json:"holderNameContainsFold,omitempty"`
+
+	// "holder_id_type" field predicates.
+	HolderIDType             *string  `json:"holderIDType,omitempty"`
+	HolderIDTypeNEQ          *string  `json:"holderIDTypeNEQ,omitempty"`
+	HolderIDTypeIn           []string `json:"holderIDTypeIn,omitempty"`
+	HolderIDTypeNotIn        []string `json:"holderIDTypeNotIn,omitempty"`
+	HolderIDTypeGT           *string  `json:"holderIDTypeGT,omitempty"`
+	HolderIDTypeGTE          *string  `json:"holderIDTypeGTE,omitempty"`
+	HolderIDTypeLT           *string  `json:"holderIDTypeLT,omitempty"`
+	HolderIDTypeLTE          *string  `json:"holderIDTypeLTE,omitempty"`
+	HolderIDTypeContains     *string  `json:"holderIDTypeContains,omitempty"`
+	HolderIDTypeHasPrefix    *string  `json:"holderIDTypeHasPrefix,omitempty"`
+	HolderIDTypeHasSuffix    *string  `json:"holderIDTypeHasSuffix,omitempty"`
+	HolderIDTypeIsNil        bool     `json:"holderIDTypeIsNil,omitempty"`
+	HolderIDTypeNotNil       bool     `json:"holderIDTypeNotNil,omitempty"`
+	HolderIDTypeEqualFold    *string  `json:"holderIDTypeEqualFold,omitempty"`
+	HolderIDTypeContainsFold *string  `json:"holderIDTypeContainsFold,omitempty"`
+
+	// "holder_id_masked" field predicates.
+	HolderIDMasked             *string  `json:"holderIDMasked,omitempty"`
+	HolderIDMaskedNEQ          *string  `json:"holderIDMaskedNEQ,omitempty"`
+	HolderIDMaskedIn           []string `json:"holderIDMaskedIn,omitempty"`
+	HolderIDMaskedNotIn        []string `json:"holderIDMaskedNotIn,omitempty"`
+	HolderIDMaskedGT           *string  `json:"holderIDMaskedGT,omitempty"`
+	HolderIDMaskedGTE          *string  `json:"holderIDMaskedGTE,omitempty"`
+	HolderIDMaskedLT           *string  `json:"holderIDMaskedLT,omitempty"`
+	HolderIDMaskedLTE          *string  `json:"holderIDMaskedLTE,omitempty"`
+	HolderIDMaskedContains     *string  `json:"holderIDMaskedContains,omitempty"`
+	HolderIDMaskedHasPrefix    *string  `json:"holderIDMaskedHasPrefix,omitempty"`
+	HolderIDMaskedHasSuffix    *string  `json:"holderIDMaskedHasSuffix,omitempty"`
+	HolderIDMaskedEqualFold    *string  `json:"holderIDMaskedEqualFold,omitempty"`
+	HolderIDMaskedContainsFold *string  `json:"holderIDMaskedContainsFold,omitempty"`
+
+	// "attempt_id" field predicates.
+	AttemptID      *int  `json:"attemptID,omitempty"`
+	AttemptIDNEQ   *int  `json:"attemptIDNEQ,omitempty"`
+	AttemptIDIn    []int `json:"attemptIDIn,omitempty"`
+	AttemptIDNotIn []int `json:"attemptIDNotIn,omitempty"`
+	AttemptIDGT    *int  `json:"attemptIDGT,omitempty"`
+	AttemptIDGTE   *int  `json:"attemptIDGTE,omitempty"`
+	AttemptIDLT    *int  `json:"attemptIDLT,omitempty"`
+	AttemptIDLTE   *int  `json:"attemptIDLTE,omitempty"`
+
+	// "enrollment_id" field predicates.
+	EnrollmentID      *int  `json:"enrollmentID,omitempty"`
+	EnrollmentIDNEQ   *int  `json:"enrollmentIDNEQ,omitempty"`
+	EnrollmentIDIn    []int `json:"enrollmentIDIn,omitempty"`
+	EnrollmentIDNotIn []int `json:"enrollmentIDNotIn,omitempty"`
+	EnrollmentIDGT    *int  `json:"enrollmentIDGT,omitempty"`
+	EnrollmentIDGTE   *int  `json:"enrollmentIDGTE,omitempty"`
+	EnrollmentIDLT    *int  `json:"enrollmentIDLT,omitempty"`
+	EnrollmentIDLTE   *int  `json:"enrollmentIDLTE,omitempty"`
+
+	// "subject_id" field predicates.
+	SubjectID      *int  `json:"subjectID,omitempty"`
+	SubjectIDNEQ   *int  `json:"subjectIDNEQ,omitempty"`
+	SubjectIDIn    []int `json:"subjectIDIn,omitempty"`
+	SubjectIDNotIn []int `json:"subjectIDNotIn,omitempty"`
+	SubjectIDGT    *int  `json:"subjectIDGT,omitempty"`
+	SubjectIDGTE   *int  `json:"subjectIDGTE,omitempty"`
+	SubjectIDLT    *int  `json:"subjectIDLT,omitempty"`
+	SubjectIDLTE   *int  `json:"subjectIDLTE,omitempty"`
+
+	// "subject_code" field predicates.
+	SubjectCode             *string  `json:"subjectCode,omitempty"`
+	SubjectCodeNEQ          *string  `json:"subjectCodeNEQ,omitempty"`
+	SubjectCodeIn           []string `json:"subjectCodeIn,omitempty"`
+	SubjectCodeNotIn        []string `json:"subjectCodeNotIn,omitempty"`
+	SubjectCodeGT           *string  `json:"subjectCodeGT,omitempty"`
+	SubjectCodeGTE          *string  `json:"subjectCodeGTE,omitempty"`
+	SubjectCodeLT           *string  `json:"subjectCodeLT,omitempty"`
+	SubjectCodeLTE          *string  `json:"subjectCodeLTE,omitempty"`
+	SubjectCodeContains     *string  `json:"subjectCodeContains,omitempty"`
+	SubjectCodeHasPrefix    *string  `json:"subjectCodeHasPrefix,omitempty"`
+	SubjectCodeHasSuffix    *string  `json:"subjectCodeHasSuffix,omitempty"`
+	SubjectCodeEqualFold    *string  `json:"subjectCodeEqualFold,omitempty"`
+	SubjectCodeContainsFold *string  `json:"subjectCodeContainsFold,omitempty"`
+
+	// "subject_name" field predicates.
+	SubjectName             *string  `json:"subjectName,omitempty"`
+	SubjectNameNEQ          *string  `json:"subjectNameNEQ,omitempty"`
+	SubjectNameIn           []string `json:"subjectNameIn,omitempty"`
+	SubjectNameNotIn        []string `json:"subjectNameNotIn,omitempty"`
+	SubjectNameGT           *string  `json:"subjectNameGT,omitempty"`
+	SubjectNameGTE          *string  `json:"subjectNameGTE,omitempty"`
+	SubjectNameLT           *string  `json:"subjectNameLT,omitempty"`
+	SubjectNameLTE          *string  `json:"subjectNameLTE,omitempty"`
+	SubjectNameContains     *string  `json:"subjectNameContains,omitempty"`
+	SubjectNameHasPrefix    *string  `json:"subjectNameHasPrefix,omitempty"`
+	SubjectNameHasSuffix    *string  `json:"subjectNameHasSuffix,omitempty"`
+	SubjectNameEqualFold    *string  `json:"subjectNameEqualFold,omitempty"`
+	SubjectNameContainsFold *string  `json:"subjectNameContainsFold,omitempty"`
+
+	// "category" field predicates.
+	Category             *string  `json:"category,omitempty"`
+	CategoryNEQ          *string  `json:"categoryNEQ,omitempty"`
+	CategoryIn           []string `json:"categoryIn,omitempty"`
+	CategoryNotIn        []string `json:"categoryNotIn,omitempty"`
+	CategoryGT           *string  `json:"categoryGT,omitempty"`
+	CategoryGTE          *string  `json:"categoryGTE,omitempty"`
+	CategoryLT           *string  `json:"categoryLT,omitempty"`
+	CategoryLTE          *string  `json:"categoryLTE,omitempty"`
+	CategoryContains     *string  `json:"categoryContains,omitempty"`
+	CategoryHasPrefix    *string  `json:"categoryHasPrefix,omitempty"`
+	CategoryHasSuffix    *string  `json:"categoryHasSuffix,omitempty"`
+	CategoryEqualFold    *string  `json:"categoryEqualFold,omitempty"`
+	CategoryContainsFold *string  `json:"categoryContainsFold,omitempty"`
+
+	// "employer" field predicates.
+	Employer             *string  `json:"employer,omitempty"`
+	EmployerNEQ          *string  `json:"employerNEQ,omitempty"`
+	EmployerIn           []string `json:"employerIn,omitempty"`
+	EmployerNotIn        []string `json:"employerNotIn,omitempty"`
+	EmployerGT           *string  `json:"employerGT,omitempty"`
+	EmployerGTE          *string  `json:"employerGTE,omitempty"`
+	EmployerLT           *string  `json:"employerLT,omitempty"`
+	EmployerLTE          *string  `json:"employerLTE,omitempty"`
+	EmployerContains     *string  `json:"employerContains,omitempty"`
+	EmployerHasPrefix    *string  `json:"employerHasPrefix,omitempty"`
+	EmployerHasSuffix    *string  `json:"employerHasSuffix,omitempty"`
+	EmployerIsNil        bool     `json:"employerIsNil,omitempty"`
+	EmployerNotNil       bool     `json:"employerNotNil,omitempty"`
+	EmployerEqualFold    *string  `json:"employerEqualFold,omitempty"`
+	EmployerContainsFold *string  `json:"employerContainsFold,omitempty"`
+
+	// "region_code" field predicates.
+	RegionCode             *string  `json:"regionCode,omitempty"`
+	RegionCodeNEQ          *string  `json:"regionCodeNEQ,omitempty"`
+	RegionCodeIn           []string `json:"regionCodeIn,omitempty"`
+	RegionCodeNotIn        []string `json:"regionCodeNotIn,omitempty"`
+	RegionCodeGT           *string  `json:"regionCodeGT,omitempty"`
+	RegionCodeGTE          *string  `json:"regionCodeGTE,omitempty"`
+	RegionCodeLT           *string  `json:"regionCodeLT,omitempty"`
+	RegionCodeLTE          *string  `json:"regionCodeLTE,omitempty"`
+	RegionCodeContains     *string  `json:"regionCodeContains,omitempty"`
+	RegionCodeHasPrefix    *string  `json:"regionCodeHasPrefix,omitempty"`
+	RegionCodeHasSuffix    *string  `json:"regionCodeHasSuffix,omitempty"`
+	RegionCodeIsNil        bool     `json:"regionCodeIsNil,omitempty"`
+	RegionCodeNotNil       bool     `json:"regionCodeNotNil,omitempty"`
+	RegionCodeEqualFold    *string  `json:"regionCodeEqualFold,omitempty"`
+	RegionCodeContainsFold *string  `json:"regionCodeContainsFold,omitempty"`
+
+	// "region_name" field predicates.
+	RegionName             *string  `json:"regionName,omitempty"`
+	RegionNameNEQ          *string  `json:"regionNameNEQ,omitempty"`
+	RegionNameIn           []string `json:"regionNameIn,omitempty"`
+	RegionNameNotIn        []string `json:"regionNameNotIn,omitempty"`
+	RegionNameGT           *string  `json:"regionNameGT,omitempty"`
+	RegionNameGTE          *string  `json:"regionNameGTE,omitempty"`
+	RegionNameLT           *string  `json:"regionNameLT,omitempty"`
+	RegionNameLTE          *string  `json:"regionNameLTE,omitempty"`
+	RegionNameContains     *string  `json:"regionNameContains,omitempty"`
+	RegionNameHasPrefix    *string  `json:"regionNameHasPrefix,omitempty"`
+	RegionNameHasSuffix    *string  `json:"regionNameHasSuffix,omitempty"`
+	RegionNameIsNil        bool     `json:"regionNameIsNil,omitempty"`
+	RegionNameNotNil       bool     `json:"regionNameNotNil,omitempty"`
+	RegionNameEqualFold    *string  `json:"regionNameEqualFold,omitempty"`
+	RegionNameContainsFold *string  `json:"regionNameContainsFold,omitempty"`
+
+	// "site_id" field predicates.
+	SiteID      *int  `json:"siteID,omitempty"`
+	SiteIDNEQ   *int  `json:"siteIDNEQ,omitempty"`
+	SiteIDIn    []int `json:"siteIDIn,omitempty"`
+	SiteIDNotIn []int `json:"siteIDNotIn,omitempty"`
+	SiteIDGT    *int  `json:"siteIDGT,omitempty"`
+	SiteIDGTE   *int  `json:"siteIDGTE,omitempty"`
+	SiteIDLT    *int  `json:"siteIDLT,omitempty"`
+	SiteIDLTE   *int  `json:"siteIDLTE,omitempty"`
+
+	// "site_name" field predicates.
+	SiteName             *string  `json:"siteName,omitempty"`
+	SiteNameNEQ          *string  `json:"siteNameNEQ,omitempty"`
+	SiteNameIn           []string `json:"siteNameIn,omitempty"`
+	SiteNameNotIn        []string `json:"siteNameNotIn,omitempty"`
+	SiteNameGT           *string  `json:"siteNameGT,omitempty"`
+	SiteNameGTE          *string  `json:"siteNameGTE,omitempty"`
+	SiteNameLT           *string  `json:"siteNameLT,omitempty"`
+	SiteNameLTE          *string  `json:"siteNameLTE,omitempty"`
+	SiteNameContains     *string  `json:"siteNameContains,omitempty"`
+	SiteNameHasPrefix    *string  `json:"siteNameHasPrefix,omitempty"`
+	SiteNameHasSuffix    *string  `json:"siteNameHasSuffix,omitempty"`
+	SiteNameEqualFold    *string  `json:"siteNameEqualFold,omitempty"`
+	SiteNameContainsFold *string  `json:"siteNameContainsFold,omitempty"`
+
+	// "authority" field predicates.
+	Authority             *string  `json:"authority,omitempty"`
+	AuthorityNEQ          *string  `json:"authorityNEQ,omitempty"`
+	AuthorityIn           []string `json:"authorityIn,omitempty"`
+	AuthorityNotIn        []string `json:"authorityNotIn,omitempty"`
+	AuthorityGT           *string  `json:"authorityGT,omitempty"`
+	AuthorityGTE          *string  `json:"authorityGTE,omitempty"`
+	AuthorityLT           *string  `json:"authorityLT,omitempty"`
+	AuthorityLTE          *string  `json:"authorityLTE,omitempty"`
+	AuthorityContains     *string  `json:"authorityContains,omitempty"`
+	AuthorityHasPrefix    *string  `json:"authorityHasPrefix,omitempty"`
+	AuthorityHasSuffix    *string  `json:"authorityHasSuffix,omitempty"`
+	AuthorityEqualFold    *string  `json:"authorityEqualFold,omitempty"`
+	AuthorityContainsFold *string  `json:"authorityContainsFold,omitempty"`
+
+	// "issued_by_id" field predicates.
+	IssuedByID      *int  `json:"issuedByID,omitempty"`
+	IssuedByIDNEQ   *int  `json:"issuedByIDNEQ,omitempty"`
+	IssuedByIDIn    []int `json:"issuedByIDIn,omitempty"`
+	IssuedByIDNotIn []int `json:"issuedByIDNotIn,omitempty"`
+	IssuedByIDGT    *int  `json:"issuedByIDGT,omitempty"`
+	IssuedByIDGTE   *int  `json:"issuedByIDGTE,omitempty"`
+	IssuedByIDLT    *int  `json:"issuedByIDLT,omitempty"`
+	IssuedByIDLTE   *int  `json:"issuedByIDLTE,omitempty"`
+
+	// "issued_at" field predicates.
+	IssuedAt      *time.Time  `json:"issuedAt,omitempty"`
+	IssuedAtNEQ   *time.Time  `json:"issuedAtNEQ,omitempty"`
+	IssuedAtIn    []time.Time `json:"issuedAtIn,omitempty"`
+	IssuedAtNotIn []time.Time `json:"issuedAtNotIn,omitempty"`
+	IssuedAtGT    *time.Time  `json:"issuedAtGT,omitempty"`
+	IssuedAtGTE   *time.Time  `json:"issuedAtGTE,omitempty"`
+	IssuedAtLT    *time.Time  `json:"issuedAtLT,omitempty"`
+	IssuedAtLTE   *time.Time  `json:"issuedAtLTE,omitempty"`
+
+	// "valid_from" field predicates.
+	ValidFrom      *time.Time  `json:"validFrom,omitempty"`
+	ValidFromNEQ   *time.Time  `json:"validFromNEQ,omitempty"`
+	ValidFromIn    []time.Time `json:"validFromIn,omitempty"`
+	ValidFromNotIn []time.Time `json:"validFromNotIn,omitempty"`
+	ValidFromGT    *time.Time  `json:"validFromGT,omitempty"`
+	ValidFromGTE   *time.Time  `json:"validFromGTE,omitempty"`
+	ValidFromLT    *time.Time  `json:"validFromLT,omitempty"`
+	ValidFromLTE   *time.Time  `json:"validFromLTE,omitempty"`
+
+	// "valid_until" field predicates.
+	ValidUntil      *time.Time  `json:"validUntil,omitempty"`
+	ValidUntilNEQ   *time.Time  `json:"validUntilNEQ,omitempty"`
+	ValidUntilIn    []time.Time `json:"validUntilIn,omitempty"`
+	ValidUntilNotIn []time.Time `json:"validUntilNotIn,omitempty"`
+	ValidUntilGT    *time.Time  `json:"validUntilGT,omitempty"`
+	ValidUntilGTE   *time.Time  `json:"validUntilGTE,omitempty"`
+	ValidUntilLT    *time.Time  `json:"validUntilLT,omitempty"`
+	ValidUntilLTE   *time.Time  `json:"validUntilLTE,omitempty"`
+
+	// "changed_at" field predicates.
+	ChangedAt       *time.Time  `json:"changedAt,omitempty"`
+	ChangedAtNEQ    *time.Time  `json:"changedAtNEQ,omitempty"`
+	ChangedAtIn     []time.Time `json:"changedAtIn,omitempty"`
+	ChangedAtNotIn  []time.Time `json:"changedAtNotIn,omitempty"`
+	ChangedAtGT     *time.Time  `json:"changedAtGT,omitempty"`
+	ChangedAtGTE    *time.Time  `json:"changedAtGTE,omitempty"`
+	ChangedAtLT     *time.Time  `json:"changedAtLT,omitempty"`
+	ChangedAtLTE    *time.Time  `json:"changedAtLTE,omitempty"`
+	ChangedAtIsNil  bool        `json:"changedAtIsNil,omitempty"`
+	ChangedAtNotNil bool        `json:"changedAtNotNil,omitempty"`
+
+	// "renewed_at" field predicates.
+	RenewedAt       *time.Time  `json:"renewedAt,omitempty"`
+	RenewedAtNEQ    *time.Time  `json:"renewedAtNEQ,omitempty"`
+	RenewedAtIn     []time.Time `json:"renewedAtIn,omitempty"`
+	RenewedAtNotIn  []time.Time `json:"renewedAtNotIn,omitempty"`
+	RenewedAtGT     *time.Time  `json:"renewedAtGT,omitempty"`
+	RenewedAtGTE    *time.Time  `json:"renewedAtGTE,omitempty"`
+	RenewedAtLT     *time.Time  `json:"renewedAtLT,omitempty"`
+	RenewedAtLTE    *time.Time  `json:"renewedAtLTE,omitempty"`
+	RenewedAtIsNil  bool        `json:"renewedAtIsNil,omitempty"`
+	RenewedAtNotNil bool        `json:"renewedAtNotNil,omitempty"`
+
+	// "expired_at" field predicates.
+	ExpiredAt       *time.Time  `json:"expiredAt,omitempty"`
+	ExpiredAtNEQ    *time.Time  `json:"expiredAtNEQ,omitempty"`
+	ExpiredAtIn     []time.Time `json:"expiredAtIn,omitempty"`
+	ExpiredAtNotIn  []time.Time `json:"expiredAtNotIn,omitempty"`
+	ExpiredAtGT     *time.Time  `json:"expiredAtGT,omitempty"`
+	ExpiredAtGTE    *time.Time  `json:"expiredAtGTE,omitempty"`
+	ExpiredAtLT     *time.Time  `json:"expiredAtLT,omitempty"`
+	ExpiredAtLTE    *time.Time  `json:"expiredAtLTE,omitempty"`
+	ExpiredAtIsNil  bool        `json:"expiredAtIsNil,omitempty"`
+	ExpiredAtNotNil bool        `json:"expiredAtNotNil,omitempty"`
+
+	// "cancelled_at" field predicates.
+	CancelledAt       *time.Time  `json:"cancelledAt,omitempty"`
+	CancelledAtNEQ    *time.Time  `json:"cancelledAtNEQ,omitempty"`
+	CancelledAtIn     []time.Time `json:"cancelledAtIn,omitempty"`
+	CancelledAtNotIn  []time.Time `json:"cancelledAtNotIn,omitempty"`
+	CancelledAtGT     *time.Time  `json:"cancelledAtGT,omitempty"`
+	CancelledAtGTE    *time.Time  `json:"cancelledAtGTE,omitempty"`
+	CancelledAtLT     *time.Time  `json:"cancelledAtLT,omitempty"`
+	CancelledAtLTE    *time.Time  `json:"cancelledAtLTE,omitempty"`
+	CancelledAtIsNil  bool        `json:"cancelledAtIsNil,omitempty"`
+	CancelledAtNotNil bool        `json:"cancelledAtNotNil,omitempty"`
+
+	// "fee_cents" field predicates.
+	FeeCents       *int  `json:"feeCents,omitempty"`
+	FeeCentsNEQ    *int  `json:"feeCentsNEQ,omitempty"`
+	FeeCentsIn     []int `json:"feeCentsIn,omitempty"`
+	FeeCentsNotIn  []int `json:"feeCentsNotIn,omitempty"`
+	FeeCentsGT     *int  `json:"feeCentsGT,omitempty"`
+	FeeCentsGTE    *int  `json:"feeCentsGTE,omitempty"`
+	FeeCentsLT     *int  `json:"feeCentsLT,omitempty"`
+	FeeCentsLTE    *int  `json:"feeCentsLTE,omitempty"`
+	FeeCentsIsNil  bool  `json:"feeCentsIsNil,omitempty"`
+	FeeCentsNotNil bool  `json:"feeCentsNotNil,omitempty"`
+
+	// "fee_method" field predicates.
+	FeeMethod       *certificate.FeeMethod  `json:"feeMethod,omitempty"`
+	FeeMethodNEQ    *certificate.FeeMethod  `json:"feeMethodNEQ,omitempty"`
+	FeeMethodIn     []certificate.FeeMethod `json:"feeMethodIn,omitempty"`
+	FeeMethodNotIn  []certificate.FeeMethod `json:"feeMethodNotIn,omitempty"`
+	FeeMethodIsNil  bool                    `json:"feeMethodIsNil,omitempty"`
+	FeeMethodNotNil bool                    `json:"feeMethodNotNil,omitempty"`
+
+	// "fee_paid_at" field predicates.
+	FeePaidAt       *time.Time  `json:"feePaidAt,omitempty"`
+	FeePaidAtNEQ    *time.Time  `json:"feePaidAtNEQ,omitempty"`
+	FeePaidAtIn     []time.Time `json:"feePaidAtIn,omitempty"`
+	FeePaidAtNotIn  []time.Time `json:"feePaidAtNotIn,omitempty"`
+	FeePaidAtGT     *time.Time  `json:"feePaidAtGT,omitempty"`
+	FeePaidAtGTE    *time.Time  `json:"feePaidAtGTE,omitempty"`
+	FeePaidAtLT     *time.Time  `json:"feePaidAtLT,omitempty"`
+	FeePaidAtLTE    *time.Time  `json:"feePaidAtLTE,omitempty"`
+	FeePaidAtIsNil  bool        `json:"feePaidAtIsNil,omitempty"`
+	FeePaidAtNotNil bool        `json:"feePaidAtNotNil,omitempty"`
+
+	// "fee_recorded_by_id" field predicates.
+	FeeRecordedByID       *int  `json:"feeRecordedByID,omitempty"`
+	FeeRecordedByIDNEQ    *int  `json:"feeRecordedByIDNEQ,omitempty"`
+	FeeRecordedByIDIn     []int `json:"feeRecordedByIDIn,omitempty"`
+	FeeRecordedByIDNotIn  []int `json:"feeRecordedByIDNotIn,omitempty"`
+	FeeRecordedByIDGT     *int  `json:"feeRecordedByIDGT,omitempty"`
+	FeeRecordedByIDGTE    *int  `json:"feeRecordedByIDGTE,omitempty"`
+	FeeRecordedByIDLT     *int  `json:"feeRecordedByIDLT,omitempty"`
+	FeeRecordedByIDLTE    *int  `json:"feeRecordedByIDLTE,omitempty"`
+	FeeRecordedByIDIsNil  bool  `json:"feeRecordedByIDIsNil,omitempty"`
+	FeeRecordedByIDNotNil bool  `json:"feeRecordedByIDNotNil,omitempty"`
+
+	// "collected_by" field predicates.
+	CollectedBy             *string  `json:"collectedBy,omitempty"`
+	CollectedByNEQ          *string  `json:"collectedByNEQ,omitempty"`
+	CollectedByIn           []string `json:"collectedByIn,omitempty"`
+	CollectedByNotIn        []string `json:"collectedByNotIn,omitempty"`
+	CollectedByGT           *string  `json:"collectedByGT,omitempty"`
+	CollectedByGTE          *string  `json:"collectedByGTE,omitempty"`
+	CollectedByLT           *string  `json:"collectedByLT,omitempty"`
+	CollectedByLTE          *string  `json:"collectedByLTE,omitempty"`
+	CollectedByContains     *string  `json:"collectedByContains,omitempty"`
+	CollectedByHasPrefix    *string  `json:"collectedByHasPrefix,omitempty"`
+	CollectedByHasSuffix    *string  `json:"collectedByHasSuffix,omitempty"`
+	CollectedByIsNil        bool     `json:"collectedByIsNil,omitempty"`
+	CollectedByNotNil       bool     `json:"collectedByNotNil,omitempty"`
+	CollectedByEqualFold    *string  `json:"collectedByEqualFold,omitempty"`
+	CollectedByContainsFold *string  `json:"collectedByContainsFold,omitempty"`
+
+	// "collected_at" field predicates.
+	CollectedAt       *time.Time  `json:"collectedAt,omitempty"`
+	CollectedAtNEQ    *time.Time  `json:"collectedAtNEQ,omitempty"`
+	CollectedAtIn     []time.Time `json:"collectedAtIn,omitempty"`
+	CollectedAtNotIn  []time.Time `json:"collectedAtNotIn,omitempty"`
+	CollectedAtGT     *time.Time  `json:"collectedAtGT,omitempty"`
+	CollectedAtGTE    *time.Time  `json:"collectedAtGTE,omitempty"`
+	CollectedAtLT     *time.Time  `json:"collectedAtLT,omitempty"`
+	CollectedAtLTE    *time.Time  `json:"collectedAtLTE,omitempty"`
+	CollectedAtIsNil  bool        `json:"collectedAtIsNil,omitempty"`
+	CollectedAtNotNil bool        `json:"collectedAtNotNil,omitempty"`
+
+	// "collection_recorded_by_id" field predicates.
+	CollectionRecordedByID       *int  `json:"collectionRecordedByID,omitempty"`
+	CollectionRecordedByIDNEQ    *int  `json:"collectionRecordedByIDNEQ,omitempty"`
+	CollectionRecordedByIDIn     []int `json:"collectionRecordedByIDIn,omitempty"`
+	CollectionRecordedByIDNotIn  []int `json:"collectionRecordedByIDNotIn,omitempty"`
+	CollectionRecordedByIDGT     *int  `json:"collectionRecordedByIDGT,omitempty"`
+	CollectionRecordedByIDGTE    *int  `json:"collectionRecordedByIDGTE,omitempty"`
+	CollectionRecordedByIDLT     *int  `json:"collectionRecordedByIDLT,omitempty"`
+	CollectionRecordedByIDLTE    *int  `json:"collectionRecordedByIDLTE,omitempty"`
+	CollectionRecordedByIDIsNil  bool  `json:"collectionRecordedByIDIsNil,omitempty"`
+	CollectionRecordedByIDNotNil bool  `json:"collectionRecordedByIDNotNil,omitempty"`
+
+	// "requests" edge predicates.
+	HasRequests     *bool                           `json:"hasRequests,omitempty"`
+	HasRequestsWith []*CertificateRequestWhereInput `json:"hasRequestsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CertificateWhereInput) AddPredicates(predicates ...predicate.Certificate) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CertificateWhereInput filter on the CertificateQuery builder.
+func (i *CertificateWhereInput) Filter(q *CertificateQuery) (*CertificateQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCertificateWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCertificateWhereInput is returned in case the CertificateWhereInput is empty.
+var ErrEmptyCertificateWhereInput = errors.New("ent: empty predicate CertificateWhereInput")
+
+// P returns a predicate for filtering certificates.
+// An error is returned if the input is empty or invalid.
+func (i *CertificateWhereInput) P() (predicate.Certificate, error) {
+	var predicates []predicate.Certificate
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, certificate.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Certificate, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, certificate.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Certificate, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, certificate.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, certificate.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, certificate.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, certificate.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, certificate.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, certificate.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, certificate.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, certificate.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, certificate.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, certificate.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, certificate.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, certificate.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, certificate.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, certificate.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, certificate.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, certificate.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, certificate.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, certificate.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, certificate.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, certificate.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, certificate.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, certificate.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, certificate.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, certificate.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, certificate.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Number != nil {
+		predicates = append(predicates, certificate.NumberEQ(*i.Number))
+	}
+	if i.NumberNEQ != nil {
+		predicates = append(predicates, certificate.NumberNEQ(*i.NumberNEQ))
+	}
+	if len(i.NumberIn) > 0 {
+		predicates = append(predicates, certificate.NumberIn(i.NumberIn...))
+	}
+	if len(i.NumberNotIn) > 0 {
+		predicates = append(predicates, certificate.NumberNotIn(i.NumberNotIn...))
+	}
+	if i.NumberGT != nil {
+		predicates = append(predicates, certificate.NumberGT(*i.NumberGT))
+	}
+	if i.NumberGTE != nil {
+		predicates = append(predicates, certificate.NumberGTE(*i.NumberGTE))
+	}
+	if i.NumberLT != nil {
+		predicates = append(predicates, certificate.NumberLT(*i.NumberLT))
+	}
+	if i.NumberLTE != nil {
+		predicates = append(predicates, certificate.NumberLTE(*i.NumberLTE))
+	}
+	if i.NumberContains != nil {
+		predicates = append(predicates, certificate.NumberContains(*i.NumberContains))
+	}
+	if i.NumberHasPrefix != nil {
+		predicates = append(predicates, certificate.NumberHasPrefix(*i.NumberHasPrefix))
+	}
+	if i.NumberHasSuffix != nil {
+		predicates = append(predicates, certificate.NumberHasSuffix(*i.NumberHasSuffix))
+	}
+	if i.NumberEqualFold != nil {
+		predicates = append(predicates, certificate.NumberEqualFold(*i.NumberEqualFold))
+	}
+	if i.NumberContainsFold != nil {
+		predicates = append(predicates, certificate.NumberContainsFold(*i.NumberContainsFold))
+	}
+	if i.Revision != nil {
+		predicates = append(predicates, certificate.RevisionEQ(*i.Revision))
+	}
+	if i.RevisionNEQ != nil {
+		predicates = append(predicates, certificate.RevisionNEQ(*i.RevisionNEQ))
+	}
+	if len(i.RevisionIn) > 0 {
+		predicates = append(predicates, certificate.RevisionIn(i.RevisionIn...))
+	}
+	if len(i.RevisionNotIn) > 0 {
+		predicates = append(predicates, certificate.RevisionNotIn(i.RevisionNotIn...))
+	}
+	if i.RevisionGT != nil {
+		predicates = append(predicates, certificate.RevisionGT(*i.RevisionGT))
+	}
+	if i.RevisionGTE != nil {
+		predicates = append(predicates, certificate.RevisionGTE(*i.RevisionGTE))
+	}
+	if i.RevisionLT != nil {
+		predicates = append(predicates, certificate.RevisionLT(*i.RevisionLT))
+	}
+	if i.RevisionLTE != nil {
+		predicates = append(predicates, certificate.RevisionLTE(*i.RevisionLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, certificate.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, certificate.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, certificate.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, certificate.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.HolderID != nil {
+		predicates = append(predicates, certificate.HolderIDEQ(*i.HolderID))
+	}
+	if i.HolderIDNEQ != nil {
+		predicates = append(predicates, certificate.HolderIDNEQ(*i.HolderIDNEQ))
+	}
+	if len(i.HolderIDIn) > 0 {
+		predicates = append(predicates, certificate.HolderIDIn(i.HolderIDIn...))
+	}
+	if len(i.HolderIDNotIn) > 0 {
+		predicates = append(predicates, certificate.HolderIDNotIn(i.HolderIDNotIn...))
+	}
+	if i.HolderIDGT != nil {
+		predicates = append(predicates, certificate.HolderIDGT(*i.HolderIDGT))
+	}
+	if i.HolderIDGTE != nil {
+		predicates = append(predicates, certificate.HolderIDGTE(*i.HolderIDGTE))
+	}
+	if i.HolderIDLT != nil {
+		predicates = append(predicates, certificate.HolderIDLT(*i.HolderIDLT))
+	}
+	if i.HolderIDLTE != nil {
+		predicates = append(predicates, certificate.HolderIDLTE(*i.HolderIDLTE))
+	}
+	if i.HolderName != nil {
+		predicates = append(predicates, certificate.HolderNameEQ(*i.HolderName))
+	}
+	if i.HolderNameNEQ != nil {
+		predicates = append(predicates, certificate.HolderNameNEQ(*i.HolderNameNEQ))
+	}
+	if len(i.HolderNameIn) > 0 {
+		predicates = append(predicates, certificate.HolderNameIn(i.HolderNameIn...))
+	}
+	if len(i.HolderNameNotIn) > 0 {
+		predicates = append(predicates, certificate.HolderNameNotIn(i.HolderNameNotIn...))
+	}
+	if i.HolderNameGT != nil {
+		predicates = append(predicates, certificate.HolderNameGT(*i.HolderNameGT))
+	}
+	if i.HolderNameGTE != nil {
+		predicates = append(predicates, certificate.HolderNameGTE(*i.HolderNameGTE))
+	}
+	if i.HolderNameLT != nil {
+		predicates = append(predicates, certificate.HolderNameLT(*i.HolderNameLT))
+	}
+	if i.HolderNameLTE != nil {
+		predicates = append(predicates, certificate.HolderNameLTE(*i.HolderNameLTE))
+	}
+	if i.HolderNameContains != nil {
+		predicates = append(predicates, certificate.HolderNameContains(*i.HolderNameContains))
+	}
+	if i.HolderNameHasPrefix != nil {
+		predicates = append(predicates, certificate.HolderNameHasPrefix(*i.HolderNameHasPrefix))
+	}
+	if i.HolderNameHasSuffix != nil {
+		predicates = append(predicates, certificate.HolderNameHasSuffix(*i.HolderNameHasSuffix))
+	}
+	if i.HolderNameEqualFold != nil {
+		predicates = append(predicates, certificate.HolderNameEqualFold(*i.HolderNameEqualFold))
+	}
+	if i.HolderNameContainsFold != nil {
+		predicates = append(predicates, certificate.HolderNameContainsFold(*i.HolderNameContainsFold))
+	}
+	if i.HolderIDType != nil {
+		predicates = append(predicates, certificate.HolderIDTypeEQ(*i.HolderIDType))
+	}
+	if i.HolderIDTypeNEQ != nil {
+		predicates = append(predicates, certificate.HolderIDTypeNEQ(*i.HolderIDTypeNEQ))
+	}
+	if len(i.HolderIDTypeIn) > 0 {
+		predicates = append(predicates, certificate.HolderIDTypeIn(i.HolderIDTypeIn...))
+	}
+	if len(i.HolderIDTypeNotIn) > 0 {
+		predicates = append(predicates, certificate.HolderIDTypeNotIn(i.HolderIDTypeNotIn...))
+	}
+	if i.HolderIDTypeGT != nil {
+		predicates = append(predicates, certificate.HolderIDTypeGT(*i.HolderIDTypeGT))
+	}
+	if i.HolderIDTypeGTE != nil {
+		predicates = append(predicates, certificate.HolderIDTypeGTE(*i.HolderIDTypeGTE))
+	}
+	if i.HolderIDTypeLT != nil {
+		predicates = append(predicates, certificate.HolderIDTypeLT(*i.HolderIDTypeLT))
+	}
+	if i.HolderIDTypeLTE != nil {
+		predicates = append(predicates, certificate.HolderIDTypeLTE(*i.HolderIDTypeLTE))
+	}
+	if i.HolderIDTypeContains != nil {
+		predicates = append(predicates, certificate.HolderIDTypeContains(*i.HolderIDTypeContains))
+	}
+	if i.HolderIDTypeHasPrefix != nil {
+		predicates = append(predicates, certificate.HolderIDTypeHasPrefix(*i.HolderIDTypeHasPrefix))
+	}
+	if i.HolderIDTypeHasSuffix != nil {
+		predicates = append(predicates, certificate.HolderIDTypeHasSuffix(*i.HolderIDTypeHasSuffix))
+	}
+	if i.HolderIDTypeIsNil {
+		predicates = append(predicates, certificate.HolderIDTypeIsNil())
+	}
+	if i.HolderIDTypeNotNil {
+		predicates = append(predicates, certificate.HolderIDTypeNotNil())
+	}
+	if i.HolderIDTypeEqualFold != nil {
+		predicates = append(predicates, certificate.HolderIDTypeEqualFold(*i.HolderIDTypeEqualFold))
+	}
+	if i.HolderIDTypeContainsFold != nil {
+		predicates = append(predicates, certificate.HolderIDTypeContainsFold(*i.HolderIDTypeContainsFold))
+	}
+	if i.HolderIDMasked != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedEQ(*i.HolderIDMasked))
+	}
+	if i.HolderIDMaskedNEQ != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedNEQ(*i.HolderIDMaskedNEQ))
+	}
+	if len(i.HolderIDMaskedIn) > 0 {
+		predicates = append(predicates, certificate.HolderIDMaskedIn(i.HolderIDMaskedIn...))
+	}
+	if len(i.HolderIDMaskedNotIn) > 0 {
+		predicates = append(predicates, certificate.HolderIDMaskedNotIn(i.HolderIDMaskedNotIn...))
+	}
+	if i.HolderIDMaskedGT != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedGT(*i.HolderIDMaskedGT))
+	}
+	if i.HolderIDMaskedGTE != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedGTE(*i.HolderIDMaskedGTE))
+	}
+	if i.HolderIDMaskedLT != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedLT(*i.HolderIDMaskedLT))
+	}
+	if i.HolderIDMaskedLTE != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedLTE(*i.HolderIDMaskedLTE))
+	}
+	if i.HolderIDMaskedContains != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedContains(*i.HolderIDMaskedContains))
+	}
+	if i.HolderIDMaskedHasPrefix != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedHasPrefix(*i.HolderIDMaskedHasPrefix))
+	}
+	if i.HolderIDMaskedHasSuffix != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedHasSuffix(*i.HolderIDMaskedHasSuffix))
+	}
+	if i.HolderIDMaskedEqualFold != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedEqualFold(*i.HolderIDMaskedEqualFold))
+	}
+	if i.HolderIDMaskedContainsFold != nil {
+		predicates = append(predicates, certificate.HolderIDMaskedContainsFold(*i.HolderIDMaskedContainsFold))
+	}
+	if i.AttemptID != nil {
+		predicates = append(predicates, certificate.AttemptIDEQ(*i.AttemptID))
+	}
+	if i.AttemptIDNEQ != nil {
+		predicates = append(predicates, certificate.AttemptIDNEQ(*i.AttemptIDNEQ))
+	}
+	if len(i.AttemptIDIn) > 0 {
+		predicates = append(predicates, certificate.AttemptIDIn(i.AttemptIDIn...))
+	}
+	if len(i.AttemptIDNotIn) > 0 {
+		predicates = append(predicates, certificate.AttemptIDNotIn(i.AttemptIDNotIn...))
+	}
+	if i.AttemptIDGT != nil {
+		predicates = append(predicates, certificate.AttemptIDGT(*i.AttemptIDGT))
+	}
+	if i.AttemptIDGTE != nil {
+		predicates = append(predicates, certificate.AttemptIDGTE(*i.AttemptIDGTE))
+	}
+	if i.AttemptIDLT != nil {
+		predicates = append(predicates, certificate.AttemptIDLT(*i.AttemptIDLT))
+	}
+	if i.AttemptIDLTE != nil {
+		predicates = append(predicates, certificate.AttemptIDLTE(*i.AttemptIDLTE))
+	}
+	if i.EnrollmentID != nil {
+		predicates = append(predicates, certificate.EnrollmentIDEQ(*i.EnrollmentID))
+	}
+	if i.EnrollmentIDNEQ != nil {
+		predicates = append(predicates, certificate.EnrollmentIDNEQ(*i.EnrollmentIDNEQ))
+	}
+	if len(i.EnrollmentIDIn) > 0 {
+		predicates = append(predicates, certificate.EnrollmentIDIn(i.EnrollmentIDIn...))
+	}
+	if len(i.EnrollmentIDNotIn) > 0 {
+		predicates = append(predicates, certificate.EnrollmentIDNotIn(i.EnrollmentIDNotIn...))
+	}
+	if i.EnrollmentIDGT != nil {
+		predicates = append(predicates, certificate.EnrollmentIDGT(*i.EnrollmentIDGT))
+	}
+	if i.EnrollmentIDGTE != nil {
+		predicates = append(predicates, certificate.EnrollmentIDGTE(*i.EnrollmentIDGTE))
+	}
+	if i.EnrollmentIDLT != nil {
+		predicates = append(predicates, certificate.EnrollmentIDLT(*i.EnrollmentIDLT))
+	}
+	if i.EnrollmentIDLTE != nil {
+		predicates = append(predicates, certificate.EnrollmentIDLTE(*i.EnrollmentIDLTE))
+	}
+	if i.SubjectID != nil {
+		predicates = append(predicates, certificate.SubjectIDEQ(*i.SubjectID))
+	}
+	if i.SubjectIDNEQ != nil {
+		predicates = append(predicates, certificate.SubjectIDNEQ(*i.SubjectIDNEQ))
+	}
+	if len(i.SubjectIDIn) > 0 {
+		predicates = append(predicates, certificate.SubjectIDIn(i.SubjectIDIn...))
+	}
+	if len(i.SubjectIDNotIn) > 0 {
+		predicates = append(predicates, certificate.SubjectIDNotIn(i.SubjectIDNotIn...))
+	}
+	if i.SubjectIDGT != nil {
+		predicates = append(predicates, certificate.SubjectIDGT(*i.SubjectIDGT))
+	}
+	if i.SubjectIDGTE != nil {
+		predicates = append(predicates, certificate.SubjectIDGTE(*i.SubjectIDGTE))
+	}
+	if i.SubjectIDLT != nil {
+		predicates = append(predicates, certificate.SubjectIDLT(*i.SubjectIDLT))
+	}
+	if i.SubjectIDLTE != nil {
+		predicates = append(predicates, certificate.SubjectIDLTE(*i.SubjectIDLTE))
+	}
+	if i.SubjectCode != nil {
+		predicates = append(predicates, certificate.SubjectCodeEQ(*i.SubjectCode))
+	}
+	if i.SubjectCodeNEQ != nil {
+		predicates = append(predicates, certificate.SubjectCodeNEQ(*i.SubjectCodeNEQ))
+	}
+	if len(i.SubjectCodeIn) > 0 {
+		predicates = append(predicates, certificate.SubjectCodeIn(i.SubjectCodeIn...))
+	}
+	if len(i.SubjectCodeNotIn) > 0 {
+		predicates = append(predicates, certificate.SubjectCodeNotIn(i.SubjectCodeNotIn...))
+	}
+	if i.SubjectCodeGT != nil {
+		predicates = append(predicates, certificate.SubjectCodeGT(*i.SubjectCodeGT))
+	}
+	if i.SubjectCodeGTE != nil {
+		predicates = append(predicates, certificate.SubjectCodeGTE(*i.SubjectCodeGTE))
+	}
+	if i.SubjectCodeLT != nil {
+		predicates = append(predicates, certificate.SubjectCodeLT(*i.SubjectCodeLT))
+	}
+	if i.SubjectCodeLTE != nil {
+		predicates = append(predicates, certificate.SubjectCodeLTE(*i.SubjectCodeLTE))
+	}
+	if i.SubjectCodeContains != nil {
+		predicates = append(predicates, certificate.SubjectCodeContains(*i.SubjectCodeContains))
+	}
+	if i.SubjectCodeHasPrefix != nil {
+		predicates = append(predicates, certificate.SubjectCodeHasPrefix(*i.SubjectCodeHasPrefix))
+	}
+	if i.SubjectCodeHasSuffix != nil {
+		predicates = append(predicates, certificate.SubjectCodeHasSuffix(*i.SubjectCodeHasSuffix))
+	}
+	if i.SubjectCodeEqualFold != nil {
+		predicates = append(predicates, certificate.SubjectCodeEqualFold(*i.SubjectCodeEqualFold))
+	}
+	if i.SubjectCodeContainsFold != nil {
+		predicates = append(predicates, certificate.SubjectCodeContainsFold(*i.SubjectCodeContainsFold))
+	}
+	if i.SubjectName != nil {
+		predicates = append(predicates, certificate.SubjectNameEQ(*i.SubjectName))
+	}
+	if i.SubjectNameNEQ != nil {
+		predicates = append(predicates, certificate.SubjectNameNEQ(*i.SubjectNameNEQ))
+	}
+	if len(i.SubjectNameIn) > 0 {
+		predicates = append(predicates, certificate.SubjectNameIn(i.SubjectNameIn...))
+	}
+	if len(i.SubjectNameNotIn) > 0 {
+		predicates = append(predicates, certificate.SubjectNameNotIn(i.SubjectNameNotIn...))
+	}
+	if i.SubjectNameGT != nil {
+		predicates = append(predicates, certificate.SubjectNameGT(*i.SubjectNameGT))
+	}
+	if i.SubjectNameGTE != nil {
+		predicates = append(predicates, certificate.SubjectNameGTE(*i.SubjectNameGTE))
+	}
+	if i.SubjectNameLT != nil {
+		predicates = append(predicates, certificate.SubjectNameLT(*i.SubjectNameLT))
+	}
+	if i.SubjectNameLTE != nil {
+		predicates = append(predicates, certificate.SubjectNameLTE(*i.SubjectNameLTE))
+	}
+	if i.SubjectNameContains != nil {
+		predicates = append(predicates, certificate.SubjectNameContains(*i.SubjectNameContains))
+	}
+	if i.SubjectNameHasPrefix != nil {
+		predicates = append(predicates, certificate.SubjectNameHasPrefix(*i.SubjectNameHasPrefix))
+	}
+	if i.SubjectNameHasSuffix != nil {
+		predicates = append(predicates, certificate.SubjectNameHasSuffix(*i.SubjectNameHasSuffix))
+	}
+	if i.SubjectNameEqualFold != nil {
+		predicates = append(predicates, certificate.SubjectNameEqualFold(*i.SubjectNameEqualFold))
+	}
+	if i.SubjectNameContainsFold != nil {
+		predicates = append(predicates, certificate.SubjectNameContainsFold(*i.SubjectNameContainsFold))
+	}
+	if i.Category != nil {
+		predicates = append(predicates, certificate.CategoryEQ(*i.Category))
+	}
+	if i.CategoryNEQ != nil {
+		predicates = append(predicates, certificate.CategoryNEQ(*i.CategoryNEQ))
+	}
+	if len(i.CategoryIn) > 0 {
+		predicates = append(predicates, certificate.CategoryIn(i.CategoryIn...))
+	}
+	if len(i.CategoryNotIn) > 0 {
+		predicates = append(predicates, certificate.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.CategoryGT != nil {
+		predicates = append(predicates, certificate.CategoryGT(*i.CategoryGT))
+	}
+	if i.CategoryGTE != nil {
+		predicates = append(predicates, certificate.CategoryGTE(*i.CategoryGTE))
+	}
+	if i.CategoryLT != nil {
+		predicates = append(predicates, certificate.CategoryLT(*i.CategoryLT))
+	}
+	if i.CategoryLTE != nil {
+		predicates = append(predicates, certificate.CategoryLTE(*i.CategoryLTE))
+	}
+	if i.CategoryContains != nil {
+		predicates = append(predicates, certificate.CategoryContains(*i.CategoryContains))
+	}
+	if i.CategoryHasPrefix != nil {
+		predicates = append(predicates, certificate.CategoryHasPrefix(*i.CategoryHasPrefix))
+	}
+	if i.CategoryHasSuffix != nil {
+		predicates = append(predicates, certificate.CategoryHasSuffix(*i.CategoryHasSuffix))
+	}
+	if i.CategoryEqualFold != nil {
+		predicates = append(predicates, certificate.CategoryEqualFold(*i.CategoryEqualFold))
+	}
+	if i.CategoryContainsFold != nil {
+		predicates = append(predicates, certificate.CategoryContainsFold(*i.CategoryContainsFold))
+	}
+	if i.Employer != nil {
+		predicates = append(predicates, certificate.EmployerEQ(*i.Employer))
+	}
+	if i.EmployerNEQ != nil {
+		predicates = append(predicates, certificate.EmployerNEQ(*i.EmployerNEQ))
+	}
+	if len(i.EmployerIn) > 0 {
+		predicates = append(predicates, certificate.EmployerIn(i.EmployerIn...))
+	}
+	if len(i.EmployerNotIn) > 0 {
+		predicates = append(predicates, certificate.EmployerNotIn(i.EmployerNotIn...))
+	}
+	if i.EmployerGT != nil {
+		predicates = append(predicates, certificate.EmployerGT(*i.EmployerGT))
+	}
+	if i.EmployerGTE != nil {
+		predicates = append(predicates, certificate.EmployerGTE(*i.EmployerGTE))
+	}
+	if i.EmployerLT != nil {
+		predicates = append(predicates, certificate.EmployerLT(*i.EmployerLT))
+	}
+	if i.EmployerLTE != nil {
+		predicates = append(predicates, certificate.EmployerLTE(*i.EmployerLTE))
+	}
+	if i.EmployerContains != nil {
+		predicates = append(predicates, certificate.EmployerContains(*i.EmployerContains))
+	}
+	if i.EmployerHasPrefix != nil {
+		predicates = append(predicates, certificate.EmployerHasPrefix(*i.EmployerHasPrefix))
+	}
+	if i.EmployerHasSuffix != nil {
+		predicates = append(predicates, certificate.EmployerHasSuffix(*i.EmployerHasSuffix))
+	}
+	if i.EmployerIsNil {
+		predicates = append(predicates, certificate.EmployerIsNil())
+	}
+	if i.EmployerNotNil {
+		predicates = append(predicates, certificate.EmployerNotNil())
+	}
+	if i.EmployerEqualFold != nil {
+		predicates = append(predicates, certificate.EmployerEqualFold(*i.EmployerEqualFold))
+	}
+	if i.EmployerContainsFold != nil {
+		predicates = append(predicates, certificate.EmployerContainsFold(*i.EmployerContainsFold))
+	}
+	if i.RegionCode != nil {
+		predicates = append(predicates, certificate.RegionCodeEQ(*i.RegionCode))
+	}
+	if i.RegionCodeNEQ != nil {
+		predicates = append(predicates, certificate.RegionCodeNEQ(*i.RegionCodeNEQ))
+	}
+	if len(i.RegionCodeIn) > 0 {
+		predicates = append(predicates, certificate.RegionCodeIn(i.RegionCodeIn...))
+	}
+	if len(i.RegionCodeNotIn) > 0 {
+		predicates = append(predicates, certificate.RegionCodeNotIn(i.RegionCodeNotIn...))
+	}
+	if i.RegionCodeGT != nil {
+		predicates = append(predicates, certificate.RegionCodeGT(*i.RegionCodeGT))
+	}
+	if i.RegionCodeGTE != nil {
+		predicates = append(predicates, certificate.RegionCodeGTE(*i.RegionCodeGTE))
+	}
+	if i.RegionCodeLT != nil {
+		predicates = append(predicates, certificate.RegionCodeLT(*i.RegionCodeLT))
+	}
+	if i.RegionCodeLTE != nil {
+		predicates = append(predicates, certificate.RegionCodeLTE(*i.RegionCodeLTE))
+	}
+	if i.RegionCodeContains != nil {
+		predicates = append(predicates, certificate.RegionCodeContains(*i.RegionCodeContains))
+	}
+	if i.RegionCodeHasPrefix != nil {
+		predicates = append(predicates, certificate.RegionCodeHasPrefix(*i.RegionCodeHasPrefix))
+	}
+	if i.RegionCodeHasSuffix != nil {
+		predicates = append(predicates, certificate.RegionCodeHasSuffix(*i.RegionCodeHasSuffix))
+	}
+	if i.RegionCodeIsNil {
+		predicates = append(predicates, certificate.RegionCodeIsNil())
+	}
+	if i.RegionCodeNotNil {
+		predicates = append(predicates, certificate.RegionCodeNotNil())
+	}
+	if i.RegionCodeEqualFold != nil {
+		predicates = append(predicates, certificate.RegionCodeEqualFold(*i.RegionCodeEqualFold))
+	}
+	if i.RegionCodeContainsFold != nil {
+		predicates = append(predicates, certificate.RegionCodeContainsFold(*i.RegionCodeContainsFold))
+	}
+	if i.RegionName != nil {
+		predicates = append(predicates, certificate.RegionNameEQ(*i.RegionName))
+	}
+	if i.RegionNameNEQ != nil {
+		predicates = append(predicates, certificate.RegionNameNEQ(*i.RegionNameNEQ))
+	}
+	if len(i.RegionNameIn) > 0 {
+		predicates = append(predicates, certificate.RegionNameIn(i.RegionNameIn...))
+	}
+	if len(i.RegionNameNotIn) > 0 {
+		predicates = append(predicates, certificate.RegionNameNotIn(i.RegionNameNotIn...))
+	}
+	if i.RegionNameGT != nil {
+		predicates = append(predicates, certificate.RegionNameGT(*i.RegionNameGT))
+	}
+	if i.RegionNameGTE != nil {
+		predicates = append(predicates, certificate.RegionNameGTE(*i.RegionNameGTE))
+	}
+	if i.RegionNameLT != nil {
+		predicates = append(predicates, certificate.RegionNameLT(*i.RegionNameLT))
+	}
+	if i.RegionNameLTE != nil {
+		predicates = append(predicates, certificate.RegionNameLTE(*i.RegionNameLTE))
+	}
+	if i.RegionNameContains != nil {
+		predicates = append(predicates, certificate.RegionNameContains(*i.RegionNameContains))
+	}
+	if i.RegionNameHasPrefix != nil {
+		predicates = append(predicates, certificate.RegionNameHasPrefix(*i.RegionNameHasPrefix))
+	}
+	if i.RegionNameHasSuffix != nil {
+		predicates = append(predicates, certificate.RegionNameHasSuffix(*i.RegionNameHasSuffix))
+	}
+	if i.RegionNameIsNil {
+		predicates = append(predicates, certificate.RegionNameIsNil())
+	}
+	if i.RegionNameNotNil {
+		predicates = append(predicates, certificate.RegionNameNotNil())
+	}
+	if i.RegionNameEqualFold != nil {
+		predicates = append(predicates, certificate.RegionNameEqualFold(*i.RegionNameEqualFold))
+	}
+	if i.RegionNameContainsFold != nil {
+		predicates = append(predicates, certificate.RegionNameContainsFold(*i.RegionNameContainsFold))
+	}
+	if i.SiteID != nil {
+		predicates = append(predicates, certificate.SiteIDEQ(*i.SiteID))
+	}
+	if i.SiteIDNEQ != nil {
+		predicates = append(predicates, certificate.SiteIDNEQ(*i.SiteIDNEQ))
+	}
+	if len(i.SiteIDIn) > 0 {
+		predicates = append(predicates, certificate.SiteIDIn(i.SiteIDIn...))
+	}
+	if len(i.SiteIDNotIn) > 0 {
+		predicates = append(predicates, certificate.SiteIDNotIn(i.SiteIDNotIn...))
+	}
+	if i.SiteIDGT != nil {
+		predicates = append(predicates, certificate.SiteIDGT(*i.SiteIDGT))
+	}
+	if i.SiteIDGTE != nil {
+		predicates = append(predicates, certificate.SiteIDGTE(*i.SiteIDGTE))
+	}
+	if i.SiteIDLT != nil {
+		predicates = append(predicates, certificate.SiteIDLT(*i.SiteIDLT))
+	}
+	if i.SiteIDLTE != nil {
+		predicates = append(predicates, certificate.SiteIDLTE(*i.SiteIDLTE))
+	}
+	if i.SiteName != nil {
+		predicates = append(predicates, certificate.SiteNameEQ(*i.SiteName))
+	}
+	if i.SiteNameNEQ != nil {
+		predicates = append(predicates, certificate.SiteNameNEQ(*i.SiteNameNEQ))
+	}
+	if len(i.SiteNameIn) > 0 {
+		predicates = append(predicates, certificate.SiteNameIn(i.SiteNameIn...))
+	}
+	if len(i.SiteNameNotIn) > 0 {
+		predicates = append(predicates, certificate.SiteNameNotIn(i.SiteNameNotIn...))
+	}
+	if i.SiteNameGT != nil {
+		predicates = append(predicates, certificate.SiteNameGT(*i.SiteNameGT))
+	}
+	if i.SiteNameGTE != nil {
+		predicates = append(predicates, certificate.SiteNameGTE(*i.SiteNameGTE))
+	}
+	if i.SiteNameLT != nil {
+		predicates = append(predicates, certificate.SiteNameLT(*i.SiteNameLT))
+	}
+	if i.SiteNameLTE != nil {
+		predicates = append(predicates, certificate.SiteNameLTE(*i.SiteNameLTE))
+	}
+	if i.SiteNameContains != nil {
+		predicates = append(predicates, certificate.SiteNameContains(*i.SiteNameContains))
+	}
+	if i.SiteNameHasPrefix != nil {
+		predicates = append(predicates, certificate.SiteNameHasPrefix(*i.SiteNameHasPrefix))
+	}
+	if i.SiteNameHasSuffix != nil {
+		predicates = append(predicates, certificate.SiteNameHasSuffix(*i.SiteNameHasSuffix))
+	}
+	if i.SiteNameEqualFold != nil {
+		predicates = append(predicates, certificate.SiteNameEqualFold(*i.SiteNameEqualFold))
+	}
+	if i.SiteNameContainsFold != nil {
+		predicates = append(predicates, certificate.SiteNameContainsFold(*i.SiteNameContainsFold))
+	}
+	if i.Authority != nil {
+		predicates = append(predicates, certificate.AuthorityEQ(*i.Authority))
+	}
+	if i.AuthorityNEQ != nil {
+		predicates = append(predicates, certificate.AuthorityNEQ(*i.AuthorityNEQ))
+	}
+	if len(i.AuthorityIn) > 0 {
+		predicates = append(predicates, certificate.AuthorityIn(i.AuthorityIn...))
+	}
+	if len(i.AuthorityNotIn) > 0 {
+		predicates = append(predicates, certificate.AuthorityNotIn(i.AuthorityNotIn...))
+	}
+	if i.AuthorityGT != nil {
+		predicates = append(predicates, certificate.AuthorityGT(*i.AuthorityGT))
+	}
+	if i.AuthorityGTE != nil {
+		predicates = append(predicates, certificate.AuthorityGTE(*i.AuthorityGTE))
+	}
+	if i.AuthorityLT != nil {
+		predicates = append(predicates, certificate.AuthorityLT(*i.AuthorityLT))
+	}
+	if i.AuthorityLTE != nil {
+		predicates = append(predicates, certificate.AuthorityLTE(*i.AuthorityLTE))
+	}
+	if i.AuthorityContains != nil {
+		predicates = append(predicates, certificate.AuthorityContains(*i.AuthorityContains))
+	}
+	if i.AuthorityHasPrefix != nil {
+		predicates = append(predicates, certificate.AuthorityHasPrefix(*i.AuthorityHasPrefix))
+	}
+	if i.AuthorityHasSuffix != nil {
+		predicates = append(predicates, certificate.AuthorityHasSuffix(*i.AuthorityHasSuffix))
+	}
+	if i.AuthorityEqualFold != nil {
+		predicates = append(predicates, certificate.AuthorityEqualFold(*i.AuthorityEqualFold))
+	}
+	if i.AuthorityContainsFold != nil {
+		predicates = append(predicates, certificate.AuthorityContainsFold(*i.AuthorityContainsFold))
+	}
+	if i.IssuedByID != nil {
+		predicates = append(predicates, certificate.IssuedByIDEQ(*i.IssuedByID))
+	}
+	if i.IssuedByIDNEQ != nil {
+		predicates = append(predicates, certificate.IssuedByIDNEQ(*i.IssuedByIDNEQ))
+	}
+	if len(i.IssuedByIDIn) > 0 {
+		predicates = append(predicates, certificate.IssuedByIDIn(i.IssuedByIDIn...))
+	}
+	if len(i.IssuedByIDNotIn) > 0 {
+		predicates = append(predicates, certificate.IssuedByIDNotIn(i.IssuedByIDNotIn...))
+	}
+	if i.IssuedByIDGT != nil {
+		predicates = append(predicates, certificate.IssuedByIDGT(*i.IssuedByIDGT))
+	}
+	if i.IssuedByIDGTE != nil {
+		predicates = append(predicates, certificate.IssuedByIDGTE(*i.IssuedByIDGTE))
+	}
+	if i.IssuedByIDLT != nil {
+		predicates = append(predicates, certificate.IssuedByIDLT(*i.IssuedByIDLT))
+	}
+	if i.IssuedByIDLTE != nil {
+		predicates = append(predicates, certificate.IssuedByIDLTE(*i.IssuedByIDLTE))
+	}
+	if i.IssuedAt != nil {
+		predicates = append(predicates, certificate.IssuedAtEQ(*i.IssuedAt))
+	}
+	if i.IssuedAtNEQ != nil {
+		predicates = append(predicates, certificate.IssuedAtNEQ(*i.IssuedAtNEQ))
+	}
+	if len(i.IssuedAtIn) > 0 {
+		predicates = append(predicates, certificate.IssuedAtIn(i.IssuedAtIn...))
+	}
+	if len(i.IssuedAtNotIn) > 0 {
+		predicates = append(predicates, certificate.IssuedAtNotIn(i.IssuedAtNotIn...))
+	}
+	if i.IssuedAtGT != nil {
+		predicates = append(predicates, certificate.IssuedAtGT(*i.IssuedAtGT))
+	}
+	if i.IssuedAtGTE != nil {
+		predicates = append(predicates, certificate.IssuedAtGTE(*i.IssuedAtGTE))
+	}
+	if i.IssuedAtLT != nil {
+		predicates = append(predicates, certificate.IssuedAtLT(*i.IssuedAtLT))
+	}
+	if i.IssuedAtLTE != nil {
+		predicates = append(predicates, certificate.IssuedAtLTE(*i.IssuedAtLTE))
+	}
+	if i.ValidFrom != nil {
+		predicates = append(predicates, certificate.ValidFromEQ(*i.ValidFrom))
+	}
+	if i.ValidFromNEQ != nil {
+		predicates = append(predicates, certificate.ValidFromNEQ(*i.ValidFromNEQ))
+	}
+	if len(i.ValidFromIn) > 0 {
+		predicates = append(predicates, certificate.ValidFromIn(i.ValidFromIn...))
+	}
+	if len(i.ValidFromNotIn) > 0 {
+		predicates = append(predicates, certificate.ValidFromNotIn(i.ValidFromNotIn...))
+	}
+	if i.ValidFromGT != nil {
+		predicates = append(predicates, certificate.ValidFromGT(*i.ValidFromGT))
+	}
+	if i.ValidFromGTE != nil {
+		predicates = append(predicates, certificate.ValidFromGTE(*i.ValidFromGTE))
+	}
+	if i.ValidFromLT != nil {
+		predicates = append(predicates, certificate.ValidFromLT(*i.ValidFromLT))
+	}
+	if i.ValidFromLTE != nil {
+		predicates = append(predicates, certificate.ValidFromLTE(*i.ValidFromLTE))
+	}
+	if i.ValidUntil != nil {
+		predicates = append(predicates, certificate.ValidUntilEQ(*i.ValidUntil))
+	}
+	if i.ValidUntilNEQ != nil {
+		predicates = append(predicates, certificate.ValidUntilNEQ(*i.ValidUntilNEQ))
+	}
+	if len(i.ValidUntilIn) > 0 {
+		predicates = append(predicates, certificate.ValidUntilIn(i.ValidUntilIn...))
+	}
+	if len(i.ValidUntilNotIn) > 0 {
+		predicates = append(predicates, certificate.ValidUntilNotIn(i.ValidUntilNotIn...))
+	}
+	if i.ValidUntilGT != nil {
+		predicates = append(predicates, certificate.ValidUntilGT(*i.ValidUntilGT))
+	}
+	if i.ValidUntilGTE != nil {
+		predicates = append(predicates, certificate.ValidUntilGTE(*i.ValidUntilGTE))
+	}
+	if i.ValidUntilLT != nil {
+		predicates = append(predicates, certificate.ValidUntilLT(*i.ValidUntilLT))
+	}
+	if i.ValidUntilLTE != nil {
+		predicates = append(predicates, certificate.ValidUntilLTE(*i.ValidUntilLTE))
+	}
+	if i.ChangedAt != nil {
+		predicates = append(predicates, certificate.ChangedAtEQ(*i.ChangedAt))
+	}
+	if i.ChangedAtNEQ != nil {
+		predicates = append(predicates, certificate.ChangedAtNEQ(*i.ChangedAtNEQ))
+	}
+	if len(i.ChangedAtIn) > 0 {
+		predicates = append(predicates, certificate.ChangedAtIn(i.ChangedAtIn...))
+	}
+	if len(i.ChangedAtNotIn) > 0 {
+		predicates = append(predicates, certificate.ChangedAtNotIn(i.ChangedAtNotIn...))
+	}
+	if i.ChangedAtGT != nil {
+		predicates = append(predicates, certificate.ChangedAtGT(*i.ChangedAtGT))
+	}
+	if i.ChangedAtGTE != nil {
+		predicates = append(predicates, certificate.ChangedAtGTE(*i.ChangedAtGTE))
+	}
+	if i.ChangedAtLT != nil {
+		predicates = append(predicates, certificate.ChangedAtLT(*i.ChangedAtLT))
+	}
+	if i.ChangedAtLTE != nil {
+		predicates = append(predicates, certificate.ChangedAtLTE(*i.ChangedAtLTE))
+	}
+	if i.ChangedAtIsNil {
+		predicates = append(predicates, certificate.ChangedAtIsNil())
+	}
+	if i.ChangedAtNotNil {
+		predicates = append(predicates, certificate.ChangedAtNotNil())
+	}
+	if i.RenewedAt != nil {
+		predicates = append(predicates, certificate.RenewedAtEQ(*i.RenewedAt))
+	}
+	if i.RenewedAtNEQ != nil {
+		predicates = append(predicates, certificate.RenewedAtNEQ(*i.RenewedAtNEQ))
+	}
+	if len(i.RenewedAtIn) > 0 {
+		predicates = append(predicates, certificate.RenewedAtIn(i.RenewedAtIn...))
+	}
+	if len(i.RenewedAtNotIn) > 0 {
+		predicates = append(predicates, certificate.RenewedAtNotIn(i.RenewedAtNotIn...))
+	}
+	if i.RenewedAtGT != nil {
+		predicates = append(predicates, certificate.RenewedAtGT(*i.RenewedAtGT))
+	}
+	if i.RenewedAtGTE != nil {
+		predicates = append(predicates, certificate.RenewedAtGTE(*i.RenewedAtGTE))
+	}
+	if i.RenewedAtLT != nil {
+		predicates = append(predicates, certificate.RenewedAtLT(*i.RenewedAtLT))
+	}
+	if i.RenewedAtLTE != nil {
+		predicates = append(predicates, certificate.RenewedAtLTE(*i.RenewedAtLTE))
+	}
+	if i.RenewedAtIsNil {
+		predicates = append(predicates, certificate.RenewedAtIsNil())
+	}
+	if i.RenewedAtNotNil {
+		predicates = append(predicates, certificate.RenewedAtNotNil())
+	}
+	if i.ExpiredAt != nil {
+		predicates = append(predicates, certificate.ExpiredAtEQ(*i.ExpiredAt))
+	}
+	if i.ExpiredAtNEQ != nil {
+		predicates = append(predicates, certificate.ExpiredAtNEQ(*i.ExpiredAtNEQ))
+	}
+	if len(i.ExpiredAtIn) > 0 {
+		predicates = append(predicates, certificate.ExpiredAtIn(i.ExpiredAtIn...))
+	}
+	if len(i.ExpiredAtNotIn) > 0 {
+		predicates = append(predicates, certificate.ExpiredAtNotIn(i.ExpiredAtNotIn...))
+	}
+	if i.ExpiredAtGT != nil {
+		predicates = append(predicates, certificate.ExpiredAtGT(*i.ExpiredAtGT))
+	}
+	if i.ExpiredAtGTE != nil {
+		predicates = append(predicates, certificate.ExpiredAtGTE(*i.ExpiredAtGTE))
+	}
+	if i.ExpiredAtLT != nil {
+		predicates = append(predicates, certificate.ExpiredAtLT(*i.ExpiredAtLT))
+	}
+	if i.ExpiredAtLTE != nil {
+		predicates = append(predicates, certificate.ExpiredAtLTE(*i.ExpiredAtLTE))
+	}
+	if i.ExpiredAtIsNil {
+		predicates = append(predicates, certificate.ExpiredAtIsNil())
+	}
+	if i.ExpiredAtNotNil {
+		predicates = append(predicates, certificate.ExpiredAtNotNil())
+	}
+	if i.CancelledAt != nil {
+		predicates = append(predicates, certificate.CancelledAtEQ(*i.CancelledAt))
+	}
+	if i.CancelledAtNEQ != nil {
+		predicates = append(predicates, certificate.CancelledAtNEQ(*i.CancelledAtNEQ))
+	}
+	if len(i.CancelledAtIn) > 0 {
+		predicates = append(predicates, certificate.CancelledAtIn(i.CancelledAtIn...))
+	}
+	if len(i.CancelledAtNotIn) > 0 {
+		predicates = append(predicates, certificate.CancelledAtNotIn(i.CancelledAtNotIn...))
+	}
+	if i.CancelledAtGT != nil {
+		predicates = append(predicates, certificate.CancelledAtGT(*i.CancelledAtGT))
+	}
+	if i.CancelledAtGTE != nil {
+		predicates = append(predicates, certificate.CancelledAtGTE(*i.CancelledAtGTE))
+	}
+	if i.CancelledAtLT != nil {
+		predicates = append(predicates, certificate.CancelledAtLT(*i.CancelledAtLT))
+	}
+	if i.CancelledAtLTE != nil {
+		predicates = append(predicates, certificate.CancelledAtLTE(*i.CancelledAtLTE))
+	}
+	if i.CancelledAtIsNil {
+		predicates = append(predicates, certificate.CancelledAtIsNil())
+	}
+	if i.CancelledAtNotNil {
+		predicates = append(predicates, certificate.CancelledAtNotNil())
+	}
+	if i.FeeCents != nil {
+		predicates = append(predicates, certificate.FeeCentsEQ(*i.FeeCents))
+	}
+	if i.FeeCentsNEQ != nil {
+		predicates = append(predicates, certificate.FeeCentsNEQ(*i.FeeCentsNEQ))
+	}
+	if len(i.FeeCentsIn) > 0 {
+		predicates = append(predicates, certificate.FeeCentsIn(i.FeeCentsIn...))
+	}
+	if len(i.FeeCentsNotIn) > 0 {
+		predicates = append(predicates, certificate.FeeCentsNotIn(i.FeeCentsNotIn...))
+	}
+	if i.FeeCentsGT != nil {
+		predicates = append(predicates, certificate.FeeCentsGT(*i.FeeCentsGT))
+	}
+	if i.FeeCentsGTE != nil {
+		predicates = append(predicates, certificate.FeeCentsGTE(*i.FeeCentsGTE))
+	}
+	if i.FeeCentsLT != nil {
+		predicates = append(predicates, certificate.FeeCentsLT(*i.FeeCentsLT))
+	}
+	if i.FeeCentsLTE != nil {
+		predicates = append(predicates, certificate.FeeCentsLTE(*i.FeeCentsLTE))
+	}
+	if i.FeeCentsIsNil {
+		predicates = append(predicates, certificate.FeeCentsIsNil())
+	}
+	if i.FeeCentsNotNil {
+		predicates = append(predicates, certificate.FeeCentsNotNil())
+	}
+	if i.FeeMethod != nil {
+		predicates = append(predicates, certificate.FeeMethodEQ(*i.FeeMethod))
+	}
+	if i.FeeMethodNEQ != nil {
+		predicates = append(predicates, certificate.FeeMethodNEQ(*i.FeeMethodNEQ))
+	}
+	if len(i.FeeMethodIn) > 0 {
+		predicates = append(predicates, certificate.FeeMethodIn(i.FeeMethodIn...))
+	}
+	if len(i.FeeMethodNotIn) > 0 {
+		predicates = append(predicates, certificate.FeeMethodNotIn(i.FeeMethodNotIn...))
+	}
+	if i.FeeMethodIsNil {
+		predicates = append(predicates, certificate.FeeMethodIsNil())
+	}
+	if i.FeeMethodNotNil {
+		predicates = append(predicates, certificate.FeeMethodNotNil())
+	}
+	if i.FeePaidAt != nil {
+		predicates = append(predicates, certificate.FeePaidAtEQ(*i.FeePaidAt))
+	}
+	if i.FeePaidAtNEQ != nil {
+		predicates = append(predicates, certificate.FeePaidAtNEQ(*i.FeePaidAtNEQ))
+	}
+	if len(i.FeePaidAtIn) > 0 {
+		predicates = append(predicates, certificate.FeePaidAtIn(i.FeePaidAtIn...))
+	}
+	if len(i.FeePaidAtNotIn) > 0 {
+		predicates = append(predicates, certificate.FeePaidAtNotIn(i.FeePaidAtNotIn...))
+	}
+	if i.FeePaidAtGT != nil {
+		predicates = append(predicates, certificate.FeePaidAtGT(*i.FeePaidAtGT))
+	}
+	if i.FeePaidAtGTE != nil {
+		predicates = append(predicates, certificate.FeePaidAtGTE(*i.FeePaidAtGTE))
+	}
+	if i.FeePaidAtLT != nil {
+		predicates = append(predicates, certificate.FeePaidAtLT(*i.FeePaidAtLT))
+	}
+	if i.FeePaidAtLTE != nil {
+		predicates = append(predicates, certificate.FeePaidAtLTE(*i.FeePaidAtLTE))
+	}
+	if i.FeePaidAtIsNil {
+		predicates = append(predicates, certificate.FeePaidAtIsNil())
+	}
+	if i.FeePaidAtNotNil {
+		predicates = append(predicates, certificate.FeePaidAtNotNil())
+	}
+	if i.FeeRecordedByID != nil {
+		predicates = append(predicates, certificate.FeeRecordedByIDEQ(*i.FeeRecordedByID))
+	}
+	if i.FeeRecordedByIDNEQ != nil {
+		predicates = append(predicates, certificate.FeeRecordedByIDNEQ(*i.FeeRecordedByIDNEQ))
+	}
+	if len(i.FeeRecordedByIDIn) > 0 {
+		predicates = append(predicates, certificate.FeeRecordedByIDIn(i.FeeRecordedByIDIn...))
+	}
+	if len(i.FeeRecordedByIDNotIn) > 0 {
+		predicates = append(predicates, certificate.FeeRecordedByIDNotIn(i.FeeRecordedByIDNotIn...))
+	}
+	if i.FeeRecordedByIDGT != nil {
+		predicates = append(predicates, certificate.FeeRecordedByIDGT(*i.FeeRecordedByIDGT))
+	}
+	if i.FeeRecordedByIDGTE != nil {
+		predicates = append(predicates, certificate.FeeRecordedByIDGTE(*i.FeeRecordedByIDGTE))
+	}
+	if i.FeeRecordedByIDLT != nil {
+		predicates = append(predicates, certificate.FeeRecordedByIDLT(*i.FeeRecordedByIDLT))
+	}
+	if i.FeeRecordedByIDLTE != nil {
+		predicates = append(predicates, certificate.FeeRecordedByIDLTE(*i.FeeRecordedByIDLTE))
+	}
+	if i.FeeRecordedByIDIsNil {
+		predicates = append(predicates, certificate.FeeRecordedByIDIsNil())
+	}
+	if i.FeeRecordedByIDNotNil {
+		predicates = append(predicates, certificate.FeeRecordedByIDNotNil())
+	}
+	if i.CollectedBy != nil {
+		predicates = append(predicates, certificate.CollectedByEQ(*i.CollectedBy))
+	}
+	if i.CollectedByNEQ != nil {
+		predicates = append(predicates, certificate.CollectedByNEQ(*i.CollectedByNEQ))
+	}
+	if len(i.CollectedByIn) > 0 {
+		predicates = append(predicates, certificate.CollectedByIn(i.CollectedByIn...))
+	}
+	if len(i.CollectedByNotIn) > 0 {
+		predicates = append(predicates, certificate.CollectedByNotIn(i.CollectedByNotIn...))
+	}
+	if i.CollectedByGT != nil {
+		predicates = append(predicates, certificate.CollectedByGT(*i.CollectedByGT))
+	}
+	if i.CollectedByGTE != nil {
+		predicates = append(predicates, certificate.CollectedByGTE(*i.CollectedByGTE))
+	}
+	if i.CollectedByLT != nil {
+		predicates = append(predicates, certificate.CollectedByLT(*i.CollectedByLT))
+	}
+	if i.CollectedByLTE != nil {
+		predicates = append(predicates, certificate.CollectedByLTE(*i.CollectedByLTE))
+	}
+	if i.CollectedByContains != nil {
+		predicates = append(predicates, certificate.CollectedByContains(*i.CollectedByContains))
+	}
+	if i.CollectedByHasPrefix != nil {
+		predicates = append(predicates, certificate.CollectedByHasPrefix(*i.CollectedByHasPrefix))
+	}
+	if i.CollectedByHasSuffix != nil {
+		predicates = append(predicates, certificate.CollectedByHasSuffix(*i.CollectedByHasSuffix))
+	}
+	if i.CollectedByIsNil {
+		predicates = append(predicates, certificate.CollectedByIsNil())
+	}
+	if i.CollectedByNotNil {
+		predicates = append(predicates, certificate.CollectedByNotNil())
+	}
+	if i.CollectedByEqualFold != nil {
+		predicates = append(predicates, certificate.CollectedByEqualFold(*i.CollectedByEqualFold))
+	}
+	if i.CollectedByContainsFold != nil {
+		predicates = append(predicates, certificate.CollectedByContainsFold(*i.CollectedByContainsFold))
+	}
+	if i.CollectedAt != nil {
+		predicates = append(predicates, certificate.CollectedAtEQ(*i.CollectedAt))
+	}
+	if i.CollectedAtNEQ != nil {
+		predicates = append(predicates, certificate.CollectedAtNEQ(*i.CollectedAtNEQ))
+	}
+	if len(i.CollectedAtIn) > 0 {
+		predicates = append(predicates, certificate.CollectedAtIn(i.CollectedAtIn...))
+	}
+	if len(i.CollectedAtNotIn) > 0 {
+		predicates = append(predicates, certificate.CollectedAtNotIn(i.CollectedAtNotIn...))
+	}
+	if i.CollectedAtGT != nil {
+		predicates = append(predicates, certificate.CollectedAtGT(*i.CollectedAtGT))
+	}
+	if i.CollectedAtGTE != nil {
+		predicates = append(predicates, certificate.CollectedAtGTE(*i.CollectedAtGTE))
+	}
+	if i.CollectedAtLT != nil {
+		predicates = append(predicates, certificate.CollectedAtLT(*i.CollectedAtLT))
+	}
+	if i.CollectedAtLTE != nil {
+		predicates = append(predicates, certificate.CollectedAtLTE(*i.CollectedAtLTE))
+	}
+	if i.CollectedAtIsNil {
+		predicates = append(predicates, certificate.CollectedAtIsNil())
+	}
+	if i.CollectedAtNotNil {
+		predicates = append(predicates, certificate.CollectedAtNotNil())
+	}
+	if i.CollectionRecordedByID != nil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDEQ(*i.CollectionRecordedByID))
+	}
+	if i.CollectionRecordedByIDNEQ != nil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDNEQ(*i.CollectionRecordedByIDNEQ))
+	}
+	if len(i.CollectionRecordedByIDIn) > 0 {
+		predicates = append(predicates, certificate.CollectionRecordedByIDIn(i.CollectionRecordedByIDIn...))
+	}
+	if len(i.CollectionRecordedByIDNotIn) > 0 {
+		predicates = append(predicates, certificate.CollectionRecordedByIDNotIn(i.CollectionRecordedByIDNotIn...))
+	}
+	if i.CollectionRecordedByIDGT != nil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDGT(*i.CollectionRecordedByIDGT))
+	}
+	if i.CollectionRecordedByIDGTE != nil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDGTE(*i.CollectionRecordedByIDGTE))
+	}
+	if i.CollectionRecordedByIDLT != nil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDLT(*i.CollectionRecordedByIDLT))
+	}
+	if i.CollectionRecordedByIDLTE != nil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDLTE(*i.CollectionRecordedByIDLTE))
+	}
+	if i.CollectionRecordedByIDIsNil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDIsNil())
+	}
+	if i.CollectionRecordedByIDNotNil {
+		predicates = append(predicates, certificate.CollectionRecordedByIDNotNil())
+	}
+
+	if i.HasRequests != nil {
+		p := certificate.HasRequests()
+		if !*i.HasRequests {
+			p = certificate.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRequestsWith) > 0 {
+		with := make([]predicate.CertificateRequest, 0, len(i.HasRequestsWith))
+		for _, w := range i.HasRequestsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRequestsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, certificate.HasRequestsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCertificateWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return certificate.And(predicates...), nil
+	}
+}
+
+// CertificateRequestWhereInput represents a where input for filtering CertificateRequest queries.
+type CertificateRequestWhereInput struct {
+	Predicates []predicate.CertificateRequest  `json:"-"`
+	Not        *CertificateRequestWhereInput   `json:"not,omitempty"`
+	Or         []*CertificateRequestWhereInput `json:"or,omitempty"`
+	And        []*CertificateRequestWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "certificate_id" field predicates.
+	CertificateID      *int  `json:"certificateID,omitempty"`
+	CertificateIDNEQ   *int  `json:"certificateIDNEQ,omitempty"`
+	CertificateIDIn    []int `json:"certificateIDIn,omitempty"`
+	CertificateIDNotIn []int `json:"certificateIDNotIn,omitempty"`
+
+	// "holder_id" field predicates.
+	HolderID      *int  `json:"holderID,omitempty"`
+	HolderIDNEQ   *int  `json:"holderIDNEQ,omitempty"`
+	HolderIDIn    []int `json:"holderIDIn,omitempty"`
+	HolderIDNotIn []int `json:"holderIDNotIn,omitempty"`
+	HolderIDGT    *int  `json:"holderIDGT,omitempty"`
+	HolderIDGTE   *int  `json:"holderIDGTE,omitempty"`
+	HolderIDLT    *int  `json:"holderIDLT,omitempty"`
+	HolderIDLTE   *int  `json:"holderIDLTE,omitempty"`
+
+	// "site_id" field predicates.
+	SiteID      *int  `json:"siteID,omitempty"`
+	SiteIDNEQ   *int  `json:"siteIDNEQ,omitempty"`
+	SiteIDIn    []int `json:"siteIDIn,omitempty"`
+	SiteIDNotIn []int `json:"siteIDNotIn,omitempty"`
+	SiteIDGT    *int  `json:"siteIDGT,omitempty"`
+	SiteIDGTE   *int  `json:"siteIDGTE,omitempty"`
+	SiteIDLT    *int  `json:"siteIDLT,omitempty"`
+	SiteIDLTE   *int  `json:"siteIDLTE,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *certificaterequest.Kind  `json:"kind,omitempty"`
+	KindNEQ   *certificaterequest.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []certificaterequest.Kind `json:"kindIn,omitempty"`
+	KindNotIn []certificaterequest.Kind `json:"kindNotIn,omitempty"`
+
+	// "status" field predicates.
+	Status      *certificaterequest.Status  `json:"status,omitempty"`
+	StatusNEQ   *certificaterequest.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []certificaterequest.Status `json:"statusIn,omitempty"`
+	StatusNotIn []certificaterequest.Status `json:"statusNotIn,omitempty"`
+
+	// "new_region_code" field predicates.
+	NewRegionCode             *string  `json:"newRegionCode,omitempty"`
+	NewRegionCodeNEQ          *string  `json:"newRegionCodeNEQ,omitempty"`
+	NewRegionCodeIn           []string `json:"newRegionCodeIn,omitempty"`
+	NewRegionCodeNotIn        []string `json:"newRegionCodeNotIn,omitempty"`
+	NewRegionCodeGT           *string  `json:"newRegionCodeGT,omitempty"`
+	NewRegionCodeGTE          *string  `json:"newRegionCodeGTE,omitempty"`
+	NewRegionCodeLT           *string  `json:"newRegionCodeLT,omitempty"`
+	NewRegionCodeLTE          *string  `json:"newRegionCodeLTE,omitempty"`
+	NewRegionCodeContains     *string  `json:"newRegionCodeContains,omitempty"`
+	NewRegionCodeHasPrefix    *string  `json:"newRegionCodeHasPrefix,omitempty"`
+	NewRegionCodeHasSuffix    *string  `json:"newRegionCodeHasSuffix,omitempty"`
+	NewRegionCodeIsNil        bool     `json:"newRegionCodeIsNil,omitempty"`
+	NewRegionCodeNotNil       bool     `json:"newRegionCodeNotNil,omitempty"`
+	NewRegionCodeEqualFold    *string  `json:"newRegionCodeEqualFold,omitempty"`
+	NewRegionCodeContainsFold *string  `json:"newRegionCodeContainsFold,omitempty"`
+
+	// "new_region_name" field predicates.
+	NewRegionName             *string  `json:"newRegionName,omitempty"`
+	NewRegionNameNEQ          *string  `json:"newRegionNameNEQ,omitempty"`
+	NewRegionNameIn           []string `json:"newRegionNameIn,omitempty"`
+	NewRegionNameNotIn        []string `json:"newRegionNameNotIn,omitempty"`
+	NewRegionNameGT           *string  `json:"newRegionNameGT,omitempty"`
+	NewRegionNameGTE          *string  `json:"newRegionNameGTE,omitempty"`
+	NewRegionNameLT           *string  `json:"newRegionNameLT,omitempty"`
+	NewRegionNameLTE          *string  `json:"newRegionNameLTE,omitempty"`
+	NewRegionNameContains     *string  `json:"newRegionNameContains,omitempty"`
+	NewRegionNameHasPrefix    *string  `json:"newRegionNameHasPrefix,omitempty"`
+	NewRegionNameHasSuffix    *string  `json:"newRegionNameHasSuffix,omitempty"`
+	NewRegionNameIsNil        bool     `json:"newRegionNameIsNil,omitempty"`
+	NewRegionNameNotNil       bool     `json:"newRegionNameNotNil,omitempty"`
+	NewRegionNameEqualFold    *string  `json:"newRegionNameEqualFold,omitempty"`
+	NewRegionNameContainsFold *string  `json:"newRegionNameContainsFold,omitempty"`
+
+	// "new_employer" field predicates.
+	NewEmployer             *string  `json:"newEmployer,omitempty"`
+	NewEmployerNEQ          *string  `json:"newEmployerNEQ,omitempty"`
+	NewEmployerIn           []string `json:"newEmployerIn,omitempty"`
+	NewEmployerNotIn        []string `json:"newEmployerNotIn,omitempty"`
+	NewEmployerGT           *string  `json:"newEmployerGT,omitempty"`
+	NewEmployerGTE          *string  `json:"newEmployerGTE,omitempty"`
+	NewEmployerLT           *string  `json:"newEmployerLT,omitempty"`
+	NewEmployerLTE          *string  `json:"newEmployerLTE,omitempty"`
+	NewEmployerContains     *string  `json:"newEmployerContains,omitempty"`
+	NewEmployerHasPrefix    *string  `json:"newEmployerHasPrefix,omitempty"`
+	NewEmployerHasSuffix    *string  `json:"newEmployerHasSuffix,omitempty"`
+	NewEmployerIsNil        bool     `json:"newEmployerIsNil,omitempty"`
+	NewEmployerNotNil       bool     `json:"newEmployerNotNil,omitempty"`
+	NewEmployerEqualFold    *string  `json:"newEmployerEqualFold,omitempty"`
+	NewEmployerContainsFold *string  `json:"newEmployerContainsFold,omitempty"`
+
+	// "left_job" field predicates.
+	LeftJob       *bool `json:"leftJob,omitempty"`
+	LeftJobNEQ    *bool `json:"leftJobNEQ,omitempty"`
+	LeftJobIsNil  bool  `json:"leftJobIsNil,omitempty"`
+	LeftJobNotNil bool  `json:"leftJobNotNil,omitempty"`
+
+	// "old_region_name" field predicates.
+	OldRegionName             *string  `json:"oldRegionName,omitempty"`
+	OldRegionNameNEQ          *string  `json:"oldRegionNameNEQ,omitempty"`
+	OldRegionNameIn           []string `json:"oldRegionNameIn,omitempty"`
+	OldRegionNameNotIn        []string `json:"oldRegionNameNotIn,omitempty"`
+	OldRegionNameGT           *string  `json:"oldRegionNameGT,omitempty"`
+	OldRegionNameGTE          *string  `json:"oldRegionNameGTE,omitempty"`
+	OldRegionNameLT           *string  `json:"oldRegionNameLT,omitempty"`
+	OldRegionNameLTE          *string  `json:"oldRegionNameLTE,omitempty"`
+	OldRegionNameContains     *string  `json:"oldRegionNameContains,omitempty"`
+	OldRegionNameHasPrefix    *string  `json:"oldRegionNameHasPrefix,omitempty"`
+	OldRegionNameHasSuffix    *string  `json:"oldRegionNameHasSuffix,omitempty"`
+	OldRegionNameIsNil        bool     `json:"oldRegionNameIsNil,omitempty"`
+	OldRegionNameNotNil       bool     `json:"oldRegionNameNotNil,omitempty"`
+	OldRegionNameEqualFold    *string  `json:"oldRegionNameEqualFold,omitempty"`
+	OldRegionNameContainsFold *string  `json:"oldRegionNameContainsFold,omitempty"`
+
+	// "old_employer" field predicates.
+	OldEmployer             *string  `json:"oldEmployer,omitempty"`
+	OldEmployerNEQ          *string  `json:"oldEmployerNEQ,omitempty"`
+	OldEmployerIn           []string `json:"oldEmployerIn,omitempty"`
+	OldEmployerNotIn        []string `json:"oldEmployerNotIn,omitempty"`
+	OldEmployerGT           *string  `json:"oldEmployerGT,omitempty"`
+	OldEmployerGTE          *string  `json:"oldEmployerGTE,omitempty"`
+	OldEmployerLT           *string  `json:"oldEmployerLT,omitempty"`
+	OldEmployerLTE          *string  `json:"oldEmployerLTE,omitempty"`
+	OldEmployerContains     *string  `json:"oldEmployerContains,omitempty"`
+	OldEmployerHasPrefix    *string  `json:"oldEmployerHasPrefix,omitempty"`
+	OldEmployerHasSuffix    *string  `json:"oldEmployerHasSuffix,omitempty"`
+	OldEmployerIsNil        bool     `json:"oldEmployerIsNil,omitempty"`
+	OldEmployerNotNil       bool     `json:"oldEmployerNotNil,omitempty"`
+	OldEmployerEqualFold    *string  `json:"oldEmployerEqualFold,omitempty"`
+	OldEmployerContainsFold *string  `json:"oldEmployerContainsFold,omitempty"`
+
+	// "old_valid_until" field predicates.
+	OldValidUntil       *time.Time  `json:"oldValidUntil,omitempty"`
+	OldValidUntilNEQ    *time.Time  `json:"oldValidUntilNEQ,omitempty"`
+	OldValidUntilIn     []time.Time `json:"oldValidUntilIn,omitempty"`
+	OldValidUntilNotIn  []time.Time `json:"oldValidUntilNotIn,omitempty"`
+	OldValidUntilGT     *time.Time  `json:"oldValidUntilGT,omitempty"`
+	OldValidUntilGTE    *time.Time  `json:"oldValidUntilGTE,omitempty"`
+	OldValidUntilLT     *time.Time  `json:"oldValidUntilLT,omitempty"`
+	OldValidUntilLTE    *time.Time  `json:"oldValidUntilLTE,omitempty"`
+	OldValidUntilIsNil  bool        `json:"oldValidUntilIsNil,omitempty"`
+	OldValidUntilNotNil bool        `json:"oldValidUntilNotNil,omitempty"`
+
+	// "new_valid_until" field predicates.
+	NewValidUntil       *time.Time  `json:"newValidUntil,omitempty"`
+	NewValidUntilNEQ    *time.Time  `json:"newValidUntilNEQ,omitempty"`
+	NewValidUntilIn     []time.Time `json:"newValidUntilIn,omitempty"`
+	NewValidUntilNotIn  []time.Time `json:"newValidUntilNotIn,omitempty"`
+	NewValidUntilGT     *time.Time  `json:"newValidUntilGT,omitempty"`
+	NewValidUntilGTE    *time.Time  `json:"newValidUntilGTE,omitempty"`
+	NewValidUntilLT     *time.Time  `json:"newValidUntilLT,omitempty"`
+	NewValidUntilLTE    *time.Time  `json:"newValidUntilLTE,omitempty"`
+	NewValidUntilIsNil  bool        `json:"newValidUntilIsNil,omitempty"`
+	NewValidUntilNotNil bool        `json:"newValidUntilNotNil,omitempty"`
+
+	// "statement" field predicates.
+	Statement             *string  `json:"statement,omitempty"`
+	StatementNEQ          *string  `json:"statementNEQ,omitempty"`
+	StatementIn           []string `json:"statementIn,omitempty"`
+	StatementNotIn        []string `json:"statementNotIn,omitempty"`
+	StatementGT           *string  `json:"statementGT,omitempty"`
+	StatementGTE          *string  `json:"statementGTE,omitempty"`
+	StatementLT           *string  `json:"statementLT,omitempty"`
+	StatementLTE          *string  `json:"statementLTE,omitempty"`
+	StatementContains     *string  `json:"statementContains,omitempty"`
+	StatementHasPrefix    *string  `json:"statementHasPrefix,omitempty"`
+	StatementHasSuffix    *string  `json:"statementHasSuffix,omitempty"`
+	StatementIsNil        bool     `json:"statementIsNil,omitempty"`
+	StatementNotNil       bool     `json:"statementNotNil,omitempty"`
+	StatementEqualFold    *string  `json:"statementEqualFold,omitempty"`
+	StatementContainsFold *string  `json:"statementContainsFold,omitempty"`
+
+	// "submitted_at" field predicates.
+	SubmittedAt      *time.Time  `json:"submittedAt,omitempty"`
+	SubmittedAtNEQ   *time.Time  `json:"submittedAtNEQ,omitempty"`
+	SubmittedAtIn    []time.Time `json:"submittedAtIn,omitempty"`
+	SubmittedAtNotIn []time.Time `json:"submittedAtNotIn,omitempty"`
+	SubmittedAtGT    *time.Time  `json:"submittedAtGT,omitempty"`
+	SubmittedAtGTE   *time.Time  `json:"submittedAtGTE,omitempty"`
+	SubmittedAtLT    *time.Time  `json:"submittedAtLT,omitempty"`
+	SubmittedAtLTE   *time.Time  `json:"submittedAtLTE,omitempty"`
+
+	// "reviewed_at" field predicates.
+	ReviewedAt       *time.Time  `json:"reviewedAt,omitempty"`
+	ReviewedAtNEQ    *time.Time  `json:"reviewedAtNEQ,omitempty"`
+	ReviewedAtIn     []time.Time `json:"reviewedAtIn,omitempty"`
+	ReviewedAtNotIn  []time.Time `json:"reviewedAtNotIn,omitempty"`
+	ReviewedAtGT     *time.Time  `json:"reviewedAtGT,omitempty"`
+	ReviewedAtGTE    *time.Time  `json:"reviewedAtGTE,omitempty"`
+	ReviewedAtLT     *time.Time  `json:"reviewedAtLT,omitempty"`
+	ReviewedAtLTE    *time.Time  `json:"reviewedAtLTE,omitempty"`
+	ReviewedAtIsNil  bool        `json:"reviewedAtIsNil,omitempty"`
+	ReviewedAtNotNil bool        `json:"reviewedAtNotNil,omitempty"`
+
+	// "reviewer_id" field predicates.
+	ReviewerID       *int  `json:"reviewerID,omitempty"`
+	ReviewerIDNEQ    *int  `json:"reviewerIDNEQ,omitempty"`
+	ReviewerIDIn     []int `json:"reviewerIDIn,omitempty"`
+	ReviewerIDNotIn  []int `json:"reviewerIDNotIn,omitempty"`
+	ReviewerIDGT     *int  `json:"reviewerIDGT,omitempty"`
+	ReviewerIDGTE    *int  `json:"reviewerIDGTE,omitempty"`
+	ReviewerIDLT     *int  `json:"reviewerIDLT,omitempty"`
+	ReviewerIDLTE    *int  `json:"reviewerIDLTE,omitempty"`
+	ReviewerIDIsNil  bool  `json:"reviewerIDIsNil,omitempty"`
+	ReviewerIDNotNil bool  `json:"reviewerIDNotNil,omitempty"`
+
+	// "review_reason" field predicates.
+	ReviewReason             *string  `json:"reviewReason,omitempty"`
+	ReviewReasonNEQ          *string  `json:"reviewReasonNEQ,omitempty"`
+	ReviewReasonIn           []string `json:"reviewReasonIn,omitempty"`
+	ReviewReasonNotIn        []string `json:"reviewReasonNotIn,omitempty"`
+	ReviewReasonGT           *string  `json:"reviewReasonGT,omitempty"`
+	ReviewReasonGTE          *string  `json:"reviewReasonGTE,omitempty"`
+	ReviewReasonLT           *string  `json:"reviewReasonLT,omitempty"`
+	ReviewReasonLTE          *string  `json:"reviewReasonLTE,omitempty"`
+	ReviewReasonContains     *string  `json:"reviewReasonContains,omitempty"`
+	ReviewReasonHasPrefix    *string  `json:"reviewReasonHasPrefix,omitempty"`
+	ReviewReasonHasSuffix    *string  `json:"reviewReasonHasSuffix,omitempty"`
+	ReviewReasonIsNil        bool     `json:"reviewReasonIsNil,omitempty"`
+	ReviewReasonNotNil       bool     `json:"reviewReasonNotNil,omitempty"`
+	ReviewReasonEqualFold    *string  `json:"reviewReasonEqualFold,omitempty"`
+	ReviewReasonContainsFold *string  `json:"reviewReasonContainsFold,omitempty"`
+
+	// "withdrawn_at" field predicates.
+	WithdrawnAt       *time.Time  `json:"withdrawnAt,omitempty"`
+	WithdrawnAtNEQ    *time.Time  `json:"withdrawnAtNEQ,omitempty"`
+	WithdrawnAtIn     []time.Time `json:"withdrawnAtIn,omitempty"`
+	WithdrawnAtNotIn  []time.Time `json:"withdrawnAtNotIn,omitempty"`
+	WithdrawnAtGT     *time.Time  `json:"withdrawnAtGT,omitempty"`
+	WithdrawnAtGTE    *time.Time  `json:"withdrawnAtGTE,omitempty"`
+	WithdrawnAtLT     *time.Time  `json:"withdrawnAtLT,omitempty"`
+	WithdrawnAtLTE    *time.Time  `json:"withdrawnAtLTE,omitempty"`
+	WithdrawnAtIsNil  bool        `json:"withdrawnAtIsNil,omitempty"`
+	WithdrawnAtNotNil bool        `json:"withdrawnAtNotNil,omitempty"`
+
+	// "certificate" edge predicates.
+	HasCertificate     *bool                    `json:"hasCertificate,omitempty"`
+	HasCertificateWith []*CertificateWhereInput `json:"hasCertificateWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CertificateRequestWhereInput) AddPredicates(predicates ...predicate.CertificateRequest) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CertificateRequestWhereInput filter on the CertificateRequestQuery builder.
+func (i *CertificateRequestWhereInput) Filter(q *CertificateRequestQuery) (*CertificateRequestQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCertificateRequestWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCertificateRequestWhereInput is returned in case the CertificateRequestWhereInput is empty.
+var ErrEmptyCertificateRequestWhereInput = errors.New("ent: empty predicate CertificateRequestWhereInput")
+
+// P returns a predicate for filtering certificaterequests.
+// An error is returned if the input is empty or invalid.
+func (i *CertificateRequestWhereInput) P() (predicate.CertificateRequest, error) {
+	var predicates []predicate.CertificateRequest
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, certificaterequest.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CertificateRequest, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, certificaterequest.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CertificateRequest, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, certificaterequest.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, certificaterequest.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, certificaterequest.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, certificaterequest.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, certificaterequest.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, certificaterequest.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, certificaterequest.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, certificaterequest.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, certificaterequest.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, certificaterequest.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, certificaterequest.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, certificaterequest.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, certificaterequest.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, certificaterequest.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, certificaterequest.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, certificaterequest.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, certificaterequest.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, certificaterequest.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, certificaterequest.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, certificaterequest.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, certificaterequest.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, certificaterequest.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.CertificateID != nil {
+		predicates = append(predicates, certificaterequest.CertificateIDEQ(*i.CertificateID))
+	}
+	if i.CertificateIDNEQ != nil {
+		predicates = append(predicates, certificaterequest.CertificateIDNEQ(*i.CertificateIDNEQ))
+	}
+	if len(i.CertificateIDIn) > 0 {
+		predicates = append(predicates, certificaterequest.CertificateIDIn(i.CertificateIDIn...))
+	}
+	if len(i.CertificateIDNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.CertificateIDNotIn(i.CertificateIDNotIn...))
+	}
+	if i.HolderID != nil {
+		predicates = append(predicates, certificaterequest.HolderIDEQ(*i.HolderID))
+	}
+	if i.HolderIDNEQ != nil {
+		predicates = append(predicates, certificaterequest.HolderIDNEQ(*i.HolderIDNEQ))
+	}
+	if len(i.HolderIDIn) > 0 {
+		predicates = append(predicates, certificaterequest.HolderIDIn(i.HolderIDIn...))
+	}
+	if len(i.HolderIDNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.HolderIDNotIn(i.HolderIDNotIn...))
+	}
+	if i.HolderIDGT != nil {
+		predicates = append(predicates, certificaterequest.HolderIDGT(*i.HolderIDGT))
+	}
+	if i.HolderIDGTE != nil {
+		predicates = append(predicates, certificaterequest.HolderIDGTE(*i.HolderIDGTE))
+	}
+	if i.HolderIDLT != nil {
+		predicates = append(predicates, certificaterequest.HolderIDLT(*i.HolderIDLT))
+	}
+	if i.HolderIDLTE != nil {
+		predicates = append(predicates, certificaterequest.HolderIDLTE(*i.HolderIDLTE))
+	}
+	if i.SiteID != nil {
+		predicates = append(predicates, certificaterequest.SiteIDEQ(*i.SiteID))
+	}
+	if i.SiteIDNEQ != nil {
+		predicates = append(predicates, certificaterequest.SiteIDNEQ(*i.SiteIDNEQ))
+	}
+	if len(i.SiteIDIn) > 0 {
+		predicates = append(predicates, certificaterequest.SiteIDIn(i.SiteIDIn...))
+	}
+	if len(i.SiteIDNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.SiteIDNotIn(i.SiteIDNotIn...))
+	}
+	if i.SiteIDGT != nil {
+		predicates = append(predicates, certificaterequest.SiteIDGT(*i.SiteIDGT))
+	}
+	if i.SiteIDGTE != nil {
+		predicates = append(predicates, certificaterequest.SiteIDGTE(*i.SiteIDGTE))
+	}
+	if i.SiteIDLT != nil {
+		predicates = append(predicates, certificaterequest.SiteIDLT(*i.SiteIDLT))
+	}
+	if i.SiteIDLTE != nil {
+		predicates = append(predicates, certificaterequest.SiteIDLTE(*i.SiteIDLTE))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, certificaterequest.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, certificaterequest.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, certificaterequest.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.KindNotIn(i.KindNotIn...))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, certificaterequest.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, certificaterequest.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, certificaterequest.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.NewRegionCode != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeEQ(*i.NewRegionCode))
+	}
+	if i.NewRegionCodeNEQ != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeNEQ(*i.NewRegionCodeNEQ))
+	}
+	if len(i.NewRegionCodeIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewRegionCodeIn(i.NewRegionCodeIn...))
+	}
+	if len(i.NewRegionCodeNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewRegionCodeNotIn(i.NewRegionCodeNotIn...))
+	}
+	if i.NewRegionCodeGT != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeGT(*i.NewRegionCodeGT))
+	}
+	if i.NewRegionCodeGTE != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeGTE(*i.NewRegionCodeGTE))
+	}
+	if i.NewRegionCodeLT != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeLT(*i.NewRegionCodeLT))
+	}
+	if i.NewRegionCodeLTE != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeLTE(*i.NewRegionCodeLTE))
+	}
+	if i.NewRegionCodeContains != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeContains(*i.NewRegionCodeContains))
+	}
+	if i.NewRegionCodeHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeHasPrefix(*i.NewRegionCodeHasPrefix))
+	}
+	if i.NewRegionCodeHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeHasSuffix(*i.NewRegionCodeHasSuffix))
+	}
+	if i.NewRegionCodeIsNil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeIsNil())
+	}
+	if i.NewRegionCodeNotNil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeNotNil())
+	}
+	if i.NewRegionCodeEqualFold != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeEqualFold(*i.NewRegionCodeEqualFold))
+	}
+	if i.NewRegionCodeContainsFold != nil {
+		predicates = append(predicates, certificaterequest.NewRegionCodeContainsFold(*i.NewRegionCodeContainsFold))
+	}
+	if i.NewRegionName != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameEQ(*i.NewRegionName))
+	}
+	if i.NewRegionNameNEQ != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameNEQ(*i.NewRegionNameNEQ))
+	}
+	if len(i.NewRegionNameIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewRegionNameIn(i.NewRegionNameIn...))
+	}
+	if len(i.NewRegionNameNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewRegionNameNotIn(i.NewRegionNameNotIn...))
+	}
+	if i.NewRegionNameGT != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameGT(*i.NewRegionNameGT))
+	}
+	if i.NewRegionNameGTE != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameGTE(*i.NewRegionNameGTE))
+	}
+	if i.NewRegionNameLT != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameLT(*i.NewRegionNameLT))
+	}
+	if i.NewRegionNameLTE != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameLTE(*i.NewRegionNameLTE))
+	}
+	if i.NewRegionNameContains != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameContains(*i.NewRegionNameContains))
+	}
+	if i.NewRegionNameHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameHasPrefix(*i.NewRegionNameHasPrefix))
+	}
+	if i.NewRegionNameHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameHasSuffix(*i.NewRegionNameHasSuffix))
+	}
+	if i.NewRegionNameIsNil {
+		predicates = append(predicates, certificaterequest.NewRegionNameIsNil())
+	}
+	if i.NewRegionNameNotNil {
+		predicates = append(predicates, certificaterequest.NewRegionNameNotNil())
+	}
+	if i.NewRegionNameEqualFold != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameEqualFold(*i.NewRegionNameEqualFold))
+	}
+	if i.NewRegionNameContainsFold != nil {
+		predicates = append(predicates, certificaterequest.NewRegionNameContainsFold(*i.NewRegionNameContainsFold))
+	}
+	if i.NewEmployer != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerEQ(*i.NewEmployer))
+	}
+	if i.NewEmployerNEQ != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerNEQ(*i.NewEmployerNEQ))
+	}
+	if len(i.NewEmployerIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewEmployerIn(i.NewEmployerIn...))
+	}
+	if len(i.NewEmployerNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewEmployerNotIn(i.NewEmployerNotIn...))
+	}
+	if i.NewEmployerGT != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerGT(*i.NewEmployerGT))
+	}
+	if i.NewEmployerGTE != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerGTE(*i.NewEmployerGTE))
+	}
+	if i.NewEmployerLT != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerLT(*i.NewEmployerLT))
+	}
+	if i.NewEmployerLTE != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerLTE(*i.NewEmployerLTE))
+	}
+	if i.NewEmployerContains != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerContains(*i.NewEmployerContains))
+	}
+	if i.NewEmployerHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerHasPrefix(*i.NewEmployerHasPrefix))
+	}
+	if i.NewEmployerHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerHasSuffix(*i.NewEmployerHasSuffix))
+	}
+	if i.NewEmployerIsNil {
+		predicates = append(predicates, certificaterequest.NewEmployerIsNil())
+	}
+	if i.NewEmployerNotNil {
+		predicates = append(predicates, certificaterequest.NewEmployerNotNil())
+	}
+	if i.NewEmployerEqualFold != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerEqualFold(*i.NewEmployerEqualFold))
+	}
+	if i.NewEmployerContainsFold != nil {
+		predicates = append(predicates, certificaterequest.NewEmployerContainsFold(*i.NewEmployerContainsFold))
+	}
+	if i.LeftJob != nil {
+		predicates = append(predicates, certificaterequest.LeftJobEQ(*i.LeftJob))
+	}
+	if i.LeftJobNEQ != nil {
+		predicates = append(predicates, certificaterequest.LeftJobNEQ(*i.LeftJobNEQ))
+	}
+	if i.LeftJobIsNil {
+		predicates = append(predicates, certificaterequest.LeftJobIsNil())
+	}
+	if i.LeftJobNotNil {
+		predicates = append(predicates, certificaterequest.LeftJobNotNil())
+	}
+	if i.OldRegionName != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameEQ(*i.OldRegionName))
+	}
+	if i.OldRegionNameNEQ != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameNEQ(*i.OldRegionNameNEQ))
+	}
+	if len(i.OldRegionNameIn) > 0 {
+		predicates = append(predicates, certificaterequest.OldRegionNameIn(i.OldRegionNameIn...))
+	}
+	if len(i.OldRegionNameNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.OldRegionNameNotIn(i.OldRegionNameNotIn...))
+	}
+	if i.OldRegionNameGT != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameGT(*i.OldRegionNameGT))
+	}
+	if i.OldRegionNameGTE != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameGTE(*i.OldRegionNameGTE))
+	}
+	if i.OldRegionNameLT != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameLT(*i.OldRegionNameLT))
+	}
+	if i.OldRegionNameLTE != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameLTE(*i.OldRegionNameLTE))
+	}
+	if i.OldRegionNameContains != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameContains(*i.OldRegionNameContains))
+	}
+	if i.OldRegionNameHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameHasPrefix(*i.OldRegionNameHasPrefix))
+	}
+	if i.OldRegionNameHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameHasSuffix(*i.OldRegionNameHasSuffix))
+	}
+	if i.OldRegionNameIsNil {
+		predicates = append(predicates, certificaterequest.OldRegionNameIsNil())
+	}
+	if i.OldRegionNameNotNil {
+		predicates = append(predicates, certificaterequest.OldRegionNameNotNil())
+	}
+	if i.OldRegionNameEqualFold != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameEqualFold(*i.OldRegionNameEqualFold))
+	}
+	if i.OldRegionNameContainsFold != nil {
+		predicates = append(predicates, certificaterequest.OldRegionNameContainsFold(*i.OldRegionNameContainsFold))
+	}
+	if i.OldEmployer != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerEQ(*i.OldEmployer))
+	}
+	if i.OldEmployerNEQ != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerNEQ(*i.OldEmployerNEQ))
+	}
+	if len(i.OldEmployerIn) > 0 {
+		predicates = append(predicates, certificaterequest.OldEmployerIn(i.OldEmployerIn...))
+	}
+	if len(i.OldEmployerNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.OldEmployerNotIn(i.OldEmployerNotIn...))
+	}
+	if i.OldEmployerGT != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerGT(*i.OldEmployerGT))
+	}
+	if i.OldEmployerGTE != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerGTE(*i.OldEmployerGTE))
+	}
+	if i.OldEmployerLT != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerLT(*i.OldEmployerLT))
+	}
+	if i.OldEmployerLTE != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerLTE(*i.OldEmployerLTE))
+	}
+	if i.OldEmployerContains != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerContains(*i.OldEmployerContains))
+	}
+	if i.OldEmployerHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerHasPrefix(*i.OldEmployerHasPrefix))
+	}
+	if i.OldEmployerHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerHasSuffix(*i.OldEmployerHasSuffix))
+	}
+	if i.OldEmployerIsNil {
+		predicates = append(predicates, certificaterequest.OldEmployerIsNil())
+	}
+	if i.OldEmployerNotNil {
+		predicates = append(predicates, certificaterequest.OldEmployerNotNil())
+	}
+	if i.OldEmployerEqualFold != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerEqualFold(*i.OldEmployerEqualFold))
+	}
+	if i.OldEmployerContainsFold != nil {
+		predicates = append(predicates, certificaterequest.OldEmployerContainsFold(*i.OldEmployerContainsFold))
+	}
+	if i.OldValidUntil != nil {
+		predicates = append(predicates, certificaterequest.OldValidUntilEQ(*i.OldValidUntil))
+	}
+	if i.OldValidUntilNEQ != nil {
+		predicates = append(predicates, certificaterequest.OldValidUntilNEQ(*i.OldValidUntilNEQ))
+	}
+	if len(i.OldValidUntilIn) > 0 {
+		predicates = append(predicates, certificaterequest.OldValidUntilIn(i.OldValidUntilIn...))
+	}
+	if len(i.OldValidUntilNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.OldValidUntilNotIn(i.OldValidUntilNotIn...))
+	}
+	if i.OldValidUntilGT != nil {
+		predicates = append(predicates, certificaterequest.OldValidUntilGT(*i.OldValidUntilGT))
+	}
+	if i.OldValidUntilGTE != nil {
+		predicates = append(predicates, certificaterequest.OldValidUntilGTE(*i.OldValidUntilGTE))
+	}
+	if i.OldValidUntilLT != nil {
+		predicates = append(predicates, certificaterequest.OldValidUntilLT(*i.OldValidUntilLT))
+	}
+	if i.OldValidUntilLTE != nil {
+		predicates = append(predicates, certificaterequest.OldValidUntilLTE(*i.OldValidUntilLTE))
+	}
+	if i.OldValidUntilIsNil {
+		predicates = append(predicates, certificaterequest.OldValidUntilIsNil())
+	}
+	if i.OldValidUntilNotNil {
+		predicates = append(predicates, certificaterequest.OldValidUntilNotNil())
+	}
+	if i.NewValidUntil != nil {
+		predicates = append(predicates, certificaterequest.NewValidUntilEQ(*i.NewValidUntil))
+	}
+	if i.NewValidUntilNEQ != nil {
+		predicates = append(predicates, certificaterequest.NewValidUntilNEQ(*i.NewValidUntilNEQ))
+	}
+	if len(i.NewValidUntilIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewValidUntilIn(i.NewValidUntilIn...))
+	}
+	if len(i.NewValidUntilNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.NewValidUntilNotIn(i.NewValidUntilNotIn...))
+	}
+	if i.NewValidUntilGT != nil {
+		predicates = append(predicates, certificaterequest.NewValidUntilGT(*i.NewValidUntilGT))
+	}
+	if i.NewValidUntilGTE != nil {
+		predicates = append(predicates, certificaterequest.NewValidUntilGTE(*i.NewValidUntilGTE))
+	}
+	if i.NewValidUntilLT != nil {
+		predicates = append(predicates, certificaterequest.NewValidUntilLT(*i.NewValidUntilLT))
+	}
+	if i.NewValidUntilLTE != nil {
+		predicates = append(predicates, certificaterequest.NewValidUntilLTE(*i.NewValidUntilLTE))
+	}
+	if i.NewValidUntilIsNil {
+		predicates = append(predicates, certificaterequest.NewValidUntilIsNil())
+	}
+	if i.NewValidUntilNotNil {
+		predicates = append(predicates, certificaterequest.NewValidUntilNotNil())
+	}
+	if i.Statement != nil {
+		predicates = append(predicates, certificaterequest.StatementEQ(*i.Statement))
+	}
+	if i.StatementNEQ != nil {
+		predicates = append(predicates, certificaterequest.StatementNEQ(*i.StatementNEQ))
+	}
+	if len(i.StatementIn) > 0 {
+		predicates = append(predicates, certificaterequest.StatementIn(i.StatementIn...))
+	}
+	if len(i.StatementNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.StatementNotIn(i.StatementNotIn...))
+	}
+	if i.StatementGT != nil {
+		predicates = append(predicates, certificaterequest.StatementGT(*i.StatementGT))
+	}
+	if i.StatementGTE != nil {
+		predicates = append(predicates, certificaterequest.StatementGTE(*i.StatementGTE))
+	}
+	if i.StatementLT != nil {
+		predicates = append(predicates, certificaterequest.StatementLT(*i.StatementLT))
+	}
+	if i.StatementLTE != nil {
+		predicates = append(predicates, certificaterequest.StatementLTE(*i.StatementLTE))
+	}
+	if i.StatementContains != nil {
+		predicates = append(predicates, certificaterequest.StatementContains(*i.StatementContains))
+	}
+	if i.StatementHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.StatementHasPrefix(*i.StatementHasPrefix))
+	}
+	if i.StatementHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.StatementHasSuffix(*i.StatementHasSuffix))
+	}
+	if i.StatementIsNil {
+		predicates = append(predicates, certificaterequest.StatementIsNil())
+	}
+	if i.StatementNotNil {
+		predicates = append(predicates, certificaterequest.StatementNotNil())
+	}
+	if i.StatementEqualFold != nil {
+		predicates = append(predicates, certificaterequest.StatementEqualFold(*i.StatementEqualFold))
+	}
+	if i.StatementContainsFold != nil {
+		predicates = append(predicates, certificaterequest.StatementContainsFold(*i.StatementContainsFold))
+	}
+	if i.SubmittedAt != nil {
+		predicates = append(predicates, certificaterequest.SubmittedAtEQ(*i.SubmittedAt))
+	}
+	if i.SubmittedAtNEQ != nil {
+		predicates = append(predicates, certificaterequest.SubmittedAtNEQ(*i.SubmittedAtNEQ))
+	}
+	if len(i.SubmittedAtIn) > 0 {
+		predicates = append(predicates, certificaterequest.SubmittedAtIn(i.SubmittedAtIn...))
+	}
+	if len(i.SubmittedAtNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.SubmittedAtNotIn(i.SubmittedAtNotIn...))
+	}
+	if i.SubmittedAtGT != nil {
+		predicates = append(predicates, certificaterequest.SubmittedAtGT(*i.SubmittedAtGT))
+	}
+	if i.SubmittedAtGTE != nil {
+		predicates = append(predicates, certificaterequest.SubmittedAtGTE(*i.SubmittedAtGTE))
+	}
+	if i.SubmittedAtLT != nil {
+		predicates = append(predicates, certificaterequest.SubmittedAtLT(*i.SubmittedAtLT))
+	}
+	if i.SubmittedAtLTE != nil {
+		predicates = append(predicates, certificaterequest.SubmittedAtLTE(*i.SubmittedAtLTE))
+	}
+	if i.ReviewedAt != nil {
+		predicates = append(predicates, certificaterequest.ReviewedAtEQ(*i.ReviewedAt))
+	}
+	if i.ReviewedAtNEQ != nil {
+		predicates = append(predicates, certificaterequest.ReviewedAtNEQ(*i.ReviewedAtNEQ))
+	}
+	if len(i.ReviewedAtIn) > 0 {
+		predicates = append(predicates, certificaterequest.ReviewedAtIn(i.ReviewedAtIn...))
+	}
+	if len(i.ReviewedAtNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.ReviewedAtNotIn(i.ReviewedAtNotIn...))
+	}
+	if i.ReviewedAtGT != nil {
+		predicates = append(predicates, certificaterequest.ReviewedAtGT(*i.ReviewedAtGT))
+	}
+	if i.ReviewedAtGTE != nil {
+		predicates = append(predicates, certificaterequest.ReviewedAtGTE(*i.ReviewedAtGTE))
+	}
+	if i.ReviewedAtLT != nil {
+		predicates = append(predicates, certificaterequest.ReviewedAtLT(*i.ReviewedAtLT))
+	}
+	if i.ReviewedAtLTE != nil {
+		predicates = append(predicates, certificaterequest.ReviewedAtLTE(*i.ReviewedAtLTE))
+	}
+	if i.ReviewedAtIsNil {
+		predicates = append(predicates, certificaterequest.ReviewedAtIsNil())
+	}
+	if i.ReviewedAtNotNil {
+		predicates = append(predicates, certificaterequest.ReviewedAtNotNil())
+	}
+	if i.ReviewerID != nil {
+		predicates = append(predicates, certificaterequest.ReviewerIDEQ(*i.ReviewerID))
+	}
+	if i.ReviewerIDNEQ != nil {
+		predicates = append(predicates, certificaterequest.ReviewerIDNEQ(*i.ReviewerIDNEQ))
+	}
+	if len(i.ReviewerIDIn) > 0 {
+		predicates = append(predicates, certificaterequest.ReviewerIDIn(i.ReviewerIDIn...))
+	}
+	if len(i.ReviewerIDNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.ReviewerIDNotIn(i.ReviewerIDNotIn...))
+	}
+	if i.ReviewerIDGT != nil {
+		predicates = append(predicates, certificaterequest.ReviewerIDGT(*i.ReviewerIDGT))
+	}
+	if i.ReviewerIDGTE != nil {
+		predicates = append(predicates, certificaterequest.ReviewerIDGTE(*i.ReviewerIDGTE))
+	}
+	if i.ReviewerIDLT != nil {
+		predicates = append(predicates, certificaterequest.ReviewerIDLT(*i.ReviewerIDLT))
+	}
+	if i.ReviewerIDLTE != nil {
+		predicates = append(predicates, certificaterequest.ReviewerIDLTE(*i.ReviewerIDLTE))
+	}
+	if i.ReviewerIDIsNil {
+		predicates = append(predicates, certificaterequest.ReviewerIDIsNil())
+	}
+	if i.ReviewerIDNotNil {
+		predicates = append(predicates, certificaterequest.ReviewerIDNotNil())
+	}
+	if i.ReviewReason != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonEQ(*i.ReviewReason))
+	}
+	if i.ReviewReasonNEQ != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonNEQ(*i.ReviewReasonNEQ))
+	}
+	if len(i.ReviewReasonIn) > 0 {
+		predicates = append(predicates, certificaterequest.ReviewReasonIn(i.ReviewReasonIn...))
+	}
+	if len(i.ReviewReasonNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.ReviewReasonNotIn(i.ReviewReasonNotIn...))
+	}
+	if i.ReviewReasonGT != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonGT(*i.ReviewReasonGT))
+	}
+	if i.ReviewReasonGTE != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonGTE(*i.ReviewReasonGTE))
+	}
+	if i.ReviewReasonLT != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonLT(*i.ReviewReasonLT))
+	}
+	if i.ReviewReasonLTE != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonLTE(*i.ReviewReasonLTE))
+	}
+	if i.ReviewReasonContains != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonContains(*i.ReviewReasonContains))
+	}
+	if i.ReviewReasonHasPrefix != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonHasPrefix(*i.ReviewReasonHasPrefix))
+	}
+	if i.ReviewReasonHasSuffix != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonHasSuffix(*i.ReviewReasonHasSuffix))
+	}
+	if i.ReviewReasonIsNil {
+		predicates = append(predicates, certificaterequest.ReviewReasonIsNil())
+	}
+	if i.ReviewReasonNotNil {
+		predicates = append(predicates, certificaterequest.ReviewReasonNotNil())
+	}
+	if i.ReviewReasonEqualFold != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonEqualFold(*i.ReviewReasonEqualFold))
+	}
+	if i.ReviewReasonContainsFold != nil {
+		predicates = append(predicates, certificaterequest.ReviewReasonContainsFold(*i.ReviewReasonContainsFold))
+	}
+	if i.WithdrawnAt != nil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtEQ(*i.WithdrawnAt))
+	}
+	if i.WithdrawnAtNEQ != nil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtNEQ(*i.WithdrawnAtNEQ))
+	}
+	if len(i.WithdrawnAtIn) > 0 {
+		predicates = append(predicates, certificaterequest.WithdrawnAtIn(i.WithdrawnAtIn...))
+	}
+	if len(i.WithdrawnAtNotIn) > 0 {
+		predicates = append(predicates, certificaterequest.WithdrawnAtNotIn(i.WithdrawnAtNotIn...))
+	}
+	if i.WithdrawnAtGT != nil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtGT(*i.WithdrawnAtGT))
+	}
+	if i.WithdrawnAtGTE != nil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtGTE(*i.WithdrawnAtGTE))
+	}
+	if i.WithdrawnAtLT != nil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtLT(*i.WithdrawnAtLT))
+	}
+	if i.WithdrawnAtLTE != nil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtLTE(*i.WithdrawnAtLTE))
+	}
+	if i.WithdrawnAtIsNil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtIsNil())
+	}
+	if i.WithdrawnAtNotNil {
+		predicates = append(predicates, certificaterequest.WithdrawnAtNotNil())
+	}
+
+	if i.HasCertificate != nil {
+		p := certificaterequest.HasCertificate()
+		if !*i.HasCertificate {
+			p = certificaterequest.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCertificateWith) > 0 {
+		with := make([]predicate.Certificate, 0, len(i.HasCertificateWith))
+		for _, w := range i.HasCertificateWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCertificateWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, certificaterequest.HasCertificateWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCertificateRequestWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return certificaterequest.And(predicates...), nil
 	}
 }
 

@@ -17,6 +17,9 @@ import (
 	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificatecounter"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -53,34 +56,37 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAnnouncement      = "Announcement"
-	TypeAttachment        = "Attachment"
-	TypeAttempt           = "Attempt"
-	TypeAttemptAnswer     = "AttemptAnswer"
-	TypeAuditLog          = "AuditLog"
-	TypeCaptcha           = "Captcha"
-	TypeCheckIn           = "CheckIn"
-	TypeEnrollment        = "Enrollment"
-	TypeEvidenceRecord    = "EvidenceRecord"
-	TypeExamPlan          = "ExamPlan"
-	TypeExamSession       = "ExamSession"
-	TypeInvoiceProfile    = "InvoiceProfile"
-	TypeJob               = "Job"
-	TypeLoginThrottle     = "LoginThrottle"
-	TypeNotification      = "Notification"
-	TypeOrganization      = "Organization"
-	TypePaperTemplate     = "PaperTemplate"
-	TypePayment           = "Payment"
-	TypeProctorAssignment = "ProctorAssignment"
-	TypeProfile           = "Profile"
-	TypeQuestion          = "Question"
-	TypeRegion            = "Region"
-	TypeRoom              = "Room"
-	TypeSession           = "Session"
-	TypeSubject           = "Subject"
-	TypeTrainingRecord    = "TrainingRecord"
-	TypeUser              = "User"
-	TypeVerificationCode  = "VerificationCode"
+	TypeAnnouncement       = "Announcement"
+	TypeAttachment         = "Attachment"
+	TypeAttempt            = "Attempt"
+	TypeAttemptAnswer      = "AttemptAnswer"
+	TypeAuditLog           = "AuditLog"
+	TypeCaptcha            = "Captcha"
+	TypeCertificate        = "Certificate"
+	TypeCertificateCounter = "CertificateCounter"
+	TypeCertificateRequest = "CertificateRequest"
+	TypeCheckIn            = "CheckIn"
+	TypeEnrollment         = "Enrollment"
+	TypeEvidenceRecord     = "EvidenceRecord"
+	TypeExamPlan           = "ExamPlan"
+	TypeExamSession        = "ExamSession"
+	TypeInvoiceProfile     = "InvoiceProfile"
+	TypeJob                = "Job"
+	TypeLoginThrottle      = "LoginThrottle"
+	TypeNotification       = "Notification"
+	TypeOrganization       = "Organization"
+	TypePaperTemplate      = "PaperTemplate"
+	TypePayment            = "Payment"
+	TypeProctorAssignment  = "ProctorAssignment"
+	TypeProfile            = "Profile"
+	TypeQuestion           = "Question"
+	TypeRegion             = "Region"
+	TypeRoom               = "Room"
+	TypeSession            = "Session"
+	TypeSubject            = "Subject"
+	TypeTrainingRecord     = "TrainingRecord"
+	TypeUser               = "User"
+	TypeVerificationCode   = "VerificationCode"
 )
 
 // AnnouncementMutation represents an operation that mutates the Announcement nodes in the graph.
@@ -1896,6 +1902,8 @@ type AttemptMutation struct {
 	kind                  *attempt.Kind
 	seed                  *int64
 	addseed               *int64
+	layout                *[]schema.PaperSlot
+	appendlayout          []schema.PaperSlot
 	status                *attempt.Status
 	submit_reason         *attempt.SubmitReason
 	started_at            *time.Time
@@ -2471,6 +2479,71 @@ func (m *AttemptMutation) AddedSeed() (r int64, exists bool) {
 func (m *AttemptMutation) ResetSeed() {
 	m.seed = nil
 	m.addseed = nil
+}
+
+// SetLayout sets the "layout" field.
+func (m *AttemptMutation) SetLayout(ss []schema.PaperSlot) {
+	m.layout = &ss
+	m.appendlayout = nil
+}
+
+// Layout returns the value of the "layout" field in the mutation.
+func (m *AttemptMutation) Layout() (r []schema.PaperSlot, exists bool) {
+	v := m.layout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLayout returns the old "layout" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldLayout(ctx context.Context) (v []schema.PaperSlot, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLayout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLayout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLayout: %w", err)
+	}
+	return oldValue.Layout, nil
+}
+
+// AppendLayout adds ss to the "layout" field.
+func (m *AttemptMutation) AppendLayout(ss []schema.PaperSlot) {
+	m.appendlayout = append(m.appendlayout, ss...)
+}
+
+// AppendedLayout returns the list of values that were appended to the "layout" field in this mutation.
+func (m *AttemptMutation) AppendedLayout() ([]schema.PaperSlot, bool) {
+	if len(m.appendlayout) == 0 {
+		return nil, false
+	}
+	return m.appendlayout, true
+}
+
+// ClearLayout clears the value of the "layout" field.
+func (m *AttemptMutation) ClearLayout() {
+	m.layout = nil
+	m.appendlayout = nil
+	m.clearedFields[attempt.FieldLayout] = struct{}{}
+}
+
+// LayoutCleared returns if the "layout" field was cleared in this mutation.
+func (m *AttemptMutation) LayoutCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldLayout]
+	return ok
+}
+
+// ResetLayout resets all changes to the "layout" field.
+func (m *AttemptMutation) ResetLayout() {
+	m.layout = nil
+	m.appendlayout = nil
+	delete(m.clearedFields, attempt.FieldLayout)
 }
 
 // SetStatus sets the "status" field.
@@ -3576,7 +3649,7 @@ func (m *AttemptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AttemptMutation) Fields() []string {
-	fields := make([]string, 0, 30)
+	fields := make([]string, 0, 31)
 	if m.created_at != nil {
 		fields = append(fields, attempt.FieldCreatedAt)
 	}
@@ -3603,6 +3676,9 @@ func (m *AttemptMutation) Fields() []string {
 	}
 	if m.seed != nil {
 		fields = append(fields, attempt.FieldSeed)
+	}
+	if m.layout != nil {
+		fields = append(fields, attempt.FieldLayout)
 	}
 	if m.status != nil {
 		fields = append(fields, attempt.FieldStatus)
@@ -3693,6 +3769,8 @@ func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
 		return m.Kind()
 	case attempt.FieldSeed:
 		return m.Seed()
+	case attempt.FieldLayout:
+		return m.Layout()
 	case attempt.FieldStatus:
 		return m.Status()
 	case attempt.FieldSubmitReason:
@@ -3762,6 +3840,8 @@ func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldKind(ctx)
 	case attempt.FieldSeed:
 		return m.OldSeed(ctx)
+	case attempt.FieldLayout:
+		return m.OldLayout(ctx)
 	case attempt.FieldStatus:
 		return m.OldStatus(ctx)
 	case attempt.FieldSubmitReason:
@@ -3875,6 +3955,13 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSeed(v)
+		return nil
+	case attempt.FieldLayout:
+		v, ok := value.([]schema.PaperSlot)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLayout(v)
 		return nil
 	case attempt.FieldStatus:
 		v, ok := value.(attempt.Status)
@@ -4188,6 +4275,9 @@ func (m *AttemptMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *AttemptMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(attempt.FieldLayout) {
+		fields = append(fields, attempt.FieldLayout)
+	}
 	if m.FieldCleared(attempt.FieldSubmitReason) {
 		fields = append(fields, attempt.FieldSubmitReason)
 	}
@@ -4238,6 +4328,9 @@ func (m *AttemptMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *AttemptMutation) ClearField(name string) error {
 	switch name {
+	case attempt.FieldLayout:
+		m.ClearLayout()
+		return nil
 	case attempt.FieldSubmitReason:
 		m.ClearSubmitReason()
 		return nil
@@ -4308,6 +4401,9 @@ func (m *AttemptMutation) ResetField(name string) error {
 		return nil
 	case attempt.FieldSeed:
 		m.ResetSeed()
+		return nil
+	case attempt.FieldLayout:
+		m.ResetLayout()
 		return nil
 	case attempt.FieldStatus:
 		m.ResetStatus()
@@ -6520,6 +6616,5506 @@ func (m *CaptchaMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *CaptchaMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Captcha edge %s", name)
+}
+
+// CertificateMutation represents an operation that mutates the Certificate nodes in the graph.
+type CertificateMutation struct {
+	config
+	op                           Op
+	typ                          string
+	id                           *int
+	created_at                   *time.Time
+	updated_at                   *time.Time
+	number                       *string
+	revision                     *int
+	addrevision                  *int
+	status                       *certificate.Status
+	holder_id                    *int
+	addholder_id                 *int
+	holder_name                  *string
+	holder_id_type               *string
+	holder_id_number             *string
+	holder_id_masked             *string
+	attempt_id                   *int
+	addattempt_id                *int
+	enrollment_id                *int
+	addenrollment_id             *int
+	subject_id                   *int
+	addsubject_id                *int
+	subject_code                 *string
+	subject_name                 *string
+	category                     *string
+	employer                     *string
+	region_code                  *string
+	region_name                  *string
+	site_id                      *int
+	addsite_id                   *int
+	site_name                    *string
+	authority                    *string
+	issued_by_id                 *int
+	addissued_by_id              *int
+	issued_at                    *time.Time
+	valid_from                   *time.Time
+	valid_until                  *time.Time
+	changed_at                   *time.Time
+	renewed_at                   *time.Time
+	expired_at                   *time.Time
+	cancelled_at                 *time.Time
+	reminder_day                 *int
+	addreminder_day              *int
+	fee_cents                    *int
+	addfee_cents                 *int
+	fee_method                   *certificate.FeeMethod
+	fee_paid_at                  *time.Time
+	fee_recorded_by_id           *int
+	addfee_recorded_by_id        *int
+	collected_by                 *string
+	collected_at                 *time.Time
+	collection_recorded_by_id    *int
+	addcollection_recorded_by_id *int
+	clearedFields                map[string]struct{}
+	requests                     map[int]struct{}
+	removedrequests              map[int]struct{}
+	clearedrequests              bool
+	done                         bool
+	oldValue                     func(context.Context) (*Certificate, error)
+	predicates                   []predicate.Certificate
+}
+
+var _ ent.Mutation = (*CertificateMutation)(nil)
+
+// certificateOption allows management of the mutation configuration using functional options.
+type certificateOption func(*CertificateMutation)
+
+// newCertificateMutation creates new mutation for the Certificate entity.
+func newCertificateMutation(c config, op Op, opts ...certificateOption) *CertificateMutation {
+	m := &CertificateMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCertificate,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCertificateID sets the ID field of the mutation.
+func withCertificateID(id int) certificateOption {
+	return func(m *CertificateMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Certificate
+		)
+		m.oldValue = func(ctx context.Context) (*Certificate, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Certificate.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCertificate sets the old Certificate of the mutation.
+func withCertificate(node *Certificate) certificateOption {
+	return func(m *CertificateMutation) {
+		m.oldValue = func(context.Context) (*Certificate, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CertificateMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CertificateMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CertificateMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CertificateMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Certificate.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CertificateMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CertificateMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CertificateMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CertificateMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CertificateMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CertificateMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetNumber sets the "number" field.
+func (m *CertificateMutation) SetNumber(s string) {
+	m.number = &s
+}
+
+// Number returns the value of the "number" field in the mutation.
+func (m *CertificateMutation) Number() (r string, exists bool) {
+	v := m.number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumber returns the old "number" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumber: %w", err)
+	}
+	return oldValue.Number, nil
+}
+
+// ResetNumber resets all changes to the "number" field.
+func (m *CertificateMutation) ResetNumber() {
+	m.number = nil
+}
+
+// SetRevision sets the "revision" field.
+func (m *CertificateMutation) SetRevision(i int) {
+	m.revision = &i
+	m.addrevision = nil
+}
+
+// Revision returns the value of the "revision" field in the mutation.
+func (m *CertificateMutation) Revision() (r int, exists bool) {
+	v := m.revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevision returns the old "revision" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldRevision(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevision: %w", err)
+	}
+	return oldValue.Revision, nil
+}
+
+// AddRevision adds i to the "revision" field.
+func (m *CertificateMutation) AddRevision(i int) {
+	if m.addrevision != nil {
+		*m.addrevision += i
+	} else {
+		m.addrevision = &i
+	}
+}
+
+// AddedRevision returns the value that was added to the "revision" field in this mutation.
+func (m *CertificateMutation) AddedRevision() (r int, exists bool) {
+	v := m.addrevision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRevision resets all changes to the "revision" field.
+func (m *CertificateMutation) ResetRevision() {
+	m.revision = nil
+	m.addrevision = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *CertificateMutation) SetStatus(c certificate.Status) {
+	m.status = &c
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *CertificateMutation) Status() (r certificate.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldStatus(ctx context.Context) (v certificate.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *CertificateMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetHolderID sets the "holder_id" field.
+func (m *CertificateMutation) SetHolderID(i int) {
+	m.holder_id = &i
+	m.addholder_id = nil
+}
+
+// HolderID returns the value of the "holder_id" field in the mutation.
+func (m *CertificateMutation) HolderID() (r int, exists bool) {
+	v := m.holder_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderID returns the old "holder_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldHolderID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderID: %w", err)
+	}
+	return oldValue.HolderID, nil
+}
+
+// AddHolderID adds i to the "holder_id" field.
+func (m *CertificateMutation) AddHolderID(i int) {
+	if m.addholder_id != nil {
+		*m.addholder_id += i
+	} else {
+		m.addholder_id = &i
+	}
+}
+
+// AddedHolderID returns the value that was added to the "holder_id" field in this mutation.
+func (m *CertificateMutation) AddedHolderID() (r int, exists bool) {
+	v := m.addholder_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHolderID resets all changes to the "holder_id" field.
+func (m *CertificateMutation) ResetHolderID() {
+	m.holder_id = nil
+	m.addholder_id = nil
+}
+
+// SetHolderName sets the "holder_name" field.
+func (m *CertificateMutation) SetHolderName(s string) {
+	m.holder_name = &s
+}
+
+// HolderName returns the value of the "holder_name" field in the mutation.
+func (m *CertificateMutation) HolderName() (r string, exists bool) {
+	v := m.holder_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderName returns the old "holder_name" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldHolderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderName: %w", err)
+	}
+	return oldValue.HolderName, nil
+}
+
+// ResetHolderName resets all changes to the "holder_name" field.
+func (m *CertificateMutation) ResetHolderName() {
+	m.holder_name = nil
+}
+
+// SetHolderIDType sets the "holder_id_type" field.
+func (m *CertificateMutation) SetHolderIDType(s string) {
+	m.holder_id_type = &s
+}
+
+// HolderIDType returns the value of the "holder_id_type" field in the mutation.
+func (m *CertificateMutation) HolderIDType() (r string, exists bool) {
+	v := m.holder_id_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderIDType returns the old "holder_id_type" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldHolderIDType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderIDType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderIDType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderIDType: %w", err)
+	}
+	return oldValue.HolderIDType, nil
+}
+
+// ClearHolderIDType clears the value of the "holder_id_type" field.
+func (m *CertificateMutation) ClearHolderIDType() {
+	m.holder_id_type = nil
+	m.clearedFields[certificate.FieldHolderIDType] = struct{}{}
+}
+
+// HolderIDTypeCleared returns if the "holder_id_type" field was cleared in this mutation.
+func (m *CertificateMutation) HolderIDTypeCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldHolderIDType]
+	return ok
+}
+
+// ResetHolderIDType resets all changes to the "holder_id_type" field.
+func (m *CertificateMutation) ResetHolderIDType() {
+	m.holder_id_type = nil
+	delete(m.clearedFields, certificate.FieldHolderIDType)
+}
+
+// SetHolderIDNumber sets the "holder_id_number" field.
+func (m *CertificateMutation) SetHolderIDNumber(s string) {
+	m.holder_id_number = &s
+}
+
+// HolderIDNumber returns the value of the "holder_id_number" field in the mutation.
+func (m *CertificateMutation) HolderIDNumber() (r string, exists bool) {
+	v := m.holder_id_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderIDNumber returns the old "holder_id_number" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldHolderIDNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderIDNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderIDNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderIDNumber: %w", err)
+	}
+	return oldValue.HolderIDNumber, nil
+}
+
+// ResetHolderIDNumber resets all changes to the "holder_id_number" field.
+func (m *CertificateMutation) ResetHolderIDNumber() {
+	m.holder_id_number = nil
+}
+
+// SetHolderIDMasked sets the "holder_id_masked" field.
+func (m *CertificateMutation) SetHolderIDMasked(s string) {
+	m.holder_id_masked = &s
+}
+
+// HolderIDMasked returns the value of the "holder_id_masked" field in the mutation.
+func (m *CertificateMutation) HolderIDMasked() (r string, exists bool) {
+	v := m.holder_id_masked
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderIDMasked returns the old "holder_id_masked" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldHolderIDMasked(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderIDMasked is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderIDMasked requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderIDMasked: %w", err)
+	}
+	return oldValue.HolderIDMasked, nil
+}
+
+// ResetHolderIDMasked resets all changes to the "holder_id_masked" field.
+func (m *CertificateMutation) ResetHolderIDMasked() {
+	m.holder_id_masked = nil
+}
+
+// SetAttemptID sets the "attempt_id" field.
+func (m *CertificateMutation) SetAttemptID(i int) {
+	m.attempt_id = &i
+	m.addattempt_id = nil
+}
+
+// AttemptID returns the value of the "attempt_id" field in the mutation.
+func (m *CertificateMutation) AttemptID() (r int, exists bool) {
+	v := m.attempt_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttemptID returns the old "attempt_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldAttemptID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttemptID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttemptID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttemptID: %w", err)
+	}
+	return oldValue.AttemptID, nil
+}
+
+// AddAttemptID adds i to the "attempt_id" field.
+func (m *CertificateMutation) AddAttemptID(i int) {
+	if m.addattempt_id != nil {
+		*m.addattempt_id += i
+	} else {
+		m.addattempt_id = &i
+	}
+}
+
+// AddedAttemptID returns the value that was added to the "attempt_id" field in this mutation.
+func (m *CertificateMutation) AddedAttemptID() (r int, exists bool) {
+	v := m.addattempt_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttemptID resets all changes to the "attempt_id" field.
+func (m *CertificateMutation) ResetAttemptID() {
+	m.attempt_id = nil
+	m.addattempt_id = nil
+}
+
+// SetEnrollmentID sets the "enrollment_id" field.
+func (m *CertificateMutation) SetEnrollmentID(i int) {
+	m.enrollment_id = &i
+	m.addenrollment_id = nil
+}
+
+// EnrollmentID returns the value of the "enrollment_id" field in the mutation.
+func (m *CertificateMutation) EnrollmentID() (r int, exists bool) {
+	v := m.enrollment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnrollmentID returns the old "enrollment_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldEnrollmentID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnrollmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnrollmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnrollmentID: %w", err)
+	}
+	return oldValue.EnrollmentID, nil
+}
+
+// AddEnrollmentID adds i to the "enrollment_id" field.
+func (m *CertificateMutation) AddEnrollmentID(i int) {
+	if m.addenrollment_id != nil {
+		*m.addenrollment_id += i
+	} else {
+		m.addenrollment_id = &i
+	}
+}
+
+// AddedEnrollmentID returns the value that was added to the "enrollment_id" field in this mutation.
+func (m *CertificateMutation) AddedEnrollmentID() (r int, exists bool) {
+	v := m.addenrollment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEnrollmentID resets all changes to the "enrollment_id" field.
+func (m *CertificateMutation) ResetEnrollmentID() {
+	m.enrollment_id = nil
+	m.addenrollment_id = nil
+}
+
+// SetSubjectID sets the "subject_id" field.
+func (m *CertificateMutation) SetSubjectID(i int) {
+	m.subject_id = &i
+	m.addsubject_id = nil
+}
+
+// SubjectID returns the value of the "subject_id" field in the mutation.
+func (m *CertificateMutation) SubjectID() (r int, exists bool) {
+	v := m.subject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectID returns the old "subject_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldSubjectID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectID: %w", err)
+	}
+	return oldValue.SubjectID, nil
+}
+
+// AddSubjectID adds i to the "subject_id" field.
+func (m *CertificateMutation) AddSubjectID(i int) {
+	if m.addsubject_id != nil {
+		*m.addsubject_id += i
+	} else {
+		m.addsubject_id = &i
+	}
+}
+
+// AddedSubjectID returns the value that was added to the "subject_id" field in this mutation.
+func (m *CertificateMutation) AddedSubjectID() (r int, exists bool) {
+	v := m.addsubject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSubjectID resets all changes to the "subject_id" field.
+func (m *CertificateMutation) ResetSubjectID() {
+	m.subject_id = nil
+	m.addsubject_id = nil
+}
+
+// SetSubjectCode sets the "subject_code" field.
+func (m *CertificateMutation) SetSubjectCode(s string) {
+	m.subject_code = &s
+}
+
+// SubjectCode returns the value of the "subject_code" field in the mutation.
+func (m *CertificateMutation) SubjectCode() (r string, exists bool) {
+	v := m.subject_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectCode returns the old "subject_code" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldSubjectCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectCode: %w", err)
+	}
+	return oldValue.SubjectCode, nil
+}
+
+// ResetSubjectCode resets all changes to the "subject_code" field.
+func (m *CertificateMutation) ResetSubjectCode() {
+	m.subject_code = nil
+}
+
+// SetSubjectName sets the "subject_name" field.
+func (m *CertificateMutation) SetSubjectName(s string) {
+	m.subject_name = &s
+}
+
+// SubjectName returns the value of the "subject_name" field in the mutation.
+func (m *CertificateMutation) SubjectName() (r string, exists bool) {
+	v := m.subject_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectName returns the old "subject_name" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldSubjectName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectName: %w", err)
+	}
+	return oldValue.SubjectName, nil
+}
+
+// ResetSubjectName resets all changes to the "subject_name" field.
+func (m *CertificateMutation) ResetSubjectName() {
+	m.subject_name = nil
+}
+
+// SetCategory sets the "category" field.
+func (m *CertificateMutation) SetCategory(s string) {
+	m.category = &s
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *CertificateMutation) Category() (r string, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldCategory(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *CertificateMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetEmployer sets the "employer" field.
+func (m *CertificateMutation) SetEmployer(s string) {
+	m.employer = &s
+}
+
+// Employer returns the value of the "employer" field in the mutation.
+func (m *CertificateMutation) Employer() (r string, exists bool) {
+	v := m.employer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmployer returns the old "employer" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldEmployer(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmployer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmployer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmployer: %w", err)
+	}
+	return oldValue.Employer, nil
+}
+
+// ClearEmployer clears the value of the "employer" field.
+func (m *CertificateMutation) ClearEmployer() {
+	m.employer = nil
+	m.clearedFields[certificate.FieldEmployer] = struct{}{}
+}
+
+// EmployerCleared returns if the "employer" field was cleared in this mutation.
+func (m *CertificateMutation) EmployerCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldEmployer]
+	return ok
+}
+
+// ResetEmployer resets all changes to the "employer" field.
+func (m *CertificateMutation) ResetEmployer() {
+	m.employer = nil
+	delete(m.clearedFields, certificate.FieldEmployer)
+}
+
+// SetRegionCode sets the "region_code" field.
+func (m *CertificateMutation) SetRegionCode(s string) {
+	m.region_code = &s
+}
+
+// RegionCode returns the value of the "region_code" field in the mutation.
+func (m *CertificateMutation) RegionCode() (r string, exists bool) {
+	v := m.region_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegionCode returns the old "region_code" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldRegionCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegionCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegionCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegionCode: %w", err)
+	}
+	return oldValue.RegionCode, nil
+}
+
+// ClearRegionCode clears the value of the "region_code" field.
+func (m *CertificateMutation) ClearRegionCode() {
+	m.region_code = nil
+	m.clearedFields[certificate.FieldRegionCode] = struct{}{}
+}
+
+// RegionCodeCleared returns if the "region_code" field was cleared in this mutation.
+func (m *CertificateMutation) RegionCodeCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldRegionCode]
+	return ok
+}
+
+// ResetRegionCode resets all changes to the "region_code" field.
+func (m *CertificateMutation) ResetRegionCode() {
+	m.region_code = nil
+	delete(m.clearedFields, certificate.FieldRegionCode)
+}
+
+// SetRegionName sets the "region_name" field.
+func (m *CertificateMutation) SetRegionName(s string) {
+	m.region_name = &s
+}
+
+// RegionName returns the value of the "region_name" field in the mutation.
+func (m *CertificateMutation) RegionName() (r string, exists bool) {
+	v := m.region_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRegionName returns the old "region_name" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldRegionName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRegionName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRegionName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRegionName: %w", err)
+	}
+	return oldValue.RegionName, nil
+}
+
+// ClearRegionName clears the value of the "region_name" field.
+func (m *CertificateMutation) ClearRegionName() {
+	m.region_name = nil
+	m.clearedFields[certificate.FieldRegionName] = struct{}{}
+}
+
+// RegionNameCleared returns if the "region_name" field was cleared in this mutation.
+func (m *CertificateMutation) RegionNameCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldRegionName]
+	return ok
+}
+
+// ResetRegionName resets all changes to the "region_name" field.
+func (m *CertificateMutation) ResetRegionName() {
+	m.region_name = nil
+	delete(m.clearedFields, certificate.FieldRegionName)
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *CertificateMutation) SetSiteID(i int) {
+	m.site_id = &i
+	m.addsite_id = nil
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *CertificateMutation) SiteID() (r int, exists bool) {
+	v := m.site_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldSiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// AddSiteID adds i to the "site_id" field.
+func (m *CertificateMutation) AddSiteID(i int) {
+	if m.addsite_id != nil {
+		*m.addsite_id += i
+	} else {
+		m.addsite_id = &i
+	}
+}
+
+// AddedSiteID returns the value that was added to the "site_id" field in this mutation.
+func (m *CertificateMutation) AddedSiteID() (r int, exists bool) {
+	v := m.addsite_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *CertificateMutation) ResetSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+}
+
+// SetSiteName sets the "site_name" field.
+func (m *CertificateMutation) SetSiteName(s string) {
+	m.site_name = &s
+}
+
+// SiteName returns the value of the "site_name" field in the mutation.
+func (m *CertificateMutation) SiteName() (r string, exists bool) {
+	v := m.site_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteName returns the old "site_name" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldSiteName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteName: %w", err)
+	}
+	return oldValue.SiteName, nil
+}
+
+// ResetSiteName resets all changes to the "site_name" field.
+func (m *CertificateMutation) ResetSiteName() {
+	m.site_name = nil
+}
+
+// SetAuthority sets the "authority" field.
+func (m *CertificateMutation) SetAuthority(s string) {
+	m.authority = &s
+}
+
+// Authority returns the value of the "authority" field in the mutation.
+func (m *CertificateMutation) Authority() (r string, exists bool) {
+	v := m.authority
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuthority returns the old "authority" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldAuthority(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuthority is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuthority requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuthority: %w", err)
+	}
+	return oldValue.Authority, nil
+}
+
+// ResetAuthority resets all changes to the "authority" field.
+func (m *CertificateMutation) ResetAuthority() {
+	m.authority = nil
+}
+
+// SetIssuedByID sets the "issued_by_id" field.
+func (m *CertificateMutation) SetIssuedByID(i int) {
+	m.issued_by_id = &i
+	m.addissued_by_id = nil
+}
+
+// IssuedByID returns the value of the "issued_by_id" field in the mutation.
+func (m *CertificateMutation) IssuedByID() (r int, exists bool) {
+	v := m.issued_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedByID returns the old "issued_by_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldIssuedByID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedByID: %w", err)
+	}
+	return oldValue.IssuedByID, nil
+}
+
+// AddIssuedByID adds i to the "issued_by_id" field.
+func (m *CertificateMutation) AddIssuedByID(i int) {
+	if m.addissued_by_id != nil {
+		*m.addissued_by_id += i
+	} else {
+		m.addissued_by_id = &i
+	}
+}
+
+// AddedIssuedByID returns the value that was added to the "issued_by_id" field in this mutation.
+func (m *CertificateMutation) AddedIssuedByID() (r int, exists bool) {
+	v := m.addissued_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIssuedByID resets all changes to the "issued_by_id" field.
+func (m *CertificateMutation) ResetIssuedByID() {
+	m.issued_by_id = nil
+	m.addissued_by_id = nil
+}
+
+// SetIssuedAt sets the "issued_at" field.
+func (m *CertificateMutation) SetIssuedAt(t time.Time) {
+	m.issued_at = &t
+}
+
+// IssuedAt returns the value of the "issued_at" field in the mutation.
+func (m *CertificateMutation) IssuedAt() (r time.Time, exists bool) {
+	v := m.issued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedAt returns the old "issued_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldIssuedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedAt: %w", err)
+	}
+	return oldValue.IssuedAt, nil
+}
+
+// ResetIssuedAt resets all changes to the "issued_at" field.
+func (m *CertificateMutation) ResetIssuedAt() {
+	m.issued_at = nil
+}
+
+// SetValidFrom sets the "valid_from" field.
+func (m *CertificateMutation) SetValidFrom(t time.Time) {
+	m.valid_from = &t
+}
+
+// ValidFrom returns the value of the "valid_from" field in the mutation.
+func (m *CertificateMutation) ValidFrom() (r time.Time, exists bool) {
+	v := m.valid_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidFrom returns the old "valid_from" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldValidFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidFrom: %w", err)
+	}
+	return oldValue.ValidFrom, nil
+}
+
+// ResetValidFrom resets all changes to the "valid_from" field.
+func (m *CertificateMutation) ResetValidFrom() {
+	m.valid_from = nil
+}
+
+// SetValidUntil sets the "valid_until" field.
+func (m *CertificateMutation) SetValidUntil(t time.Time) {
+	m.valid_until = &t
+}
+
+// ValidUntil returns the value of the "valid_until" field in the mutation.
+func (m *CertificateMutation) ValidUntil() (r time.Time, exists bool) {
+	v := m.valid_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidUntil returns the old "valid_until" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldValidUntil(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidUntil: %w", err)
+	}
+	return oldValue.ValidUntil, nil
+}
+
+// ResetValidUntil resets all changes to the "valid_until" field.
+func (m *CertificateMutation) ResetValidUntil() {
+	m.valid_until = nil
+}
+
+// SetChangedAt sets the "changed_at" field.
+func (m *CertificateMutation) SetChangedAt(t time.Time) {
+	m.changed_at = &t
+}
+
+// ChangedAt returns the value of the "changed_at" field in the mutation.
+func (m *CertificateMutation) ChangedAt() (r time.Time, exists bool) {
+	v := m.changed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangedAt returns the old "changed_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldChangedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangedAt: %w", err)
+	}
+	return oldValue.ChangedAt, nil
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (m *CertificateMutation) ClearChangedAt() {
+	m.changed_at = nil
+	m.clearedFields[certificate.FieldChangedAt] = struct{}{}
+}
+
+// ChangedAtCleared returns if the "changed_at" field was cleared in this mutation.
+func (m *CertificateMutation) ChangedAtCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldChangedAt]
+	return ok
+}
+
+// ResetChangedAt resets all changes to the "changed_at" field.
+func (m *CertificateMutation) ResetChangedAt() {
+	m.changed_at = nil
+	delete(m.clearedFields, certificate.FieldChangedAt)
+}
+
+// SetRenewedAt sets the "renewed_at" field.
+func (m *CertificateMutation) SetRenewedAt(t time.Time) {
+	m.renewed_at = &t
+}
+
+// RenewedAt returns the value of the "renewed_at" field in the mutation.
+func (m *CertificateMutation) RenewedAt() (r time.Time, exists bool) {
+	v := m.renewed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRenewedAt returns the old "renewed_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldRenewedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRenewedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRenewedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRenewedAt: %w", err)
+	}
+	return oldValue.RenewedAt, nil
+}
+
+// ClearRenewedAt clears the value of the "renewed_at" field.
+func (m *CertificateMutation) ClearRenewedAt() {
+	m.renewed_at = nil
+	m.clearedFields[certificate.FieldRenewedAt] = struct{}{}
+}
+
+// RenewedAtCleared returns if the "renewed_at" field was cleared in this mutation.
+func (m *CertificateMutation) RenewedAtCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldRenewedAt]
+	return ok
+}
+
+// ResetRenewedAt resets all changes to the "renewed_at" field.
+func (m *CertificateMutation) ResetRenewedAt() {
+	m.renewed_at = nil
+	delete(m.clearedFields, certificate.FieldRenewedAt)
+}
+
+// SetExpiredAt sets the "expired_at" field.
+func (m *CertificateMutation) SetExpiredAt(t time.Time) {
+	m.expired_at = &t
+}
+
+// ExpiredAt returns the value of the "expired_at" field in the mutation.
+func (m *CertificateMutation) ExpiredAt() (r time.Time, exists bool) {
+	v := m.expired_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiredAt returns the old "expired_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldExpiredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiredAt: %w", err)
+	}
+	return oldValue.ExpiredAt, nil
+}
+
+// ClearExpiredAt clears the value of the "expired_at" field.
+func (m *CertificateMutation) ClearExpiredAt() {
+	m.expired_at = nil
+	m.clearedFields[certificate.FieldExpiredAt] = struct{}{}
+}
+
+// ExpiredAtCleared returns if the "expired_at" field was cleared in this mutation.
+func (m *CertificateMutation) ExpiredAtCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldExpiredAt]
+	return ok
+}
+
+// ResetExpiredAt resets all changes to the "expired_at" field.
+func (m *CertificateMutation) ResetExpiredAt() {
+	m.expired_at = nil
+	delete(m.clearedFields, certificate.FieldExpiredAt)
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *CertificateMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *CertificateMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *CertificateMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[certificate.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *CertificateMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *CertificateMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, certificate.FieldCancelledAt)
+}
+
+// SetReminderDay sets the "reminder_day" field.
+func (m *CertificateMutation) SetReminderDay(i int) {
+	m.reminder_day = &i
+	m.addreminder_day = nil
+}
+
+// ReminderDay returns the value of the "reminder_day" field in the mutation.
+func (m *CertificateMutation) ReminderDay() (r int, exists bool) {
+	v := m.reminder_day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReminderDay returns the old "reminder_day" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldReminderDay(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReminderDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReminderDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReminderDay: %w", err)
+	}
+	return oldValue.ReminderDay, nil
+}
+
+// AddReminderDay adds i to the "reminder_day" field.
+func (m *CertificateMutation) AddReminderDay(i int) {
+	if m.addreminder_day != nil {
+		*m.addreminder_day += i
+	} else {
+		m.addreminder_day = &i
+	}
+}
+
+// AddedReminderDay returns the value that was added to the "reminder_day" field in this mutation.
+func (m *CertificateMutation) AddedReminderDay() (r int, exists bool) {
+	v := m.addreminder_day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReminderDay clears the value of the "reminder_day" field.
+func (m *CertificateMutation) ClearReminderDay() {
+	m.reminder_day = nil
+	m.addreminder_day = nil
+	m.clearedFields[certificate.FieldReminderDay] = struct{}{}
+}
+
+// ReminderDayCleared returns if the "reminder_day" field was cleared in this mutation.
+func (m *CertificateMutation) ReminderDayCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldReminderDay]
+	return ok
+}
+
+// ResetReminderDay resets all changes to the "reminder_day" field.
+func (m *CertificateMutation) ResetReminderDay() {
+	m.reminder_day = nil
+	m.addreminder_day = nil
+	delete(m.clearedFields, certificate.FieldReminderDay)
+}
+
+// SetFeeCents sets the "fee_cents" field.
+func (m *CertificateMutation) SetFeeCents(i int) {
+	m.fee_cents = &i
+	m.addfee_cents = nil
+}
+
+// FeeCents returns the value of the "fee_cents" field in the mutation.
+func (m *CertificateMutation) FeeCents() (r int, exists bool) {
+	v := m.fee_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeeCents returns the old "fee_cents" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldFeeCents(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeeCents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeeCents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeeCents: %w", err)
+	}
+	return oldValue.FeeCents, nil
+}
+
+// AddFeeCents adds i to the "fee_cents" field.
+func (m *CertificateMutation) AddFeeCents(i int) {
+	if m.addfee_cents != nil {
+		*m.addfee_cents += i
+	} else {
+		m.addfee_cents = &i
+	}
+}
+
+// AddedFeeCents returns the value that was added to the "fee_cents" field in this mutation.
+func (m *CertificateMutation) AddedFeeCents() (r int, exists bool) {
+	v := m.addfee_cents
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearFeeCents clears the value of the "fee_cents" field.
+func (m *CertificateMutation) ClearFeeCents() {
+	m.fee_cents = nil
+	m.addfee_cents = nil
+	m.clearedFields[certificate.FieldFeeCents] = struct{}{}
+}
+
+// FeeCentsCleared returns if the "fee_cents" field was cleared in this mutation.
+func (m *CertificateMutation) FeeCentsCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldFeeCents]
+	return ok
+}
+
+// ResetFeeCents resets all changes to the "fee_cents" field.
+func (m *CertificateMutation) ResetFeeCents() {
+	m.fee_cents = nil
+	m.addfee_cents = nil
+	delete(m.clearedFields, certificate.FieldFeeCents)
+}
+
+// SetFeeMethod sets the "fee_method" field.
+func (m *CertificateMutation) SetFeeMethod(cm certificate.FeeMethod) {
+	m.fee_method = &cm
+}
+
+// FeeMethod returns the value of the "fee_method" field in the mutation.
+func (m *CertificateMutation) FeeMethod() (r certificate.FeeMethod, exists bool) {
+	v := m.fee_method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeeMethod returns the old "fee_method" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldFeeMethod(ctx context.Context) (v *certificate.FeeMethod, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeeMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeeMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeeMethod: %w", err)
+	}
+	return oldValue.FeeMethod, nil
+}
+
+// ClearFeeMethod clears the value of the "fee_method" field.
+func (m *CertificateMutation) ClearFeeMethod() {
+	m.fee_method = nil
+	m.clearedFields[certificate.FieldFeeMethod] = struct{}{}
+}
+
+// FeeMethodCleared returns if the "fee_method" field was cleared in this mutation.
+func (m *CertificateMutation) FeeMethodCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldFeeMethod]
+	return ok
+}
+
+// ResetFeeMethod resets all changes to the "fee_method" field.
+func (m *CertificateMutation) ResetFeeMethod() {
+	m.fee_method = nil
+	delete(m.clearedFields, certificate.FieldFeeMethod)
+}
+
+// SetFeePaidAt sets the "fee_paid_at" field.
+func (m *CertificateMutation) SetFeePaidAt(t time.Time) {
+	m.fee_paid_at = &t
+}
+
+// FeePaidAt returns the value of the "fee_paid_at" field in the mutation.
+func (m *CertificateMutation) FeePaidAt() (r time.Time, exists bool) {
+	v := m.fee_paid_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeePaidAt returns the old "fee_paid_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldFeePaidAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeePaidAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeePaidAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeePaidAt: %w", err)
+	}
+	return oldValue.FeePaidAt, nil
+}
+
+// ClearFeePaidAt clears the value of the "fee_paid_at" field.
+func (m *CertificateMutation) ClearFeePaidAt() {
+	m.fee_paid_at = nil
+	m.clearedFields[certificate.FieldFeePaidAt] = struct{}{}
+}
+
+// FeePaidAtCleared returns if the "fee_paid_at" field was cleared in this mutation.
+func (m *CertificateMutation) FeePaidAtCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldFeePaidAt]
+	return ok
+}
+
+// ResetFeePaidAt resets all changes to the "fee_paid_at" field.
+func (m *CertificateMutation) ResetFeePaidAt() {
+	m.fee_paid_at = nil
+	delete(m.clearedFields, certificate.FieldFeePaidAt)
+}
+
+// SetFeeRecordedByID sets the "fee_recorded_by_id" field.
+func (m *CertificateMutation) SetFeeRecordedByID(i int) {
+	m.fee_recorded_by_id = &i
+	m.addfee_recorded_by_id = nil
+}
+
+// FeeRecordedByID returns the value of the "fee_recorded_by_id" field in the mutation.
+func (m *CertificateMutation) FeeRecordedByID() (r int, exists bool) {
+	v := m.fee_recorded_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeeRecordedByID returns the old "fee_recorded_by_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldFeeRecordedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeeRecordedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeeRecordedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeeRecordedByID: %w", err)
+	}
+	return oldValue.FeeRecordedByID, nil
+}
+
+// AddFeeRecordedByID adds i to the "fee_recorded_by_id" field.
+func (m *CertificateMutation) AddFeeRecordedByID(i int) {
+	if m.addfee_recorded_by_id != nil {
+		*m.addfee_recorded_by_id += i
+	} else {
+		m.addfee_recorded_by_id = &i
+	}
+}
+
+// AddedFeeRecordedByID returns the value that was added to the "fee_recorded_by_id" field in this mutation.
+func (m *CertificateMutation) AddedFeeRecordedByID() (r int, exists bool) {
+	v := m.addfee_recorded_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearFeeRecordedByID clears the value of the "fee_recorded_by_id" field.
+func (m *CertificateMutation) ClearFeeRecordedByID() {
+	m.fee_recorded_by_id = nil
+	m.addfee_recorded_by_id = nil
+	m.clearedFields[certificate.FieldFeeRecordedByID] = struct{}{}
+}
+
+// FeeRecordedByIDCleared returns if the "fee_recorded_by_id" field was cleared in this mutation.
+func (m *CertificateMutation) FeeRecordedByIDCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldFeeRecordedByID]
+	return ok
+}
+
+// ResetFeeRecordedByID resets all changes to the "fee_recorded_by_id" field.
+func (m *CertificateMutation) ResetFeeRecordedByID() {
+	m.fee_recorded_by_id = nil
+	m.addfee_recorded_by_id = nil
+	delete(m.clearedFields, certificate.FieldFeeRecordedByID)
+}
+
+// SetCollectedBy sets the "collected_by" field.
+func (m *CertificateMutation) SetCollectedBy(s string) {
+	m.collected_by = &s
+}
+
+// CollectedBy returns the value of the "collected_by" field in the mutation.
+func (m *CertificateMutation) CollectedBy() (r string, exists bool) {
+	v := m.collected_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCollectedBy returns the old "collected_by" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldCollectedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCollectedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCollectedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCollectedBy: %w", err)
+	}
+	return oldValue.CollectedBy, nil
+}
+
+// ClearCollectedBy clears the value of the "collected_by" field.
+func (m *CertificateMutation) ClearCollectedBy() {
+	m.collected_by = nil
+	m.clearedFields[certificate.FieldCollectedBy] = struct{}{}
+}
+
+// CollectedByCleared returns if the "collected_by" field was cleared in this mutation.
+func (m *CertificateMutation) CollectedByCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldCollectedBy]
+	return ok
+}
+
+// ResetCollectedBy resets all changes to the "collected_by" field.
+func (m *CertificateMutation) ResetCollectedBy() {
+	m.collected_by = nil
+	delete(m.clearedFields, certificate.FieldCollectedBy)
+}
+
+// SetCollectedAt sets the "collected_at" field.
+func (m *CertificateMutation) SetCollectedAt(t time.Time) {
+	m.collected_at = &t
+}
+
+// CollectedAt returns the value of the "collected_at" field in the mutation.
+func (m *CertificateMutation) CollectedAt() (r time.Time, exists bool) {
+	v := m.collected_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCollectedAt returns the old "collected_at" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldCollectedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCollectedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCollectedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCollectedAt: %w", err)
+	}
+	return oldValue.CollectedAt, nil
+}
+
+// ClearCollectedAt clears the value of the "collected_at" field.
+func (m *CertificateMutation) ClearCollectedAt() {
+	m.collected_at = nil
+	m.clearedFields[certificate.FieldCollectedAt] = struct{}{}
+}
+
+// CollectedAtCleared returns if the "collected_at" field was cleared in this mutation.
+func (m *CertificateMutation) CollectedAtCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldCollectedAt]
+	return ok
+}
+
+// ResetCollectedAt resets all changes to the "collected_at" field.
+func (m *CertificateMutation) ResetCollectedAt() {
+	m.collected_at = nil
+	delete(m.clearedFields, certificate.FieldCollectedAt)
+}
+
+// SetCollectionRecordedByID sets the "collection_recorded_by_id" field.
+func (m *CertificateMutation) SetCollectionRecordedByID(i int) {
+	m.collection_recorded_by_id = &i
+	m.addcollection_recorded_by_id = nil
+}
+
+// CollectionRecordedByID returns the value of the "collection_recorded_by_id" field in the mutation.
+func (m *CertificateMutation) CollectionRecordedByID() (r int, exists bool) {
+	v := m.collection_recorded_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCollectionRecordedByID returns the old "collection_recorded_by_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldCollectionRecordedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCollectionRecordedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCollectionRecordedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCollectionRecordedByID: %w", err)
+	}
+	return oldValue.CollectionRecordedByID, nil
+}
+
+// AddCollectionRecordedByID adds i to the "collection_recorded_by_id" field.
+func (m *CertificateMutation) AddCollectionRecordedByID(i int) {
+	if m.addcollection_recorded_by_id != nil {
+		*m.addcollection_recorded_by_id += i
+	} else {
+		m.addcollection_recorded_by_id = &i
+	}
+}
+
+// AddedCollectionRecordedByID returns the value that was added to the "collection_recorded_by_id" field in this mutation.
+func (m *CertificateMutation) AddedCollectionRecordedByID() (r int, exists bool) {
+	v := m.addcollection_recorded_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCollectionRecordedByID clears the value of the "collection_recorded_by_id" field.
+func (m *CertificateMutation) ClearCollectionRecordedByID() {
+	m.collection_recorded_by_id = nil
+	m.addcollection_recorded_by_id = nil
+	m.clearedFields[certificate.FieldCollectionRecordedByID] = struct{}{}
+}
+
+// CollectionRecordedByIDCleared returns if the "collection_recorded_by_id" field was cleared in this mutation.
+func (m *CertificateMutation) CollectionRecordedByIDCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldCollectionRecordedByID]
+	return ok
+}
+
+// ResetCollectionRecordedByID resets all changes to the "collection_recorded_by_id" field.
+func (m *CertificateMutation) ResetCollectionRecordedByID() {
+	m.collection_recorded_by_id = nil
+	m.addcollection_recorded_by_id = nil
+	delete(m.clearedFields, certificate.FieldCollectionRecordedByID)
+}
+
+// AddRequestIDs adds the "requests" edge to the CertificateRequest entity by ids.
+func (m *CertificateMutation) AddRequestIDs(ids ...int) {
+	if m.requests == nil {
+		m.requests = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.requests[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRequests clears the "requests" edge to the CertificateRequest entity.
+func (m *CertificateMutation) ClearRequests() {
+	m.clearedrequests = true
+}
+
+// RequestsCleared reports if the "requests" edge to the CertificateRequest entity was cleared.
+func (m *CertificateMutation) RequestsCleared() bool {
+	return m.clearedrequests
+}
+
+// RemoveRequestIDs removes the "requests" edge to the CertificateRequest entity by IDs.
+func (m *CertificateMutation) RemoveRequestIDs(ids ...int) {
+	if m.removedrequests == nil {
+		m.removedrequests = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.requests, ids[i])
+		m.removedrequests[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRequests returns the removed IDs of the "requests" edge to the CertificateRequest entity.
+func (m *CertificateMutation) RemovedRequestsIDs() (ids []int) {
+	for id := range m.removedrequests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RequestsIDs returns the "requests" edge IDs in the mutation.
+func (m *CertificateMutation) RequestsIDs() (ids []int) {
+	for id := range m.requests {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRequests resets all changes to the "requests" edge.
+func (m *CertificateMutation) ResetRequests() {
+	m.requests = nil
+	m.clearedrequests = false
+	m.removedrequests = nil
+}
+
+// Where appends a list predicates to the CertificateMutation builder.
+func (m *CertificateMutation) Where(ps ...predicate.Certificate) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CertificateMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CertificateMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Certificate, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CertificateMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CertificateMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Certificate).
+func (m *CertificateMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CertificateMutation) Fields() []string {
+	fields := make([]string, 0, 38)
+	if m.created_at != nil {
+		fields = append(fields, certificate.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, certificate.FieldUpdatedAt)
+	}
+	if m.number != nil {
+		fields = append(fields, certificate.FieldNumber)
+	}
+	if m.revision != nil {
+		fields = append(fields, certificate.FieldRevision)
+	}
+	if m.status != nil {
+		fields = append(fields, certificate.FieldStatus)
+	}
+	if m.holder_id != nil {
+		fields = append(fields, certificate.FieldHolderID)
+	}
+	if m.holder_name != nil {
+		fields = append(fields, certificate.FieldHolderName)
+	}
+	if m.holder_id_type != nil {
+		fields = append(fields, certificate.FieldHolderIDType)
+	}
+	if m.holder_id_number != nil {
+		fields = append(fields, certificate.FieldHolderIDNumber)
+	}
+	if m.holder_id_masked != nil {
+		fields = append(fields, certificate.FieldHolderIDMasked)
+	}
+	if m.attempt_id != nil {
+		fields = append(fields, certificate.FieldAttemptID)
+	}
+	if m.enrollment_id != nil {
+		fields = append(fields, certificate.FieldEnrollmentID)
+	}
+	if m.subject_id != nil {
+		fields = append(fields, certificate.FieldSubjectID)
+	}
+	if m.subject_code != nil {
+		fields = append(fields, certificate.FieldSubjectCode)
+	}
+	if m.subject_name != nil {
+		fields = append(fields, certificate.FieldSubjectName)
+	}
+	if m.category != nil {
+		fields = append(fields, certificate.FieldCategory)
+	}
+	if m.employer != nil {
+		fields = append(fields, certificate.FieldEmployer)
+	}
+	if m.region_code != nil {
+		fields = append(fields, certificate.FieldRegionCode)
+	}
+	if m.region_name != nil {
+		fields = append(fields, certificate.FieldRegionName)
+	}
+	if m.site_id != nil {
+		fields = append(fields, certificate.FieldSiteID)
+	}
+	if m.site_name != nil {
+		fields = append(fields, certificate.FieldSiteName)
+	}
+	if m.authority != nil {
+		fields = append(fields, certificate.FieldAuthority)
+	}
+	if m.issued_by_id != nil {
+		fields = append(fields, certificate.FieldIssuedByID)
+	}
+	if m.issued_at != nil {
+		fields = append(fields, certificate.FieldIssuedAt)
+	}
+	if m.valid_from != nil {
+		fields = append(fields, certificate.FieldValidFrom)
+	}
+	if m.valid_until != nil {
+		fields = append(fields, certificate.FieldValidUntil)
+	}
+	if m.changed_at != nil {
+		fields = append(fields, certificate.FieldChangedAt)
+	}
+	if m.renewed_at != nil {
+		fields = append(fields, certificate.FieldRenewedAt)
+	}
+	if m.expired_at != nil {
+		fields = append(fields, certificate.FieldExpiredAt)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, certificate.FieldCancelledAt)
+	}
+	if m.reminder_day != nil {
+		fields = append(fields, certificate.FieldReminderDay)
+	}
+	if m.fee_cents != nil {
+		fields = append(fields, certificate.FieldFeeCents)
+	}
+	if m.fee_method != nil {
+		fields = append(fields, certificate.FieldFeeMethod)
+	}
+	if m.fee_paid_at != nil {
+		fields = append(fields, certificate.FieldFeePaidAt)
+	}
+	if m.fee_recorded_by_id != nil {
+		fields = append(fields, certificate.FieldFeeRecordedByID)
+	}
+	if m.collected_by != nil {
+		fields = append(fields, certificate.FieldCollectedBy)
+	}
+	if m.collected_at != nil {
+		fields = append(fields, certificate.FieldCollectedAt)
+	}
+	if m.collection_recorded_by_id != nil {
+		fields = append(fields, certificate.FieldCollectionRecordedByID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CertificateMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case certificate.FieldCreatedAt:
+		return m.CreatedAt()
+	case certificate.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case certificate.FieldNumber:
+		return m.Number()
+	case certificate.FieldRevision:
+		return m.Revision()
+	case certificate.FieldStatus:
+		return m.Status()
+	case certificate.FieldHolderID:
+		return m.HolderID()
+	case certificate.FieldHolderName:
+		return m.HolderName()
+	case certificate.FieldHolderIDType:
+		return m.HolderIDType()
+	case certificate.FieldHolderIDNumber:
+		return m.HolderIDNumber()
+	case certificate.FieldHolderIDMasked:
+		return m.HolderIDMasked()
+	case certificate.FieldAttemptID:
+		return m.AttemptID()
+	case certificate.FieldEnrollmentID:
+		return m.EnrollmentID()
+	case certificate.FieldSubjectID:
+		return m.SubjectID()
+	case certificate.FieldSubjectCode:
+		return m.SubjectCode()
+	case certificate.FieldSubjectName:
+		return m.SubjectName()
+	case certificate.FieldCategory:
+		return m.Category()
+	case certificate.FieldEmployer:
+		return m.Employer()
+	case certificate.FieldRegionCode:
+		return m.RegionCode()
+	case certificate.FieldRegionName:
+		return m.RegionName()
+	case certificate.FieldSiteID:
+		return m.SiteID()
+	case certificate.FieldSiteName:
+		return m.SiteName()
+	case certificate.FieldAuthority:
+		return m.Authority()
+	case certificate.FieldIssuedByID:
+		return m.IssuedByID()
+	case certificate.FieldIssuedAt:
+		return m.IssuedAt()
+	case certificate.FieldValidFrom:
+		return m.ValidFrom()
+	case certificate.FieldValidUntil:
+		return m.ValidUntil()
+	case certificate.FieldChangedAt:
+		return m.ChangedAt()
+	case certificate.FieldRenewedAt:
+		return m.RenewedAt()
+	case certificate.FieldExpiredAt:
+		return m.ExpiredAt()
+	case certificate.FieldCancelledAt:
+		return m.CancelledAt()
+	case certificate.FieldReminderDay:
+		return m.ReminderDay()
+	case certificate.FieldFeeCents:
+		return m.FeeCents()
+	case certificate.FieldFeeMethod:
+		return m.FeeMethod()
+	case certificate.FieldFeePaidAt:
+		return m.FeePaidAt()
+	case certificate.FieldFeeRecordedByID:
+		return m.FeeRecordedByID()
+	case certificate.FieldCollectedBy:
+		return m.CollectedBy()
+	case certificate.FieldCollectedAt:
+		return m.CollectedAt()
+	case certificate.FieldCollectionRecordedByID:
+		return m.CollectionRecordedByID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CertificateMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case certificate.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case certificate.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case certificate.FieldNumber:
+		return m.OldNumber(ctx)
+	case certificate.FieldRevision:
+		return m.OldRevision(ctx)
+	case certificate.FieldStatus:
+		return m.OldStatus(ctx)
+	case certificate.FieldHolderID:
+		return m.OldHolderID(ctx)
+	case certificate.FieldHolderName:
+		return m.OldHolderName(ctx)
+	case certificate.FieldHolderIDType:
+		return m.OldHolderIDType(ctx)
+	case certificate.FieldHolderIDNumber:
+		return m.OldHolderIDNumber(ctx)
+	case certificate.FieldHolderIDMasked:
+		return m.OldHolderIDMasked(ctx)
+	case certificate.FieldAttemptID:
+		return m.OldAttemptID(ctx)
+	case certificate.FieldEnrollmentID:
+		return m.OldEnrollmentID(ctx)
+	case certificate.FieldSubjectID:
+		return m.OldSubjectID(ctx)
+	case certificate.FieldSubjectCode:
+		return m.OldSubjectCode(ctx)
+	case certificate.FieldSubjectName:
+		return m.OldSubjectName(ctx)
+	case certificate.FieldCategory:
+		return m.OldCategory(ctx)
+	case certificate.FieldEmployer:
+		return m.OldEmployer(ctx)
+	case certificate.FieldRegionCode:
+		return m.OldRegionCode(ctx)
+	case certificate.FieldRegionName:
+		return m.OldRegionName(ctx)
+	case certificate.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case certificate.FieldSiteName:
+		return m.OldSiteName(ctx)
+	case certificate.FieldAuthority:
+		return m.OldAuthority(ctx)
+	case certificate.FieldIssuedByID:
+		return m.OldIssuedByID(ctx)
+	case certificate.FieldIssuedAt:
+		return m.OldIssuedAt(ctx)
+	case certificate.FieldValidFrom:
+		return m.OldValidFrom(ctx)
+	case certificate.FieldValidUntil:
+		return m.OldValidUntil(ctx)
+	case certificate.FieldChangedAt:
+		return m.OldChangedAt(ctx)
+	case certificate.FieldRenewedAt:
+		return m.OldRenewedAt(ctx)
+	case certificate.FieldExpiredAt:
+		return m.OldExpiredAt(ctx)
+	case certificate.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
+	case certificate.FieldReminderDay:
+		return m.OldReminderDay(ctx)
+	case certificate.FieldFeeCents:
+		return m.OldFeeCents(ctx)
+	case certificate.FieldFeeMethod:
+		return m.OldFeeMethod(ctx)
+	case certificate.FieldFeePaidAt:
+		return m.OldFeePaidAt(ctx)
+	case certificate.FieldFeeRecordedByID:
+		return m.OldFeeRecordedByID(ctx)
+	case certificate.FieldCollectedBy:
+		return m.OldCollectedBy(ctx)
+	case certificate.FieldCollectedAt:
+		return m.OldCollectedAt(ctx)
+	case certificate.FieldCollectionRecordedByID:
+		return m.OldCollectionRecordedByID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Certificate field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CertificateMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case certificate.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case certificate.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case certificate.FieldNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumber(v)
+		return nil
+	case certificate.FieldRevision:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevision(v)
+		return nil
+	case certificate.FieldStatus:
+		v, ok := value.(certificate.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case certificate.FieldHolderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderID(v)
+		return nil
+	case certificate.FieldHolderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderName(v)
+		return nil
+	case certificate.FieldHolderIDType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderIDType(v)
+		return nil
+	case certificate.FieldHolderIDNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderIDNumber(v)
+		return nil
+	case certificate.FieldHolderIDMasked:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderIDMasked(v)
+		return nil
+	case certificate.FieldAttemptID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttemptID(v)
+		return nil
+	case certificate.FieldEnrollmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnrollmentID(v)
+		return nil
+	case certificate.FieldSubjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectID(v)
+		return nil
+	case certificate.FieldSubjectCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectCode(v)
+		return nil
+	case certificate.FieldSubjectName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectName(v)
+		return nil
+	case certificate.FieldCategory:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case certificate.FieldEmployer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmployer(v)
+		return nil
+	case certificate.FieldRegionCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegionCode(v)
+		return nil
+	case certificate.FieldRegionName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRegionName(v)
+		return nil
+	case certificate.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case certificate.FieldSiteName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteName(v)
+		return nil
+	case certificate.FieldAuthority:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuthority(v)
+		return nil
+	case certificate.FieldIssuedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedByID(v)
+		return nil
+	case certificate.FieldIssuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedAt(v)
+		return nil
+	case certificate.FieldValidFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidFrom(v)
+		return nil
+	case certificate.FieldValidUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidUntil(v)
+		return nil
+	case certificate.FieldChangedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangedAt(v)
+		return nil
+	case certificate.FieldRenewedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRenewedAt(v)
+		return nil
+	case certificate.FieldExpiredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiredAt(v)
+		return nil
+	case certificate.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
+	case certificate.FieldReminderDay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReminderDay(v)
+		return nil
+	case certificate.FieldFeeCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeeCents(v)
+		return nil
+	case certificate.FieldFeeMethod:
+		v, ok := value.(certificate.FeeMethod)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeeMethod(v)
+		return nil
+	case certificate.FieldFeePaidAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeePaidAt(v)
+		return nil
+	case certificate.FieldFeeRecordedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeeRecordedByID(v)
+		return nil
+	case certificate.FieldCollectedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCollectedBy(v)
+		return nil
+	case certificate.FieldCollectedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCollectedAt(v)
+		return nil
+	case certificate.FieldCollectionRecordedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCollectionRecordedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Certificate field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CertificateMutation) AddedFields() []string {
+	var fields []string
+	if m.addrevision != nil {
+		fields = append(fields, certificate.FieldRevision)
+	}
+	if m.addholder_id != nil {
+		fields = append(fields, certificate.FieldHolderID)
+	}
+	if m.addattempt_id != nil {
+		fields = append(fields, certificate.FieldAttemptID)
+	}
+	if m.addenrollment_id != nil {
+		fields = append(fields, certificate.FieldEnrollmentID)
+	}
+	if m.addsubject_id != nil {
+		fields = append(fields, certificate.FieldSubjectID)
+	}
+	if m.addsite_id != nil {
+		fields = append(fields, certificate.FieldSiteID)
+	}
+	if m.addissued_by_id != nil {
+		fields = append(fields, certificate.FieldIssuedByID)
+	}
+	if m.addreminder_day != nil {
+		fields = append(fields, certificate.FieldReminderDay)
+	}
+	if m.addfee_cents != nil {
+		fields = append(fields, certificate.FieldFeeCents)
+	}
+	if m.addfee_recorded_by_id != nil {
+		fields = append(fields, certificate.FieldFeeRecordedByID)
+	}
+	if m.addcollection_recorded_by_id != nil {
+		fields = append(fields, certificate.FieldCollectionRecordedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CertificateMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case certificate.FieldRevision:
+		return m.AddedRevision()
+	case certificate.FieldHolderID:
+		return m.AddedHolderID()
+	case certificate.FieldAttemptID:
+		return m.AddedAttemptID()
+	case certificate.FieldEnrollmentID:
+		return m.AddedEnrollmentID()
+	case certificate.FieldSubjectID:
+		return m.AddedSubjectID()
+	case certificate.FieldSiteID:
+		return m.AddedSiteID()
+	case certificate.FieldIssuedByID:
+		return m.AddedIssuedByID()
+	case certificate.FieldReminderDay:
+		return m.AddedReminderDay()
+	case certificate.FieldFeeCents:
+		return m.AddedFeeCents()
+	case certificate.FieldFeeRecordedByID:
+		return m.AddedFeeRecordedByID()
+	case certificate.FieldCollectionRecordedByID:
+		return m.AddedCollectionRecordedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CertificateMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case certificate.FieldRevision:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRevision(v)
+		return nil
+	case certificate.FieldHolderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHolderID(v)
+		return nil
+	case certificate.FieldAttemptID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttemptID(v)
+		return nil
+	case certificate.FieldEnrollmentID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEnrollmentID(v)
+		return nil
+	case certificate.FieldSubjectID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSubjectID(v)
+		return nil
+	case certificate.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSiteID(v)
+		return nil
+	case certificate.FieldIssuedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIssuedByID(v)
+		return nil
+	case certificate.FieldReminderDay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReminderDay(v)
+		return nil
+	case certificate.FieldFeeCents:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFeeCents(v)
+		return nil
+	case certificate.FieldFeeRecordedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFeeRecordedByID(v)
+		return nil
+	case certificate.FieldCollectionRecordedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCollectionRecordedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Certificate numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CertificateMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(certificate.FieldHolderIDType) {
+		fields = append(fields, certificate.FieldHolderIDType)
+	}
+	if m.FieldCleared(certificate.FieldEmployer) {
+		fields = append(fields, certificate.FieldEmployer)
+	}
+	if m.FieldCleared(certificate.FieldRegionCode) {
+		fields = append(fields, certificate.FieldRegionCode)
+	}
+	if m.FieldCleared(certificate.FieldRegionName) {
+		fields = append(fields, certificate.FieldRegionName)
+	}
+	if m.FieldCleared(certificate.FieldChangedAt) {
+		fields = append(fields, certificate.FieldChangedAt)
+	}
+	if m.FieldCleared(certificate.FieldRenewedAt) {
+		fields = append(fields, certificate.FieldRenewedAt)
+	}
+	if m.FieldCleared(certificate.FieldExpiredAt) {
+		fields = append(fields, certificate.FieldExpiredAt)
+	}
+	if m.FieldCleared(certificate.FieldCancelledAt) {
+		fields = append(fields, certificate.FieldCancelledAt)
+	}
+	if m.FieldCleared(certificate.FieldReminderDay) {
+		fields = append(fields, certificate.FieldReminderDay)
+	}
+	if m.FieldCleared(certificate.FieldFeeCents) {
+		fields = append(fields, certificate.FieldFeeCents)
+	}
+	if m.FieldCleared(certificate.FieldFeeMethod) {
+		fields = append(fields, certificate.FieldFeeMethod)
+	}
+	if m.FieldCleared(certificate.FieldFeePaidAt) {
+		fields = append(fields, certificate.FieldFeePaidAt)
+	}
+	if m.FieldCleared(certificate.FieldFeeRecordedByID) {
+		fields = append(fields, certificate.FieldFeeRecordedByID)
+	}
+	if m.FieldCleared(certificate.FieldCollectedBy) {
+		fields = append(fields, certificate.FieldCollectedBy)
+	}
+	if m.FieldCleared(certificate.FieldCollectedAt) {
+		fields = append(fields, certificate.FieldCollectedAt)
+	}
+	if m.FieldCleared(certificate.FieldCollectionRecordedByID) {
+		fields = append(fields, certificate.FieldCollectionRecordedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CertificateMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CertificateMutation) ClearField(name string) error {
+	switch name {
+	case certificate.FieldHolderIDType:
+		m.ClearHolderIDType()
+		return nil
+	case certificate.FieldEmployer:
+		m.ClearEmployer()
+		return nil
+	case certificate.FieldRegionCode:
+		m.ClearRegionCode()
+		return nil
+	case certificate.FieldRegionName:
+		m.ClearRegionName()
+		return nil
+	case certificate.FieldChangedAt:
+		m.ClearChangedAt()
+		return nil
+	case certificate.FieldRenewedAt:
+		m.ClearRenewedAt()
+		return nil
+	case certificate.FieldExpiredAt:
+		m.ClearExpiredAt()
+		return nil
+	case certificate.FieldCancelledAt:
+		m.ClearCancelledAt()
+		return nil
+	case certificate.FieldReminderDay:
+		m.ClearReminderDay()
+		return nil
+	case certificate.FieldFeeCents:
+		m.ClearFeeCents()
+		return nil
+	case certificate.FieldFeeMethod:
+		m.ClearFeeMethod()
+		return nil
+	case certificate.FieldFeePaidAt:
+		m.ClearFeePaidAt()
+		return nil
+	case certificate.FieldFeeRecordedByID:
+		m.ClearFeeRecordedByID()
+		return nil
+	case certificate.FieldCollectedBy:
+		m.ClearCollectedBy()
+		return nil
+	case certificate.FieldCollectedAt:
+		m.ClearCollectedAt()
+		return nil
+	case certificate.FieldCollectionRecordedByID:
+		m.ClearCollectionRecordedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown Certificate nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CertificateMutation) ResetField(name string) error {
+	switch name {
+	case certificate.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case certificate.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case certificate.FieldNumber:
+		m.ResetNumber()
+		return nil
+	case certificate.FieldRevision:
+		m.ResetRevision()
+		return nil
+	case certificate.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case certificate.FieldHolderID:
+		m.ResetHolderID()
+		return nil
+	case certificate.FieldHolderName:
+		m.ResetHolderName()
+		return nil
+	case certificate.FieldHolderIDType:
+		m.ResetHolderIDType()
+		return nil
+	case certificate.FieldHolderIDNumber:
+		m.ResetHolderIDNumber()
+		return nil
+	case certificate.FieldHolderIDMasked:
+		m.ResetHolderIDMasked()
+		return nil
+	case certificate.FieldAttemptID:
+		m.ResetAttemptID()
+		return nil
+	case certificate.FieldEnrollmentID:
+		m.ResetEnrollmentID()
+		return nil
+	case certificate.FieldSubjectID:
+		m.ResetSubjectID()
+		return nil
+	case certificate.FieldSubjectCode:
+		m.ResetSubjectCode()
+		return nil
+	case certificate.FieldSubjectName:
+		m.ResetSubjectName()
+		return nil
+	case certificate.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case certificate.FieldEmployer:
+		m.ResetEmployer()
+		return nil
+	case certificate.FieldRegionCode:
+		m.ResetRegionCode()
+		return nil
+	case certificate.FieldRegionName:
+		m.ResetRegionName()
+		return nil
+	case certificate.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case certificate.FieldSiteName:
+		m.ResetSiteName()
+		return nil
+	case certificate.FieldAuthority:
+		m.ResetAuthority()
+		return nil
+	case certificate.FieldIssuedByID:
+		m.ResetIssuedByID()
+		return nil
+	case certificate.FieldIssuedAt:
+		m.ResetIssuedAt()
+		return nil
+	case certificate.FieldValidFrom:
+		m.ResetValidFrom()
+		return nil
+	case certificate.FieldValidUntil:
+		m.ResetValidUntil()
+		return nil
+	case certificate.FieldChangedAt:
+		m.ResetChangedAt()
+		return nil
+	case certificate.FieldRenewedAt:
+		m.ResetRenewedAt()
+		return nil
+	case certificate.FieldExpiredAt:
+		m.ResetExpiredAt()
+		return nil
+	case certificate.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
+	case certificate.FieldReminderDay:
+		m.ResetReminderDay()
+		return nil
+	case certificate.FieldFeeCents:
+		m.ResetFeeCents()
+		return nil
+	case certificate.FieldFeeMethod:
+		m.ResetFeeMethod()
+		return nil
+	case certificate.FieldFeePaidAt:
+		m.ResetFeePaidAt()
+		return nil
+	case certificate.FieldFeeRecordedByID:
+		m.ResetFeeRecordedByID()
+		return nil
+	case certificate.FieldCollectedBy:
+		m.ResetCollectedBy()
+		return nil
+	case certificate.FieldCollectedAt:
+		m.ResetCollectedAt()
+		return nil
+	case certificate.FieldCollectionRecordedByID:
+		m.ResetCollectionRecordedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown Certificate field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CertificateMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.requests != nil {
+		edges = append(edges, certificate.EdgeRequests)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CertificateMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case certificate.EdgeRequests:
+		ids := make([]ent.Value, 0, len(m.requests))
+		for id := range m.requests {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CertificateMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedrequests != nil {
+		edges = append(edges, certificate.EdgeRequests)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CertificateMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case certificate.EdgeRequests:
+		ids := make([]ent.Value, 0, len(m.removedrequests))
+		for id := range m.removedrequests {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CertificateMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedrequests {
+		edges = append(edges, certificate.EdgeRequests)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CertificateMutation) EdgeCleared(name string) bool {
+	switch name {
+	case certificate.EdgeRequests:
+		return m.clearedrequests
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CertificateMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Certificate unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CertificateMutation) ResetEdge(name string) error {
+	switch name {
+	case certificate.EdgeRequests:
+		m.ResetRequests()
+		return nil
+	}
+	return fmt.Errorf("unknown Certificate edge %s", name)
+}
+
+// CertificateCounterMutation represents an operation that mutates the CertificateCounter nodes in the graph.
+type CertificateCounterMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	prefix        *string
+	year          *int
+	addyear       *int
+	seq           *int
+	addseq        *int
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*CertificateCounter, error)
+	predicates    []predicate.CertificateCounter
+}
+
+var _ ent.Mutation = (*CertificateCounterMutation)(nil)
+
+// certificatecounterOption allows management of the mutation configuration using functional options.
+type certificatecounterOption func(*CertificateCounterMutation)
+
+// newCertificateCounterMutation creates new mutation for the CertificateCounter entity.
+func newCertificateCounterMutation(c config, op Op, opts ...certificatecounterOption) *CertificateCounterMutation {
+	m := &CertificateCounterMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCertificateCounter,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCertificateCounterID sets the ID field of the mutation.
+func withCertificateCounterID(id int) certificatecounterOption {
+	return func(m *CertificateCounterMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CertificateCounter
+		)
+		m.oldValue = func(ctx context.Context) (*CertificateCounter, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CertificateCounter.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCertificateCounter sets the old CertificateCounter of the mutation.
+func withCertificateCounter(node *CertificateCounter) certificatecounterOption {
+	return func(m *CertificateCounterMutation) {
+		m.oldValue = func(context.Context) (*CertificateCounter, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CertificateCounterMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CertificateCounterMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CertificateCounterMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CertificateCounterMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CertificateCounter.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPrefix sets the "prefix" field.
+func (m *CertificateCounterMutation) SetPrefix(s string) {
+	m.prefix = &s
+}
+
+// Prefix returns the value of the "prefix" field in the mutation.
+func (m *CertificateCounterMutation) Prefix() (r string, exists bool) {
+	v := m.prefix
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrefix returns the old "prefix" field's value of the CertificateCounter entity.
+// If the CertificateCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateCounterMutation) OldPrefix(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrefix is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrefix requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrefix: %w", err)
+	}
+	return oldValue.Prefix, nil
+}
+
+// ResetPrefix resets all changes to the "prefix" field.
+func (m *CertificateCounterMutation) ResetPrefix() {
+	m.prefix = nil
+}
+
+// SetYear sets the "year" field.
+func (m *CertificateCounterMutation) SetYear(i int) {
+	m.year = &i
+	m.addyear = nil
+}
+
+// Year returns the value of the "year" field in the mutation.
+func (m *CertificateCounterMutation) Year() (r int, exists bool) {
+	v := m.year
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldYear returns the old "year" field's value of the CertificateCounter entity.
+// If the CertificateCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateCounterMutation) OldYear(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldYear is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldYear requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldYear: %w", err)
+	}
+	return oldValue.Year, nil
+}
+
+// AddYear adds i to the "year" field.
+func (m *CertificateCounterMutation) AddYear(i int) {
+	if m.addyear != nil {
+		*m.addyear += i
+	} else {
+		m.addyear = &i
+	}
+}
+
+// AddedYear returns the value that was added to the "year" field in this mutation.
+func (m *CertificateCounterMutation) AddedYear() (r int, exists bool) {
+	v := m.addyear
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetYear resets all changes to the "year" field.
+func (m *CertificateCounterMutation) ResetYear() {
+	m.year = nil
+	m.addyear = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *CertificateCounterMutation) SetSeq(i int) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *CertificateCounterMutation) Seq() (r int, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the CertificateCounter entity.
+// If the CertificateCounter object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateCounterMutation) OldSeq(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *CertificateCounterMutation) AddSeq(i int) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *CertificateCounterMutation) AddedSeq() (r int, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *CertificateCounterMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// Where appends a list predicates to the CertificateCounterMutation builder.
+func (m *CertificateCounterMutation) Where(ps ...predicate.CertificateCounter) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CertificateCounterMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CertificateCounterMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CertificateCounter, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CertificateCounterMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CertificateCounterMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CertificateCounter).
+func (m *CertificateCounterMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CertificateCounterMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.prefix != nil {
+		fields = append(fields, certificatecounter.FieldPrefix)
+	}
+	if m.year != nil {
+		fields = append(fields, certificatecounter.FieldYear)
+	}
+	if m.seq != nil {
+		fields = append(fields, certificatecounter.FieldSeq)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CertificateCounterMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case certificatecounter.FieldPrefix:
+		return m.Prefix()
+	case certificatecounter.FieldYear:
+		return m.Year()
+	case certificatecounter.FieldSeq:
+		return m.Seq()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CertificateCounterMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case certificatecounter.FieldPrefix:
+		return m.OldPrefix(ctx)
+	case certificatecounter.FieldYear:
+		return m.OldYear(ctx)
+	case certificatecounter.FieldSeq:
+		return m.OldSeq(ctx)
+	}
+	return nil, fmt.Errorf("unknown CertificateCounter field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CertificateCounterMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case certificatecounter.FieldPrefix:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrefix(v)
+		return nil
+	case certificatecounter.FieldYear:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetYear(v)
+		return nil
+	case certificatecounter.FieldSeq:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateCounter field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CertificateCounterMutation) AddedFields() []string {
+	var fields []string
+	if m.addyear != nil {
+		fields = append(fields, certificatecounter.FieldYear)
+	}
+	if m.addseq != nil {
+		fields = append(fields, certificatecounter.FieldSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CertificateCounterMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case certificatecounter.FieldYear:
+		return m.AddedYear()
+	case certificatecounter.FieldSeq:
+		return m.AddedSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CertificateCounterMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case certificatecounter.FieldYear:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddYear(v)
+		return nil
+	case certificatecounter.FieldSeq:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateCounter numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CertificateCounterMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CertificateCounterMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CertificateCounterMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CertificateCounter nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CertificateCounterMutation) ResetField(name string) error {
+	switch name {
+	case certificatecounter.FieldPrefix:
+		m.ResetPrefix()
+		return nil
+	case certificatecounter.FieldYear:
+		m.ResetYear()
+		return nil
+	case certificatecounter.FieldSeq:
+		m.ResetSeq()
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateCounter field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CertificateCounterMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CertificateCounterMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CertificateCounterMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CertificateCounterMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CertificateCounterMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CertificateCounterMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CertificateCounterMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CertificateCounter unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CertificateCounterMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CertificateCounter edge %s", name)
+}
+
+// CertificateRequestMutation represents an operation that mutates the CertificateRequest nodes in the graph.
+type CertificateRequestMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *int
+	created_at           *time.Time
+	updated_at           *time.Time
+	holder_id            *int
+	addholder_id         *int
+	site_id              *int
+	addsite_id           *int
+	kind                 *certificaterequest.Kind
+	status               *certificaterequest.Status
+	new_region_code      *string
+	new_region_name      *string
+	new_employer         *string
+	left_job             *bool
+	attachment_ids       *[]int
+	appendattachment_ids []int
+	old_region_name      *string
+	old_employer         *string
+	old_valid_until      *time.Time
+	new_valid_until      *time.Time
+	statement            *string
+	submitted_at         *time.Time
+	reviewed_at          *time.Time
+	reviewer_id          *int
+	addreviewer_id       *int
+	review_reason        *string
+	withdrawn_at         *time.Time
+	clearedFields        map[string]struct{}
+	certificate          *int
+	clearedcertificate   bool
+	done                 bool
+	oldValue             func(context.Context) (*CertificateRequest, error)
+	predicates           []predicate.CertificateRequest
+}
+
+var _ ent.Mutation = (*CertificateRequestMutation)(nil)
+
+// certificaterequestOption allows management of the mutation configuration using functional options.
+type certificaterequestOption func(*CertificateRequestMutation)
+
+// newCertificateRequestMutation creates new mutation for the CertificateRequest entity.
+func newCertificateRequestMutation(c config, op Op, opts ...certificaterequestOption) *CertificateRequestMutation {
+	m := &CertificateRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCertificateRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCertificateRequestID sets the ID field of the mutation.
+func withCertificateRequestID(id int) certificaterequestOption {
+	return func(m *CertificateRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CertificateRequest
+		)
+		m.oldValue = func(ctx context.Context) (*CertificateRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CertificateRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCertificateRequest sets the old CertificateRequest of the mutation.
+func withCertificateRequest(node *CertificateRequest) certificaterequestOption {
+	return func(m *CertificateRequestMutation) {
+		m.oldValue = func(context.Context) (*CertificateRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CertificateRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CertificateRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CertificateRequestMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CertificateRequestMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CertificateRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CertificateRequestMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CertificateRequestMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CertificateRequestMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CertificateRequestMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CertificateRequestMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CertificateRequestMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCertificateID sets the "certificate_id" field.
+func (m *CertificateRequestMutation) SetCertificateID(i int) {
+	m.certificate = &i
+}
+
+// CertificateID returns the value of the "certificate_id" field in the mutation.
+func (m *CertificateRequestMutation) CertificateID() (r int, exists bool) {
+	v := m.certificate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCertificateID returns the old "certificate_id" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldCertificateID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCertificateID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCertificateID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCertificateID: %w", err)
+	}
+	return oldValue.CertificateID, nil
+}
+
+// ResetCertificateID resets all changes to the "certificate_id" field.
+func (m *CertificateRequestMutation) ResetCertificateID() {
+	m.certificate = nil
+}
+
+// SetHolderID sets the "holder_id" field.
+func (m *CertificateRequestMutation) SetHolderID(i int) {
+	m.holder_id = &i
+	m.addholder_id = nil
+}
+
+// HolderID returns the value of the "holder_id" field in the mutation.
+func (m *CertificateRequestMutation) HolderID() (r int, exists bool) {
+	v := m.holder_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderID returns the old "holder_id" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldHolderID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderID: %w", err)
+	}
+	return oldValue.HolderID, nil
+}
+
+// AddHolderID adds i to the "holder_id" field.
+func (m *CertificateRequestMutation) AddHolderID(i int) {
+	if m.addholder_id != nil {
+		*m.addholder_id += i
+	} else {
+		m.addholder_id = &i
+	}
+}
+
+// AddedHolderID returns the value that was added to the "holder_id" field in this mutation.
+func (m *CertificateRequestMutation) AddedHolderID() (r int, exists bool) {
+	v := m.addholder_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHolderID resets all changes to the "holder_id" field.
+func (m *CertificateRequestMutation) ResetHolderID() {
+	m.holder_id = nil
+	m.addholder_id = nil
+}
+
+// SetSiteID sets the "site_id" field.
+func (m *CertificateRequestMutation) SetSiteID(i int) {
+	m.site_id = &i
+	m.addsite_id = nil
+}
+
+// SiteID returns the value of the "site_id" field in the mutation.
+func (m *CertificateRequestMutation) SiteID() (r int, exists bool) {
+	v := m.site_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSiteID returns the old "site_id" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldSiteID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSiteID: %w", err)
+	}
+	return oldValue.SiteID, nil
+}
+
+// AddSiteID adds i to the "site_id" field.
+func (m *CertificateRequestMutation) AddSiteID(i int) {
+	if m.addsite_id != nil {
+		*m.addsite_id += i
+	} else {
+		m.addsite_id = &i
+	}
+}
+
+// AddedSiteID returns the value that was added to the "site_id" field in this mutation.
+func (m *CertificateRequestMutation) AddedSiteID() (r int, exists bool) {
+	v := m.addsite_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSiteID resets all changes to the "site_id" field.
+func (m *CertificateRequestMutation) ResetSiteID() {
+	m.site_id = nil
+	m.addsite_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *CertificateRequestMutation) SetKind(c certificaterequest.Kind) {
+	m.kind = &c
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *CertificateRequestMutation) Kind() (r certificaterequest.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldKind(ctx context.Context) (v certificaterequest.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *CertificateRequestMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *CertificateRequestMutation) SetStatus(c certificaterequest.Status) {
+	m.status = &c
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *CertificateRequestMutation) Status() (r certificaterequest.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldStatus(ctx context.Context) (v certificaterequest.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *CertificateRequestMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetNewRegionCode sets the "new_region_code" field.
+func (m *CertificateRequestMutation) SetNewRegionCode(s string) {
+	m.new_region_code = &s
+}
+
+// NewRegionCode returns the value of the "new_region_code" field in the mutation.
+func (m *CertificateRequestMutation) NewRegionCode() (r string, exists bool) {
+	v := m.new_region_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewRegionCode returns the old "new_region_code" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldNewRegionCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewRegionCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewRegionCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewRegionCode: %w", err)
+	}
+	return oldValue.NewRegionCode, nil
+}
+
+// ClearNewRegionCode clears the value of the "new_region_code" field.
+func (m *CertificateRequestMutation) ClearNewRegionCode() {
+	m.new_region_code = nil
+	m.clearedFields[certificaterequest.FieldNewRegionCode] = struct{}{}
+}
+
+// NewRegionCodeCleared returns if the "new_region_code" field was cleared in this mutation.
+func (m *CertificateRequestMutation) NewRegionCodeCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldNewRegionCode]
+	return ok
+}
+
+// ResetNewRegionCode resets all changes to the "new_region_code" field.
+func (m *CertificateRequestMutation) ResetNewRegionCode() {
+	m.new_region_code = nil
+	delete(m.clearedFields, certificaterequest.FieldNewRegionCode)
+}
+
+// SetNewRegionName sets the "new_region_name" field.
+func (m *CertificateRequestMutation) SetNewRegionName(s string) {
+	m.new_region_name = &s
+}
+
+// NewRegionName returns the value of the "new_region_name" field in the mutation.
+func (m *CertificateRequestMutation) NewRegionName() (r string, exists bool) {
+	v := m.new_region_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewRegionName returns the old "new_region_name" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldNewRegionName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewRegionName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewRegionName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewRegionName: %w", err)
+	}
+	return oldValue.NewRegionName, nil
+}
+
+// ClearNewRegionName clears the value of the "new_region_name" field.
+func (m *CertificateRequestMutation) ClearNewRegionName() {
+	m.new_region_name = nil
+	m.clearedFields[certificaterequest.FieldNewRegionName] = struct{}{}
+}
+
+// NewRegionNameCleared returns if the "new_region_name" field was cleared in this mutation.
+func (m *CertificateRequestMutation) NewRegionNameCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldNewRegionName]
+	return ok
+}
+
+// ResetNewRegionName resets all changes to the "new_region_name" field.
+func (m *CertificateRequestMutation) ResetNewRegionName() {
+	m.new_region_name = nil
+	delete(m.clearedFields, certificaterequest.FieldNewRegionName)
+}
+
+// SetNewEmployer sets the "new_employer" field.
+func (m *CertificateRequestMutation) SetNewEmployer(s string) {
+	m.new_employer = &s
+}
+
+// NewEmployer returns the value of the "new_employer" field in the mutation.
+func (m *CertificateRequestMutation) NewEmployer() (r string, exists bool) {
+	v := m.new_employer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewEmployer returns the old "new_employer" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldNewEmployer(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewEmployer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewEmployer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewEmployer: %w", err)
+	}
+	return oldValue.NewEmployer, nil
+}
+
+// ClearNewEmployer clears the value of the "new_employer" field.
+func (m *CertificateRequestMutation) ClearNewEmployer() {
+	m.new_employer = nil
+	m.clearedFields[certificaterequest.FieldNewEmployer] = struct{}{}
+}
+
+// NewEmployerCleared returns if the "new_employer" field was cleared in this mutation.
+func (m *CertificateRequestMutation) NewEmployerCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldNewEmployer]
+	return ok
+}
+
+// ResetNewEmployer resets all changes to the "new_employer" field.
+func (m *CertificateRequestMutation) ResetNewEmployer() {
+	m.new_employer = nil
+	delete(m.clearedFields, certificaterequest.FieldNewEmployer)
+}
+
+// SetLeftJob sets the "left_job" field.
+func (m *CertificateRequestMutation) SetLeftJob(b bool) {
+	m.left_job = &b
+}
+
+// LeftJob returns the value of the "left_job" field in the mutation.
+func (m *CertificateRequestMutation) LeftJob() (r bool, exists bool) {
+	v := m.left_job
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeftJob returns the old "left_job" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldLeftJob(ctx context.Context) (v *bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeftJob is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeftJob requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeftJob: %w", err)
+	}
+	return oldValue.LeftJob, nil
+}
+
+// ClearLeftJob clears the value of the "left_job" field.
+func (m *CertificateRequestMutation) ClearLeftJob() {
+	m.left_job = nil
+	m.clearedFields[certificaterequest.FieldLeftJob] = struct{}{}
+}
+
+// LeftJobCleared returns if the "left_job" field was cleared in this mutation.
+func (m *CertificateRequestMutation) LeftJobCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldLeftJob]
+	return ok
+}
+
+// ResetLeftJob resets all changes to the "left_job" field.
+func (m *CertificateRequestMutation) ResetLeftJob() {
+	m.left_job = nil
+	delete(m.clearedFields, certificaterequest.FieldLeftJob)
+}
+
+// SetAttachmentIds sets the "attachment_ids" field.
+func (m *CertificateRequestMutation) SetAttachmentIds(i []int) {
+	m.attachment_ids = &i
+	m.appendattachment_ids = nil
+}
+
+// AttachmentIds returns the value of the "attachment_ids" field in the mutation.
+func (m *CertificateRequestMutation) AttachmentIds() (r []int, exists bool) {
+	v := m.attachment_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttachmentIds returns the old "attachment_ids" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldAttachmentIds(ctx context.Context) (v []int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttachmentIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttachmentIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttachmentIds: %w", err)
+	}
+	return oldValue.AttachmentIds, nil
+}
+
+// AppendAttachmentIds adds i to the "attachment_ids" field.
+func (m *CertificateRequestMutation) AppendAttachmentIds(i []int) {
+	m.appendattachment_ids = append(m.appendattachment_ids, i...)
+}
+
+// AppendedAttachmentIds returns the list of values that were appended to the "attachment_ids" field in this mutation.
+func (m *CertificateRequestMutation) AppendedAttachmentIds() ([]int, bool) {
+	if len(m.appendattachment_ids) == 0 {
+		return nil, false
+	}
+	return m.appendattachment_ids, true
+}
+
+// ClearAttachmentIds clears the value of the "attachment_ids" field.
+func (m *CertificateRequestMutation) ClearAttachmentIds() {
+	m.attachment_ids = nil
+	m.appendattachment_ids = nil
+	m.clearedFields[certificaterequest.FieldAttachmentIds] = struct{}{}
+}
+
+// AttachmentIdsCleared returns if the "attachment_ids" field was cleared in this mutation.
+func (m *CertificateRequestMutation) AttachmentIdsCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldAttachmentIds]
+	return ok
+}
+
+// ResetAttachmentIds resets all changes to the "attachment_ids" field.
+func (m *CertificateRequestMutation) ResetAttachmentIds() {
+	m.attachment_ids = nil
+	m.appendattachment_ids = nil
+	delete(m.clearedFields, certificaterequest.FieldAttachmentIds)
+}
+
+// SetOldRegionName sets the "old_region_name" field.
+func (m *CertificateRequestMutation) SetOldRegionName(s string) {
+	m.old_region_name = &s
+}
+
+// OldRegionName returns the value of the "old_region_name" field in the mutation.
+func (m *CertificateRequestMutation) OldRegionName() (r string, exists bool) {
+	v := m.old_region_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldRegionName returns the old "old_region_name" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldOldRegionName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldRegionName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldRegionName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldRegionName: %w", err)
+	}
+	return oldValue.OldRegionName, nil
+}
+
+// ClearOldRegionName clears the value of the "old_region_name" field.
+func (m *CertificateRequestMutation) ClearOldRegionName() {
+	m.old_region_name = nil
+	m.clearedFields[certificaterequest.FieldOldRegionName] = struct{}{}
+}
+
+// OldRegionNameCleared returns if the "old_region_name" field was cleared in this mutation.
+func (m *CertificateRequestMutation) OldRegionNameCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldOldRegionName]
+	return ok
+}
+
+// ResetOldRegionName resets all changes to the "old_region_name" field.
+func (m *CertificateRequestMutation) ResetOldRegionName() {
+	m.old_region_name = nil
+	delete(m.clearedFields, certificaterequest.FieldOldRegionName)
+}
+
+// SetOldEmployer sets the "old_employer" field.
+func (m *CertificateRequestMutation) SetOldEmployer(s string) {
+	m.old_employer = &s
+}
+
+// OldEmployer returns the value of the "old_employer" field in the mutation.
+func (m *CertificateRequestMutation) OldEmployer() (r string, exists bool) {
+	v := m.old_employer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldEmployer returns the old "old_employer" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldOldEmployer(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldEmployer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldEmployer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldEmployer: %w", err)
+	}
+	return oldValue.OldEmployer, nil
+}
+
+// ClearOldEmployer clears the value of the "old_employer" field.
+func (m *CertificateRequestMutation) ClearOldEmployer() {
+	m.old_employer = nil
+	m.clearedFields[certificaterequest.FieldOldEmployer] = struct{}{}
+}
+
+// OldEmployerCleared returns if the "old_employer" field was cleared in this mutation.
+func (m *CertificateRequestMutation) OldEmployerCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldOldEmployer]
+	return ok
+}
+
+// ResetOldEmployer resets all changes to the "old_employer" field.
+func (m *CertificateRequestMutation) ResetOldEmployer() {
+	m.old_employer = nil
+	delete(m.clearedFields, certificaterequest.FieldOldEmployer)
+}
+
+// SetOldValidUntil sets the "old_valid_until" field.
+func (m *CertificateRequestMutation) SetOldValidUntil(t time.Time) {
+	m.old_valid_until = &t
+}
+
+// OldValidUntil returns the value of the "old_valid_until" field in the mutation.
+func (m *CertificateRequestMutation) OldValidUntil() (r time.Time, exists bool) {
+	v := m.old_valid_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldValidUntil returns the old "old_valid_until" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldOldValidUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldValidUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldValidUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldValidUntil: %w", err)
+	}
+	return oldValue.OldValidUntil, nil
+}
+
+// ClearOldValidUntil clears the value of the "old_valid_until" field.
+func (m *CertificateRequestMutation) ClearOldValidUntil() {
+	m.old_valid_until = nil
+	m.clearedFields[certificaterequest.FieldOldValidUntil] = struct{}{}
+}
+
+// OldValidUntilCleared returns if the "old_valid_until" field was cleared in this mutation.
+func (m *CertificateRequestMutation) OldValidUntilCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldOldValidUntil]
+	return ok
+}
+
+// ResetOldValidUntil resets all changes to the "old_valid_until" field.
+func (m *CertificateRequestMutation) ResetOldValidUntil() {
+	m.old_valid_until = nil
+	delete(m.clearedFields, certificaterequest.FieldOldValidUntil)
+}
+
+// SetNewValidUntil sets the "new_valid_until" field.
+func (m *CertificateRequestMutation) SetNewValidUntil(t time.Time) {
+	m.new_valid_until = &t
+}
+
+// NewValidUntil returns the value of the "new_valid_until" field in the mutation.
+func (m *CertificateRequestMutation) NewValidUntil() (r time.Time, exists bool) {
+	v := m.new_valid_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewValidUntil returns the old "new_valid_until" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldNewValidUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewValidUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewValidUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewValidUntil: %w", err)
+	}
+	return oldValue.NewValidUntil, nil
+}
+
+// ClearNewValidUntil clears the value of the "new_valid_until" field.
+func (m *CertificateRequestMutation) ClearNewValidUntil() {
+	m.new_valid_until = nil
+	m.clearedFields[certificaterequest.FieldNewValidUntil] = struct{}{}
+}
+
+// NewValidUntilCleared returns if the "new_valid_until" field was cleared in this mutation.
+func (m *CertificateRequestMutation) NewValidUntilCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldNewValidUntil]
+	return ok
+}
+
+// ResetNewValidUntil resets all changes to the "new_valid_until" field.
+func (m *CertificateRequestMutation) ResetNewValidUntil() {
+	m.new_valid_until = nil
+	delete(m.clearedFields, certificaterequest.FieldNewValidUntil)
+}
+
+// SetStatement sets the "statement" field.
+func (m *CertificateRequestMutation) SetStatement(s string) {
+	m.statement = &s
+}
+
+// Statement returns the value of the "statement" field in the mutation.
+func (m *CertificateRequestMutation) Statement() (r string, exists bool) {
+	v := m.statement
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatement returns the old "statement" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldStatement(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatement is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatement requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatement: %w", err)
+	}
+	return oldValue.Statement, nil
+}
+
+// ClearStatement clears the value of the "statement" field.
+func (m *CertificateRequestMutation) ClearStatement() {
+	m.statement = nil
+	m.clearedFields[certificaterequest.FieldStatement] = struct{}{}
+}
+
+// StatementCleared returns if the "statement" field was cleared in this mutation.
+func (m *CertificateRequestMutation) StatementCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldStatement]
+	return ok
+}
+
+// ResetStatement resets all changes to the "statement" field.
+func (m *CertificateRequestMutation) ResetStatement() {
+	m.statement = nil
+	delete(m.clearedFields, certificaterequest.FieldStatement)
+}
+
+// SetSubmittedAt sets the "submitted_at" field.
+func (m *CertificateRequestMutation) SetSubmittedAt(t time.Time) {
+	m.submitted_at = &t
+}
+
+// SubmittedAt returns the value of the "submitted_at" field in the mutation.
+func (m *CertificateRequestMutation) SubmittedAt() (r time.Time, exists bool) {
+	v := m.submitted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmittedAt returns the old "submitted_at" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldSubmittedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmittedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmittedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmittedAt: %w", err)
+	}
+	return oldValue.SubmittedAt, nil
+}
+
+// ResetSubmittedAt resets all changes to the "submitted_at" field.
+func (m *CertificateRequestMutation) ResetSubmittedAt() {
+	m.submitted_at = nil
+}
+
+// SetReviewedAt sets the "reviewed_at" field.
+func (m *CertificateRequestMutation) SetReviewedAt(t time.Time) {
+	m.reviewed_at = &t
+}
+
+// ReviewedAt returns the value of the "reviewed_at" field in the mutation.
+func (m *CertificateRequestMutation) ReviewedAt() (r time.Time, exists bool) {
+	v := m.reviewed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewedAt returns the old "reviewed_at" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldReviewedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewedAt: %w", err)
+	}
+	return oldValue.ReviewedAt, nil
+}
+
+// ClearReviewedAt clears the value of the "reviewed_at" field.
+func (m *CertificateRequestMutation) ClearReviewedAt() {
+	m.reviewed_at = nil
+	m.clearedFields[certificaterequest.FieldReviewedAt] = struct{}{}
+}
+
+// ReviewedAtCleared returns if the "reviewed_at" field was cleared in this mutation.
+func (m *CertificateRequestMutation) ReviewedAtCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldReviewedAt]
+	return ok
+}
+
+// ResetReviewedAt resets all changes to the "reviewed_at" field.
+func (m *CertificateRequestMutation) ResetReviewedAt() {
+	m.reviewed_at = nil
+	delete(m.clearedFields, certificaterequest.FieldReviewedAt)
+}
+
+// SetReviewerID sets the "reviewer_id" field.
+func (m *CertificateRequestMutation) SetReviewerID(i int) {
+	m.reviewer_id = &i
+	m.addreviewer_id = nil
+}
+
+// ReviewerID returns the value of the "reviewer_id" field in the mutation.
+func (m *CertificateRequestMutation) ReviewerID() (r int, exists bool) {
+	v := m.reviewer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewerID returns the old "reviewer_id" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldReviewerID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewerID: %w", err)
+	}
+	return oldValue.ReviewerID, nil
+}
+
+// AddReviewerID adds i to the "reviewer_id" field.
+func (m *CertificateRequestMutation) AddReviewerID(i int) {
+	if m.addreviewer_id != nil {
+		*m.addreviewer_id += i
+	} else {
+		m.addreviewer_id = &i
+	}
+}
+
+// AddedReviewerID returns the value that was added to the "reviewer_id" field in this mutation.
+func (m *CertificateRequestMutation) AddedReviewerID() (r int, exists bool) {
+	v := m.addreviewer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearReviewerID clears the value of the "reviewer_id" field.
+func (m *CertificateRequestMutation) ClearReviewerID() {
+	m.reviewer_id = nil
+	m.addreviewer_id = nil
+	m.clearedFields[certificaterequest.FieldReviewerID] = struct{}{}
+}
+
+// ReviewerIDCleared returns if the "reviewer_id" field was cleared in this mutation.
+func (m *CertificateRequestMutation) ReviewerIDCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldReviewerID]
+	return ok
+}
+
+// ResetReviewerID resets all changes to the "reviewer_id" field.
+func (m *CertificateRequestMutation) ResetReviewerID() {
+	m.reviewer_id = nil
+	m.addreviewer_id = nil
+	delete(m.clearedFields, certificaterequest.FieldReviewerID)
+}
+
+// SetReviewReason sets the "review_reason" field.
+func (m *CertificateRequestMutation) SetReviewReason(s string) {
+	m.review_reason = &s
+}
+
+// ReviewReason returns the value of the "review_reason" field in the mutation.
+func (m *CertificateRequestMutation) ReviewReason() (r string, exists bool) {
+	v := m.review_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewReason returns the old "review_reason" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldReviewReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewReason: %w", err)
+	}
+	return oldValue.ReviewReason, nil
+}
+
+// ClearReviewReason clears the value of the "review_reason" field.
+func (m *CertificateRequestMutation) ClearReviewReason() {
+	m.review_reason = nil
+	m.clearedFields[certificaterequest.FieldReviewReason] = struct{}{}
+}
+
+// ReviewReasonCleared returns if the "review_reason" field was cleared in this mutation.
+func (m *CertificateRequestMutation) ReviewReasonCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldReviewReason]
+	return ok
+}
+
+// ResetReviewReason resets all changes to the "review_reason" field.
+func (m *CertificateRequestMutation) ResetReviewReason() {
+	m.review_reason = nil
+	delete(m.clearedFields, certificaterequest.FieldReviewReason)
+}
+
+// SetWithdrawnAt sets the "withdrawn_at" field.
+func (m *CertificateRequestMutation) SetWithdrawnAt(t time.Time) {
+	m.withdrawn_at = &t
+}
+
+// WithdrawnAt returns the value of the "withdrawn_at" field in the mutation.
+func (m *CertificateRequestMutation) WithdrawnAt() (r time.Time, exists bool) {
+	v := m.withdrawn_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWithdrawnAt returns the old "withdrawn_at" field's value of the CertificateRequest entity.
+// If the CertificateRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateRequestMutation) OldWithdrawnAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWithdrawnAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWithdrawnAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWithdrawnAt: %w", err)
+	}
+	return oldValue.WithdrawnAt, nil
+}
+
+// ClearWithdrawnAt clears the value of the "withdrawn_at" field.
+func (m *CertificateRequestMutation) ClearWithdrawnAt() {
+	m.withdrawn_at = nil
+	m.clearedFields[certificaterequest.FieldWithdrawnAt] = struct{}{}
+}
+
+// WithdrawnAtCleared returns if the "withdrawn_at" field was cleared in this mutation.
+func (m *CertificateRequestMutation) WithdrawnAtCleared() bool {
+	_, ok := m.clearedFields[certificaterequest.FieldWithdrawnAt]
+	return ok
+}
+
+// ResetWithdrawnAt resets all changes to the "withdrawn_at" field.
+func (m *CertificateRequestMutation) ResetWithdrawnAt() {
+	m.withdrawn_at = nil
+	delete(m.clearedFields, certificaterequest.FieldWithdrawnAt)
+}
+
+// ClearCertificate clears the "certificate" edge to the Certificate entity.
+func (m *CertificateRequestMutation) ClearCertificate() {
+	m.clearedcertificate = true
+	m.clearedFields[certificaterequest.FieldCertificateID] = struct{}{}
+}
+
+// CertificateCleared reports if the "certificate" edge to the Certificate entity was cleared.
+func (m *CertificateRequestMutation) CertificateCleared() bool {
+	return m.clearedcertificate
+}
+
+// CertificateIDs returns the "certificate" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CertificateID instead. It exists only for internal usage by the builders.
+func (m *CertificateRequestMutation) CertificateIDs() (ids []int) {
+	if id := m.certificate; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCertificate resets all changes to the "certificate" edge.
+func (m *CertificateRequestMutation) ResetCertificate() {
+	m.certificate = nil
+	m.clearedcertificate = false
+}
+
+// Where appends a list predicates to the CertificateRequestMutation builder.
+func (m *CertificateRequestMutation) Where(ps ...predicate.CertificateRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CertificateRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CertificateRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CertificateRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CertificateRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CertificateRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CertificateRequest).
+func (m *CertificateRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CertificateRequestMutation) Fields() []string {
+	fields := make([]string, 0, 22)
+	if m.created_at != nil {
+		fields = append(fields, certificaterequest.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, certificaterequest.FieldUpdatedAt)
+	}
+	if m.certificate != nil {
+		fields = append(fields, certificaterequest.FieldCertificateID)
+	}
+	if m.holder_id != nil {
+		fields = append(fields, certificaterequest.FieldHolderID)
+	}
+	if m.site_id != nil {
+		fields = append(fields, certificaterequest.FieldSiteID)
+	}
+	if m.kind != nil {
+		fields = append(fields, certificaterequest.FieldKind)
+	}
+	if m.status != nil {
+		fields = append(fields, certificaterequest.FieldStatus)
+	}
+	if m.new_region_code != nil {
+		fields = append(fields, certificaterequest.FieldNewRegionCode)
+	}
+	if m.new_region_name != nil {
+		fields = append(fields, certificaterequest.FieldNewRegionName)
+	}
+	if m.new_employer != nil {
+		fields = append(fields, certificaterequest.FieldNewEmployer)
+	}
+	if m.left_job != nil {
+		fields = append(fields, certificaterequest.FieldLeftJob)
+	}
+	if m.attachment_ids != nil {
+		fields = append(fields, certificaterequest.FieldAttachmentIds)
+	}
+	if m.old_region_name != nil {
+		fields = append(fields, certificaterequest.FieldOldRegionName)
+	}
+	if m.old_employer != nil {
+		fields = append(fields, certificaterequest.FieldOldEmployer)
+	}
+	if m.old_valid_until != nil {
+		fields = append(fields, certificaterequest.FieldOldValidUntil)
+	}
+	if m.new_valid_until != nil {
+		fields = append(fields, certificaterequest.FieldNewValidUntil)
+	}
+	if m.statement != nil {
+		fields = append(fields, certificaterequest.FieldStatement)
+	}
+	if m.submitted_at != nil {
+		fields = append(fields, certificaterequest.FieldSubmittedAt)
+	}
+	if m.reviewed_at != nil {
+		fields = append(fields, certificaterequest.FieldReviewedAt)
+	}
+	if m.reviewer_id != nil {
+		fields = append(fields, certificaterequest.FieldReviewerID)
+	}
+	if m.review_reason != nil {
+		fields = append(fields, certificaterequest.FieldReviewReason)
+	}
+	if m.withdrawn_at != nil {
+		fields = append(fields, certificaterequest.FieldWithdrawnAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CertificateRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case certificaterequest.FieldCreatedAt:
+		return m.CreatedAt()
+	case certificaterequest.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case certificaterequest.FieldCertificateID:
+		return m.CertificateID()
+	case certificaterequest.FieldHolderID:
+		return m.HolderID()
+	case certificaterequest.FieldSiteID:
+		return m.SiteID()
+	case certificaterequest.FieldKind:
+		return m.Kind()
+	case certificaterequest.FieldStatus:
+		return m.Status()
+	case certificaterequest.FieldNewRegionCode:
+		return m.NewRegionCode()
+	case certificaterequest.FieldNewRegionName:
+		return m.NewRegionName()
+	case certificaterequest.FieldNewEmployer:
+		return m.NewEmployer()
+	case certificaterequest.FieldLeftJob:
+		return m.LeftJob()
+	case certificaterequest.FieldAttachmentIds:
+		return m.AttachmentIds()
+	case certificaterequest.FieldOldRegionName:
+		return m.OldRegionName()
+	case certificaterequest.FieldOldEmployer:
+		return m.OldEmployer()
+	case certificaterequest.FieldOldValidUntil:
+		return m.OldValidUntil()
+	case certificaterequest.FieldNewValidUntil:
+		return m.NewValidUntil()
+	case certificaterequest.FieldStatement:
+		return m.Statement()
+	case certificaterequest.FieldSubmittedAt:
+		return m.SubmittedAt()
+	case certificaterequest.FieldReviewedAt:
+		return m.ReviewedAt()
+	case certificaterequest.FieldReviewerID:
+		return m.ReviewerID()
+	case certificaterequest.FieldReviewReason:
+		return m.ReviewReason()
+	case certificaterequest.FieldWithdrawnAt:
+		return m.WithdrawnAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CertificateRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case certificaterequest.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case certificaterequest.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case certificaterequest.FieldCertificateID:
+		return m.OldCertificateID(ctx)
+	case certificaterequest.FieldHolderID:
+		return m.OldHolderID(ctx)
+	case certificaterequest.FieldSiteID:
+		return m.OldSiteID(ctx)
+	case certificaterequest.FieldKind:
+		return m.OldKind(ctx)
+	case certificaterequest.FieldStatus:
+		return m.OldStatus(ctx)
+	case certificaterequest.FieldNewRegionCode:
+		return m.OldNewRegionCode(ctx)
+	case certificaterequest.FieldNewRegionName:
+		return m.OldNewRegionName(ctx)
+	case certificaterequest.FieldNewEmployer:
+		return m.OldNewEmployer(ctx)
+	case certificaterequest.FieldLeftJob:
+		return m.OldLeftJob(ctx)
+	case certificaterequest.FieldAttachmentIds:
+		return m.OldAttachmentIds(ctx)
+	case certificaterequest.FieldOldRegionName:
+		return m.OldOldRegionName(ctx)
+	case certificaterequest.FieldOldEmployer:
+		return m.OldOldEmployer(ctx)
+	case certificaterequest.FieldOldValidUntil:
+		return m.OldOldValidUntil(ctx)
+	case certificaterequest.FieldNewValidUntil:
+		return m.OldNewValidUntil(ctx)
+	case certificaterequest.FieldStatement:
+		return m.OldStatement(ctx)
+	case certificaterequest.FieldSubmittedAt:
+		return m.OldSubmittedAt(ctx)
+	case certificaterequest.FieldReviewedAt:
+		return m.OldReviewedAt(ctx)
+	case certificaterequest.FieldReviewerID:
+		return m.OldReviewerID(ctx)
+	case certificaterequest.FieldReviewReason:
+		return m.OldReviewReason(ctx)
+	case certificaterequest.FieldWithdrawnAt:
+		return m.OldWithdrawnAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CertificateRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CertificateRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case certificaterequest.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case certificaterequest.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case certificaterequest.FieldCertificateID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCertificateID(v)
+		return nil
+	case certificaterequest.FieldHolderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderID(v)
+		return nil
+	case certificaterequest.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSiteID(v)
+		return nil
+	case certificaterequest.FieldKind:
+		v, ok := value.(certificaterequest.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case certificaterequest.FieldStatus:
+		v, ok := value.(certificaterequest.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case certificaterequest.FieldNewRegionCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewRegionCode(v)
+		return nil
+	case certificaterequest.FieldNewRegionName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewRegionName(v)
+		return nil
+	case certificaterequest.FieldNewEmployer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewEmployer(v)
+		return nil
+	case certificaterequest.FieldLeftJob:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeftJob(v)
+		return nil
+	case certificaterequest.FieldAttachmentIds:
+		v, ok := value.([]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttachmentIds(v)
+		return nil
+	case certificaterequest.FieldOldRegionName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldRegionName(v)
+		return nil
+	case certificaterequest.FieldOldEmployer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldEmployer(v)
+		return nil
+	case certificaterequest.FieldOldValidUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldValidUntil(v)
+		return nil
+	case certificaterequest.FieldNewValidUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewValidUntil(v)
+		return nil
+	case certificaterequest.FieldStatement:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatement(v)
+		return nil
+	case certificaterequest.FieldSubmittedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmittedAt(v)
+		return nil
+	case certificaterequest.FieldReviewedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewedAt(v)
+		return nil
+	case certificaterequest.FieldReviewerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewerID(v)
+		return nil
+	case certificaterequest.FieldReviewReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewReason(v)
+		return nil
+	case certificaterequest.FieldWithdrawnAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWithdrawnAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CertificateRequestMutation) AddedFields() []string {
+	var fields []string
+	if m.addholder_id != nil {
+		fields = append(fields, certificaterequest.FieldHolderID)
+	}
+	if m.addsite_id != nil {
+		fields = append(fields, certificaterequest.FieldSiteID)
+	}
+	if m.addreviewer_id != nil {
+		fields = append(fields, certificaterequest.FieldReviewerID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CertificateRequestMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case certificaterequest.FieldHolderID:
+		return m.AddedHolderID()
+	case certificaterequest.FieldSiteID:
+		return m.AddedSiteID()
+	case certificaterequest.FieldReviewerID:
+		return m.AddedReviewerID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CertificateRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case certificaterequest.FieldHolderID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHolderID(v)
+		return nil
+	case certificaterequest.FieldSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSiteID(v)
+		return nil
+	case certificaterequest.FieldReviewerID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReviewerID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CertificateRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(certificaterequest.FieldNewRegionCode) {
+		fields = append(fields, certificaterequest.FieldNewRegionCode)
+	}
+	if m.FieldCleared(certificaterequest.FieldNewRegionName) {
+		fields = append(fields, certificaterequest.FieldNewRegionName)
+	}
+	if m.FieldCleared(certificaterequest.FieldNewEmployer) {
+		fields = append(fields, certificaterequest.FieldNewEmployer)
+	}
+	if m.FieldCleared(certificaterequest.FieldLeftJob) {
+		fields = append(fields, certificaterequest.FieldLeftJob)
+	}
+	if m.FieldCleared(certificaterequest.FieldAttachmentIds) {
+		fields = append(fields, certificaterequest.FieldAttachmentIds)
+	}
+	if m.FieldCleared(certificaterequest.FieldOldRegionName) {
+		fields = append(fields, certificaterequest.FieldOldRegionName)
+	}
+	if m.FieldCleared(certificaterequest.FieldOldEmployer) {
+		fields = append(fields, certificaterequest.FieldOldEmployer)
+	}
+	if m.FieldCleared(certificaterequest.FieldOldValidUntil) {
+		fields = append(fields, certificaterequest.FieldOldValidUntil)
+	}
+	if m.FieldCleared(certificaterequest.FieldNewValidUntil) {
+		fields = append(fields, certificaterequest.FieldNewValidUntil)
+	}
+	if m.FieldCleared(certificaterequest.FieldStatement) {
+		fields = append(fields, certificaterequest.FieldStatement)
+	}
+	if m.FieldCleared(certificaterequest.FieldReviewedAt) {
+		fields = append(fields, certificaterequest.FieldReviewedAt)
+	}
+	if m.FieldCleared(certificaterequest.FieldReviewerID) {
+		fields = append(fields, certificaterequest.FieldReviewerID)
+	}
+	if m.FieldCleared(certificaterequest.FieldReviewReason) {
+		fields = append(fields, certificaterequest.FieldReviewReason)
+	}
+	if m.FieldCleared(certificaterequest.FieldWithdrawnAt) {
+		fields = append(fields, certificaterequest.FieldWithdrawnAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CertificateRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CertificateRequestMutation) ClearField(name string) error {
+	switch name {
+	case certificaterequest.FieldNewRegionCode:
+		m.ClearNewRegionCode()
+		return nil
+	case certificaterequest.FieldNewRegionName:
+		m.ClearNewRegionName()
+		return nil
+	case certificaterequest.FieldNewEmployer:
+		m.ClearNewEmployer()
+		return nil
+	case certificaterequest.FieldLeftJob:
+		m.ClearLeftJob()
+		return nil
+	case certificaterequest.FieldAttachmentIds:
+		m.ClearAttachmentIds()
+		return nil
+	case certificaterequest.FieldOldRegionName:
+		m.ClearOldRegionName()
+		return nil
+	case certificaterequest.FieldOldEmployer:
+		m.ClearOldEmployer()
+		return nil
+	case certificaterequest.FieldOldValidUntil:
+		m.ClearOldValidUntil()
+		return nil
+	case certificaterequest.FieldNewValidUntil:
+		m.ClearNewValidUntil()
+		return nil
+	case certificaterequest.FieldStatement:
+		m.ClearStatement()
+		return nil
+	case certificaterequest.FieldReviewedAt:
+		m.ClearReviewedAt()
+		return nil
+	case certificaterequest.FieldReviewerID:
+		m.ClearReviewerID()
+		return nil
+	case certificaterequest.FieldReviewReason:
+		m.ClearReviewReason()
+		return nil
+	case certificaterequest.FieldWithdrawnAt:
+		m.ClearWithdrawnAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CertificateRequestMutation) ResetField(name string) error {
+	switch name {
+	case certificaterequest.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case certificaterequest.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case certificaterequest.FieldCertificateID:
+		m.ResetCertificateID()
+		return nil
+	case certificaterequest.FieldHolderID:
+		m.ResetHolderID()
+		return nil
+	case certificaterequest.FieldSiteID:
+		m.ResetSiteID()
+		return nil
+	case certificaterequest.FieldKind:
+		m.ResetKind()
+		return nil
+	case certificaterequest.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case certificaterequest.FieldNewRegionCode:
+		m.ResetNewRegionCode()
+		return nil
+	case certificaterequest.FieldNewRegionName:
+		m.ResetNewRegionName()
+		return nil
+	case certificaterequest.FieldNewEmployer:
+		m.ResetNewEmployer()
+		return nil
+	case certificaterequest.FieldLeftJob:
+		m.ResetLeftJob()
+		return nil
+	case certificaterequest.FieldAttachmentIds:
+		m.ResetAttachmentIds()
+		return nil
+	case certificaterequest.FieldOldRegionName:
+		m.ResetOldRegionName()
+		return nil
+	case certificaterequest.FieldOldEmployer:
+		m.ResetOldEmployer()
+		return nil
+	case certificaterequest.FieldOldValidUntil:
+		m.ResetOldValidUntil()
+		return nil
+	case certificaterequest.FieldNewValidUntil:
+		m.ResetNewValidUntil()
+		return nil
+	case certificaterequest.FieldStatement:
+		m.ResetStatement()
+		return nil
+	case certificaterequest.FieldSubmittedAt:
+		m.ResetSubmittedAt()
+		return nil
+	case certificaterequest.FieldReviewedAt:
+		m.ResetReviewedAt()
+		return nil
+	case certificaterequest.FieldReviewerID:
+		m.ResetReviewerID()
+		return nil
+	case certificaterequest.FieldReviewReason:
+		m.ResetReviewReason()
+		return nil
+	case certificaterequest.FieldWithdrawnAt:
+		m.ResetWithdrawnAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CertificateRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.certificate != nil {
+		edges = append(edges, certificaterequest.EdgeCertificate)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CertificateRequestMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case certificaterequest.EdgeCertificate:
+		if id := m.certificate; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CertificateRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CertificateRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CertificateRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedcertificate {
+		edges = append(edges, certificaterequest.EdgeCertificate)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CertificateRequestMutation) EdgeCleared(name string) bool {
+	switch name {
+	case certificaterequest.EdgeCertificate:
+		return m.clearedcertificate
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CertificateRequestMutation) ClearEdge(name string) error {
+	switch name {
+	case certificaterequest.EdgeCertificate:
+		m.ClearCertificate()
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CertificateRequestMutation) ResetEdge(name string) error {
+	switch name {
+	case certificaterequest.EdgeCertificate:
+		m.ResetCertificate()
+		return nil
+	}
+	return fmt.Errorf("unknown CertificateRequest edge %s", name)
 }
 
 // CheckInMutation represents an operation that mutates the CheckIn nodes in the graph.

@@ -26,6 +26,12 @@ type Tx struct {
 	AuditLog *AuditLogClient
 	// Captcha is the client for interacting with the Captcha builders.
 	Captcha *CaptchaClient
+	// Certificate is the client for interacting with the Certificate builders.
+	Certificate *CertificateClient
+	// CertificateCounter is the client for interacting with the CertificateCounter builders.
+	CertificateCounter *CertificateCounterClient
+	// CertificateRequest is the client for interacting with the CertificateRequest builders.
+	CertificateRequest *CertificateRequestClient
 	// CheckIn is the client for interacting with the CheckIn builders.
 	CheckIn *CheckInClient
 	// Enrollment is the client for interacting with the Enrollment builders.
@@ -207,6 +213,9 @@ func (tx *Tx) init() {
 	tx.AttemptAnswer = NewAttemptAnswerClient(tx.config)
 	tx.AuditLog = NewAuditLogClient(tx.config)
 	tx.Captcha = NewCaptchaClient(tx.config)
+	tx.Certificate = NewCertificateClient(tx.config)
+	tx.CertificateCounter = NewCertificateCounterClient(tx.config)
+	tx.CertificateRequest = NewCertificateRequestClient(tx.config)
 	tx.CheckIn = NewCheckInClient(tx.config)
 	tx.Enrollment = NewEnrollmentClient(tx.config)
 	tx.EvidenceRecord = NewEvidenceRecordClient(tx.config)

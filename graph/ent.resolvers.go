@@ -47,6 +47,18 @@ func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[int]
 		ent.WithAuditLogOrder(orderBy), ent.WithAuditLogFilter(where.Filter))
 }
 
+// Certificates is the resolver for the certificates field.
+func (r *queryResolver) Certificates(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) (*ent.CertificateConnection, error) {
+	return r.Client.Certificate.Query().Paginate(ctx, after, first, before, last,
+		ent.WithCertificateOrder(orderBy), ent.WithCertificateFilter(where.Filter))
+}
+
+// CertificateRequests is the resolver for the certificateRequests field.
+func (r *queryResolver) CertificateRequests(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateRequestOrder, where *ent.CertificateRequestWhereInput) (*ent.CertificateRequestConnection, error) {
+	return r.Client.CertificateRequest.Query().Paginate(ctx, after, first, before, last,
+		ent.WithCertificateRequestOrder(orderBy), ent.WithCertificateRequestFilter(where.Filter))
+}
+
 // Enrollments is the resolver for the enrollments field.
 func (r *queryResolver) Enrollments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) (*ent.EnrollmentConnection, error) {
 	return r.Client.Enrollment.Query().Paginate(ctx, after, first, before, last,
@@ -143,6 +155,9 @@ func (r *Resolver) Enrollment() generated.EnrollmentResolver { return &enrollmen
 // ExamSession returns generated.ExamSessionResolver implementation.
 func (r *Resolver) ExamSession() generated.ExamSessionResolver { return &examSessionResolver{r} }
 
+// PaperTemplate returns generated.PaperTemplateResolver implementation.
+func (r *Resolver) PaperTemplate() generated.PaperTemplateResolver { return &paperTemplateResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -153,10 +168,11 @@ func (r *Resolver) Session() generated.SessionResolver { return &sessionResolver
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	attachmentResolver  struct{ *Resolver }
-	enrollmentResolver  struct{ *Resolver }
-	examSessionResolver struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	sessionResolver     struct{ *Resolver }
-	userResolver        struct{ *Resolver }
+	attachmentResolver    struct{ *Resolver }
+	enrollmentResolver    struct{ *Resolver }
+	examSessionResolver   struct{ *Resolver }
+	paperTemplateResolver struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
+	sessionResolver       struct{ *Resolver }
+	userResolver          struct{ *Resolver }
 )

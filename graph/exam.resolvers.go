@@ -83,7 +83,11 @@ func (r *mutationResolver) NewPhonePairing(ctx context.Context, attemptID int) (
 	if err != nil {
 		return nil, err
 	}
-	return &model.PhonePairing{Token: tok, ExpiresAt: exp, QRPayload: qr}, nil
+	img, err := qrDataURL(qr)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PhonePairing{Token: tok, ExpiresAt: exp, QRPayload: qr, QRImage: img}, nil
 }
 
 // AttemptState is the resolver for the attemptState field.

@@ -14,3 +14,11 @@ func ptrs[T any](xs []T, err error) ([]*T, error) {
 	}
 	return out, nil
 }
+
+// ptr turns a service's value result into the pointer gqlgen wants.
+func ptr[T any](v T, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

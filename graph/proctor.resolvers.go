@@ -9,10 +9,18 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/graph/generated"
 	"github.com/kaowu/kaowu/graph/model"
 	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/proctor"
 )
+
+// Reason is the resolver for the reason field.
+func (r *evidenceBreakResolver) Reason(ctx context.Context, obj *evidence.Broken) (string, error) {
+	return string(obj.Reason), nil
+}
 
 // UploadSnapshot is the resolver for the uploadSnapshot field.
 func (r *mutationResolver) UploadSnapshot(ctx context.Context, attemptID int, file graphql.Upload) (*model.SnapshotAck, error) {
@@ -42,6 +50,16 @@ func (r *mutationResolver) UploadPhoneSnapshot(ctx context.Context, phoneToken s
 // EndPhone is the resolver for the endPhone field.
 func (r *mutationResolver) EndPhone(ctx context.Context, phoneToken string) (bool, error) {
 	return ok(r.App.Proctor.EndPhone(ctx, phoneToken))
+}
+
+// AttemptEvidence is the resolver for the attemptEvidence field.
+func (r *queryResolver) AttemptEvidence(ctx context.Context, attemptID int, afterSeq *int, limit *int) (*proctor.EvidenceView, error) {
+	return r.App.Proctor.Evidence(ctx, attemptID, intOr(afterSeq, 0), intOr(limit, 200))
+}
+
+// MyProctorSessions is the resolver for the myProctorSessions field.
+func (r *queryResolver) MyProctorSessions(ctx context.Context) ([]*ent.ExamSession, error) {
+	return r.App.Proctor.MySessions(ctx)
 }
 
 // SessionEvents is the resolver for the sessionEvents field.
@@ -75,3 +93,8 @@ func (r *subscriptionResolver) AttemptEvents(ctx context.Context, attemptID int)
 			return ev
 		})
 }
+
+// EvidenceBreak returns generated.EvidenceBreakResolver implementation.
+func (r *Resolver) EvidenceBreak() generated.EvidenceBreakResolver { return &evidenceBreakResolver{r} }
+
+type evidenceBreakResolver struct{ *Resolver }

@@ -44,8 +44,10 @@ func optInt(n int) *int {
 }
 
 // sessionEvent turns a bus event into what a subscriber sees; a SNAPSHOT's
-// key becomes a signed URL resolved with the subscriber's own ctx (no URL
-// when the viewer may not see it or the blob is gone).
+// key becomes a signed URL for this subscriber. The subscriber was admitted
+// to the topic (MayWatch) when subscribing, and the server published the
+// key after its blob was stored, so signing is all that is left per
+// subscriber: one HMAC, no query (this runs once per watcher per event).
 func (r *Resolver) sessionEvent(ctx context.Context, e events.Event) *model.SessionEvent {
 	var p evPayload
 	_ = json.Unmarshal(e.Payload, &p)
@@ -60,7 +62,7 @@ func (r *Resolver) sessionEvent(ctx context.Context, e events.Event) *model.Sess
 		out.Text = optStr(p.Note)
 	case proctor.EventSnapshot:
 		if p.Key != "" && p.AttemptID != 0 {
-			if u, exp, err := r.App.Proctor.SnapshotURL(ctx, p.AttemptID, p.Key); err == nil {
+			if u, exp, err := r.App.Proctor.SignSnapshot(p.AttemptID, p.Key); err == nil {
 				out.SnapshotURL, out.SnapshotURLExpiresAt = &u, &exp
 			}
 		}

@@ -36,6 +36,8 @@ const (
 	FieldKind = "kind"
 	// FieldSeed holds the string denoting the seed field in the database.
 	FieldSeed = "seed"
+	// FieldLayout holds the string denoting the layout field in the database.
+	FieldLayout = "layout"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
 	// FieldSubmitReason holds the string denoting the submit_reason field in the database.
@@ -103,6 +105,7 @@ var Columns = []string{
 	FieldTemplateID,
 	FieldKind,
 	FieldSeed,
+	FieldLayout,
 	FieldStatus,
 	FieldSubmitReason,
 	FieldStartedAt,

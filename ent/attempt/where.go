@@ -520,6 +520,16 @@ func SeedLTE(v int64) predicate.Attempt {
 	return predicate.Attempt(sql.FieldLTE(FieldSeed, v))
 }
 
+// LayoutIsNil applies the IsNil predicate on the "layout" field.
+func LayoutIsNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldIsNull(FieldLayout))
+}
+
+// LayoutNotNil applies the NotNil predicate on the "layout" field.
+func LayoutNotNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotNull(FieldLayout))
+}
+
 // StatusEQ applies the EQ predicate on the "status" field.
 func StatusEQ(v Status) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldStatus, v))

@@ -81,6 +81,42 @@ func (f CaptchaFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CaptchaMutation", m)
 }
 
+// The CertificateFunc type is an adapter to allow the use of ordinary
+// function as Certificate mutator.
+type CertificateFunc func(context.Context, *ent.CertificateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CertificateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CertificateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CertificateMutation", m)
+}
+
+// The CertificateCounterFunc type is an adapter to allow the use of ordinary
+// function as CertificateCounter mutator.
+type CertificateCounterFunc func(context.Context, *ent.CertificateCounterMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CertificateCounterFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CertificateCounterMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CertificateCounterMutation", m)
+}
+
+// The CertificateRequestFunc type is an adapter to allow the use of ordinary
+// function as CertificateRequest mutator.
+type CertificateRequestFunc func(context.Context, *ent.CertificateRequestMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CertificateRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CertificateRequestMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CertificateRequestMutation", m)
+}
+
 // The CheckInFunc type is an adapter to allow the use of ordinary
 // function as CheckIn mutator.
 type CheckInFunc func(context.Context, *ent.CheckInMutation) (ent.Value, error)

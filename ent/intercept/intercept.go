@@ -14,6 +14,9 @@ import (
 	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificatecounter"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -255,6 +258,87 @@ func (f TraverseCaptcha) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.CaptchaQuery", q)
+}
+
+// The CertificateFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CertificateFunc func(context.Context, *ent.CertificateQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CertificateFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CertificateQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CertificateQuery", q)
+}
+
+// The TraverseCertificate type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCertificate func(context.Context, *ent.CertificateQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCertificate) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCertificate) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CertificateQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CertificateQuery", q)
+}
+
+// The CertificateCounterFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CertificateCounterFunc func(context.Context, *ent.CertificateCounterQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CertificateCounterFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CertificateCounterQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CertificateCounterQuery", q)
+}
+
+// The TraverseCertificateCounter type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCertificateCounter func(context.Context, *ent.CertificateCounterQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCertificateCounter) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCertificateCounter) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CertificateCounterQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CertificateCounterQuery", q)
+}
+
+// The CertificateRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CertificateRequestFunc func(context.Context, *ent.CertificateRequestQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CertificateRequestFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CertificateRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CertificateRequestQuery", q)
+}
+
+// The TraverseCertificateRequest type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCertificateRequest func(context.Context, *ent.CertificateRequestQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCertificateRequest) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCertificateRequest) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CertificateRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CertificateRequestQuery", q)
 }
 
 // The CheckInFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -866,6 +950,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditLogQuery, predicate.AuditLog, auditlog.OrderOption]{typ: ent.TypeAuditLog, tq: q}, nil
 	case *ent.CaptchaQuery:
 		return &query[*ent.CaptchaQuery, predicate.Captcha, captcha.OrderOption]{typ: ent.TypeCaptcha, tq: q}, nil
+	case *ent.CertificateQuery:
+		return &query[*ent.CertificateQuery, predicate.Certificate, certificate.OrderOption]{typ: ent.TypeCertificate, tq: q}, nil
+	case *ent.CertificateCounterQuery:
+		return &query[*ent.CertificateCounterQuery, predicate.CertificateCounter, certificatecounter.OrderOption]{typ: ent.TypeCertificateCounter, tq: q}, nil
+	case *ent.CertificateRequestQuery:
+		return &query[*ent.CertificateRequestQuery, predicate.CertificateRequest, certificaterequest.OrderOption]{typ: ent.TypeCertificateRequest, tq: q}, nil
 	case *ent.CheckInQuery:
 		return &query[*ent.CheckInQuery, predicate.CheckIn, checkin.OrderOption]{typ: ent.TypeCheckIn, tq: q}, nil
 	case *ent.EnrollmentQuery:

@@ -80,6 +80,7 @@ var (
 		{Name: "template_id", Type: field.TypeInt},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"MOCK", "FORMAL"}},
 		{Name: "seed", Type: field.TypeInt64},
+		{Name: "layout", Type: field.TypeJSON, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"IN_PROGRESS", "SUBMITTED"}, Default: "IN_PROGRESS"},
 		{Name: "submit_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"CANDIDATE", "TIME_UP", "FOCUS_LOSS_LIMIT", "PROCTOR_ENDED"}},
 		{Name: "started_at", Type: field.TypeTime},
@@ -116,7 +117,7 @@ var (
 			{
 				Name:    "attempt_session_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[5], AttemptsColumns[10]},
+				Columns: []*schema.Column{AttemptsColumns[5], AttemptsColumns[11]},
 			},
 			{
 				Name:    "attempt_candidate_id",
@@ -126,12 +127,12 @@ var (
 			{
 				Name:    "attempt_status_deadline",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[10], AttemptsColumns[13]},
+				Columns: []*schema.Column{AttemptsColumns[11], AttemptsColumns[14]},
 			},
 			{
 				Name:    "attempt_result",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[21]},
+				Columns: []*schema.Column{AttemptsColumns[22]},
 			},
 		},
 	}
@@ -218,6 +219,151 @@ var (
 				Name:    "captcha_expires_at",
 				Unique:  false,
 				Columns: []*schema.Column{CaptchasColumns[3]},
+			},
+		},
+	}
+	// CertificatesColumns holds the columns for the "certificates" table.
+	CertificatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "number", Type: field.TypeString, Unique: true},
+		{Name: "revision", Type: field.TypeInt, Default: 1},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"VALID", "EXPIRED", "CANCELLED"}, Default: "VALID"},
+		{Name: "holder_id", Type: field.TypeInt},
+		{Name: "holder_name", Type: field.TypeString},
+		{Name: "holder_id_type", Type: field.TypeString, Nullable: true},
+		{Name: "holder_id_number", Type: field.TypeString},
+		{Name: "holder_id_masked", Type: field.TypeString},
+		{Name: "attempt_id", Type: field.TypeInt, Unique: true},
+		{Name: "enrollment_id", Type: field.TypeInt},
+		{Name: "subject_id", Type: field.TypeInt},
+		{Name: "subject_code", Type: field.TypeString},
+		{Name: "subject_name", Type: field.TypeString},
+		{Name: "category", Type: field.TypeString},
+		{Name: "employer", Type: field.TypeString, Nullable: true},
+		{Name: "region_code", Type: field.TypeString, Nullable: true},
+		{Name: "region_name", Type: field.TypeString, Nullable: true},
+		{Name: "site_id", Type: field.TypeInt},
+		{Name: "site_name", Type: field.TypeString},
+		{Name: "authority", Type: field.TypeString},
+		{Name: "issued_by_id", Type: field.TypeInt},
+		{Name: "issued_at", Type: field.TypeTime},
+		{Name: "valid_from", Type: field.TypeTime},
+		{Name: "valid_until", Type: field.TypeTime},
+		{Name: "changed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "renewed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "expired_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reminder_day", Type: field.TypeInt, Nullable: true},
+		{Name: "fee_cents", Type: field.TypeInt, Nullable: true},
+		{Name: "fee_method", Type: field.TypeEnum, Nullable: true, Enums: []string{"CASH", "CARD", "WECHAT", "ALIPAY", "BANK_TRANSFER"}},
+		{Name: "fee_paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "fee_recorded_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "collected_by", Type: field.TypeString, Nullable: true},
+		{Name: "collected_at", Type: field.TypeTime, Nullable: true},
+		{Name: "collection_recorded_by_id", Type: field.TypeInt, Nullable: true},
+	}
+	// CertificatesTable holds the schema information for the "certificates" table.
+	CertificatesTable = &schema.Table{
+		Name:       "certificates",
+		Columns:    CertificatesColumns,
+		PrimaryKey: []*schema.Column{CertificatesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "certificate_holder_id",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[6]},
+			},
+			{
+				Name:    "certificate_site_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[20], CertificatesColumns[5]},
+			},
+			{
+				Name:    "certificate_status_valid_until",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[5], CertificatesColumns[26]},
+			},
+		},
+	}
+	// CertificateCountersColumns holds the columns for the "certificate_counters" table.
+	CertificateCountersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "prefix", Type: field.TypeString},
+		{Name: "year", Type: field.TypeInt},
+		{Name: "seq", Type: field.TypeInt},
+	}
+	// CertificateCountersTable holds the schema information for the "certificate_counters" table.
+	CertificateCountersTable = &schema.Table{
+		Name:       "certificate_counters",
+		Columns:    CertificateCountersColumns,
+		PrimaryKey: []*schema.Column{CertificateCountersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "certificatecounter_prefix_year",
+				Unique:  true,
+				Columns: []*schema.Column{CertificateCountersColumns[1], CertificateCountersColumns[2]},
+			},
+		},
+	}
+	// CertificateRequestsColumns holds the columns for the "certificate_requests" table.
+	CertificateRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "holder_id", Type: field.TypeInt},
+		{Name: "site_id", Type: field.TypeInt},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CHANGE", "RENEWAL", "CANCELLATION"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REJECTED", "WITHDRAWN"}, Default: "PENDING"},
+		{Name: "new_region_code", Type: field.TypeString, Nullable: true},
+		{Name: "new_region_name", Type: field.TypeString, Nullable: true},
+		{Name: "new_employer", Type: field.TypeString, Nullable: true},
+		{Name: "left_job", Type: field.TypeBool, Nullable: true},
+		{Name: "attachment_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "old_region_name", Type: field.TypeString, Nullable: true},
+		{Name: "old_employer", Type: field.TypeString, Nullable: true},
+		{Name: "old_valid_until", Type: field.TypeTime, Nullable: true},
+		{Name: "new_valid_until", Type: field.TypeTime, Nullable: true},
+		{Name: "statement", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "submitted_at", Type: field.TypeTime},
+		{Name: "reviewed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reviewer_id", Type: field.TypeInt, Nullable: true},
+		{Name: "review_reason", Type: field.TypeString, Nullable: true},
+		{Name: "withdrawn_at", Type: field.TypeTime, Nullable: true},
+		{Name: "certificate_id", Type: field.TypeInt},
+	}
+	// CertificateRequestsTable holds the schema information for the "certificate_requests" table.
+	CertificateRequestsTable = &schema.Table{
+		Name:       "certificate_requests",
+		Columns:    CertificateRequestsColumns,
+		PrimaryKey: []*schema.Column{CertificateRequestsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "certificate_requests_certificates_requests",
+				Columns:    []*schema.Column{CertificateRequestsColumns[22]},
+				RefColumns: []*schema.Column{CertificatesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "certificaterequest_certificate_id",
+				Unique:  true,
+				Columns: []*schema.Column{CertificateRequestsColumns[22]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status = 'PENDING'",
+				},
+			},
+			{
+				Name:    "certificaterequest_site_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{CertificateRequestsColumns[4], CertificateRequestsColumns[6]},
+			},
+			{
+				Name:    "certificaterequest_holder_id",
+				Unique:  false,
+				Columns: []*schema.Column{CertificateRequestsColumns[3]},
 			},
 		},
 	}
@@ -1109,6 +1255,9 @@ var (
 		AttemptAnswersTable,
 		AuditLogsTable,
 		CaptchasTable,
+		CertificatesTable,
+		CertificateCountersTable,
+		CertificateRequestsTable,
 		CheckInsTable,
 		EnrollmentsTable,
 		EvidenceRecordsTable,
@@ -1155,6 +1304,16 @@ func init() {
 	}
 	CaptchasTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	CertificatesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(120259084288),
+	}
+	CertificateCountersTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(124554051584),
+	}
+	CertificateRequestsTable.ForeignKeys[0].RefTable = CertificatesTable
+	CertificateRequestsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(128849018880),
 	}
 	CheckInsTable.ForeignKeys[0].RefTable = AttachmentsTable
 	CheckInsTable.ForeignKeys[1].RefTable = EnrollmentsTable

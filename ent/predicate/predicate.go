@@ -24,6 +24,15 @@ type AuditLog func(*sql.Selector)
 // Captcha is the predicate function for captcha builders.
 type Captcha func(*sql.Selector)
 
+// Certificate is the predicate function for certificate builders.
+type Certificate func(*sql.Selector)
+
+// CertificateCounter is the predicate function for certificatecounter builders.
+type CertificateCounter func(*sql.Selector)
+
+// CertificateRequest is the predicate function for certificaterequest builders.
+type CertificateRequest func(*sql.Selector)
+
 // CheckIn is the predicate function for checkin builders.
 type CheckIn func(*sql.Selector)
 

@@ -255,6 +255,78 @@ func (f CaptchaMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CaptchaMutation", m)
 }
 
+// The CertificateQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CertificateQueryRuleFunc func(context.Context, *ent.CertificateQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CertificateQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CertificateQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CertificateQuery", q)
+}
+
+// The CertificateMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CertificateMutationRuleFunc func(context.Context, *ent.CertificateMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CertificateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CertificateMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CertificateMutation", m)
+}
+
+// The CertificateCounterQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CertificateCounterQueryRuleFunc func(context.Context, *ent.CertificateCounterQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CertificateCounterQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CertificateCounterQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CertificateCounterQuery", q)
+}
+
+// The CertificateCounterMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CertificateCounterMutationRuleFunc func(context.Context, *ent.CertificateCounterMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CertificateCounterMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CertificateCounterMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CertificateCounterMutation", m)
+}
+
+// The CertificateRequestQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CertificateRequestQueryRuleFunc func(context.Context, *ent.CertificateRequestQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CertificateRequestQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CertificateRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CertificateRequestQuery", q)
+}
+
+// The CertificateRequestMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CertificateRequestMutationRuleFunc func(context.Context, *ent.CertificateRequestMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CertificateRequestMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CertificateRequestMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CertificateRequestMutation", m)
+}
+
 // The CheckInQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CheckInQueryRuleFunc func(context.Context, *ent.CheckInQuery) error
@@ -830,6 +902,12 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.CaptchaQuery:
 		return q.Filter(), nil
+	case *ent.CertificateQuery:
+		return q.Filter(), nil
+	case *ent.CertificateCounterQuery:
+		return q.Filter(), nil
+	case *ent.CertificateRequestQuery:
+		return q.Filter(), nil
 	case *ent.CheckInQuery:
 		return q.Filter(), nil
 	case *ent.EnrollmentQuery:
@@ -892,6 +970,12 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditLogMutation:
 		return m.Filter(), nil
 	case *ent.CaptchaMutation:
+		return m.Filter(), nil
+	case *ent.CertificateMutation:
+		return m.Filter(), nil
+	case *ent.CertificateCounterMutation:
+		return m.Filter(), nil
+	case *ent.CertificateRequestMutation:
 		return m.Filter(), nil
 	case *ent.CheckInMutation:
 		return m.Filter(), nil

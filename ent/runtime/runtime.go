@@ -12,6 +12,9 @@ import (
 	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/auditlog"
 	"github.com/kaowu/kaowu/ent/captcha"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificatecounter"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/checkin"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
@@ -158,19 +161,19 @@ func init() {
 	// attempt.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	attempt.UpdateDefaultUpdatedAt = attemptDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// attemptDescFocusLosses is the schema descriptor for focus_losses field.
-	attemptDescFocusLosses := attemptFields[12].Descriptor()
+	attemptDescFocusLosses := attemptFields[13].Descriptor()
 	// attempt.DefaultFocusLosses holds the default value on creation for the focus_losses field.
 	attempt.DefaultFocusLosses = attemptDescFocusLosses.Default.(int)
 	// attemptDescPracticalScore is the schema descriptor for practical_score field.
-	attemptDescPracticalScore := attemptFields[17].Descriptor()
+	attemptDescPracticalScore := attemptFields[18].Descriptor()
 	// attempt.PracticalScoreValidator is a validator for the "practical_score" field. It is called by the builders before save.
 	attempt.PracticalScoreValidator = attemptDescPracticalScore.Validators[0].(func(int) error)
 	// attemptDescReviewReason is the schema descriptor for review_reason field.
-	attemptDescReviewReason := attemptFields[21].Descriptor()
+	attemptDescReviewReason := attemptFields[22].Descriptor()
 	// attempt.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
 	attempt.ReviewReasonValidator = attemptDescReviewReason.Validators[0].(func(string) error)
 	// attemptDescFlagged is the schema descriptor for flagged field.
-	attemptDescFlagged := attemptFields[22].Descriptor()
+	attemptDescFlagged := attemptFields[23].Descriptor()
 	// attempt.DefaultFlagged holds the default value on creation for the flagged field.
 	attempt.DefaultFlagged = attemptDescFlagged.Default.(bool)
 	attemptanswer.Policy = privacy.NewPolicies(schema.AttemptAnswer{})
@@ -252,6 +255,257 @@ func init() {
 			return nil
 		}
 	}()
+	certificateMixin := schema.Certificate{}.Mixin()
+	certificate.Policy = privacy.NewPolicies(schema.Certificate{})
+	certificate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := certificate.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	certificateMixinHooks0 := certificateMixin[0].Hooks()
+
+	certificate.Hooks[1] = certificateMixinHooks0[0]
+	certificateMixinFields0 := certificateMixin[0].Fields()
+	_ = certificateMixinFields0
+	certificateFields := schema.Certificate{}.Fields()
+	_ = certificateFields
+	// certificateDescCreatedAt is the schema descriptor for created_at field.
+	certificateDescCreatedAt := certificateMixinFields0[0].Descriptor()
+	// certificate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	certificate.DefaultCreatedAt = certificateDescCreatedAt.Default.(func() time.Time)
+	// certificateDescUpdatedAt is the schema descriptor for updated_at field.
+	certificateDescUpdatedAt := certificateMixinFields0[1].Descriptor()
+	// certificate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	certificate.DefaultUpdatedAt = certificateDescUpdatedAt.Default.(func() time.Time)
+	// certificate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	certificate.UpdateDefaultUpdatedAt = certificateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// certificateDescNumber is the schema descriptor for number field.
+	certificateDescNumber := certificateFields[0].Descriptor()
+	// certificate.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	certificate.NumberValidator = func() func(string) error {
+		validators := certificateDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// certificateDescRevision is the schema descriptor for revision field.
+	certificateDescRevision := certificateFields[1].Descriptor()
+	// certificate.DefaultRevision holds the default value on creation for the revision field.
+	certificate.DefaultRevision = certificateDescRevision.Default.(int)
+	// certificate.RevisionValidator is a validator for the "revision" field. It is called by the builders before save.
+	certificate.RevisionValidator = certificateDescRevision.Validators[0].(func(int) error)
+	// certificateDescHolderName is the schema descriptor for holder_name field.
+	certificateDescHolderName := certificateFields[4].Descriptor()
+	// certificate.HolderNameValidator is a validator for the "holder_name" field. It is called by the builders before save.
+	certificate.HolderNameValidator = func() func(string) error {
+		validators := certificateDescHolderName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(holder_name string) error {
+			for _, fn := range fns {
+				if err := fn(holder_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// certificateDescHolderIDType is the schema descriptor for holder_id_type field.
+	certificateDescHolderIDType := certificateFields[5].Descriptor()
+	// certificate.HolderIDTypeValidator is a validator for the "holder_id_type" field. It is called by the builders before save.
+	certificate.HolderIDTypeValidator = certificateDescHolderIDType.Validators[0].(func(string) error)
+	// certificateDescHolderIDNumber is the schema descriptor for holder_id_number field.
+	certificateDescHolderIDNumber := certificateFields[6].Descriptor()
+	// certificate.HolderIDNumberValidator is a validator for the "holder_id_number" field. It is called by the builders before save.
+	certificate.HolderIDNumberValidator = certificateDescHolderIDNumber.Validators[0].(func(string) error)
+	// certificateDescHolderIDMasked is the schema descriptor for holder_id_masked field.
+	certificateDescHolderIDMasked := certificateFields[7].Descriptor()
+	// certificate.HolderIDMaskedValidator is a validator for the "holder_id_masked" field. It is called by the builders before save.
+	certificate.HolderIDMaskedValidator = certificateDescHolderIDMasked.Validators[0].(func(string) error)
+	// certificateDescSubjectCode is the schema descriptor for subject_code field.
+	certificateDescSubjectCode := certificateFields[11].Descriptor()
+	// certificate.SubjectCodeValidator is a validator for the "subject_code" field. It is called by the builders before save.
+	certificate.SubjectCodeValidator = func() func(string) error {
+		validators := certificateDescSubjectCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject_code string) error {
+			for _, fn := range fns {
+				if err := fn(subject_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// certificateDescSubjectName is the schema descriptor for subject_name field.
+	certificateDescSubjectName := certificateFields[12].Descriptor()
+	// certificate.SubjectNameValidator is a validator for the "subject_name" field. It is called by the builders before save.
+	certificate.SubjectNameValidator = func() func(string) error {
+		validators := certificateDescSubjectName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject_name string) error {
+			for _, fn := range fns {
+				if err := fn(subject_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// certificateDescCategory is the schema descriptor for category field.
+	certificateDescCategory := certificateFields[13].Descriptor()
+	// certificate.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
+	certificate.CategoryValidator = certificateDescCategory.Validators[0].(func(string) error)
+	// certificateDescEmployer is the schema descriptor for employer field.
+	certificateDescEmployer := certificateFields[14].Descriptor()
+	// certificate.EmployerValidator is a validator for the "employer" field. It is called by the builders before save.
+	certificate.EmployerValidator = certificateDescEmployer.Validators[0].(func(string) error)
+	// certificateDescRegionCode is the schema descriptor for region_code field.
+	certificateDescRegionCode := certificateFields[15].Descriptor()
+	// certificate.RegionCodeValidator is a validator for the "region_code" field. It is called by the builders before save.
+	certificate.RegionCodeValidator = certificateDescRegionCode.Validators[0].(func(string) error)
+	// certificateDescRegionName is the schema descriptor for region_name field.
+	certificateDescRegionName := certificateFields[16].Descriptor()
+	// certificate.RegionNameValidator is a validator for the "region_name" field. It is called by the builders before save.
+	certificate.RegionNameValidator = certificateDescRegionName.Validators[0].(func(string) error)
+	// certificateDescSiteName is the schema descriptor for site_name field.
+	certificateDescSiteName := certificateFields[18].Descriptor()
+	// certificate.SiteNameValidator is a validator for the "site_name" field. It is called by the builders before save.
+	certificate.SiteNameValidator = certificateDescSiteName.Validators[0].(func(string) error)
+	// certificateDescAuthority is the schema descriptor for authority field.
+	certificateDescAuthority := certificateFields[19].Descriptor()
+	// certificate.AuthorityValidator is a validator for the "authority" field. It is called by the builders before save.
+	certificate.AuthorityValidator = func() func(string) error {
+		validators := certificateDescAuthority.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(authority string) error {
+			for _, fn := range fns {
+				if err := fn(authority); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// certificateDescFeeCents is the schema descriptor for fee_cents field.
+	certificateDescFeeCents := certificateFields[29].Descriptor()
+	// certificate.FeeCentsValidator is a validator for the "fee_cents" field. It is called by the builders before save.
+	certificate.FeeCentsValidator = certificateDescFeeCents.Validators[0].(func(int) error)
+	// certificateDescCollectedBy is the schema descriptor for collected_by field.
+	certificateDescCollectedBy := certificateFields[33].Descriptor()
+	// certificate.CollectedByValidator is a validator for the "collected_by" field. It is called by the builders before save.
+	certificate.CollectedByValidator = certificateDescCollectedBy.Validators[0].(func(string) error)
+	certificatecounter.Policy = privacy.NewPolicies(schema.CertificateCounter{})
+	certificatecounter.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := certificatecounter.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	certificatecounterFields := schema.CertificateCounter{}.Fields()
+	_ = certificatecounterFields
+	// certificatecounterDescPrefix is the schema descriptor for prefix field.
+	certificatecounterDescPrefix := certificatecounterFields[0].Descriptor()
+	// certificatecounter.PrefixValidator is a validator for the "prefix" field. It is called by the builders before save.
+	certificatecounter.PrefixValidator = func() func(string) error {
+		validators := certificatecounterDescPrefix.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(prefix string) error {
+			for _, fn := range fns {
+				if err := fn(prefix); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// certificatecounterDescSeq is the schema descriptor for seq field.
+	certificatecounterDescSeq := certificatecounterFields[2].Descriptor()
+	// certificatecounter.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	certificatecounter.SeqValidator = certificatecounterDescSeq.Validators[0].(func(int) error)
+	certificaterequestMixin := schema.CertificateRequest{}.Mixin()
+	certificaterequest.Policy = privacy.NewPolicies(schema.CertificateRequest{})
+	certificaterequest.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := certificaterequest.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	certificaterequestMixinHooks0 := certificaterequestMixin[0].Hooks()
+
+	certificaterequest.Hooks[1] = certificaterequestMixinHooks0[0]
+	certificaterequestMixinFields0 := certificaterequestMixin[0].Fields()
+	_ = certificaterequestMixinFields0
+	certificaterequestFields := schema.CertificateRequest{}.Fields()
+	_ = certificaterequestFields
+	// certificaterequestDescCreatedAt is the schema descriptor for created_at field.
+	certificaterequestDescCreatedAt := certificaterequestMixinFields0[0].Descriptor()
+	// certificaterequest.DefaultCreatedAt holds the default value on creation for the created_at field.
+	certificaterequest.DefaultCreatedAt = certificaterequestDescCreatedAt.Default.(func() time.Time)
+	// certificaterequestDescUpdatedAt is the schema descriptor for updated_at field.
+	certificaterequestDescUpdatedAt := certificaterequestMixinFields0[1].Descriptor()
+	// certificaterequest.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	certificaterequest.DefaultUpdatedAt = certificaterequestDescUpdatedAt.Default.(func() time.Time)
+	// certificaterequest.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	certificaterequest.UpdateDefaultUpdatedAt = certificaterequestDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// certificaterequestDescNewRegionCode is the schema descriptor for new_region_code field.
+	certificaterequestDescNewRegionCode := certificaterequestFields[5].Descriptor()
+	// certificaterequest.NewRegionCodeValidator is a validator for the "new_region_code" field. It is called by the builders before save.
+	certificaterequest.NewRegionCodeValidator = certificaterequestDescNewRegionCode.Validators[0].(func(string) error)
+	// certificaterequestDescNewRegionName is the schema descriptor for new_region_name field.
+	certificaterequestDescNewRegionName := certificaterequestFields[6].Descriptor()
+	// certificaterequest.NewRegionNameValidator is a validator for the "new_region_name" field. It is called by the builders before save.
+	certificaterequest.NewRegionNameValidator = certificaterequestDescNewRegionName.Validators[0].(func(string) error)
+	// certificaterequestDescNewEmployer is the schema descriptor for new_employer field.
+	certificaterequestDescNewEmployer := certificaterequestFields[7].Descriptor()
+	// certificaterequest.NewEmployerValidator is a validator for the "new_employer" field. It is called by the builders before save.
+	certificaterequest.NewEmployerValidator = certificaterequestDescNewEmployer.Validators[0].(func(string) error)
+	// certificaterequestDescOldRegionName is the schema descriptor for old_region_name field.
+	certificaterequestDescOldRegionName := certificaterequestFields[10].Descriptor()
+	// certificaterequest.OldRegionNameValidator is a validator for the "old_region_name" field. It is called by the builders before save.
+	certificaterequest.OldRegionNameValidator = certificaterequestDescOldRegionName.Validators[0].(func(string) error)
+	// certificaterequestDescOldEmployer is the schema descriptor for old_employer field.
+	certificaterequestDescOldEmployer := certificaterequestFields[11].Descriptor()
+	// certificaterequest.OldEmployerValidator is a validator for the "old_employer" field. It is called by the builders before save.
+	certificaterequest.OldEmployerValidator = certificaterequestDescOldEmployer.Validators[0].(func(string) error)
+	// certificaterequestDescStatement is the schema descriptor for statement field.
+	certificaterequestDescStatement := certificaterequestFields[14].Descriptor()
+	// certificaterequest.StatementValidator is a validator for the "statement" field. It is called by the builders before save.
+	certificaterequest.StatementValidator = certificaterequestDescStatement.Validators[0].(func(string) error)
+	// certificaterequestDescReviewReason is the schema descriptor for review_reason field.
+	certificaterequestDescReviewReason := certificaterequestFields[18].Descriptor()
+	// certificaterequest.ReviewReasonValidator is a validator for the "review_reason" field. It is called by the builders before save.
+	certificaterequest.ReviewReasonValidator = certificaterequestDescReviewReason.Validators[0].(func(string) error)
 	checkin.Policy = privacy.NewPolicies(schema.CheckIn{})
 	checkin.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

@@ -34,6 +34,10 @@ func (Attempt) Fields() []ent.Field {
 		field.Int("template_id").Immutable().Annotations(entgql.Type("ID")),
 		field.Enum("kind").Values("MOCK", "FORMAL").Immutable().Annotations(entgql.Type("AttemptKind")),
 		field.Int64("seed").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// The paper as drawn at the start, in display order. Later changes to
+		// the bank or the template (questions added or withdrawn) must not
+		// change a paper being sat or graded, so it is not redrawn.
+		field.JSON("layout", []PaperSlot{}).Optional().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Enum("status").Values("IN_PROGRESS", "SUBMITTED").Default("IN_PROGRESS").
 			Annotations(entgql.Type("AttemptStatus"), entgql.OrderField("STATUS")),
 		field.Enum("submit_reason").Values("CANDIDATE", "TIME_UP", "FOCUS_LOSS_LIMIT", "PROCTOR_ENDED").

@@ -30,6 +30,15 @@ type PaperRule struct {
 	Points   int    `json:"points"`
 }
 
+// PaperSlot is one item of a drawn paper as stored on its attempt: which
+// question, its points, and the display order of its options (OptionMap[d]
+// is the stored index of display option d).
+type PaperSlot struct {
+	QuestionID int   `json:"q"`
+	Points     int   `json:"p"`
+	OptionMap  []int `json:"o,omitempty"`
+}
+
 // Question is an item of a subject's question bank. Candidates never read
 // questions: papers are drawn on the server and carry no answers.
 type Question struct{ ent.Schema }

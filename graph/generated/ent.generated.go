@@ -17,6 +17,8 @@ import (
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attachment"
 	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/certificate"
+	"github.com/kaowu/kaowu/ent/certificaterequest"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/examplan"
 	"github.com/kaowu/kaowu/ent/examsession"
@@ -32,6 +34,7 @@ import (
 	"github.com/kaowu/kaowu/graph/model"
 	"github.com/kaowu/kaowu/graph/scalars"
 	"github.com/kaowu/kaowu/internal/exam"
+	"github.com/kaowu/kaowu/internal/proctor"
 	"github.com/kaowu/kaowu/internal/scoring"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -47,12 +50,17 @@ type EnrollmentResolver interface {
 type ExamSessionResolver interface {
 	RemainingSeats(ctx context.Context, obj *ent.ExamSession) (int, error)
 }
+type PaperTemplateResolver interface {
+	Rules(ctx context.Context, obj *ent.PaperTemplate) ([]*model.PaperRule, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Announcements(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) (*ent.AnnouncementConnection, error)
 	Attempts(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) (*ent.AttemptConnection, error)
 	AuditLogs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
+	Certificates(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) (*ent.CertificateConnection, error)
+	CertificateRequests(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateRequestOrder, where *ent.CertificateRequestWhereInput) (*ent.CertificateRequestConnection, error)
 	Enrollments(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) (*ent.EnrollmentConnection, error)
 	ExamPlans(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) (*ent.ExamPlanConnection, error)
 	ExamSessions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) (*ent.ExamSessionConnection, error)
@@ -76,6 +84,8 @@ type QueryResolver interface {
 	LookupResults(ctx context.Context, name string, idNumber string) ([]*scoring.LookupResult, error)
 	MyInvoiceProfile(ctx context.Context) (*ent.InvoiceProfile, error)
 	CompanyInvoiceProfile(ctx context.Context, organizationID int) (*ent.InvoiceProfile, error)
+	AttemptEvidence(ctx context.Context, attemptID int, afterSeq *int, limit *int) (*proctor.EvidenceView, error)
+	MyProctorSessions(ctx context.Context) ([]*ent.ExamSession, error)
 	MyProfile(ctx context.Context) (*ent.Profile, error)
 	ProfileCompleteness(ctx context.Context, userID *int) (*model.ProfileCompleteness, error)
 	MyAttachments(ctx context.Context) ([]*ent.Attachment, error)
@@ -357,6 +367,36 @@ func (ec *executionContext) field_Query_attachmentsOf_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_attemptEvidence_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "attemptID",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["attemptID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "afterSeq",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["afterSeq"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_attemptState_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -471,6 +511,114 @@ func (ec *executionContext) field_Query_auditLogs_args(ctx context.Context, rawA
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.AuditLogWhereInput, error) {
 			return ec.unmarshalOAuditLogWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAuditLogWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_certificateRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.CertificateRequestOrder, error) {
+			return ec.unmarshalOCertificateRequestOrder2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.CertificateRequestWhereInput, error) {
+			return ec.unmarshalOCertificateRequestWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_certificates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.CertificateOrder, error) {
+			return ec.unmarshalOCertificateOrder2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.CertificateWhereInput, error) {
+			return ec.unmarshalOCertificateWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3213,6 +3361,1711 @@ func (ec *executionContext) _AuditLogEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_AuditLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditLogEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_number(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_revision(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_revision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_revision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_status(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Status) graphql.Marshaler {
+			return ec.marshalNCertificateStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type CertificateStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_holderID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_holderID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_holderID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_holderName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_holderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_holderIDType(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_holderIDType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderIDType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_holderIDType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_holderIDMasked(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_holderIDMasked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderIDMasked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_holderIDMasked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_attemptID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_attemptID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_enrollmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_enrollmentID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnrollmentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_enrollmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_subjectID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_subjectID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_subjectCode(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_subjectCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_subjectCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_subjectName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_subjectName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_subjectName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_category(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_employer(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_employer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Employer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_employer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_regionCode(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_regionCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegionCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_regionCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_regionName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_regionName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegionName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_regionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_siteID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SiteID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_siteName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_siteName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SiteName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_siteName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_authority(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_authority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Authority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_authority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_issuedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_issuedByID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedByID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_issuedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_validFrom(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_validUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_changedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_changedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_renewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_renewedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RenewedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_renewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_expiredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_expiredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_expiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_feeCents(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_feeCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeeCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_feeCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_feeMethod(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_feeMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeeMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.FeeMethod) graphql.Marshaler {
+			return ec.marshalOCertificateFeeMethod2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_feeMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type CertificateFeeMethod does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_feePaidAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_feePaidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeePaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_feePaidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_feeRecordedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_feeRecordedByID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeeRecordedByID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_feeRecordedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_collectedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_collectedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_collectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_collectedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_collectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_collectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_collectionRecordedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_collectionRecordedByID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectionRecordedByID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_collectionRecordedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_requests(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CertificateRequest) graphql.Marshaler {
+			return ec.marshalOCertificateRequest2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CertificateEdge) graphql.Marshaler {
+			return ec.marshalOCertificateEdge2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_id(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_certificateID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_certificateID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_certificateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_holderID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_holderID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_holderID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_siteID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SiteID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_kind(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificaterequest.Kind) graphql.Marshaler {
+			return ec.marshalNCertificateRequestKind2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type CertificateRequestKind does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_status(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificaterequest.Status) graphql.Marshaler {
+			return ec.marshalNCertificateRequestStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type CertificateRequestStatus does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_newRegionCode(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_newRegionCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewRegionCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_newRegionCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_newRegionName(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_newRegionName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewRegionName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_newRegionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_newEmployer(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_newEmployer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewEmployer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_newEmployer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_leftJob(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_leftJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeftJob, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_leftJob(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_oldRegionName(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_oldRegionName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldRegionName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_oldRegionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_oldEmployer(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_oldEmployer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldEmployer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_oldEmployer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_oldValidUntil(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_oldValidUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_oldValidUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_newValidUntil(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_newValidUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_newValidUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_statement(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_statement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Statement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_statement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_submittedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_reviewedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_reviewerID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_reviewerID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_reviewerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_reviewReason(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_reviewReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_withdrawnAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithdrawnAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_withdrawnAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequest_certificate(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequest_certificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Certificate(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequest_certificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequestConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CertificateRequestEdge) graphql.Marshaler {
+			return ec.marshalOCertificateRequestEdge2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequestConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateRequestEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateRequestConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequestConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequestConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateRequestConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateRequestConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequestConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequestConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequestConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequestConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequestEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CertificateRequest) graphql.Marshaler {
+			return ec.marshalOCertificateRequest2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequestEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateRequestEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateRequestEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequestEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateRequestEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateRequestEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateRequestEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _CheckIn_id(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -7626,6 +9479,38 @@ func (ec *executionContext) fieldContext_PaperTemplate_subject(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _PaperTemplate_rules(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperTemplate_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaperTemplate().Rules(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaperRule) graphql.Marshaler {
+			return ec.marshalNPaperRule2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐPaperRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperTemplate_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaperTemplate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaperRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PaperTemplateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplateConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9145,6 +11030,94 @@ func (ec *executionContext) fieldContext_Query_auditLogs(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_certificates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Certificates(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CertificateOrder), fc.Args["where"].(*ent.CertificateWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CertificateConnection) graphql.Marshaler {
+			return ec.marshalNCertificateConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certificates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_certificates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_certificateRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certificateRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CertificateRequests(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CertificateRequestOrder), fc.Args["where"].(*ent.CertificateRequestWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CertificateRequestConnection) graphql.Marshaler {
+			return ec.marshalNCertificateRequestConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certificateRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateRequestConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_certificateRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_enrollments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10105,6 +12078,82 @@ func (ec *executionContext) fieldContext_Query_companyInvoiceProfile(ctx context
 	if fc.Args, err = ec.field_Query_companyInvoiceProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_attemptEvidence(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_attemptEvidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AttemptEvidence(ctx, fc.Args["attemptID"].(int), fc.Args["afterSeq"].(*int), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *proctor.EvidenceView) graphql.Marshaler {
+			return ec.marshalNAttemptEvidence2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐEvidenceView(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_attemptEvidence(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttemptEvidence(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_attemptEvidence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myProctorSessions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myProctorSessions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyProctorSessions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ExamSession) graphql.Marshaler {
+			return ec.marshalNExamSession2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamSessionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myProctorSessions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExamSession(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -16959,6 +19008,4418 @@ func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context
 				return it, err
 			}
 			it.IPContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCertificateOrder(ctx context.Context, obj any) (ent.CertificateOrder, error) {
+	var it ent.CertificateOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCertificateOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCertificateRequestOrder(ctx context.Context, obj any) (ent.CertificateRequestOrder, error) {
+	var it ent.CertificateRequestOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCertificateRequestOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCertificateRequestWhereInput(ctx context.Context, obj any) (ent.CertificateRequestWhereInput, error) {
+	var it ent.CertificateRequestWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "certificateID", "certificateIDNEQ", "certificateIDIn", "certificateIDNotIn", "holderID", "holderIDNEQ", "holderIDIn", "holderIDNotIn", "holderIDGT", "holderIDGTE", "holderIDLT", "holderIDLTE", "siteID", "siteIDNEQ", "siteIDIn", "siteIDNotIn", "siteIDGT", "siteIDGTE", "siteIDLT", "siteIDLTE", "kind", "kindNEQ", "kindIn", "kindNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "newRegionCode", "newRegionCodeNEQ", "newRegionCodeIn", "newRegionCodeNotIn", "newRegionCodeGT", "newRegionCodeGTE", "newRegionCodeLT", "newRegionCodeLTE", "newRegionCodeContains", "newRegionCodeHasPrefix", "newRegionCodeHasSuffix", "newRegionCodeIsNil", "newRegionCodeNotNil", "newRegionCodeEqualFold", "newRegionCodeContainsFold", "newRegionName", "newRegionNameNEQ", "newRegionNameIn", "newRegionNameNotIn", "newRegionNameGT", "newRegionNameGTE", "newRegionNameLT", "newRegionNameLTE", "newRegionNameContains", "newRegionNameHasPrefix", "newRegionNameHasSuffix", "newRegionNameIsNil", "newRegionNameNotNil", "newRegionNameEqualFold", "newRegionNameContainsFold", "newEmployer", "newEmployerNEQ", "newEmployerIn", "newEmployerNotIn", "newEmployerGT", "newEmployerGTE", "newEmployerLT", "newEmployerLTE", "newEmployerContains", "newEmployerHasPrefix", "newEmployerHasSuffix", "newEmployerIsNil", "newEmployerNotNil", "newEmployerEqualFold", "newEmployerContainsFold", "leftJob", "leftJobNEQ", "leftJobIsNil", "leftJobNotNil", "oldRegionName", "oldRegionNameNEQ", "oldRegionNameIn", "oldRegionNameNotIn", "oldRegionNameGT", "oldRegionNameGTE", "oldRegionNameLT", "oldRegionNameLTE", "oldRegionNameContains", "oldRegionNameHasPrefix", "oldRegionNameHasSuffix", "oldRegionNameIsNil", "oldRegionNameNotNil", "oldRegionNameEqualFold", "oldRegionNameContainsFold", "oldEmployer", "oldEmployerNEQ", "oldEmployerIn", "oldEmployerNotIn", "oldEmployerGT", "oldEmployerGTE", "oldEmployerLT", "oldEmployerLTE", "oldEmployerContains", "oldEmployerHasPrefix", "oldEmployerHasSuffix", "oldEmployerIsNil", "oldEmployerNotNil", "oldEmployerEqualFold", "oldEmployerContainsFold", "oldValidUntil", "oldValidUntilNEQ", "oldValidUntilIn", "oldValidUntilNotIn", "oldValidUntilGT", "oldValidUntilGTE", "oldValidUntilLT", "oldValidUntilLTE", "oldValidUntilIsNil", "oldValidUntilNotNil", "newValidUntil", "newValidUntilNEQ", "newValidUntilIn", "newValidUntilNotIn", "newValidUntilGT", "newValidUntilGTE", "newValidUntilLT", "newValidUntilLTE", "newValidUntilIsNil", "newValidUntilNotNil", "statement", "statementNEQ", "statementIn", "statementNotIn", "statementGT", "statementGTE", "statementLT", "statementLTE", "statementContains", "statementHasPrefix", "statementHasSuffix", "statementIsNil", "statementNotNil", "statementEqualFold", "statementContainsFold", "submittedAt", "submittedAtNEQ", "submittedAtIn", "submittedAtNotIn", "submittedAtGT", "submittedAtGTE", "submittedAtLT", "submittedAtLTE", "reviewedAt", "reviewedAtNEQ", "reviewedAtIn", "reviewedAtNotIn", "reviewedAtGT", "reviewedAtGTE", "reviewedAtLT", "reviewedAtLTE", "reviewedAtIsNil", "reviewedAtNotNil", "reviewerID", "reviewerIDNEQ", "reviewerIDIn", "reviewerIDNotIn", "reviewerIDGT", "reviewerIDGTE", "reviewerIDLT", "reviewerIDLTE", "reviewerIDIsNil", "reviewerIDNotNil", "reviewReason", "reviewReasonNEQ", "reviewReasonIn", "reviewReasonNotIn", "reviewReasonGT", "reviewReasonGTE", "reviewReasonLT", "reviewReasonLTE", "reviewReasonContains", "reviewReasonHasPrefix", "reviewReasonHasSuffix", "reviewReasonIsNil", "reviewReasonNotNil", "reviewReasonEqualFold", "reviewReasonContainsFold", "withdrawnAt", "withdrawnAtNEQ", "withdrawnAtIn", "withdrawnAtNotIn", "withdrawnAtGT", "withdrawnAtGTE", "withdrawnAtLT", "withdrawnAtLTE", "withdrawnAtIsNil", "withdrawnAtNotNil", "hasCertificate", "hasCertificateWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCertificateRequestWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCertificateRequestWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCertificateRequestWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "certificateID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateID = data
+		case "certificateIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateIDNEQ = data
+		case "certificateIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateIDIn = data
+		case "certificateIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateIDNotIn = data
+		case "holderID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderID = data
+		case "holderIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDNEQ = data
+		case "holderIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDIn = data
+		case "holderIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDNotIn = data
+		case "holderIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDGT = data
+		case "holderIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDGTE = data
+		case "holderIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDLT = data
+		case "holderIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDLTE = data
+		case "siteID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteID = data
+		case "siteIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDNEQ = data
+		case "siteIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDIn = data
+		case "siteIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDNotIn = data
+		case "siteIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDGT = data
+		case "siteIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDGTE = data
+		case "siteIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDLT = data
+		case "siteIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDLTE = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOCertificateRequestKind2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOCertificateRequestKind2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOCertificateRequestKind2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOCertificateRequestKind2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOCertificateRequestStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalOCertificateRequestStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalOCertificateRequestStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalOCertificateRequestStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "newRegionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCode = data
+		case "newRegionCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeNEQ = data
+		case "newRegionCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeIn = data
+		case "newRegionCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeNotIn = data
+		case "newRegionCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeGT = data
+		case "newRegionCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeGTE = data
+		case "newRegionCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeLT = data
+		case "newRegionCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeLTE = data
+		case "newRegionCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeContains = data
+		case "newRegionCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeHasPrefix = data
+		case "newRegionCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeHasSuffix = data
+		case "newRegionCodeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeIsNil = data
+		case "newRegionCodeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeNotNil = data
+		case "newRegionCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeEqualFold = data
+		case "newRegionCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionCodeContainsFold = data
+		case "newRegionName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionName = data
+		case "newRegionNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameNEQ = data
+		case "newRegionNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameIn = data
+		case "newRegionNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameNotIn = data
+		case "newRegionNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameGT = data
+		case "newRegionNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameGTE = data
+		case "newRegionNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameLT = data
+		case "newRegionNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameLTE = data
+		case "newRegionNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameContains = data
+		case "newRegionNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameHasPrefix = data
+		case "newRegionNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameHasSuffix = data
+		case "newRegionNameIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameIsNil = data
+		case "newRegionNameNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameNotNil = data
+		case "newRegionNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameEqualFold = data
+		case "newRegionNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newRegionNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewRegionNameContainsFold = data
+		case "newEmployer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployer"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployer = data
+		case "newEmployerNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerNEQ = data
+		case "newEmployerIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerIn = data
+		case "newEmployerNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerNotIn = data
+		case "newEmployerGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerGT = data
+		case "newEmployerGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerGTE = data
+		case "newEmployerLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerLT = data
+		case "newEmployerLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerLTE = data
+		case "newEmployerContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerContains = data
+		case "newEmployerHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerHasPrefix = data
+		case "newEmployerHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerHasSuffix = data
+		case "newEmployerIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerIsNil = data
+		case "newEmployerNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerNotNil = data
+		case "newEmployerEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerEqualFold = data
+		case "newEmployerContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmployerContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmployerContainsFold = data
+		case "leftJob":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leftJob"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeftJob = data
+		case "leftJobNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leftJobNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeftJobNEQ = data
+		case "leftJobIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leftJobIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeftJobIsNil = data
+		case "leftJobNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leftJobNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeftJobNotNil = data
+		case "oldRegionName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionName = data
+		case "oldRegionNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameNEQ = data
+		case "oldRegionNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameIn = data
+		case "oldRegionNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameNotIn = data
+		case "oldRegionNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameGT = data
+		case "oldRegionNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameGTE = data
+		case "oldRegionNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameLT = data
+		case "oldRegionNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameLTE = data
+		case "oldRegionNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameContains = data
+		case "oldRegionNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameHasPrefix = data
+		case "oldRegionNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameHasSuffix = data
+		case "oldRegionNameIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameIsNil = data
+		case "oldRegionNameNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameNotNil = data
+		case "oldRegionNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameEqualFold = data
+		case "oldRegionNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldRegionNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldRegionNameContainsFold = data
+		case "oldEmployer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployer"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployer = data
+		case "oldEmployerNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerNEQ = data
+		case "oldEmployerIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerIn = data
+		case "oldEmployerNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerNotIn = data
+		case "oldEmployerGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerGT = data
+		case "oldEmployerGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerGTE = data
+		case "oldEmployerLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerLT = data
+		case "oldEmployerLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerLTE = data
+		case "oldEmployerContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerContains = data
+		case "oldEmployerHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerHasPrefix = data
+		case "oldEmployerHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerHasSuffix = data
+		case "oldEmployerIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerIsNil = data
+		case "oldEmployerNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerNotNil = data
+		case "oldEmployerEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerEqualFold = data
+		case "oldEmployerContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldEmployerContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldEmployerContainsFold = data
+		case "oldValidUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntil"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntil = data
+		case "oldValidUntilNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilNEQ = data
+		case "oldValidUntilIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilIn = data
+		case "oldValidUntilNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilNotIn = data
+		case "oldValidUntilGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilGT = data
+		case "oldValidUntilGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilGTE = data
+		case "oldValidUntilLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilLT = data
+		case "oldValidUntilLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilLTE = data
+		case "oldValidUntilIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilIsNil = data
+		case "oldValidUntilNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oldValidUntilNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OldValidUntilNotNil = data
+		case "newValidUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntil"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntil = data
+		case "newValidUntilNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilNEQ = data
+		case "newValidUntilIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilIn = data
+		case "newValidUntilNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilNotIn = data
+		case "newValidUntilGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilGT = data
+		case "newValidUntilGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilGTE = data
+		case "newValidUntilLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilLT = data
+		case "newValidUntilLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilLTE = data
+		case "newValidUntilIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilIsNil = data
+		case "newValidUntilNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newValidUntilNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewValidUntilNotNil = data
+		case "statement":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statement"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statement = data
+		case "statementNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementNEQ = data
+		case "statementIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementIn = data
+		case "statementNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementNotIn = data
+		case "statementGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementGT = data
+		case "statementGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementGTE = data
+		case "statementLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementLT = data
+		case "statementLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementLTE = data
+		case "statementContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementContains = data
+		case "statementHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementHasPrefix = data
+		case "statementHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementHasSuffix = data
+		case "statementIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementIsNil = data
+		case "statementNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementNotNil = data
+		case "statementEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementEqualFold = data
+		case "statementContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statementContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatementContainsFold = data
+		case "submittedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAt = data
+		case "submittedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtNEQ = data
+		case "submittedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtIn = data
+		case "submittedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtNotIn = data
+		case "submittedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtGT = data
+		case "submittedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtGTE = data
+		case "submittedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtLT = data
+		case "submittedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submittedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubmittedAtLTE = data
+		case "reviewedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAt = data
+		case "reviewedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtNEQ = data
+		case "reviewedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtIn = data
+		case "reviewedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtNotIn = data
+		case "reviewedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtGT = data
+		case "reviewedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtGTE = data
+		case "reviewedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtLT = data
+		case "reviewedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtLTE = data
+		case "reviewedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtIsNil = data
+		case "reviewedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewedAtNotNil = data
+		case "reviewerID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerID = data
+		case "reviewerIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDNEQ = data
+		case "reviewerIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDIn = data
+		case "reviewerIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDNotIn = data
+		case "reviewerIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDGT = data
+		case "reviewerIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDGTE = data
+		case "reviewerIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDLT = data
+		case "reviewerIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDLTE = data
+		case "reviewerIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDIsNil = data
+		case "reviewerIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewerIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewerIDNotNil = data
+		case "reviewReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReason = data
+		case "reviewReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonNEQ = data
+		case "reviewReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonIn = data
+		case "reviewReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonNotIn = data
+		case "reviewReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonGT = data
+		case "reviewReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonGTE = data
+		case "reviewReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonLT = data
+		case "reviewReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonLTE = data
+		case "reviewReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonContains = data
+		case "reviewReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonHasPrefix = data
+		case "reviewReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonHasSuffix = data
+		case "reviewReasonIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonIsNil = data
+		case "reviewReasonNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonNotNil = data
+		case "reviewReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonEqualFold = data
+		case "reviewReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewReasonContainsFold = data
+		case "withdrawnAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAt = data
+		case "withdrawnAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtNEQ = data
+		case "withdrawnAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtIn = data
+		case "withdrawnAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtNotIn = data
+		case "withdrawnAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtGT = data
+		case "withdrawnAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtGTE = data
+		case "withdrawnAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtLT = data
+		case "withdrawnAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtLTE = data
+		case "withdrawnAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtIsNil = data
+		case "withdrawnAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnAtNotNil = data
+		case "hasCertificate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCertificate"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasCertificate = data
+		case "hasCertificateWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCertificateWith"))
+			data, err := ec.unmarshalOCertificateWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasCertificateWith = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Context, obj any) (ent.CertificateWhereInput, error) {
+	var it ent.CertificateWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "numberContains", "numberHasPrefix", "numberHasSuffix", "numberEqualFold", "numberContainsFold", "revision", "revisionNEQ", "revisionIn", "revisionNotIn", "revisionGT", "revisionGTE", "revisionLT", "revisionLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "holderID", "holderIDNEQ", "holderIDIn", "holderIDNotIn", "holderIDGT", "holderIDGTE", "holderIDLT", "holderIDLTE", "holderName", "holderNameNEQ", "holderNameIn", "holderNameNotIn", "holderNameGT", "holderNameGTE", "holderNameLT", "holderNameLTE", "holderNameContains", "holderNameHasPrefix", "holderNameHasSuffix", "holderNameEqualFold", "holderNameContainsFold", "holderIDType", "holderIDTypeNEQ", "holderIDTypeIn", "holderIDTypeNotIn", "holderIDTypeGT", "holderIDTypeGTE", "holderIDTypeLT", "holderIDTypeLTE", "holderIDTypeContains", "holderIDTypeHasPrefix", "holderIDTypeHasSuffix", "holderIDTypeIsNil", "holderIDTypeNotNil", "holderIDTypeEqualFold", "holderIDTypeContainsFold", "holderIDMasked", "holderIDMaskedNEQ", "holderIDMaskedIn", "holderIDMaskedNotIn", "holderIDMaskedGT", "holderIDMaskedGTE", "holderIDMaskedLT", "holderIDMaskedLTE", "holderIDMaskedContains", "holderIDMaskedHasPrefix", "holderIDMaskedHasSuffix", "holderIDMaskedEqualFold", "holderIDMaskedContainsFold", "attemptID", "attemptIDNEQ", "attemptIDIn", "attemptIDNotIn", "attemptIDGT", "attemptIDGTE", "attemptIDLT", "attemptIDLTE", "enrollmentID", "enrollmentIDNEQ", "enrollmentIDIn", "enrollmentIDNotIn", "enrollmentIDGT", "enrollmentIDGTE", "enrollmentIDLT", "enrollmentIDLTE", "subjectID", "subjectIDNEQ", "subjectIDIn", "subjectIDNotIn", "subjectIDGT", "subjectIDGTE", "subjectIDLT", "subjectIDLTE", "subjectCode", "subjectCodeNEQ", "subjectCodeIn", "subjectCodeNotIn", "subjectCodeGT", "subjectCodeGTE", "subjectCodeLT", "subjectCodeLTE", "subjectCodeContains", "subjectCodeHasPrefix", "subjectCodeHasSuffix", "subjectCodeEqualFold", "subjectCodeContainsFold", "subjectName", "subjectNameNEQ", "subjectNameIn", "subjectNameNotIn", "subjectNameGT", "subjectNameGTE", "subjectNameLT", "subjectNameLTE", "subjectNameContains", "subjectNameHasPrefix", "subjectNameHasSuffix", "subjectNameEqualFold", "subjectNameContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "categoryGT", "categoryGTE", "categoryLT", "categoryLTE", "categoryContains", "categoryHasPrefix", "categoryHasSuffix", "categoryEqualFold", "categoryContainsFold", "employer", "employerNEQ", "employerIn", "employerNotIn", "employerGT", "employerGTE", "employerLT", "employerLTE", "employerContains", "employerHasPrefix", "employerHasSuffix", "employerIsNil", "employerNotNil", "employerEqualFold", "employerContainsFold", "regionCode", "regionCodeNEQ", "regionCodeIn", "regionCodeNotIn", "regionCodeGT", "regionCodeGTE", "regionCodeLT", "regionCodeLTE", "regionCodeContains", "regionCodeHasPrefix", "regionCodeHasSuffix", "regionCodeIsNil", "regionCodeNotNil", "regionCodeEqualFold", "regionCodeContainsFold", "regionName", "regionNameNEQ", "regionNameIn", "regionNameNotIn", "regionNameGT", "regionNameGTE", "regionNameLT", "regionNameLTE", "regionNameContains", "regionNameHasPrefix", "regionNameHasSuffix", "regionNameIsNil", "regionNameNotNil", "regionNameEqualFold", "regionNameContainsFold", "siteID", "siteIDNEQ", "siteIDIn", "siteIDNotIn", "siteIDGT", "siteIDGTE", "siteIDLT", "siteIDLTE", "siteName", "siteNameNEQ", "siteNameIn", "siteNameNotIn", "siteNameGT", "siteNameGTE", "siteNameLT", "siteNameLTE", "siteNameContains", "siteNameHasPrefix", "siteNameHasSuffix", "siteNameEqualFold", "siteNameContainsFold", "authority", "authorityNEQ", "authorityIn", "authorityNotIn", "authorityGT", "authorityGTE", "authorityLT", "authorityLTE", "authorityContains", "authorityHasPrefix", "authorityHasSuffix", "authorityEqualFold", "authorityContainsFold", "issuedByID", "issuedByIDNEQ", "issuedByIDIn", "issuedByIDNotIn", "issuedByIDGT", "issuedByIDGTE", "issuedByIDLT", "issuedByIDLTE", "issuedAt", "issuedAtNEQ", "issuedAtIn", "issuedAtNotIn", "issuedAtGT", "issuedAtGTE", "issuedAtLT", "issuedAtLTE", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "changedAt", "changedAtNEQ", "changedAtIn", "changedAtNotIn", "changedAtGT", "changedAtGTE", "changedAtLT", "changedAtLTE", "changedAtIsNil", "changedAtNotNil", "renewedAt", "renewedAtNEQ", "renewedAtIn", "renewedAtNotIn", "renewedAtGT", "renewedAtGTE", "renewedAtLT", "renewedAtLTE", "renewedAtIsNil", "renewedAtNotNil", "expiredAt", "expiredAtNEQ", "expiredAtIn", "expiredAtNotIn", "expiredAtGT", "expiredAtGTE", "expiredAtLT", "expiredAtLTE", "expiredAtIsNil", "expiredAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "feeCents", "feeCentsNEQ", "feeCentsIn", "feeCentsNotIn", "feeCentsGT", "feeCentsGTE", "feeCentsLT", "feeCentsLTE", "feeCentsIsNil", "feeCentsNotNil", "feeMethod", "feeMethodNEQ", "feeMethodIn", "feeMethodNotIn", "feeMethodIsNil", "feeMethodNotNil", "feePaidAt", "feePaidAtNEQ", "feePaidAtIn", "feePaidAtNotIn", "feePaidAtGT", "feePaidAtGTE", "feePaidAtLT", "feePaidAtLTE", "feePaidAtIsNil", "feePaidAtNotNil", "feeRecordedByID", "feeRecordedByIDNEQ", "feeRecordedByIDIn", "feeRecordedByIDNotIn", "feeRecordedByIDGT", "feeRecordedByIDGTE", "feeRecordedByIDLT", "feeRecordedByIDLTE", "feeRecordedByIDIsNil", "feeRecordedByIDNotNil", "collectedBy", "collectedByNEQ", "collectedByIn", "collectedByNotIn", "collectedByGT", "collectedByGTE", "collectedByLT", "collectedByLTE", "collectedByContains", "collectedByHasPrefix", "collectedByHasSuffix", "collectedByIsNil", "collectedByNotNil", "collectedByEqualFold", "collectedByContainsFold", "collectedAt", "collectedAtNEQ", "collectedAtIn", "collectedAtNotIn", "collectedAtGT", "collectedAtGTE", "collectedAtLT", "collectedAtLTE", "collectedAtIsNil", "collectedAtNotNil", "collectionRecordedByID", "collectionRecordedByIDNEQ", "collectionRecordedByIDIn", "collectionRecordedByIDNotIn", "collectionRecordedByIDGT", "collectionRecordedByIDGTE", "collectionRecordedByIDLT", "collectionRecordedByIDLTE", "collectionRecordedByIDIsNil", "collectionRecordedByIDNotNil", "hasRequests", "hasRequestsWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCertificateWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCertificateWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCertificateWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "number":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Number = data
+		case "numberNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberNEQ = data
+		case "numberIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberIn = data
+		case "numberNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberNotIn = data
+		case "numberGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberGT = data
+		case "numberGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberGTE = data
+		case "numberLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberLT = data
+		case "numberLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberLTE = data
+		case "numberContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberContains = data
+		case "numberHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberHasPrefix = data
+		case "numberHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberHasSuffix = data
+		case "numberEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberEqualFold = data
+		case "numberContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberContainsFold = data
+		case "revision":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revision"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Revision = data
+		case "revisionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionNEQ = data
+		case "revisionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionIn = data
+		case "revisionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionNotIn = data
+		case "revisionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionGT = data
+		case "revisionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionGTE = data
+		case "revisionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionLT = data
+		case "revisionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revisionLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevisionLTE = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOCertificateStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalOCertificateStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalOCertificateStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalOCertificateStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "holderID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderID = data
+		case "holderIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDNEQ = data
+		case "holderIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDIn = data
+		case "holderIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDNotIn = data
+		case "holderIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDGT = data
+		case "holderIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDGTE = data
+		case "holderIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDLT = data
+		case "holderIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDLTE = data
+		case "holderName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderName = data
+		case "holderNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameNEQ = data
+		case "holderNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameIn = data
+		case "holderNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameNotIn = data
+		case "holderNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameGT = data
+		case "holderNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameGTE = data
+		case "holderNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameLT = data
+		case "holderNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameLTE = data
+		case "holderNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameContains = data
+		case "holderNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameHasPrefix = data
+		case "holderNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameHasSuffix = data
+		case "holderNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameEqualFold = data
+		case "holderNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameContainsFold = data
+		case "holderIDType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDType = data
+		case "holderIDTypeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeNEQ = data
+		case "holderIDTypeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeIn = data
+		case "holderIDTypeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeNotIn = data
+		case "holderIDTypeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeGT = data
+		case "holderIDTypeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeGTE = data
+		case "holderIDTypeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeLT = data
+		case "holderIDTypeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeLTE = data
+		case "holderIDTypeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeContains = data
+		case "holderIDTypeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeHasPrefix = data
+		case "holderIDTypeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeHasSuffix = data
+		case "holderIDTypeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeIsNil = data
+		case "holderIDTypeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeNotNil = data
+		case "holderIDTypeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeEqualFold = data
+		case "holderIDTypeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDTypeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDTypeContainsFold = data
+		case "holderIDMasked":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMasked"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMasked = data
+		case "holderIDMaskedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedNEQ = data
+		case "holderIDMaskedIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedIn = data
+		case "holderIDMaskedNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedNotIn = data
+		case "holderIDMaskedGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedGT = data
+		case "holderIDMaskedGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedGTE = data
+		case "holderIDMaskedLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedLT = data
+		case "holderIDMaskedLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedLTE = data
+		case "holderIDMaskedContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedContains = data
+		case "holderIDMaskedHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedHasPrefix = data
+		case "holderIDMaskedHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedHasSuffix = data
+		case "holderIDMaskedEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedEqualFold = data
+		case "holderIDMaskedContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIDMaskedContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIDMaskedContainsFold = data
+		case "attemptID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptID = data
+		case "attemptIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDNEQ = data
+		case "attemptIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDIn = data
+		case "attemptIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDNotIn = data
+		case "attemptIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDGT = data
+		case "attemptIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDGTE = data
+		case "attemptIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDLT = data
+		case "attemptIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDLTE = data
+		case "enrollmentID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentID = data
+		case "enrollmentIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDNEQ = data
+		case "enrollmentIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDIn = data
+		case "enrollmentIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDNotIn = data
+		case "enrollmentIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDGT = data
+		case "enrollmentIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDGTE = data
+		case "enrollmentIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDLT = data
+		case "enrollmentIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrollmentIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrollmentIDLTE = data
+		case "subjectID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectID = data
+		case "subjectIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDNEQ = data
+		case "subjectIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDIn = data
+		case "subjectIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDNotIn = data
+		case "subjectIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDGT = data
+		case "subjectIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDGTE = data
+		case "subjectIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDLT = data
+		case "subjectIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectIDLTE = data
+		case "subjectCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCode = data
+		case "subjectCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeNEQ = data
+		case "subjectCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeIn = data
+		case "subjectCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeNotIn = data
+		case "subjectCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeGT = data
+		case "subjectCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeGTE = data
+		case "subjectCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeLT = data
+		case "subjectCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeLTE = data
+		case "subjectCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeContains = data
+		case "subjectCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeHasPrefix = data
+		case "subjectCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeHasSuffix = data
+		case "subjectCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeEqualFold = data
+		case "subjectCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectCodeContainsFold = data
+		case "subjectName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectName = data
+		case "subjectNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameNEQ = data
+		case "subjectNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameIn = data
+		case "subjectNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameNotIn = data
+		case "subjectNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameGT = data
+		case "subjectNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameGTE = data
+		case "subjectNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameLT = data
+		case "subjectNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameLTE = data
+		case "subjectNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameContains = data
+		case "subjectNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameHasPrefix = data
+		case "subjectNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameHasSuffix = data
+		case "subjectNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameEqualFold = data
+		case "subjectNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectNameContainsFold = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "categoryNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryNEQ = data
+		case "categoryIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryIn = data
+		case "categoryNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryNotIn = data
+		case "categoryGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryGT = data
+		case "categoryGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryGTE = data
+		case "categoryLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryLT = data
+		case "categoryLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryLTE = data
+		case "categoryContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryContains = data
+		case "categoryHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryHasPrefix = data
+		case "categoryHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryHasSuffix = data
+		case "categoryEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryEqualFold = data
+		case "categoryContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CategoryContainsFold = data
+		case "employer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employer"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Employer = data
+		case "employerNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerNEQ = data
+		case "employerIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerIn = data
+		case "employerNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerNotIn = data
+		case "employerGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerGT = data
+		case "employerGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerGTE = data
+		case "employerLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerLT = data
+		case "employerLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerLTE = data
+		case "employerContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerContains = data
+		case "employerHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerHasPrefix = data
+		case "employerHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerHasSuffix = data
+		case "employerIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerIsNil = data
+		case "employerNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerNotNil = data
+		case "employerEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerEqualFold = data
+		case "employerContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employerContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmployerContainsFold = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "regionCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeNEQ = data
+		case "regionCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeIn = data
+		case "regionCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeNotIn = data
+		case "regionCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeGT = data
+		case "regionCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeGTE = data
+		case "regionCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeLT = data
+		case "regionCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeLTE = data
+		case "regionCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeContains = data
+		case "regionCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeHasPrefix = data
+		case "regionCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeHasSuffix = data
+		case "regionCodeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeIsNil = data
+		case "regionCodeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeNotNil = data
+		case "regionCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeEqualFold = data
+		case "regionCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCodeContainsFold = data
+		case "regionName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionName = data
+		case "regionNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameNEQ = data
+		case "regionNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameIn = data
+		case "regionNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameNotIn = data
+		case "regionNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameGT = data
+		case "regionNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameGTE = data
+		case "regionNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameLT = data
+		case "regionNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameLTE = data
+		case "regionNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameContains = data
+		case "regionNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameHasPrefix = data
+		case "regionNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameHasSuffix = data
+		case "regionNameIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameIsNil = data
+		case "regionNameNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameNotNil = data
+		case "regionNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameEqualFold = data
+		case "regionNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionNameContainsFold = data
+		case "siteID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteID = data
+		case "siteIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDNEQ = data
+		case "siteIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDIn = data
+		case "siteIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDNotIn = data
+		case "siteIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDGT = data
+		case "siteIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDGTE = data
+		case "siteIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDLT = data
+		case "siteIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteIDLTE = data
+		case "siteName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteName = data
+		case "siteNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameNEQ = data
+		case "siteNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameIn = data
+		case "siteNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameNotIn = data
+		case "siteNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameGT = data
+		case "siteNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameGTE = data
+		case "siteNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameLT = data
+		case "siteNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameLTE = data
+		case "siteNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameContains = data
+		case "siteNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameHasPrefix = data
+		case "siteNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameHasSuffix = data
+		case "siteNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameEqualFold = data
+		case "siteNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SiteNameContainsFold = data
+		case "authority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authority"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Authority = data
+		case "authorityNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityNEQ = data
+		case "authorityIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityIn = data
+		case "authorityNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityNotIn = data
+		case "authorityGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityGT = data
+		case "authorityGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityGTE = data
+		case "authorityLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityLT = data
+		case "authorityLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityLTE = data
+		case "authorityContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityContains = data
+		case "authorityHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityHasPrefix = data
+		case "authorityHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityHasSuffix = data
+		case "authorityEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityEqualFold = data
+		case "authorityContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityContainsFold = data
+		case "issuedByID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByID = data
+		case "issuedByIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDNEQ = data
+		case "issuedByIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDIn = data
+		case "issuedByIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDNotIn = data
+		case "issuedByIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDGT = data
+		case "issuedByIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDGTE = data
+		case "issuedByIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDLT = data
+		case "issuedByIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedByIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedByIDLTE = data
+		case "issuedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAt = data
+		case "issuedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtNEQ = data
+		case "issuedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtIn = data
+		case "issuedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtNotIn = data
+		case "issuedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtGT = data
+		case "issuedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtGTE = data
+		case "issuedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtLT = data
+		case "issuedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedAtLTE = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validFromNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromNEQ = data
+		case "validFromIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromIn = data
+		case "validFromNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromNotIn = data
+		case "validFromGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromGT = data
+		case "validFromGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromGTE = data
+		case "validFromLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromLT = data
+		case "validFromLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromLTE = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "validUntilNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilNEQ = data
+		case "validUntilIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilIn = data
+		case "validUntilNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilNotIn = data
+		case "validUntilGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilGT = data
+		case "validUntilGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilGTE = data
+		case "validUntilLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilLT = data
+		case "validUntilLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilLTE = data
+		case "changedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAt = data
+		case "changedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtNEQ = data
+		case "changedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtIn = data
+		case "changedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtNotIn = data
+		case "changedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtGT = data
+		case "changedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtGTE = data
+		case "changedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtLT = data
+		case "changedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtLTE = data
+		case "changedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtIsNil = data
+		case "changedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangedAtNotNil = data
+		case "renewedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAt = data
+		case "renewedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtNEQ = data
+		case "renewedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtIn = data
+		case "renewedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtNotIn = data
+		case "renewedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtGT = data
+		case "renewedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtGTE = data
+		case "renewedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtLT = data
+		case "renewedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtLTE = data
+		case "renewedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtIsNil = data
+		case "renewedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewedAtNotNil = data
+		case "expiredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAt = data
+		case "expiredAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtNEQ = data
+		case "expiredAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtIn = data
+		case "expiredAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtNotIn = data
+		case "expiredAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtGT = data
+		case "expiredAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtGTE = data
+		case "expiredAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtLT = data
+		case "expiredAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtLTE = data
+		case "expiredAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtIsNil = data
+		case "expiredAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiredAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiredAtNotNil = data
+		case "cancelledAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAt = data
+		case "cancelledAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtNEQ = data
+		case "cancelledAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtIn = data
+		case "cancelledAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtNotIn = data
+		case "cancelledAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtGT = data
+		case "cancelledAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtGTE = data
+		case "cancelledAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtLT = data
+		case "cancelledAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtLTE = data
+		case "cancelledAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtIsNil = data
+		case "cancelledAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelledAtNotNil = data
+		case "feeCents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCents"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCents = data
+		case "feeCentsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsNEQ = data
+		case "feeCentsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsIn = data
+		case "feeCentsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsNotIn = data
+		case "feeCentsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsGT = data
+		case "feeCentsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsGTE = data
+		case "feeCentsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsLT = data
+		case "feeCentsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsLTE = data
+		case "feeCentsIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsIsNil = data
+		case "feeCentsNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeCentsNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeCentsNotNil = data
+		case "feeMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeMethod"))
+			data, err := ec.unmarshalOCertificateFeeMethod2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeMethod = data
+		case "feeMethodNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeMethodNEQ"))
+			data, err := ec.unmarshalOCertificateFeeMethod2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeMethodNEQ = data
+		case "feeMethodIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeMethodIn"))
+			data, err := ec.unmarshalOCertificateFeeMethod2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethodᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeMethodIn = data
+		case "feeMethodNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeMethodNotIn"))
+			data, err := ec.unmarshalOCertificateFeeMethod2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethodᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeMethodNotIn = data
+		case "feeMethodIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeMethodIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeMethodIsNil = data
+		case "feeMethodNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeMethodNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeMethodNotNil = data
+		case "feePaidAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAt = data
+		case "feePaidAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtNEQ = data
+		case "feePaidAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtIn = data
+		case "feePaidAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtNotIn = data
+		case "feePaidAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtGT = data
+		case "feePaidAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtGTE = data
+		case "feePaidAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtLT = data
+		case "feePaidAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtLTE = data
+		case "feePaidAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtIsNil = data
+		case "feePaidAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePaidAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePaidAtNotNil = data
+		case "feeRecordedByID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByID = data
+		case "feeRecordedByIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDNEQ = data
+		case "feeRecordedByIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDIn = data
+		case "feeRecordedByIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDNotIn = data
+		case "feeRecordedByIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDGT = data
+		case "feeRecordedByIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDGTE = data
+		case "feeRecordedByIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDLT = data
+		case "feeRecordedByIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDLTE = data
+		case "feeRecordedByIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDIsNil = data
+		case "feeRecordedByIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeRecordedByIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeRecordedByIDNotNil = data
+		case "collectedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedBy = data
+		case "collectedByNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByNEQ = data
+		case "collectedByIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByIn = data
+		case "collectedByNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByNotIn = data
+		case "collectedByGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByGT = data
+		case "collectedByGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByGTE = data
+		case "collectedByLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByLT = data
+		case "collectedByLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByLTE = data
+		case "collectedByContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByContains = data
+		case "collectedByHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByHasPrefix = data
+		case "collectedByHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByHasSuffix = data
+		case "collectedByIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByIsNil = data
+		case "collectedByNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByNotNil = data
+		case "collectedByEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByEqualFold = data
+		case "collectedByContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedByContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedByContainsFold = data
+		case "collectedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAt = data
+		case "collectedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtNEQ = data
+		case "collectedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtIn = data
+		case "collectedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtNotIn = data
+		case "collectedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtGT = data
+		case "collectedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtGTE = data
+		case "collectedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtLT = data
+		case "collectedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtLTE = data
+		case "collectedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtIsNil = data
+		case "collectedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectedAtNotNil = data
+		case "collectionRecordedByID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByID = data
+		case "collectionRecordedByIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDNEQ = data
+		case "collectionRecordedByIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDIn = data
+		case "collectionRecordedByIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDNotIn = data
+		case "collectionRecordedByIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDGT = data
+		case "collectionRecordedByIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDGTE = data
+		case "collectionRecordedByIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDLT = data
+		case "collectionRecordedByIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDLTE = data
+		case "collectionRecordedByIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDIsNil = data
+		case "collectionRecordedByIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collectionRecordedByIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CollectionRecordedByIDNotNil = data
+		case "hasRequests":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRequests"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRequests = data
+		case "hasRequestsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRequestsWith"))
+			data, err := ec.unmarshalOCertificateRequestWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRequestsWith = data
 		}
 	}
 	return it, nil
@@ -32275,6 +38736,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._CheckIn(ctx, sel, obj)
+	case *ent.CertificateRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CertificateRequest(ctx, sel, obj)
+	case *ent.Certificate:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Certificate(ctx, sel, obj)
 	case *ent.AuditLog:
 		if obj == nil {
 			return graphql.Null
@@ -33093,6 +39564,625 @@ func (ec *executionContext) _AuditLogEdge(ctx context.Context, sel ast.Selection
 			}
 		case "cursor":
 			out.Values[i] = ec._AuditLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateImplementors = []string{"Certificate", "Node"}
+
+func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionSet, obj *ent.Certificate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Certificate")
+		case "id":
+			out.Values[i] = ec._Certificate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Certificate_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Certificate_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.Values[i] = ec._Certificate_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revision":
+			out.Values[i] = ec._Certificate_revision(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Certificate_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holderID":
+			out.Values[i] = ec._Certificate_holderID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holderName":
+			out.Values[i] = ec._Certificate_holderName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holderIDType":
+			out.Values[i] = ec._Certificate_holderIDType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holderIDMasked":
+			out.Values[i] = ec._Certificate_holderIDMasked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attemptID":
+			out.Values[i] = ec._Certificate_attemptID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enrollmentID":
+			out.Values[i] = ec._Certificate_enrollmentID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subjectID":
+			out.Values[i] = ec._Certificate_subjectID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subjectCode":
+			out.Values[i] = ec._Certificate_subjectCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subjectName":
+			out.Values[i] = ec._Certificate_subjectName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.Values[i] = ec._Certificate_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "employer":
+			out.Values[i] = ec._Certificate_employer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "regionCode":
+			out.Values[i] = ec._Certificate_regionCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "regionName":
+			out.Values[i] = ec._Certificate_regionName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "siteID":
+			out.Values[i] = ec._Certificate_siteID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "siteName":
+			out.Values[i] = ec._Certificate_siteName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "authority":
+			out.Values[i] = ec._Certificate_authority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedByID":
+			out.Values[i] = ec._Certificate_issuedByID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedAt":
+			out.Values[i] = ec._Certificate_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validFrom":
+			out.Values[i] = ec._Certificate_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._Certificate_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "changedAt":
+			out.Values[i] = ec._Certificate_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "renewedAt":
+			out.Values[i] = ec._Certificate_renewedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiredAt":
+			out.Values[i] = ec._Certificate_expiredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._Certificate_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "feeCents":
+			out.Values[i] = ec._Certificate_feeCents(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "feeMethod":
+			out.Values[i] = ec._Certificate_feeMethod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "feePaidAt":
+			out.Values[i] = ec._Certificate_feePaidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "feeRecordedByID":
+			out.Values[i] = ec._Certificate_feeRecordedByID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "collectedBy":
+			out.Values[i] = ec._Certificate_collectedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "collectedAt":
+			out.Values[i] = ec._Certificate_collectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "collectionRecordedByID":
+			out.Values[i] = ec._Certificate_collectionRecordedByID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Certificate_requests(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateConnectionImplementors = []string{"CertificateConnection"}
+
+func (ec *executionContext) _CertificateConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CertificateConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateConnection")
+		case "edges":
+			out.Values[i] = ec._CertificateConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CertificateConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CertificateConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateEdgeImplementors = []string{"CertificateEdge"}
+
+func (ec *executionContext) _CertificateEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CertificateEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateEdge")
+		case "node":
+			out.Values[i] = ec._CertificateEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CertificateEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateRequestImplementors = []string{"CertificateRequest", "Node"}
+
+func (ec *executionContext) _CertificateRequest(ctx context.Context, sel ast.SelectionSet, obj *ent.CertificateRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateRequest")
+		case "id":
+			out.Values[i] = ec._CertificateRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._CertificateRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._CertificateRequest_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificateID":
+			out.Values[i] = ec._CertificateRequest_certificateID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holderID":
+			out.Values[i] = ec._CertificateRequest_holderID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "siteID":
+			out.Values[i] = ec._CertificateRequest_siteID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._CertificateRequest_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._CertificateRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newRegionCode":
+			out.Values[i] = ec._CertificateRequest_newRegionCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newRegionName":
+			out.Values[i] = ec._CertificateRequest_newRegionName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newEmployer":
+			out.Values[i] = ec._CertificateRequest_newEmployer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "leftJob":
+			out.Values[i] = ec._CertificateRequest_leftJob(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldRegionName":
+			out.Values[i] = ec._CertificateRequest_oldRegionName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldEmployer":
+			out.Values[i] = ec._CertificateRequest_oldEmployer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldValidUntil":
+			out.Values[i] = ec._CertificateRequest_oldValidUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newValidUntil":
+			out.Values[i] = ec._CertificateRequest_newValidUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statement":
+			out.Values[i] = ec._CertificateRequest_statement(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedAt":
+			out.Values[i] = ec._CertificateRequest_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewedAt":
+			out.Values[i] = ec._CertificateRequest_reviewedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewerID":
+			out.Values[i] = ec._CertificateRequest_reviewerID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewReason":
+			out.Values[i] = ec._CertificateRequest_reviewReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withdrawnAt":
+			out.Values[i] = ec._CertificateRequest_withdrawnAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificate":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CertificateRequest_certificate(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateRequestConnectionImplementors = []string{"CertificateRequestConnection"}
+
+func (ec *executionContext) _CertificateRequestConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CertificateRequestConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateRequestConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateRequestConnection")
+		case "edges":
+			out.Values[i] = ec._CertificateRequestConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CertificateRequestConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CertificateRequestConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateRequestEdgeImplementors = []string{"CertificateRequestEdge"}
+
+func (ec *executionContext) _CertificateRequestEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CertificateRequestEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateRequestEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateRequestEdge")
+		case "node":
+			out.Values[i] = ec._CertificateRequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CertificateRequestEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35578,6 +42668,44 @@ func (ec *executionContext) _PaperTemplate(ctx context.Context, sel ast.Selectio
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rules":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaperTemplate_rules(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -36413,6 +43541,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "certificates":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_certificates(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "certificateRequests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_certificateRequests(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "enrollments":
 			field := field
 
@@ -36908,6 +44080,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_companyInvoiceProfile(ctx, field)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "attemptEvidence":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_attemptEvidence(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myProctorSessions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myProctorSessions(ctx, field)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -38899,6 +46115,128 @@ func (ec *executionContext) marshalNCandidateType2githubᚗcomᚋkaowuᚋkaowu�
 	return v
 }
 
+func (ec *executionContext) marshalNCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Certificate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCertificateConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CertificateConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCertificateFeeMethod2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx context.Context, v any) (certificate.FeeMethod, error) {
+	var res certificate.FeeMethod
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateFeeMethod2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx context.Context, sel ast.SelectionSet, v certificate.FeeMethod) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCertificateOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateOrderField(ctx context.Context, v any) (*ent.CertificateOrderField, error) {
+	var res = new(ent.CertificateOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNCertificateRequest2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequest(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequest) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CertificateRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCertificateRequestConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequestConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CertificateRequestConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCertificateRequestKind2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx context.Context, v any) (certificaterequest.Kind, error) {
+	var res certificaterequest.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateRequestKind2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx context.Context, sel ast.SelectionSet, v certificaterequest.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCertificateRequestOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestOrderField(ctx context.Context, v any) (*ent.CertificateRequestOrderField, error) {
+	var res = new(ent.CertificateRequestOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateRequestOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequestOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNCertificateRequestStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx context.Context, v any) (certificaterequest.Status, error) {
+	var res certificaterequest.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateRequestStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx context.Context, sel ast.SelectionSet, v certificaterequest.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCertificateRequestWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInput(ctx context.Context, v any) (*ent.CertificateRequestWhereInput, error) {
+	res, err := ec.unmarshalInputCertificateRequestWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCertificateStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx context.Context, v any) (certificate.Status, error) {
+	var res certificate.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx context.Context, sel ast.SelectionSet, v certificate.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCertificateWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInput(ctx context.Context, v any) (*ent.CertificateWhereInput, error) {
+	res, err := ec.unmarshalInputCertificateWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCheckIn2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCheckIn(ctx context.Context, sel ast.SelectionSet, v *ent.CheckIn) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -39340,6 +46678,16 @@ func (ec *executionContext) unmarshalNPaperKind2githubᚗcomᚋkaowuᚋkaowuᚋe
 
 func (ec *executionContext) marshalNPaperKind2githubᚗcomᚋkaowuᚋkaowuᚋentᚋpapertemplateᚐKind(ctx context.Context, sel ast.SelectionSet, v papertemplate.Kind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNPaperTemplate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaperTemplate(ctx context.Context, sel ast.SelectionSet, v *ent.PaperTemplate) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaperTemplate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPaperTemplateConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaperTemplateConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PaperTemplateConnection) graphql.Marshaler {
@@ -40457,6 +47805,353 @@ func (ec *executionContext) marshalOCandidateType2ᚖgithubᚗcomᚋkaowuᚋkaow
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Certificate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCertificateEdge2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CertificateEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCertificateEdge2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCertificateEdge2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateEdge(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CertificateEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCertificateFeeMethod2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethodᚄ(ctx context.Context, v any) ([]certificate.FeeMethod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]certificate.FeeMethod, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateFeeMethod2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCertificateFeeMethod2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.FeeMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateFeeMethod2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCertificateFeeMethod2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx context.Context, v any) (*certificate.FeeMethod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(certificate.FeeMethod)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCertificateFeeMethod2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐFeeMethod(ctx context.Context, sel ast.SelectionSet, v *certificate.FeeMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCertificateOrder2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateOrder(ctx context.Context, v any) (*ent.CertificateOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCertificateOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCertificateRequest2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.CertificateRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateRequest2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCertificateRequest2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequest(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CertificateRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCertificateRequestEdge2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CertificateRequestEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCertificateRequestEdge2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCertificateRequestEdge2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestEdge(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequestEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CertificateRequestEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestKind2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKindᚄ(ctx context.Context, v any) ([]certificaterequest.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]certificaterequest.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateRequestKind2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCertificateRequestKind2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []certificaterequest.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateRequestKind2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestKind2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx context.Context, v any) (*certificaterequest.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(certificaterequest.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCertificateRequestKind2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐKind(ctx context.Context, sel ast.SelectionSet, v *certificaterequest.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestOrder2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestOrder(ctx context.Context, v any) (*ent.CertificateRequestOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCertificateRequestOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatusᚄ(ctx context.Context, v any) ([]certificaterequest.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]certificaterequest.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateRequestStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCertificateRequestStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []certificaterequest.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateRequestStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx context.Context, v any) (*certificaterequest.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(certificaterequest.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCertificateRequestStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificaterequestᚐStatus(ctx context.Context, sel ast.SelectionSet, v *certificaterequest.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInputᚄ(ctx context.Context, v any) ([]*ent.CertificateRequestWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CertificateRequestWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateRequestWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCertificateRequestWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestWhereInput(ctx context.Context, v any) (*ent.CertificateRequestWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCertificateRequestWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCertificateStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatusᚄ(ctx context.Context, v any) ([]certificate.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]certificate.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCertificateStatus2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateStatus2githubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCertificateStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx context.Context, v any) (*certificate.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(certificate.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCertificateStatus2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚋcertificateᚐStatus(ctx context.Context, sel ast.SelectionSet, v *certificate.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCertificateWhereInput2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInputᚄ(ctx context.Context, v any) ([]*ent.CertificateWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CertificateWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCertificateWhereInput2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateWhereInput(ctx context.Context, v any) (*ent.CertificateWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCertificateWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCheckIn2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCheckIn(ctx context.Context, sel ast.SelectionSet, v *ent.CheckIn) graphql.Marshaler {

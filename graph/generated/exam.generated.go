@@ -872,6 +872,29 @@ func (ec *executionContext) fieldContext_PhonePairing_qrPayload(_ context.Contex
 	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _PhonePairing_qrImage(ctx context.Context, field graphql.CollectedField, obj *model.PhonePairing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PhonePairing_qrImage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRImage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PhonePairing_qrImage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _ProctorAssignment_id(ctx context.Context, field graphql.CollectedField, obj *ent.ProctorAssignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1768,6 +1791,11 @@ func (ec *executionContext) _PhonePairing(ctx context.Context, sel ast.Selection
 			}
 		case "qrPayload":
 			out.Values[i] = ec._PhonePairing_qrPayload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrImage":
+			out.Values[i] = ec._PhonePairing_qrImage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -28,8 +28,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Attachment() AttachmentResolver
 	Enrollment() EnrollmentResolver
+	EvidenceBreak() EvidenceBreakResolver
 	ExamSession() ExamSessionResolver
 	Mutation() MutationResolver
+	PaperTemplate() PaperTemplateResolver
 	Query() QueryResolver
 	Session() SessionResolver
 	Subscription() SubscriptionResolver
@@ -133,6 +135,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AttemptEvidence struct {
+		FirstBroken func(childComplexity int) int
+		Head        func(childComplexity int) int
+		Items       func(childComplexity int) int
+		OK          func(childComplexity int) int
+		Records     func(childComplexity int) int
+	}
+
 	AttemptState struct {
 		Answers          func(childComplexity int) int
 		Attempt          func(childComplexity int) int
@@ -174,6 +184,95 @@ type ComplexityRoot struct {
 		ExpiresAt func(childComplexity int) int
 		Image     func(childComplexity int) int
 		Key       func(childComplexity int) int
+	}
+
+	Certificate struct {
+		AttemptID              func(childComplexity int) int
+		Authority              func(childComplexity int) int
+		CancelledAt            func(childComplexity int) int
+		Category               func(childComplexity int) int
+		ChangedAt              func(childComplexity int) int
+		CollectedAt            func(childComplexity int) int
+		CollectedBy            func(childComplexity int) int
+		CollectionRecordedByID func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		Employer               func(childComplexity int) int
+		EnrollmentID           func(childComplexity int) int
+		ExpiredAt              func(childComplexity int) int
+		FeeCents               func(childComplexity int) int
+		FeeMethod              func(childComplexity int) int
+		FeePaidAt              func(childComplexity int) int
+		FeeRecordedByID        func(childComplexity int) int
+		HolderID               func(childComplexity int) int
+		HolderIDMasked         func(childComplexity int) int
+		HolderIDType           func(childComplexity int) int
+		HolderName             func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		IssuedAt               func(childComplexity int) int
+		IssuedByID             func(childComplexity int) int
+		Number                 func(childComplexity int) int
+		RegionCode             func(childComplexity int) int
+		RegionName             func(childComplexity int) int
+		RenewedAt              func(childComplexity int) int
+		Requests               func(childComplexity int) int
+		Revision               func(childComplexity int) int
+		SiteID                 func(childComplexity int) int
+		SiteName               func(childComplexity int) int
+		Status                 func(childComplexity int) int
+		SubjectCode            func(childComplexity int) int
+		SubjectID              func(childComplexity int) int
+		SubjectName            func(childComplexity int) int
+		UpdatedAt              func(childComplexity int) int
+		ValidFrom              func(childComplexity int) int
+		ValidUntil             func(childComplexity int) int
+	}
+
+	CertificateConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CertificateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CertificateRequest struct {
+		Certificate   func(childComplexity int) int
+		CertificateID func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		HolderID      func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		LeftJob       func(childComplexity int) int
+		NewEmployer   func(childComplexity int) int
+		NewRegionCode func(childComplexity int) int
+		NewRegionName func(childComplexity int) int
+		NewValidUntil func(childComplexity int) int
+		OldEmployer   func(childComplexity int) int
+		OldRegionName func(childComplexity int) int
+		OldValidUntil func(childComplexity int) int
+		ReviewReason  func(childComplexity int) int
+		ReviewedAt    func(childComplexity int) int
+		ReviewerID    func(childComplexity int) int
+		SiteID        func(childComplexity int) int
+		Statement     func(childComplexity int) int
+		Status        func(childComplexity int) int
+		SubmittedAt   func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		WithdrawnAt   func(childComplexity int) int
+	}
+
+	CertificateRequestConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CertificateRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CheckIn struct {
@@ -253,6 +352,22 @@ type ComplexityRoot struct {
 	EnrollmentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	EvidenceBreak struct {
+		Detail func(childComplexity int) int
+		Reason func(childComplexity int) int
+		Seq    func(childComplexity int) int
+	}
+
+	EvidenceItem struct {
+		ActorID     func(childComplexity int) int
+		At          func(childComplexity int) int
+		Data        func(childComplexity int) int
+		Hash        func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Seq         func(childComplexity int) int
+		SnapshotURL func(childComplexity int) int
 	}
 
 	EvidenceRecord struct {
@@ -411,6 +526,7 @@ type ComplexityRoot struct {
 		EnrollStaff            func(childComplexity int, input model.EnrollStaffInput) int
 		EnterPracticalScore    func(childComplexity int, attemptID int, score int) int
 		FlagAttempt            func(childComplexity int, attemptID int, flagged bool, note *string) int
+		ImportQuestions        func(childComplexity int, subjectID int, file graphql.Upload) int
 		Login                  func(childComplexity int, input model.LoginInput) int
 		Logout                 func(childComplexity int) int
 		ManualAssignCandidates func(childComplexity int, input model.ManualAssignInput) int
@@ -437,6 +553,7 @@ type ComplexityRoot struct {
 		ReviewTraining         func(childComplexity int, id int, approve bool, reason *string) int
 		SaveAnswer             func(childComplexity int, input exam.SaveInput) int
 		SaveInvoiceProfile     func(childComplexity int, input model.SaveInvoiceProfileInput) int
+		SavePaperTemplate      func(childComplexity int, input model.PaperTemplateInput) int
 		SetAccountDisabled     func(childComplexity int, id int, disabled bool) int
 		StartAttempt           func(childComplexity int, input exam.StartInput) int
 		StartOnlinePayment     func(childComplexity int, enrollmentIDs []int) int
@@ -537,6 +654,13 @@ type ComplexityRoot struct {
 		Type       func(childComplexity int) int
 	}
 
+	PaperRule struct {
+		Category func(childComplexity int) int
+		Count    func(childComplexity int) int
+		Points   func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	PaperTemplate struct {
 		Active          func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
@@ -545,6 +669,7 @@ type ComplexityRoot struct {
 		Kind            func(childComplexity int) int
 		Name            func(childComplexity int) int
 		PassMark        func(childComplexity int) int
+		Rules           func(childComplexity int) int
 		Subject         func(childComplexity int) int
 		SubjectID       func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
@@ -600,6 +725,7 @@ type ComplexityRoot struct {
 
 	PhonePairing struct {
 		ExpiresAt func(childComplexity int) int
+		QRImage   func(childComplexity int) int
 		QRPayload func(childComplexity int) int
 		Token     func(childComplexity int) int
 	}
@@ -657,9 +783,12 @@ type ComplexityRoot struct {
 		Announcements             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
 		AttachmentURL             func(childComplexity int, id int) int
 		AttachmentsOf             func(childComplexity int, userID int) int
+		AttemptEvidence           func(childComplexity int, attemptID int, afterSeq *int, limit *int) int
 		AttemptState              func(childComplexity int, id int) int
 		Attempts                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) int
 		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		CertificateRequests       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateRequestOrder, where *ent.CertificateRequestWhereInput) int
+		Certificates              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
 		CompanyInvoiceProfile     func(childComplexity int, organizationID int) int
 		Enrollments               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
 		Ethnicities               func(childComplexity int) int
@@ -670,6 +799,7 @@ type ComplexityRoot struct {
 		MyAttachments             func(childComplexity int) int
 		MyEnrollments             func(childComplexity int) int
 		MyInvoiceProfile          func(childComplexity int) int
+		MyProctorSessions         func(childComplexity int) int
 		MyProfile                 func(childComplexity int) int
 		MyResults                 func(childComplexity int) int
 		MySessions                func(childComplexity int) int
@@ -718,6 +848,10 @@ type ComplexityRoot struct {
 	QuestionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	QuestionImport struct {
+		Created func(childComplexity int) int
 	}
 
 	Region struct {
@@ -1336,6 +1470,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AttemptEdge.Node(childComplexity), true
 
+	case "AttemptEvidence.firstBroken":
+		if e.ComplexityRoot.AttemptEvidence.FirstBroken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEvidence.FirstBroken(childComplexity), true
+	case "AttemptEvidence.head":
+		if e.ComplexityRoot.AttemptEvidence.Head == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEvidence.Head(childComplexity), true
+	case "AttemptEvidence.items":
+		if e.ComplexityRoot.AttemptEvidence.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEvidence.Items(childComplexity), true
+	case "AttemptEvidence.ok":
+		if e.ComplexityRoot.AttemptEvidence.OK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEvidence.OK(childComplexity), true
+	case "AttemptEvidence.records":
+		if e.ComplexityRoot.AttemptEvidence.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptEvidence.Records(childComplexity), true
+
 	case "AttemptState.answers":
 		if e.ComplexityRoot.AttemptState.Answers == nil {
 			break
@@ -1508,6 +1673,438 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaptchaChallenge.Key(childComplexity), true
+
+	case "Certificate.attemptID":
+		if e.ComplexityRoot.Certificate.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.AttemptID(childComplexity), true
+	case "Certificate.authority":
+		if e.ComplexityRoot.Certificate.Authority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Authority(childComplexity), true
+	case "Certificate.cancelledAt":
+		if e.ComplexityRoot.Certificate.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.CancelledAt(childComplexity), true
+	case "Certificate.category":
+		if e.ComplexityRoot.Certificate.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Category(childComplexity), true
+	case "Certificate.changedAt":
+		if e.ComplexityRoot.Certificate.ChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ChangedAt(childComplexity), true
+	case "Certificate.collectedAt":
+		if e.ComplexityRoot.Certificate.CollectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.CollectedAt(childComplexity), true
+	case "Certificate.collectedBy":
+		if e.ComplexityRoot.Certificate.CollectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.CollectedBy(childComplexity), true
+	case "Certificate.collectionRecordedByID":
+		if e.ComplexityRoot.Certificate.CollectionRecordedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.CollectionRecordedByID(childComplexity), true
+	case "Certificate.createdAt":
+		if e.ComplexityRoot.Certificate.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.CreatedAt(childComplexity), true
+	case "Certificate.employer":
+		if e.ComplexityRoot.Certificate.Employer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Employer(childComplexity), true
+	case "Certificate.enrollmentID":
+		if e.ComplexityRoot.Certificate.EnrollmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.EnrollmentID(childComplexity), true
+	case "Certificate.expiredAt":
+		if e.ComplexityRoot.Certificate.ExpiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ExpiredAt(childComplexity), true
+	case "Certificate.feeCents":
+		if e.ComplexityRoot.Certificate.FeeCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.FeeCents(childComplexity), true
+	case "Certificate.feeMethod":
+		if e.ComplexityRoot.Certificate.FeeMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.FeeMethod(childComplexity), true
+	case "Certificate.feePaidAt":
+		if e.ComplexityRoot.Certificate.FeePaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.FeePaidAt(childComplexity), true
+	case "Certificate.feeRecordedByID":
+		if e.ComplexityRoot.Certificate.FeeRecordedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.FeeRecordedByID(childComplexity), true
+	case "Certificate.holderID":
+		if e.ComplexityRoot.Certificate.HolderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.HolderID(childComplexity), true
+	case "Certificate.holderIDMasked":
+		if e.ComplexityRoot.Certificate.HolderIDMasked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.HolderIDMasked(childComplexity), true
+	case "Certificate.holderIDType":
+		if e.ComplexityRoot.Certificate.HolderIDType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.HolderIDType(childComplexity), true
+	case "Certificate.holderName":
+		if e.ComplexityRoot.Certificate.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.HolderName(childComplexity), true
+	case "Certificate.id":
+		if e.ComplexityRoot.Certificate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ID(childComplexity), true
+	case "Certificate.issuedAt":
+		if e.ComplexityRoot.Certificate.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.IssuedAt(childComplexity), true
+	case "Certificate.issuedByID":
+		if e.ComplexityRoot.Certificate.IssuedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.IssuedByID(childComplexity), true
+	case "Certificate.number":
+		if e.ComplexityRoot.Certificate.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Number(childComplexity), true
+	case "Certificate.regionCode":
+		if e.ComplexityRoot.Certificate.RegionCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RegionCode(childComplexity), true
+	case "Certificate.regionName":
+		if e.ComplexityRoot.Certificate.RegionName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RegionName(childComplexity), true
+	case "Certificate.renewedAt":
+		if e.ComplexityRoot.Certificate.RenewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RenewedAt(childComplexity), true
+	case "Certificate.requests":
+		if e.ComplexityRoot.Certificate.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Requests(childComplexity), true
+	case "Certificate.revision":
+		if e.ComplexityRoot.Certificate.Revision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Revision(childComplexity), true
+	case "Certificate.siteID":
+		if e.ComplexityRoot.Certificate.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SiteID(childComplexity), true
+	case "Certificate.siteName":
+		if e.ComplexityRoot.Certificate.SiteName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SiteName(childComplexity), true
+	case "Certificate.status":
+		if e.ComplexityRoot.Certificate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Status(childComplexity), true
+	case "Certificate.subjectCode":
+		if e.ComplexityRoot.Certificate.SubjectCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SubjectCode(childComplexity), true
+	case "Certificate.subjectID":
+		if e.ComplexityRoot.Certificate.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SubjectID(childComplexity), true
+	case "Certificate.subjectName":
+		if e.ComplexityRoot.Certificate.SubjectName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SubjectName(childComplexity), true
+	case "Certificate.updatedAt":
+		if e.ComplexityRoot.Certificate.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.UpdatedAt(childComplexity), true
+	case "Certificate.validFrom":
+		if e.ComplexityRoot.Certificate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ValidFrom(childComplexity), true
+	case "Certificate.validUntil":
+		if e.ComplexityRoot.Certificate.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ValidUntil(childComplexity), true
+
+	case "CertificateConnection.edges":
+		if e.ComplexityRoot.CertificateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateConnection.Edges(childComplexity), true
+	case "CertificateConnection.pageInfo":
+		if e.ComplexityRoot.CertificateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateConnection.PageInfo(childComplexity), true
+	case "CertificateConnection.totalCount":
+		if e.ComplexityRoot.CertificateConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateConnection.TotalCount(childComplexity), true
+
+	case "CertificateEdge.cursor":
+		if e.ComplexityRoot.CertificateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateEdge.Cursor(childComplexity), true
+	case "CertificateEdge.node":
+		if e.ComplexityRoot.CertificateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateEdge.Node(childComplexity), true
+
+	case "CertificateRequest.certificate":
+		if e.ComplexityRoot.CertificateRequest.Certificate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.Certificate(childComplexity), true
+	case "CertificateRequest.certificateID":
+		if e.ComplexityRoot.CertificateRequest.CertificateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.CertificateID(childComplexity), true
+	case "CertificateRequest.createdAt":
+		if e.ComplexityRoot.CertificateRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.CreatedAt(childComplexity), true
+	case "CertificateRequest.holderID":
+		if e.ComplexityRoot.CertificateRequest.HolderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.HolderID(childComplexity), true
+	case "CertificateRequest.id":
+		if e.ComplexityRoot.CertificateRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.ID(childComplexity), true
+	case "CertificateRequest.kind":
+		if e.ComplexityRoot.CertificateRequest.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.Kind(childComplexity), true
+	case "CertificateRequest.leftJob":
+		if e.ComplexityRoot.CertificateRequest.LeftJob == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.LeftJob(childComplexity), true
+	case "CertificateRequest.newEmployer":
+		if e.ComplexityRoot.CertificateRequest.NewEmployer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.NewEmployer(childComplexity), true
+	case "CertificateRequest.newRegionCode":
+		if e.ComplexityRoot.CertificateRequest.NewRegionCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.NewRegionCode(childComplexity), true
+	case "CertificateRequest.newRegionName":
+		if e.ComplexityRoot.CertificateRequest.NewRegionName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.NewRegionName(childComplexity), true
+	case "CertificateRequest.newValidUntil":
+		if e.ComplexityRoot.CertificateRequest.NewValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.NewValidUntil(childComplexity), true
+	case "CertificateRequest.oldEmployer":
+		if e.ComplexityRoot.CertificateRequest.OldEmployer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.OldEmployer(childComplexity), true
+	case "CertificateRequest.oldRegionName":
+		if e.ComplexityRoot.CertificateRequest.OldRegionName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.OldRegionName(childComplexity), true
+	case "CertificateRequest.oldValidUntil":
+		if e.ComplexityRoot.CertificateRequest.OldValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.OldValidUntil(childComplexity), true
+	case "CertificateRequest.reviewReason":
+		if e.ComplexityRoot.CertificateRequest.ReviewReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.ReviewReason(childComplexity), true
+	case "CertificateRequest.reviewedAt":
+		if e.ComplexityRoot.CertificateRequest.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.ReviewedAt(childComplexity), true
+	case "CertificateRequest.reviewerID":
+		if e.ComplexityRoot.CertificateRequest.ReviewerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.ReviewerID(childComplexity), true
+	case "CertificateRequest.siteID":
+		if e.ComplexityRoot.CertificateRequest.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.SiteID(childComplexity), true
+	case "CertificateRequest.statement":
+		if e.ComplexityRoot.CertificateRequest.Statement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.Statement(childComplexity), true
+	case "CertificateRequest.status":
+		if e.ComplexityRoot.CertificateRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.Status(childComplexity), true
+	case "CertificateRequest.submittedAt":
+		if e.ComplexityRoot.CertificateRequest.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.SubmittedAt(childComplexity), true
+	case "CertificateRequest.updatedAt":
+		if e.ComplexityRoot.CertificateRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.UpdatedAt(childComplexity), true
+	case "CertificateRequest.withdrawnAt":
+		if e.ComplexityRoot.CertificateRequest.WithdrawnAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.WithdrawnAt(childComplexity), true
+
+	case "CertificateRequestConnection.edges":
+		if e.ComplexityRoot.CertificateRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequestConnection.Edges(childComplexity), true
+	case "CertificateRequestConnection.pageInfo":
+		if e.ComplexityRoot.CertificateRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequestConnection.PageInfo(childComplexity), true
+	case "CertificateRequestConnection.totalCount":
+		if e.ComplexityRoot.CertificateRequestConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequestConnection.TotalCount(childComplexity), true
+
+	case "CertificateRequestEdge.cursor":
+		if e.ComplexityRoot.CertificateRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequestEdge.Cursor(childComplexity), true
+	case "CertificateRequestEdge.node":
+		if e.ComplexityRoot.CertificateRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequestEdge.Node(childComplexity), true
 
 	case "CheckIn.checkedInAt":
 		if e.ComplexityRoot.CheckIn.CheckedInAt == nil {
@@ -1863,6 +2460,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EnrollmentEdge.Node(childComplexity), true
+
+	case "EvidenceBreak.detail":
+		if e.ComplexityRoot.EvidenceBreak.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBreak.Detail(childComplexity), true
+	case "EvidenceBreak.reason":
+		if e.ComplexityRoot.EvidenceBreak.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBreak.Reason(childComplexity), true
+	case "EvidenceBreak.seq":
+		if e.ComplexityRoot.EvidenceBreak.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBreak.Seq(childComplexity), true
+
+	case "EvidenceItem.actorID":
+		if e.ComplexityRoot.EvidenceItem.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.ActorID(childComplexity), true
+	case "EvidenceItem.at":
+		if e.ComplexityRoot.EvidenceItem.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.At(childComplexity), true
+	case "EvidenceItem.data":
+		if e.ComplexityRoot.EvidenceItem.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.Data(childComplexity), true
+	case "EvidenceItem.hash":
+		if e.ComplexityRoot.EvidenceItem.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.Hash(childComplexity), true
+	case "EvidenceItem.kind":
+		if e.ComplexityRoot.EvidenceItem.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.Kind(childComplexity), true
+	case "EvidenceItem.seq":
+		if e.ComplexityRoot.EvidenceItem.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.Seq(childComplexity), true
+	case "EvidenceItem.snapshotURL":
+		if e.ComplexityRoot.EvidenceItem.SnapshotURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceItem.SnapshotURL(childComplexity), true
 
 	case "EvidenceRecord.actorID":
 		if e.ComplexityRoot.EvidenceRecord.ActorID == nil {
@@ -2676,6 +3335,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FlagAttempt(childComplexity, args["attemptID"].(int), args["flagged"].(bool), args["note"].(*string)), true
+	case "Mutation.importQuestions":
+		if e.ComplexityRoot.Mutation.ImportQuestions == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importQuestions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportQuestions(childComplexity, args["subjectID"].(int), args["file"].(graphql.Upload)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -2952,6 +3622,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveInvoiceProfile(childComplexity, args["input"].(model.SaveInvoiceProfileInput)), true
+	case "Mutation.savePaperTemplate":
+		if e.ComplexityRoot.Mutation.SavePaperTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_savePaperTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SavePaperTemplate(childComplexity, args["input"].(model.PaperTemplateInput)), true
 	case "Mutation.setAccountDisabled":
 		if e.ComplexityRoot.Mutation.SetAccountDisabled == nil {
 			break
@@ -3481,6 +4162,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaperItem.Type(childComplexity), true
 
+	case "PaperRule.category":
+		if e.ComplexityRoot.PaperRule.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperRule.Category(childComplexity), true
+	case "PaperRule.count":
+		if e.ComplexityRoot.PaperRule.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperRule.Count(childComplexity), true
+	case "PaperRule.points":
+		if e.ComplexityRoot.PaperRule.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperRule.Points(childComplexity), true
+	case "PaperRule.type":
+		if e.ComplexityRoot.PaperRule.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperRule.Type(childComplexity), true
+
 	case "PaperTemplate.active":
 		if e.ComplexityRoot.PaperTemplate.Active == nil {
 			break
@@ -3523,6 +4229,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaperTemplate.PassMark(childComplexity), true
+	case "PaperTemplate.rules":
+		if e.ComplexityRoot.PaperTemplate.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperTemplate.Rules(childComplexity), true
 	case "PaperTemplate.subject":
 		if e.ComplexityRoot.PaperTemplate.Subject == nil {
 			break
@@ -3734,6 +4446,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PhonePairing.ExpiresAt(childComplexity), true
+	case "PhonePairing.qrImage":
+		if e.ComplexityRoot.PhonePairing.QRImage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhonePairing.QRImage(childComplexity), true
 	case "PhonePairing.qrPayload":
 		if e.ComplexityRoot.PhonePairing.QRPayload == nil {
 			break
@@ -3989,6 +4707,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AttachmentsOf(childComplexity, args["userID"].(int)), true
+	case "Query.attemptEvidence":
+		if e.ComplexityRoot.Query.AttemptEvidence == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attemptEvidence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttemptEvidence(childComplexity, args["attemptID"].(int), args["afterSeq"].(*int), args["limit"].(*int)), true
 	case "Query.attemptState":
 		if e.ComplexityRoot.Query.AttemptState == nil {
 			break
@@ -4022,6 +4751,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
+	case "Query.certificateRequests":
+		if e.ComplexityRoot.Query.CertificateRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_certificateRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CertificateRequests(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CertificateRequestOrder), args["where"].(*ent.CertificateRequestWhereInput)), true
+	case "Query.certificates":
+		if e.ComplexityRoot.Query.Certificates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_certificates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Certificates(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CertificateOrder), args["where"].(*ent.CertificateWhereInput)), true
 	case "Query.companyInvoiceProfile":
 		if e.ComplexityRoot.Query.CompanyInvoiceProfile == nil {
 			break
@@ -4108,6 +4859,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyInvoiceProfile(childComplexity), true
+	case "Query.myProctorSessions":
+		if e.ComplexityRoot.Query.MyProctorSessions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyProctorSessions(childComplexity), true
 	case "Query.myProfile":
 		if e.ComplexityRoot.Query.MyProfile == nil {
 			break
@@ -4430,6 +5187,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QuestionEdge.Node(childComplexity), true
+
+	case "QuestionImport.created":
+		if e.ComplexityRoot.QuestionImport.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QuestionImport.Created(childComplexity), true
 
 	case "Region.code":
 		if e.ComplexityRoot.Region.Code == nil {
@@ -5300,6 +6064,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
 		ec.unmarshalInputAutoAssignInput,
+		ec.unmarshalInputCertificateOrder,
+		ec.unmarshalInputCertificateRequestOrder,
+		ec.unmarshalInputCertificateRequestWhereInput,
+		ec.unmarshalInputCertificateWhereInput,
 		ec.unmarshalInputCheckInInput,
 		ec.unmarshalInputCheckInWhereInput,
 		ec.unmarshalInputCreateAnnouncementInput,
@@ -5328,6 +6096,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputNotificationWhereInput,
 		ec.unmarshalInputOrganizationOrder,
 		ec.unmarshalInputOrganizationWhereInput,
+		ec.unmarshalInputPaperRuleInput,
+		ec.unmarshalInputPaperTemplateInput,
 		ec.unmarshalInputPaperTemplateOrder,
 		ec.unmarshalInputPaperTemplateWhereInput,
 		ec.unmarshalInputPaymentOrder,
@@ -5593,6 +6363,62 @@ extend type Mutation {
   requestPasswordReset(login: String!, phone: String!): Boolean!
   "Set a new password with the SMS code; every session of the account ends."
   resetPassword(login: String!, code: String!, newPassword: String!): Boolean!
+}
+`, BuiltIn: false},
+	{Name: "../bank.graphqls", Input: `# Question bank and paper templates (issue #4). Questions are listed with
+# the ent ` + "`" + `questions` + "`" + ` query (staff only; candidates never read questions).
+# Export is a download: GET /exports/questions?subjectID=<id>&format=xlsx|csv
+# with the bearer token.
+
+"What an import created."
+type QuestionImport @goModel(model: "github.com/kaowu/kaowu/internal/exam/bank.ImportResult") {
+  created: Int!
+}
+
+"One rule of a paper template: how many questions of a type (and category) and their points."
+type PaperRule {
+  type: QuestionType!
+  category: String
+  count: Int!
+  points: Int!
+}
+
+input PaperRuleInput {
+  type: QuestionType!
+  "Empty: any category."
+  category: String
+  count: Int!
+  points: Int!
+}
+
+"Creates (no id) or replaces a paper template."
+input PaperTemplateInput {
+  id: ID
+  subjectID: ID!
+  kind: PaperKind!
+  name: String!
+  durationMinutes: Int!
+  "Default 60."
+  passMark: Int
+  "Default true."
+  active: Boolean
+  rules: [PaperRuleInput!]!
+}
+
+extend type PaperTemplate {
+  rules: [PaperRule!]!
+}
+
+extend type Mutation {
+  """
+  Import questions into a subject's bank from an XLSX or CSV file (format
+  from the file name). All or nothing: bad rows give BAD_USER_INPUT with
+  extensions.rowErrors = [{line, column, message}].
+  """
+  importQuestions(subjectID: ID!, file: Upload!): QuestionImport!
+  # calls: bank.(*Service).Import — roles: ADMIN
+  savePaperTemplate(input: PaperTemplateInput!): PaperTemplate!
+  # calls: bank.(*Service).SaveTemplate — roles: ADMIN
 }
 `, BuiltIn: false},
 	{Name: "../checkin.graphqls", Input: `# Draft API for admission tickets, registration forms and check-in
@@ -6395,6 +7221,52 @@ extend type Mutation {
   # calls: proctor.(*Service).Upload (SourcePhone) — roles: anyone holding the phone token
   endPhone(phoneToken: String!): Boolean!
   # calls: proctor.(*Service).EndPhone — roles: anyone holding the phone token
+}
+
+"One record of an attempt's evidence chain."
+type EvidenceItem @goModel(model: "github.com/kaowu/kaowu/internal/proctor.EvidenceItem") {
+  seq: Int!
+  kind: String!
+  at: Time!
+  actorID: ID
+  "The record's payload as stored (JSON)."
+  data: String!
+  hash: String!
+  "A short-lived signed URL of the image (snapshot records)."
+  snapshotURL: String
+}
+
+"The first broken link of a chain."
+type EvidenceBreak @goModel(model: "github.com/kaowu/kaowu/internal/evidence.Broken") {
+  seq: Int!
+  reason: String!
+  detail: String!
+}
+
+"An attempt's evidence: the whole chain verified, and one page of its records."
+type AttemptEvidence @goModel(model: "github.com/kaowu/kaowu/internal/proctor.EvidenceView") {
+  "The chain verifies from its first record to its head."
+  ok: Boolean!
+  "Records in the whole chain."
+  records: Int!
+  "Hash of the last record."
+  head: String!
+  firstBroken: EvidenceBreak
+  items: [EvidenceItem!]!
+}
+
+extend type PhonePairing {
+  "The QR code of qrPayload as a data: URL (PNG)."
+  qrImage: String!
+}
+
+extend type Query {
+  "An attempt's evidence chain, verified, with signed snapshot URLs."
+  attemptEvidence(attemptID: ID!, afterSeq: Int = 0, limit: Int = 200): AttemptEvidence!
+  # calls: proctor.(*Service).Evidence — roles: ADMIN, REVIEWER, PROCTOR (assigned), EXAM_SITE (the site)
+  "Sessions the logged-in proctor is assigned to, latest first."
+  myProctorSessions: [ExamSession!]!
+  # calls: proctor.(*Service).MySessions — roles: PROCTOR
 }
 `, BuiltIn: false},
 	{Name: "../profile.graphqls", Input: `# Draft API for profiles, attachments and training (DOMAIN.md steps 2–3).
@@ -7625,6 +8497,1020 @@ CandidateType is enum for the field candidate_type
 enum CandidateType @goModel(model: "github.com/kaowu/kaowu/ent/profile.CandidateType") {
   SOCIAL
   NON_SOCIAL
+}
+type Certificate implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  number: String!
+  revision: Int!
+  status: CertificateStatus!
+  holderID: ID!
+  holderName: String!
+  holderIDType: String
+  holderIDMasked: String!
+  attemptID: ID!
+  enrollmentID: ID!
+  subjectID: ID!
+  subjectCode: String!
+  subjectName: String!
+  category: String!
+  employer: String
+  regionCode: String
+  regionName: String
+  siteID: ID!
+  siteName: String!
+  authority: String!
+  issuedByID: ID!
+  issuedAt: Time!
+  validFrom: Time!
+  validUntil: Time!
+  changedAt: Time
+  renewedAt: Time
+  expiredAt: Time
+  cancelledAt: Time
+  feeCents: Int
+  feeMethod: CertificateFeeMethod
+  feePaidAt: Time
+  feeRecordedByID: ID
+  """
+  收件人
+  """
+  collectedBy: String
+  collectedAt: Time
+  collectionRecordedByID: ID
+  requests: [CertificateRequest!]
+}
+"""
+A connection to a list of items.
+"""
+type CertificateConnection {
+  """
+  A list of edges.
+  """
+  edges: [CertificateEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CertificateEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Certificate
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+CertificateFeeMethod is enum for the field fee_method
+"""
+enum CertificateFeeMethod @goModel(model: "github.com/kaowu/kaowu/ent/certificate.FeeMethod") {
+  CASH
+  CARD
+  WECHAT
+  ALIPAY
+  BANK_TRANSFER
+}
+"""
+Ordering options for Certificate connections
+"""
+input CertificateOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Certificates.
+  """
+  field: CertificateOrderField!
+}
+"""
+Properties by which Certificate connections can be ordered.
+"""
+enum CertificateOrderField {
+  CREATED_AT
+  NUMBER
+  STATUS
+  ISSUED_AT
+  VALID_UNTIL
+}
+type CertificateRequest implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  certificateID: ID!
+  holderID: ID!
+  siteID: ID!
+  kind: CertificateRequestKind!
+  status: CertificateRequestStatus!
+  newRegionCode: String
+  newRegionName: String
+  newEmployer: String
+  leftJob: Boolean
+  oldRegionName: String
+  oldEmployer: String
+  oldValidUntil: Time
+  newValidUntil: Time
+  statement: String
+  submittedAt: Time!
+  reviewedAt: Time
+  reviewerID: ID
+  reviewReason: String
+  withdrawnAt: Time
+  certificate: Certificate!
+}
+"""
+A connection to a list of items.
+"""
+type CertificateRequestConnection {
+  """
+  A list of edges.
+  """
+  edges: [CertificateRequestEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CertificateRequestEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: CertificateRequest
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+CertificateRequestKind is enum for the field kind
+"""
+enum CertificateRequestKind @goModel(model: "github.com/kaowu/kaowu/ent/certificaterequest.Kind") {
+  CHANGE
+  RENEWAL
+  CANCELLATION
+}
+"""
+Ordering options for CertificateRequest connections
+"""
+input CertificateRequestOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order CertificateRequests.
+  """
+  field: CertificateRequestOrderField!
+}
+"""
+Properties by which CertificateRequest connections can be ordered.
+"""
+enum CertificateRequestOrderField {
+  CREATED_AT
+  STATUS
+  SUBMITTED_AT
+}
+"""
+CertificateRequestStatus is enum for the field status
+"""
+enum CertificateRequestStatus @goModel(model: "github.com/kaowu/kaowu/ent/certificaterequest.Status") {
+  PENDING
+  APPROVED
+  REJECTED
+  WITHDRAWN
+}
+"""
+CertificateRequestWhereInput is used for filtering CertificateRequest objects.
+Input was generated by ent.
+"""
+input CertificateRequestWhereInput {
+  not: CertificateRequestWhereInput
+  and: [CertificateRequestWhereInput!]
+  or: [CertificateRequestWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  certificate_id field predicates
+  """
+  certificateID: ID
+  certificateIDNEQ: ID
+  certificateIDIn: [ID!]
+  certificateIDNotIn: [ID!]
+  """
+  holder_id field predicates
+  """
+  holderID: ID
+  holderIDNEQ: ID
+  holderIDIn: [ID!]
+  holderIDNotIn: [ID!]
+  holderIDGT: ID
+  holderIDGTE: ID
+  holderIDLT: ID
+  holderIDLTE: ID
+  """
+  site_id field predicates
+  """
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  siteIDGT: ID
+  siteIDGTE: ID
+  siteIDLT: ID
+  siteIDLTE: ID
+  """
+  kind field predicates
+  """
+  kind: CertificateRequestKind
+  kindNEQ: CertificateRequestKind
+  kindIn: [CertificateRequestKind!]
+  kindNotIn: [CertificateRequestKind!]
+  """
+  status field predicates
+  """
+  status: CertificateRequestStatus
+  statusNEQ: CertificateRequestStatus
+  statusIn: [CertificateRequestStatus!]
+  statusNotIn: [CertificateRequestStatus!]
+  """
+  new_region_code field predicates
+  """
+  newRegionCode: String
+  newRegionCodeNEQ: String
+  newRegionCodeIn: [String!]
+  newRegionCodeNotIn: [String!]
+  newRegionCodeGT: String
+  newRegionCodeGTE: String
+  newRegionCodeLT: String
+  newRegionCodeLTE: String
+  newRegionCodeContains: String
+  newRegionCodeHasPrefix: String
+  newRegionCodeHasSuffix: String
+  newRegionCodeIsNil: Boolean
+  newRegionCodeNotNil: Boolean
+  newRegionCodeEqualFold: String
+  newRegionCodeContainsFold: String
+  """
+  new_region_name field predicates
+  """
+  newRegionName: String
+  newRegionNameNEQ: String
+  newRegionNameIn: [String!]
+  newRegionNameNotIn: [String!]
+  newRegionNameGT: String
+  newRegionNameGTE: String
+  newRegionNameLT: String
+  newRegionNameLTE: String
+  newRegionNameContains: String
+  newRegionNameHasPrefix: String
+  newRegionNameHasSuffix: String
+  newRegionNameIsNil: Boolean
+  newRegionNameNotNil: Boolean
+  newRegionNameEqualFold: String
+  newRegionNameContainsFold: String
+  """
+  new_employer field predicates
+  """
+  newEmployer: String
+  newEmployerNEQ: String
+  newEmployerIn: [String!]
+  newEmployerNotIn: [String!]
+  newEmployerGT: String
+  newEmployerGTE: String
+  newEmployerLT: String
+  newEmployerLTE: String
+  newEmployerContains: String
+  newEmployerHasPrefix: String
+  newEmployerHasSuffix: String
+  newEmployerIsNil: Boolean
+  newEmployerNotNil: Boolean
+  newEmployerEqualFold: String
+  newEmployerContainsFold: String
+  """
+  left_job field predicates
+  """
+  leftJob: Boolean
+  leftJobNEQ: Boolean
+  leftJobIsNil: Boolean
+  leftJobNotNil: Boolean
+  """
+  old_region_name field predicates
+  """
+  oldRegionName: String
+  oldRegionNameNEQ: String
+  oldRegionNameIn: [String!]
+  oldRegionNameNotIn: [String!]
+  oldRegionNameGT: String
+  oldRegionNameGTE: String
+  oldRegionNameLT: String
+  oldRegionNameLTE: String
+  oldRegionNameContains: String
+  oldRegionNameHasPrefix: String
+  oldRegionNameHasSuffix: String
+  oldRegionNameIsNil: Boolean
+  oldRegionNameNotNil: Boolean
+  oldRegionNameEqualFold: String
+  oldRegionNameContainsFold: String
+  """
+  old_employer field predicates
+  """
+  oldEmployer: String
+  oldEmployerNEQ: String
+  oldEmployerIn: [String!]
+  oldEmployerNotIn: [String!]
+  oldEmployerGT: String
+  oldEmployerGTE: String
+  oldEmployerLT: String
+  oldEmployerLTE: String
+  oldEmployerContains: String
+  oldEmployerHasPrefix: String
+  oldEmployerHasSuffix: String
+  oldEmployerIsNil: Boolean
+  oldEmployerNotNil: Boolean
+  oldEmployerEqualFold: String
+  oldEmployerContainsFold: String
+  """
+  old_valid_until field predicates
+  """
+  oldValidUntil: Time
+  oldValidUntilNEQ: Time
+  oldValidUntilIn: [Time!]
+  oldValidUntilNotIn: [Time!]
+  oldValidUntilGT: Time
+  oldValidUntilGTE: Time
+  oldValidUntilLT: Time
+  oldValidUntilLTE: Time
+  oldValidUntilIsNil: Boolean
+  oldValidUntilNotNil: Boolean
+  """
+  new_valid_until field predicates
+  """
+  newValidUntil: Time
+  newValidUntilNEQ: Time
+  newValidUntilIn: [Time!]
+  newValidUntilNotIn: [Time!]
+  newValidUntilGT: Time
+  newValidUntilGTE: Time
+  newValidUntilLT: Time
+  newValidUntilLTE: Time
+  newValidUntilIsNil: Boolean
+  newValidUntilNotNil: Boolean
+  """
+  statement field predicates
+  """
+  statement: String
+  statementNEQ: String
+  statementIn: [String!]
+  statementNotIn: [String!]
+  statementGT: String
+  statementGTE: String
+  statementLT: String
+  statementLTE: String
+  statementContains: String
+  statementHasPrefix: String
+  statementHasSuffix: String
+  statementIsNil: Boolean
+  statementNotNil: Boolean
+  statementEqualFold: String
+  statementContainsFold: String
+  """
+  submitted_at field predicates
+  """
+  submittedAt: Time
+  submittedAtNEQ: Time
+  submittedAtIn: [Time!]
+  submittedAtNotIn: [Time!]
+  submittedAtGT: Time
+  submittedAtGTE: Time
+  submittedAtLT: Time
+  submittedAtLTE: Time
+  """
+  reviewed_at field predicates
+  """
+  reviewedAt: Time
+  reviewedAtNEQ: Time
+  reviewedAtIn: [Time!]
+  reviewedAtNotIn: [Time!]
+  reviewedAtGT: Time
+  reviewedAtGTE: Time
+  reviewedAtLT: Time
+  reviewedAtLTE: Time
+  reviewedAtIsNil: Boolean
+  reviewedAtNotNil: Boolean
+  """
+  reviewer_id field predicates
+  """
+  reviewerID: ID
+  reviewerIDNEQ: ID
+  reviewerIDIn: [ID!]
+  reviewerIDNotIn: [ID!]
+  reviewerIDGT: ID
+  reviewerIDGTE: ID
+  reviewerIDLT: ID
+  reviewerIDLTE: ID
+  reviewerIDIsNil: Boolean
+  reviewerIDNotNil: Boolean
+  """
+  review_reason field predicates
+  """
+  reviewReason: String
+  reviewReasonNEQ: String
+  reviewReasonIn: [String!]
+  reviewReasonNotIn: [String!]
+  reviewReasonGT: String
+  reviewReasonGTE: String
+  reviewReasonLT: String
+  reviewReasonLTE: String
+  reviewReasonContains: String
+  reviewReasonHasPrefix: String
+  reviewReasonHasSuffix: String
+  reviewReasonIsNil: Boolean
+  reviewReasonNotNil: Boolean
+  reviewReasonEqualFold: String
+  reviewReasonContainsFold: String
+  """
+  withdrawn_at field predicates
+  """
+  withdrawnAt: Time
+  withdrawnAtNEQ: Time
+  withdrawnAtIn: [Time!]
+  withdrawnAtNotIn: [Time!]
+  withdrawnAtGT: Time
+  withdrawnAtGTE: Time
+  withdrawnAtLT: Time
+  withdrawnAtLTE: Time
+  withdrawnAtIsNil: Boolean
+  withdrawnAtNotNil: Boolean
+  """
+  certificate edge predicates
+  """
+  hasCertificate: Boolean
+  hasCertificateWith: [CertificateWhereInput!]
+}
+"""
+CertificateStatus is enum for the field status
+"""
+enum CertificateStatus @goModel(model: "github.com/kaowu/kaowu/ent/certificate.Status") {
+  VALID
+  EXPIRED
+  CANCELLED
+}
+"""
+CertificateWhereInput is used for filtering Certificate objects.
+Input was generated by ent.
+"""
+input CertificateWhereInput {
+  not: CertificateWhereInput
+  and: [CertificateWhereInput!]
+  or: [CertificateWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  number field predicates
+  """
+  number: String
+  numberNEQ: String
+  numberIn: [String!]
+  numberNotIn: [String!]
+  numberGT: String
+  numberGTE: String
+  numberLT: String
+  numberLTE: String
+  numberContains: String
+  numberHasPrefix: String
+  numberHasSuffix: String
+  numberEqualFold: String
+  numberContainsFold: String
+  """
+  revision field predicates
+  """
+  revision: Int
+  revisionNEQ: Int
+  revisionIn: [Int!]
+  revisionNotIn: [Int!]
+  revisionGT: Int
+  revisionGTE: Int
+  revisionLT: Int
+  revisionLTE: Int
+  """
+  status field predicates
+  """
+  status: CertificateStatus
+  statusNEQ: CertificateStatus
+  statusIn: [CertificateStatus!]
+  statusNotIn: [CertificateStatus!]
+  """
+  holder_id field predicates
+  """
+  holderID: ID
+  holderIDNEQ: ID
+  holderIDIn: [ID!]
+  holderIDNotIn: [ID!]
+  holderIDGT: ID
+  holderIDGTE: ID
+  holderIDLT: ID
+  holderIDLTE: ID
+  """
+  holder_name field predicates
+  """
+  holderName: String
+  holderNameNEQ: String
+  holderNameIn: [String!]
+  holderNameNotIn: [String!]
+  holderNameGT: String
+  holderNameGTE: String
+  holderNameLT: String
+  holderNameLTE: String
+  holderNameContains: String
+  holderNameHasPrefix: String
+  holderNameHasSuffix: String
+  holderNameEqualFold: String
+  holderNameContainsFold: String
+  """
+  holder_id_type field predicates
+  """
+  holderIDType: String
+  holderIDTypeNEQ: String
+  holderIDTypeIn: [String!]
+  holderIDTypeNotIn: [String!]
+  holderIDTypeGT: String
+  holderIDTypeGTE: String
+  holderIDTypeLT: String
+  holderIDTypeLTE: String
+  holderIDTypeContains: String
+  holderIDTypeHasPrefix: String
+  holderIDTypeHasSuffix: String
+  holderIDTypeIsNil: Boolean
+  holderIDTypeNotNil: Boolean
+  holderIDTypeEqualFold: String
+  holderIDTypeContainsFold: String
+  """
+  holder_id_masked field predicates
+  """
+  holderIDMasked: String
+  holderIDMaskedNEQ: String
+  holderIDMaskedIn: [String!]
+  holderIDMaskedNotIn: [String!]
+  holderIDMaskedGT: String
+  holderIDMaskedGTE: String
+  holderIDMaskedLT: String
+  holderIDMaskedLTE: String
+  holderIDMaskedContains: String
+  holderIDMaskedHasPrefix: String
+  holderIDMaskedHasSuffix: String
+  holderIDMaskedEqualFold: String
+  holderIDMaskedContainsFold: String
+  """
+  attempt_id field predicates
+  """
+  attemptID: ID
+  attemptIDNEQ: ID
+  attemptIDIn: [ID!]
+  attemptIDNotIn: [ID!]
+  attemptIDGT: ID
+  attemptIDGTE: ID
+  attemptIDLT: ID
+  attemptIDLTE: ID
+  """
+  enrollment_id field predicates
+  """
+  enrollmentID: ID
+  enrollmentIDNEQ: ID
+  enrollmentIDIn: [ID!]
+  enrollmentIDNotIn: [ID!]
+  enrollmentIDGT: ID
+  enrollmentIDGTE: ID
+  enrollmentIDLT: ID
+  enrollmentIDLTE: ID
+  """
+  subject_id field predicates
+  """
+  subjectID: ID
+  subjectIDNEQ: ID
+  subjectIDIn: [ID!]
+  subjectIDNotIn: [ID!]
+  subjectIDGT: ID
+  subjectIDGTE: ID
+  subjectIDLT: ID
+  subjectIDLTE: ID
+  """
+  subject_code field predicates
+  """
+  subjectCode: String
+  subjectCodeNEQ: String
+  subjectCodeIn: [String!]
+  subjectCodeNotIn: [String!]
+  subjectCodeGT: String
+  subjectCodeGTE: String
+  subjectCodeLT: String
+  subjectCodeLTE: String
+  subjectCodeContains: String
+  subjectCodeHasPrefix: String
+  subjectCodeHasSuffix: String
+  subjectCodeEqualFold: String
+  subjectCodeContainsFold: String
+  """
+  subject_name field predicates
+  """
+  subjectName: String
+  subjectNameNEQ: String
+  subjectNameIn: [String!]
+  subjectNameNotIn: [String!]
+  subjectNameGT: String
+  subjectNameGTE: String
+  subjectNameLT: String
+  subjectNameLTE: String
+  subjectNameContains: String
+  subjectNameHasPrefix: String
+  subjectNameHasSuffix: String
+  subjectNameEqualFold: String
+  subjectNameContainsFold: String
+  """
+  category field predicates
+  """
+  category: String
+  categoryNEQ: String
+  categoryIn: [String!]
+  categoryNotIn: [String!]
+  categoryGT: String
+  categoryGTE: String
+  categoryLT: String
+  categoryLTE: String
+  categoryContains: String
+  categoryHasPrefix: String
+  categoryHasSuffix: String
+  categoryEqualFold: String
+  categoryContainsFold: String
+  """
+  employer field predicates
+  """
+  employer: String
+  employerNEQ: String
+  employerIn: [String!]
+  employerNotIn: [String!]
+  employerGT: String
+  employerGTE: String
+  employerLT: String
+  employerLTE: String
+  employerContains: String
+  employerHasPrefix: String
+  employerHasSuffix: String
+  employerIsNil: Boolean
+  employerNotNil: Boolean
+  employerEqualFold: String
+  employerContainsFold: String
+  """
+  region_code field predicates
+  """
+  regionCode: String
+  regionCodeNEQ: String
+  regionCodeIn: [String!]
+  regionCodeNotIn: [String!]
+  regionCodeGT: String
+  regionCodeGTE: String
+  regionCodeLT: String
+  regionCodeLTE: String
+  regionCodeContains: String
+  regionCodeHasPrefix: String
+  regionCodeHasSuffix: String
+  regionCodeIsNil: Boolean
+  regionCodeNotNil: Boolean
+  regionCodeEqualFold: String
+  regionCodeContainsFold: String
+  """
+  region_name field predicates
+  """
+  regionName: String
+  regionNameNEQ: String
+  regionNameIn: [String!]
+  regionNameNotIn: [String!]
+  regionNameGT: String
+  regionNameGTE: String
+  regionNameLT: String
+  regionNameLTE: String
+  regionNameContains: String
+  regionNameHasPrefix: String
+  regionNameHasSuffix: String
+  regionNameIsNil: Boolean
+  regionNameNotNil: Boolean
+  regionNameEqualFold: String
+  regionNameContainsFold: String
+  """
+  site_id field predicates
+  """
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  siteIDGT: ID
+  siteIDGTE: ID
+  siteIDLT: ID
+  siteIDLTE: ID
+  """
+  site_name field predicates
+  """
+  siteName: String
+  siteNameNEQ: String
+  siteNameIn: [String!]
+  siteNameNotIn: [String!]
+  siteNameGT: String
+  siteNameGTE: String
+  siteNameLT: String
+  siteNameLTE: String
+  siteNameContains: String
+  siteNameHasPrefix: String
+  siteNameHasSuffix: String
+  siteNameEqualFold: String
+  siteNameContainsFold: String
+  """
+  authority field predicates
+  """
+  authority: String
+  authorityNEQ: String
+  authorityIn: [String!]
+  authorityNotIn: [String!]
+  authorityGT: String
+  authorityGTE: String
+  authorityLT: String
+  authorityLTE: String
+  authorityContains: String
+  authorityHasPrefix: String
+  authorityHasSuffix: String
+  authorityEqualFold: String
+  authorityContainsFold: String
+  """
+  issued_by_id field predicates
+  """
+  issuedByID: ID
+  issuedByIDNEQ: ID
+  issuedByIDIn: [ID!]
+  issuedByIDNotIn: [ID!]
+  issuedByIDGT: ID
+  issuedByIDGTE: ID
+  issuedByIDLT: ID
+  issuedByIDLTE: ID
+  """
+  issued_at field predicates
+  """
+  issuedAt: Time
+  issuedAtNEQ: Time
+  issuedAtIn: [Time!]
+  issuedAtNotIn: [Time!]
+  issuedAtGT: Time
+  issuedAtGTE: Time
+  issuedAtLT: Time
+  issuedAtLTE: Time
+  """
+  valid_from field predicates
+  """
+  validFrom: Time
+  validFromNEQ: Time
+  validFromIn: [Time!]
+  validFromNotIn: [Time!]
+  validFromGT: Time
+  validFromGTE: Time
+  validFromLT: Time
+  validFromLTE: Time
+  """
+  valid_until field predicates
+  """
+  validUntil: Time
+  validUntilNEQ: Time
+  validUntilIn: [Time!]
+  validUntilNotIn: [Time!]
+  validUntilGT: Time
+  validUntilGTE: Time
+  validUntilLT: Time
+  validUntilLTE: Time
+  """
+  changed_at field predicates
+  """
+  changedAt: Time
+  changedAtNEQ: Time
+  changedAtIn: [Time!]
+  changedAtNotIn: [Time!]
+  changedAtGT: Time
+  changedAtGTE: Time
+  changedAtLT: Time
+  changedAtLTE: Time
+  changedAtIsNil: Boolean
+  changedAtNotNil: Boolean
+  """
+  renewed_at field predicates
+  """
+  renewedAt: Time
+  renewedAtNEQ: Time
+  renewedAtIn: [Time!]
+  renewedAtNotIn: [Time!]
+  renewedAtGT: Time
+  renewedAtGTE: Time
+  renewedAtLT: Time
+  renewedAtLTE: Time
+  renewedAtIsNil: Boolean
+  renewedAtNotNil: Boolean
+  """
+  expired_at field predicates
+  """
+  expiredAt: Time
+  expiredAtNEQ: Time
+  expiredAtIn: [Time!]
+  expiredAtNotIn: [Time!]
+  expiredAtGT: Time
+  expiredAtGTE: Time
+  expiredAtLT: Time
+  expiredAtLTE: Time
+  expiredAtIsNil: Boolean
+  expiredAtNotNil: Boolean
+  """
+  cancelled_at field predicates
+  """
+  cancelledAt: Time
+  cancelledAtNEQ: Time
+  cancelledAtIn: [Time!]
+  cancelledAtNotIn: [Time!]
+  cancelledAtGT: Time
+  cancelledAtGTE: Time
+  cancelledAtLT: Time
+  cancelledAtLTE: Time
+  cancelledAtIsNil: Boolean
+  cancelledAtNotNil: Boolean
+  """
+  fee_cents field predicates
+  """
+  feeCents: Int
+  feeCentsNEQ: Int
+  feeCentsIn: [Int!]
+  feeCentsNotIn: [Int!]
+  feeCentsGT: Int
+  feeCentsGTE: Int
+  feeCentsLT: Int
+  feeCentsLTE: Int
+  feeCentsIsNil: Boolean
+  feeCentsNotNil: Boolean
+  """
+  fee_method field predicates
+  """
+  feeMethod: CertificateFeeMethod
+  feeMethodNEQ: CertificateFeeMethod
+  feeMethodIn: [CertificateFeeMethod!]
+  feeMethodNotIn: [CertificateFeeMethod!]
+  feeMethodIsNil: Boolean
+  feeMethodNotNil: Boolean
+  """
+  fee_paid_at field predicates
+  """
+  feePaidAt: Time
+  feePaidAtNEQ: Time
+  feePaidAtIn: [Time!]
+  feePaidAtNotIn: [Time!]
+  feePaidAtGT: Time
+  feePaidAtGTE: Time
+  feePaidAtLT: Time
+  feePaidAtLTE: Time
+  feePaidAtIsNil: Boolean
+  feePaidAtNotNil: Boolean
+  """
+  fee_recorded_by_id field predicates
+  """
+  feeRecordedByID: ID
+  feeRecordedByIDNEQ: ID
+  feeRecordedByIDIn: [ID!]
+  feeRecordedByIDNotIn: [ID!]
+  feeRecordedByIDGT: ID
+  feeRecordedByIDGTE: ID
+  feeRecordedByIDLT: ID
+  feeRecordedByIDLTE: ID
+  feeRecordedByIDIsNil: Boolean
+  feeRecordedByIDNotNil: Boolean
+  """
+  collected_by field predicates
+  """
+  collectedBy: String
+  collectedByNEQ: String
+  collectedByIn: [String!]
+  collectedByNotIn: [String!]
+  collectedByGT: String
+  collectedByGTE: String
+  collectedByLT: String
+  collectedByLTE: String
+  collectedByContains: String
+  collectedByHasPrefix: String
+  collectedByHasSuffix: String
+  collectedByIsNil: Boolean
+  collectedByNotNil: Boolean
+  collectedByEqualFold: String
+  collectedByContainsFold: String
+  """
+  collected_at field predicates
+  """
+  collectedAt: Time
+  collectedAtNEQ: Time
+  collectedAtIn: [Time!]
+  collectedAtNotIn: [Time!]
+  collectedAtGT: Time
+  collectedAtGTE: Time
+  collectedAtLT: Time
+  collectedAtLTE: Time
+  collectedAtIsNil: Boolean
+  collectedAtNotNil: Boolean
+  """
+  collection_recorded_by_id field predicates
+  """
+  collectionRecordedByID: ID
+  collectionRecordedByIDNEQ: ID
+  collectionRecordedByIDIn: [ID!]
+  collectionRecordedByIDNotIn: [ID!]
+  collectionRecordedByIDGT: ID
+  collectionRecordedByIDGTE: ID
+  collectionRecordedByIDLT: ID
+  collectionRecordedByIDLTE: ID
+  collectionRecordedByIDIsNil: Boolean
+  collectionRecordedByIDNotNil: Boolean
+  """
+  requests edge predicates
+  """
+  hasRequests: Boolean
+  hasRequestsWith: [CertificateRequestWhereInput!]
 }
 type CheckIn implements Node {
   id: ID!
@@ -10671,6 +12557,68 @@ type Query {
     """
     where: AuditLogWhereInput
   ): AuditLogConnection!
+  certificates(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Certificates returned from the connection.
+    """
+    orderBy: CertificateOrder
+
+    """
+    Filtering options for Certificates returned from the connection.
+    """
+    where: CertificateWhereInput
+  ): CertificateConnection!
+  certificateRequests(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for CertificateRequests returned from the connection.
+    """
+    orderBy: CertificateRequestOrder
+
+    """
+    Filtering options for CertificateRequests returned from the connection.
+    """
+    where: CertificateRequestWhereInput
+  ): CertificateRequestConnection!
   enrollments(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -12680,6 +14628,22 @@ func (ec *executionContext) childFields_AttemptEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type AttemptEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AttemptEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_AttemptEvidence_ok(ctx, field)
+	case "records":
+		return ec.fieldContext_AttemptEvidence_records(ctx, field)
+	case "head":
+		return ec.fieldContext_AttemptEvidence_head(ctx, field)
+	case "firstBroken":
+		return ec.fieldContext_AttemptEvidence_firstBroken(ctx, field)
+	case "items":
+		return ec.fieldContext_AttemptEvidence_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttemptEvidence", field.Name)
+}
+
 func (ec *executionContext) childFields_AttemptState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "attempt":
@@ -12764,6 +14728,184 @@ func (ec *executionContext) childFields_CaptchaChallenge(ctx context.Context, fi
 		return ec.fieldContext_CaptchaChallenge_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaptchaChallenge", field.Name)
+}
+
+func (ec *executionContext) childFields_Certificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Certificate_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Certificate_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Certificate_updatedAt(ctx, field)
+	case "number":
+		return ec.fieldContext_Certificate_number(ctx, field)
+	case "revision":
+		return ec.fieldContext_Certificate_revision(ctx, field)
+	case "status":
+		return ec.fieldContext_Certificate_status(ctx, field)
+	case "holderID":
+		return ec.fieldContext_Certificate_holderID(ctx, field)
+	case "holderName":
+		return ec.fieldContext_Certificate_holderName(ctx, field)
+	case "holderIDType":
+		return ec.fieldContext_Certificate_holderIDType(ctx, field)
+	case "holderIDMasked":
+		return ec.fieldContext_Certificate_holderIDMasked(ctx, field)
+	case "attemptID":
+		return ec.fieldContext_Certificate_attemptID(ctx, field)
+	case "enrollmentID":
+		return ec.fieldContext_Certificate_enrollmentID(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_Certificate_subjectID(ctx, field)
+	case "subjectCode":
+		return ec.fieldContext_Certificate_subjectCode(ctx, field)
+	case "subjectName":
+		return ec.fieldContext_Certificate_subjectName(ctx, field)
+	case "category":
+		return ec.fieldContext_Certificate_category(ctx, field)
+	case "employer":
+		return ec.fieldContext_Certificate_employer(ctx, field)
+	case "regionCode":
+		return ec.fieldContext_Certificate_regionCode(ctx, field)
+	case "regionName":
+		return ec.fieldContext_Certificate_regionName(ctx, field)
+	case "siteID":
+		return ec.fieldContext_Certificate_siteID(ctx, field)
+	case "siteName":
+		return ec.fieldContext_Certificate_siteName(ctx, field)
+	case "authority":
+		return ec.fieldContext_Certificate_authority(ctx, field)
+	case "issuedByID":
+		return ec.fieldContext_Certificate_issuedByID(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Certificate_issuedAt(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Certificate_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_Certificate_validUntil(ctx, field)
+	case "changedAt":
+		return ec.fieldContext_Certificate_changedAt(ctx, field)
+	case "renewedAt":
+		return ec.fieldContext_Certificate_renewedAt(ctx, field)
+	case "expiredAt":
+		return ec.fieldContext_Certificate_expiredAt(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_Certificate_cancelledAt(ctx, field)
+	case "feeCents":
+		return ec.fieldContext_Certificate_feeCents(ctx, field)
+	case "feeMethod":
+		return ec.fieldContext_Certificate_feeMethod(ctx, field)
+	case "feePaidAt":
+		return ec.fieldContext_Certificate_feePaidAt(ctx, field)
+	case "feeRecordedByID":
+		return ec.fieldContext_Certificate_feeRecordedByID(ctx, field)
+	case "collectedBy":
+		return ec.fieldContext_Certificate_collectedBy(ctx, field)
+	case "collectedAt":
+		return ec.fieldContext_Certificate_collectedAt(ctx, field)
+	case "collectionRecordedByID":
+		return ec.fieldContext_Certificate_collectionRecordedByID(ctx, field)
+	case "requests":
+		return ec.fieldContext_Certificate_requests(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Certificate", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CertificateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CertificateConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CertificateConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CertificateEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CertificateEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CertificateRequest_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CertificateRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CertificateRequest_updatedAt(ctx, field)
+	case "certificateID":
+		return ec.fieldContext_CertificateRequest_certificateID(ctx, field)
+	case "holderID":
+		return ec.fieldContext_CertificateRequest_holderID(ctx, field)
+	case "siteID":
+		return ec.fieldContext_CertificateRequest_siteID(ctx, field)
+	case "kind":
+		return ec.fieldContext_CertificateRequest_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_CertificateRequest_status(ctx, field)
+	case "newRegionCode":
+		return ec.fieldContext_CertificateRequest_newRegionCode(ctx, field)
+	case "newRegionName":
+		return ec.fieldContext_CertificateRequest_newRegionName(ctx, field)
+	case "newEmployer":
+		return ec.fieldContext_CertificateRequest_newEmployer(ctx, field)
+	case "leftJob":
+		return ec.fieldContext_CertificateRequest_leftJob(ctx, field)
+	case "oldRegionName":
+		return ec.fieldContext_CertificateRequest_oldRegionName(ctx, field)
+	case "oldEmployer":
+		return ec.fieldContext_CertificateRequest_oldEmployer(ctx, field)
+	case "oldValidUntil":
+		return ec.fieldContext_CertificateRequest_oldValidUntil(ctx, field)
+	case "newValidUntil":
+		return ec.fieldContext_CertificateRequest_newValidUntil(ctx, field)
+	case "statement":
+		return ec.fieldContext_CertificateRequest_statement(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_CertificateRequest_submittedAt(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_CertificateRequest_reviewedAt(ctx, field)
+	case "reviewerID":
+		return ec.fieldContext_CertificateRequest_reviewerID(ctx, field)
+	case "reviewReason":
+		return ec.fieldContext_CertificateRequest_reviewReason(ctx, field)
+	case "withdrawnAt":
+		return ec.fieldContext_CertificateRequest_withdrawnAt(ctx, field)
+	case "certificate":
+		return ec.fieldContext_CertificateRequest_certificate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CertificateRequestConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CertificateRequestConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CertificateRequestConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CertificateRequestEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CertificateRequestEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateRequestEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_CheckIn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12910,6 +15052,38 @@ func (ec *executionContext) childFields_EnrollmentEdge(ctx context.Context, fiel
 		return ec.fieldContext_EnrollmentEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EnrollmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EvidenceBreak(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_EvidenceBreak_seq(ctx, field)
+	case "reason":
+		return ec.fieldContext_EvidenceBreak_reason(ctx, field)
+	case "detail":
+		return ec.fieldContext_EvidenceBreak_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidenceBreak", field.Name)
+}
+
+func (ec *executionContext) childFields_EvidenceItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_EvidenceItem_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_EvidenceItem_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_EvidenceItem_at(ctx, field)
+	case "actorID":
+		return ec.fieldContext_EvidenceItem_actorID(ctx, field)
+	case "data":
+		return ec.fieldContext_EvidenceItem_data(ctx, field)
+	case "hash":
+		return ec.fieldContext_EvidenceItem_hash(ctx, field)
+	case "snapshotURL":
+		return ec.fieldContext_EvidenceItem_snapshotURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidenceItem", field.Name)
 }
 
 func (ec *executionContext) childFields_EvidenceRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13320,6 +15494,20 @@ func (ec *executionContext) childFields_PaperItem(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type PaperItem", field.Name)
 }
 
+func (ec *executionContext) childFields_PaperRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_PaperRule_type(ctx, field)
+	case "category":
+		return ec.fieldContext_PaperRule_category(ctx, field)
+	case "count":
+		return ec.fieldContext_PaperRule_count(ctx, field)
+	case "points":
+		return ec.fieldContext_PaperRule_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperRule", field.Name)
+}
+
 func (ec *executionContext) childFields_PaperTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -13342,6 +15530,8 @@ func (ec *executionContext) childFields_PaperTemplate(ctx context.Context, field
 		return ec.fieldContext_PaperTemplate_active(ctx, field)
 	case "subject":
 		return ec.fieldContext_PaperTemplate_subject(ctx, field)
+	case "rules":
+		return ec.fieldContext_PaperTemplate_rules(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaperTemplate", field.Name)
 }
@@ -13450,6 +15640,8 @@ func (ec *executionContext) childFields_PhonePairing(ctx context.Context, field 
 		return ec.fieldContext_PhonePairing_expiresAt(ctx, field)
 	case "qrPayload":
 		return ec.fieldContext_PhonePairing_qrPayload(ctx, field)
+	case "qrImage":
+		return ec.fieldContext_PhonePairing_qrImage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PhonePairing", field.Name)
 }
@@ -13602,6 +15794,14 @@ func (ec *executionContext) childFields_QuestionEdge(ctx context.Context, field 
 		return ec.fieldContext_QuestionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QuestionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_QuestionImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "created":
+		return ec.fieldContext_QuestionImport_created(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QuestionImport", field.Name)
 }
 
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -8,7 +8,9 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/enrollment"
+	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/profile"
+	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/schematype"
 	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
@@ -143,6 +145,36 @@ type OnlinePaymentStart struct {
 	PayURL string `json:"payURL"`
 }
 
+// One rule of a paper template: how many questions of a type (and category) and their points.
+type PaperRule struct {
+	Type     question.Type `json:"type"`
+	Category *string       `json:"category,omitempty"`
+	Count    int           `json:"count"`
+	Points   int           `json:"points"`
+}
+
+type PaperRuleInput struct {
+	Type question.Type `json:"type"`
+	// Empty: any category.
+	Category *string `json:"category,omitempty"`
+	Count    int     `json:"count"`
+	Points   int     `json:"points"`
+}
+
+// Creates (no id) or replaces a paper template.
+type PaperTemplateInput struct {
+	ID              *int               `json:"id,omitempty"`
+	SubjectID       int                `json:"subjectID"`
+	Kind            papertemplate.Kind `json:"kind"`
+	Name            string             `json:"name"`
+	DurationMinutes int                `json:"durationMinutes"`
+	// Default 60.
+	PassMark *int `json:"passMark,omitempty"`
+	// Default true.
+	Active *bool             `json:"active,omitempty"`
+	Rules  []*PaperRuleInput `json:"rules"`
+}
+
 // The phone page's own token after pairing.
 type PhonePaired struct {
 	PhoneToken string `json:"phoneToken"`
@@ -154,6 +186,8 @@ type PhonePairing struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	QRPayload string    `json:"qrPayload"`
+	// The QR code of qrPayload as a data: URL (PNG).
+	QRImage string `json:"qrImage"`
 }
 
 type ProfileCompleteness struct {

@@ -184,6 +184,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 				{Pattern: "/payments/", Handler: a.Payments.Handler()},
 				// PDFs are for the logged-in viewer: behind the bearer-token check.
 				{Pattern: "/documents/", Handler: a.Tickets.Handler(), Authenticated: true},
+				{Pattern: "/exports/", Handler: a.Bank.Handler(), Authenticated: true},
 			},
 			Metrics:         a.metrics,
 			Log:             log,
@@ -235,6 +236,9 @@ func deriveKey(secret []byte, purpose string) []byte {
 
 // Close releases everything New opened.
 func (a *App) Close() {
+	if a.Auth != nil {
+		a.Auth.Close()
+	}
 	if a.Bus != nil {
 		_ = a.Bus.Close()
 	}

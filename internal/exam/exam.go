@@ -199,8 +199,10 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*ent.Attempt, error
 		if err != nil {
 			return err
 		}
-		// Draw once now so a bank too small for the template refuses here.
-		if _, err := s.Bank.DrawFor(ctx, tpl.ID, seed); err != nil {
+		// Draw now, once: a bank too small for the template refuses here,
+		// and the paper is stored so later bank edits cannot change it.
+		paper, err := s.Bank.DrawFor(ctx, tpl.ID, seed)
+		if err != nil {
 			return err
 		}
 		deadline := now.Add(time.Duration(tpl.DurationMinutes) * time.Minute)
@@ -208,7 +210,7 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*ent.Attempt, error
 			deadline = sessEnd
 		}
 		a, err := c.Attempt.Create().SetEnrollmentID(e.ID).SetCandidateID(v.UserID).SetSessionID(sess.ID).
-			SetSiteID(sess.SiteID).SetTemplateID(tpl.ID).SetKind(in.Kind).SetSeed(seed).
+			SetSiteID(sess.SiteID).SetTemplateID(tpl.ID).SetKind(in.Kind).SetSeed(seed).SetLayout(paper.Layout()).
 			SetStartedAt(now).SetDeadline(deadline).SetConsentText(text).SetConsentAt(now).
 			SetPassMark(tpl.PassMark).Save(ctx)
 		if ent.IsConstraintError(err) {
@@ -326,7 +328,7 @@ func (s *Service) State(ctx context.Context, attemptID int) (*State, error) {
 		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)
-	p, err := s.Bank.DrawFor(sys, a.TemplateID, a.Seed)
+	p, err := s.Bank.PaperOf(sys, a.TemplateID, a.Seed, a.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -531,7 +533,7 @@ func (s *Service) submit(ctx context.Context, id int, reason attempt.SubmitReaso
 // grade redraws the paper and grades the saved answers on a 100-point scale.
 func (s *Service) grade(ctx context.Context, a *ent.Attempt) (int, error) {
 	sys := viewer.SystemContext(ctx)
-	p, err := s.Bank.DrawFor(sys, a.TemplateID, a.Seed)
+	p, err := s.Bank.PaperOf(sys, a.TemplateID, a.Seed, a.Layout)
 	if err != nil {
 		return 0, err
 	}

@@ -216,7 +216,8 @@ func (w *world) start(c *candidate, e *ent.Enrollment, kind attempt.Kind) *ent.A
 // paper is the attempt's paper with option maps (what the server grades by).
 func (w *world) paper(a *ent.Attempt) bank.Paper {
 	w.t.Helper()
-	p, err := w.bank.DrawFor(w.sys, a.TemplateID, a.Seed)
+	a = w.reload(a)
+	p, err := w.bank.PaperOf(w.sys, a.TemplateID, a.Seed, a.Layout)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func (s *Service) facts(ctx context.Context, id int) (*attemptFacts, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	p, err := s.Bank.DrawFor(sys, a.TemplateID, a.Seed)
+	p, err := s.Bank.PaperOf(sys, a.TemplateID, a.Seed, a.Layout)
 	if err != nil {
 		return nil, err
 	}

@@ -172,6 +172,18 @@ func (s *Service) SnapshotURL(ctx context.Context, attemptID int, key string) (s
 	return s.Signer.URL(s.urlPrefix(), key, SnapshotURLTTL, now), time.Unix(now.Add(SnapshotURLTTL).Unix(), 0), nil
 }
 
+// SignSnapshot signs a short-lived URL of a snapshot key published on a
+// session topic, for a subscriber already admitted to that session. It
+// only checks that the key is a snapshot of that attempt; it makes no
+// query, so it costs the same for 5 watchers or 500.
+func (s *Service) SignSnapshot(attemptID int, key string) (string, time.Time, error) {
+	if storage.ValidKey(key) != nil || !strings.HasPrefix(key, fmt.Sprintf("attempts/%d/", attemptID)) {
+		return "", time.Time{}, apperr.Input("key", "照片编号无效")
+	}
+	now := s.now()
+	return s.Signer.URL(s.urlPrefix(), key, SnapshotURLTTL, now), time.Unix(now.Add(SnapshotURLTTL).Unix(), 0), nil
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

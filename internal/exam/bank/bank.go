@@ -339,3 +339,21 @@ func (s *Service) DrawFor(ctx context.Context, templateID int, seed int64) (Pape
 	}
 	return p, err
 }
+
+// PaperOf rebuilds a paper from the layout stored with its attempt (one
+// query). Attempts from before layouts were stored have none: their paper
+// is redrawn from the template and seed.
+func (s *Service) PaperOf(ctx context.Context, templateID int, seed int64, layout []schema.PaperSlot) (Paper, error) {
+	if len(layout) == 0 {
+		return s.DrawFor(ctx, templateID, seed)
+	}
+	ids := make([]int, len(layout))
+	for i, sl := range layout {
+		ids[i] = sl.QuestionID
+	}
+	qs, err := s.db(ctx).Question.Query().Where(question.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return Paper{}, err
+	}
+	return FromLayout(templateID, seed, layout, qs)
+}

@@ -223,3 +223,48 @@ func correct(it Item, q *ent.Question, a Response) bool {
 	}
 	return slices.Equal(got, want)
 }
+
+// Layout is what an attempt stores of its drawn paper (see Rebuild).
+func (p Paper) Layout() []schema.PaperSlot {
+	out := make([]schema.PaperSlot, len(p.Items))
+	for i, it := range p.Items {
+		out[i] = schema.PaperSlot{QuestionID: it.QuestionID, Points: it.Points, OptionMap: it.OptionMap}
+	}
+	return out
+}
+
+// FromLayout rebuilds a paper from its stored layout and its questions
+// (any order). Withdrawn questions are still used: the paper was drawn with
+// them. It fails when a question is missing or its options no longer match.
+func FromLayout(templateID int, seed int64, layout []schema.PaperSlot, questions []*ent.Question) (Paper, error) {
+	byID := make(map[int]*ent.Question, len(questions))
+	for _, q := range questions {
+		if q != nil {
+			byID[q.ID] = q
+		}
+	}
+	p := Paper{TemplateID: templateID, Seed: seed, Items: make([]Item, len(layout))}
+	for i, sl := range layout {
+		q, ok := byID[sl.QuestionID]
+		if !ok {
+			return Paper{}, fmt.Errorf("bank: question %d of the paper is missing", sl.QuestionID)
+		}
+		it := Item{QuestionID: q.ID, Type: q.Type, Stem: q.Stem, Points: sl.Points}
+		if q.Type != question.TypeTRUE_FALSE && len(q.Options) > 0 {
+			if len(sl.OptionMap) != len(q.Options) {
+				return Paper{}, fmt.Errorf("bank: question %d has %d options, the paper %d", q.ID, len(q.Options), len(sl.OptionMap))
+			}
+			it.Options = make([]string, len(sl.OptionMap))
+			for d, orig := range sl.OptionMap {
+				if orig < 0 || orig >= len(q.Options) {
+					return Paper{}, fmt.Errorf("bank: question %d: bad option map", q.ID)
+				}
+				it.Options[d] = q.Options[orig]
+			}
+			it.OptionMap = slices.Clone(sl.OptionMap)
+		}
+		p.Items[i] = it
+		p.TotalPoints += sl.Points
+	}
+	return p, nil
+}

@@ -1,0 +1,57 @@
+package graph
+
+import (
+	"encoding/base64"
+	"path"
+	"strings"
+
+	"github.com/kaowu/kaowu/ent/question"
+	"github.com/kaowu/kaowu/ent/schema"
+	"github.com/kaowu/kaowu/graph/model"
+	"github.com/kaowu/kaowu/internal/exam/bank"
+	"github.com/kaowu/kaowu/internal/pdf"
+)
+
+func intOr(p *int, d int) int {
+	if p == nil {
+		return d
+	}
+	return *p
+}
+
+// bankFormat is the import format named by an uploaded file's extension;
+// the service rejects anything else with a message naming the formats.
+func bankFormat(filename string) string {
+	return strings.TrimPrefix(strings.ToLower(path.Ext(filename)), ".")
+}
+
+func templateInput(in model.PaperTemplateInput) bank.TemplateInput {
+	rules := make([]schema.PaperRule, len(in.Rules))
+	for i, r := range in.Rules {
+		rules[i] = schema.PaperRule{Type: string(r.Type), Category: deref(r.Category), Count: r.Count, Points: r.Points}
+	}
+	return bank.TemplateInput{ID: in.ID, SubjectID: in.SubjectID, Kind: in.Kind, Name: in.Name,
+		DurationMinutes: in.DurationMinutes, PassMark: in.PassMark, Rules: rules, Active: in.Active}
+}
+
+func paperRules(rs []schema.PaperRule) []*model.PaperRule {
+	out := make([]*model.PaperRule, len(rs))
+	for i, r := range rs {
+		pr := &model.PaperRule{Type: question.Type(r.Type), Count: r.Count, Points: r.Points}
+		if r.Category != "" {
+			c := r.Category
+			pr.Category = &c
+		}
+		out[i] = pr
+	}
+	return out
+}
+
+// qrDataURL renders a QR code as a data: URL the page can show directly.
+func qrDataURL(content string) (string, error) {
+	png, err := pdf.QRCodePNG(content, 256)
+	if err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
+}
