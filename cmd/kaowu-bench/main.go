@@ -2,6 +2,7 @@
 // figure of the same work, in the same run, and prints their ratio.
 //
 //	kaowu-bench enroll [-n 2000] [-c 32] [-db postgres://…]
+//	kaowu-bench saves|snapshots|deliveries|exam [flags]   (see exam.go)
 //
 // enroll: a fresh PostgreSQL database, kaowu serving it on a loopback port,
 // n candidates with complete profiles; then n concurrent `enroll` mutations
@@ -52,8 +53,15 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 {
+		switch os.Args[1] {
+		case "saves", "snapshots", "deliveries", "exam":
+			examMain(os.Args[1], os.Args[2:])
+			return
+		}
+	}
 	if len(os.Args) < 2 || os.Args[1] != "enroll" {
-		fmt.Fprintln(os.Stderr, "usage: kaowu-bench enroll [-n N] [-c C] [-db DSN]")
+		fmt.Fprintln(os.Stderr, "usage: kaowu-bench enroll|saves|snapshots|deliveries|exam [flags]   (-h for the flags)")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("enroll", flag.ExitOnError)

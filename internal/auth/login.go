@@ -402,7 +402,28 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*viewer.Viewe
 	if token == "" || len(token) > 128 {
 		return nil, errSessionInvalid
 	}
-	return s.loadSession(ctx, session.TokenHash(HashToken(token)), true)
+	hash := HashToken(token)
+	// The cache only speeds up acceptance: a cached row that no longer
+	// passes is read again (a keep-alive may have been set since).
+	if row, ok := s.sessions.get(hash); ok {
+		seen := row.LastSeenAt
+		if v, row, err := s.checkSession(ctx, row, true); err == nil {
+			if !row.LastSeenAt.Equal(seen) { // touched: keep the idle clock right
+				s.sessions.put(hash, row, s.sessions.current())
+			}
+			return v, nil
+		}
+	}
+	epoch := s.sessions.current()
+	row, err := s.readSession(ctx, session.TokenHash(hash))
+	if err != nil {
+		return nil, err
+	}
+	v, row, err := s.checkSession(ctx, row, true)
+	if err == nil {
+		s.sessions.put(hash, row, epoch)
+	}
+	return v, err
 }
 
 // Revalidate checks that the viewer's session is still live: websockets call
@@ -411,7 +432,11 @@ func (s *Service) Revalidate(ctx context.Context, v *viewer.Viewer) error {
 	if v == nil || v.SessionID == 0 {
 		return nil
 	}
-	_, err := s.loadSession(ctx, session.ID(v.SessionID), false)
+	row, err := s.readSession(ctx, session.ID(v.SessionID))
+	if err != nil {
+		return err
+	}
+	_, _, err = s.checkSession(ctx, row, false)
 	return err
 }
 
@@ -429,9 +454,9 @@ type sessionRow struct {
 	OrganizationID *int       `json:"organization_id"`
 }
 
-func (s *Service) loadSession(ctx context.Context, where predicate.Session, touch bool) (*viewer.Viewer, error) {
+// readSession reads one session joined with its user.
+func (s *Service) readSession(ctx context.Context, where predicate.Session) (sessionRow, error) {
 	sys := viewer.SystemContext(ctx)
-	now := s.now()
 	var rows []sessionRow
 	err := s.client.Session.Query().Where(where).Limit(2).Modify(func(q *entsql.Selector) {
 		u := entsql.Table(user.Table)
@@ -441,24 +466,22 @@ func (s *Service) loadSession(ctx context.Context, where predicate.Session, touc
 			u.C(user.FieldRole), u.C(user.FieldStatus), u.C(user.FieldOrganizationID))
 	}).Scan(sys, &rows)
 	if err != nil {
-		return nil, err
+		return sessionRow{}, err
 	}
 	if len(rows) != 1 {
-		return nil, errSessionInvalid
+		return sessionRow{}, errSessionInvalid
 	}
-	sess := rows[0]
-	if sess.RevokedAt != nil {
-		return nil, errSessionInvalid
-	}
-	if !now.Before(sess.ExpiresAt) {
-		return nil, errSessionExpired
-	}
-	keepAlive := sess.KeepAliveUntil != nil && sess.KeepAliveUntil.After(now)
-	if !keepAlive && now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
-		return nil, errSessionExpired
-	}
-	if sess.Status == string(user.StatusDISABLED) {
-		return nil, errSessionInvalid
+	return rows[0], nil
+}
+
+// checkSession decides whether a session row is live now and, with touch,
+// records the use (at most once per touchGranularity). It returns the row
+// as it now stands.
+func (s *Service) checkSession(ctx context.Context, sess sessionRow, touch bool) (*viewer.Viewer, sessionRow, error) {
+	sys := viewer.SystemContext(ctx)
+	now := s.now()
+	if err := s.liveAt(sess, now); err != nil {
+		return nil, sess, err
 	}
 	if touch && now.Sub(sess.LastSeenAt) >= touchGranularity {
 		// Conditional: concurrent requests write it once.
@@ -467,13 +490,29 @@ func (s *Service) loadSession(ctx context.Context, where predicate.Session, touc
 			SetLastSeenAt(now).Save(sys)
 		if err != nil {
 			s.log.Warn("touch session", "err", err)
+		} else {
+			sess.LastSeenAt = now
 		}
 	}
 	v := &viewer.Viewer{UserID: sess.UserID, Role: viewer.Role(sess.Role), SessionID: sess.ID}
 	if sess.OrganizationID != nil {
 		v.OrgID = *sess.OrganizationID
 	}
-	return v, nil
+	return v, sess, nil
+}
+
+func (s *Service) liveAt(sess sessionRow, now time.Time) error {
+	if sess.RevokedAt != nil || sess.Status == string(user.StatusDISABLED) {
+		return errSessionInvalid
+	}
+	if !now.Before(sess.ExpiresAt) {
+		return errSessionExpired
+	}
+	keepAlive := sess.KeepAliveUntil != nil && sess.KeepAliveUntil.After(now)
+	if !keepAlive && now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		return errSessionExpired
+	}
+	return nil
 }
 
 var (
@@ -512,6 +551,7 @@ func (s *Service) Logout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.sessions.invalidate(ctx)
 	return s.db(ctx).Session.UpdateOneID(v.SessionID).SetRevokedAt(s.now()).SetRevokeReason("logout").Exec(ctx)
 }
 
@@ -521,6 +561,7 @@ func (s *Service) EndSession(ctx context.Context, id int) error {
 	if err != nil {
 		return err
 	}
+	s.sessions.invalidate(ctx)
 	n, err := s.db(ctx).Session.Update().
 		Where(session.ID(id), session.UserID(v.UserID), session.RevokedAtIsNil()).
 		SetRevokedAt(s.now()).SetRevokeReason("ended by user").Save(ctx)
@@ -535,6 +576,7 @@ func (s *Service) EndSession(ctx context.Context, id int) error {
 
 // revokeAll ends every session of the user except keep (0: none).
 func (s *Service) revokeAll(ctx context.Context, userID, keep int, reason string) error {
+	s.sessions.invalidate(ctx)
 	q := s.db(ctx).Session.Update().Where(session.UserID(userID), session.RevokedAtIsNil())
 	if keep != 0 {
 		q = q.Where(session.IDNEQ(keep))

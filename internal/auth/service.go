@@ -40,6 +40,9 @@ type Config struct {
 	SessionMax  time.Duration // default 12h
 	LoginSMS    bool          // SMS code after the password
 	Secret      []byte        // HMAC key for verification codes
+	// SessionCache: how long a validated session is reused (default
+	// DefaultSessionCacheTTL; negative: read the session on every request).
+	SessionCache time.Duration
 }
 
 // Limits of the login protections (issue #2).
@@ -70,6 +73,8 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+
+	sessions *sessionCache // nil: no cache
 }
 
 // New returns the service.
@@ -83,8 +88,15 @@ func New(client *ent.Client, hasher *password.Hasher, sms notify.Sender, cfg Con
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{client: client, hasher: hasher, sms: sms, cfg: cfg, log: log, now: time.Now}
+	if cfg.SessionCache == 0 {
+		cfg.SessionCache = DefaultSessionCacheTTL
+	}
+	return &Service{client: client, hasher: hasher, sms: sms, cfg: cfg, log: log, now: time.Now,
+		sessions: newSessionCache(cfg.SessionCache)}
 }
+
+// Close releases the session cache.
+func (s *Service) Close() { s.sessions.close() }
 
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
@@ -338,6 +350,7 @@ func (s *Service) SetDisabled(ctx context.Context, id int, disabled bool) (*ent.
 	if disabled {
 		status = user.StatusDISABLED
 	}
+	s.sessions.invalidate(ctx)
 	u, err := s.db(ctx).User.UpdateOneID(id).SetStatus(status).Save(ctx)
 	if err != nil {
 		return nil, err

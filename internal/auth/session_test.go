@@ -276,3 +276,42 @@ func revokeAllDirect(e *env, userID int) error {
 		SetRevokedAt(e.clock.Now()).SetRevokeReason("test").Save(e.sys)
 	return err
 }
+
+// TestSessionCache: validated sessions are reused for a moment, so a
+// revocation written behind the service's back (another replica) takes
+// effect within DefaultSessionCacheTTL, while one through this service
+// takes effect at once; with the cache off, every request reads the row.
+func TestSessionCache(t *testing.T) {
+	testenv.EachDatabase(t, func(t *testing.T, url string) {
+		revokeBehind := func(e *env, tok string) {
+			t.Helper()
+			e.client.Session.Update().Where(session.TokenHash(auth.HashToken(tok))).
+				SetRevokedAt(e.clock.Now()).SetRevokeReason("other replica").ExecX(viewer.SystemContext(context.Background()))
+		}
+		cached := newEnv(t, url, auth.Config{})
+		cached.staff(user.RoleADMIN, "cached", nil)
+		tok := cached.login("cached").Token
+		wantAlive(t, cached, tok)
+		revokeBehind(cached, tok)
+		wantAlive(t, cached, tok) // within the cache's few seconds: documented
+
+		other := cached.login("cached").Token
+		wantAlive(t, cached, other)
+		v, err := cached.svc.Authenticate(cached.ctx, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cached.svc.Logout(viewer.NewContext(context.Background(), v)); err != nil {
+			t.Fatal(err)
+		}
+		wantDead(t, cached, other) // through the service: at once
+		wantDead(t, cached, tok)   // and the whole cache went with it
+
+		uncached := newEnv(t, url, auth.Config{SessionCache: -1})
+		uncached.staff(user.RoleADMIN, "uncached", nil)
+		tok = uncached.login("uncached").Token
+		wantAlive(t, uncached, tok)
+		revokeBehind(uncached, tok)
+		wantDead(t, uncached, tok)
+	})
+}

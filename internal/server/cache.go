@@ -9,7 +9,8 @@ import (
 // ristrettoCache adapts ristretto to gqlgen's cache interface. It backs the
 // parsed-query and persisted-query caches only: entries may be dropped or land
 // late, which costs a re-parse or a PersistedQueryNotFound round trip, nothing
-// more. Nothing that must be exact (seats, sessions, revocations) is cached.
+// more. Nothing that must be exact (seats, answers, payments) is cached; the
+// short-lived session cache is internal/auth's, with its own invalidation.
 type ristrettoCache[T any] struct {
 	c    *ristretto.Cache[string, T]
 	cost func(T) int64
