@@ -160,10 +160,12 @@ func bkBank(t *testing.T, e *graphtest.Env) {
 		}
 		n := templates()
 		for what, mut := range map[string]func(map[string]any){
-			"too short":      func(m map[string]any) { m["durationMinutes"] = 1 },
-			"no rules":       func(m map[string]any) { m["rules"] = []any{} },
-			"pass mark 101":  func(m map[string]any) { m["passMark"] = 101 },
-			"too many asked": func(m map[string]any) { m["rules"] = []any{map[string]any{"type": "SINGLE", "count": 500, "points": 1}} },
+			"too short":     func(m map[string]any) { m["durationMinutes"] = 1 },
+			"no rules":      func(m map[string]any) { m["rules"] = []any{} },
+			"pass mark 101": func(m map[string]any) { m["passMark"] = 101 },
+			"too many asked": func(m map[string]any) {
+				m["rules"] = []any{map[string]any{"type": "SINGLE", "count": 500, "points": 1}}
+			},
 		} {
 			bad := map[string]any{}
 			for k, v := range in {

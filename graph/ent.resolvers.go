@@ -149,6 +149,14 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 // Attachment returns generated.AttachmentResolver implementation.
 func (r *Resolver) Attachment() generated.AttachmentResolver { return &attachmentResolver{r} }
 
+// Certificate returns generated.CertificateResolver implementation.
+func (r *Resolver) Certificate() generated.CertificateResolver { return &certificateResolver{r} }
+
+// CertificateRequest returns generated.CertificateRequestResolver implementation.
+func (r *Resolver) CertificateRequest() generated.CertificateRequestResolver {
+	return &certificateRequestResolver{r}
+}
+
 // Enrollment returns generated.EnrollmentResolver implementation.
 func (r *Resolver) Enrollment() generated.EnrollmentResolver { return &enrollmentResolver{r} }
 
@@ -168,11 +176,13 @@ func (r *Resolver) Session() generated.SessionResolver { return &sessionResolver
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	attachmentResolver    struct{ *Resolver }
-	enrollmentResolver    struct{ *Resolver }
-	examSessionResolver   struct{ *Resolver }
-	paperTemplateResolver struct{ *Resolver }
-	queryResolver         struct{ *Resolver }
-	sessionResolver       struct{ *Resolver }
-	userResolver          struct{ *Resolver }
+	attachmentResolver         struct{ *Resolver }
+	certificateResolver        struct{ *Resolver }
+	certificateRequestResolver struct{ *Resolver }
+	enrollmentResolver         struct{ *Resolver }
+	examSessionResolver        struct{ *Resolver }
+	paperTemplateResolver      struct{ *Resolver }
+	queryResolver              struct{ *Resolver }
+	sessionResolver            struct{ *Resolver }
+	userResolver               struct{ *Resolver }
 )

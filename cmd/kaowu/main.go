@@ -16,9 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kaowu/kaowu/graph"
 	"github.com/kaowu/kaowu/internal/app"
+	"github.com/kaowu/kaowu/internal/certificate/sign"
 	"github.com/kaowu/kaowu/internal/config"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/demo"
@@ -36,6 +38,9 @@ commands:
   seed      create the demo data set and print its logins
   verify-evidence ATTEMPT
             check an exam attempt's evidence hash chain; exit 1 if broken
+  verify-cert (--keys keys.json | --key kid=base64)... [--name NAME] CODE
+            check a certificate QR code offline; exit 0 valid, 1 forged,
+            altered or unknown key, 3 expired (see docs/certificates.md)
 
 configuration is read from the environment; see README.md.
 `
@@ -44,6 +49,10 @@ func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
+	}
+	if os.Args[1] == "verify-cert" {
+		// Offline: no configuration, database or network.
+		os.Exit(sign.Command(os.Args[2:], os.Stdin, os.Stdout, os.Stderr, time.Now()))
 	}
 	cfg, err := config.Load()
 	if err != nil {
@@ -105,7 +114,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	if cfg.Demo {
-		if err := demo.Seed(ctx, demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles}, os.Stdout); err != nil {
+		if err := demo.Seed(ctx, a.DemoDeps(), os.Stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
@@ -148,7 +157,7 @@ func seed(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	return demo.Seed(ctx, demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles}, os.Stdout)
+	return demo.Seed(ctx, a.DemoDeps(), os.Stdout)
 }
 
 func verifyEvidence(ctx context.Context, cfg *config.Config) (bool, error) {

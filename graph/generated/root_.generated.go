@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -27,6 +28,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Attachment() AttachmentResolver
+	Certificate() CertificateResolver
+	CertificateClaims() CertificateClaimsResolver
+	CertificateRequest() CertificateRequestResolver
+	CertificateVerification() CertificateVerificationResolver
 	Enrollment() EnrollmentResolver
 	EvidenceBreak() EvidenceBreakResolver
 	ExamSession() ExamSessionResolver
@@ -196,6 +201,7 @@ type ComplexityRoot struct {
 		CollectedBy            func(childComplexity int) int
 		CollectionRecordedByID func(childComplexity int) int
 		CreatedAt              func(childComplexity int) int
+		CurrentStatus          func(childComplexity int) int
 		Employer               func(childComplexity int) int
 		EnrollmentID           func(childComplexity int) int
 		ExpiredAt              func(childComplexity int) int
@@ -211,8 +217,11 @@ type ComplexityRoot struct {
 		IssuedAt               func(childComplexity int) int
 		IssuedByID             func(childComplexity int) int
 		Number                 func(childComplexity int) int
+		PDFPath                func(childComplexity int) int
+		QRURL                  func(childComplexity int) int
 		RegionCode             func(childComplexity int) int
 		RegionName             func(childComplexity int) int
+		RenewalOpensAt         func(childComplexity int) int
 		RenewedAt              func(childComplexity int) int
 		Requests               func(childComplexity int) int
 		Revision               func(childComplexity int) int
@@ -227,6 +236,15 @@ type ComplexityRoot struct {
 		ValidUntil             func(childComplexity int) int
 	}
 
+	CertificateClaims struct {
+		KeyID       func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Revision    func(childComplexity int) int
+		SubjectCode func(childComplexity int) int
+		ValidFrom   func(childComplexity int) int
+		ValidUntil  func(childComplexity int) int
+	}
+
 	CertificateConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -239,6 +257,7 @@ type ComplexityRoot struct {
 	}
 
 	CertificateRequest struct {
+		Attachments   func(childComplexity int) int
 		Certificate   func(childComplexity int) int
 		CertificateID func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
@@ -273,6 +292,15 @@ type ComplexityRoot struct {
 	CertificateRequestEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CertificateVerification struct {
+		Authentic func(childComplexity int) int
+		Claims    func(childComplexity int) int
+		Current   func(childComplexity int) int
+		Message   func(childComplexity int) int
+		Problem   func(childComplexity int) int
+		Status    func(childComplexity int) int
 	}
 
 	CheckIn struct {
@@ -504,77 +532,85 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddExamSession         func(childComplexity int, input model.AddExamSessionInput) int
-		AssignProctor          func(childComplexity int, proctorID int, sessionID int) int
-		AutoAssignCandidates   func(childComplexity int, input model.AutoAssignInput) int
-		CancelEnrollment       func(childComplexity int, id int) int
-		CancelPayment          func(childComplexity int, id int) int
-		ChangePassword         func(childComplexity int, oldPassword string, newPassword string) int
-		CheckIn                func(childComplexity int, input model.CheckInInput) int
-		ConfirmPayment         func(childComplexity int, id int) int
-		CreateAnnouncement     func(childComplexity int, input ent.CreateAnnouncementInput) int
-		CreateExamPlan         func(childComplexity int, input model.CreateExamPlanInput) int
-		CreateOrganization     func(childComplexity int, input ent.CreateOrganizationInput) int
-		CreateRegion           func(childComplexity int, input ent.CreateRegionInput) int
-		CreateRoom             func(childComplexity int, input ent.CreateRoomInput) int
-		CreateStaffAccount     func(childComplexity int, input model.CreateStaffAccountInput) int
-		CreateSubject          func(childComplexity int, input ent.CreateSubjectInput) int
-		EndAttempt             func(childComplexity int, attemptID int, reason string) int
-		EndPhone               func(childComplexity int, phoneToken string) int
-		EndSession             func(childComplexity int, id int) int
-		Enroll                 func(childComplexity int, input model.EnrollInput) int
-		EnrollStaff            func(childComplexity int, input model.EnrollStaffInput) int
-		EnterPracticalScore    func(childComplexity int, attemptID int, score int) int
-		FlagAttempt            func(childComplexity int, attemptID int, flagged bool, note *string) int
-		ImportQuestions        func(childComplexity int, subjectID int, file graphql.Upload) int
-		Login                  func(childComplexity int, input model.LoginInput) int
-		Logout                 func(childComplexity int) int
-		ManualAssignCandidates func(childComplexity int, input model.ManualAssignInput) int
-		MarkNotificationsRead  func(childComplexity int, ids []int) int
-		MoveSeat               func(childComplexity int, id int, toSessionID int) int
-		NewPhonePairing        func(childComplexity int, attemptID int) int
-		NoteAttempt            func(childComplexity int, attemptID int, text string) int
-		PairPhone              func(childComplexity int, token string) int
-		PhoneHeartbeat         func(childComplexity int, phoneToken string) int
-		RecordOnsitePayment    func(childComplexity int, enrollmentIDs []int) int
-		RecordTraining         func(childComplexity int, input model.RecordTrainingInput) int
-		RegisterCompany        func(childComplexity int, input model.RegisterCompanyInput) int
-		RegisterPerson         func(childComplexity int, input model.RegisterPersonInput) int
-		RejectPayment          func(childComplexity int, id int, reason *string) int
-		ReportFocusLoss        func(childComplexity int, attemptID int, kind string) int
-		RequestCaptcha         func(childComplexity int) int
-		RequestPasswordReset   func(childComplexity int, login string, phone string) int
-		ResetPassword          func(childComplexity int, login string, code string, newPassword string) int
-		ResubmitEnrollment     func(childComplexity int, id int, input model.ResubmitEnrollmentInput) int
-		ResumeOnlinePayment    func(childComplexity int, id int) int
-		ReviewAttempt          func(childComplexity int, id int, pass bool, reason *string) int
-		ReviewCompany          func(childComplexity int, id int, approve bool, reason *string) int
-		ReviewEnrollment       func(childComplexity int, id int, approve bool, reason *string) int
-		ReviewTraining         func(childComplexity int, id int, approve bool, reason *string) int
-		SaveAnswer             func(childComplexity int, input exam.SaveInput) int
-		SaveInvoiceProfile     func(childComplexity int, input model.SaveInvoiceProfileInput) int
-		SavePaperTemplate      func(childComplexity int, input model.PaperTemplateInput) int
-		SetAccountDisabled     func(childComplexity int, id int, disabled bool) int
-		StartAttempt           func(childComplexity int, input exam.StartInput) int
-		StartOnlinePayment     func(childComplexity int, enrollmentIDs []int) int
-		SubmitAttempt          func(childComplexity int, id int) int
-		SubmitBankTransfer     func(childComplexity int, enrollmentIDs []int, proofAttachmentID int) int
-		SubmitExamPlan         func(childComplexity int, id int) int
-		UnassignCandidate      func(childComplexity int, enrollmentID int) int
-		UpdateAnnouncement     func(childComplexity int, id int, input ent.UpdateAnnouncementInput) int
-		UpdateExamPlan         func(childComplexity int, id int, input model.UpdateExamPlanInput) int
-		UpdateExamSession      func(childComplexity int, id int, input model.UpdateExamSessionInput) int
-		UpdateMyProfile        func(childComplexity int, input model.UpdateProfileInput) int
-		UpdateOrganization     func(childComplexity int, id int, input ent.UpdateOrganizationInput) int
-		UpdateRegion           func(childComplexity int, id int, input ent.UpdateRegionInput) int
-		UpdateRoom             func(childComplexity int, id int, input ent.UpdateRoomInput) int
-		UpdateSubject          func(childComplexity int, id int, input ent.UpdateSubjectInput) int
-		UpdateTrainingRecord   func(childComplexity int, id int, input model.TrainingDetailsInput) int
-		UploadAttachment       func(childComplexity int, kind attachment.Kind, file graphql.Upload) int
-		UploadPhoneSnapshot    func(childComplexity int, phoneToken string, file graphql.Upload, foreground *bool) int
-		UploadSnapshot         func(childComplexity int, attemptID int, file graphql.Upload) int
-		VerifyLoginCode        func(childComplexity int, challenge string, code string) int
-		WarnAttempt            func(childComplexity int, attemptID int, text string) int
+		AddExamSession                 func(childComplexity int, input model.AddExamSessionInput) int
+		AssignProctor                  func(childComplexity int, proctorID int, sessionID int) int
+		AutoAssignCandidates           func(childComplexity int, input model.AutoAssignInput) int
+		CancelEnrollment               func(childComplexity int, id int) int
+		CancelPayment                  func(childComplexity int, id int) int
+		ChangePassword                 func(childComplexity int, oldPassword string, newPassword string) int
+		CheckIn                        func(childComplexity int, input model.CheckInInput) int
+		ConfirmPayment                 func(childComplexity int, id int) int
+		CreateAnnouncement             func(childComplexity int, input ent.CreateAnnouncementInput) int
+		CreateExamPlan                 func(childComplexity int, input model.CreateExamPlanInput) int
+		CreateOrganization             func(childComplexity int, input ent.CreateOrganizationInput) int
+		CreateRegion                   func(childComplexity int, input ent.CreateRegionInput) int
+		CreateRoom                     func(childComplexity int, input ent.CreateRoomInput) int
+		CreateStaffAccount             func(childComplexity int, input model.CreateStaffAccountInput) int
+		CreateSubject                  func(childComplexity int, input ent.CreateSubjectInput) int
+		EndAttempt                     func(childComplexity int, attemptID int, reason string) int
+		EndPhone                       func(childComplexity int, phoneToken string) int
+		EndSession                     func(childComplexity int, id int) int
+		Enroll                         func(childComplexity int, input model.EnrollInput) int
+		EnrollStaff                    func(childComplexity int, input model.EnrollStaffInput) int
+		EnterPracticalScore            func(childComplexity int, attemptID int, score int) int
+		FlagAttempt                    func(childComplexity int, attemptID int, flagged bool, note *string) int
+		ImportQuestions                func(childComplexity int, subjectID int, file graphql.Upload) int
+		IssueCertificates              func(childComplexity int, attemptIDs []int) int
+		Login                          func(childComplexity int, input model.LoginInput) int
+		Logout                         func(childComplexity int) int
+		ManualAssignCandidates         func(childComplexity int, input model.ManualAssignInput) int
+		MarkNotificationsRead          func(childComplexity int, ids []int) int
+		MoveSeat                       func(childComplexity int, id int, toSessionID int) int
+		NewPhonePairing                func(childComplexity int, attemptID int) int
+		NoteAttempt                    func(childComplexity int, attemptID int, text string) int
+		PairPhone                      func(childComplexity int, token string) int
+		PhoneHeartbeat                 func(childComplexity int, phoneToken string) int
+		RecordCertificateCollection    func(childComplexity int, certificateID int, recipient string, collectedAt *time.Time) int
+		RecordCertificateFee           func(childComplexity int, certificateID int, input model.CertificateFeeInput) int
+		RecordOnsitePayment            func(childComplexity int, enrollmentIDs []int) int
+		RecordTraining                 func(childComplexity int, input model.RecordTrainingInput) int
+		RegisterCompany                func(childComplexity int, input model.RegisterCompanyInput) int
+		RegisterPerson                 func(childComplexity int, input model.RegisterPersonInput) int
+		RejectPayment                  func(childComplexity int, id int, reason *string) int
+		ReportFocusLoss                func(childComplexity int, attemptID int, kind string) int
+		RequestCaptcha                 func(childComplexity int) int
+		RequestCertificateCancellation func(childComplexity int, certificateID int, statement string) int
+		RequestCertificateChange       func(childComplexity int, certificateID int, input model.CertificateChangeInput) int
+		RequestCertificateRenewal      func(childComplexity int, certificateID int) int
+		RequestPasswordReset           func(childComplexity int, login string, phone string) int
+		ResetPassword                  func(childComplexity int, login string, code string, newPassword string) int
+		ResubmitEnrollment             func(childComplexity int, id int, input model.ResubmitEnrollmentInput) int
+		ResumeOnlinePayment            func(childComplexity int, id int) int
+		ReviewAttempt                  func(childComplexity int, id int, pass bool, reason *string) int
+		ReviewCertificateRequest       func(childComplexity int, id int, approve bool, reason *string) int
+		ReviewCompany                  func(childComplexity int, id int, approve bool, reason *string) int
+		ReviewEnrollment               func(childComplexity int, id int, approve bool, reason *string) int
+		ReviewTraining                 func(childComplexity int, id int, approve bool, reason *string) int
+		SaveAnswer                     func(childComplexity int, input exam.SaveInput) int
+		SaveInvoiceProfile             func(childComplexity int, input model.SaveInvoiceProfileInput) int
+		SavePaperTemplate              func(childComplexity int, input model.PaperTemplateInput) int
+		SetAccountDisabled             func(childComplexity int, id int, disabled bool) int
+		StartAttempt                   func(childComplexity int, input exam.StartInput) int
+		StartOnlinePayment             func(childComplexity int, enrollmentIDs []int) int
+		SubmitAttempt                  func(childComplexity int, id int) int
+		SubmitBankTransfer             func(childComplexity int, enrollmentIDs []int, proofAttachmentID int) int
+		SubmitExamPlan                 func(childComplexity int, id int) int
+		UnassignCandidate              func(childComplexity int, enrollmentID int) int
+		UpdateAnnouncement             func(childComplexity int, id int, input ent.UpdateAnnouncementInput) int
+		UpdateExamPlan                 func(childComplexity int, id int, input model.UpdateExamPlanInput) int
+		UpdateExamSession              func(childComplexity int, id int, input model.UpdateExamSessionInput) int
+		UpdateMyProfile                func(childComplexity int, input model.UpdateProfileInput) int
+		UpdateOrganization             func(childComplexity int, id int, input ent.UpdateOrganizationInput) int
+		UpdateRegion                   func(childComplexity int, id int, input ent.UpdateRegionInput) int
+		UpdateRoom                     func(childComplexity int, id int, input ent.UpdateRoomInput) int
+		UpdateSubject                  func(childComplexity int, id int, input ent.UpdateSubjectInput) int
+		UpdateTrainingRecord           func(childComplexity int, id int, input model.TrainingDetailsInput) int
+		UploadAttachment               func(childComplexity int, kind attachment.Kind, file graphql.Upload) int
+		UploadPhoneSnapshot            func(childComplexity int, phoneToken string, file graphql.Upload, foreground *bool) int
+		UploadSnapshot                 func(childComplexity int, attemptID int, file graphql.Upload) int
+		VerifyLoginCode                func(childComplexity int, challenge string, code string) int
+		WarnAttempt                    func(childComplexity int, attemptID int, text string) int
+		WithdrawCertificateRequest     func(childComplexity int, id int) int
 	}
 
 	Notification struct {
@@ -718,6 +754,22 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PendingCertificate struct {
+		AttemptID      func(childComplexity int) int
+		CandidateID    func(childComplexity int) int
+		ExamDate       func(childComplexity int) int
+		MaskedID       func(childComplexity int) int
+		Name           func(childComplexity int) int
+		PracticalScore func(childComplexity int) int
+		ReviewedAt     func(childComplexity int) int
+		Score          func(childComplexity int) int
+		SiteID         func(childComplexity int) int
+		SiteName       func(childComplexity int) int
+		SubjectCode    func(childComplexity int) int
+		SubjectID      func(childComplexity int) int
+		SubjectName    func(childComplexity int) int
+	}
+
 	PhonePaired struct {
 		AttemptID  func(childComplexity int) int
 		PhoneToken func(childComplexity int) int
@@ -779,49 +831,74 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PublicCertificate struct {
+		Authority   func(childComplexity int) int
+		Category    func(childComplexity int) int
+		Employer    func(childComplexity int) int
+		HolderName  func(childComplexity int) int
+		IssuedAt    func(childComplexity int) int
+		MaskedID    func(childComplexity int) int
+		Number      func(childComplexity int) int
+		RegionName  func(childComplexity int) int
+		Revision    func(childComplexity int) int
+		SiteName    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		SubjectCode func(childComplexity int) int
+		SubjectName func(childComplexity int) int
+		ValidFrom   func(childComplexity int) int
+		ValidUntil  func(childComplexity int) int
+	}
+
 	Query struct {
-		Announcements             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
-		AttachmentURL             func(childComplexity int, id int) int
-		AttachmentsOf             func(childComplexity int, userID int) int
-		AttemptEvidence           func(childComplexity int, attemptID int, afterSeq *int, limit *int) int
-		AttemptState              func(childComplexity int, id int) int
-		Attempts                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) int
-		AuditLogs                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
-		CertificateRequests       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateRequestOrder, where *ent.CertificateRequestWhereInput) int
-		Certificates              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
-		CompanyInvoiceProfile     func(childComplexity int, organizationID int) int
-		Enrollments               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
-		Ethnicities               func(childComplexity int) int
-		ExamPlans                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) int
-		ExamSessions              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
-		LookupResults             func(childComplexity int, name string, idNumber string) int
-		Me                        func(childComplexity int) int
-		MyAttachments             func(childComplexity int) int
-		MyEnrollments             func(childComplexity int) int
-		MyInvoiceProfile          func(childComplexity int) int
-		MyProctorSessions         func(childComplexity int) int
-		MyProfile                 func(childComplexity int) int
-		MyResults                 func(childComplexity int) int
-		MySessions                func(childComplexity int) int
-		Node                      func(childComplexity int, id int) int
-		Nodes                     func(childComplexity int, ids []int) int
-		Notifications             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
-		Organizations             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
-		PaperTemplates            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaperTemplateOrder, where *ent.PaperTemplateWhereInput) int
-		Payments                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) int
-		ProfileCompleteness       func(childComplexity int, userID *int) int
-		Profiles                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) int
-		Questions                 func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.QuestionOrder, where *ent.QuestionWhereInput) int
-		Regions                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) int
-		Rooms                     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
-		SearchExamSessions        func(childComplexity int, input model.SearchExamSessionsInput) int
-		ServerTime                func(childComplexity int) int
-		SessionRoster             func(childComplexity int, sessionID int) int
-		Subjects                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
-		TrainingHours             func(childComplexity int, candidateID int) int
-		TrainingRecords           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
-		UploadableAttachmentKinds func(childComplexity int) int
-		Users                     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Announcements              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AnnouncementOrder, where *ent.AnnouncementWhereInput) int
+		AttachmentURL              func(childComplexity int, id int) int
+		AttachmentsOf              func(childComplexity int, userID int) int
+		AttemptEvidence            func(childComplexity int, attemptID int, afterSeq *int, limit *int) int
+		AttemptState               func(childComplexity int, id int) int
+		Attempts                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AttemptOrder, where *ent.AttemptWhereInput) int
+		AuditLogs                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		CertificateNameMatches     func(childComplexity int, code string, name string) int
+		CertificateRequests        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateRequestOrder, where *ent.CertificateRequestWhereInput) int
+		Certificates               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
+		CompanyInvoiceProfile      func(childComplexity int, organizationID int) int
+		Enrollments                func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EnrollmentOrder, where *ent.EnrollmentWhereInput) int
+		Ethnicities                func(childComplexity int) int
+		ExamPlans                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamPlanOrder, where *ent.ExamPlanWhereInput) int
+		ExamSessions               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ExamSessionOrder, where *ent.ExamSessionWhereInput) int
+		LookupCertificate          func(childComplexity int, number string) int
+		LookupCertificates         func(childComplexity int, name string, idNumber string) int
+		LookupResults              func(childComplexity int, name string, idNumber string) int
+		Me                         func(childComplexity int) int
+		MyAttachments              func(childComplexity int) int
+		MyCertificates             func(childComplexity int) int
+		MyEnrollments              func(childComplexity int) int
+		MyInvoiceProfile           func(childComplexity int) int
+		MyProctorSessions          func(childComplexity int) int
+		MyProfile                  func(childComplexity int) int
+		MyResults                  func(childComplexity int) int
+		MySessions                 func(childComplexity int) int
+		Node                       func(childComplexity int, id int) int
+		Nodes                      func(childComplexity int, ids []int) int
+		Notifications              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
+		Organizations              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		PaperTemplates             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaperTemplateOrder, where *ent.PaperTemplateWhereInput) int
+		Payments                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PaymentOrder, where *ent.PaymentWhereInput) int
+		PendingCertificateRequests func(childComplexity int) int
+		PendingCertificates        func(childComplexity int) int
+		ProfileCompleteness        func(childComplexity int, userID *int) int
+		Profiles                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProfileOrder, where *ent.ProfileWhereInput) int
+		Questions                  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.QuestionOrder, where *ent.QuestionWhereInput) int
+		Regions                    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RegionOrder, where *ent.RegionWhereInput) int
+		Rooms                      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
+		SearchExamSessions         func(childComplexity int, input model.SearchExamSessionsInput) int
+		ServerTime                 func(childComplexity int) int
+		SessionRoster              func(childComplexity int, sessionID int) int
+		Subjects                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
+		TrainingHours              func(childComplexity int, candidateID int) int
+		TrainingRecords            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
+		UploadableAttachmentKinds  func(childComplexity int) int
+		Users                      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		VerifyCertificate          func(childComplexity int, code string) int
 	}
 
 	Question struct {
@@ -1728,6 +1805,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.CreatedAt(childComplexity), true
+	case "Certificate.currentStatus":
+		if e.ComplexityRoot.Certificate.CurrentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.CurrentStatus(childComplexity), true
 	case "Certificate.employer":
 		if e.ComplexityRoot.Certificate.Employer == nil {
 			break
@@ -1818,6 +1901,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.Number(childComplexity), true
+	case "Certificate.pdfPath":
+		if e.ComplexityRoot.Certificate.PDFPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.PDFPath(childComplexity), true
+	case "Certificate.qrURL":
+		if e.ComplexityRoot.Certificate.QRURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.QRURL(childComplexity), true
 	case "Certificate.regionCode":
 		if e.ComplexityRoot.Certificate.RegionCode == nil {
 			break
@@ -1830,6 +1925,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.RegionName(childComplexity), true
+	case "Certificate.renewalOpensAt":
+		if e.ComplexityRoot.Certificate.RenewalOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RenewalOpensAt(childComplexity), true
 	case "Certificate.renewedAt":
 		if e.ComplexityRoot.Certificate.RenewedAt == nil {
 			break
@@ -1903,6 +2004,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Certificate.ValidUntil(childComplexity), true
 
+	case "CertificateClaims.keyID":
+		if e.ComplexityRoot.CertificateClaims.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaims.KeyID(childComplexity), true
+	case "CertificateClaims.number":
+		if e.ComplexityRoot.CertificateClaims.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaims.Number(childComplexity), true
+	case "CertificateClaims.revision":
+		if e.ComplexityRoot.CertificateClaims.Revision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaims.Revision(childComplexity), true
+	case "CertificateClaims.subjectCode":
+		if e.ComplexityRoot.CertificateClaims.SubjectCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaims.SubjectCode(childComplexity), true
+	case "CertificateClaims.validFrom":
+		if e.ComplexityRoot.CertificateClaims.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaims.ValidFrom(childComplexity), true
+	case "CertificateClaims.validUntil":
+		if e.ComplexityRoot.CertificateClaims.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaims.ValidUntil(childComplexity), true
+
 	case "CertificateConnection.edges":
 		if e.ComplexityRoot.CertificateConnection.Edges == nil {
 			break
@@ -1935,6 +2073,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CertificateEdge.Node(childComplexity), true
 
+	case "CertificateRequest.attachments":
+		if e.ComplexityRoot.CertificateRequest.Attachments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateRequest.Attachments(childComplexity), true
 	case "CertificateRequest.certificate":
 		if e.ComplexityRoot.CertificateRequest.Certificate == nil {
 			break
@@ -2105,6 +2249,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CertificateRequestEdge.Node(childComplexity), true
+
+	case "CertificateVerification.authentic":
+		if e.ComplexityRoot.CertificateVerification.Authentic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateVerification.Authentic(childComplexity), true
+	case "CertificateVerification.claims":
+		if e.ComplexityRoot.CertificateVerification.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateVerification.Claims(childComplexity), true
+	case "CertificateVerification.current":
+		if e.ComplexityRoot.CertificateVerification.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateVerification.Current(childComplexity), true
+	case "CertificateVerification.message":
+		if e.ComplexityRoot.CertificateVerification.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateVerification.Message(childComplexity), true
+	case "CertificateVerification.problem":
+		if e.ComplexityRoot.CertificateVerification.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateVerification.Problem(childComplexity), true
+	case "CertificateVerification.status":
+		if e.ComplexityRoot.CertificateVerification.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateVerification.Status(childComplexity), true
 
 	case "CheckIn.checkedInAt":
 		if e.ComplexityRoot.CheckIn.CheckedInAt == nil {
@@ -3346,6 +3527,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportQuestions(childComplexity, args["subjectID"].(int), args["file"].(graphql.Upload)), true
+	case "Mutation.issueCertificates":
+		if e.ComplexityRoot.Mutation.IssueCertificates == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueCertificates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueCertificates(childComplexity, args["attemptIDs"].([]int)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -3440,6 +3632,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PhoneHeartbeat(childComplexity, args["phoneToken"].(string)), true
+	case "Mutation.recordCertificateCollection":
+		if e.ComplexityRoot.Mutation.RecordCertificateCollection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordCertificateCollection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordCertificateCollection(childComplexity, args["certificateID"].(int), args["recipient"].(string), args["collectedAt"].(*time.Time)), true
+	case "Mutation.recordCertificateFee":
+		if e.ComplexityRoot.Mutation.RecordCertificateFee == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordCertificateFee_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordCertificateFee(childComplexity, args["certificateID"].(int), args["input"].(model.CertificateFeeInput)), true
 	case "Mutation.recordOnsitePayment":
 		if e.ComplexityRoot.Mutation.RecordOnsitePayment == nil {
 			break
@@ -3512,6 +3726,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestCaptcha(childComplexity), true
+	case "Mutation.requestCertificateCancellation":
+		if e.ComplexityRoot.Mutation.RequestCertificateCancellation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestCertificateCancellation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestCertificateCancellation(childComplexity, args["certificateID"].(int), args["statement"].(string)), true
+	case "Mutation.requestCertificateChange":
+		if e.ComplexityRoot.Mutation.RequestCertificateChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestCertificateChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestCertificateChange(childComplexity, args["certificateID"].(int), args["input"].(model.CertificateChangeInput)), true
+	case "Mutation.requestCertificateRenewal":
+		if e.ComplexityRoot.Mutation.RequestCertificateRenewal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestCertificateRenewal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestCertificateRenewal(childComplexity, args["certificateID"].(int)), true
 	case "Mutation.requestPasswordReset":
 		if e.ComplexityRoot.Mutation.RequestPasswordReset == nil {
 			break
@@ -3567,6 +3814,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewAttempt(childComplexity, args["id"].(int), args["pass"].(bool), args["reason"].(*string)), true
+	case "Mutation.reviewCertificateRequest":
+		if e.ComplexityRoot.Mutation.ReviewCertificateRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewCertificateRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewCertificateRequest(childComplexity, args["id"].(int), args["approve"].(bool), args["reason"].(*string)), true
 	case "Mutation.reviewCompany":
 		if e.ComplexityRoot.Mutation.ReviewCompany == nil {
 			break
@@ -3864,6 +4122,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WarnAttempt(childComplexity, args["attemptID"].(int), args["text"].(string)), true
+	case "Mutation.withdrawCertificateRequest":
+		if e.ComplexityRoot.Mutation.WithdrawCertificateRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawCertificateRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawCertificateRequest(childComplexity, args["id"].(int)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -4427,6 +4696,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
 
+	case "PendingCertificate.attemptID":
+		if e.ComplexityRoot.PendingCertificate.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.AttemptID(childComplexity), true
+	case "PendingCertificate.candidateID":
+		if e.ComplexityRoot.PendingCertificate.CandidateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.CandidateID(childComplexity), true
+	case "PendingCertificate.examDate":
+		if e.ComplexityRoot.PendingCertificate.ExamDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.ExamDate(childComplexity), true
+	case "PendingCertificate.maskedID":
+		if e.ComplexityRoot.PendingCertificate.MaskedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.MaskedID(childComplexity), true
+	case "PendingCertificate.name":
+		if e.ComplexityRoot.PendingCertificate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.Name(childComplexity), true
+	case "PendingCertificate.practicalScore":
+		if e.ComplexityRoot.PendingCertificate.PracticalScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.PracticalScore(childComplexity), true
+	case "PendingCertificate.reviewedAt":
+		if e.ComplexityRoot.PendingCertificate.ReviewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.ReviewedAt(childComplexity), true
+	case "PendingCertificate.score":
+		if e.ComplexityRoot.PendingCertificate.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.Score(childComplexity), true
+	case "PendingCertificate.siteID":
+		if e.ComplexityRoot.PendingCertificate.SiteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.SiteID(childComplexity), true
+	case "PendingCertificate.siteName":
+		if e.ComplexityRoot.PendingCertificate.SiteName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.SiteName(childComplexity), true
+	case "PendingCertificate.subjectCode":
+		if e.ComplexityRoot.PendingCertificate.SubjectCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.SubjectCode(childComplexity), true
+	case "PendingCertificate.subjectID":
+		if e.ComplexityRoot.PendingCertificate.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.SubjectID(childComplexity), true
+	case "PendingCertificate.subjectName":
+		if e.ComplexityRoot.PendingCertificate.SubjectName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingCertificate.SubjectName(childComplexity), true
+
 	case "PhonePaired.attemptID":
 		if e.ComplexityRoot.PhonePaired.AttemptID == nil {
 			break
@@ -4674,6 +5022,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProfileEdge.Node(childComplexity), true
 
+	case "PublicCertificate.authority":
+		if e.ComplexityRoot.PublicCertificate.Authority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.Authority(childComplexity), true
+	case "PublicCertificate.category":
+		if e.ComplexityRoot.PublicCertificate.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.Category(childComplexity), true
+	case "PublicCertificate.employer":
+		if e.ComplexityRoot.PublicCertificate.Employer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.Employer(childComplexity), true
+	case "PublicCertificate.holderName":
+		if e.ComplexityRoot.PublicCertificate.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.HolderName(childComplexity), true
+	case "PublicCertificate.issuedAt":
+		if e.ComplexityRoot.PublicCertificate.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.IssuedAt(childComplexity), true
+	case "PublicCertificate.maskedID":
+		if e.ComplexityRoot.PublicCertificate.MaskedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.MaskedID(childComplexity), true
+	case "PublicCertificate.number":
+		if e.ComplexityRoot.PublicCertificate.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.Number(childComplexity), true
+	case "PublicCertificate.regionName":
+		if e.ComplexityRoot.PublicCertificate.RegionName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.RegionName(childComplexity), true
+	case "PublicCertificate.revision":
+		if e.ComplexityRoot.PublicCertificate.Revision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.Revision(childComplexity), true
+	case "PublicCertificate.siteName":
+		if e.ComplexityRoot.PublicCertificate.SiteName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.SiteName(childComplexity), true
+	case "PublicCertificate.status":
+		if e.ComplexityRoot.PublicCertificate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.Status(childComplexity), true
+	case "PublicCertificate.subjectCode":
+		if e.ComplexityRoot.PublicCertificate.SubjectCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.SubjectCode(childComplexity), true
+	case "PublicCertificate.subjectName":
+		if e.ComplexityRoot.PublicCertificate.SubjectName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.SubjectName(childComplexity), true
+	case "PublicCertificate.validFrom":
+		if e.ComplexityRoot.PublicCertificate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.ValidFrom(childComplexity), true
+	case "PublicCertificate.validUntil":
+		if e.ComplexityRoot.PublicCertificate.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicCertificate.ValidUntil(childComplexity), true
+
 	case "Query.announcements":
 		if e.ComplexityRoot.Query.Announcements == nil {
 			break
@@ -4751,6 +5190,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
+	case "Query.certificateNameMatches":
+		if e.ComplexityRoot.Query.CertificateNameMatches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_certificateNameMatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CertificateNameMatches(childComplexity, args["code"].(string), args["name"].(string)), true
 	case "Query.certificateRequests":
 		if e.ComplexityRoot.Query.CertificateRequests == nil {
 			break
@@ -4824,6 +5274,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ExamSessions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ExamSessionOrder), args["where"].(*ent.ExamSessionWhereInput)), true
 
+	case "Query.lookupCertificate":
+		if e.ComplexityRoot.Query.LookupCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lookupCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LookupCertificate(childComplexity, args["number"].(string)), true
+	case "Query.lookupCertificates":
+		if e.ComplexityRoot.Query.LookupCertificates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lookupCertificates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LookupCertificates(childComplexity, args["name"].(string), args["idNumber"].(string)), true
 	case "Query.lookupResults":
 		if e.ComplexityRoot.Query.LookupResults == nil {
 			break
@@ -4847,6 +5319,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAttachments(childComplexity), true
+	case "Query.myCertificates":
+		if e.ComplexityRoot.Query.MyCertificates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyCertificates(childComplexity), true
 	case "Query.myEnrollments":
 		if e.ComplexityRoot.Query.MyEnrollments == nil {
 			break
@@ -4949,6 +5427,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Payments(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.PaymentOrder), args["where"].(*ent.PaymentWhereInput)), true
+	case "Query.pendingCertificateRequests":
+		if e.ComplexityRoot.Query.PendingCertificateRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PendingCertificateRequests(childComplexity), true
+	case "Query.pendingCertificates":
+		if e.ComplexityRoot.Query.PendingCertificates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PendingCertificates(childComplexity), true
 	case "Query.profileCompleteness":
 		if e.ComplexityRoot.Query.ProfileCompleteness == nil {
 			break
@@ -5082,6 +5572,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+	case "Query.verifyCertificate":
+		if e.ComplexityRoot.Query.VerifyCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyCertificate(childComplexity, args["code"].(string)), true
 
 	case "Question.active":
 		if e.ComplexityRoot.Question.Active == nil {
@@ -6064,6 +6565,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
 		ec.unmarshalInputAutoAssignInput,
+		ec.unmarshalInputCertificateChangeInput,
+		ec.unmarshalInputCertificateFeeInput,
 		ec.unmarshalInputCertificateOrder,
 		ec.unmarshalInputCertificateRequestOrder,
 		ec.unmarshalInputCertificateRequestWhereInput,
@@ -6419,6 +6922,153 @@ extend type Mutation {
   # calls: bank.(*Service).Import — roles: ADMIN
   savePaperTemplate(input: PaperTemplateInput!): PaperTemplate!
   # calls: bank.(*Service).SaveTemplate — roles: ADMIN
+}
+`, BuiltIn: false},
+	{Name: "../certificate.graphqls", Input: `# Certificates (issue #5): issuing after provincial approval, the holder's
+# certificates, public lookup and verification, fee and collection at the
+# site, and change / renewal / cancellation requests. The PDF is a download:
+# GET /documents/certificates/{id}.pdf with the bearer token. The published
+# verification keys: GET /verify/keys.json. Rules: docs/certificates.md.
+
+"A PASS result waiting for provincial approval to issue its certificate."
+type PendingCertificate @goModel(model: "github.com/kaowu/kaowu/internal/certificate.Pending") {
+  attemptID: ID!
+  candidateID: ID!
+  name: String!
+  maskedID: String!
+  subjectID: ID!
+  subjectCode: String!
+  subjectName: String!
+  siteID: ID!
+  siteName: String!
+  examDate: Time!
+  score: Int
+  practicalScore: Int
+  reviewedAt: Time
+}
+
+"What anyone may see of a certificate (ID number masked)."
+type PublicCertificate @goModel(model: "github.com/kaowu/kaowu/internal/certificate.Public") {
+  number: String!
+  holderName: String!
+  maskedID: String!
+  subjectCode: String!
+  subjectName: String!
+  category: String!
+  employer: String!
+  regionName: String!
+  siteName: String!
+  authority: String!
+  issuedAt: Time!
+  validFrom: Time!
+  "Exclusive: the last valid day is the day before."
+  validUntil: Time!
+  status: CertificateStatus!
+  revision: Int!
+}
+
+"What a QR code says, once its signature checked out."
+type CertificateClaims @goModel(model: "github.com/kaowu/kaowu/internal/certificate/sign.Claims") {
+  keyID: String!
+  number: String!
+  subjectCode: String!
+  validFrom: Time!
+  validUntil: Time!
+  revision: Int!
+}
+
+"""
+The check of a QR code: authentic (signed by one of our keys, offline),
+then the live status. A forged or altered code is a result, not an error.
+"""
+type CertificateVerification @goModel(model: "github.com/kaowu/kaowu/internal/certificate.VerifyResult") {
+  authentic: Boolean!
+  "MALFORMED, UNKNOWN_KEY or BAD_SIGNATURE when not authentic."
+  problem: String
+  message: String!
+  claims: CertificateClaims
+  "VALID, EXPIRED, CHANGED, RENEWED, CANCELLED or NOT_FOUND when authentic."
+  status: String
+  "The certificate as it stands now."
+  current: PublicCertificate
+}
+
+extend type Certificate {
+  "The status now (EXPIRED as soon as the validity ends, before the nightly job)."
+  currentStatus: CertificateStatus!
+  "From when a renewal may be requested (3 months before expiry)."
+  renewalOpensAt: Time!
+  "The PDF download path (bearer token)."
+  pdfPath: String!
+  "The QR content: the verification link signed over the current state."
+  qrURL: String!
+}
+
+extend type CertificateRequest {
+  "The supporting documents of a change request (short-lived URLs)."
+  attachments: [Attachment!]!
+}
+
+input CertificateFeeInput {
+  amountCents: Int!
+  method: CertificateFeeMethod!
+  "Default: now."
+  paidAt: Time
+}
+
+input CertificateChangeInput {
+  "The new region (code)."
+  regionCode: String!
+  employer: String!
+  "Whether the holder left the previous employer."
+  leftJob: Boolean!
+  "The holder's own uploads (uploadAttachment) proving the change; at least one."
+  attachmentIDs: [ID!]!
+}
+
+extend type Query {
+  "The logged-in holder's certificates."
+  myCertificates: [Certificate!]!
+  # calls: certificate.(*Service).Mine — roles: CANDIDATE
+  "PASS results awaiting provincial approval."
+  pendingCertificates: [PendingCertificate!]!
+  # calls: certificate.(*Service).PendingIssue — roles: ADMIN
+  "Requests waiting for the viewer's site to review."
+  pendingCertificateRequests: [CertificateRequest!]!
+  # calls: certificate.(*Service).PendingRequests — roles: EXAM_SITE
+  "Public lookup by name and ID number (rate-limited)."
+  lookupCertificates(name: String!, idNumber: String!): [PublicCertificate!]!
+  # calls: certificate.(*Service).Lookup — roles: everyone
+  "Public lookup by certificate number (rate-limited)."
+  lookupCertificate(number: String!): PublicCertificate
+  # calls: certificate.(*Service).LookupNumber — roles: everyone
+  "Check a QR code (its link or bare payload); optionally whether it names this holder."
+  verifyCertificate(code: String!): CertificateVerification!
+  # calls: certificate.(*Service).Verify — roles: everyone
+  "Whether the holder name matches the QR code's name hash."
+  certificateNameMatches(code: String!, name: String!): Boolean!
+  # calls: certificate.(*Service).CheckName — roles: everyone
+}
+
+extend type Mutation {
+  "Issue the certificates of a batch of PASS results (all or none)."
+  issueCertificates(attemptIDs: [ID!]!): [Certificate!]!
+  # calls: certificate.(*Service).IssueBatch — roles: ADMIN
+  recordCertificateFee(certificateID: ID!, input: CertificateFeeInput!): Certificate!
+  # calls: certificate.(*Service).RecordFee — roles: EXAM_SITE (issuing site)
+  "Record who collected the certificate (收件人) and when (default now)."
+  recordCertificateCollection(certificateID: ID!, recipient: String!, collectedAt: Time): Certificate!
+  # calls: certificate.(*Service).RecordCollection — roles: EXAM_SITE (issuing site)
+  requestCertificateChange(certificateID: ID!, input: CertificateChangeInput!): CertificateRequest!
+  # calls: certificate.(*Service).RequestChange — roles: CANDIDATE (holder)
+  requestCertificateRenewal(certificateID: ID!): CertificateRequest!
+  # calls: certificate.(*Service).RequestRenewal — roles: CANDIDATE (holder)
+  requestCertificateCancellation(certificateID: ID!, statement: String!): CertificateRequest!
+  # calls: certificate.(*Service).RequestCancellation — roles: CANDIDATE (holder)
+  withdrawCertificateRequest(id: ID!): CertificateRequest!
+  # calls: certificate.(*Service).Withdraw — roles: CANDIDATE (holder)
+  reviewCertificateRequest(id: ID!, approve: Boolean!, reason: String): CertificateRequest!
+  # calls: certificate.(*Service).Review — roles: EXAM_SITE (issuing site)
 }
 `, BuiltIn: false},
 	{Name: "../checkin.graphqls", Input: `# Draft API for admission tickets, registration forms and check-in
@@ -14808,8 +15458,34 @@ func (ec *executionContext) childFields_Certificate(ctx context.Context, field g
 		return ec.fieldContext_Certificate_collectionRecordedByID(ctx, field)
 	case "requests":
 		return ec.fieldContext_Certificate_requests(ctx, field)
+	case "currentStatus":
+		return ec.fieldContext_Certificate_currentStatus(ctx, field)
+	case "renewalOpensAt":
+		return ec.fieldContext_Certificate_renewalOpensAt(ctx, field)
+	case "pdfPath":
+		return ec.fieldContext_Certificate_pdfPath(ctx, field)
+	case "qrURL":
+		return ec.fieldContext_Certificate_qrURL(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Certificate", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateClaims(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "keyID":
+		return ec.fieldContext_CertificateClaims_keyID(ctx, field)
+	case "number":
+		return ec.fieldContext_CertificateClaims_number(ctx, field)
+	case "subjectCode":
+		return ec.fieldContext_CertificateClaims_subjectCode(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_CertificateClaims_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_CertificateClaims_validUntil(ctx, field)
+	case "revision":
+		return ec.fieldContext_CertificateClaims_revision(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateClaims", field.Name)
 }
 
 func (ec *executionContext) childFields_CertificateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14882,6 +15558,8 @@ func (ec *executionContext) childFields_CertificateRequest(ctx context.Context, 
 		return ec.fieldContext_CertificateRequest_withdrawnAt(ctx, field)
 	case "certificate":
 		return ec.fieldContext_CertificateRequest_certificate(ctx, field)
+	case "attachments":
+		return ec.fieldContext_CertificateRequest_attachments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CertificateRequest", field.Name)
 }
@@ -14906,6 +15584,24 @@ func (ec *executionContext) childFields_CertificateRequestEdge(ctx context.Conte
 		return ec.fieldContext_CertificateRequestEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CertificateRequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "authentic":
+		return ec.fieldContext_CertificateVerification_authentic(ctx, field)
+	case "problem":
+		return ec.fieldContext_CertificateVerification_problem(ctx, field)
+	case "message":
+		return ec.fieldContext_CertificateVerification_message(ctx, field)
+	case "claims":
+		return ec.fieldContext_CertificateVerification_claims(ctx, field)
+	case "status":
+		return ec.fieldContext_CertificateVerification_status(ctx, field)
+	case "current":
+		return ec.fieldContext_CertificateVerification_current(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateVerification", field.Name)
 }
 
 func (ec *executionContext) childFields_CheckIn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15622,6 +16318,38 @@ func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PendingCertificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attemptID":
+		return ec.fieldContext_PendingCertificate_attemptID(ctx, field)
+	case "candidateID":
+		return ec.fieldContext_PendingCertificate_candidateID(ctx, field)
+	case "name":
+		return ec.fieldContext_PendingCertificate_name(ctx, field)
+	case "maskedID":
+		return ec.fieldContext_PendingCertificate_maskedID(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_PendingCertificate_subjectID(ctx, field)
+	case "subjectCode":
+		return ec.fieldContext_PendingCertificate_subjectCode(ctx, field)
+	case "subjectName":
+		return ec.fieldContext_PendingCertificate_subjectName(ctx, field)
+	case "siteID":
+		return ec.fieldContext_PendingCertificate_siteID(ctx, field)
+	case "siteName":
+		return ec.fieldContext_PendingCertificate_siteName(ctx, field)
+	case "examDate":
+		return ec.fieldContext_PendingCertificate_examDate(ctx, field)
+	case "score":
+		return ec.fieldContext_PendingCertificate_score(ctx, field)
+	case "practicalScore":
+		return ec.fieldContext_PendingCertificate_practicalScore(ctx, field)
+	case "reviewedAt":
+		return ec.fieldContext_PendingCertificate_reviewedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PendingCertificate", field.Name)
+}
+
 func (ec *executionContext) childFields_PhonePaired(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "phoneToken":
@@ -15742,6 +16470,42 @@ func (ec *executionContext) childFields_ProfileEdge(ctx context.Context, field g
 		return ec.fieldContext_ProfileEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PublicCertificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_PublicCertificate_number(ctx, field)
+	case "holderName":
+		return ec.fieldContext_PublicCertificate_holderName(ctx, field)
+	case "maskedID":
+		return ec.fieldContext_PublicCertificate_maskedID(ctx, field)
+	case "subjectCode":
+		return ec.fieldContext_PublicCertificate_subjectCode(ctx, field)
+	case "subjectName":
+		return ec.fieldContext_PublicCertificate_subjectName(ctx, field)
+	case "category":
+		return ec.fieldContext_PublicCertificate_category(ctx, field)
+	case "employer":
+		return ec.fieldContext_PublicCertificate_employer(ctx, field)
+	case "regionName":
+		return ec.fieldContext_PublicCertificate_regionName(ctx, field)
+	case "siteName":
+		return ec.fieldContext_PublicCertificate_siteName(ctx, field)
+	case "authority":
+		return ec.fieldContext_PublicCertificate_authority(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_PublicCertificate_issuedAt(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_PublicCertificate_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_PublicCertificate_validUntil(ctx, field)
+	case "status":
+		return ec.fieldContext_PublicCertificate_status(ctx, field)
+	case "revision":
+		return ec.fieldContext_PublicCertificate_revision(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicCertificate", field.Name)
 }
 
 func (ec *executionContext) childFields_Question(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

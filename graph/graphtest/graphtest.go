@@ -6,6 +6,7 @@ package graphtest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -36,8 +37,12 @@ type Env struct {
 // Option adjusts the configuration before start.
 type Option func(*config.Config)
 
-// Production runs in production mode (no introspection, no playground).
-func Production(c *config.Config) { c.Env = "production" }
+// Production runs in production mode (no introspection, no playground),
+// with the certificate signing key production requires.
+func Production(c *config.Config) {
+	c.Env = "production"
+	c.CertKeys = "test1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+}
 
 // WithMinIO stores blobs in the test MinIO server.
 func WithMinIO(t testing.TB) Option {
@@ -88,7 +93,7 @@ func New(t testing.TB, dbURL string, opts ...Option) *Env {
 // Seed loads the demo data set.
 func (e *Env) Seed() {
 	e.T.Helper()
-	if err := demo.Seed(context.Background(), demo.Deps{Client: e.App.Client, Hasher: e.App.Auth.Hasher(), Profiles: e.App.Profiles}, io.Discard); err != nil {
+	if err := demo.Seed(context.Background(), e.App.DemoDeps(), io.Discard); err != nil {
 		e.T.Fatalf("seed: %v", err)
 	}
 }

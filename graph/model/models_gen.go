@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/certificate"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/papertemplate"
 	"github.com/kaowu/kaowu/ent/profile"
@@ -43,6 +44,23 @@ type CaptchaChallenge struct {
 	// PNG image as a data: URL.
 	Image     string    `json:"image"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type CertificateChangeInput struct {
+	// The new region (code).
+	RegionCode string `json:"regionCode"`
+	Employer   string `json:"employer"`
+	// Whether the holder left the previous employer.
+	LeftJob bool `json:"leftJob"`
+	// The holder's own uploads (uploadAttachment) proving the change; at least one.
+	AttachmentIDs []int `json:"attachmentIDs"`
+}
+
+type CertificateFeeInput struct {
+	AmountCents int                   `json:"amountCents"`
+	Method      certificate.FeeMethod `json:"method"`
+	// Default: now.
+	PaidAt *time.Time `json:"paidAt,omitempty"`
 }
 
 // What the check-in desk sends: the ID card reader's data and the live photo.

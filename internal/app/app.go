@@ -25,9 +25,12 @@ import (
 	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/auth"
 	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/certificate"
+	"github.com/kaowu/kaowu/internal/certificate/sign"
 	"github.com/kaowu/kaowu/internal/checkin"
 	"github.com/kaowu/kaowu/internal/config"
 	"github.com/kaowu/kaowu/internal/db"
+	"github.com/kaowu/kaowu/internal/demo"
 	"github.com/kaowu/kaowu/internal/enrollment"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/exam"
@@ -49,30 +52,31 @@ import (
 
 // App is a wired kaowu.
 type App struct {
-	Cfg         *config.Config
-	Log         *slog.Logger
-	DB          *db.DB
-	Client      *ent.Client
-	Store       storage.Store
-	Signer      *storage.Signer
-	Bus         events.Bus
-	SMS         notify.Sender
-	Notifier    *notify.Notifier
-	Auth        *auth.Service
-	Orgs        *orgs.Service
-	Profiles    *profile.Service
-	Training    *training.Service
-	Enrollments *enrollment.Service
-	Payments    *payment.Service
-	Plans       *plans.Service
-	Tickets     *tickets.Service
-	CheckIns    *checkin.Service
-	Bank        *bank.Service
-	Exam        *exam.Service
-	Proctor     *proctor.Service
-	Scoring     *scoring.Service
-	Jobs        *jobs.Runner
-	Handler     http.Handler
+	Cfg          *config.Config
+	Log          *slog.Logger
+	DB           *db.DB
+	Client       *ent.Client
+	Store        storage.Store
+	Signer       *storage.Signer
+	Bus          events.Bus
+	SMS          notify.Sender
+	Notifier     *notify.Notifier
+	Auth         *auth.Service
+	Orgs         *orgs.Service
+	Profiles     *profile.Service
+	Training     *training.Service
+	Enrollments  *enrollment.Service
+	Payments     *payment.Service
+	Plans        *plans.Service
+	Tickets      *tickets.Service
+	CheckIns     *checkin.Service
+	Bank         *bank.Service
+	Exam         *exam.Service
+	Proctor      *proctor.Service
+	Scoring      *scoring.Service
+	Certificates *certificate.Service
+	Jobs         *jobs.Runner
+	Handler      http.Handler
 }
 
 // Options are the parts a caller may supply instead of the configured ones.
@@ -160,11 +164,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	a.Proctor = &proctor.Service{Client: a.Client, Store: a.Store, Signer: a.Signer, Bus: a.Bus, Limits: limits,
 		BaseURL: cfg.PublicURL, URLPrefix: "/blobs/", Ender: examEnder{a.Exam}, Log: log}
 	a.Scoring = &scoring.Service{Client: a.Client, Notifier: a.Notifier}
+	keys, err := sign.LoadKeyring(cfg.CertKeys, cfg.Production(), cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	a.Certificates = &certificate.Service{Client: a.Client, Notifier: a.Notifier, Store: a.Store, Keys: keys,
+		PublicURL: cfg.PublicURL, Authority: cfg.CertAuthority, Prefix: cfg.CertPrefix,
+		ValidityYears: cfg.CertValidityYears, Log: log}
 	// Deadlines and phone checks are durable jobs: they fire with no client
 	// connected, on whichever replica claims them, after restarts too.
 	a.Jobs = &jobs.Runner{Client: a.Client, ID: jobs.NewRunnerID(), Log: log, Handlers: map[string]jobs.Handler{
 		exam.JobDeadline:      a.Exam.DeadlineHandler(),
 		proctor.JobPhoneCheck: a.Proctor.PhoneCheckHandler(),
+		certificate.JobExpiry: a.Certificates.ExpiryHandler(),
 	}}
 	a.CheckIns = &checkin.Service{Client: a.Client, Store: a.Store, Bus: a.Bus, Limits: limits, Profiles: a.Profiles, Log: log}
 
@@ -185,6 +197,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 				// PDFs are for the logged-in viewer: behind the bearer-token check.
 				{Pattern: "/documents/", Handler: a.Tickets.Handler(), Authenticated: true},
 				{Pattern: "/exports/", Handler: a.Bank.Handler(), Authenticated: true},
+				{Pattern: certificate.PDFPath, Handler: a.Certificates.PDFHandler(), Authenticated: true},
+				// Published verification keys: public, cacheable.
+				{Pattern: certificate.KeysPath, Handler: a.Certificates.KeysHandler()},
 			},
 			Metrics:         a.metrics,
 			Log:             log,
@@ -260,6 +275,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// it ends all subscriptions on shutdown, which Shutdown alone does not.
 		BaseContext: func(net.Listener) context.Context { return base },
 	}
+	// The nightly certificate expiry job arms itself once per database.
+	if err := a.Certificates.EnsureScheduled(base); err != nil {
+		a.Log.Warn("certificate expiry job not scheduled", "err", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	swept, ran := make(chan struct{}), make(chan struct{})
@@ -313,4 +332,11 @@ func (a *App) metrics(w *strings.Builder) {
 		fmt.Fprintf(w, "kaowu_events_published_total %d\nkaowu_events_delivered_total %d\nkaowu_events_dropped_total %d\nkaowu_events_notifies_total %d\nkaowu_events_reconnects_total %d\n",
 			st.Published, st.Delivered, st.Dropped, st.Notifies, st.Reconnects)
 	}
+}
+
+// DemoDeps are the app's services for seeding demo data (kaowu seed,
+// DEMO=1, tests): demo attempts and evidence go through the same services
+// and event bus as real ones.
+func (a *App) DemoDeps() demo.Deps {
+	return demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles, Exam: a.Exam, Proctor: a.Proctor}
 }

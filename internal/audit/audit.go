@@ -15,9 +15,10 @@ import (
 
 // quiet entities are security bookkeeping, not changes anyone reviews.
 // Evidence records are a hash-chained audit trail of their own; answer
-// saves record their own sequence and time and are the exam's hot path.
+// saves record their own sequence and time and are the exam's hot path;
+// certificate number counters are allocation, the certificates are audited.
 var quiet = []string{ent.TypeAuditLog, ent.TypeLoginThrottle, ent.TypeCaptcha, ent.TypeVerificationCode,
-	ent.TypeEvidenceRecord, ent.TypeJob, ent.TypeAttemptAnswer}
+	ent.TypeEvidenceRecord, ent.TypeJob, ent.TypeAttemptAnswer, ent.TypeCertificateCounter}
 
 // noise are fields of bookkeeping updates that carry no decision of their
 // own: session touches on every request and exam heartbeat, and the seat

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is the whole configuration. See README.md for the variables.
@@ -40,6 +42,15 @@ type Config struct {
 	// PaymentGateway: "sim" (simulated, development) or "none" (online
 	// payment off; bank transfer and on-site payment remain).
 	PaymentGateway string
+	// Certificates (docs/certificates.md). CertKeys is KAOWU_CERT_KEYS as
+	// given: "kid:base64seed" signing keys (the first is active) and
+	// "kid:pub:base64key" verify-only keys; parsed by
+	// internal/certificate/sign.LoadKeyring, which derives a development key
+	// from Secret when it is empty outside production.
+	CertKeys          string
+	CertValidityYears int    // validity of a new certificate and of a renewal
+	CertAuthority     string // issuing authority printed on certificates
+	CertPrefix        string // certificate number prefix, [A-Z0-9]{1,8}
 }
 
 // S3 configures MinIO; Endpoint empty means local-disk storage.
@@ -88,6 +99,19 @@ func Load() (*Config, error) {
 	if c.PaymentGateway != "sim" && c.PaymentGateway != "none" {
 		errs = append(errs, fmt.Errorf("KAOWU_PAYMENT_GATEWAY must be sim or none, not %q", c.PaymentGateway))
 	}
+	c.CertKeys = os.Getenv("KAOWU_CERT_KEYS")
+	c.CertValidityYears = getInt("KAOWU_CERT_VALIDITY_YEARS", 3, &errs)
+	if c.CertValidityYears < 1 || c.CertValidityYears > 10 {
+		errs = append(errs, fmt.Errorf("KAOWU_CERT_VALIDITY_YEARS must be 1 to 10, not %d", c.CertValidityYears))
+	}
+	c.CertAuthority = strings.TrimSpace(get("KAOWU_CERT_AUTHORITY", "安全生产考试考核管理中心"))
+	if n := utf8.RuneCountInString(c.CertAuthority); n == 0 || n > 128 {
+		errs = append(errs, errors.New("KAOWU_CERT_AUTHORITY must be 1 to 128 characters"))
+	}
+	c.CertPrefix = get("KAOWU_CERT_PREFIX", "KW")
+	if !certPrefix.MatchString(c.CertPrefix) {
+		errs = append(errs, fmt.Errorf("KAOWU_CERT_PREFIX must be 1 to 8 capital letters or digits, not %q", c.CertPrefix))
+	}
 	if v := os.Getenv("KAOWU_ALLOWED_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
@@ -124,6 +148,10 @@ func Load() (*Config, error) {
 	}
 	return c, nil
 }
+
+// certPrefix is what a certificate number starts with (ASCII: it is in
+// the QR payload and typed into lookups).
+var certPrefix = regexp.MustCompile(`^[A-Z0-9]{1,8}$`)
 
 // SQLitePath is the embedded database file.
 func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "kaowu.db") }

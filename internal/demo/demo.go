@@ -1,6 +1,7 @@
 // Package demo creates a demonstration data set: one account per role, a
-// catalogue, sites and rooms, an announcement. It is idempotent: a second run
-// changes nothing.
+// catalogue, sites and rooms, an announcement, and an online exam open now
+// (a question bank, papers, a candidate ready to start, one whose formal
+// paper awaits review). It is idempotent: a second run changes nothing.
 package demo
 
 import (
@@ -23,7 +24,11 @@ import (
 	"github.com/kaowu/kaowu/ent/subject"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/auth/password"
+	"github.com/kaowu/kaowu/internal/certificate"
+	"github.com/kaowu/kaowu/internal/exam"
+	"github.com/kaowu/kaowu/internal/exam/bank"
 	"github.com/kaowu/kaowu/internal/idcard"
+	"github.com/kaowu/kaowu/internal/proctor"
 	"github.com/kaowu/kaowu/internal/profile"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
@@ -45,6 +50,9 @@ var Logins = []Login{
 	{"TRAINING_ORG", "trainer", "Train@2026!", "安培培训中心"},
 	{"COMPANY", "company", "Company@2026", "深圳市安建工程有限公司"},
 	{"CANDIDATE", CandidateID, "Candidate@2026", "张三"},
+	{"CANDIDATE", ExamineeID, "Examinee@2026", "李明"},   // online exam open now, not started
+	{"CANDIDATE", Examinee2ID, "Examinee2@2026", "赵强"}, // the same, for the proctoring demo
+	{"CANDIDATE", RevieweeID, "Reviewee@2026", "王芳"},   // formal paper submitted, pending review
 }
 
 // Deps are what seeding needs.
@@ -52,6 +60,15 @@ type Deps struct {
 	Client   *ent.Client
 	Hasher   *password.Hasher
 	Profiles *profile.Service // for the demo candidate's profile and files; optional
+	// Exam and Proctor take the reviewee's demo attempts (the app's own
+	// services, so events and jobs are wired). When nil, seeding builds
+	// plain ones on Client; snapshots then use Profiles' blob store (none
+	// without Profiles).
+	Exam    *exam.Service
+	Proctor *proctor.Service
+	// Certificates issues the demo candidate's certificates; when nil, only
+	// the passed exam awaiting approval is seeded.
+	Certificates *certificate.Service
 }
 
 // Seed creates the data set unless it exists.
@@ -77,18 +94,36 @@ func Seed(ctx context.Context, d Deps, out io.Writer) error {
 		return err
 	}
 	if d.Profiles != nil {
-		if err := candidateProfile(ctx, client, d.Profiles); err != nil {
-			return fmt.Errorf("demo candidate profile: %w", err)
+		for _, login := range []string{CandidateID, ExamineeID, Examinee2ID, RevieweeID} {
+			if err := candidateProfile(ctx, client, d.Profiles, login); err != nil {
+				return fmt.Errorf("demo candidate profile: %w", err)
+			}
 		}
+	}
+	ex, pr := d.Exam, d.Proctor
+	if ex == nil {
+		ex = &exam.Service{Client: client, Bank: &bank.Service{Client: client}}
+	}
+	if pr == nil {
+		pr = &proctor.Service{Client: client}
+		if d.Profiles != nil {
+			pr.Store = d.Profiles.Store
+		}
+	}
+	if err := examActivity(ctx, client, ex, pr); err != nil {
+		return fmt.Errorf("demo exam attempts: %w", err)
+	}
+	if err := certificateActivity(ctx, client, d.Certificates); err != nil {
+		return fmt.Errorf("demo certificates: %w", err)
 	}
 	printLogins(out)
 	return nil
 }
 
-// candidateProfile completes the demo candidate's profile (SOCIAL, C2) with
+// candidateProfile completes a demo candidate's profile (SOCIAL, C2) with
 // generated images for every required attachment, so it can enroll at once.
-func candidateProfile(ctx context.Context, c *ent.Client, p *profile.Service) error {
-	u, err := c.User.Query().Where(user.Login(CandidateID)).Only(ctx)
+func candidateProfile(ctx context.Context, c *ent.Client, p *profile.Service, login string) error {
+	u, err := c.User.Query().Where(user.Login(login)).Only(ctx)
 	if err != nil {
 		return err
 	}
@@ -207,6 +242,9 @@ func seed(ctx context.Context, c *ent.Client, hasher *password.Hasher) error {
 		}
 	}
 	if err := seedPlan(ctx, c, site); err != nil {
+		return err
+	}
+	if err := seedExam(ctx, c, site); err != nil {
 		return err
 	}
 	_, err = c.Announcement.Create().SetTitle("关于2026年度安全生产考核报名的通知").

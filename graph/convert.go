@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/ent/schema"
 	"github.com/kaowu/kaowu/graph/model"
+	"github.com/kaowu/kaowu/internal/certificate"
 	"github.com/kaowu/kaowu/internal/exam/bank"
 	"github.com/kaowu/kaowu/internal/pdf"
 )
@@ -54,4 +56,15 @@ func qrDataURL(content string) (string, error) {
 		return "", err
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
+}
+
+func timeOr(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func certificateFee(in model.CertificateFeeInput) certificate.FeeInput {
+	return certificate.FeeInput{AmountCents: in.AmountCents, Method: in.Method, PaidAt: timeOr(in.PaidAt)}
 }
