@@ -11,59 +11,27 @@
 // for failure screenshots, default /tmp). Prints one line per step and ends
 // with "N passed, M failed".
 //
-// Two scenarios: accounts (registration, login, announcements, company
+// Two scenarios here: accounts (registration, login, announcements, company
 // approval, live notifications) and enrollment (the demo candidate enrolls in
 // a session of the demo plan, the reviewer approves, the candidate pays
-// through the simulated gateway).
+// through the simulated gateway); then the scenario modules (exam.mjs, ...),
+// which take the shared helpers of lib.mjs.
 
-import { chromium } from 'playwright-core';
+import * as lib from './lib.mjs';
+import examScenario from './exam.mjs';
+import proctorScenario from './proctor.mjs';
 
-const BASE = (process.env.KAOWU_URL || 'http://127.0.0.1:18080').replace(/\/+$/, '');
-const ADMIN = { login: 'admin', password: process.env.KAOWU_ADMIN_PASSWORD || 'Admin@2026' };
-const SHOTS = process.env.KAOWU_E2E_SHOTS || '/tmp';
+const { BASE, DEMO, expect, residentId, badCheckId, pad, rand } = lib;
+const ADMIN = DEMO.admin;
 const HOME_SHOT = '/tmp/kaowu-e2e-home.png';
 const ENROLL_SHOT = '/tmp/kaowu-e2e-enrollments.png';
-const TIMEOUT = 15000;
+const TIMEOUT = lib.TIMEOUT;
 
 // ------------------------------------------------------------ test data
 
-const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK = '10X98765432';
-function checkChar(first17) {
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * WEIGHTS[i];
-  return CHECK[sum % 11];
-}
-const rand = (n) => Math.floor(Math.random() * n);
-const pad = (n, w) => String(n).padStart(w, '0');
-
-/** A valid GB 11643 resident ID number with a random birth date and sequence. */
-function residentId(area = '110105') {
-  const y = 1970 + rand(30);
-  const m = 1 + rand(12);
-  const d = 1 + rand(28);
-  const first17 = `${area}${y}${pad(m, 2)}${pad(d, 2)}${pad(rand(1000), 3)}`;
-  return first17 + checkChar(first17);
-}
-
-/** Same, with a wrong check character. */
-function badCheckId() {
-  const id = residentId();
-  const c = id[17];
-  const wrong = CHECK[(CHECK.indexOf(c) + 1) % 11];
-  return id.slice(0, 17) + wrong;
-}
-
-// The demo candidate (internal/demo: idcard.Generate("440304", 1990-05-17, 123)),
-// whose profile the seed completes, and the demo reviewer.
-const DEMO_CANDIDATE = {
-  login: process.env.KAOWU_DEMO_CANDIDATE || (() => {
-    const first17 = '44030419900517123';
-    return first17 + checkChar(first17);
-  })(),
-  password: process.env.KAOWU_DEMO_CANDIDATE_PASSWORD || 'Candidate@2026',
-};
-const REVIEWER = { login: 'reviewer', password: process.env.KAOWU_REVIEWER_PASSWORD || 'Review@2026' };
+// The demo candidate, whose profile the seed completes, and the demo reviewer.
+const DEMO_CANDIDATE = DEMO.candidate;
+const REVIEWER = DEMO.reviewer;
 const DEMO_PLAN = /第一批安全生产考核/;
 
 const run = Date.now().toString(36).slice(-5);
@@ -88,98 +56,22 @@ const announcement = {
 
 // ------------------------------------------------------------ runner
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-let stop = false;
-
-const browser = await chromium.launch({
-  executablePath: process.env.KAOWU_CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const runner = lib.createRunner();
+const { step, newPage } = runner;
+const browser = await lib.launch();
 const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'zh-CN' });
 context.setDefaultTimeout(TIMEOUT);
-const pageErrors = [];
-async function newPage(ctx) {
-  const p = await ctx.newPage();
-  p.on('pageerror', (e) => pageErrors.push(e.message));
-  p.on('dialog', (d) => d.dismiss().catch(() => {}));
-  return p;
-}
 const page = await newPage(context);
+runner.shotsOf(page);
 // A second browser (own storage) where the company stays logged in.
 const context2 = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'zh-CN' });
 context2.setDefaultTimeout(TIMEOUT);
 const companyPage = await newPage(context2);
 
-async function step(name, fn) {
-  if (stop) {
-    skipped++;
-    console.log(`- ${name} (skipped)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    if (pageErrors.length) throw new Error(`page error: ${pageErrors.splice(0).join('; ')}`);
-    passed++;
-    console.log(`✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    stop = true; // later steps depend on this one
-    console.log(`✗ ${name}: ${String(e && e.message ? e.message : e).split('\n')[0]}`);
-    const shot = `${SHOTS}/kaowu-e2e-fail-${passed + failed}.png`;
-    await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-    console.log(`  url: ${page.url()}  screenshot: ${shot}`);
-  }
-}
-
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-// Labels of required fields end with a "*" marker.
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-const field = (label, p = page) => p.getByLabel(new RegExp(`^${escapeRe(label)}\\s*\\*?$`));
-const button = (name, p = page) => p.getByRole('button', { name, exact: true });
-
-async function login(user, password, p = page) {
-  await p.goto(`${BASE}/#/login`);
-  await field('证件号码 / 账号', p).fill(user);
-  await field('密码', p).fill(password);
-  await button('登录', p).click();
-  await p.locator('.topbar, .auth .alert-error, .auth-card h1:text("短信验证")').first().waitFor();
-  if (await p.locator('.auth .alert-error').count()) {
-    throw new Error(`login refused: ${await p.locator('.auth .alert-error').first().innerText()}`);
-  }
-  expect(!(await p.getByText('短信验证').count()), 'an SMS code was asked for; run the server without KAOWU_LOGIN_SMS');
-}
-
-/** Log out through the UI; the old token must then be refused by the server. */
-async function logout(p = page) {
-  const token = await p.evaluate(() => localStorage.getItem('kaowu.token'));
-  expect(token, 'no token in localStorage before logout');
-  await button('退出登录', p).click();
-  await field('证件号码 / 账号', p).waitFor();
-  expect(!(await p.evaluate(() => localStorage.getItem('kaowu.token'))), 'the token is still in localStorage');
-  const res = await fetch(`${BASE}/graphql`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: '{ mySessions { id } }' }),
-  });
-  const body = await res.json();
-  const code = body.errors?.[0]?.extensions?.code;
-  expect(code === 'UNAUTHENTICATED', `the old token still works after logout (${code || 'no error'})`);
-}
+const field = (label, p = page) => lib.field(label, p);
+const button = (name, p = page) => lib.button(name, p);
+const login = (user, password, p = page) => lib.login(user, password, p);
+const logout = (p = page) => lib.logout(p);
 
 // ------------------------------------------------------------ scenario
 
@@ -360,7 +252,7 @@ await step('admin and company log out', async () => {
 
 // ------------------------------------------------------------ scenario 2: enrollment
 
-const nav = (name, p = page) => p.getByRole('navigation').getByRole('link', { name, exact: true });
+const nav = (name, p = page) => lib.nav(name, p);
 const enrolled = {};
 
 await step(`the demo candidate (${DEMO_CANDIDATE.login}) logs in; 个人资料 is complete`, async () => {
@@ -475,7 +367,16 @@ await step('我的报名 shows 已缴费, and when the admission ticket opens', 
   await logout();
 });
 
+// ------------------------------------------------------------ scenario modules
+
+// Each module is a scenario of its own: one failing does not skip the next.
+const helpers = { ...lib, browser, newPage, step, shotsOf: runner.shotsOf };
+for (const scenario of [examScenario, proctorScenario]) {
+  runner.stop = false;
+  await scenario(helpers);
+}
+
 await browser.close();
 
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(failed || skipped ? 1 : 0);
+console.log(runner.summary());
+process.exit(runner.failed || runner.skipped ? 1 : 0);

@@ -9,6 +9,8 @@ import RegisterPerson from './pages/RegisterPerson.jsx';
 import RegisterCompany from './pages/RegisterCompany.jsx';
 import ForgotPassword from './pages/ForgotPassword.jsx';
 import NotFound from './pages/NotFound.jsx';
+import Phone from './pages/exam/Phone.jsx';
+import { ResultLookup } from './pages/exam/Results.jsx';
 import { takeAfterPay } from './payments.jsx';
 import { setFlash } from './flash.js';
 
@@ -24,6 +26,13 @@ const PUBLIC = {
   '/register': RegisterPerson,
   '/register-company': RegisterCompany,
   '/forgot': ForgotPassword,
+};
+
+// Pages anyone may open, logged in or not, outside the app frame: the phone
+// companion of an exam (authenticated by its QR token) and the public result lookup.
+const STANDALONE = {
+  '/phone': Phone,
+  '/results/lookup': ResultLookup,
 };
 
 export default function App() {
@@ -71,14 +80,15 @@ export default function App() {
     }
   };
 
-  const isPublic = Object.prototype.hasOwnProperty.call(PUBLIC, route.path);
+  const Standalone = Object.prototype.hasOwnProperty.call(STANDALONE, route.path) ? STANDALONE[route.path] : null;
+  const isPublic = Object.prototype.hasOwnProperty.call(PUBLIC, route.path) || !!Standalone;
 
   // Redirects: anonymous users to the login page, logged-in users away from it.
   useEffect(() => {
     if (!token && !isPublic) {
       const next = route.path !== '/' ? `?next=${encodeURIComponent(route.path)}` : '';
       navigate(`/login${next}`, { replace: true });
-    } else if (token && me && isPublic) {
+    } else if (token && me && isPublic && !Standalone) {
       const next = route.query.get('next');
       navigate(next && next.startsWith('/') && !PUBLIC[next] ? next : '/', { replace: true });
     }
@@ -96,7 +106,9 @@ export default function App() {
   }, [me, isPublic, route.path]);
 
   let content;
-  if (!token) {
+  if (Standalone) {
+    content = <Standalone route={route} />;
+  } else if (!token) {
     const Page = PUBLIC[route.path] || Login;
     content = <Page route={route} notice={notice} />;
   } else if (!me) {

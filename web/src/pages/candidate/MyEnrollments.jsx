@@ -387,6 +387,11 @@ function EnrollmentItem({ e, now, onChanged, open }) {
               重新提交
             </Button>
           )}
+          {e.status === 'APPROVED' && e.paymentStatus === 'PAID' && e.session && (
+            <Link to={`/exam?e=${e.id}`} className="btn btn-secondary btn-sm">
+              在线考试
+            </Link>
+          )}
           {e.status === 'APPROVED' && e.paymentStatus === 'PAID' && !e.checkedInAt && (
             <Button small kind="secondary" onClick={() => open({ kind: 'move', e })}>
               调换考场
