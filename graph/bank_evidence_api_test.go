@@ -24,10 +24,11 @@ import (
 )
 
 const (
-	bkImport   = `mutation($s:ID!,$f:Upload!){importQuestions(subjectID:$s,file:$f){created}}`
-	bkTemplate = `mutation($in:PaperTemplateInput!){savePaperTemplate(input:$in){id name kind durationMinutes passMark active rules{type category count points}}}`
-	bkEvidence = `query($a:ID!,$after:Int,$limit:Int){attemptEvidence(attemptID:$a,afterSeq:$after,limit:$limit){ok records head firstBroken{seq reason detail} items{seq kind at actorID data hash snapshotURL}}}`
-	bkSessions = `query{myProctorSessions{id status startsAt}}`
+	bkImport    = `mutation($s:ID!,$f:Upload!){importQuestions(subjectID:$s,file:$f){created}}`
+	bkTemplate  = `mutation($in:PaperTemplateInput!){savePaperTemplate(input:$in){id name kind durationMinutes passMark active rules{type category count points}}}`
+	bkEvidence  = `query($a:ID!,$after:Int,$limit:Int){attemptEvidence(attemptID:$a,afterSeq:$after,limit:$limit){ok records head firstBroken{seq reason detail} items{seq kind at actorID data hash snapshotURL}}}`
+	bkSessions  = `query{myProctorSessions{id status startsAt}}`
+	bkSnapshots = `query($s:ID!){sessionSnapshots(sessionID:$s){attemptID source at snapshotURL snapshotURLExpiresAt}}`
 )
 
 const bkCSVHeader = "题型,分类,题干,选项A,选项B,选项C,选项D,选项E,选项F,选项G,选项H,答案,解析,分值\n"
@@ -252,6 +253,43 @@ func bkEvidenceSuite(t *testing.T, e *graphtest.Env) {
 		get(proctorTok, map[string]any{"after": 1, "limit": 1}).Decode(t, &page)
 		if len(page.AttemptEvidence.Items) != 1 || page.AttemptEvidence.Items[0].Seq != 2 {
 			t.Fatalf("page after 1: %+v", page.AttemptEvidence.Items)
+		}
+	})
+
+	t.Run("dashboard's newest snapshots, in constant statements", func(t *testing.T) {
+		type snaps struct {
+			SessionSnapshots []struct{ AttemptID, Source, SnapshotURL string }
+		}
+		count := func() (snaps, int64) {
+			var out snaps
+			before := e.App.DB.Queries()
+			e.Do(proctorTok, bkSnapshots, map[string]any{"s": a.SessionID}).Decode(t, &out)
+			return out, e.App.DB.Queries() - before
+		}
+		count() // warm the login session
+		got, one := count()
+		if len(got.SessionSnapshots) != 1 || got.SessionSnapshots[0].AttemptID != itoa(a.ID) || got.SessionSnapshots[0].Source != "PC" {
+			t.Fatalf("snapshots %+v", got)
+		}
+		if resp, _ := pcGet(t, e, "", got.SessionSnapshots[0].SnapshotURL); resp.StatusCode != http.StatusOK {
+			t.Fatalf("snapshot URL: %d", resp.StatusCode)
+		}
+		// More attempts with snapshots in the same session: same statements.
+		for range 3 {
+			u2, login2 := enrFixtures(t, e).register(t)
+			tok2 := e.Login(login2, enrPassword)
+			en := e.App.Client.Enrollment.Create().SetCandidateID(u2.ID).SetPlanID(e.App.Client.ExamSession.GetX(enrSys(), a.SessionID).PlanID).
+				SetSubjectID(f.theory.s.ID).SetSessionID(a.SessionID).SetSiteID(a.SiteID).SetStatus("APPROVED").
+				SetPledgeAcceptedAt(time.Now()).SetSubmittedAt(time.Now()).SetFeeCents(5000).SetPaymentStatus("PAID").SaveX(enrSys())
+			m := f.start(t, u2.ID, en.ID, attempt.KindMOCK)
+			prUploadPC(t, e, tok2, m.ID, pcJPEG(t, 32, 24))
+		}
+		got, four := count()
+		if len(got.SessionSnapshots) != 4 || four != one {
+			t.Fatalf("%d snapshots in %d statements (one attempt: %d)", len(got.SessionSnapshots), four, one)
+		}
+		if r := e.Do(candTok, bkSnapshots, map[string]any{"s": a.SessionID}); r.Code() != "FORBIDDEN" {
+			t.Errorf("candidate: %q", r.Code())
 		}
 	})
 

@@ -22,6 +22,11 @@ func (r *evidenceBreakResolver) Reason(ctx context.Context, obj *evidence.Broken
 	return string(obj.Reason), nil
 }
 
+// Source is the resolver for the source field.
+func (r *latestSnapshotResolver) Source(ctx context.Context, obj *proctor.LatestSnapshot) (string, error) {
+	return string(obj.Source), nil
+}
+
 // UploadSnapshot is the resolver for the uploadSnapshot field.
 func (r *mutationResolver) UploadSnapshot(ctx context.Context, attemptID int, file graphql.Upload) (*model.SnapshotAck, error) {
 	return snapshotAck(r.App.Proctor.Upload(ctx, proctor.UploadInput{Source: proctor.SourcePC, AttemptID: attemptID, Body: file.File, Size: file.Size}))
@@ -62,6 +67,11 @@ func (r *queryResolver) MyProctorSessions(ctx context.Context) ([]*ent.ExamSessi
 	return r.App.Proctor.MySessions(ctx)
 }
 
+// SessionSnapshots is the resolver for the sessionSnapshots field.
+func (r *queryResolver) SessionSnapshots(ctx context.Context, sessionID int) ([]*proctor.LatestSnapshot, error) {
+	return ptrs(r.App.Proctor.SessionSnapshots(ctx, sessionID))
+}
+
 // SessionEvents is the resolver for the sessionEvents field.
 func (r *subscriptionResolver) SessionEvents(ctx context.Context, sessionID int) (<-chan *model.SessionEvent, error) {
 	if err := r.App.Proctor.MayWatch(ctx, sessionID); err != nil {
@@ -97,4 +107,12 @@ func (r *subscriptionResolver) AttemptEvents(ctx context.Context, attemptID int)
 // EvidenceBreak returns generated.EvidenceBreakResolver implementation.
 func (r *Resolver) EvidenceBreak() generated.EvidenceBreakResolver { return &evidenceBreakResolver{r} }
 
-type evidenceBreakResolver struct{ *Resolver }
+// LatestSnapshot returns generated.LatestSnapshotResolver implementation.
+func (r *Resolver) LatestSnapshot() generated.LatestSnapshotResolver {
+	return &latestSnapshotResolver{r}
+}
+
+type (
+	evidenceBreakResolver  struct{ *Resolver }
+	latestSnapshotResolver struct{ *Resolver }
+)

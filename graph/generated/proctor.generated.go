@@ -22,6 +22,9 @@ import (
 type EvidenceBreakResolver interface {
 	Reason(ctx context.Context, obj *evidence.Broken) (string, error)
 }
+type LatestSnapshotResolver interface {
+	Source(ctx context.Context, obj *proctor.LatestSnapshot) (string, error)
+}
 
 // endregion ************************** generated!.gotpl **************************
 
@@ -392,6 +395,121 @@ func (ec *executionContext) _EvidenceItem_snapshotURL(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_EvidenceItem_snapshotURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LatestSnapshot_attemptID(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LatestSnapshot_attemptID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LatestSnapshot_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _LatestSnapshot_source(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LatestSnapshot_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LatestSnapshot().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LatestSnapshot_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LatestSnapshot_at(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LatestSnapshot_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LatestSnapshot_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _LatestSnapshot_snapshotURL(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LatestSnapshot_snapshotURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LatestSnapshot_snapshotURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LatestSnapshot_snapshotURLExpiresAt(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LatestSnapshot_snapshotURLExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URLExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LatestSnapshot_snapshotURLExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _PhonePaired_phoneToken(ctx context.Context, field graphql.CollectedField, obj *model.PhonePaired) (ret graphql.Marshaler) {
@@ -981,6 +1099,97 @@ func (ec *executionContext) _EvidenceItem(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var latestSnapshotImplementors = []string{"LatestSnapshot"}
+
+func (ec *executionContext) _LatestSnapshot(ctx context.Context, sel ast.SelectionSet, obj *proctor.LatestSnapshot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, latestSnapshotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LatestSnapshot")
+		case "attemptID":
+			out.Values[i] = ec._LatestSnapshot_attemptID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LatestSnapshot_source(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "at":
+			out.Values[i] = ec._LatestSnapshot_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "snapshotURL":
+			out.Values[i] = ec._LatestSnapshot_snapshotURL(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "snapshotURLExpiresAt":
+			out.Values[i] = ec._LatestSnapshot_snapshotURLExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var phonePairedImplementors = []string{"PhonePaired"}
 
 func (ec *executionContext) _PhonePaired(ctx context.Context, sel ast.SelectionSet, obj *model.PhonePaired) graphql.Marshaler {
@@ -1192,6 +1401,32 @@ func (ec *executionContext) marshalNEvidenceItem2ᚕgithubᚗcomᚋkaowuᚋkaowu
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNLatestSnapshot2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐLatestSnapshotᚄ(ctx context.Context, sel ast.SelectionSet, v []*proctor.LatestSnapshot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLatestSnapshot2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐLatestSnapshot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLatestSnapshot2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐLatestSnapshot(ctx context.Context, sel ast.SelectionSet, v *proctor.LatestSnapshot) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LatestSnapshot(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPhonePaired2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐPhonePaired(ctx context.Context, sel ast.SelectionSet, v *model.PhonePaired) graphql.Marshaler {

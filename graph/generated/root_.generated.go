@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	Enrollment() EnrollmentResolver
 	EvidenceBreak() EvidenceBreakResolver
 	ExamSession() ExamSessionResolver
+	LatestSnapshot() LatestSnapshotResolver
 	Mutation() MutationResolver
 	PaperTemplate() PaperTemplateResolver
 	Query() QueryResolver
@@ -518,6 +519,14 @@ type ComplexityRoot struct {
 		UpdatedAt      func(childComplexity int) int
 	}
 
+	LatestSnapshot struct {
+		At           func(childComplexity int) int
+		AttemptID    func(childComplexity int) int
+		Source       func(childComplexity int) int
+		URL          func(childComplexity int) int
+		URLExpiresAt func(childComplexity int) int
+	}
+
 	LoginPayload struct {
 		Challenge   func(childComplexity int) int
 		ExpiresAt   func(childComplexity int) int
@@ -893,6 +902,7 @@ type ComplexityRoot struct {
 		SearchExamSessions         func(childComplexity int, input model.SearchExamSessionsInput) int
 		ServerTime                 func(childComplexity int) int
 		SessionRoster              func(childComplexity int, sessionID int) int
+		SessionSnapshots           func(childComplexity int, sessionID int) int
 		Subjects                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
 		TrainingHours              func(childComplexity int, candidateID int) int
 		TrainingRecords            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TrainingRecordOrder, where *ent.TrainingRecordWhereInput) int
@@ -3230,6 +3240,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceProfile.UpdatedAt(childComplexity), true
 
+	case "LatestSnapshot.at":
+		if e.ComplexityRoot.LatestSnapshot.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LatestSnapshot.At(childComplexity), true
+	case "LatestSnapshot.attemptID":
+		if e.ComplexityRoot.LatestSnapshot.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LatestSnapshot.AttemptID(childComplexity), true
+	case "LatestSnapshot.source":
+		if e.ComplexityRoot.LatestSnapshot.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LatestSnapshot.Source(childComplexity), true
+	case "LatestSnapshot.snapshotURL":
+		if e.ComplexityRoot.LatestSnapshot.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LatestSnapshot.URL(childComplexity), true
+	case "LatestSnapshot.snapshotURLExpiresAt":
+		if e.ComplexityRoot.LatestSnapshot.URLExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LatestSnapshot.URLExpiresAt(childComplexity), true
+
 	case "LoginPayload.challenge":
 		if e.ComplexityRoot.LoginPayload.Challenge == nil {
 			break
@@ -5522,6 +5563,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SessionRoster(childComplexity, args["sessionID"].(int)), true
+	case "Query.sessionSnapshots":
+		if e.ComplexityRoot.Query.SessionSnapshots == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sessionSnapshots_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SessionSnapshots(childComplexity, args["sessionID"].(int)), true
 	case "Query.subjects":
 		if e.ComplexityRoot.Query.Subjects == nil {
 			break
@@ -7917,6 +7969,22 @@ extend type Query {
   "Sessions the logged-in proctor is assigned to, latest first."
   myProctorSessions: [ExamSession!]!
   # calls: proctor.(*Service).MySessions — roles: PROCTOR
+}
+
+"The newest snapshot of one device of an attempt."
+type LatestSnapshot @goModel(model: "github.com/kaowu/kaowu/internal/proctor.LatestSnapshot") {
+  attemptID: ID!
+  "PC or PHONE."
+  source: String!
+  at: Time!
+  snapshotURL: String! @goField(name: "URL")
+  snapshotURLExpiresAt: Time! @goField(name: "URLExpiresAt")
+}
+
+extend type Query {
+  "For a dashboard opening: the newest PC and phone snapshot of each attempt in progress."
+  sessionSnapshots(sessionID: ID!): [LatestSnapshot!]!
+  # calls: proctor.(*Service).SessionSnapshots — roles: as sessionEvents
 }
 `, BuiltIn: false},
 	{Name: "../profile.graphqls", Input: `# Draft API for profiles, attachments and training (DOMAIN.md steps 2–3).
@@ -16008,6 +16076,22 @@ func (ec *executionContext) childFields_InvoiceProfile(ctx context.Context, fiel
 		return ec.fieldContext_InvoiceProfile_organization(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceProfile", field.Name)
+}
+
+func (ec *executionContext) childFields_LatestSnapshot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attemptID":
+		return ec.fieldContext_LatestSnapshot_attemptID(ctx, field)
+	case "source":
+		return ec.fieldContext_LatestSnapshot_source(ctx, field)
+	case "at":
+		return ec.fieldContext_LatestSnapshot_at(ctx, field)
+	case "snapshotURL":
+		return ec.fieldContext_LatestSnapshot_snapshotURL(ctx, field)
+	case "snapshotURLExpiresAt":
+		return ec.fieldContext_LatestSnapshot_snapshotURLExpiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LatestSnapshot", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -13,6 +13,7 @@ export default function ReviewActions({
   approveLabel = '通过',
   rejectLabel = '驳回',
   placeholder = '请填写驳回原因，将通知申请人',
+  reasonRequired = '请填写驳回原因',
   children,
 }) {
   const id = useId();
@@ -23,7 +24,7 @@ export default function ReviewActions({
 
   async function go(ok) {
     if (!ok && !reason.trim()) {
-      setError(new Error('请填写驳回原因'));
+      setError(new Error(reasonRequired));
       return;
     }
     setBusy(ok ? 'approve' : 'reject');

@@ -43,6 +43,10 @@ const ROSTER = `query ProctorRoster($sid: ID!) {
     entries { candidateName maskedIDNumber ticketNo enrollment { id } checkIn { checkedInAt } }
   }
 }`;
+// The newest snapshots when the page opens, so tiles need not wait for the next capture.
+const SNAPSHOTS = `query SessionSnapshots($sid: ID!) {
+  sessionSnapshots(sessionID: $sid) { attemptID source at snapshotURL }
+}`;
 const EVENTS = `subscription SessionEvents($sid: ID!) {
   sessionEvents(sessionID: $sid) { type at attemptID enrollmentID count reason source snapshotURL text flagged }
 }`;
@@ -268,6 +272,7 @@ export default function ProctorDashboard({ me, route }) {
 
   const attemptsQ = useQuery(sessionID ? ATTEMPTS : null, { sid: sessionID }, [sessionID]);
   const rosterQ = useQuery(sessionID ? ROSTER : null, { sid: sessionID }, [sessionID]);
+  const snapsQ = useQuery(sessionID ? SNAPSHOTS : null, { sid: sessionID }, [sessionID]);
   const [attempts, setAttempts] = useState([]);
   const [snaps, setSnaps] = useState({}); // attemptID -> {PC: {url, at}, PHONE: {url, at}}
   const [feed, setFeed] = useState([]);
@@ -281,6 +286,19 @@ export default function ProctorDashboard({ me, route }) {
   useEffect(() => {
     if (attemptsQ.data) setAttempts(nodes(attemptsQ.data.attempts));
   }, [attemptsQ.data]);
+  useEffect(() => {
+    const list = snapsQ.data?.sessionSnapshots;
+    if (!list) return;
+    // A live event may already have brought a newer one: keep the newest.
+    setSnaps((m) => {
+      const next = { ...m };
+      for (const s of list) {
+        const cur = next[s.attemptID]?.[s.source];
+        if (!cur || cur.at < s.at) next[s.attemptID] = { ...next[s.attemptID], [s.source]: { url: s.snapshotURL, at: s.at } };
+      }
+      return next;
+    });
+  }, [snapsQ.data]);
   useEffect(() => {
     setSnaps({});
     setFeed([]);

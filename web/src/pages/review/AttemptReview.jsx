@@ -235,6 +235,7 @@ function Item({ a, e, onDone }) {
             approveLabel="评为合格"
             rejectLabel="评为不合格"
             placeholder="请填写不合格原因，将通知考生"
+            reasonRequired="请填写不合格原因"
             onDone={(ok) => {
               toast(ok ? `已将${name}评为合格` : `已将${name}评为不合格`);
               onDone(a.id);
