@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/kaowu/kaowu/ent"
@@ -44,11 +45,23 @@ func optInt(n int) *int {
 }
 
 // sessionEvent turns a bus event into what a subscriber sees; a SNAPSHOT's
-// key becomes a signed URL for this subscriber. The subscriber was admitted
-// to the topic (MayWatch) when subscribing, and the server published the
-// key after its blob was stored, so signing is all that is left per
-// subscriber: one HMAC, no query (this runs once per watcher per event).
-func (r *Resolver) sessionEvent(ctx context.Context, e events.Event) *model.SessionEvent {
+// key becomes a short-lived signed URL. Nothing in it depends on the
+// subscriber (each was admitted to the topic by MayWatch when subscribing,
+// and the server published the key after its blob was stored), so an event
+// is converted once and every watcher gets a copy (evMemo).
+func (r *Resolver) sessionEvent(_ context.Context, e events.Event) *model.SessionEvent {
+	key := e.Topic + "\x00" + e.Type + "\x00" + e.At.String() + "\x00" + string(e.Payload)
+	if ev, ok := r.events().get(key); ok {
+		c := *ev
+		return &c
+	}
+	ev := r.convertEvent(e)
+	r.events().put(key, ev)
+	c := *ev
+	return &c
+}
+
+func (r *Resolver) convertEvent(e events.Event) *model.SessionEvent {
 	var p evPayload
 	_ = json.Unmarshal(e.Payload, &p)
 	out := &model.SessionEvent{Type: e.Type, At: e.At, AttemptID: optInt(p.AttemptID), Count: p.Count,
@@ -140,4 +153,43 @@ func snapshotAck(s *proctor.Snapshot, err error) (*model.SnapshotAck, error) {
 		return nil, err
 	}
 	return &model.SnapshotAck{Key: s.Key, At: s.At, NextInSeconds: s.NextInSeconds}, nil
+}
+
+// evMemo remembers the last few hundred converted events: one event reaches
+// every watcher of a session within milliseconds, and each would otherwise
+// parse its payload and sign its URL again. Entries are replaced in ring
+// order; a miss only costs the conversion.
+type evMemo struct {
+	mu   sync.Mutex
+	m    map[string]*model.SessionEvent
+	ring [512]string
+	next int
+}
+
+func (m *evMemo) get(k string) (*model.SessionEvent, bool) {
+	if m == nil {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ev, ok := m.m[k]
+	return ev, ok
+}
+
+func (m *evMemo) put(k string, ev *model.SessionEvent) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = make(map[string]*model.SessionEvent, len(m.ring))
+	}
+	if _, ok := m.m[k]; ok {
+		return
+	}
+	delete(m.m, m.ring[m.next])
+	m.ring[m.next] = k
+	m.next = (m.next + 1) % len(m.ring)
+	m.m[k] = ev
 }

@@ -22,12 +22,15 @@ import (
 // Resolver is the root resolver; it reaches the services through the app.
 type Resolver struct {
 	*app.App
+	evMemo *evMemo
 }
 
 // Schema builds the executable schema of a wired app (see app.Options.Schema).
 func Schema(a *app.App) graphql.ExecutableSchema {
-	return generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{App: a}})
+	return generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{App: a, evMemo: &evMemo{}}})
 }
+
+func (r *Resolver) events() *evMemo { return r.evMemo }
 
 // db is the transaction of the current mutation, or the client.
 func (r *Resolver) db(ctx context.Context) *ent.Client { return txn.Client(ctx, r.Client) }

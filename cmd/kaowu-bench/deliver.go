@@ -323,6 +323,7 @@ func benchDeliveries(ctx context.Context, x *xenv, o examOpts) ([]row, error) {
 	// publishes them, delivered through sessionEvents to s watchers.
 	fmt.Printf("deliveries: %d SNAPSHOT events to %d GraphQL subscribers (%d in flight)…\n", o.events, s, o.window)
 	b0 := busStats()
+	stop := startProfile("deliveries")
 	api, err := fanout(o.events, s, o.window, &h, func(i int, at time.Time) error {
 		sn := snaps[i%len(snaps)]
 		body, _ := json.Marshal(map[string]any{"attemptID": sn.attemptID, "source": "PC", "key": sn.key})
@@ -331,6 +332,7 @@ func benchDeliveries(ctx context.Context, x *xenv, o examOpts) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	stop()
 	// The same with NOTE events, which need no per-watcher work (no URL to
 	// sign): what the bus, gqlgen and the websocket cost by themselves.
 	fmt.Printf("deliveries: %d NOTE events to %d GraphQL subscribers…\n", o.events, s)

@@ -88,7 +88,8 @@ func examMain(cmd string, args []string) {
 	fs.IntVar(&o.window, "window", 32, "events in flight (published, not yet received by every subscriber)")
 	fs.IntVar(&o.uploads, "uploads", 300, "uploads watched for upload→receipt latency")
 	fs.IntVar(&o.uploadC, "upload-c", 8, "concurrent uploaders while watched")
-	fs.StringVar(&profilePath, "cpuprofile", "", "write a CPU profile of the GraphQL saves phase to this file")
+	fs.StringVar(&profilePath, "cpuprofile", "", "write a CPU profile of one API phase (-profile-phase) to this file")
+	fs.StringVar(&profilePhase, "profile-phase", "saves", "the phase -cpuprofile covers: saves, snapshots or deliveries")
 	_ = fs.Parse(args)
 	if err := runExam(cmd, o); err != nil {
 		fmt.Fprintln(os.Stderr, "kaowu-bench:", err)
@@ -345,12 +346,7 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns int) (row, error) {
 	saves0, tx0 := x.a.Exam.Saver().Stats()
 	q0 := x.a.DB.Queries()
 	fmt.Printf("saves: %d answer saves through GraphQL, %d candidates at once…\n", n, c)
-	if profilePath != "" {
-		if f, err := os.Create(profilePath); err == nil {
-			_ = pprof.StartCPUProfile(f)
-			defer f.Close()
-		}
-	}
+	stop := startProfile("saves")
 	gql, err := timed(n, c, func(i int) error {
 		k, it := target(i)
 		s := seq.Add(1)
@@ -359,9 +355,7 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns int) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
-	if profilePath != "" {
-		pprof.StopCPUProfile()
-	}
+	stop()
 	saves1, tx1 := x.a.Exam.Saver().Stats()
 	stmts := float64(x.a.DB.Queries()-q0) / float64(n)
 	fmt.Printf("saves: %d raw single-row upserts, one transaction each, %d at once…\n", n, c)
@@ -386,6 +380,7 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns int) (row, error) {
 func benchSnapshots(ctx context.Context, x *xenv, n, c int) (row, error) {
 	c = min(c, len(x.cands))
 	fmt.Printf("snapshots: %d uploads of a %d-byte JPEG through uploadSnapshot, %d at once…\n", n, len(x.jpeg), c)
+	stop := startProfile("snapshots")
 	gql, err := timed(n, c, func(i int) error {
 		k := x.cands[i%c]
 		_, err := x.upload(k)
@@ -394,6 +389,7 @@ func benchSnapshots(ctx context.Context, x *xenv, n, c int) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
+	stop()
 	fmt.Printf("snapshots: %d raw minio-go PutObject of the same bytes, %d at once…\n", n, c)
 	raw, err := timed(n, c, func(i int) error {
 		_, err := x.minio.PutObject(ctx, x.bucket, fmt.Sprintf("bench-raw/%d.jpg", i), bytes.NewReader(x.jpeg),
@@ -556,4 +552,24 @@ func emptyBucket(mc *minio.Client, bucket string) {
 		_ = e
 	}
 	_ = mc.RemoveBucket(ctx, bucket)
+}
+
+var profilePhase string
+
+// startProfile starts the CPU profile if -cpuprofile asks for this phase;
+// the returned func stops it.
+func startProfile(phase string) func() {
+	if profilePath == "" || profilePhase != phase {
+		return func() {}
+	}
+	f, err := os.Create(profilePath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kaowu-bench: cpuprofile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
