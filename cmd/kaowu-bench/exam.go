@@ -66,6 +66,7 @@ type examOpts struct {
 	snaps, snapC                     int
 	subs, events, window             int
 	uploads, uploadC                 int
+	rounds                           int
 	jpegW, jpegH                     int
 }
 
@@ -77,9 +78,10 @@ func examMain(cmd string, args []string) {
 	fs.StringVar(&o.s3Key, "s3-key", env("KAOWU_TEST_S3_ACCESS_KEY", "kaowutest"), "MinIO access key")
 	fs.StringVar(&o.s3Secret, "s3-secret", env("KAOWU_TEST_S3_SECRET_KEY", "kaowutestsecret"), "MinIO secret key")
 	fs.IntVar(&o.conns, "conns", 20, "database pool size")
-	fs.IntVar(&o.saves, "saves", 4000, "answer saves per phase")
+	fs.IntVar(&o.saves, "saves", 12000, "answer saves per side (API, raw)")
+	fs.IntVar(&o.rounds, "rounds", 4, "alternating API/raw rounds the saves and snapshot phases are split into")
 	fs.IntVar(&o.saveC, "save-c", 64, "concurrent answering candidates (one attempt each)")
-	fs.IntVar(&o.snaps, "snapshots", 600, "snapshot uploads per phase")
+	fs.IntVar(&o.snaps, "snapshots", 1200, "snapshot uploads per side (API, raw)")
 	fs.IntVar(&o.snapC, "snap-c", 16, "concurrent uploaders")
 	fs.IntVar(&o.jpegW, "jpeg-w", 640, "snapshot width")
 	fs.IntVar(&o.jpegH, "jpeg-h", 480, "snapshot height")
@@ -161,14 +163,14 @@ func runExam(cmd string, o examOpts) error {
 
 	var rows []row
 	if cmd == "saves" || cmd == "exam" {
-		r, err := benchSaves(ctx, x, o.saves, o.saveC, o.conns)
+		r, err := benchSaves(ctx, x, o.saves, o.saveC, o.conns, o.rounds)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, r)
 	}
 	if cmd == "snapshots" || cmd == "exam" {
-		r, err := benchSnapshots(ctx, x, o.snaps, o.snapC)
+		r, err := benchSnapshots(ctx, x, o.snaps, o.snapC, o.rounds)
 		if err != nil {
 			return err
 		}
@@ -328,7 +330,7 @@ func seedExam(ctx context.Context, x *xenv, nCands, nWatchers int) error {
 
 // ---------------------------------------------------------------- saves
 
-func benchSaves(ctx context.Context, x *xenv, n, c, conns int) (row, error) {
+func benchSaves(ctx context.Context, x *xenv, n, c, conns, rounds int) (row, error) {
 	c = min(c, len(x.cands))
 	var seq atomic.Int64
 	const q = `mutation($a:ID!,$q:ID!,$r:AnswerInput!,$s:Int!){saveAnswer(input:{attemptID:$a,questionID:$q,response:$r,seq:$s}){seq}}`
@@ -343,32 +345,33 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns int) (row, error) {
 		}
 		return map[string]any{"options": []int{int(s % 4)}}
 	}
-	saves0, tx0 := x.a.Exam.Saver().Stats()
-	q0 := x.a.DB.Queries()
-	fmt.Printf("saves: %d answer saves through GraphQL, %d candidates at once…\n", n, c)
+	fmt.Printf("saves: %d answer saves through GraphQL and %d raw single-row upserts (one transaction each), %d at once, in %d alternating rounds…\n", n, n, c, rounds)
 	stop := startProfile("saves")
-	gql, err := timed(n, c, func(i int) error {
+	saver := func(f func() (int64, int64), tx bool) func() int64 {
+		return func() int64 {
+			s, t := f()
+			if tx {
+				return t
+			}
+			return s
+		}
+	}
+	gql, raw, d, err := alternate(rounds, n, c, func(i int) error {
 		k, it := target(i)
 		s := seq.Add(1)
 		return x.gql(k.token, q, map[string]any{"a": k.attemptID, "q": it.QuestionID, "r": response(it, s), "s": s}, nil)
-	})
-	if err != nil {
-		return row{}, err
-	}
-	stop()
-	saves1, tx1 := x.a.Exam.Saver().Stats()
-	stmts := float64(x.a.DB.Queries()-q0) / float64(n)
-	fmt.Printf("saves: %d raw single-row upserts, one transaction each, %d at once…\n", n, c)
-	raw, err := timed(n, c, func(i int) error {
+	}, func(i int) error {
 		k, it := target(i)
 		s := seq.Add(1)
 		body, _ := json.Marshal(response(it, s))
 		return exam.RawUpsert(ctx, x.a.DB.SQL, x.a.DB.Dialect, k.attemptID, it.QuestionID, body, s, time.Now())
-	})
+	}, saver(x.a.Exam.Saver().Stats, false), saver(x.a.Exam.Saver().Stats, true), x.a.DB.Queries)
+	stop()
 	if err != nil {
 		return row{}, err
 	}
-	perTx := float64(saves1-saves0) / float64(max(tx1-tx0, 1))
+	stmts := float64(d[2]) / float64(max(d[0], 1))
+	perTx := float64(d[0]) / float64(max(d[1], 1))
 	return row{what: fmt.Sprintf("answer saves (c=%d)", c), api: gql.String("saves"), raw: raw.String("saves"),
 		ratio: gql.rate / raw.rate, target: 1.0,
 		note: fmt.Sprintf("GraphQL p99 %v (target ≤ 50 ms); %.1f saves per group-commit transaction; %.2f SQL statements per save; pool %d",
@@ -377,25 +380,19 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns int) (row, error) {
 
 // ---------------------------------------------------------------- snapshots
 
-func benchSnapshots(ctx context.Context, x *xenv, n, c int) (row, error) {
+func benchSnapshots(ctx context.Context, x *xenv, n, c, rounds int) (row, error) {
 	c = min(c, len(x.cands))
-	fmt.Printf("snapshots: %d uploads of a %d-byte JPEG through uploadSnapshot, %d at once…\n", n, len(x.jpeg), c)
+	fmt.Printf("snapshots: %d uploads of a %d-byte JPEG through uploadSnapshot and %d raw minio-go PutObject of the same bytes, %d at once, in %d alternating rounds…\n", n, len(x.jpeg), n, c, rounds)
 	stop := startProfile("snapshots")
-	gql, err := timed(n, c, func(i int) error {
-		k := x.cands[i%c]
-		_, err := x.upload(k)
+	gql, raw, _, err := alternate(rounds, n, c, func(i int) error {
+		_, err := x.upload(x.cands[i%c])
 		return err
-	})
-	if err != nil {
-		return row{}, err
-	}
-	stop()
-	fmt.Printf("snapshots: %d raw minio-go PutObject of the same bytes, %d at once…\n", n, c)
-	raw, err := timed(n, c, func(i int) error {
+	}, func(i int) error {
 		_, err := x.minio.PutObject(ctx, x.bucket, fmt.Sprintf("bench-raw/%d.jpg", i), bytes.NewReader(x.jpeg),
 			int64(len(x.jpeg)), minio.PutObjectOptions{ContentType: "image/jpeg"})
 		return err
 	})
+	stop()
 	if err != nil {
 		return row{}, err
 	}
@@ -412,6 +409,52 @@ type result struct {
 	rate float64
 	lat  []time.Duration // sorted
 	errs int
+	d    time.Duration
+}
+
+// alternate runs the API phase and the raw phase in turns, rounds times,
+// n/rounds operations each, and merges each side's rounds. On a shared
+// machine the database and the blob store drift (checkpoints, vacuum,
+// other work); alternating gives both sides the same conditions.
+// counters (statements, transactions…) are summed over the API phases only.
+func alternate(rounds, n, c int, api, raw func(i int) error, counters ...func() int64) (result, result, []int64, error) {
+	rounds = max(1, rounds)
+	var as, rs []result
+	deltas := make([]int64, len(counters))
+	per := max(1, n/rounds)
+	for r := range rounds {
+		off := r * per
+		before := make([]int64, len(counters))
+		for i, f := range counters {
+			before[i] = f()
+		}
+		a, err := timed(per, c, func(i int) error { return api(off + i) })
+		if err != nil {
+			return result{}, result{}, nil, err
+		}
+		for i, f := range counters {
+			deltas[i] += f() - before[i]
+		}
+		b, err := timed(per, c, func(i int) error { return raw(off + i) })
+		if err != nil {
+			return result{}, result{}, nil, err
+		}
+		as, rs = append(as, a), append(rs, b)
+	}
+	return merge(as), merge(rs), deltas, nil
+}
+
+func merge(rs []result) result {
+	var m result
+	for _, r := range rs {
+		m.n += r.n
+		m.d += r.d
+		m.errs += r.errs
+		m.lat = append(m.lat, r.lat...)
+	}
+	slices.Sort(m.lat)
+	m.rate = float64(m.n) / m.d.Seconds()
+	return m
 }
 
 func (r result) pct(p int) time.Duration {
@@ -454,7 +497,7 @@ func timed(n, c int, op func(i int) error) (result, error) {
 		}
 	})
 	slices.Sort(lat)
-	r := result{n: n, rate: float64(n) / d.Seconds(), lat: lat, errs: int(failed.Load())}
+	r := result{n: n, rate: float64(n) / d.Seconds(), lat: lat, errs: int(failed.Load()), d: d}
 	if r.errs*100 > n {
 		return r, fmt.Errorf("%d of %d operations failed, first: %w", r.errs, n, first)
 	}

@@ -203,7 +203,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 			},
 			Metrics:         a.metrics,
 			Log:             log,
-			SelfTransacting: append(slices.Clone(auth.SelfTransacting), "saveAnswer"),
+			// Exam hot paths run their own short transactions: a save is
+			// group-committed; an upload stores its blob before its rows and
+			// must not hold a connection while it does.
+			SelfTransacting: append(slices.Clone(auth.SelfTransacting),
+				"saveAnswer", "uploadSnapshot", "uploadPhoneSnapshot", "phoneHeartbeat"),
 		})
 		if err != nil {
 			return nil, err
@@ -338,5 +342,6 @@ func (a *App) metrics(w *strings.Builder) {
 // DEMO=1, tests): demo attempts and evidence go through the same services
 // and event bus as real ones.
 func (a *App) DemoDeps() demo.Deps {
-	return demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles, Exam: a.Exam, Proctor: a.Proctor}
+	return demo.Deps{Client: a.Client, Hasher: a.Auth.Hasher(), Profiles: a.Profiles, Exam: a.Exam, Proctor: a.Proctor,
+		Certificates: a.Certificates}
 }

@@ -13,6 +13,8 @@ package proctor
 import (
 	"context"
 	"encoding/json"
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"log/slog"
 	mrand "math/rand/v2"
 	"strconv"
@@ -139,17 +141,24 @@ func errEnded() error {
 	return apperr.New(apperr.Conflict, "本场考试已结束").With("reason", "ATTEMPT_ENDED")
 }
 
-// guard is the conditional UPDATE that proves, inside the transaction, that
-// the attempt is still IN_PROGRESS; on PostgreSQL it also locks the row until
-// commit, so a concurrent submission is ordered before or after this write.
-func (s *Service) guard(ctx context.Context, id int, now time.Time) error {
-	n, err := s.db(ctx).Attempt.Update().
+// guard proves, inside the transaction, that the attempt is still
+// IN_PROGRESS. On PostgreSQL it share-locks the row until commit, so a
+// submission (an UPDATE of the row) is ordered before or after this write;
+// SQLite serialises write transactions anyway. A read, not an update: no
+// row version, no audit record for every snapshot.
+func (s *Service) guard(ctx context.Context, id int, _ time.Time) error {
+	rows, err := s.db(ctx).Attempt.Query().
 		Where(attempt.ID(id), attempt.StatusEQ(attempt.StatusIN_PROGRESS)).
-		SetUpdatedAt(now).Save(viewer.SystemContext(ctx))
+		Select(attempt.FieldID).
+		Modify(func(sel *entsql.Selector) {
+			if sel.Dialect() == dialect.Postgres {
+				sel.ForShare()
+			}
+		}).All(viewer.SystemContext(ctx))
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if len(rows) == 0 {
 		return errEnded()
 	}
 	return nil
