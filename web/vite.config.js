@@ -19,6 +19,11 @@ export default defineConfig({
     sourcemap: false,
     target: 'es2020',
     chunkSizeWarningLimit: 512,
+    rollupOptions: {
+      // React in a chunk of its own: it changes far less often than the
+      // app, so browsers keep it cached across releases.
+      output: { manualChunks: { react: ['react', 'react-dom', 'react-dom/client'] } },
+    },
   },
   server: {
     proxy: {
@@ -26,6 +31,8 @@ export default defineConfig({
       // Signed files, PDFs and the payment pages are served by the Go server too.
       '/blobs': { target: api, changeOrigin: true },
       '/documents': { target: api, changeOrigin: true },
+      '/exports': { target: api, changeOrigin: true },
+      '/verify/keys.json': { target: api, changeOrigin: true },
       '/payments': { target: api, changeOrigin: true },
     },
   },

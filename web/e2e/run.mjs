@@ -20,6 +20,7 @@
 import * as lib from './lib.mjs';
 import examScenario from './exam.mjs';
 import proctorScenario from './proctor.mjs';
+import certificateScenario from './certificate.mjs';
 
 const { BASE, DEMO, expect, residentId, badCheckId, pad, rand } = lib;
 const ADMIN = DEMO.admin;
@@ -371,7 +372,7 @@ await step('我的报名 shows 已缴费, and when the admission ticket opens', 
 
 // Each module is a scenario of its own: one failing does not skip the next.
 const helpers = { ...lib, browser, newPage, step, shotsOf: runner.shotsOf };
-for (const scenario of [examScenario, proctorScenario]) {
+for (const scenario of [examScenario, proctorScenario, certificateScenario]) {
   runner.stop = false;
   await scenario(helpers);
 }

@@ -11,6 +11,8 @@ import ForgotPassword from './pages/ForgotPassword.jsx';
 import NotFound from './pages/NotFound.jsx';
 import Phone from './pages/exam/Phone.jsx';
 import { ResultLookup } from './pages/exam/Results.jsx';
+import CertificateLookup from './pages/certificate/Lookup.jsx';
+import VerifyCertificate from './pages/certificate/Verify.jsx';
 import { takeAfterPay } from './payments.jsx';
 import { setFlash } from './flash.js';
 
@@ -33,9 +35,17 @@ const PUBLIC = {
 const STANDALONE = {
   '/phone': Phone,
   '/results/lookup': ResultLookup,
+  '/certificates/lookup': CertificateLookup,
 };
 
+// The QR code of a certificate links to /verify/<payload>, a real path (the
+// server answers it with index.html): that page stands alone, before the
+// hash router.
 export default function App() {
+  return window.location.pathname.startsWith('/verify/') ? <VerifyCertificate /> : <Main />;
+}
+
+function Main() {
   const route = useRoute();
   const [token, setToken] = useState(() => auth.token);
   const [me, setMe] = useState(null);

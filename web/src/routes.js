@@ -30,6 +30,10 @@ import AttemptReview from './pages/review/AttemptReview.jsx';
 import QuestionBank from './pages/admin/QuestionBank.jsx';
 import PaperTemplates from './pages/admin/PaperTemplates.jsx';
 import PracticalScores from './pages/site/PracticalScores.jsx';
+import MyCertificates from './pages/certificate/MyCertificates.jsx';
+import IssueCertificates from './pages/certificate/IssueCertificates.jsx';
+import CertificateRequestReview from './pages/certificate/RequestReview.jsx';
+import SiteCertificates from './pages/certificate/SiteCertificates.jsx';
 
 export const GROUPS = ['首页', '报名考试', '单位业务', '培训业务', '考点业务', '审核管理', '系统管理', '账号安全'];
 
@@ -45,6 +49,7 @@ export const ROUTES = [
   { path: '/my/enrollments', title: '我的报名', group: '报名考试', icon: 'list', roles: CANDIDATE, component: MyEnrollments },
   { path: '/exam', title: '在线考试', group: '报名考试', icon: 'device', roles: CANDIDATE, component: Exam },
   { path: '/my/results', title: '我的成绩', group: '报名考试', icon: 'check', roles: CANDIDATE, component: MyResults },
+  { path: '/my/certificates', title: '我的证书', group: '报名考试', icon: 'cert', roles: CANDIDATE, component: MyCertificates },
   { path: '/company/enroll', title: '员工报名', group: '单位业务', icon: 'users', roles: COMPANY, component: StaffEnroll },
   { path: '/company/pay', title: '缴费', group: '单位业务', icon: 'wallet', roles: COMPANY, component: CompanyPay },
   { path: '/company/invoice', title: '发票信息', group: '单位业务', icon: 'receipt', roles: COMPANY, component: Invoice },
@@ -55,11 +60,14 @@ export const ROUTES = [
   { path: '/site/rooms', title: '考场管理', group: '考点业务', icon: 'room', roles: ['EXAM_SITE', 'ADMIN'], component: Rooms },
   { path: '/proctor', title: '在线监考', group: '考点业务', icon: 'device', roles: ['PROCTOR', 'EXAM_SITE', 'REVIEWER', 'ADMIN'], component: ProctorDashboard },
   { path: '/site/practical', title: '实操成绩录入', group: '考点业务', icon: 'edit', roles: ['EXAM_SITE'], component: PracticalScores },
+  { path: '/site/certificate-requests', title: '证书申请审核', group: '考点业务', icon: 'cert', roles: ['EXAM_SITE'], component: CertificateRequestReview },
+  { path: '/site/certificates', title: '制证缴费与发放', group: '考点业务', icon: 'receipt', roles: ['EXAM_SITE'], component: SiteCertificates },
   { path: '/review/enrollments', title: '报名审核', group: '审核管理', icon: 'clipboard', roles: REVIEW, component: EnrollmentReview },
   { path: '/review/payments', title: '缴费确认', group: '审核管理', icon: 'wallet', roles: REVIEW, component: PaymentReview },
   { path: '/review/plans', title: '考试计划提交', group: '审核管理', icon: 'send', roles: REVIEW, component: PlanSubmit },
   { path: '/review/companies', title: '单位审核', group: '审核管理', icon: 'check', roles: REVIEW, component: CompanyReview },
   { path: '/review/attempts', title: '成绩审核', group: '审核管理', icon: 'shield', roles: REVIEW, component: AttemptReview },
+  { path: '/admin/certificates', title: '证书审批发放', group: '审核管理', icon: 'cert', roles: ['ADMIN'], component: IssueCertificates },
   { path: '/admin/announce', title: '发布公告', group: '系统管理', icon: 'edit', roles: ['ADMIN'], component: PublishAnnouncement },
   { path: '/admin/staff', title: '创建工作人员账号', group: '系统管理', icon: 'user', roles: ['ADMIN'], component: CreateStaff },
   { path: '/admin/orgs', title: '机构管理', group: '系统管理', icon: 'org', roles: ['ADMIN'], component: Organizations },

@@ -164,6 +164,10 @@ export default function Login({ notice }) {
           还没有账号？<Link to="/register">个人注册</Link>
           <span className="sep">|</span>
           <Link to="/register-company">单位注册</Link>
+          <span className="sep">|</span>
+          <Link to="/certificates/lookup">证书查询</Link>
+          <span className="sep">|</span>
+          <Link to="/results/lookup">成绩查询</Link>
         </>
       }
     >
