@@ -211,6 +211,8 @@ export default async function certificate(h) {
     const verdict = pub.locator('.verify-verdict[data-status="VALID"]');
     await verdict.locator('.verify-word', { hasText: /^有效$/ }).waitFor();
     await pub.locator(`.cert-public[data-number="${s.number}"]`).waitFor();
+    // The browser's own Ed25519 check against /verify/keys.json agrees.
+    await pub.locator('.verify-offline[data-offline="VALID"]').waitFor();
     await pub.getByLabel('持证人姓名').fill('张三');
     await button('核对', pub).click();
     await pub.getByText('姓名一致').waitFor();
@@ -237,6 +239,7 @@ export default async function certificate(h) {
     await pub.goto(altered);
     const verdict = pub.locator('.verify-verdict.bad');
     await verdict.locator('.verify-word', { hasText: '伪造/篡改' }).waitFor();
+    await pub.locator('.verify-offline[data-offline="BAD_SIGNATURE"]').waitFor();
     expect(!(await pub.locator('.cert-public').count()), 'a forged code shows certificate details');
     console.log(`  ${(await verdict.locator('.verify-msg').innerText()).trim()}`);
   });

@@ -4,6 +4,7 @@
 // code's name hash.
 import { useEffect, useState } from 'react';
 import { gql } from '../../api.js';
+import { OFFLINE_TEXT, verifyOffline } from './offline.js';
 import { fmtDate } from '../../format.js';
 import Icon from '../../icons.jsx';
 import { Button, ErrorAlert, Loading } from '../../ui.jsx';
@@ -92,8 +93,12 @@ function NameCheck({ code }) {
 export default function Verify() {
   const code = window.location.href;
   const [state, setState] = useState({ data: null, error: null });
+  const [offline, setOffline] = useState(null);
   useEffect(() => {
     let live = true;
+    verifyOffline(code)
+      .then((o) => live && setOffline(o))
+      .catch(() => live && setOffline({ state: 'UNSUPPORTED' }));
     gql(VERIFY, { code })
       .then((d) => live && setState({ data: d.verifyCertificate, error: null }))
       .catch((error) => live && setState({ data: null, error }));
@@ -117,6 +122,12 @@ export default function Verify() {
         {r && (
           <>
             <Verdict r={r} />
+            {offline && (
+              <p className={`verify-offline ${offline.state === 'VALID' ? 'ok' : 'bad'}`} data-offline={offline.state}>
+                本机离线核验（用公布的公钥在浏览器中核对签名）：{OFFLINE_TEXT[offline.state]}
+                {offline.keyID ? `（密钥 ${offline.keyID}）` : ''}
+              </p>
+            )}
             {r.claims && r.authentic && (
               <>
                 <div className="section-title">二维码所载信息</div>
