@@ -58,6 +58,7 @@ func TestBankEvidenceAPI(t *testing.T) {
 		bkBank(t, e)
 		bkEvidenceSuite(t, e)
 		bkPhoneLost(t, e)
+		bkAssignments(t, e)
 	})
 }
 
@@ -374,5 +375,67 @@ func bkPhoneLost(t *testing.T, e *graphtest.Env) {
 	prNext(t, cand, "attemptEvents", "PHONE_BACK")
 	if got := e.App.Client.Attempt.GetX(ctx, a.ID); got.PhoneState != attempt.PhoneStateCONNECTED {
 		t.Fatalf("phone state after return %s", got.PhoneState)
+	}
+}
+
+const (
+	bkAssign    = `mutation($p:ID!,$s:ID!){assignProctor(proctorID:$p,sessionID:$s){id}}`
+	bkUnassign  = `mutation($p:ID!,$s:ID!){unassignProctor(proctorID:$p,sessionID:$s)}`
+	bkProctorsQ = `query($s:ID!){sessionProctors(sessionID:$s){id proctorID sessionID proctorName proctorLogin createdAt}}`
+)
+
+// bkAssignments: the site puts its proctor on a session and takes them off
+// again; the proctor's live feed of that session then ends.
+func bkAssignments(t *testing.T, e *graphtest.Env) {
+	f := exFixtures(t, e)
+	u, _ := enrFixtures(t, e).register(t)
+	a := f.mock(t, u.ID)
+	site, proctorTok := e.DemoLogin("EXAM_SITE"), e.DemoLogin("PROCTOR")
+	vars := map[string]any{"p": f.proctor, "s": a.SessionID}
+	list := func() []struct{ ProctorID, ProctorLogin string } {
+		var out struct {
+			SessionProctors []struct{ ProctorID, ProctorLogin string }
+		}
+		e.Do(site, bkProctorsQ, map[string]any{"s": a.SessionID}).Decode(t, &out)
+		return out.SessionProctors
+	}
+	if got := list(); len(got) != 0 {
+		t.Fatalf("proctors before assigning: %+v", got)
+	}
+	e.Do(site, bkAssign, vars).Decode(t, &struct{}{})
+	if got := list(); len(got) != 1 || got[0].ProctorID != itoa(f.proctor) || got[0].ProctorLogin != "proctor" {
+		t.Fatalf("proctors %+v", got)
+	}
+	for what, r := range map[string]*graphtest.Result{
+		"candidate lists":   e.Do(e.DemoLogin("CANDIDATE"), bkProctorsQ, map[string]any{"s": a.SessionID}),
+		"proctor unassigns": e.Do(proctorTok, bkUnassign, vars),
+		"no such session":   e.Do(site, bkUnassign, map[string]any{"p": f.proctor, "s": 99999999}),
+	} {
+		want := map[string]string{"candidate lists": "FORBIDDEN", "proctor unassigns": "FORBIDDEN", "no such session": "NOT_FOUND"}[what]
+		if r.Code() != want {
+			t.Errorf("%s: %q, want %s", what, r.Code(), want)
+		}
+	}
+	ws := prSub(t, e, proctorTok, prSessionSub, map[string]any{"s": a.SessionID}, "session:"+itoa(a.SessionID), 1)
+	var ok struct{ UnassignProctor bool }
+	e.Do(site, bkUnassign, vars).Decode(t, &ok)
+	if !ok.UnassignProctor || len(list()) != 0 {
+		t.Fatalf("unassign: %v, left %+v", ok, list())
+	}
+	if r := e.Do(site, bkUnassign, vars); r.Code() != "NOT_FOUND" {
+		t.Errorf("unassign twice: %q", r.Code())
+	}
+	// The feed ends at the next periodic check (50 ms in tests).
+	for {
+		m, err := ws.Next(10 * time.Second)
+		if err != nil {
+			t.Fatalf("the unassigned proctor's feed did not end: %v", err)
+		}
+		if m.Type == "complete" || m.Type == "error" {
+			break
+		}
+	}
+	if r := e.Do(proctorTok, bkEvidence, map[string]any{"a": a.ID}); r.Code() != "FORBIDDEN" {
+		t.Errorf("unassigned proctor reads evidence: %q", r.Code())
 	}
 }

@@ -34,6 +34,20 @@ func init() {
 				return map[string]any{"a": a.ID}
 			}, allowed: only(viewer.Admin, viewer.Reviewer, viewer.Proctor, viewer.ExamSite)},
 		"myProctorSessions": {doc: bkSessions, vars: fixed(nil), allowed: only(viewer.Proctor)},
+		"sessionProctors": {doc: bkProctorsQ,
+			vars: func(t *testing.T, m *matrixEnv, _, _ string) map[string]any {
+				f := fx(t, m)
+				u, _ := enrFixtures(t, m.Env).register(t)
+				return map[string]any{"s": f.mock(t, u.ID).SessionID}
+			}, allowed: only(viewer.Admin, viewer.ExamSite)},
+		"unassignProctor": {doc: bkUnassign,
+			vars: func(t *testing.T, m *matrixEnv, _, _ string) map[string]any {
+				f := fx(t, m)
+				u, _ := enrFixtures(t, m.Env).register(t)
+				a := f.mock(t, u.ID)
+				f.assign(t, a)
+				return map[string]any{"p": f.proctor, "s": a.SessionID}
+			}, allowed: only(viewer.Admin, viewer.ExamSite)},
 		"sessionSnapshots": {doc: bkSnapshots,
 			vars: func(t *testing.T, m *matrixEnv, _, _ string) map[string]any {
 				f := fx(t, m)

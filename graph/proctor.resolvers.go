@@ -57,6 +57,11 @@ func (r *mutationResolver) EndPhone(ctx context.Context, phoneToken string) (boo
 	return ok(r.App.Proctor.EndPhone(ctx, phoneToken))
 }
 
+// UnassignProctor is the resolver for the unassignProctor field.
+func (r *mutationResolver) UnassignProctor(ctx context.Context, proctorID int, sessionID int) (bool, error) {
+	return ok(r.App.Proctor.Unassign(ctx, proctorID, sessionID))
+}
+
 // AttemptEvidence is the resolver for the attemptEvidence field.
 func (r *queryResolver) AttemptEvidence(ctx context.Context, attemptID int, afterSeq *int, limit *int) (*proctor.EvidenceView, error) {
 	return r.App.Proctor.Evidence(ctx, attemptID, intOr(afterSeq, 0), intOr(limit, 200))
@@ -72,12 +77,19 @@ func (r *queryResolver) SessionSnapshots(ctx context.Context, sessionID int) ([]
 	return ptrs(r.App.Proctor.SessionSnapshots(ctx, sessionID))
 }
 
+// SessionProctors is the resolver for the sessionProctors field.
+func (r *queryResolver) SessionProctors(ctx context.Context, sessionID int) ([]*proctor.Assignment, error) {
+	return ptrs(r.App.Proctor.Assignments(ctx, sessionID))
+}
+
 // SessionEvents is the resolver for the sessionEvents field.
 func (r *subscriptionResolver) SessionEvents(ctx context.Context, sessionID int) (<-chan *model.SessionEvent, error) {
 	if err := r.App.Proctor.MayWatch(ctx, sessionID); err != nil {
 		return nil, err
 	}
-	return r.relay(ctx, []string{proctor.SessionTopic(sessionID)}, r.sessionEvent)
+	// Taken off the session (unassignProctor): the feed ends at the next check.
+	return r.relay(ctx, []string{proctor.SessionTopic(sessionID)}, r.sessionEvent,
+		func(ctx context.Context) error { return r.App.Proctor.MayWatch(ctx, sessionID) })
 }
 
 // AttemptEvents is the resolver for the attemptEvents field.

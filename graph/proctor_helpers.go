@@ -84,8 +84,10 @@ func (r *Resolver) convertEvent(e events.Event) *model.SessionEvent {
 }
 
 // relay delivers events of the topics, converted by conv (nil: skip), until
-// the subscription or the viewer's session ends; every send watches ctx.
-func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context.Context, events.Event) *model.SessionEvent) (<-chan *model.SessionEvent, error) {
+// the subscription or the viewer's session ends, or recheck (when given)
+// fails on the periodic check; every send watches ctx.
+func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context.Context, events.Event) *model.SessionEvent,
+	recheck ...func(context.Context) error) (<-chan *model.SessionEvent, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	srcs := make([]<-chan events.Event, 2)
 	for i, t := range topics {
@@ -112,6 +114,11 @@ func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context
 			case <-tick.C:
 				if r.Auth.Revalidate(ctx, v) != nil {
 					return
+				}
+				for _, f := range recheck {
+					if f(ctx) != nil {
+						return
+					}
 				}
 				continue
 			case e, ok = <-srcs[0]:

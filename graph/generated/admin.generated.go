@@ -96,6 +96,7 @@ type MutationResolver interface {
 	PhoneHeartbeat(ctx context.Context, phoneToken string) (bool, error)
 	UploadPhoneSnapshot(ctx context.Context, phoneToken string, file graphql.Upload, foreground *bool) (*model.SnapshotAck, error)
 	EndPhone(ctx context.Context, phoneToken string) (bool, error)
+	UnassignProctor(ctx context.Context, proctorID int, sessionID int) (bool, error)
 	UploadAttachment(ctx context.Context, kind attachment.Kind, file graphql.Upload) (*ent.Attachment, error)
 	UpdateMyProfile(ctx context.Context, input model.UpdateProfileInput) (*ent.Profile, error)
 	RecordTraining(ctx context.Context, input model.RecordTrainingInput) (*ent.TrainingRecord, error)
@@ -1228,6 +1229,28 @@ func (ec *executionContext) field_Mutation_unassignCandidate_args(ctx context.Co
 		return nil, err
 	}
 	args["enrollmentID"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unassignProctor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "proctorID",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["proctorID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sessionID",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sessionID"] = arg1
 	return args, nil
 }
 
@@ -4780,6 +4803,50 @@ func (ec *executionContext) fieldContext_Mutation_endPhone(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_unassignProctor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unassignProctor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnassignProctor(ctx, fc.Args["proctorID"].(int), fc.Args["sessionID"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unassignProctor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unassignProctor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_uploadAttachment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5618,6 +5685,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "endPhone":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_endPhone(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unassignProctor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unassignProctor(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -811,6 +811,144 @@ func (ec *executionContext) fieldContext_SessionEvent_flagged(_ context.Context,
 	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _SessionProctor_id(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionProctor_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SessionProctor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SessionProctor_proctorID(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionProctor_proctorID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProctorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SessionProctor_proctorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SessionProctor_sessionID(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionProctor_sessionID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SessionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SessionProctor_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SessionProctor_proctorName(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionProctor_proctorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProctorName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SessionProctor_proctorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SessionProctor_proctorLogin(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionProctor_proctorLogin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProctorLogin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SessionProctor_proctorLogin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SessionProctor_createdAt(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SessionProctor_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SessionProctor_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _SnapshotAck_key(ctx context.Context, field graphql.CollectedField, obj *model.SnapshotAck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1321,6 +1459,69 @@ func (ec *executionContext) _SessionEvent(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var sessionProctorImplementors = []string{"SessionProctor"}
+
+func (ec *executionContext) _SessionProctor(ctx context.Context, sel ast.SelectionSet, obj *proctor.Assignment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sessionProctorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SessionProctor")
+		case "id":
+			out.Values[i] = ec._SessionProctor_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proctorID":
+			out.Values[i] = ec._SessionProctor_proctorID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sessionID":
+			out.Values[i] = ec._SessionProctor_sessionID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proctorName":
+			out.Values[i] = ec._SessionProctor_proctorName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proctorLogin":
+			out.Values[i] = ec._SessionProctor_proctorLogin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SessionProctor_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var snapshotAckImplementors = []string{"SnapshotAck"}
 
 func (ec *executionContext) _SnapshotAck(ctx context.Context, sel ast.SelectionSet, obj *model.SnapshotAck) graphql.Marshaler {
@@ -1447,6 +1648,32 @@ func (ec *executionContext) marshalNSessionEvent2ᚖgithubᚗcomᚋkaowuᚋkaowu
 		return graphql.Null
 	}
 	return ec._SessionEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSessionProctor2ᚕᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐAssignmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*proctor.Assignment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSessionProctor2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐAssignment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSessionProctor2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐAssignment(ctx context.Context, sel ast.SelectionSet, v *proctor.Assignment) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SessionProctor(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSnapshotAck2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐSnapshotAck(ctx context.Context, sel ast.SelectionSet, v *model.SnapshotAck) graphql.Marshaler {

@@ -605,6 +605,7 @@ type ComplexityRoot struct {
 		SubmitBankTransfer             func(childComplexity int, enrollmentIDs []int, proofAttachmentID int) int
 		SubmitExamPlan                 func(childComplexity int, id int) int
 		UnassignCandidate              func(childComplexity int, enrollmentID int) int
+		UnassignProctor                func(childComplexity int, proctorID int, sessionID int) int
 		UpdateAnnouncement             func(childComplexity int, id int, input ent.UpdateAnnouncementInput) int
 		UpdateExamPlan                 func(childComplexity int, id int, input model.UpdateExamPlanInput) int
 		UpdateExamSession              func(childComplexity int, id int, input model.UpdateExamSessionInput) int
@@ -901,6 +902,7 @@ type ComplexityRoot struct {
 		Rooms                      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RoomOrder, where *ent.RoomWhereInput) int
 		SearchExamSessions         func(childComplexity int, input model.SearchExamSessionsInput) int
 		ServerTime                 func(childComplexity int) int
+		SessionProctors            func(childComplexity int, sessionID int) int
 		SessionRoster              func(childComplexity int, sessionID int) int
 		SessionSnapshots           func(childComplexity int, sessionID int) int
 		Subjects                   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SubjectOrder, where *ent.SubjectWhereInput) int
@@ -1038,6 +1040,15 @@ type ComplexityRoot struct {
 		Source               func(childComplexity int) int
 		Text                 func(childComplexity int) int
 		Type                 func(childComplexity int) int
+	}
+
+	SessionProctor struct {
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		ProctorID    func(childComplexity int) int
+		ProctorLogin func(childComplexity int) int
+		ProctorName  func(childComplexity int) int
+		SessionID    func(childComplexity int) int
 	}
 
 	SessionRoster struct {
@@ -4009,6 +4020,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnassignCandidate(childComplexity, args["enrollmentID"].(int)), true
+	case "Mutation.unassignProctor":
+		if e.ComplexityRoot.Mutation.UnassignProctor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unassignProctor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnassignProctor(childComplexity, args["proctorID"].(int), args["sessionID"].(int)), true
 	case "Mutation.updateAnnouncement":
 		if e.ComplexityRoot.Mutation.UpdateAnnouncement == nil {
 			break
@@ -5552,6 +5574,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServerTime(childComplexity), true
+	case "Query.sessionProctors":
+		if e.ComplexityRoot.Query.SessionProctors == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sessionProctors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SessionProctors(childComplexity, args["sessionID"].(int)), true
 	case "Query.sessionRoster":
 		if e.ComplexityRoot.Query.SessionRoster == nil {
 			break
@@ -6137,6 +6170,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SessionEvent.Type(childComplexity), true
+
+	case "SessionProctor.createdAt":
+		if e.ComplexityRoot.SessionProctor.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionProctor.CreatedAt(childComplexity), true
+	case "SessionProctor.id":
+		if e.ComplexityRoot.SessionProctor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionProctor.ID(childComplexity), true
+	case "SessionProctor.proctorID":
+		if e.ComplexityRoot.SessionProctor.ProctorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionProctor.ProctorID(childComplexity), true
+	case "SessionProctor.proctorLogin":
+		if e.ComplexityRoot.SessionProctor.ProctorLogin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionProctor.ProctorLogin(childComplexity), true
+	case "SessionProctor.proctorName":
+		if e.ComplexityRoot.SessionProctor.ProctorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionProctor.ProctorName(childComplexity), true
+	case "SessionProctor.sessionID":
+		if e.ComplexityRoot.SessionProctor.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SessionProctor.SessionID(childComplexity), true
 
 	case "SessionRoster.checkedIn":
 		if e.ComplexityRoot.SessionRoster.CheckedIn == nil {
@@ -7985,6 +8055,28 @@ extend type Query {
   "For a dashboard opening: the newest PC and phone snapshot of each attempt in progress."
   sessionSnapshots(sessionID: ID!): [LatestSnapshot!]!
   # calls: proctor.(*Service).SessionSnapshots — roles: as sessionEvents
+}
+
+"A proctor on a session."
+type SessionProctor @goModel(model: "github.com/kaowu/kaowu/internal/proctor.Assignment") {
+  id: ID!
+  proctorID: ID!
+  sessionID: ID!
+  proctorName: String!
+  proctorLogin: String!
+  createdAt: Time!
+}
+
+extend type Query {
+  "The proctors assigned to a session."
+  sessionProctors(sessionID: ID!): [SessionProctor!]!
+  # calls: proctor.(*Service).Assignments — roles: EXAM_SITE (own site), ADMIN
+}
+
+extend type Mutation {
+  "Take a proctor off a session; their live feed of it ends within a minute."
+  unassignProctor(proctorID: ID!, sessionID: ID!): Boolean!
+  # calls: proctor.(*Service).Unassign — roles: EXAM_SITE (own site), ADMIN
 }
 `, BuiltIn: false},
 	{Name: "../profile.graphqls", Input: `# Draft API for profiles, attachments and training (DOMAIN.md steps 2–3).
@@ -16848,6 +16940,24 @@ func (ec *executionContext) childFields_SessionEvent(ctx context.Context, field 
 		return ec.fieldContext_SessionEvent_flagged(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SessionEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_SessionProctor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SessionProctor_id(ctx, field)
+	case "proctorID":
+		return ec.fieldContext_SessionProctor_proctorID(ctx, field)
+	case "sessionID":
+		return ec.fieldContext_SessionProctor_sessionID(ctx, field)
+	case "proctorName":
+		return ec.fieldContext_SessionProctor_proctorName(ctx, field)
+	case "proctorLogin":
+		return ec.fieldContext_SessionProctor_proctorLogin(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SessionProctor_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SessionProctor", field.Name)
 }
 
 func (ec *executionContext) childFields_SessionRoster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

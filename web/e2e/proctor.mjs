@@ -221,8 +221,10 @@ export default async function proctorScenario(h) {
     const subject = page.getByLabel('选择科目');
     const value = await subject.locator('option', { hasText: EXAM_SUBJECT }).first().getAttribute('value');
     await subject.selectOption(value);
-    await page.getByText(/题库（\d+ 题）/).waitFor();
-    s.before = Number((await page.getByText(/题库（\d+ 题）/).innerText()).match(/（(\d+) 题）/)[1]);
+    // The heading of the chosen subject (not the one shown before the choice).
+    const heading = page.getByText(new RegExp(`“[^”]*${EXAM_SUBJECT.source}[^”]*”题库（\\d+ 题）`));
+    await heading.waitFor();
+    s.before = Number((await heading.innerText()).match(/（(\d+) 题）/)[1]);
     await page.locator('input[type=file]').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(badCSV) });
     await button(/^导入到/, page).click();
     const row = page.locator('table[aria-label="导入错误"] tr[data-line="3"]');
@@ -249,6 +251,25 @@ export default async function proctorScenario(h) {
     await rows.first().waitFor();
     expect((await rows.count()) >= 2, 'the demo MOCK and FORMAL templates are not both listed');
     await page.getByText('正式试卷').first().waitFor();
+    await logout(page);
+  });
+
+  await step('监考安排: the site takes its proctor off the exam session and puts them back', async () => {
+    await login(DEMO.site.login, DEMO.site.password, page);
+    await nav('监考安排', page).click();
+    await page.getByRole('heading', { name: '监考安排', exact: true }).waitFor();
+    const list = page.getByRole('list', { name: '本场监考人员' });
+    const row = list.locator(`li[data-login="${DEMO.proctor.login}"]`);
+    await row.waitFor();
+    const id = await row.getAttribute('data-proctor');
+    await row.getByRole('button', { name: '撤下' }).click();
+    await row.getByRole('button', { name: /^确定/ }).click();
+    await page.getByText('尚未安排监考人员').waitFor();
+    const select = page.getByLabel('选择监考人员');
+    await select.locator(`option[value="${id}"]`).waitFor({ state: 'attached' });
+    await select.selectOption(id);
+    await button('安排监考', page).click();
+    await row.waitFor();
     await logout(page);
   });
   await ctx.close();

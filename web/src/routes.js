@@ -13,6 +13,7 @@ import EnrollmentReview from './pages/review/EnrollmentReview.jsx';
 import PaymentReview from './pages/review/PaymentReview.jsx';
 import PlanSubmit from './pages/review/PlanSubmit.jsx';
 import Rooms from './pages/site/Rooms.jsx';
+import ProctorAssign from './pages/site/ProctorAssign.jsx';
 import CheckIn from './pages/site/CheckIn.jsx';
 import OnsitePay from './pages/site/OnsitePay.jsx';
 import Profile from './pages/candidate/Profile.jsx';
@@ -57,6 +58,7 @@ export const ROUTES = [
   { path: '/training/plans', title: '考试计划', group: '培训业务', icon: 'calendar', roles: ['TRAINING_ORG', 'ADMIN'], component: ExamPlans },
   { path: '/site/checkin', title: '现场签到', group: '考点业务', icon: 'camera', roles: ['EXAM_SITE'], component: CheckIn },
   { path: '/site/onsite-pay', title: '现场缴费', group: '考点业务', icon: 'cash', roles: ['EXAM_SITE'], component: OnsitePay },
+  { path: '/site/proctors', title: '监考安排', group: '考点业务', icon: 'users', roles: ['EXAM_SITE', 'ADMIN'], component: ProctorAssign },
   { path: '/site/rooms', title: '考场管理', group: '考点业务', icon: 'room', roles: ['EXAM_SITE', 'ADMIN'], component: Rooms },
   { path: '/proctor', title: '在线监考', group: '考点业务', icon: 'device', roles: ['PROCTOR', 'EXAM_SITE', 'REVIEWER', 'ADMIN'], component: ProctorDashboard },
   { path: '/site/practical', title: '实操成绩录入', group: '考点业务', icon: 'edit', roles: ['EXAM_SITE'], component: PracticalScores },

@@ -5,7 +5,7 @@ import { SESSION_STATUS, addDays, chinaDay, chinaTime, fmtSpan } from '../../for
 import { nodes, useQuery } from '../../ui.jsx';
 
 export const SESSION_FIELDS = `id startsAt durationMinutes status onsite
-  subject { id name passMark hasPractical } room { name } site { name }`;
+  subject { id name passMark hasPractical } room { name } site { id name }`;
 
 const MINE = `query MyProctorSessions { myProctorSessions { ${SESSION_FIELDS} } serverTime }`;
 const SITE = `query WatchSiteSessions($siteID: ID!, $from: Time!) {
