@@ -201,8 +201,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 				// Published verification keys: public, cacheable.
 				{Pattern: certificate.KeysPath, Handler: a.Certificates.KeysHandler()},
 			},
-			Metrics:         a.metrics,
-			Log:             log,
+			Metrics: a.metrics,
+			Log:     log,
 			// Exam hot paths run their own short transactions: a save is
 			// group-committed; an upload stores its blob before its rows and
 			// must not hold a connection while it does.
