@@ -120,22 +120,8 @@ func benchSave(b *testing.B, audited bool) {
 // transaction each, straight on database/sql.
 func BenchmarkRawUpsert(b *testing.B) {
 	w, ts := benchWorld(b, false)
-	const q = `INSERT INTO attempt_answers (attempt_id, question_id, response, seq, saved_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (attempt_id, question_id) DO UPDATE SET response = excluded.response, seq = excluded.seq, saved_at = excluded.saved_at
-WHERE attempt_answers.seq < excluded.seq`
-	sqlDB := w.d.SQL
 	run(b, func(t benchTarget, it bank.Item, seq int64) error {
 		body, _ := json.Marshal(map[string]any{"options": []int{int(seq % 4)}})
-		ctx := context.Background()
-		tx, err := sqlDB.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, q, t.a.ID, it.QuestionID, string(body), seq, time.Now()); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		return tx.Commit()
+		return exam.RawUpsert(context.Background(), w.d.SQL, w.d.Dialect, t.a.ID, it.QuestionID, body, seq, time.Now())
 	}, ts)
 }
