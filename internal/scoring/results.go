@@ -53,8 +53,8 @@ const (
 	LookupIPWindow    = time.Minute
 	LookupPerID       = 20
 	LookupIDWindow    = time.Hour
-	lookupKeyPrefixIP = "lookup:ip:"
-	lookupKeyPrefixID = "lookup:id:"
+	lookupKeyPrefixIP = "ip:"
+	lookupKeyPrefixID = "id:"
 )
 
 // MyResults lists the caller's (a CANDIDATE's) formal results, newest exam
