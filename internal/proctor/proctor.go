@@ -57,6 +57,8 @@ type Service struct {
 	URLPrefix string
 	Ender     Ender
 	Log       *slog.Logger
+
+	refs *attemptRefs // see refCache
 }
 
 // Timings of the phone companion and snapshots.

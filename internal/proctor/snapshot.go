@@ -68,7 +68,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 	var err error
 	switch in.Source {
 	case SourcePC:
-		a, err = s.ownAttempt(ctx, in.AttemptID)
+		a, err = s.ownAttemptRef(ctx, in.AttemptID)
 	case SourcePhone:
 		if a, err = s.phoneAttempt(ctx, in.PhoneToken); err == nil && a.Status != attempt.StatusIN_PROGRESS {
 			err = errEnded()
@@ -133,6 +133,9 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 		return nil
 	})
 	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
+			s.refCache().forget(a.ID) // ended: the next upload reads the row again
+		}
 		remove()
 		return nil, err
 	}
