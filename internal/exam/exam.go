@@ -76,7 +76,7 @@ type Service struct {
 	Now    func() time.Time // default time.Now
 	Log    *slog.Logger     // default slog.Default()
 
-	// Window and MaxBatch tune the answer Saver (defaults 2 ms, 200).
+	// Window and MaxBatch tune the answer Saver (defaults: no linger, 200).
 	Window   time.Duration
 	MaxBatch int
 

@@ -127,24 +127,32 @@ func (s *Service) facts(ctx context.Context, id int) (*attemptFacts, error) {
 // attempts in progress; beyond that an entry is dropped and reloaded.
 const maxCached = 4096
 
-// Saver group-commits answer saves: saves arriving within Window (or until
-// MaxBatch are waiting) are written in one transaction that re-checks the
-// status of every attempt in the window with one locking query and writes
-// all answers with one multi-row upsert; every caller is answered after the
-// commit, with the batch's error if it failed.
+// Saver group-commits answer saves. Saves are written in batches, each in
+// one transaction that re-checks the status of every attempt in it with one
+// locking query and writes all its answers with one multi-row upsert; every
+// caller is answered after the commit, with the batch's error if it failed.
 //
-// The first save of a window leads it: it waits for the window to fill,
-// writes, and wakes the others. No goroutine outlives a call.
+// Batches form while the database is busy, not on a timer: when fewer than
+// MaxInFlight batches are being written, a save starts its batch at once
+// (a lone save waits for nothing); otherwise it joins the newest queued
+// batch (up to MaxBatch saves), which starts the moment a write finishes.
+// So batches grow with the load and a save waits at most about one write
+// ahead of its own. A caller of a batch does the writing; no goroutine
+// outlives a call.
 type Saver struct {
-	Client   *ent.Client
-	Now      func() time.Time
-	Window   time.Duration // default 2 ms
-	MaxBatch int           // default 200
+	Client *ent.Client
+	Now    func() time.Time
+	// Window, when set, makes a batch linger that long before it is written
+	// even when nothing else is (tests use it to prove batching); default 0.
+	Window      time.Duration
+	MaxBatch    int // default 200
+	MaxInFlight int // batches written at once; default 1
 
 	facts func(ctx context.Context, id int) (*attemptFacts, error)
 
-	mu  sync.Mutex
-	cur *batch
+	mu       sync.Mutex
+	queue    []*batch // waiting to be written, oldest first; the last may take more saves
+	inFlight int
 
 	cacheMu sync.Mutex
 	cache   map[int]*attemptFacts
@@ -162,8 +170,8 @@ type pending struct {
 
 type batch struct {
 	items []*pending
-	full  chan struct{}
-	done  chan struct{}
+	done  chan struct{} // closed once written
+	turn  chan struct{} // one waiter is told to write the batch (buffered 1)
 }
 
 // Stats returns the saves written and the transactions used for them.
@@ -202,13 +210,6 @@ func (s *Saver) lookup(ctx context.Context, id int) (*attemptFacts, error) {
 	return f, nil
 }
 
-func (s *Saver) window() time.Duration {
-	if s.Window > 0 {
-		return s.Window
-	}
-	return 2 * time.Millisecond
-}
-
 func (s *Saver) maxBatch() int {
 	if s.MaxBatch > 0 {
 		return s.MaxBatch
@@ -216,40 +217,73 @@ func (s *Saver) maxBatch() int {
 	return 200
 }
 
-// save queues p in the current window and waits for its commit.
+func (s *Saver) maxInFlight() int {
+	if s.MaxInFlight > 0 {
+		return s.MaxInFlight
+	}
+	return 1
+}
+
+// save queues p and waits for its commit.
 func (s *Saver) save(ctx context.Context, p *pending) error {
 	s.mu.Lock()
-	b, lead := s.cur, false
-	if b == nil {
-		b = &batch{full: make(chan struct{}), done: make(chan struct{})}
-		s.cur, lead = b, true
+	var b *batch
+	if n := len(s.queue); n > 0 && len(s.queue[n-1].items) < s.maxBatch() {
+		b = s.queue[n-1]
+	} else {
+		b = &batch{done: make(chan struct{}), turn: make(chan struct{}, 1)}
+		s.queue = append(s.queue, b)
 	}
 	b.items = append(b.items, p)
-	if len(b.items) >= s.maxBatch() {
-		s.cur = nil
-		close(b.full)
+	var start *batch
+	if s.inFlight < s.maxInFlight() {
+		start, s.queue = s.queue[0], s.queue[1:]
+		s.inFlight++
 	}
 	s.mu.Unlock()
-	if lead {
-		t := time.NewTimer(s.window())
+	if start != nil {
+		s.write(start)
+	}
+	for {
 		select {
-		case <-t.C:
-		case <-b.full:
-			t.Stop()
+		case <-b.done:
+			return p.err
+		case <-b.turn:
+			s.write(b)
 		}
+	}
+}
+
+// write writes batch b, then hands the oldest queued batch (if any) to one
+// of its callers, keeping the number of writes in flight.
+func (s *Saver) write(b *batch) {
+	if s.Window > 0 {
+		time.Sleep(s.Window)
+		// Saves that arrived meanwhile joined later batches; take them into this one.
 		s.mu.Lock()
-		if s.cur == b {
-			s.cur = nil
+		for len(s.queue) > 0 && len(b.items)+len(s.queue[0].items) <= s.maxBatch() {
+			q := s.queue[0]
+			s.queue = s.queue[1:]
+			b.items = append(b.items, q.items...)
+			defer close(q.done)
 		}
 		s.mu.Unlock()
-		// A context of its own: the leader's cancellation must not fail the
-		// others' saves, and the window is written by the system, not by
-		// the leader (the audit trail must not name one candidate for all).
-		s.flush(viewer.SystemContext(context.Background()), b.items)
-		close(b.done)
 	}
-	<-b.done
-	return p.err
+	// A context of its own: one caller's cancellation must not fail the
+	// others' saves, and the batch is written by the system, not by the
+	// caller (the audit trail must not name one candidate for all).
+	s.flush(viewer.SystemContext(context.Background()), b.items)
+	close(b.done)
+	s.mu.Lock()
+	if len(s.queue) == 0 {
+		s.inFlight--
+		s.mu.Unlock()
+		return
+	}
+	next := s.queue[0]
+	s.queue = s.queue[1:]
+	s.mu.Unlock()
+	next.turn <- struct{}{}
 }
 
 // flush writes one window. Items refused individually get their own error;
