@@ -71,6 +71,12 @@ type Attempt struct {
 	ReviewReason string `json:"review_reason,omitempty"`
 	// Flagged holds the value of the "flagged" field.
 	Flagged bool `json:"flagged,omitempty"`
+	// EvidenceSealSeq holds the value of the "evidence_seal_seq" field.
+	EvidenceSealSeq *int `json:"evidence_seal_seq,omitempty"`
+	// EvidenceSealHash holds the value of the "evidence_seal_hash" field.
+	EvidenceSealHash string `json:"evidence_seal_hash,omitempty"`
+	// EvidenceSealMAC holds the value of the "evidence_seal_mac" field.
+	EvidenceSealMAC string `json:"evidence_seal_mac,omitempty"`
 	// PairTokenHash holds the value of the "pair_token_hash" field.
 	PairTokenHash *[]byte `json:"-"`
 	// PairTokenExpiresAt holds the value of the "pair_token_expires_at" field.
@@ -116,9 +122,9 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case attempt.FieldFlagged:
 			values[i] = new(sql.NullBool)
-		case attempt.FieldID, attempt.FieldEnrollmentID, attempt.FieldCandidateID, attempt.FieldSessionID, attempt.FieldSiteID, attempt.FieldTemplateID, attempt.FieldSeed, attempt.FieldFocusLosses, attempt.FieldScore, attempt.FieldPassMark, attempt.FieldPracticalScore, attempt.FieldReviewedByID:
+		case attempt.FieldID, attempt.FieldEnrollmentID, attempt.FieldCandidateID, attempt.FieldSessionID, attempt.FieldSiteID, attempt.FieldTemplateID, attempt.FieldSeed, attempt.FieldFocusLosses, attempt.FieldScore, attempt.FieldPassMark, attempt.FieldPracticalScore, attempt.FieldReviewedByID, attempt.FieldEvidenceSealSeq:
 			values[i] = new(sql.NullInt64)
-		case attempt.FieldKind, attempt.FieldStatus, attempt.FieldSubmitReason, attempt.FieldConsentText, attempt.FieldResult, attempt.FieldReviewReason, attempt.FieldPhoneState:
+		case attempt.FieldKind, attempt.FieldStatus, attempt.FieldSubmitReason, attempt.FieldConsentText, attempt.FieldResult, attempt.FieldReviewReason, attempt.FieldEvidenceSealHash, attempt.FieldEvidenceSealMAC, attempt.FieldPhoneState:
 			values[i] = new(sql.NullString)
 		case attempt.FieldCreatedAt, attempt.FieldUpdatedAt, attempt.FieldStartedAt, attempt.FieldDeadline, attempt.FieldSubmittedAt, attempt.FieldConsentAt, attempt.FieldReviewedAt, attempt.FieldPairTokenExpiresAt, attempt.FieldPhoneLastSeenAt:
 			values[i] = new(sql.NullTime)
@@ -308,6 +314,25 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Flagged = value.Bool
 			}
+		case attempt.FieldEvidenceSealSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field evidence_seal_seq", values[i])
+			} else if value.Valid {
+				_m.EvidenceSealSeq = new(int)
+				*_m.EvidenceSealSeq = int(value.Int64)
+			}
+		case attempt.FieldEvidenceSealHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field evidence_seal_hash", values[i])
+			} else if value.Valid {
+				_m.EvidenceSealHash = value.String
+			}
+		case attempt.FieldEvidenceSealMAC:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field evidence_seal_mac", values[i])
+			} else if value.Valid {
+				_m.EvidenceSealMAC = value.String
+			}
 		case attempt.FieldPairTokenHash:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field pair_token_hash", values[i])
@@ -472,6 +497,17 @@ func (_m *Attempt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("flagged=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Flagged))
+	builder.WriteString(", ")
+	if v := _m.EvidenceSealSeq; v != nil {
+		builder.WriteString("evidence_seal_seq=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("evidence_seal_hash=")
+	builder.WriteString(_m.EvidenceSealHash)
+	builder.WriteString(", ")
+	builder.WriteString("evidence_seal_mac=")
+	builder.WriteString(_m.EvidenceSealMAC)
 	builder.WriteString(", ")
 	builder.WriteString("pair_token_hash=<sensitive>")
 	builder.WriteString(", ")

@@ -284,6 +284,48 @@ func (_c *AttemptCreate) SetNillableFlagged(v *bool) *AttemptCreate {
 	return _c
 }
 
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (_c *AttemptCreate) SetEvidenceSealSeq(v int) *AttemptCreate {
+	_c.mutation.SetEvidenceSealSeq(v)
+	return _c
+}
+
+// SetNillableEvidenceSealSeq sets the "evidence_seal_seq" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableEvidenceSealSeq(v *int) *AttemptCreate {
+	if v != nil {
+		_c.SetEvidenceSealSeq(*v)
+	}
+	return _c
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (_c *AttemptCreate) SetEvidenceSealHash(v string) *AttemptCreate {
+	_c.mutation.SetEvidenceSealHash(v)
+	return _c
+}
+
+// SetNillableEvidenceSealHash sets the "evidence_seal_hash" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableEvidenceSealHash(v *string) *AttemptCreate {
+	if v != nil {
+		_c.SetEvidenceSealHash(*v)
+	}
+	return _c
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (_c *AttemptCreate) SetEvidenceSealMAC(v string) *AttemptCreate {
+	_c.mutation.SetEvidenceSealMAC(v)
+	return _c
+}
+
+// SetNillableEvidenceSealMAC sets the "evidence_seal_mac" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableEvidenceSealMAC(v *string) *AttemptCreate {
+	if v != nil {
+		_c.SetEvidenceSealMAC(*v)
+	}
+	return _c
+}
+
 // SetPairTokenHash sets the "pair_token_hash" field.
 func (_c *AttemptCreate) SetPairTokenHash(v []byte) *AttemptCreate {
 	_c.mutation.SetPairTokenHash(v)
@@ -506,6 +548,16 @@ func (_c *AttemptCreate) check() error {
 	if _, ok := _c.mutation.Flagged(); !ok {
 		return &ValidationError{Name: "flagged", err: errors.New(`ent: missing required field "Attempt.flagged"`)}
 	}
+	if v, ok := _c.mutation.EvidenceSealHash(); ok {
+		if err := attempt.EvidenceSealHashValidator(v); err != nil {
+			return &ValidationError{Name: "evidence_seal_hash", err: fmt.Errorf(`ent: validator failed for field "Attempt.evidence_seal_hash": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.EvidenceSealMAC(); ok {
+		if err := attempt.EvidenceSealMACValidator(v); err != nil {
+			return &ValidationError{Name: "evidence_seal_mac", err: fmt.Errorf(`ent: validator failed for field "Attempt.evidence_seal_mac": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.PhoneState(); !ok {
 		return &ValidationError{Name: "phone_state", err: errors.New(`ent: missing required field "Attempt.phone_state"`)}
 	}
@@ -644,6 +696,18 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Flagged(); ok {
 		_spec.SetField(attempt.FieldFlagged, field.TypeBool, value)
 		_node.Flagged = value
+	}
+	if value, ok := _c.mutation.EvidenceSealSeq(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealSeq, field.TypeInt, value)
+		_node.EvidenceSealSeq = &value
+	}
+	if value, ok := _c.mutation.EvidenceSealHash(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealHash, field.TypeString, value)
+		_node.EvidenceSealHash = value
+	}
+	if value, ok := _c.mutation.EvidenceSealMAC(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealMAC, field.TypeString, value)
+		_node.EvidenceSealMAC = value
 	}
 	if value, ok := _c.mutation.PairTokenHash(); ok {
 		_spec.SetField(attempt.FieldPairTokenHash, field.TypeBytes, value)
@@ -958,6 +1022,66 @@ func (u *AttemptUpsert) SetFlagged(v bool) *AttemptUpsert {
 // UpdateFlagged sets the "flagged" field to the value that was provided on create.
 func (u *AttemptUpsert) UpdateFlagged() *AttemptUpsert {
 	u.SetExcluded(attempt.FieldFlagged)
+	return u
+}
+
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (u *AttemptUpsert) SetEvidenceSealSeq(v int) *AttemptUpsert {
+	u.Set(attempt.FieldEvidenceSealSeq, v)
+	return u
+}
+
+// UpdateEvidenceSealSeq sets the "evidence_seal_seq" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateEvidenceSealSeq() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldEvidenceSealSeq)
+	return u
+}
+
+// AddEvidenceSealSeq adds v to the "evidence_seal_seq" field.
+func (u *AttemptUpsert) AddEvidenceSealSeq(v int) *AttemptUpsert {
+	u.Add(attempt.FieldEvidenceSealSeq, v)
+	return u
+}
+
+// ClearEvidenceSealSeq clears the value of the "evidence_seal_seq" field.
+func (u *AttemptUpsert) ClearEvidenceSealSeq() *AttemptUpsert {
+	u.SetNull(attempt.FieldEvidenceSealSeq)
+	return u
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (u *AttemptUpsert) SetEvidenceSealHash(v string) *AttemptUpsert {
+	u.Set(attempt.FieldEvidenceSealHash, v)
+	return u
+}
+
+// UpdateEvidenceSealHash sets the "evidence_seal_hash" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateEvidenceSealHash() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldEvidenceSealHash)
+	return u
+}
+
+// ClearEvidenceSealHash clears the value of the "evidence_seal_hash" field.
+func (u *AttemptUpsert) ClearEvidenceSealHash() *AttemptUpsert {
+	u.SetNull(attempt.FieldEvidenceSealHash)
+	return u
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (u *AttemptUpsert) SetEvidenceSealMAC(v string) *AttemptUpsert {
+	u.Set(attempt.FieldEvidenceSealMAC, v)
+	return u
+}
+
+// UpdateEvidenceSealMAC sets the "evidence_seal_mac" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateEvidenceSealMAC() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldEvidenceSealMAC)
+	return u
+}
+
+// ClearEvidenceSealMAC clears the value of the "evidence_seal_mac" field.
+func (u *AttemptUpsert) ClearEvidenceSealMAC() *AttemptUpsert {
+	u.SetNull(attempt.FieldEvidenceSealMAC)
 	return u
 }
 
@@ -1389,6 +1513,76 @@ func (u *AttemptUpsertOne) SetFlagged(v bool) *AttemptUpsertOne {
 func (u *AttemptUpsertOne) UpdateFlagged() *AttemptUpsertOne {
 	return u.Update(func(s *AttemptUpsert) {
 		s.UpdateFlagged()
+	})
+}
+
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (u *AttemptUpsertOne) SetEvidenceSealSeq(v int) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetEvidenceSealSeq(v)
+	})
+}
+
+// AddEvidenceSealSeq adds v to the "evidence_seal_seq" field.
+func (u *AttemptUpsertOne) AddEvidenceSealSeq(v int) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.AddEvidenceSealSeq(v)
+	})
+}
+
+// UpdateEvidenceSealSeq sets the "evidence_seal_seq" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateEvidenceSealSeq() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateEvidenceSealSeq()
+	})
+}
+
+// ClearEvidenceSealSeq clears the value of the "evidence_seal_seq" field.
+func (u *AttemptUpsertOne) ClearEvidenceSealSeq() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearEvidenceSealSeq()
+	})
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (u *AttemptUpsertOne) SetEvidenceSealHash(v string) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetEvidenceSealHash(v)
+	})
+}
+
+// UpdateEvidenceSealHash sets the "evidence_seal_hash" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateEvidenceSealHash() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateEvidenceSealHash()
+	})
+}
+
+// ClearEvidenceSealHash clears the value of the "evidence_seal_hash" field.
+func (u *AttemptUpsertOne) ClearEvidenceSealHash() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearEvidenceSealHash()
+	})
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (u *AttemptUpsertOne) SetEvidenceSealMAC(v string) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetEvidenceSealMAC(v)
+	})
+}
+
+// UpdateEvidenceSealMAC sets the "evidence_seal_mac" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateEvidenceSealMAC() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateEvidenceSealMAC()
+	})
+}
+
+// ClearEvidenceSealMAC clears the value of the "evidence_seal_mac" field.
+func (u *AttemptUpsertOne) ClearEvidenceSealMAC() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearEvidenceSealMAC()
 	})
 }
 
@@ -2000,6 +2194,76 @@ func (u *AttemptUpsertBulk) SetFlagged(v bool) *AttemptUpsertBulk {
 func (u *AttemptUpsertBulk) UpdateFlagged() *AttemptUpsertBulk {
 	return u.Update(func(s *AttemptUpsert) {
 		s.UpdateFlagged()
+	})
+}
+
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (u *AttemptUpsertBulk) SetEvidenceSealSeq(v int) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetEvidenceSealSeq(v)
+	})
+}
+
+// AddEvidenceSealSeq adds v to the "evidence_seal_seq" field.
+func (u *AttemptUpsertBulk) AddEvidenceSealSeq(v int) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.AddEvidenceSealSeq(v)
+	})
+}
+
+// UpdateEvidenceSealSeq sets the "evidence_seal_seq" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateEvidenceSealSeq() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateEvidenceSealSeq()
+	})
+}
+
+// ClearEvidenceSealSeq clears the value of the "evidence_seal_seq" field.
+func (u *AttemptUpsertBulk) ClearEvidenceSealSeq() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearEvidenceSealSeq()
+	})
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (u *AttemptUpsertBulk) SetEvidenceSealHash(v string) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetEvidenceSealHash(v)
+	})
+}
+
+// UpdateEvidenceSealHash sets the "evidence_seal_hash" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateEvidenceSealHash() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateEvidenceSealHash()
+	})
+}
+
+// ClearEvidenceSealHash clears the value of the "evidence_seal_hash" field.
+func (u *AttemptUpsertBulk) ClearEvidenceSealHash() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearEvidenceSealHash()
+	})
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (u *AttemptUpsertBulk) SetEvidenceSealMAC(v string) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetEvidenceSealMAC(v)
+	})
+}
+
+// UpdateEvidenceSealMAC sets the "evidence_seal_mac" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateEvidenceSealMAC() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateEvidenceSealMAC()
+	})
+}
+
+// ClearEvidenceSealMAC clears the value of the "evidence_seal_mac" field.
+func (u *AttemptUpsertBulk) ClearEvidenceSealMAC() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearEvidenceSealMAC()
 	})
 }
 

@@ -280,6 +280,73 @@ func (_u *AttemptUpdate) SetNillableFlagged(v *bool) *AttemptUpdate {
 	return _u
 }
 
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (_u *AttemptUpdate) SetEvidenceSealSeq(v int) *AttemptUpdate {
+	_u.mutation.ResetEvidenceSealSeq()
+	_u.mutation.SetEvidenceSealSeq(v)
+	return _u
+}
+
+// SetNillableEvidenceSealSeq sets the "evidence_seal_seq" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableEvidenceSealSeq(v *int) *AttemptUpdate {
+	if v != nil {
+		_u.SetEvidenceSealSeq(*v)
+	}
+	return _u
+}
+
+// AddEvidenceSealSeq adds value to the "evidence_seal_seq" field.
+func (_u *AttemptUpdate) AddEvidenceSealSeq(v int) *AttemptUpdate {
+	_u.mutation.AddEvidenceSealSeq(v)
+	return _u
+}
+
+// ClearEvidenceSealSeq clears the value of the "evidence_seal_seq" field.
+func (_u *AttemptUpdate) ClearEvidenceSealSeq() *AttemptUpdate {
+	_u.mutation.ClearEvidenceSealSeq()
+	return _u
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (_u *AttemptUpdate) SetEvidenceSealHash(v string) *AttemptUpdate {
+	_u.mutation.SetEvidenceSealHash(v)
+	return _u
+}
+
+// SetNillableEvidenceSealHash sets the "evidence_seal_hash" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableEvidenceSealHash(v *string) *AttemptUpdate {
+	if v != nil {
+		_u.SetEvidenceSealHash(*v)
+	}
+	return _u
+}
+
+// ClearEvidenceSealHash clears the value of the "evidence_seal_hash" field.
+func (_u *AttemptUpdate) ClearEvidenceSealHash() *AttemptUpdate {
+	_u.mutation.ClearEvidenceSealHash()
+	return _u
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (_u *AttemptUpdate) SetEvidenceSealMAC(v string) *AttemptUpdate {
+	_u.mutation.SetEvidenceSealMAC(v)
+	return _u
+}
+
+// SetNillableEvidenceSealMAC sets the "evidence_seal_mac" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableEvidenceSealMAC(v *string) *AttemptUpdate {
+	if v != nil {
+		_u.SetEvidenceSealMAC(*v)
+	}
+	return _u
+}
+
+// ClearEvidenceSealMAC clears the value of the "evidence_seal_mac" field.
+func (_u *AttemptUpdate) ClearEvidenceSealMAC() *AttemptUpdate {
+	_u.mutation.ClearEvidenceSealMAC()
+	return _u
+}
+
 // SetPairTokenHash sets the "pair_token_hash" field.
 func (_u *AttemptUpdate) SetPairTokenHash(v []byte) *AttemptUpdate {
 	_u.mutation.SetPairTokenHash(v)
@@ -468,6 +535,16 @@ func (_u *AttemptUpdate) check() error {
 			return &ValidationError{Name: "review_reason", err: fmt.Errorf(`ent: validator failed for field "Attempt.review_reason": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.EvidenceSealHash(); ok {
+		if err := attempt.EvidenceSealHashValidator(v); err != nil {
+			return &ValidationError{Name: "evidence_seal_hash", err: fmt.Errorf(`ent: validator failed for field "Attempt.evidence_seal_hash": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.EvidenceSealMAC(); ok {
+		if err := attempt.EvidenceSealMACValidator(v); err != nil {
+			return &ValidationError{Name: "evidence_seal_mac", err: fmt.Errorf(`ent: validator failed for field "Attempt.evidence_seal_mac": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.PhoneState(); ok {
 		if err := attempt.PhoneStateValidator(v); err != nil {
 			return &ValidationError{Name: "phone_state", err: fmt.Errorf(`ent: validator failed for field "Attempt.phone_state": %w`, err)}
@@ -571,6 +648,27 @@ func (_u *AttemptUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Flagged(); ok {
 		_spec.SetField(attempt.FieldFlagged, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.EvidenceSealSeq(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealSeq, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedEvidenceSealSeq(); ok {
+		_spec.AddField(attempt.FieldEvidenceSealSeq, field.TypeInt, value)
+	}
+	if _u.mutation.EvidenceSealSeqCleared() {
+		_spec.ClearField(attempt.FieldEvidenceSealSeq, field.TypeInt)
+	}
+	if value, ok := _u.mutation.EvidenceSealHash(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealHash, field.TypeString, value)
+	}
+	if _u.mutation.EvidenceSealHashCleared() {
+		_spec.ClearField(attempt.FieldEvidenceSealHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.EvidenceSealMAC(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealMAC, field.TypeString, value)
+	}
+	if _u.mutation.EvidenceSealMACCleared() {
+		_spec.ClearField(attempt.FieldEvidenceSealMAC, field.TypeString)
 	}
 	if value, ok := _u.mutation.PairTokenHash(); ok {
 		_spec.SetField(attempt.FieldPairTokenHash, field.TypeBytes, value)
@@ -916,6 +1014,73 @@ func (_u *AttemptUpdateOne) SetNillableFlagged(v *bool) *AttemptUpdateOne {
 	return _u
 }
 
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (_u *AttemptUpdateOne) SetEvidenceSealSeq(v int) *AttemptUpdateOne {
+	_u.mutation.ResetEvidenceSealSeq()
+	_u.mutation.SetEvidenceSealSeq(v)
+	return _u
+}
+
+// SetNillableEvidenceSealSeq sets the "evidence_seal_seq" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableEvidenceSealSeq(v *int) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetEvidenceSealSeq(*v)
+	}
+	return _u
+}
+
+// AddEvidenceSealSeq adds value to the "evidence_seal_seq" field.
+func (_u *AttemptUpdateOne) AddEvidenceSealSeq(v int) *AttemptUpdateOne {
+	_u.mutation.AddEvidenceSealSeq(v)
+	return _u
+}
+
+// ClearEvidenceSealSeq clears the value of the "evidence_seal_seq" field.
+func (_u *AttemptUpdateOne) ClearEvidenceSealSeq() *AttemptUpdateOne {
+	_u.mutation.ClearEvidenceSealSeq()
+	return _u
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (_u *AttemptUpdateOne) SetEvidenceSealHash(v string) *AttemptUpdateOne {
+	_u.mutation.SetEvidenceSealHash(v)
+	return _u
+}
+
+// SetNillableEvidenceSealHash sets the "evidence_seal_hash" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableEvidenceSealHash(v *string) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetEvidenceSealHash(*v)
+	}
+	return _u
+}
+
+// ClearEvidenceSealHash clears the value of the "evidence_seal_hash" field.
+func (_u *AttemptUpdateOne) ClearEvidenceSealHash() *AttemptUpdateOne {
+	_u.mutation.ClearEvidenceSealHash()
+	return _u
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (_u *AttemptUpdateOne) SetEvidenceSealMAC(v string) *AttemptUpdateOne {
+	_u.mutation.SetEvidenceSealMAC(v)
+	return _u
+}
+
+// SetNillableEvidenceSealMAC sets the "evidence_seal_mac" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableEvidenceSealMAC(v *string) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetEvidenceSealMAC(*v)
+	}
+	return _u
+}
+
+// ClearEvidenceSealMAC clears the value of the "evidence_seal_mac" field.
+func (_u *AttemptUpdateOne) ClearEvidenceSealMAC() *AttemptUpdateOne {
+	_u.mutation.ClearEvidenceSealMAC()
+	return _u
+}
+
 // SetPairTokenHash sets the "pair_token_hash" field.
 func (_u *AttemptUpdateOne) SetPairTokenHash(v []byte) *AttemptUpdateOne {
 	_u.mutation.SetPairTokenHash(v)
@@ -1117,6 +1282,16 @@ func (_u *AttemptUpdateOne) check() error {
 			return &ValidationError{Name: "review_reason", err: fmt.Errorf(`ent: validator failed for field "Attempt.review_reason": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.EvidenceSealHash(); ok {
+		if err := attempt.EvidenceSealHashValidator(v); err != nil {
+			return &ValidationError{Name: "evidence_seal_hash", err: fmt.Errorf(`ent: validator failed for field "Attempt.evidence_seal_hash": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.EvidenceSealMAC(); ok {
+		if err := attempt.EvidenceSealMACValidator(v); err != nil {
+			return &ValidationError{Name: "evidence_seal_mac", err: fmt.Errorf(`ent: validator failed for field "Attempt.evidence_seal_mac": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.PhoneState(); ok {
 		if err := attempt.PhoneStateValidator(v); err != nil {
 			return &ValidationError{Name: "phone_state", err: fmt.Errorf(`ent: validator failed for field "Attempt.phone_state": %w`, err)}
@@ -1237,6 +1412,27 @@ func (_u *AttemptUpdateOne) sqlSave(ctx context.Context) (_node *Attempt, err er
 	}
 	if value, ok := _u.mutation.Flagged(); ok {
 		_spec.SetField(attempt.FieldFlagged, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.EvidenceSealSeq(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealSeq, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedEvidenceSealSeq(); ok {
+		_spec.AddField(attempt.FieldEvidenceSealSeq, field.TypeInt, value)
+	}
+	if _u.mutation.EvidenceSealSeqCleared() {
+		_spec.ClearField(attempt.FieldEvidenceSealSeq, field.TypeInt)
+	}
+	if value, ok := _u.mutation.EvidenceSealHash(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealHash, field.TypeString, value)
+	}
+	if _u.mutation.EvidenceSealHashCleared() {
+		_spec.ClearField(attempt.FieldEvidenceSealHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.EvidenceSealMAC(); ok {
+		_spec.SetField(attempt.FieldEvidenceSealMAC, field.TypeString, value)
+	}
+	if _u.mutation.EvidenceSealMACCleared() {
+		_spec.ClearField(attempt.FieldEvidenceSealMAC, field.TypeString)
 	}
 	if value, ok := _u.mutation.PairTokenHash(); ok {
 		_spec.SetField(attempt.FieldPairTokenHash, field.TypeBytes, value)

@@ -125,6 +125,9 @@ var schemaGraph = func() *sqlgraph.Schema {
 			attempt.FieldReviewedAt:         {Type: field.TypeTime, Column: attempt.FieldReviewedAt},
 			attempt.FieldReviewReason:       {Type: field.TypeString, Column: attempt.FieldReviewReason},
 			attempt.FieldFlagged:            {Type: field.TypeBool, Column: attempt.FieldFlagged},
+			attempt.FieldEvidenceSealSeq:    {Type: field.TypeInt, Column: attempt.FieldEvidenceSealSeq},
+			attempt.FieldEvidenceSealHash:   {Type: field.TypeString, Column: attempt.FieldEvidenceSealHash},
+			attempt.FieldEvidenceSealMAC:    {Type: field.TypeString, Column: attempt.FieldEvidenceSealMAC},
 			attempt.FieldPairTokenHash:      {Type: field.TypeBytes, Column: attempt.FieldPairTokenHash},
 			attempt.FieldPairTokenExpiresAt: {Type: field.TypeTime, Column: attempt.FieldPairTokenExpiresAt},
 			attempt.FieldPhoneState:         {Type: field.TypeEnum, Column: attempt.FieldPhoneState},
@@ -1698,6 +1701,21 @@ func (f *AttemptFilter) WhereReviewReason(p entql.StringP) {
 // WhereFlagged applies the entql bool predicate on the flagged field.
 func (f *AttemptFilter) WhereFlagged(p entql.BoolP) {
 	f.Where(p.Field(attempt.FieldFlagged))
+}
+
+// WhereEvidenceSealSeq applies the entql int predicate on the evidence_seal_seq field.
+func (f *AttemptFilter) WhereEvidenceSealSeq(p entql.IntP) {
+	f.Where(p.Field(attempt.FieldEvidenceSealSeq))
+}
+
+// WhereEvidenceSealHash applies the entql string predicate on the evidence_seal_hash field.
+func (f *AttemptFilter) WhereEvidenceSealHash(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldEvidenceSealHash))
+}
+
+// WhereEvidenceSealMAC applies the entql string predicate on the evidence_seal_mac field.
+func (f *AttemptFilter) WhereEvidenceSealMAC(p entql.StringP) {
+	f.Where(p.Field(attempt.FieldEvidenceSealMAC))
 }
 
 // WherePairTokenHash applies the entql []byte predicate on the pair_token_hash field.

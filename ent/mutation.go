@@ -1925,6 +1925,10 @@ type AttemptMutation struct {
 	reviewed_at           *time.Time
 	review_reason         *string
 	flagged               *bool
+	evidence_seal_seq     *int
+	addevidence_seal_seq  *int
+	evidence_seal_hash    *string
+	evidence_seal_mac     *string
 	pair_token_hash       *[]byte
 	pair_token_expires_at *time.Time
 	phone_state           *attempt.PhoneState
@@ -3329,6 +3333,174 @@ func (m *AttemptMutation) ResetFlagged() {
 	m.flagged = nil
 }
 
+// SetEvidenceSealSeq sets the "evidence_seal_seq" field.
+func (m *AttemptMutation) SetEvidenceSealSeq(i int) {
+	m.evidence_seal_seq = &i
+	m.addevidence_seal_seq = nil
+}
+
+// EvidenceSealSeq returns the value of the "evidence_seal_seq" field in the mutation.
+func (m *AttemptMutation) EvidenceSealSeq() (r int, exists bool) {
+	v := m.evidence_seal_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidenceSealSeq returns the old "evidence_seal_seq" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldEvidenceSealSeq(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidenceSealSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidenceSealSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidenceSealSeq: %w", err)
+	}
+	return oldValue.EvidenceSealSeq, nil
+}
+
+// AddEvidenceSealSeq adds i to the "evidence_seal_seq" field.
+func (m *AttemptMutation) AddEvidenceSealSeq(i int) {
+	if m.addevidence_seal_seq != nil {
+		*m.addevidence_seal_seq += i
+	} else {
+		m.addevidence_seal_seq = &i
+	}
+}
+
+// AddedEvidenceSealSeq returns the value that was added to the "evidence_seal_seq" field in this mutation.
+func (m *AttemptMutation) AddedEvidenceSealSeq() (r int, exists bool) {
+	v := m.addevidence_seal_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearEvidenceSealSeq clears the value of the "evidence_seal_seq" field.
+func (m *AttemptMutation) ClearEvidenceSealSeq() {
+	m.evidence_seal_seq = nil
+	m.addevidence_seal_seq = nil
+	m.clearedFields[attempt.FieldEvidenceSealSeq] = struct{}{}
+}
+
+// EvidenceSealSeqCleared returns if the "evidence_seal_seq" field was cleared in this mutation.
+func (m *AttemptMutation) EvidenceSealSeqCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldEvidenceSealSeq]
+	return ok
+}
+
+// ResetEvidenceSealSeq resets all changes to the "evidence_seal_seq" field.
+func (m *AttemptMutation) ResetEvidenceSealSeq() {
+	m.evidence_seal_seq = nil
+	m.addevidence_seal_seq = nil
+	delete(m.clearedFields, attempt.FieldEvidenceSealSeq)
+}
+
+// SetEvidenceSealHash sets the "evidence_seal_hash" field.
+func (m *AttemptMutation) SetEvidenceSealHash(s string) {
+	m.evidence_seal_hash = &s
+}
+
+// EvidenceSealHash returns the value of the "evidence_seal_hash" field in the mutation.
+func (m *AttemptMutation) EvidenceSealHash() (r string, exists bool) {
+	v := m.evidence_seal_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidenceSealHash returns the old "evidence_seal_hash" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldEvidenceSealHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidenceSealHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidenceSealHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidenceSealHash: %w", err)
+	}
+	return oldValue.EvidenceSealHash, nil
+}
+
+// ClearEvidenceSealHash clears the value of the "evidence_seal_hash" field.
+func (m *AttemptMutation) ClearEvidenceSealHash() {
+	m.evidence_seal_hash = nil
+	m.clearedFields[attempt.FieldEvidenceSealHash] = struct{}{}
+}
+
+// EvidenceSealHashCleared returns if the "evidence_seal_hash" field was cleared in this mutation.
+func (m *AttemptMutation) EvidenceSealHashCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldEvidenceSealHash]
+	return ok
+}
+
+// ResetEvidenceSealHash resets all changes to the "evidence_seal_hash" field.
+func (m *AttemptMutation) ResetEvidenceSealHash() {
+	m.evidence_seal_hash = nil
+	delete(m.clearedFields, attempt.FieldEvidenceSealHash)
+}
+
+// SetEvidenceSealMAC sets the "evidence_seal_mac" field.
+func (m *AttemptMutation) SetEvidenceSealMAC(s string) {
+	m.evidence_seal_mac = &s
+}
+
+// EvidenceSealMAC returns the value of the "evidence_seal_mac" field in the mutation.
+func (m *AttemptMutation) EvidenceSealMAC() (r string, exists bool) {
+	v := m.evidence_seal_mac
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidenceSealMAC returns the old "evidence_seal_mac" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldEvidenceSealMAC(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidenceSealMAC is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidenceSealMAC requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidenceSealMAC: %w", err)
+	}
+	return oldValue.EvidenceSealMAC, nil
+}
+
+// ClearEvidenceSealMAC clears the value of the "evidence_seal_mac" field.
+func (m *AttemptMutation) ClearEvidenceSealMAC() {
+	m.evidence_seal_mac = nil
+	m.clearedFields[attempt.FieldEvidenceSealMAC] = struct{}{}
+}
+
+// EvidenceSealMACCleared returns if the "evidence_seal_mac" field was cleared in this mutation.
+func (m *AttemptMutation) EvidenceSealMACCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldEvidenceSealMAC]
+	return ok
+}
+
+// ResetEvidenceSealMAC resets all changes to the "evidence_seal_mac" field.
+func (m *AttemptMutation) ResetEvidenceSealMAC() {
+	m.evidence_seal_mac = nil
+	delete(m.clearedFields, attempt.FieldEvidenceSealMAC)
+}
+
 // SetPairTokenHash sets the "pair_token_hash" field.
 func (m *AttemptMutation) SetPairTokenHash(b []byte) {
 	m.pair_token_hash = &b
@@ -3649,7 +3821,7 @@ func (m *AttemptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AttemptMutation) Fields() []string {
-	fields := make([]string, 0, 31)
+	fields := make([]string, 0, 34)
 	if m.created_at != nil {
 		fields = append(fields, attempt.FieldCreatedAt)
 	}
@@ -3728,6 +3900,15 @@ func (m *AttemptMutation) Fields() []string {
 	if m.flagged != nil {
 		fields = append(fields, attempt.FieldFlagged)
 	}
+	if m.evidence_seal_seq != nil {
+		fields = append(fields, attempt.FieldEvidenceSealSeq)
+	}
+	if m.evidence_seal_hash != nil {
+		fields = append(fields, attempt.FieldEvidenceSealHash)
+	}
+	if m.evidence_seal_mac != nil {
+		fields = append(fields, attempt.FieldEvidenceSealMAC)
+	}
 	if m.pair_token_hash != nil {
 		fields = append(fields, attempt.FieldPairTokenHash)
 	}
@@ -3803,6 +3984,12 @@ func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
 		return m.ReviewReason()
 	case attempt.FieldFlagged:
 		return m.Flagged()
+	case attempt.FieldEvidenceSealSeq:
+		return m.EvidenceSealSeq()
+	case attempt.FieldEvidenceSealHash:
+		return m.EvidenceSealHash()
+	case attempt.FieldEvidenceSealMAC:
+		return m.EvidenceSealMAC()
 	case attempt.FieldPairTokenHash:
 		return m.PairTokenHash()
 	case attempt.FieldPairTokenExpiresAt:
@@ -3874,6 +4061,12 @@ func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldReviewReason(ctx)
 	case attempt.FieldFlagged:
 		return m.OldFlagged(ctx)
+	case attempt.FieldEvidenceSealSeq:
+		return m.OldEvidenceSealSeq(ctx)
+	case attempt.FieldEvidenceSealHash:
+		return m.OldEvidenceSealHash(ctx)
+	case attempt.FieldEvidenceSealMAC:
+		return m.OldEvidenceSealMAC(ctx)
 	case attempt.FieldPairTokenHash:
 		return m.OldPairTokenHash(ctx)
 	case attempt.FieldPairTokenExpiresAt:
@@ -4075,6 +4268,27 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFlagged(v)
 		return nil
+	case attempt.FieldEvidenceSealSeq:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidenceSealSeq(v)
+		return nil
+	case attempt.FieldEvidenceSealHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidenceSealHash(v)
+		return nil
+	case attempt.FieldEvidenceSealMAC:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidenceSealMAC(v)
+		return nil
 	case attempt.FieldPairTokenHash:
 		v, ok := value.([]byte)
 		if !ok {
@@ -4151,6 +4365,9 @@ func (m *AttemptMutation) AddedFields() []string {
 	if m.addreviewed_by_id != nil {
 		fields = append(fields, attempt.FieldReviewedByID)
 	}
+	if m.addevidence_seal_seq != nil {
+		fields = append(fields, attempt.FieldEvidenceSealSeq)
+	}
 	return fields
 }
 
@@ -4181,6 +4398,8 @@ func (m *AttemptMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedPracticalScore()
 	case attempt.FieldReviewedByID:
 		return m.AddedReviewedByID()
+	case attempt.FieldEvidenceSealSeq:
+		return m.AddedEvidenceSealSeq()
 	}
 	return nil, false
 }
@@ -4267,6 +4486,13 @@ func (m *AttemptMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddReviewedByID(v)
 		return nil
+	case attempt.FieldEvidenceSealSeq:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEvidenceSealSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Attempt numeric field %s", name)
 }
@@ -4301,6 +4527,15 @@ func (m *AttemptMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(attempt.FieldReviewReason) {
 		fields = append(fields, attempt.FieldReviewReason)
+	}
+	if m.FieldCleared(attempt.FieldEvidenceSealSeq) {
+		fields = append(fields, attempt.FieldEvidenceSealSeq)
+	}
+	if m.FieldCleared(attempt.FieldEvidenceSealHash) {
+		fields = append(fields, attempt.FieldEvidenceSealHash)
+	}
+	if m.FieldCleared(attempt.FieldEvidenceSealMAC) {
+		fields = append(fields, attempt.FieldEvidenceSealMAC)
 	}
 	if m.FieldCleared(attempt.FieldPairTokenHash) {
 		fields = append(fields, attempt.FieldPairTokenHash)
@@ -4354,6 +4589,15 @@ func (m *AttemptMutation) ClearField(name string) error {
 		return nil
 	case attempt.FieldReviewReason:
 		m.ClearReviewReason()
+		return nil
+	case attempt.FieldEvidenceSealSeq:
+		m.ClearEvidenceSealSeq()
+		return nil
+	case attempt.FieldEvidenceSealHash:
+		m.ClearEvidenceSealHash()
+		return nil
+	case attempt.FieldEvidenceSealMAC:
+		m.ClearEvidenceSealMAC()
 		return nil
 	case attempt.FieldPairTokenHash:
 		m.ClearPairTokenHash()
@@ -4452,6 +4696,15 @@ func (m *AttemptMutation) ResetField(name string) error {
 		return nil
 	case attempt.FieldFlagged:
 		m.ResetFlagged()
+		return nil
+	case attempt.FieldEvidenceSealSeq:
+		m.ResetEvidenceSealSeq()
+		return nil
+	case attempt.FieldEvidenceSealHash:
+		m.ResetEvidenceSealHash()
+		return nil
+	case attempt.FieldEvidenceSealMAC:
+		m.ResetEvidenceSealMAC()
 		return nil
 	case attempt.FieldPairTokenHash:
 		m.ResetPairTokenHash()

@@ -59,6 +59,7 @@ func TestBankEvidenceAPI(t *testing.T) {
 		bkEvidenceSuite(t, e)
 		bkPhoneLost(t, e)
 		bkAssignments(t, e)
+		bkSeal(t, e)
 	})
 }
 
@@ -438,4 +439,55 @@ func bkAssignments(t *testing.T, e *graphtest.Env) {
 	if r := e.Do(proctorTok, bkEvidence, map[string]any{"a": a.ID}); r.Code() != "FORBIDDEN" {
 		t.Errorf("unassigned proctor reads evidence: %q", r.Code())
 	}
+}
+
+// bkSeal: an attempt is sealed when submitted, so cutting its chain short
+// (the SUBMIT record deleted) or clearing the seal is reported, and the
+// review is refused.
+func bkSeal(t *testing.T, e *graphtest.Env) {
+	f := exFixtures(t, e)
+	reviewer := e.DemoLogin("REVIEWER")
+	raw := func(q string, args ...any) {
+		t.Helper()
+		if e.App.DB.Dialect == dialect.Postgres {
+			for i := 1; strings.Contains(q, "?"); i++ {
+				q = strings.Replace(q, "?", "$"+itoa(i), 1)
+			}
+		}
+		if _, err := e.App.DB.SQL.ExecContext(context.Background(), q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(a int, reason string) {
+		t.Helper()
+		var ev bkEvidenceResult
+		e.Do(reviewer, bkEvidence, map[string]any{"a": a}).Decode(t, &ev)
+		if ev.AttemptEvidence.OK || ev.AttemptEvidence.FirstBroken == nil || ev.AttemptEvidence.FirstBroken.Reason != reason {
+			t.Fatalf("want %s, got %+v", reason, ev.AttemptEvidence)
+		}
+		r := e.Do(reviewer, `mutation($id:ID!){reviewAttempt(id:$id,pass:true){id}}`, map[string]any{"id": a})
+		if r.Code() != "CONFLICT" || r.Errors[0].Extensions["brokenReason"] != reason {
+			t.Fatalf("review of a %s chain: %q %+v", reason, r.Code(), r.Errors)
+		}
+	}
+
+	u, _ := enrFixtures(t, e).register(t)
+	a := f.pending(t, u.ID, f.theory)
+	got := e.App.Client.Attempt.GetX(enrSys(), a.ID)
+	if got.EvidenceSealSeq == nil || got.EvidenceSealHash == "" || len(got.EvidenceSealMAC) != 64 {
+		t.Fatalf("submitted attempt not sealed: %+v", got)
+	}
+	var ev bkEvidenceResult
+	e.Do(reviewer, bkEvidence, map[string]any{"a": a.ID}).Decode(t, &ev)
+	if !ev.AttemptEvidence.OK || ev.AttemptEvidence.Records != *got.EvidenceSealSeq {
+		t.Fatalf("sealed chain %+v, seal at %d", ev.AttemptEvidence, *got.EvidenceSealSeq)
+	}
+	// The SUBMIT record deleted: the rest still links, the seal says it is short.
+	raw(`DELETE FROM evidence_records WHERE chain = ? AND seq = ?`, "attempt:"+itoa(a.ID), *got.EvidenceSealSeq)
+	check(a.ID, "TRUNCATED")
+
+	u2, _ := enrFixtures(t, e).register(t)
+	b := f.pending(t, u2.ID, f.theory)
+	raw(`UPDATE attempts SET evidence_seal_seq = NULL, evidence_seal_hash = NULL, evidence_seal_mac = NULL WHERE id = ?`, b.ID)
+	check(b.ID, "SEAL_MISSING")
 }

@@ -177,5 +177,18 @@ func verifyEvidence(ctx context.Context, cfg *config.Config) (bool, error) {
 		return false, err
 	}
 	defer d.Close()
-	return evidence.VerifyCommand(viewer.SystemContext(ctx), d.Client(), evidence.Chain("attempt", id), os.Stdout)
+	sys := viewer.SystemContext(ctx)
+	a, err := d.Client().Attempt.Get(sys, id)
+	if err != nil {
+		return false, fmt.Errorf("attempt %d: %w", id, err)
+	}
+	// The seal made at submission is checked with the server's key.
+	if err := cfg.EnsureSecret(); err != nil {
+		return false, err
+	}
+	rep, err := evidence.VerifyAttempt(sys, d.Client(), a, app.EvidenceSealKey(cfg))
+	if err != nil {
+		return false, err
+	}
+	return evidence.PrintReport(rep, os.Stdout)
 }

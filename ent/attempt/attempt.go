@@ -70,6 +70,12 @@ const (
 	FieldReviewReason = "review_reason"
 	// FieldFlagged holds the string denoting the flagged field in the database.
 	FieldFlagged = "flagged"
+	// FieldEvidenceSealSeq holds the string denoting the evidence_seal_seq field in the database.
+	FieldEvidenceSealSeq = "evidence_seal_seq"
+	// FieldEvidenceSealHash holds the string denoting the evidence_seal_hash field in the database.
+	FieldEvidenceSealHash = "evidence_seal_hash"
+	// FieldEvidenceSealMAC holds the string denoting the evidence_seal_mac field in the database.
+	FieldEvidenceSealMAC = "evidence_seal_mac"
 	// FieldPairTokenHash holds the string denoting the pair_token_hash field in the database.
 	FieldPairTokenHash = "pair_token_hash"
 	// FieldPairTokenExpiresAt holds the string denoting the pair_token_expires_at field in the database.
@@ -122,6 +128,9 @@ var Columns = []string{
 	FieldReviewedAt,
 	FieldReviewReason,
 	FieldFlagged,
+	FieldEvidenceSealSeq,
+	FieldEvidenceSealHash,
+	FieldEvidenceSealMAC,
 	FieldPairTokenHash,
 	FieldPairTokenExpiresAt,
 	FieldPhoneState,
@@ -161,6 +170,10 @@ var (
 	ReviewReasonValidator func(string) error
 	// DefaultFlagged holds the default value on creation for the "flagged" field.
 	DefaultFlagged bool
+	// EvidenceSealHashValidator is a validator for the "evidence_seal_hash" field. It is called by the builders before save.
+	EvidenceSealHashValidator func(string) error
+	// EvidenceSealMACValidator is a validator for the "evidence_seal_mac" field. It is called by the builders before save.
+	EvidenceSealMACValidator func(string) error
 )
 
 // Kind defines the type for the "kind" enum field.
@@ -419,6 +432,21 @@ func ByReviewReason(opts ...sql.OrderTermOption) OrderOption {
 // ByFlagged orders the results by the flagged field.
 func ByFlagged(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFlagged, opts...).ToFunc()
+}
+
+// ByEvidenceSealSeq orders the results by the evidence_seal_seq field.
+func ByEvidenceSealSeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEvidenceSealSeq, opts...).ToFunc()
+}
+
+// ByEvidenceSealHash orders the results by the evidence_seal_hash field.
+func ByEvidenceSealHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEvidenceSealHash, opts...).ToFunc()
+}
+
+// ByEvidenceSealMAC orders the results by the evidence_seal_mac field.
+func ByEvidenceSealMAC(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEvidenceSealMAC, opts...).ToFunc()
 }
 
 // ByPairTokenExpiresAt orders the results by the pair_token_expires_at field.

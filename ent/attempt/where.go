@@ -160,6 +160,21 @@ func Flagged(v bool) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldFlagged, v))
 }
 
+// EvidenceSealSeq applies equality check predicate on the "evidence_seal_seq" field. It's identical to EvidenceSealSeqEQ.
+func EvidenceSealSeq(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealHash applies equality check predicate on the "evidence_seal_hash" field. It's identical to EvidenceSealHashEQ.
+func EvidenceSealHash(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealMAC applies equality check predicate on the "evidence_seal_mac" field. It's identical to EvidenceSealMACEQ.
+func EvidenceSealMAC(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldEvidenceSealMAC, v))
+}
+
 // PairTokenHash applies equality check predicate on the "pair_token_hash" field. It's identical to PairTokenHashEQ.
 func PairTokenHash(v []byte) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldPairTokenHash, v))
@@ -1208,6 +1223,206 @@ func FlaggedEQ(v bool) predicate.Attempt {
 // FlaggedNEQ applies the NEQ predicate on the "flagged" field.
 func FlaggedNEQ(v bool) predicate.Attempt {
 	return predicate.Attempt(sql.FieldNEQ(FieldFlagged, v))
+}
+
+// EvidenceSealSeqEQ applies the EQ predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqEQ(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealSeqNEQ applies the NEQ predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqNEQ(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealSeqIn applies the In predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqIn(vs ...int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldEvidenceSealSeq, vs...))
+}
+
+// EvidenceSealSeqNotIn applies the NotIn predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqNotIn(vs ...int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldEvidenceSealSeq, vs...))
+}
+
+// EvidenceSealSeqGT applies the GT predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqGT(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealSeqGTE applies the GTE predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqGTE(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealSeqLT applies the LT predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqLT(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealSeqLTE applies the LTE predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqLTE(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldEvidenceSealSeq, v))
+}
+
+// EvidenceSealSeqIsNil applies the IsNil predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqIsNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldIsNull(FieldEvidenceSealSeq))
+}
+
+// EvidenceSealSeqNotNil applies the NotNil predicate on the "evidence_seal_seq" field.
+func EvidenceSealSeqNotNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotNull(FieldEvidenceSealSeq))
+}
+
+// EvidenceSealHashEQ applies the EQ predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashNEQ applies the NEQ predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashIn applies the In predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldEvidenceSealHash, vs...))
+}
+
+// EvidenceSealHashNotIn applies the NotIn predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldEvidenceSealHash, vs...))
+}
+
+// EvidenceSealHashGT applies the GT predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashGTE applies the GTE predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashLT applies the LT predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashLTE applies the LTE predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashContains applies the Contains predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashHasPrefix applies the HasPrefix predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashHasSuffix applies the HasSuffix predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashIsNil applies the IsNil predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashIsNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldIsNull(FieldEvidenceSealHash))
+}
+
+// EvidenceSealHashNotNil applies the NotNil predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashNotNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotNull(FieldEvidenceSealHash))
+}
+
+// EvidenceSealHashEqualFold applies the EqualFold predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealHashContainsFold applies the ContainsFold predicate on the "evidence_seal_hash" field.
+func EvidenceSealHashContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldEvidenceSealHash, v))
+}
+
+// EvidenceSealMACEQ applies the EQ predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACNEQ applies the NEQ predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACIn applies the In predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldEvidenceSealMAC, vs...))
+}
+
+// EvidenceSealMACNotIn applies the NotIn predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldEvidenceSealMAC, vs...))
+}
+
+// EvidenceSealMACGT applies the GT predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACGTE applies the GTE predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACLT applies the LT predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACLTE applies the LTE predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACContains applies the Contains predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACHasPrefix applies the HasPrefix predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACHasSuffix applies the HasSuffix predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACIsNil applies the IsNil predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACIsNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldIsNull(FieldEvidenceSealMAC))
+}
+
+// EvidenceSealMACNotNil applies the NotNil predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACNotNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotNull(FieldEvidenceSealMAC))
+}
+
+// EvidenceSealMACEqualFold applies the EqualFold predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldEvidenceSealMAC, v))
+}
+
+// EvidenceSealMACContainsFold applies the ContainsFold predicate on the "evidence_seal_mac" field.
+func EvidenceSealMACContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldEvidenceSealMAC, v))
 }
 
 // PairTokenHashEQ applies the EQ predicate on the "pair_token_hash" field.

@@ -176,6 +176,14 @@ func init() {
 	attemptDescFlagged := attemptFields[23].Descriptor()
 	// attempt.DefaultFlagged holds the default value on creation for the flagged field.
 	attempt.DefaultFlagged = attemptDescFlagged.Default.(bool)
+	// attemptDescEvidenceSealHash is the schema descriptor for evidence_seal_hash field.
+	attemptDescEvidenceSealHash := attemptFields[25].Descriptor()
+	// attempt.EvidenceSealHashValidator is a validator for the "evidence_seal_hash" field. It is called by the builders before save.
+	attempt.EvidenceSealHashValidator = attemptDescEvidenceSealHash.Validators[0].(func(string) error)
+	// attemptDescEvidenceSealMAC is the schema descriptor for evidence_seal_mac field.
+	attemptDescEvidenceSealMAC := attemptFields[26].Descriptor()
+	// attempt.EvidenceSealMACValidator is a validator for the "evidence_seal_mac" field. It is called by the builders before save.
+	attempt.EvidenceSealMACValidator = attemptDescEvidenceSealMAC.Validators[0].(func(string) error)
 	attemptanswer.Policy = privacy.NewPolicies(schema.AttemptAnswer{})
 	attemptanswer.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

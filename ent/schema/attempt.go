@@ -60,6 +60,12 @@ func (Attempt) Fields() []ent.Field {
 		field.Time("reviewed_at").Optional().Nillable(),
 		field.String("review_reason").Optional().Validate(maxRunes(500)),
 		field.Bool("flagged").Default(false),
+		// The seal of the evidence chain at submission (internal/evidence
+		// Seal): its SUBMIT record's seq and hash, MAC'd with a server key,
+		// so a chain cut short or rewritten afterwards is detected.
+		field.Int("evidence_seal_seq").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("evidence_seal_hash").Optional().Validate(maxRunes(64)).Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("evidence_seal_mac").Optional().Validate(maxRunes(64)).Annotations(entgql.Skip(entgql.SkipAll)),
 		// The phone companion: a short-lived single-use pairing token (hash),
 		// then heartbeats.
 		field.Bytes("pair_token_hash").Optional().Nillable().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),

@@ -160,10 +160,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	a.Client.Room.Use(a.Plans.RoomHook())
 	a.Tickets = &tickets.Service{Client: a.Client, Store: a.Store, Log: log}
 	a.Bank = &bank.Service{Client: a.Client}
-	a.Exam = &exam.Service{Client: a.Client, Bank: a.Bank, Bus: a.Bus, Auth: a.Auth, Log: log}
+	sealKey := EvidenceSealKey(cfg)
+	a.Exam = &exam.Service{Client: a.Client, Bank: a.Bank, Bus: a.Bus, Auth: a.Auth, Log: log, SealKey: sealKey}
 	a.Proctor = &proctor.Service{Client: a.Client, Store: a.Store, Signer: a.Signer, Bus: a.Bus, Limits: limits,
-		BaseURL: cfg.PublicURL, URLPrefix: "/blobs/", Ender: examEnder{a.Exam}, Log: log}
-	a.Scoring = &scoring.Service{Client: a.Client, Notifier: a.Notifier}
+		BaseURL: cfg.PublicURL, URLPrefix: "/blobs/", Ender: examEnder{a.Exam}, Log: log, SealKey: sealKey}
+	a.Scoring = &scoring.Service{Client: a.Client, Notifier: a.Notifier, SealKey: sealKey}
 	keys, err := sign.LoadKeyring(cfg.CertKeys, cfg.Production(), cfg.Secret)
 	if err != nil {
 		return nil, err
@@ -247,6 +248,14 @@ func (noGateway) VerifyNotification([]byte, http.Header) (payment.Notification, 
 }
 
 // deriveKey gives each use of the server secret its own key.
+// EvidenceSealKey is the key that seals evidence chains at submission
+// (evidence.Seal), derived from KAOWU_SECRET: replicas sharing the secret
+// share it, and kaowu verify-evidence can check seals. cfg's secret must
+// be loaded (config.EnsureSecret).
+func EvidenceSealKey(cfg *config.Config) []byte {
+	return deriveKey(cfg.Secret, "kaowu/evidence-seal/v1")
+}
+
 func deriveKey(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(purpose))

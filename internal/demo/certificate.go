@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/certificate"
 	enrollments "github.com/kaowu/kaowu/internal/enrollment"
+	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
@@ -44,7 +47,7 @@ type certHistory struct {
 // The rows behind the exams are plain data (past plans, closed sessions,
 // reviewed attempts); issuing goes through the service so numbers, the
 // snapshots and the holder's notifications are the real thing.
-func certificateActivity(ctx context.Context, client *ent.Client, certs *certificate.Service) error {
+func certificateActivity(ctx context.Context, client *ent.Client, certs *certificate.Service, sealKey []byte) error {
 	sys := viewer.SystemContext(ctx)
 	cst := time.FixedZone("CST", 8*3600)
 	now := time.Now()
@@ -67,7 +70,8 @@ func certificateActivity(ctx context.Context, client *ent.Client, certs *certifi
 	if err != nil {
 		return err
 	}
-	attempts, err := seedCertHistory(sys, tx.Client(), history)
+	// The transaction rides in the context too: evidence.Append joins it.
+	attempts, err := seedCertHistory(ent.NewTxContext(sys, tx), tx.Client(), history, sealKey)
 	if err != nil {
 		_ = tx.Rollback()
 		return err
@@ -100,7 +104,7 @@ func certificateActivity(ctx context.Context, client *ent.Client, certs *certifi
 // a closed session at the first site, an approved, paid, checked-in
 // enrollment and a reviewed PASS formal attempt per entry; it returns the
 // attempt ids by subject code.
-func seedCertHistory(ctx context.Context, c *ent.Client, history []certHistory) (map[string]int, error) {
+func seedCertHistory(ctx context.Context, c *ent.Client, history []certHistory, sealKey []byte) (map[string]int, error) {
 	cand, err := c.User.Query().Where(user.Login(CandidateID)).Only(ctx)
 	if err != nil {
 		return nil, err
@@ -177,9 +181,39 @@ func seedCertHistory(ctx context.Context, c *ent.Client, history []certHistory) 
 		if err != nil {
 			return nil, err
 		}
+		if err := pastEvidence(ctx, c, a, reviewer.ID, sealKey); err != nil {
+			return nil, err
+		}
 		out[h.subject] = a.ID
 	}
 	return out, nil
+}
+
+// pastEvidence gives a past attempt the evidence chain a real one has —
+// consent, submission (sealed when the app seals), the review decision — so
+// a reviewer opening it sees a sound chain, not an empty one.
+func pastEvidence(ctx context.Context, c *ent.Client, a *ent.Attempt, reviewerID int, sealKey []byte) error {
+	chain := evidence.Chain("attempt", a.ID)
+	sum := sha256.Sum256([]byte(a.ConsentText))
+	if _, err := evidence.Append(ctx, c, chain, evidence.KindConsent, &a.CandidateID, a.StartedAt,
+		map[string]any{"textSha256": hex.EncodeToString(sum[:]), "kind": string(a.Kind)}); err != nil {
+		return err
+	}
+	rec, err := evidence.Append(ctx, c, chain, evidence.KindSubmit, &a.CandidateID, *a.SubmittedAt,
+		map[string]any{"reason": string(*a.SubmitReason), "score": *a.Score, "result": string(attempt.ResultPENDING_REVIEW)})
+	if err != nil {
+		return err
+	}
+	if len(sealKey) > 0 {
+		s := evidence.NewSeal(sealKey, chain, rec.Seq, rec.Hash)
+		if err := c.Attempt.UpdateOneID(a.ID).SetEvidenceSealSeq(s.Seq).SetEvidenceSealHash(s.Hash).
+			SetEvidenceSealMAC(s.MAC).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	_, err = evidence.Append(ctx, c, chain, evidence.KindReviewDecision, &reviewerID, *a.ReviewedAt,
+		map[string]any{"decision": string(attempt.ResultPASS), "reason": "", "score": *a.Score, "practicalScore": nil})
+	return err
 }
 
 // formalTemplate is the subject's formal paper template; subjects without

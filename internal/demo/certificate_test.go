@@ -20,6 +20,7 @@ import (
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/demo"
 	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/notify"
 	"github.com/kaowu/kaowu/internal/testenv"
 	"github.com/kaowu/kaowu/internal/viewer"
@@ -55,6 +56,14 @@ func TestSeedCertificates(t *testing.T) {
 		admin := c.User.Query().Where(user.Login("admin")).OnlyX(sys)
 		actx := viewer.NewContext(ctx, &viewer.Viewer{UserID: admin.ID, Role: viewer.Admin})
 		cctx := viewer.NewContext(ctx, &viewer.Viewer{UserID: zs.ID, Role: viewer.Candidate})
+
+		// The past exams carry a sound evidence chain, as real ones do.
+		for _, a := range c.Attempt.Query().Where(attempt.CandidateID(zs.ID), attempt.ResultEQ(attempt.ResultPASS)).AllX(sys) {
+			rep, err := evidence.VerifyAttempt(sys, c, a, nil)
+			if err != nil || !rep.OK || rep.Records != 3 {
+				t.Fatalf("past attempt %d evidence: %v %+v", a.ID, err, rep)
+			}
+		}
 
 		// ADMIN sees exactly the one passed exam awaiting approval.
 		pend, err := certs.PendingIssue(actx)

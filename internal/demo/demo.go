@@ -113,7 +113,11 @@ func Seed(ctx context.Context, d Deps, out io.Writer) error {
 	if err := examActivity(ctx, client, ex, pr); err != nil {
 		return fmt.Errorf("demo exam attempts: %w", err)
 	}
-	if err := certificateActivity(ctx, client, d.Certificates); err != nil {
+	var sealKey []byte
+	if d.Exam != nil {
+		sealKey = d.Exam.SealKey
+	}
+	if err := certificateActivity(ctx, client, d.Certificates, sealKey); err != nil {
 		return fmt.Errorf("demo certificates: %w", err)
 	}
 	printLogins(out)

@@ -160,6 +160,15 @@ const (
 	ReasonPrevMismatch Reason = "PREV_MISMATCH"
 	// ReasonPayloadNotCanonical: the payload bytes are not canonical JSON.
 	ReasonPayloadNotCanonical Reason = "PAYLOAD_NOT_CANONICAL"
+	// ReasonTruncated: the chain ends before its seal (records cut off the end).
+	ReasonTruncated Reason = "TRUNCATED"
+	// ReasonSealMismatch: the sealed record's hash is not the one sealed (the
+	// tail was rewritten with fresh hashes).
+	ReasonSealMismatch Reason = "SEAL_MISMATCH"
+	// ReasonSealForged: the seal itself was changed (its MAC does not verify).
+	ReasonSealForged Reason = "SEAL_FORGED"
+	// ReasonSealMissing: the chain should have been sealed and has no seal.
+	ReasonSealMissing Reason = "SEAL_MISSING"
 )
 
 var reasonText = map[Reason]string{
@@ -168,6 +177,19 @@ var reasonText = map[Reason]string{
 	ReasonHashMismatch:        "内容与哈希不符（记录被改动）",
 	ReasonPrevMismatch:        "与上一条记录的哈希不相连",
 	ReasonPayloadNotCanonical: "内容不是规范 JSON",
+	ReasonTruncated:           "记录缺失：证据链比交卷时封存的短（末尾记录被删除）",
+	ReasonSealMismatch:        "与交卷时封存的哈希不符（记录被整体改写）",
+	ReasonSealForged:          "交卷时的封存记录被篡改",
+	ReasonSealMissing:         "交卷时的封存记录缺失",
+}
+
+// SealMissing marks a report broken because its chain should carry a seal
+// and does not (the owner decides: an attempt is sealed when submitted).
+func (r *Report) SealMissing() {
+	if r.OK {
+		r.OK = false
+		r.FirstBroken = &Broken{Seq: r.Records, Reason: ReasonSealMissing, Detail: reasonText[ReasonSealMissing]}
+	}
 }
 
 // Broken is the first broken link of a chain.
@@ -197,6 +219,16 @@ const verifyPage = 500
 // reviewers and system code may read evidence). An empty chain is OK with
 // zero records; whether a chain should have records is the caller's call.
 func Verify(ctx context.Context, client *ent.Client, chain string) (*Report, error) {
+	return VerifySealed(ctx, client, chain, nil, nil)
+}
+
+// VerifySealed is Verify plus the chain's seal (see Seal), when it has one:
+// the chain must reach the sealed seq, the record there must have the
+// sealed hash, and the seal's MAC must verify with key. This catches what
+// hashes alone cannot: records cut off the end, or a whole tail rewritten
+// with fresh hashes by someone who can write the table but does not hold
+// the server's key.
+func VerifySealed(ctx context.Context, client *ent.Client, chain string, seal *Seal, key []byte) (*Report, error) {
 	c := txn.Client(ctx, client)
 	rep := &Report{Chain: chain, OK: true}
 	prev := GenesisHash(chain)
@@ -230,11 +262,22 @@ func Verify(ctx context.Context, client *ent.Client, chain string) (*Report, err
 			case !isCanonical(r.Payload):
 				breakAt(r.Seq, ReasonPayloadNotCanonical, fmt.Sprintf("第 %d 条%s", r.Seq, reasonText[ReasonPayloadNotCanonical]))
 			}
+			if seal != nil && r.Seq == seal.Seq && r.Hash != seal.Hash {
+				breakAt(r.Seq, ReasonSealMismatch, fmt.Sprintf("第 %d 条%s", r.Seq, reasonText[ReasonSealMismatch]))
+			}
 			// Once broken, keep counting only; the first break is what matters.
 			expect, prev = r.Seq+1, r.Hash
 		}
 		if len(recs) < verifyPage {
 			break
+		}
+	}
+	if seal != nil {
+		switch {
+		case !seal.Valid(key, chain):
+			breakAt(seal.Seq, ReasonSealForged, fmt.Sprintf("第 %d 条处%s", seal.Seq, reasonText[ReasonSealForged]))
+		case expect <= seal.Seq:
+			breakAt(expect, ReasonTruncated, fmt.Sprintf("第 %d 条起%s", expect, reasonText[ReasonTruncated]))
 		}
 	}
 	rep.Head = prev
@@ -256,6 +299,13 @@ func VerifyCommand(ctx context.Context, client *ent.Client, chain string, w io.W
 	if err != nil {
 		return false, err
 	}
+	return PrintReport(rep, w)
+}
+
+// PrintReport prints a verification report for people to w (see
+// VerifyCommand for ok).
+func PrintReport(rep *Report, w io.Writer) (ok bool, err error) {
+	chain := rep.Chain
 	p := func(format string, args ...any) {
 		if err == nil {
 			_, err = fmt.Fprintf(w, format, args...)

@@ -54,9 +54,12 @@
 //
 // A chain proves its records were not changed, removed or reordered
 // relative to each other. Cutting records off its end, or rewriting a whole
-// tail with fresh hashes, needs an anchor kept elsewhere: Report.Head is the
-// hash of the last record, for the owner of the chain to store (e.g. on the
-// attempt when it is submitted) or publish, and to compare later.
+// tail with fresh hashes, needs an anchor kept elsewhere: a Seal (seal.go)
+// holds a record's seq and hash with an HMAC made with a server key; an
+// attempt stores the seal of its SUBMIT record, and VerifySealed /
+// VerifyAttempt report TRUNCATED, SEAL_MISMATCH, SEAL_FORGED or
+// SEAL_MISSING. Someone who can write the tables but does not hold the key
+// cannot make a rewritten chain pass.
 package evidence
 
 import (

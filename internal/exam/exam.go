@@ -79,6 +79,9 @@ type Service struct {
 	// Window and MaxBatch tune the answer Saver (defaults: no linger, 200).
 	Window   time.Duration
 	MaxBatch int
+	// SealKey MACs the evidence chain's seal at submission (see
+	// evidence.Seal); without it attempts are submitted unsealed.
+	SealKey []byte
 
 	once  sync.Once
 	saver *Saver
@@ -515,8 +518,16 @@ func (s *Service) submit(ctx context.Context, id int, reason attempt.SubmitReaso
 	if result != nil {
 		payload["result"] = string(*result)
 	}
-	if _, err := evidence.Append(ctx, s.Client, chain(id), evidence.KindSubmit, actor, now, payload); err != nil {
+	rec, err := evidence.Append(ctx, s.Client, chain(id), evidence.KindSubmit, actor, now, payload)
+	if err != nil {
 		return nil, err
+	}
+	if len(s.SealKey) > 0 {
+		seal := evidence.NewSeal(s.SealKey, chain(id), rec.Seq, rec.Hash)
+		if err := c.Attempt.UpdateOneID(id).SetEvidenceSealSeq(seal.Seq).SetEvidenceSealHash(seal.Hash).
+			SetEvidenceSealMAC(seal.MAC).Exec(ctx); err != nil {
+			return nil, err
+		}
 	}
 	typ := "AUTO_SUBMITTED"
 	if reason == attempt.SubmitReasonCANDIDATE {

@@ -68,7 +68,7 @@ func (s *Service) Evidence(ctx context.Context, attemptID, afterSeq, limit int) 
 	}
 	sys := viewer.SystemContext(ctx)
 	chain := evidence.Chain("attempt", a.ID)
-	rep, err := evidence.Verify(sys, s.db(ctx), chain)
+	rep, err := evidence.VerifyAttempt(sys, s.db(ctx), a, s.SealKey)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,8 @@ type Service struct {
 	URLPrefix string
 	Ender     Ender
 	Log       *slog.Logger
+	// SealKey checks the evidence seals made at submission (exam.Service.SealKey).
+	SealKey []byte
 
 	refs *attemptRefs // see refCache
 }

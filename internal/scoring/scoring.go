@@ -66,6 +66,8 @@ type Service struct {
 	Notifier *notify.Notifier
 	// Now is the clock (review times, rate-limit windows); time.Now when nil.
 	Now func() time.Time
+	// SealKey checks the evidence seals made at submission (exam.Service.SealKey).
+	SealKey []byte
 }
 
 func (s *Service) now() time.Time {
@@ -194,7 +196,12 @@ func (s *Service) Review(ctx context.Context, attemptID int, pass bool, reason s
 
 // checkEvidence refuses a review on a broken or empty evidence chain.
 func (s *Service) checkEvidence(ctx context.Context, c *ent.Client, attemptID int) error {
-	rep, err := evidence.Verify(viewer.SystemContext(ctx), c, evidence.Chain("attempt", attemptID))
+	sys := viewer.SystemContext(ctx)
+	a, err := c.Attempt.Get(sys, attemptID)
+	if err != nil {
+		return err
+	}
+	rep, err := evidence.VerifyAttempt(sys, c, a, s.SealKey)
 	if err != nil {
 		return err
 	}
