@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -66,6 +67,8 @@ func NewMinIO(ctx context.Context, cfg MinIOConfig) (*MinIO, error) {
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure: cfg.UseSSL,
 		Region: cfg.Region,
+		// Lets a PUT carry a checksum computed by the caller (putDirect).
+		TrailingHeaders: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: minio: %w", err)
@@ -158,8 +161,8 @@ func (m *MinIO) Put(ctx context.Context, key string, r io.Reader, size int64, co
 const directPutMax = 8 << 20
 
 // putDirect stores a small object of known size with one PUT to its final
-// key: read and hash it first, then send exactly those bytes with their MD5
-// so the server rejects anything altered on the way. Larger objects stream
+// key: read and hash it first, then send exactly those bytes with their
+// SHA-256, which the server checks (it refuses anything altered on the way). Larger objects stream
 // through a staging key instead (hash while uploading, then commit by a
 // server-side copy guarded by the ETag), which costs three requests.
 func (m *MinIO) putDirect(ctx context.Context, key string, r io.Reader, size int64, ct string) (ObjectInfo, error) {
@@ -173,7 +176,12 @@ func (m *MinIO) putDirect(ctx context.Context, key string, r io.Reader, size int
 	h := sha256.Sum256(buf)
 	sum := hex.EncodeToString(h[:])
 	up, err := m.client.PutObject(ctx, m.bucket, key, bytes.NewReader(buf), size, minio.PutObjectOptions{
-		ContentType: ct, UserMetadata: map[string]string{metaSHA256: sum}, SendContentMd5: true,
+		ContentType: ct,
+		// The bytes are hashed once, here: the server checks them against
+		// this SHA-256 and refuses anything else, so neither a streaming
+		// signature nor Content-MD5 needs to hash them again.
+		UserMetadata:         map[string]string{metaSHA256: sum, "x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(h[:])},
+		DisableContentSha256: true,
 	})
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("storage: minio put %s: %w", key, err)

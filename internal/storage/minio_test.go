@@ -1,7 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -144,5 +148,24 @@ func removeBucket(t *testing.T, m *MinIO) {
 	err := m.client.RemoveBucket(ctx, m.bucket)
 	if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchBucket {
 		t.Errorf("remove bucket %s: %v", m.bucket, err)
+	}
+}
+
+// putDirect relies on the server checking the SHA-256 it sends: bytes that
+// do not match it are refused and nothing is stored.
+func TestMinIORefusesBytesNotMatchingTheChecksum(t *testing.T) {
+	m := newTestMinIO(t)
+	ctx := context.Background()
+	good := sha256.Sum256([]byte("the bytes that were hashed"))
+	body := []byte("other bytes on the wire")
+	_, err := m.client.PutObject(ctx, m.bucket, "checksum/bad.bin", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
+		UserMetadata:         map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(good[:])},
+		DisableContentSha256: true,
+	})
+	if err == nil {
+		t.Fatal("the server stored bytes that do not match their checksum")
+	}
+	if _, err := m.Stat(ctx, "checksum/bad.bin"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after the refused PUT: %v", err)
 	}
 }
