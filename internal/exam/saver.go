@@ -272,7 +272,7 @@ func (s *Saver) write(b *batch) {
 	// A context of its own: one caller's cancellation must not fail the
 	// others' saves, and the batch is written by the system, not by the
 	// caller (the audit trail must not name one candidate for all).
-	s.flush(viewer.SystemContext(context.Background()), b.items)
+	s.flushSafely(b.items)
 	close(b.done)
 	s.mu.Lock()
 	if len(s.queue) == 0 {
@@ -284,6 +284,21 @@ func (s *Saver) write(b *batch) {
 	s.queue = s.queue[1:]
 	s.mu.Unlock()
 	next.turn <- struct{}{}
+}
+
+// flushSafely is flush that never leaves the batch's callers waiting: a
+// panic while writing (a bug, a driver fault) fails every save of the batch
+// with an error instead of hanging them and every batch queued behind.
+func (s *Saver) flushSafely(items []*pending) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("exam: answer batch failed: %v", r)
+			for _, p := range items {
+				p.err = err
+			}
+		}
+	}()
+	s.flush(viewer.SystemContext(context.Background()), items)
 }
 
 // flush writes one window. Items refused individually get their own error;
