@@ -13,7 +13,6 @@ import (
 	"github.com/kaowu/kaowu/graph/model"
 	"github.com/kaowu/kaowu/internal/checkin"
 	"github.com/kaowu/kaowu/internal/tickets"
-	"github.com/kaowu/kaowu/internal/viewer"
 )
 
 // AdmissionTicketOpensAt is the resolver for the admissionTicketOpensAt field.
@@ -61,32 +60,7 @@ func (r *subscriptionResolver) SessionCheckIns(ctx context.Context, sessionID in
 		cancel()
 		return nil, err
 	}
-	out := make(chan *model.CheckedInEvent, 1)
-	v := viewer.FromContext(ctx)
-	go func() {
-		defer cancel() // also ends the service's subscription
-		defer close(out)
-		tick := time.NewTicker(SessionCheckEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if r.Auth.Revalidate(ctx, v) != nil {
-					return
-				}
-			case e, ok := <-src:
-				if !ok {
-					return
-				}
-				select {
-				case out <- &model.CheckedInEvent{SessionID: e.SessionID, EnrollmentID: e.EnrollmentID, CheckInID: e.CheckInID, At: e.At}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return pump(ctx, cancel, r.Resolver, src, nil, func(_ context.Context, e checkin.CheckedInEvent) (*model.CheckedInEvent, bool) {
+		return &model.CheckedInEvent{SessionID: e.SessionID, EnrollmentID: e.EnrollmentID, CheckInID: e.CheckInID, At: e.At}, true
+	}), nil
 }

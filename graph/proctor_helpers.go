@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"time"
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/graph/model"
@@ -51,12 +50,12 @@ func optInt(n int) *int {
 // is converted once and every watcher gets a copy (evMemo).
 func (r *Resolver) sessionEvent(_ context.Context, e events.Event) *model.SessionEvent {
 	key := e.Topic + "\x00" + e.Type + "\x00" + e.At.String() + "\x00" + string(e.Payload)
-	if ev, ok := r.events().get(key); ok {
+	if ev, ok := r.evMemo.get(key); ok {
 		c := *ev
 		return &c
 	}
 	ev := r.convertEvent(e)
-	r.events().put(key, ev)
+	r.evMemo.put(key, ev)
 	c := *ev
 	return &c
 }
@@ -83,9 +82,8 @@ func (r *Resolver) convertEvent(e events.Event) *model.SessionEvent {
 	return out
 }
 
-// relay delivers events of the topics, converted by conv (nil: skip), until
-// the subscription or the viewer's session ends, or recheck (when given)
-// fails on the periodic check; every send watches ctx.
+// relay delivers events of the topics (one or two), converted by conv
+// (nil: skip), through pump.
 func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context.Context, events.Event) *model.SessionEvent,
 	recheck ...func(context.Context) error) (<-chan *model.SessionEvent, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -98,47 +96,10 @@ func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context
 		}
 		srcs[i] = ch
 	}
-	out := make(chan *model.SessionEvent, 1)
-	v := viewer.FromContext(ctx)
-	go func() {
-		defer cancel()
-		defer close(out)
-		tick := time.NewTicker(SessionCheckEvery)
-		defer tick.Stop()
-		for {
-			var e events.Event
-			var ok bool
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if r.Auth.Revalidate(ctx, v) != nil {
-					return
-				}
-				for _, f := range recheck {
-					if f(ctx) != nil {
-						return
-					}
-				}
-				continue
-			case e, ok = <-srcs[0]:
-			case e, ok = <-srcs[1]: // nil channel when only one topic
-			}
-			if !ok {
-				return
-			}
-			item := conv(ctx, e)
-			if item == nil {
-				continue
-			}
-			select {
-			case out <- item:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return pump(ctx, cancel, r, srcs[0], srcs[1], func(ctx context.Context, e events.Event) (*model.SessionEvent, bool) {
+		item := conv(ctx, e)
+		return item, item != nil
+	}, recheck...), nil
 }
 
 // ownAttempt loads the logged-in candidate's own attempt (NOT_FOUND for
