@@ -15,7 +15,6 @@ import (
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
@@ -289,21 +288,10 @@ func isCanonical(b []byte) bool {
 	return err == nil && string(c) == string(b)
 }
 
-// VerifyCommand verifies chain and prints a report for people to w; it is
-// the body of `kaowu verify-evidence ATTEMPT` (run with a system context).
-// ok is false when the chain is broken or has no records at all (an
-// attempt's chain always starts with its consent); err is for failures to
-// read or write, not for a broken chain.
-func VerifyCommand(ctx context.Context, client *ent.Client, chain string, w io.Writer) (ok bool, err error) {
-	rep, err := Verify(ctx, client, chain)
-	if err != nil {
-		return false, err
-	}
-	return PrintReport(rep, w)
-}
-
-// PrintReport prints a verification report for people to w (see
-// VerifyCommand for ok).
+// PrintReport prints a verification report for people to w; it is the
+// body of `kaowu verify-evidence ATTEMPT`. ok is false when the chain is
+// broken or has no records at all (an attempt's chain always starts with
+// its consent); err is for failures to write, not for a broken chain.
 func PrintReport(rep *Report, w io.Writer) (ok bool, err error) {
 	chain := rep.Chain
 	p := func(format string, args ...any) {
@@ -322,38 +310,4 @@ func PrintReport(rep *Report, w io.Writer) (ok bool, err error) {
 		p("结果：已被破坏\n第一处断裂：第 %d 条 [%s] %s\n", b.Seq, b.Reason, b.Detail)
 	}
 	return err == nil && rep.OK && rep.Records > 0, err
-}
-
-// Service exposes evidence to the API.
-type Service struct {
-	Client *ent.Client
-}
-
-// Verify checks a chain for an admin or reviewer (proctors later, for the
-// attempts of their sessions).
-func (s *Service) Verify(ctx context.Context, chain string) (*Report, error) {
-	if _, err := authz.Require(ctx, "只有管理员和审核人员可以核验证据链", viewer.Admin, viewer.Reviewer); err != nil {
-		return nil, err
-	}
-	if !chainRE.MatchString(chain) {
-		return nil, apperr.Input("chain", "证据链名称无效")
-	}
-	return Verify(ctx, s.Client, chain)
-}
-
-// Records lists a chain's records with seq > afterSeq in order, at most
-// limit (1–500), for an admin or reviewer.
-func (s *Service) Records(ctx context.Context, chain string, afterSeq, limit int) ([]*ent.EvidenceRecord, error) {
-	if _, err := authz.Require(ctx, "只有管理员和审核人员可以查看证据", viewer.Admin, viewer.Reviewer); err != nil {
-		return nil, err
-	}
-	if !chainRE.MatchString(chain) {
-		return nil, apperr.Input("chain", "证据链名称无效")
-	}
-	if limit < 1 || limit > verifyPage {
-		return nil, apperr.Input("limit", fmt.Sprintf("每次最多查看 %d 条", verifyPage))
-	}
-	return txn.Client(ctx, s.Client).EvidenceRecord.Query().
-		Where(evidencerecord.Chain(chain), evidencerecord.SeqGT(afterSeq)).
-		Order(evidencerecord.BySeq()).Limit(limit).All(ctx)
 }

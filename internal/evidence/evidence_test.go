@@ -156,7 +156,7 @@ func TestEvidence(t *testing.T) {
 				t.Fatalf("report %+v", rep)
 			}
 			var out bytes.Buffer
-			ok, err := evidence.VerifyCommand(e.sys, e.client, chain, &out)
+			ok, err := evidence.PrintReport(e.verify(t, chain), &out)
 			if err != nil || !ok || !strings.Contains(out.String(), "完好") || !strings.Contains(out.String(), prev) {
 				t.Fatalf("command ok=%v err=%v\n%s", ok, err, out.String())
 			}
@@ -169,7 +169,7 @@ func TestEvidence(t *testing.T) {
 				t.Fatalf("report %+v", rep)
 			}
 			var out bytes.Buffer
-			ok, err := evidence.VerifyCommand(e.sys, e.client, chain, &out)
+			ok, err := evidence.PrintReport(e.verify(t, chain), &out)
 			if err != nil || ok || !strings.Contains(out.String(), "没有任何证据记录") {
 				t.Fatalf("command ok=%v err=%v\n%s", ok, err, out.String())
 			}
@@ -300,7 +300,7 @@ func TestEvidence(t *testing.T) {
 			e.exec(t, "UPDATE evidence_records SET payload = ? WHERE id = ?", []byte(`{"blobKey":"other.jpg","sha256":"00","size":1}`), recs[2].ID)
 			wantBroken(t, e.verify(t, chain), 3, evidence.ReasonHashMismatch)
 			var out bytes.Buffer
-			ok, err := evidence.VerifyCommand(e.sys, e.client, chain, &out)
+			ok, err := evidence.PrintReport(e.verify(t, chain), &out)
 			if err != nil || ok || !strings.Contains(out.String(), "第 3 条") || !strings.Contains(out.String(), "HASH_MISMATCH") {
 				t.Fatalf("command ok=%v err=%v\n%s", ok, err, out.String())
 			}
@@ -421,38 +421,5 @@ func TestEvidence(t *testing.T) {
 			}
 		})
 
-		t.Run("service checks the caller", func(t *testing.T) {
-			chain := e.chain()
-			e.build(t, chain, 2)
-			s := &evidence.Service{Client: e.client}
-			as := func(role viewer.Role) context.Context {
-				return viewer.NewContext(ctx, &viewer.Viewer{UserID: 1, Role: role})
-			}
-			if _, err := s.Verify(ctx, chain); !apperr.Is(err, apperr.Unauthenticated) {
-				t.Errorf("anonymous: %v", err)
-			}
-			for _, role := range []viewer.Role{viewer.Candidate, viewer.Company, viewer.Proctor, viewer.ExamSite, viewer.TrainingOrg} {
-				if _, err := s.Verify(as(role), chain); !apperr.Is(err, apperr.Forbidden) {
-					t.Errorf("%s verify: %v", role, err)
-				}
-				if _, err := s.Records(as(role), chain, 0, 10); !apperr.Is(err, apperr.Forbidden) {
-					t.Errorf("%s records: %v", role, err)
-				}
-			}
-			if _, err := s.Verify(as(viewer.Reviewer), "bad chain"); !apperr.Is(err, apperr.BadInput) {
-				t.Errorf("bad chain: %v", err)
-			}
-			if _, err := s.Records(as(viewer.Reviewer), chain, 0, 0); !apperr.Is(err, apperr.BadInput) {
-				t.Errorf("limit 0: %v", err)
-			}
-			rep, err := s.Verify(as(viewer.Reviewer), chain)
-			if err != nil || !rep.OK || rep.Records != 2 {
-				t.Fatalf("reviewer verify: %v %+v", err, rep)
-			}
-			recs, err := s.Records(as(viewer.Admin), chain, 1, 10)
-			if err != nil || len(recs) != 1 || recs[0].Seq != 2 {
-				t.Fatalf("admin records: %v %v", err, recs)
-			}
-		})
 	})
 }

@@ -151,20 +151,18 @@ func (s *Service) SessionSnapshots(ctx context.Context, sessionID int) ([]Latest
 		chains[i] = evidence.Chain("attempt", id)
 	}
 	kinds := []string{evidence.KindSnapshotPC, evidence.KindSnapshotPhone}
-	var heads []struct {
+	// The newest seq of each (chain, kind).
+	type head struct {
 		Chain string `json:"chain"`
 		Kind  string `json:"kind"`
 		Max   int    `json:"max"`
 	}
+	var heads []head
 	// Chunks keep the statements under SQLite's bound-parameter limit.
 	const chunk = 300
 	for i := 0; i < len(chains); i += chunk {
 		part := chains[i:min(i+chunk, len(chains))]
-		var rows []struct {
-			Chain string `json:"chain"`
-			Kind  string `json:"kind"`
-			Max   int    `json:"max"`
-		}
+		var rows []head
 		if err := s.db(ctx).EvidenceRecord.Query().
 			Where(evidencerecord.ChainIn(part...), evidencerecord.KindIn(kinds...)).
 			GroupBy(evidencerecord.FieldChain, evidencerecord.FieldKind).

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -150,29 +149,6 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 // seconds, uniformly in [MinSnapshotGap, MaxSnapshotGap].
 func (s *Service) NextSnapshotIn() int {
 	return MinSnapshotGap + s.intn(MaxSnapshotGap-MinSnapshotGap+1)
-}
-
-// SnapshotURL signs a short-lived (SnapshotURLTTL) download URL for a
-// snapshot of the attempt, for those who may watch its session.
-func (s *Service) SnapshotURL(ctx context.Context, attemptID int, key string) (string, time.Time, error) {
-	a, err := s.attempt(ctx, attemptID)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	if err := s.mayWatch(ctx, a.SessionID, a.SiteID); err != nil {
-		return "", time.Time{}, err
-	}
-	if storage.ValidKey(key) != nil || !strings.HasPrefix(key, fmt.Sprintf("attempts/%d/", a.ID)) {
-		return "", time.Time{}, apperr.Input("key", "照片编号无效")
-	}
-	if _, err := s.Store.Stat(ctx, key); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return "", time.Time{}, &apperr.Error{Code: apperr.NotFound, Message: "照片不存在", Field: "key"}
-		}
-		return "", time.Time{}, err
-	}
-	now := s.now()
-	return s.Signer.URL(s.urlPrefix(), key, SnapshotURLTTL, now), time.Unix(now.Add(SnapshotURLTTL).Unix(), 0), nil
 }
 
 // SignSnapshot signs a short-lived URL of a snapshot key published on a

@@ -173,32 +173,35 @@ func TestUpload(t *testing.T) {
 			if _, err := w.svc.Assign(w.as(w.siteU), w.proctorU.ID, w.sess.ID); err != nil {
 				t.Fatal(err)
 			}
+			// Who may watch the session gets the snapshot's URL (signed for
+			// every watcher alike); others are refused at MayWatch.
 			for _, u := range []*ent.User{w.proctorU, w.siteU, w.reviewer, w.admin} {
-				raw, exp, err := w.svc.SnapshotURL(w.as(u), w.att.ID, key)
-				if err != nil {
+				if err := w.svc.MayWatch(w.as(u), w.sess.ID); err != nil {
 					t.Fatalf("%s: %v", u.Role, err)
 				}
-				if !strings.HasPrefix(raw, "/blobs/"+key+"?") || exp.Sub(w.clock.Now()) > proctor.SnapshotURLTTL {
-					t.Fatalf("url %s exp %v", raw, exp)
-				}
-				q, _ := url.ParseQuery(raw[strings.Index(raw, "?")+1:])
-				if err := w.signer.Verify(key, q.Get("exp"), q.Get("sig"), w.clock.Now()); err != nil {
-					t.Fatal(err)
-				}
-				if err := w.signer.Verify(key, q.Get("exp"), q.Get("sig"), exp.Add(1e9)); err == nil {
-					t.Fatal("URL outlives its TTL")
-				}
+			}
+			raw, exp, err := w.svc.SignSnapshot(w.att.ID, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(raw, "/blobs/"+key+"?") || exp.Sub(w.clock.Now()) > proctor.SnapshotURLTTL {
+				t.Fatalf("url %s exp %v", raw, exp)
+			}
+			q, _ := url.ParseQuery(raw[strings.Index(raw, "?")+1:])
+			if err := w.signer.Verify(key, q.Get("exp"), q.Get("sig"), w.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.signer.Verify(key, q.Get("exp"), q.Get("sig"), exp.Add(1e9)); err == nil {
+				t.Fatal("URL outlives its TTL")
 			}
 			for _, u := range []*ent.User{w.proctor2U, w.foreign, w.site2U, w.candU} {
-				_, _, err := w.svc.SnapshotURL(w.as(u), w.att.ID, key)
-				wantCode(t, err, apperr.Forbidden)
+				wantCode(t, w.svc.MayWatch(w.as(u), w.sess.ID), apperr.Forbidden)
 			}
-			_, _, err := w.svc.SnapshotURL(w.as(w.reviewer), w.otherAtt.ID, key)
+			// Only keys of that attempt are signed.
+			_, _, err = w.svc.SignSnapshot(w.otherAtt.ID, key)
 			wantCode(t, err, apperr.BadInput)
-			_, _, err = w.svc.SnapshotURL(w.as(w.reviewer), w.att.ID, "../"+key)
+			_, _, err = w.svc.SignSnapshot(w.att.ID, "../"+key)
 			wantCode(t, err, apperr.BadInput)
-			_, _, err = w.svc.SnapshotURL(w.as(w.reviewer), w.att.ID, fmt.Sprintf("attempts/%d/pc/missing.jpg", w.att.ID))
-			wantCode(t, err, apperr.NotFound)
 		})
 	})
 }

@@ -24,26 +24,14 @@ const maxText = 500
 // the session's EXAM_SITE (or an ADMIN) may; assigning twice returns the
 // existing assignment.
 func (s *Service) Assign(ctx context.Context, proctorID, sessionID int) (*ent.ProctorAssignment, error) {
-	v, err := authz.Require(ctx, "只有考点或管理员可以安排监考", viewer.ExamSite, viewer.Admin)
+	sess, err := s.siteSession(ctx, sessionID, "只有考点或管理员可以安排监考")
 	if err != nil {
 		return nil, err
 	}
 	if proctorID <= 0 {
 		return nil, apperr.Input("proctorID", "请选择监考人员")
 	}
-	if sessionID <= 0 {
-		return nil, apperr.Input("sessionID", "请选择考试场次")
-	}
 	sys := viewer.SystemContext(ctx)
-	sess, err := s.db(ctx).ExamSession.Get(sys, sessionID)
-	if ent.IsNotFound(err) {
-		return nil, &apperr.Error{Code: apperr.NotFound, Message: "考试场次不存在", Field: "sessionID"}
-	} else if err != nil {
-		return nil, err
-	}
-	if v.Role == viewer.ExamSite && (v.OrgID == 0 || sess.SiteID != v.OrgID) {
-		return nil, apperr.New(apperr.Forbidden, "只能为本考点的考试场次安排监考")
-	}
 	p, err := s.db(ctx).User.Get(sys, proctorID)
 	if ent.IsNotFound(err) {
 		return nil, &apperr.Error{Code: apperr.NotFound, Message: "监考人员不存在", Field: "proctorID"}
