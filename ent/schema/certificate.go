@@ -104,7 +104,12 @@ func (Certificate) Annotations() []schema.Annotation {
 // Policy of Certificate: holders read theirs, the issuing site its own,
 // ADMIN all; public lookups go through the service as the system. Written
 // only by the certificate service.
-func (Certificate) Policy() ent.Policy {
+func (Certificate) Policy() ent.Policy { return holderSitePolicy() }
+
+// holderSitePolicy: the holder reads their rows, the issuing site its own,
+// ADMIN all; only the certificate service (system context) writes, and
+// nothing is deleted. Shared by certificates and their requests.
+func holderSitePolicy() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			authz.AllowSystem(),
@@ -188,23 +193,7 @@ func (CertificateRequest) Annotations() []schema.Annotation {
 }
 
 // Policy of CertificateRequest: as its certificate.
-func (CertificateRequest) Policy() ent.Policy {
-	return privacy.Policy{
-		Query: privacy.QueryPolicy{
-			authz.AllowSystem(),
-			authz.DenyAnonymous(),
-			authz.AllowRoles(viewer.Admin),
-			authz.FilterQuery(authz.Column("site_id", authz.Org), viewer.ExamSite),
-			authz.FilterQuery(authz.Column("holder_id", authz.Self), viewer.Candidate),
-			privacy.AlwaysDenyRule(),
-		},
-		Mutation: privacy.MutationPolicy{
-			authz.DenyOps(ent.OpDelete | ent.OpDeleteOne),
-			authz.AllowSystem(),
-			privacy.AlwaysDenyRule(),
-		},
-	}
-}
+func (CertificateRequest) Policy() ent.Policy { return holderSitePolicy() }
 
 // CertificateCounter allocates certificate sequence numbers per (prefix,
 // year): one upsert increments the row, which stays locked until the

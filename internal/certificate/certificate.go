@@ -163,14 +163,25 @@ func (s *Service) visible(ctx context.Context, id int) (*viewer.Viewer, *ent.Cer
 	} else if err != nil {
 		return nil, nil, err
 	}
-	// Stated again here so that a broader policy later cannot widen it.
-	switch {
-	case v.Role == viewer.Admin,
-		v.Role == viewer.Candidate && c.HolderID == v.UserID,
-		v.Role == viewer.ExamSite && v.OrgID != 0 && c.SiteID == v.OrgID:
-		return v, c, nil
+	if !mayAccess(v, c.HolderID, c.SiteID) {
+		return nil, nil, notFound
 	}
-	return nil, nil, notFound
+	return v, c, nil
+}
+
+// mayAccess: the holder, the issuing site and ADMIN — the privacy policy's
+// rule stated again in the service, so that a broader policy later cannot
+// widen who reaches a certificate or its requests.
+func mayAccess(v *viewer.Viewer, holderID, siteID int) bool {
+	switch v.Role {
+	case viewer.Admin:
+		return true
+	case viewer.Candidate:
+		return holderID == v.UserID
+	case viewer.ExamSite:
+		return v.OrgID != 0 && siteID == v.OrgID
+	}
+	return false
 }
 
 // Get returns a certificate the viewer may see.

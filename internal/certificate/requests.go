@@ -229,13 +229,10 @@ func (s *Service) visibleRequest(ctx context.Context, id int) (*viewer.Viewer, *
 	} else if err != nil {
 		return nil, nil, err
 	}
-	switch {
-	case v.Role == viewer.Admin,
-		v.Role == viewer.Candidate && r.HolderID == v.UserID,
-		v.Role == viewer.ExamSite && v.OrgID != 0 && r.SiteID == v.OrgID:
-		return v, r, nil
+	if !mayAccess(v, r.HolderID, r.SiteID) {
+		return nil, nil, notFound
 	}
-	return nil, nil, notFound
+	return v, r, nil
 }
 
 // decided is the CONFLICT for acting on a request no longer PENDING; it
