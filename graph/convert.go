@@ -1,5 +1,8 @@
 package graph
 
+// Small conversions between service results and what gqlgen wants, shared
+// by the resolvers.
+
 import (
 	"encoding/base64"
 	"path"
@@ -13,6 +16,43 @@ import (
 	"github.com/kaowu/kaowu/internal/exam/bank"
 	"github.com/kaowu/kaowu/internal/pdf"
 )
+
+// ok turns a service call that returns only an error into a Boolean! result.
+func ok(err error) (bool, error) { return err == nil, err }
+
+// ptrs turns a service's value slice into the pointer slice gqlgen wants.
+func ptrs[T any](xs []T, err error) ([]*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(xs))
+	for i := range xs {
+		out[i] = &xs[i]
+	}
+	return out, nil
+}
+
+// ptr turns a service's value result into the pointer gqlgen wants.
+func ptr[T any](v T, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optInt(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
 
 func intOr(p *int, d int) int {
 	if p == nil {

@@ -94,7 +94,7 @@ func (r *subscriptionResolver) SessionEvents(ctx context.Context, sessionID int)
 
 // AttemptEvents is the resolver for the attemptEvents field.
 func (r *subscriptionResolver) AttemptEvents(ctx context.Context, attemptID int) (<-chan *model.SessionEvent, error) {
-	a, err := r.ownAttempt(ctx, attemptID)
+	a, err := r.App.Proctor.Follow(ctx, attemptID)
 	if err != nil {
 		return nil, err
 	}

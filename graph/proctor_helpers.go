@@ -5,13 +5,9 @@ import (
 	"encoding/json"
 	"sync"
 
-	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/graph/model"
-	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/proctor"
-	"github.com/kaowu/kaowu/internal/viewer"
 )
 
 // evPayload is the union of the session-topic payloads (internal/proctor,
@@ -27,20 +23,6 @@ type evPayload struct {
 	Text      string `json:"text"`
 	Note      string `json:"note"`
 	Flagged   *bool  `json:"flagged"`
-}
-
-func optStr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func optInt(n int) *int {
-	if n == 0 {
-		return nil
-	}
-	return &n
 }
 
 // sessionEvent turns a bus event into what a subscriber sees; a SNAPSHOT's
@@ -100,20 +82,6 @@ func (r *Resolver) relay(ctx context.Context, topics []string, conv func(context
 		item := conv(ctx, e)
 		return item, item != nil
 	}, recheck...), nil
-}
-
-// ownAttempt loads the logged-in candidate's own attempt (NOT_FOUND for
-// anyone else's).
-func (r *Resolver) ownAttempt(ctx context.Context, id int) (*ent.Attempt, error) {
-	v, err := authz.Require(ctx, "只有考生本人可以订阅本场考试的消息", viewer.Candidate)
-	if err != nil {
-		return nil, err
-	}
-	a, err := r.App.Client.Attempt.Get(viewer.SystemContext(ctx), id)
-	if ent.IsNotFound(err) || (err == nil && a.CandidateID != v.UserID) {
-		return nil, &apperr.Error{Code: apperr.NotFound, Message: "考试记录不存在", Field: "attemptID"}
-	}
-	return a, err
 }
 
 func snapshotAck(s *proctor.Snapshot, err error) (*model.SnapshotAck, error) {

@@ -267,3 +267,17 @@ func (s *Service) EndPhone(ctx context.Context, phoneToken string) error {
 		return nil
 	})
 }
+
+// Follow loads the calling candidate's own attempt, whatever its status,
+// for their event feed (attemptEvents). Anyone else's is NOT_FOUND.
+func (s *Service) Follow(ctx context.Context, attemptID int) (*ent.Attempt, error) {
+	v, err := authz.Require(ctx, "只有考生本人可以订阅本场考试的消息", viewer.Candidate)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.db(ctx).Attempt.Get(viewer.SystemContext(ctx), attemptID)
+	if ent.IsNotFound(err) || (err == nil && a.CandidateID != v.UserID) {
+		return nil, &apperr.Error{Code: apperr.NotFound, Message: "考试记录不存在", Field: "attemptID"}
+	}
+	return a, err
+}
