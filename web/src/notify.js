@@ -1,6 +1,6 @@
 // In-app notifications shared by the layout (badge, subscription) and the
 // notifications page.
-import { createContext, useContext } from 'react';
+import { createContext, useContext, useEffect } from 'react';
 
 export const NOTIFICATION_FIELDS = 'id kind title body createdAt readAt';
 
@@ -12,3 +12,9 @@ export const NotifyContext = createContext({
 });
 
 export const useNotify = () => useContext(NotifyContext);
+
+/** Run reload whenever a new notification arrives (review results, payments, ...). */
+export function useReloadOnNotify(reload) {
+  const { onNew } = useNotify();
+  useEffect(() => onNew(() => reload()), [onNew, reload]);
+}

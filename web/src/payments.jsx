@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { gql, gqlUpload } from './api.js';
 import { fmtYuan } from './format.js';
-import { Alert, Button, ErrorAlert, Field, FilePick, Modal, UPLOAD_ACCEPT, checkUpload, toast } from './ui.jsx';
+import { Alert, Button, ErrorAlert, Field, FilePick, Modal, UPLOAD_ACCEPT, checkUpload, toast, useSubmit } from './ui.jsx';
 
 const AFTER_PAY_KEY = 'kaowu.afterPay';
 
@@ -63,8 +63,7 @@ export async function resumeOnline(paymentID, back) {
 export function BankTransferDialog({ enrollmentIDs, amountCents, description, onClose, onDone }) {
   const [file, setFile] = useState(null);
   const [fileError, setFileError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, setError, run } = useSubmit();
   const [preview, setPreview] = useState(null);
 
   function pick(f) {
@@ -81,17 +80,12 @@ export function BankTransferDialog({ enrollmentIDs, amountCents, description, on
       setFileError(problem);
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const up = await gqlUpload(UPLOAD_PROOF, {}, { file });
       await gql(SUBMIT_TRANSFER, { ids: enrollmentIDs, proof: up.uploadAttachment.id });
       toast('转账凭证已提交，等待管理部门确认');
       onDone();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -85,6 +85,59 @@ export function useAction(form, aliases = {}) {
 }
 
 /**
+ * Busy and error state for per-row actions in a list: busy holds the key of
+ * the row being acted on, so only that row's button spins.
+ */
+export function useRowAction() {
+  const [busy, setBusy] = useState(null);
+  const [error, setError] = useState(null);
+  const run = async (key, fn) => {
+    setBusy(key);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
+/**
+ * Busy and error state for a dialog's submit. On success busy stays on: the
+ * dialog is about to close. A failure goes to onError (default: the error
+ * shown in the dialog) and re-enables the button.
+ */
+export function useSubmit() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = async (fn, onError = setError) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      onError(e);
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
+/** Which dialog a page shows; done closes it and runs onDone (a reload). */
+export function useDialog(onDone) {
+  const [dialog, setDialog] = useState(null);
+  const close = () => setDialog(null);
+  const done = () => {
+    setDialog(null);
+    onDone();
+  };
+  return { dialog, setDialog, close, done };
+}
+
+/**
  * A labelled form control. With no child, renders an <input> with the
  * remaining props; otherwise the child (select, textarea, ...) gets the id.
  */
@@ -120,6 +173,34 @@ export function Field({ label, error, hint, required, children, className = '', 
         </div>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * A new password and its confirmation, bound to a useForm's password and
+ * confirm values.
+ */
+export function PasswordFields({ form, label = '密码', confirmLabel = `确认${label}` }) {
+  return (
+    <>
+      <Field
+        label={label}
+        required
+        error={form.errors.password}
+        hint="至少8位，不能全为数字"
+        {...form.bind('password')}
+        type="password"
+        autoComplete="new-password"
+      />
+      <Field
+        label={confirmLabel}
+        required
+        error={form.errors.confirm}
+        {...form.bind('confirm')}
+        type="password"
+        autoComplete="new-password"
+      />
+    </>
   );
 }
 

@@ -1,6 +1,6 @@
 import { gql } from '../api.js';
 import { passwordError } from '../idcard.js';
-import { Alert, Button, Card, ErrorAlert, Field, PageHeader, useAction, useForm } from '../ui.jsx';
+import { Alert, Button, Card, ErrorAlert, Field, PageHeader, PasswordFields, useAction, useForm } from '../ui.jsx';
 import { useState } from 'react';
 
 const CHANGE = 'mutation ChangePassword($old: String!, $new: String!) { changePassword(oldPassword: $old, newPassword: $new) }';
@@ -45,23 +45,7 @@ export default function ChangePassword() {
             type="password"
             autoComplete="current-password"
           />
-          <Field
-            label="新密码"
-            required
-            error={f.errors.password}
-            hint="至少8位，不能全为数字"
-            {...f.bind('password')}
-            type="password"
-            autoComplete="new-password"
-          />
-          <Field
-            label="确认新密码"
-            required
-            error={f.errors.confirm}
-            {...f.bind('confirm')}
-            type="password"
-            autoComplete="new-password"
-          />
+          <PasswordFields form={f} label="新密码" />
           <ErrorAlert error={act.error} />
           <Button type="submit" busy={act.busy}>
             确认修改

@@ -3,7 +3,7 @@ import { gql } from '../api.js';
 import { Link, navigate } from '../router.jsx';
 import { setFlash } from '../flash.js';
 import { passwordError, phoneError } from '../idcard.js';
-import { Alert, Button, ErrorAlert, Field, useAction, useForm } from '../ui.jsx';
+import { Alert, Button, ErrorAlert, Field, PasswordFields, useAction, useForm } from '../ui.jsx';
 import AuthShell from './AuthShell.jsx';
 
 const REQUEST = 'mutation RequestPasswordReset($login: String!, $phone: String!) { requestPasswordReset(login: $login, phone: $phone) }';
@@ -95,23 +95,7 @@ export default function ForgotPassword() {
             autoComplete="one-time-code"
             autoFocus
           />
-          <Field
-            label="新密码"
-            required
-            error={f.errors.password}
-            hint="至少8位，不能全为数字"
-            {...f.bind('password')}
-            type="password"
-            autoComplete="new-password"
-          />
-          <Field
-            label="确认新密码"
-            required
-            error={f.errors.confirm}
-            {...f.bind('confirm')}
-            type="password"
-            autoComplete="new-password"
-          />
+          <PasswordFields form={f} label="新密码" />
           <ErrorAlert error={act.error} />
           <Button type="submit" busy={act.busy} className="block">
             重置密码

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { gql } from '../api.js';
 import { Link } from '../router.jsx';
 import { emailError, passwordError, phoneError } from '../idcard.js';
-import { Alert, Button, ErrorAlert, Field, useAction, useForm } from '../ui.jsx';
+import { Alert, Button, ErrorAlert, Field, PasswordFields, useAction, useForm } from '../ui.jsx';
 import AuthShell from './AuthShell.jsx';
 
 const REGISTER = `mutation RegisterCompany($input: RegisterCompanyInput!) {
@@ -105,23 +105,7 @@ export default function RegisterCompany() {
           autoComplete="username"
         />
         <Field label="所在地区" {...f.bind('region')} placeholder="如：北京市朝阳区" />
-        <Field
-          label="密码"
-          required
-          error={f.errors.password}
-          hint="至少8位，不能全为数字"
-          {...f.bind('password')}
-          type="password"
-          autoComplete="new-password"
-        />
-        <Field
-          label="确认密码"
-          required
-          error={f.errors.confirm}
-          {...f.bind('confirm')}
-          type="password"
-          autoComplete="new-password"
-        />
+        <PasswordFields form={f} />
         <Field label="联系人" required error={f.errors.contact} {...f.bind('contact')} />
         <Field
           label="联系电话"

@@ -10,7 +10,7 @@ import {
   phoneError,
   residentIdInfo,
 } from '../idcard.js';
-import { Button, ErrorAlert, Field, useAction, useForm } from '../ui.jsx';
+import { Button, ErrorAlert, Field, PasswordFields, useAction, useForm } from '../ui.jsx';
 import AuthShell from './AuthShell.jsx';
 
 const REGISTER = `mutation RegisterPerson($input: RegisterPersonInput!) {
@@ -139,23 +139,7 @@ export default function RegisterPerson() {
           placeholder="选填"
           className="span-2"
         />
-        <Field
-          label="密码"
-          required
-          error={f.errors.password}
-          hint="至少8位，不能全为数字"
-          {...f.bind('password')}
-          type="password"
-          autoComplete="new-password"
-        />
-        <Field
-          label="确认密码"
-          required
-          error={f.errors.confirm}
-          {...f.bind('confirm')}
-          type="password"
-          autoComplete="new-password"
-        />
+        <PasswordFields form={f} />
         <div className="span-2">
           <ErrorAlert error={act.error} />
           <Button type="submit" busy={act.busy} className="block">

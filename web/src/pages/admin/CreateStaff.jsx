@@ -11,6 +11,7 @@ import {
   ErrorAlert,
   Field,
   PageHeader,
+  PasswordFields,
   QueryState,
   nodes,
   toast,
@@ -136,8 +137,7 @@ export default function CreateStaff({ me }) {
           <Field label="姓名" required error={f.errors.name} {...f.bind('name')} />
           <Field label="手机号码" error={f.errors.phone} {...f.bind('phone')} inputMode="numeric" maxLength={11} placeholder="选填" />
           <Field label="电子邮箱" error={f.errors.email} {...f.bind('email')} type="email" placeholder="选填" />
-          <Field label="初始密码" required error={f.errors.password} hint="至少8位，不能全为数字" {...f.bind('password')} type="password" autoComplete="new-password" />
-          <Field label="确认密码" required error={f.errors.confirm} {...f.bind('confirm')} type="password" autoComplete="new-password" />
+          <PasswordFields form={f} label="初始密码" confirmLabel="确认密码" />
           <div className="span-3">
             {created && (
               <Alert kind="success">

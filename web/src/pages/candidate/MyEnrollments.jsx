@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { downloadDocument, gql } from '../../api.js';
 import { SESSION_FIELDS, Seats, placeOf } from '../../examSessions.jsx';
 import { takeFlash } from '../../flash.js';
@@ -13,7 +13,7 @@ import {
 } from '../../format.js';
 import { PledgeCheck, PledgeText } from '../../pledge.jsx';
 import { BankTransferDialog, CANCEL_PAYMENT, PayButton, payOnline, resumeOnline } from '../../payments.jsx';
-import { useNotify } from '../../notify.js';
+import { useReloadOnNotify } from '../../notify.js';
 import { Link } from '../../router.jsx';
 import {
   Alert,
@@ -29,6 +29,7 @@ import {
   StatusBadge,
   nodes,
   toast,
+  useDialog,
   useQuery,
 } from '../../ui.jsx';
 
@@ -416,17 +417,10 @@ function EnrollmentItem({ e, now, onChanged, open }) {
 
 export default function MyEnrollments() {
   const q = useQuery(LIST);
-  const [dialog, setDialog] = useState(null);
+  const { dialog, setDialog, close, done } = useDialog(q.reload);
   const [flash] = useState(takeFlash);
   // Review results and payment confirmations arrive as notifications: refresh.
-  const { onNew } = useNotify();
-  const reload = q.reload;
-  useEffect(() => onNew(() => reload()), [onNew, reload]);
-  const close = () => setDialog(null);
-  const done = () => {
-    setDialog(null);
-    q.reload();
-  };
+  useReloadOnNotify(q.reload);
 
   return (
     <>

@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { downloadDocument, gql, gqlUpload } from '../../api.js';
 import { fmtDate, fmtTime } from '../../format.js';
-import { useNotify } from '../../notify.js';
+import { useReloadOnNotify } from '../../notify.js';
 import {
   Alert,
   Badge,
@@ -22,7 +22,10 @@ import {
   checkUpload,
   nodes,
   toast,
+  useDialog,
   useQuery,
+  useRowAction,
+  useSubmit,
 } from '../../ui.jsx';
 import { CERT_STATUS, REQUEST_KIND_LABELS, REQUEST_STATUS, lastValidDay, monthDay, validity } from './labels.js';
 import './certificate.css';
@@ -79,22 +82,15 @@ function requestSummary(r) {
 }
 
 function Requests({ cert, onChanged }) {
-  const [busy, setBusy] = useState(null);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useRowAction();
   const list = sortedRequests(cert);
   if (!list.length) return null;
-  async function withdraw(r) {
-    setBusy(r.id);
-    setError(null);
-    try {
+  function withdraw(r) {
+    return run(r.id, async () => {
       await gql(WITHDRAW, { id: r.id });
       toast('申请已撤回');
       onChanged();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
   return (
     <div className="cert-requests">
@@ -215,6 +211,18 @@ function CertificateItem({ cert, now, open, onChanged }) {
   );
 }
 
+/** The certificate line that heads each request dialog's summary. */
+function CertTerm({ cert }) {
+  return (
+    <>
+      <dt>证书</dt>
+      <dd>
+        {cert.subjectName} · <span className="mono">{cert.number}</span>
+      </dd>
+    </>
+  );
+}
+
 function ChangeDialog({ cert, onClose, onDone }) {
   const regions = useQuery(REGIONS);
   const [regionCode, setRegionCode] = useState('');
@@ -223,8 +231,7 @@ function ChangeDialog({ cert, onClose, onDone }) {
   const [files, setFiles] = useState([]); // uploaded: {id, fileName, url, contentType}
   const [uploading, setUploading] = useState(false);
   const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, setError, run } = useSubmit();
   const list = nodes(regions.data?.regions);
   useEffect(() => {
     if (regionCode || !list.length) return;
@@ -256,21 +263,21 @@ function ChangeDialog({ cert, onClose, onDone }) {
     if (!files.length) errs.attachmentIDs = '请上传至少一份证明材料';
     setErrors(errs);
     if (Object.keys(errs).length) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await gql(CHANGE, {
-        id: cert.id,
-        input: { regionCode, employer: employer.trim(), leftJob, attachmentIDs: files.map((f) => f.id) },
-      });
-      toast('变更申请已提交，请等待考点审核');
-      onDone();
-    } catch (e) {
-      const f = e?.extensions?.field;
-      if (f === 'employer' || f === 'attachmentIDs' || f === 'regionCode') setErrors({ [f]: e.message });
-      else setError(e);
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        await gql(CHANGE, {
+          id: cert.id,
+          input: { regionCode, employer: employer.trim(), leftJob, attachmentIDs: files.map((f) => f.id) },
+        });
+        toast('变更申请已提交，请等待考点审核');
+        onDone();
+      },
+      (e) => {
+        const f = e?.extensions?.field;
+        if (f === 'employer' || f === 'attachmentIDs' || f === 'regionCode') setErrors({ [f]: e.message });
+        else setError(e);
+      },
+    );
   }
 
   return (
@@ -290,10 +297,7 @@ function ChangeDialog({ cert, onClose, onDone }) {
       }
     >
       <dl className="summary">
-        <dt>证书</dt>
-        <dd>
-          {cert.subjectName} · <span className="mono">{cert.number}</span>
-        </dd>
+        <CertTerm cert={cert} />
         <dt>现工作单位</dt>
         <dd>{cert.employer || '—'}</dd>
         <dt>现所属地区</dt>
@@ -343,19 +347,13 @@ function ChangeDialog({ cert, onClose, onDone }) {
 }
 
 function RenewalDialog({ cert, onClose, onDone }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  async function submit() {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useSubmit();
+  function submit() {
+    return run(async () => {
       await gql(RENEW, { id: cert.id });
       toast('延续申请已提交，请等待考点审核');
       onDone();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    });
   }
   return (
     <Modal
@@ -373,10 +371,7 @@ function RenewalDialog({ cert, onClose, onDone }) {
       }
     >
       <dl className="summary">
-        <dt>证书</dt>
-        <dd>
-          {cert.subjectName} · <span className="mono">{cert.number}</span>
-        </dd>
+        <CertTerm cert={cert} />
         <dt>现有效期</dt>
         <dd>{validity(cert.validFrom, cert.validUntil)}</dd>
       </dl>
@@ -390,24 +385,23 @@ function CancelDialog({ cert, onClose, onDone }) {
   const [statement, setStatement] = useState('');
   const [confirmed, setConfirmed] = useState(false);
   const [fieldError, setFieldError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, setError, run } = useSubmit();
   async function submit() {
     if (!statement.trim()) {
       setFieldError('请填写注销声明');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      await gql(CANCEL, { id: cert.id, statement: statement.trim() });
-      toast('注销申请已提交，请等待考点审核');
-      onDone();
-    } catch (e) {
-      if (e?.extensions?.field === 'statement') setFieldError(e.message);
-      else setError(e);
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        await gql(CANCEL, { id: cert.id, statement: statement.trim() });
+        toast('注销申请已提交，请等待考点审核');
+        onDone();
+      },
+      (e) => {
+        if (e?.extensions?.field === 'statement') setFieldError(e.message);
+        else setError(e);
+      },
+    );
   }
   return (
     <Modal
@@ -425,10 +419,7 @@ function CancelDialog({ cert, onClose, onDone }) {
       }
     >
       <dl className="summary">
-        <dt>证书</dt>
-        <dd>
-          {cert.subjectName} · <span className="mono">{cert.number}</span>
-        </dd>
+        <CertTerm cert={cert} />
       </dl>
       <Alert kind="warning">注销经考点审核通过后立即生效且不可恢复，此后不能再下载证书或申请变更、延续。</Alert>
       <Field label="注销声明" required error={fieldError} hint="请说明注销原因，并声明系本人自愿申请（1000 字以内）">
@@ -453,16 +444,9 @@ function CancelDialog({ cert, onClose, onDone }) {
 
 export default function MyCertificates() {
   const q = useQuery(LIST);
-  const [dialog, setDialog] = useState(null);
+  const { dialog, setDialog, close, done } = useDialog(q.reload);
   // Issues and review results arrive as notifications: refresh.
-  const { onNew } = useNotify();
-  const reload = q.reload;
-  useEffect(() => onNew(() => reload()), [onNew, reload]);
-  const close = () => setDialog(null);
-  const done = () => {
-    setDialog(null);
-    q.reload();
-  };
+  useReloadOnNotify(q.reload);
   return (
     <>
       <PageHeader

@@ -7,7 +7,7 @@ import { useCandidateNames } from '../../names.js';
 import { BankTransferDialog, CANCEL_PAYMENT, PayButton, payOnline, resumeOnline } from '../../payments.jsx';
 import { useNotify } from '../../notify.js';
 import { Link } from '../../router.jsx';
-import { Alert, Button, Card, ConfirmButton, Empty, ErrorAlert, PageHeader, QueryState, StatusBadge, nodes, toast, useQuery } from '../../ui.jsx';
+import { Alert, Button, Card, ConfirmButton, Empty, ErrorAlert, PageHeader, QueryState, StatusBadge, nodes, toast, useQuery, useRowAction } from '../../ui.jsx';
 import { ENROLLMENT_FIELDS } from '../candidate/MyEnrollments.jsx';
 import { personLabel } from './StaffEnroll.jsx';
 
@@ -84,20 +84,13 @@ function Unpaid({ q, names, selected, setSelected }) {
 }
 
 function Payments({ q, onChanged }) {
-  const [busy, setBusy] = useState(null);
-  const [error, setError] = useState(null);
-  async function cancel(p) {
-    setBusy(p.id);
-    setError(null);
-    try {
+  const { busy, error, run } = useRowAction();
+  function cancel(p) {
+    return run(p.id, async () => {
       await gql(CANCEL_PAYMENT, { id: p.id });
       toast('支付订单已取消');
       onChanged();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
   return (
     <QueryState q={q}>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { gql } from '../../api.js';
 import { SessionSearch, SessionSummary, placeOf } from '../../examSessions.jsx';
 import {
@@ -13,7 +13,7 @@ import {
 } from '../../format.js';
 import { useCandidateNames } from '../../names.js';
 import { PledgeCheck, PledgeText } from '../../pledge.jsx';
-import { useNotify } from '../../notify.js';
+import { useReloadOnNotify } from '../../notify.js';
 import { Link } from '../../router.jsx';
 import {
   Alert,
@@ -30,6 +30,7 @@ import {
   nodes,
   toast,
   useQuery,
+  useRowAction,
 } from '../../ui.jsx';
 import { ENROLLMENT_FIELDS, MoveDialog, ResubmitDialog } from '../candidate/MyEnrollments.jsx';
 
@@ -181,20 +182,13 @@ function StaffTable({ staff, comp, names, selected, toggle }) {
 }
 
 function EnrollmentsTable({ q, names, onChanged, open }) {
-  const [busy, setBusy] = useState(null);
-  const [error, setError] = useState(null);
-  async function cancel(e) {
-    setBusy(e.id);
-    setError(null);
-    try {
+  const { busy, error, run } = useRowAction();
+  function cancel(e) {
+    return run(e.id, async () => {
       await gql(CANCEL, { id: e.id });
       toast('报名已撤销');
       onChanged();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
   return (
     <QueryState q={q}>
@@ -274,9 +268,7 @@ export default function StaffEnroll({ me }) {
   const staff = useMemo(() => nodes(staffQ.data?.profiles), [staffQ.data]);
   const compQ = useQuery(completenessQuery(staff.map((p) => p.userID)), {}, [staff.map((p) => p.id).join()]);
   const enrQ = useQuery(ENROLLMENTS);
-  const { onNew } = useNotify();
-  const reloadEnr = enrQ.reload;
-  useEffect(() => onNew(() => reloadEnr()), [onNew, reloadEnr]);
+  useReloadOnNotify(enrQ.reload);
   const names = useCandidateNames([...staff.map((p) => p.userID), ...(enrQ.data?.myEnrollments || []).map((e) => e.candidateID)]);
   const [selected, setSelected] = useState(() => new Set());
   const [session, setSession] = useState(null);

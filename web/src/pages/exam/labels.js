@@ -2,11 +2,8 @@
 
 export const PAPER_KIND = { MOCK: '测试试卷', FORMAL: '正式试卷' };
 
-export const RESULT = {
-  PENDING_REVIEW: { label: '待审核', kind: 'warning' },
-  PASS: { label: '合格', kind: 'success' },
-  FAIL: { label: '不合格', kind: 'danger' },
-};
+// Candidates see the same result labels as the staff pages.
+export { ATTEMPT_RESULT as RESULT } from '../proctor/labels.js';
 
 export const SUBMIT_REASON = {
   CANDIDATE: '本人交卷',

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { gql } from '../../api.js';
 import { PAYMENT_STATUS, fmtYuan } from '../../format.js';
-import { Alert, Card, ConfirmButton, Empty, ErrorAlert, PageHeader, QueryState, StatusBadge, toast, useQuery } from '../../ui.jsx';
+import { Alert, Card, ConfirmButton, Empty, ErrorAlert, PageHeader, QueryState, StatusBadge, toast, useQuery, useRowAction } from '../../ui.jsx';
 import { ROSTER_FIELDS, SessionSelect, useSiteSessions } from './siteSessions.jsx';
 
 const ROSTER = `query SessionRoster($id: ID!) { sessionRoster(sessionID: $id) { ${ROSTER_FIELDS} } }`;
@@ -14,21 +14,14 @@ export default function OnsitePay({ me }) {
   const sessions = useSiteSessions(site?.id);
   const [sessionID, setSessionID] = useState('');
   const q = useQuery(sessionID ? ROSTER : null, { id: sessionID }, [sessionID]);
-  const [busy, setBusy] = useState(null);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useRowAction();
 
-  async function record(e) {
-    setBusy(e.enrollment.id);
-    setError(null);
-    try {
+  function record(e) {
+    return run(e.enrollment.id, async () => {
       const d = await gql(RECORD, { ids: [e.enrollment.id] });
       toast(`已登记 ${e.candidateName} 现场缴费 ${fmtYuan(d.recordOnsitePayment.amountCents)} 元`);
       q.reload();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   return (

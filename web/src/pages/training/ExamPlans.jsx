@@ -34,6 +34,7 @@ import {
   useAction,
   useForm,
   useQuery,
+  useRowAction,
 } from '../../ui.jsx';
 import { personLabel } from '../company/StaffEnroll.jsx';
 
@@ -444,20 +445,13 @@ function ManualAssign({ plan, sessions, subjects, assigned, onDone }) {
 
 function Assigned({ list, draft, onChanged }) {
   const names = useCandidateNames(list.map((e) => e.candidateID));
-  const [busy, setBusy] = useState(null);
-  const [error, setError] = useState(null);
-  async function unassign(e) {
-    setBusy(e.id);
-    setError(null);
-    try {
+  const { busy, error, run } = useRowAction();
+  function unassign(e) {
+    return run(e.id, async () => {
       await gql(UNASSIGN, { id: e.id });
       toast('已取消安排');
       onChanged();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
   if (!list.length) return <Empty>尚未安排考生</Empty>;
   return (
