@@ -96,9 +96,18 @@ func TestCertificateAPI(t *testing.T) {
 	})
 }
 
+// TestCertificatePostgresMinIO: the same with blobs in MinIO (the holder's
+// ID photo printed on the PDF comes from there).
+func TestCertificatePostgresMinIO(t *testing.T) {
+	e := graphtest.New(t, testenv.Postgres(t), graphtest.WithMinIO(t))
+	e.Seed()
+	ctSuite(t, e)
+}
+
 func ctSuite(t *testing.T, e *graphtest.Env) {
 	f := exFixtures(t, e)
 	u, login := enrFixtures(t, e).register(t)
+	enrFixtures(t, e).fillProfile(t, u.ID, "深圳市安全建设有限公司", true) // with an ID photo for the PDF
 	cand := e.Login(login, enrPassword)
 	admin, site := e.DemoLogin("ADMIN"), e.DemoLogin("EXAM_SITE")
 	a := f.passed(t, u.ID)
@@ -160,6 +169,10 @@ func ctSuite(t *testing.T, e *graphtest.Env) {
 		resp, body := pcGet(t, e, cand, c.PdfPath)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(body, []byte("%PDF")) {
 			t.Fatalf("pdf: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		// The photo and the QR code are images in the PDF.
+		if n := bytes.Count(body, []byte("/Subtype /Image")); n < 2 {
+			t.Fatalf("pdf has %d images, want the photo and the QR code", n)
 		}
 		for tok, status := range map[string]int{"": http.StatusUnauthorized, e.DemoLogin("CANDIDATE"): http.StatusNotFound, e.DemoLogin("COMPANY"): http.StatusNotFound} {
 			if resp, _ := pcGet(t, e, tok, c.PdfPath); resp.StatusCode != status && !(status == http.StatusNotFound && resp.StatusCode == http.StatusForbidden) {
