@@ -38,14 +38,7 @@ type env struct {
 func newEnv(t *testing.T, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := testenv.Open(t, url, db.Options{})
 	client := d.Client()
 	client.Use(audit.Hook(slog.Default()))
 	return &env{t: t, client: client, ctx: ctx, sys: viewer.SystemContext(ctx)}
@@ -78,12 +71,7 @@ func (e *env) as(u *ent.User) context.Context {
 	return viewer.NewContext(e.ctx, v)
 }
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK
 
 func last(t *testing.T, l []*ent.AuditLog) *ent.AuditLog {
 	t.Helper()

@@ -17,8 +17,6 @@ import (
 	"github.com/kaowu/kaowu/ent/captcha"
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/user"
-	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/auth"
 	"github.com/kaowu/kaowu/internal/auth/password"
 	"github.com/kaowu/kaowu/internal/db"
@@ -48,16 +46,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 func newEnv(t *testing.T, url string, cfg auth.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(slog.Default()))
+	_, client := testenv.Client(t, url, db.Options{})
 	if cfg.Secret == nil {
 		cfg.Secret = testSecret
 	}
@@ -209,38 +198,8 @@ func (e *env) inRolledBackTx(ctx context.Context, fn func(ctx context.Context) e
 	return inner
 }
 
-// wantCode fails unless err is an *apperr.Error with code.
-func wantCode(t *testing.T, err error, code apperr.Code) *apperr.Error {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s, got nil", code)
-	}
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s, got non-apperr %T: %v", code, err, err)
-	}
-	if ae.Code != code {
-		t.Fatalf("want %s, got %s: %s", code, ae.Code, ae.Message)
-	}
-	return ae
-}
+var wantCode = testenv.WantCode
 
-// wantField fails unless err has code BAD_USER_INPUT (or code) naming field.
-func wantField(t *testing.T, err error, code apperr.Code, field string) {
-	t.Helper()
-	ae := wantCode(t, err, code)
-	got := ae.Field
-	if got == "" {
-		got, _ = ae.Extra["field"].(string)
-	}
-	if got != field {
-		t.Fatalf("want field %q, got %q (%s)", field, got, ae.Message)
-	}
-}
+var wantField = testenv.WantField
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK

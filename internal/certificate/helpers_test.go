@@ -6,9 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"image"
 	"image/color"
-	"image/jpeg"
 	"io"
 	"log/slog"
 	"testing"
@@ -25,7 +23,6 @@ import (
 	"github.com/kaowu/kaowu/ent/subject"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/certificate"
 	"github.com/kaowu/kaowu/internal/certificate/sign"
 	"github.com/kaowu/kaowu/internal/db"
@@ -86,16 +83,7 @@ type env struct {
 func newEnv(t testing.TB, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{MaxOpenConns: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(quiet()))
+	_, client := testenv.Client(t, url, db.Options{MaxOpenConns: 20})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	store, err := storage.NewLocal(t.TempDir())
@@ -218,18 +206,9 @@ func (e *env) upload(u *ent.User) *ent.Attachment {
 // photo stores a solid red JPEG as u's ID photo.
 func (e *env) photo(u *ent.User) {
 	e.t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 300, 400))
-	for y := range 400 {
-		for x := range 300 {
-			img.Set(x, y, color.RGBA{220, 0, 0, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-		e.t.Fatal(err)
-	}
+	jpg := testenv.JPEG(e.t, 300, 400, color.RGBA{220, 0, 0, 255})
 	key := fmt.Sprintf("users/%d/id-photo/%d.jpg", u.ID, e.next())
-	info, err := e.store.Put(e.ctx, key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "image/jpeg")
+	info, err := e.store.Put(e.ctx, key, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -256,20 +235,7 @@ func (e *env) from(ip string) context.Context {
 	return viewer.WithRequest(e.ctx, &viewer.Request{IP: ip})
 }
 
-func wantCode(t testing.TB, err error, code apperr.Code) *apperr.Error {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s, got nil", code)
-	}
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s, got %T: %v", code, err, err)
-	}
-	if ae.Code != code {
-		t.Fatalf("want %s, got %s: %s", code, ae.Code, ae.Message)
-	}
-	return ae
-}
+var wantCode = testenv.WantCode
 
 func wantField(t testing.TB, err error, field string) *apperr.Error {
 	t.Helper()

@@ -1,25 +1,17 @@
 package checkin_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attachment"
@@ -34,6 +26,7 @@ import (
 	"github.com/kaowu/kaowu/internal/profile"
 	"github.com/kaowu/kaowu/internal/storage"
 	"github.com/kaowu/kaowu/internal/testenv"
+	"github.com/kaowu/kaowu/internal/testenv/teststore"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
@@ -44,51 +37,7 @@ type clock = testenv.Clock
 // eachBackend runs fn on SQLite and PostgreSQL, each with blobs on local
 // disk and on MinIO.
 func eachBackend(t *testing.T, fn func(t *testing.T, client *ent.Client, store storage.Store)) {
-	testenv.EachDatabase(t, func(t *testing.T, url string) {
-		d, err := db.Open(url, db.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		if err := d.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Run("local", func(t *testing.T) {
-			st, err := storage.NewLocal(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, d.Client(), st)
-		})
-		t.Run("minio", func(t *testing.T) { fn(t, d.Client(), minioStore(t)) })
-	})
-}
-
-// minioStore returns a store on a fresh bucket, removed with its objects at the end.
-func minioStore(t *testing.T) storage.Store {
-	t.Helper()
-	env := testenv.MinIO(t)
-	ctx := context.Background()
-	m, err := storage.NewMinIO(ctx, storage.MinIOConfig{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: env.Bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		for o := range c.ListObjects(ctx, env.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = c.RemoveObject(ctx, env.Bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		if err := c.RemoveBucket(ctx, env.Bucket); err != nil {
-			t.Errorf("remove bucket: %v", err)
-		}
-	})
-	return m
+	teststore.EachBackend(t, func(t *testing.T, d *db.DB, st storage.Store) { fn(t, d.Client(), st) })
 }
 
 // trackingStore remembers every key put, so tests can prove that a refused
@@ -231,23 +180,7 @@ func (w *world) input(u *ent.User) checkin.Input {
 
 func picture(t *testing.T, format string, wd, ht int) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, wd, ht))
-	for y := 0; y < ht; y++ {
-		for x := 0; x < wd; x++ {
-			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
-		}
-	}
-	var buf bytes.Buffer
-	var err error
-	if format == "png" {
-		err = png.Encode(&buf, img)
-	} else {
-		err = jpeg.Encode(&buf, img, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testenv.Encode(t, testenv.Gradient(wd, ht, 90), format, 0)
 }
 
 // state is what a check-in may change, for before/after comparisons.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kaowu/kaowu/internal/testenv"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -20,7 +18,6 @@ import (
 	"github.com/kaowu/kaowu/ent/subject"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	enr "github.com/kaowu/kaowu/internal/enrollment"
 	"github.com/kaowu/kaowu/internal/events"
@@ -90,16 +87,7 @@ type env struct {
 func newEnv(t testing.TB, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{MaxOpenConns: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	d, client := testenv.Client(t, url, db.Options{MaxOpenConns: 20})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	rec := &notify.Recorder{}
@@ -281,21 +269,7 @@ func (e *env) setSessionStatus(s *ent.ExamSession, st examsession.Status) {
 	e.client.ExamSession.UpdateOneID(s.ID).SetStatus(st).ExecX(e.sys)
 }
 
-// wantCode fails unless err is an *apperr.Error with code.
-func wantCode(t *testing.T, err error, code apperr.Code) *apperr.Error {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s, got nil", code)
-	}
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s, got non-apperr %T: %v", code, err, err)
-	}
-	if ae.Code != code {
-		t.Fatalf("want %s, got %s: %s", code, ae.Code, ae.Message)
-	}
-	return ae
-}
+var wantCode = testenv.WantCode
 
 // wantField fails unless err is BAD_USER_INPUT naming field.
 func wantField(t *testing.T, err error, field string) *apperr.Error {
@@ -316,11 +290,6 @@ func wantFull(t *testing.T, err error) {
 	}
 }
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK
 
 var errRollback = errors.New("force rollback")

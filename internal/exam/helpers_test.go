@@ -98,14 +98,7 @@ type world struct {
 
 func eachDB(t *testing.T, fn func(t *testing.T, w *world)) {
 	testenv.EachDatabase(t, func(t *testing.T, url string) {
-		d, err := db.Open(url, db.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		if err := d.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		d := testenv.Open(t, url, db.Options{})
 		fn(t, newWorld(t, d))
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/notification"
 	"github.com/kaowu/kaowu/ent/user"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/notify"
@@ -105,16 +104,7 @@ func TestNotifier(t *testing.T) {
 	testenv.EachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		sys := viewer.SystemContext(ctx)
-		d, err := db.Open(url, db.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		if err := d.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		client := d.Client()
-		client.Use(audit.Hook(slog.Default()))
+		_, client := testenv.Client(t, url, db.Options{})
 		bus := events.NewLocal()
 		t.Cleanup(func() { _ = bus.Close() })
 		rec := &notify.Recorder{}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/kaowu/kaowu/ent/room"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/notify"
@@ -43,16 +41,7 @@ type env struct {
 func newEnv(t *testing.T, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(slog.Default()))
+	_, client := testenv.Client(t, url, db.Options{})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	rec := &notify.Recorder{}
@@ -139,20 +128,8 @@ func (e *env) rolledBack(ctx context.Context, fn func(ctx context.Context) error
 	return inner
 }
 
-func wantCode(t *testing.T, err error, code apperr.Code, field string) {
-	t.Helper()
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s, got %v", code, err)
-	}
-	f := ae.Field
-	if f == "" {
-		f, _ = ae.Extra["field"].(string)
-	}
-	if ae.Code != code || f != field {
-		t.Fatalf("want %s/%q, got %s/%q: %s", code, field, ae.Code, f, ae.Message)
-	}
-}
+// wantCode requires code and exactly field.
+var wantCode = testenv.WantField
 
 func wantDenied(t *testing.T, err error) {
 	t.Helper()
@@ -161,12 +138,7 @@ func wantDenied(t *testing.T, err error) {
 	}
 }
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK
 
 func TestReviewCompany(t *testing.T) {
 	testenv.EachDatabase(t, func(t *testing.T, url string) {

@@ -28,7 +28,6 @@ import (
 	"github.com/kaowu/kaowu/ent/predicate"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/notify"
@@ -159,16 +158,7 @@ func newFx(t *testing.T, url string) *fx {
 	t.Helper()
 	ctx := context.Background()
 	sys := viewer.SystemContext(ctx)
-	d, err := db.Open(url, db.Options{MaxOpenConns: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	_, client := testenv.Client(t, url, db.Options{MaxOpenConns: 20})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	rec := &notify.Recorder{}
@@ -345,41 +335,11 @@ func (f *fx) unchanged(before snapshot) {
 	}
 }
 
-// wantCode fails unless err is an *apperr.Error with code; it returns it.
-func wantCode(t *testing.T, err error, code apperr.Code) *apperr.Error {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s, got nil", code)
-	}
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s, got %T: %v", code, err, err)
-	}
-	if ae.Code != code {
-		t.Fatalf("want %s, got %s: %s", code, ae.Code, ae.Message)
-	}
-	return ae
-}
+var wantCode = testenv.WantCode
 
-// wantField fails unless err has code and names field.
-func wantField(t *testing.T, err error, code apperr.Code, field string) {
-	t.Helper()
-	ae := wantCode(t, err, code)
-	got := ae.Field
-	if got == "" {
-		got, _ = ae.Extra["field"].(string)
-	}
-	if got != field {
-		t.Fatalf("want field %q, got %q (%s)", field, got, ae.Message)
-	}
-}
+var wantField = testenv.WantField
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK
 
 // get fetches u with the browser and returns status, body and Location.
 func (f *fx) get(u string) (int, string, string) {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"hash/crc32"
 	"image"
-	"image/color"
-	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -20,27 +18,12 @@ import (
 
 	"github.com/kaowu/kaowu/internal/pdf"
 	"github.com/kaowu/kaowu/internal/pdf/pdftest"
+	"github.com/kaowu/kaowu/internal/testenv"
 )
 
 func photo(t testing.TB, w, h int, format string) []byte {
 	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), 160, 255})
-		}
-	}
-	var buf bytes.Buffer
-	var err error
-	if format == "png" {
-		err = png.Encode(&buf, img)
-	} else {
-		err = jpeg.Encode(&buf, img, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testenv.Encode(t, testenv.Gradient(w, h, 160), format, 0)
 }
 
 func sample(t *testing.T) []byte {

@@ -23,7 +23,6 @@ import (
 	"github.com/kaowu/kaowu/ent/trainingrecord"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/notify"
@@ -62,16 +61,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 func newEnv(t *testing.T, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{MaxOpenConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(quietLog()))
+	_, client := testenv.Client(t, url, db.Options{MaxOpenConns: 10})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	clk := testenv.NewClock(day(time.March, 1, 9, 0))
@@ -113,12 +103,7 @@ func must[T any](v T, err error) func(t *testing.T) T {
 	}
 }
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK
 
 func (e *env) user(role user.Role, org *ent.Organization) *ent.User {
 	e.t.Helper()
@@ -242,21 +227,8 @@ func (e *env) rolledBack(ctx context.Context, fn func(ctx context.Context) error
 	return inner
 }
 
-func wantCode(t *testing.T, err error, code apperr.Code, field string) *apperr.Error {
-	t.Helper()
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s/%q, got %v", code, field, err)
-	}
-	f := ae.Field
-	if f == "" {
-		f, _ = ae.Extra["field"].(string)
-	}
-	if ae.Code != code || f != field {
-		t.Fatalf("want %s/%q, got %s/%q: %s", code, field, ae.Code, f, ae.Message)
-	}
-	return ae
-}
+// wantCode requires code and exactly field.
+var wantCode = testenv.WantField
 
 func wantMsg(t *testing.T, err error, code apperr.Code, field, msg string) {
 	t.Helper()

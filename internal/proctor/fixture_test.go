@@ -1,7 +1,6 @@
 package proctor_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,17 +8,12 @@ import (
 	"errors"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attempt"
@@ -38,6 +32,7 @@ import (
 	"github.com/kaowu/kaowu/internal/proctor"
 	"github.com/kaowu/kaowu/internal/storage"
 	"github.com/kaowu/kaowu/internal/testenv"
+	"github.com/kaowu/kaowu/internal/testenv/teststore"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
@@ -48,69 +43,14 @@ var start = time.Date(2026, 5, 15, 9, 0, 0, 0, cst)
 // eachBackend runs fn on SQLite and PostgreSQL, each with blobs on local
 // disk and on MinIO.
 func eachBackend(t *testing.T, fn func(t *testing.T, client *ent.Client, store storage.Store)) {
-	testenv.EachDatabase(t, func(t *testing.T, url string) {
-		d, err := db.Open(url, db.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		if err := d.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Run("local", func(t *testing.T) {
-			st, err := storage.NewLocal(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, d.Client(), st)
-		})
-		t.Run("minio", func(t *testing.T) { fn(t, d.Client(), minioStore(t)) })
-	})
+	teststore.EachBackend(t, func(t *testing.T, d *db.DB, st storage.Store) { fn(t, d.Client(), st) })
 }
 
 // eachDatabase is for tests that store no blobs.
 func eachDatabase(t *testing.T, fn func(t *testing.T, client *ent.Client, store storage.Store)) {
 	testenv.EachDatabase(t, func(t *testing.T, url string) {
-		d, err := db.Open(url, db.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		if err := d.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		st, err := storage.NewLocal(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, d.Client(), st)
+		fn(t, testenv.Open(t, url, db.Options{}).Client(), teststore.Local(t))
 	})
-}
-
-func minioStore(t *testing.T) storage.Store {
-	t.Helper()
-	env := testenv.MinIO(t)
-	ctx := context.Background()
-	m, err := storage.NewMinIO(ctx, storage.MinIOConfig{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: env.Bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		for o := range c.ListObjects(ctx, env.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = c.RemoveObject(ctx, env.Bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		if err := c.RemoveBucket(ctx, env.Bucket); err != nil {
-			t.Errorf("remove bucket: %v", err)
-		}
-	})
-	return m
 }
 
 // trackingStore remembers every key put, so tests can prove that a refused
@@ -379,15 +319,5 @@ func picture(t *testing.T, format string, wd, ht int) []byte {
 			img.Set(x, y, color.RGBA{uint8(x * y), uint8(y), uint8(x ^ y), 255})
 		}
 	}
-	var buf bytes.Buffer
-	var err error
-	if format == "png" {
-		err = png.Encode(&buf, img)
-	} else {
-		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testenv.Encode(t, img, format, 95)
 }

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"io/fs"
-	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -27,7 +25,6 @@ import (
 	"github.com/kaowu/kaowu/ent/organization"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/idcard"
@@ -127,16 +124,7 @@ type env struct {
 func newEnv(t *testing.T, url string, b blobs) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	d, client := testenv.Client(t, url, db.Options{})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	c := testenv.NewClock(time.Date(2026, 3, 10, 4, 0, 0, 0, time.UTC))
@@ -253,17 +241,7 @@ func (e *env) upload(u *ent.User, kind attachment.Kind, data []byte) *ent.Attach
 
 func jpegOf(t testing.TB, w, h int, c color.Color) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testenv.Encode(t, testenv.Solid(w, h, c), "jpeg", 90)
 }
 
 func pngOf(t testing.TB, w, h int) []byte {

@@ -3,8 +3,6 @@ package scoring_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +20,6 @@ import (
 	"github.com/kaowu/kaowu/ent/schema"
 	"github.com/kaowu/kaowu/ent/user"
 	"github.com/kaowu/kaowu/internal/apperr"
-	"github.com/kaowu/kaowu/internal/audit"
 	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/events"
 	"github.com/kaowu/kaowu/internal/evidence"
@@ -65,16 +62,7 @@ type env struct {
 func newEnv(t testing.TB, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(url, db.Options{MaxOpenConns: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	client := d.Client()
-	client.Use(audit.Hook(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	d, client := testenv.Client(t, url, db.Options{MaxOpenConns: 20})
 	bus := events.NewLocal()
 	t.Cleanup(func() { _ = bus.Close() })
 	rec := &notify.Recorder{}
@@ -246,36 +234,11 @@ func (e *env) from(ip string) context.Context {
 	return viewer.WithRequest(e.ctx, &viewer.Request{IP: ip})
 }
 
-func wantCode(t *testing.T, err error, code apperr.Code) *apperr.Error {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s, got nil", code)
-	}
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s, got non-apperr %T: %v", code, err, err)
-	}
-	if ae.Code != code {
-		t.Fatalf("want %s, got %s: %s", code, ae.Code, ae.Message)
-	}
-	return ae
-}
+var wantCode = testenv.WantCode
 
 func wantField(t *testing.T, err error, field string) {
 	t.Helper()
-	ae := wantCode(t, err, apperr.BadInput)
-	f := ae.Field
-	if f == "" && ae.Extra != nil {
-		f, _ = ae.Extra["field"].(string)
-	}
-	if f != field {
-		t.Fatalf("want field %q, got %q (%s)", field, f, ae.Message)
-	}
+	testenv.WantField(t, err, apperr.BadInput, field)
 }
 
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var mustOK = testenv.MustOK

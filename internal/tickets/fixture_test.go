@@ -6,16 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"image"
 	"image/color"
-	"image/jpeg"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attachment"
@@ -27,6 +22,7 @@ import (
 	"github.com/kaowu/kaowu/internal/idcard"
 	"github.com/kaowu/kaowu/internal/storage"
 	"github.com/kaowu/kaowu/internal/testenv"
+	"github.com/kaowu/kaowu/internal/testenv/teststore"
 	"github.com/kaowu/kaowu/internal/tickets"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
@@ -38,51 +34,7 @@ type clock = testenv.Clock
 // eachBackend runs fn on SQLite and PostgreSQL, each with blobs on local
 // disk and on MinIO.
 func eachBackend(t *testing.T, fn func(t *testing.T, client *ent.Client, store storage.Store)) {
-	testenv.EachDatabase(t, func(t *testing.T, url string) {
-		d, err := db.Open(url, db.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		if err := d.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Run("local", func(t *testing.T) {
-			st, err := storage.NewLocal(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, d.Client(), st)
-		})
-		t.Run("minio", func(t *testing.T) { fn(t, d.Client(), minioStore(t)) })
-	})
-}
-
-// minioStore returns a store on a fresh bucket, removed with its objects at the end.
-func minioStore(t *testing.T) storage.Store {
-	t.Helper()
-	env := testenv.MinIO(t)
-	ctx := context.Background()
-	m, err := storage.NewMinIO(ctx, storage.MinIOConfig{Endpoint: env.Endpoint, AccessKey: env.AccessKey, SecretKey: env.SecretKey, Bucket: env.Bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := minio.New(env.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(env.AccessKey, env.SecretKey, "")})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		for o := range c.ListObjects(ctx, env.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = c.RemoveObject(ctx, env.Bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		if err := c.RemoveBucket(ctx, env.Bucket); err != nil {
-			t.Errorf("remove bucket: %v", err)
-		}
-	})
-	return m
+	teststore.EachBackend(t, func(t *testing.T, d *db.DB, st storage.Store) { fn(t, d.Client(), st) })
 }
 
 // world is one exam session with a seated, paid candidate and accounts of every role.
@@ -191,17 +143,7 @@ func (w *world) as(u *ent.User) context.Context {
 // redJPEG is a solid red picture, easy to find on a rendered page.
 func redJPEG(t *testing.T, w, h int) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{220, 0, 0, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testenv.JPEG(t, w, h, color.RGBA{220, 0, 0, 255})
 }
 
 // addPhoto stores an ID photo for the candidate.
