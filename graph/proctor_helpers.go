@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 
 	"github.com/kaowu/kaowu/graph/model"
@@ -31,7 +32,9 @@ type evPayload struct {
 // and the server published the key after its blob was stored), so an event
 // is converted once and every watcher gets a copy (evMemo).
 func (r *Resolver) sessionEvent(_ context.Context, e events.Event) *model.SessionEvent {
-	key := e.Topic + "\x00" + e.Type + "\x00" + e.At.String() + "\x00" + string(e.Payload)
+	// At as its Unix nanoseconds: formatting the time for every watcher
+	// cost more than the lookup saves.
+	key := e.Topic + "\x00" + e.Type + "\x00" + strconv.FormatInt(e.At.UnixNano(), 10) + "\x00" + string(e.Payload)
 	if ev, ok := r.evMemo.get(key); ok {
 		c := *ev
 		return &c

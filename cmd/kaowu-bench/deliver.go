@@ -195,6 +195,24 @@ type fanResult struct {
 	rate                 float64
 	lat                  []time.Duration // publish → receipt, sorted
 	bytes                int             // average message size
+	d                    time.Duration   // first publish → last receipt
+}
+
+// mergeFan merges rounds of one side.
+func mergeFan(fs []fanResult) fanResult {
+	var m fanResult
+	var bytes int
+	for _, f := range fs {
+		m.deliveries += f.deliveries
+		m.expected += f.expected
+		m.d += f.d
+		m.lat = append(m.lat, f.lat...)
+		bytes += f.bytes * f.deliveries
+	}
+	slices.Sort(m.lat)
+	m.bytes = bytes / max(m.deliveries, 1)
+	m.rate = float64(m.deliveries) / m.d.Seconds()
+	return m
 }
 
 func (f fanResult) pct(p int) time.Duration { return result{lat: f.lat}.pct(p) }
@@ -254,8 +272,9 @@ func fanout(k, s, w int, h *atomic.Pointer[receipt], publish func(i int, at time
 	}
 	slices.Sort(lat)
 	n := int(total.Load())
+	d := time.Unix(0, last.Load()).Sub(start)
 	return fanResult{deliveries: n, expected: k * s, lat: lat, bytes: int(size.Load()) / max(n, 1),
-		rate: float64(n) / time.Unix(0, last.Load()).Sub(start).Seconds()}, nil
+		rate: float64(n) / d.Seconds(), d: d}, nil
 }
 
 // waitProgress waits for done, failing after 10 s without a new receipt.
@@ -319,38 +338,7 @@ func benchDeliveries(ctx context.Context, x *xenv, o examOpts) ([]row, error) {
 		return events.PostgresStats{}
 	}
 
-	// 1. Fan-out: SNAPSHOT events published on the bus as the upload
-	// publishes them, delivered through sessionEvents to s watchers.
-	fmt.Printf("deliveries: %d SNAPSHOT events to %d GraphQL subscribers (%d in flight)…\n", o.events, s, o.window)
-	b0 := busStats()
-	stop := startProfile("deliveries")
-	api, err := fanout(o.events, s, o.window, &h, func(i int, at time.Time) error {
-		sn := snaps[i%len(snaps)]
-		body, _ := json.Marshal(map[string]any{"attemptID": sn.attemptID, "source": "PC", "key": sn.key})
-		return x.a.Bus.Publish(ctx, events.Event{Topic: topic, Type: proctor.EventSnapshot, Payload: body, At: at})
-	})
-	if err != nil {
-		return nil, err
-	}
-	stop()
-	// The same with NOTE events, which need no per-watcher work (no URL to
-	// sign): what the bus, gqlgen and the websocket cost by themselves.
-	fmt.Printf("deliveries: %d NOTE events to %d GraphQL subscribers…\n", o.events, s)
-	notes, err := fanout(o.events, s, o.window, &h, func(i int, at time.Time) error {
-		sn := snaps[i%len(snaps)]
-		body, _ := json.Marshal(map[string]any{"attemptID": sn.attemptID, "text": "请考生正视摄像头，保持面部在画面内"})
-		return x.a.Bus.Publish(ctx, events.Event{Topic: topic, Type: proctor.EventNote, Payload: body, At: at})
-	})
-	if err != nil {
-		return nil, err
-	}
-	b1 := busStats()
-	select {
-	case err := <-errc:
-		return nil, err
-	default:
-	}
-	// A message as a watcher received it, for the raw phase's size.
+	// A message as a watcher receives it, for the raw phase's size.
 	sampleCh := make(chan []byte, 1)
 	fn := receipt(func(_ int, data []byte, _, _ string, _ time.Time) {
 		select {
@@ -370,8 +358,8 @@ func benchDeliveries(ctx context.Context, x *xenv, o examOpts) ([]row, error) {
 	}
 	h.Store(nil)
 
-	// 2. The raw broadcast of same-sized messages to as many connections.
-	fmt.Printf("deliveries: %d %d-byte messages broadcast by a raw coder/websocket server to %d connections…\n", o.events, len(sample), s)
+	// The raw engine: a coder/websocket server broadcasting same-sized
+	// messages to as many connections, connected beside the watchers.
 	hub, err := startRawHub(o.window + 1)
 	if err != nil {
 		return nil, err
@@ -394,12 +382,54 @@ func benchDeliveries(ctx context.Context, x *xenv, o examOpts) ([]row, error) {
 	_ = json.Unmarshal(sample, &sm)
 	_ = json.Unmarshal(sm.Payload, &sampleEv)
 	oldAt := []byte(`"at":"` + sampleEv.Data.SessionEvents.At + `"`)
-	raw, err := fanout(o.events, s, o.window, &rh, func(i int, at time.Time) error {
-		hub.broadcast(bytes.Replace(sample, oldAt, []byte(`"at":"`+at.Format(time.RFC3339Nano)+`"`), 1))
-		return nil
+
+	// 1. Fan-out: SNAPSHOT events published on the bus as the upload
+	// publishes them, delivered through sessionEvents to s watchers,
+	// against the raw broadcast, in alternating rounds (as the other
+	// phases: both sides see the same drift of a shared machine).
+	rounds := max(1, o.rounds)
+	per := max(1, o.events/rounds)
+	fmt.Printf("deliveries: %d SNAPSHOT events to %d GraphQL subscribers and %d %d-byte messages broadcast by a raw coder/websocket server to %d connections (%d in flight), in %d alternating rounds…\n",
+		per*rounds, s, per*rounds, len(sample), s, o.window, rounds)
+	b0 := busStats()
+	var apis, raws []fanResult
+	stop := startProfile("deliveries")
+	for range rounds {
+		api, err := fanout(per, s, o.window, &h, func(i int, at time.Time) error {
+			sn := snaps[i%len(snaps)]
+			body, _ := json.Marshal(map[string]any{"attemptID": sn.attemptID, "source": "PC", "key": sn.key})
+			return x.a.Bus.Publish(ctx, events.Event{Topic: topic, Type: proctor.EventSnapshot, Payload: body, At: at})
+		})
+		if err != nil {
+			return nil, err
+		}
+		raw, err := fanout(per, s, o.window, &rh, func(i int, at time.Time) error {
+			hub.broadcast(bytes.Replace(sample, oldAt, []byte(`"at":"`+at.Format(time.RFC3339Nano)+`"`), 1))
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("raw: %w", err)
+		}
+		apis, raws = append(apis, api), append(raws, raw)
+	}
+	stop()
+	b1 := busStats()
+	api, raw := mergeFan(apis), mergeFan(raws)
+	// The same with NOTE events, which need no per-watcher work (no URL to
+	// sign): what the bus, gqlgen and the websocket cost by themselves.
+	fmt.Printf("deliveries: %d NOTE events to %d GraphQL subscribers…\n", per*rounds, s)
+	notes, err := fanout(per*rounds, s, o.window, &h, func(i int, at time.Time) error {
+		sn := snaps[i%len(snaps)]
+		body, _ := json.Marshal(map[string]any{"attemptID": sn.attemptID, "text": "请考生正视摄像头，保持面部在画面内"})
+		return x.a.Bus.Publish(ctx, events.Event{Topic: topic, Type: proctor.EventNote, Payload: body, At: at})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("raw: %w", err)
+		return nil, err
+	}
+	select {
+	case err := <-errc:
+		return nil, err
+	default:
 	}
 
 	// 3. Upload → receipt: snapshots uploaded through the API while s
@@ -471,8 +501,8 @@ func benchDeliveries(ctx context.Context, x *xenv, o examOpts) ([]row, error) {
 		{what: fmt.Sprintf("deliveries (%d subscribers)", s),
 			api: fmt.Sprintf("%.0f deliveries/s (p99 %v)", api.rate, api.pct(99)),
 			raw: fmt.Sprintf("%.0f deliveries/s (p99 %v)", raw.rate, raw.pct(99)), ratio: api.rate / raw.rate, target: 0.5,
-			note: fmt.Sprintf("%d events × %d subscribers, %d-byte messages, %d in flight; p99 = bus publish → receipt; bus drops %d",
-				o.events, s, api.bytes, o.window, dropped)},
+			note: fmt.Sprintf("%d events × %d subscribers, %d-byte messages, %d in flight, %d alternating rounds; p99 = bus publish → receipt; bus drops %d",
+				per*rounds, s, api.bytes, o.window, rounds, dropped)},
 		{what: "  the same, NOTE events",
 			api: fmt.Sprintf("%.0f deliveries/s (p99 %v)", notes.rate, notes.pct(99)),
 			raw: "(as above)", ratio: notes.rate / raw.rate,

@@ -35,6 +35,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,8 +208,10 @@ func printRows(rows []row) {
 			ratio = fmt.Sprintf("%.2f", r.ratio)
 		}
 		fmt.Printf("%-28s %-40s %-34s %-7s %s\n", r.what, r.api, r.raw, ratio, t)
-		if r.note != "" {
-			fmt.Printf("%-28s %s\n", "", r.note)
+		for _, l := range strings.Split(r.note, "\n") {
+			if l != "" {
+				fmt.Printf("%-28s %s\n", "", l)
+			}
 		}
 	}
 }
@@ -375,7 +378,7 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns, rounds int) (row, err
 	return row{what: fmt.Sprintf("answer saves (c=%d)", c), api: gql.String("saves"), raw: raw.String("saves"),
 		ratio: gql.rate / raw.rate, target: 1.0,
 		note: fmt.Sprintf("GraphQL p99 %v (target ≤ 50 ms); %.1f saves per group-commit transaction; %.2f SQL statements per save; pool %d",
-			gql.pct(99), perTx, stmts, conns)}, nil
+			gql.pct(99), perTx, stmts, conns) + cpuNote(gql, raw)}, nil
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -398,7 +401,7 @@ func benchSnapshots(ctx context.Context, x *xenv, n, c, rounds int) (row, error)
 	}
 	return row{what: fmt.Sprintf("snapshot uploads (c=%d)", c), api: gql.String("uploads"), raw: raw.String("PUTs"),
 		ratio: gql.rate / raw.rate, target: 0.8,
-		note: fmt.Sprintf("%d-byte JPEG; API p99 %v, raw p99 %v", len(x.jpeg), gql.pct(99), raw.pct(99))}, nil
+		note: fmt.Sprintf("%d-byte JPEG; API p99 %v, raw p99 %v", len(x.jpeg), gql.pct(99), raw.pct(99)) + cpuNote(gql, raw)}, nil
 }
 
 // ---------------------------------------------------------------- helpers
@@ -410,6 +413,7 @@ type result struct {
 	lat  []time.Duration // sorted
 	errs int
 	d    time.Duration
+	cpu  cpuUse // CPU spent by each process group during the phase
 }
 
 // alternate runs the API phase and the raw phase in turns, rounds times,
@@ -447,6 +451,7 @@ func alternate(rounds, n, c int, api, raw func(i int) error, counters ...func() 
 func merge(rs []result) result {
 	var m result
 	for _, r := range rs {
+		m.cpu = m.cpu.add(r.cpu)
 		m.n += r.n
 		m.d += r.d
 		m.errs += r.errs
@@ -455,6 +460,15 @@ func merge(rs []result) result {
 	slices.Sort(m.lat)
 	m.rate = float64(m.n) / m.d.Seconds()
 	return m
+}
+
+// cpuNote is the CPU per operation of both sides, where /proc tells it.
+func cpuNote(api, raw result) string {
+	a, r := api.cpu.perOp(api.n), raw.cpu.perOp(raw.n)
+	if a == "" || r == "" {
+		return ""
+	}
+	return "\nper operation, API: " + a + "\nper operation, raw: " + r
 }
 
 func (r result) pct(p int) time.Duration {
@@ -481,6 +495,7 @@ func timed(n, c int, op func(i int) error) (result, error) {
 	var failed atomic.Int64
 	var first error
 	var once sync.Once
+	cpu0 := sampleCPU()
 	d := parallel(c, func() {
 		for {
 			i := int(next.Add(1)) - 1
@@ -497,7 +512,7 @@ func timed(n, c int, op func(i int) error) (result, error) {
 		}
 	})
 	slices.Sort(lat)
-	r := result{n: n, rate: float64(n) / d.Seconds(), lat: lat, errs: int(failed.Load()), d: d}
+	r := result{n: n, rate: float64(n) / d.Seconds(), lat: lat, errs: int(failed.Load()), d: d, cpu: cpu0.since()}
 	if r.errs*100 > n {
 		return r, fmt.Errorf("%d of %d operations failed, first: %w", r.errs, n, first)
 	}

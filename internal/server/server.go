@@ -125,7 +125,7 @@ func newGraphQL(o Options) (http.Handler, error) {
 	srv := handler.New(o.Schema)
 	origins := originPatterns(o.AllowedOrigins)
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+		Implementation: wsImplementation{AcceptOptions: websocket.AcceptOptions{
 			// Same-origin always; other origins only when configured.
 			OriginPatterns: origins,
 		}},
