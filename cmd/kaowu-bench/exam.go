@@ -385,23 +385,76 @@ func benchSaves(ctx context.Context, x *xenv, n, c, conns, rounds int) (row, err
 
 func benchSnapshots(ctx context.Context, x *xenv, n, c, rounds int) (row, error) {
 	c = min(c, len(x.cands))
-	fmt.Printf("snapshots: %d uploads of a %d-byte JPEG through uploadSnapshot and %d raw minio-go PutObject of the same bytes, %d at once, in %d alternating rounds…\n", n, len(x.jpeg), n, c, rounds)
+	// The bare hop: a plain HTTP handler in this process that reads the
+	// bytes and PUTs them to MinIO as the raw side does, with nothing else
+	// (no login, GraphQL, checks or database). No API in front of MinIO can
+	// cost less, so its ratio is the ceiling for any design on this machine.
+	hop, err := startBareHop(x.minio, x.bucket)
+	if err != nil {
+		return row{}, err
+	}
+	defer hop.Close()
+	fmt.Printf("snapshots: %d uploads of a %d-byte JPEG through uploadSnapshot, %d raw minio-go PutObject of the same bytes and %d through a bare HTTP hop, %d at once, in %d alternating rounds…\n", n, len(x.jpeg), n, n, c, rounds)
 	stop := startProfile("snapshots")
-	gql, raw, _, err := alternate(rounds, n, c, func(i int) error {
+	rs, _, err := alternateSides(rounds, n, c, []func(int) error{func(i int) error {
 		_, err := x.upload(x.cands[i%c])
 		return err
 	}, func(i int) error {
 		_, err := x.minio.PutObject(ctx, x.bucket, fmt.Sprintf("bench-raw/%d.jpg", i), bytes.NewReader(x.jpeg),
 			int64(len(x.jpeg)), minio.PutObjectOptions{ContentType: "image/jpeg"})
 		return err
-	})
+	}, func(i int) error {
+		req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("http://%s/bench-hop/%d.jpg", hop.Addr, i), bytes.NewReader(x.jpeg))
+		req.Header.Set("Content-Type", "image/jpeg")
+		resp, err := x.http.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("bare hop: HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}})
 	stop()
 	if err != nil {
 		return row{}, err
 	}
+	gql, raw, bare := rs[0], rs[1], rs[2]
 	return row{what: fmt.Sprintf("snapshot uploads (c=%d)", c), api: gql.String("uploads"), raw: raw.String("PUTs"),
 		ratio: gql.rate / raw.rate, target: 0.8,
-		note: fmt.Sprintf("%d-byte JPEG; API p99 %v, raw p99 %v", len(x.jpeg), gql.pct(99), raw.pct(99)) + cpuNote(gql, raw)}, nil
+		note: fmt.Sprintf("%d-byte JPEG; API p99 %v, raw p99 %v", len(x.jpeg), gql.pct(99), raw.pct(99)) +
+			fmt.Sprintf("\nbare HTTP hop in front of MinIO (the ceiling of any API here): %s, ratio %.2f", bare.String("uploads"), bare.rate/raw.rate) +
+			cpuNote(gql, raw) + cpuNoteSide("bare hop", bare)}, nil
+}
+
+// startBareHop serves PUT /bench-hop/{name}: read the body, PutObject it.
+func startBareHop(mc *minio.Client, bucket string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Addr: ln.Addr().String(), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || r.ContentLength <= 0 || r.ContentLength > 8<<20 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		_, err := mc.PutObject(r.Context(), bucket, r.URL.Path[1:], bytes.NewReader(body), int64(len(body)),
+			minio.PutObjectOptions{ContentType: r.Header.Get("Content-Type")})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
 }
 
 // ---------------------------------------------------------------- helpers
@@ -422,30 +475,44 @@ type result struct {
 // other work); alternating gives both sides the same conditions.
 // counters (statements, transactions…) are summed over the API phases only.
 func alternate(rounds, n, c int, api, raw func(i int) error, counters ...func() int64) (result, result, []int64, error) {
+	rs, deltas, err := alternateSides(rounds, n, c, []func(int) error{api, raw}, counters...)
+	if err != nil {
+		return result{}, result{}, nil, err
+	}
+	return rs[0], rs[1], deltas, nil
+}
+
+// alternateSides is alternate for any number of sides, run in turn each
+// round; counters cover the first side.
+func alternateSides(rounds, n, c int, sides []func(int) error, counters ...func() int64) ([]result, []int64, error) {
 	rounds = max(1, rounds)
-	var as, rs []result
+	runs := make([][]result, len(sides))
 	deltas := make([]int64, len(counters))
 	per := max(1, n/rounds)
 	for r := range rounds {
 		off := r * per
-		before := make([]int64, len(counters))
-		for i, f := range counters {
-			before[i] = f()
+		for s, side := range sides {
+			before := make([]int64, len(counters))
+			for i, f := range counters {
+				before[i] = f()
+			}
+			res, err := timed(per, c, func(i int) error { return side(off + i) })
+			if err != nil {
+				return nil, nil, err
+			}
+			if s == 0 {
+				for i, f := range counters {
+					deltas[i] += f() - before[i]
+				}
+			}
+			runs[s] = append(runs[s], res)
 		}
-		a, err := timed(per, c, func(i int) error { return api(off + i) })
-		if err != nil {
-			return result{}, result{}, nil, err
-		}
-		for i, f := range counters {
-			deltas[i] += f() - before[i]
-		}
-		b, err := timed(per, c, func(i int) error { return raw(off + i) })
-		if err != nil {
-			return result{}, result{}, nil, err
-		}
-		as, rs = append(as, a), append(rs, b)
 	}
-	return merge(as), merge(rs), deltas, nil
+	out := make([]result, len(sides))
+	for s := range runs {
+		out[s] = merge(runs[s])
+	}
+	return out, deltas, nil
 }
 
 func merge(rs []result) result {
@@ -469,6 +536,13 @@ func cpuNote(api, raw result) string {
 		return ""
 	}
 	return "\nper operation, API: " + a + "\nper operation, raw: " + r
+}
+
+func cpuNoteSide(name string, r result) string {
+	if c := r.cpu.perOp(r.n); c != "" {
+		return "\nper operation, " + name + ": " + c
+	}
+	return ""
 }
 
 func (r result) pct(p int) time.Duration {

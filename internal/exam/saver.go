@@ -18,6 +18,7 @@ import (
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/authz"
 	"github.com/kaowu/kaowu/internal/exam/bank"
+	"github.com/kaowu/kaowu/internal/groupcommit"
 	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
@@ -127,18 +128,11 @@ func (s *Service) facts(ctx context.Context, id int) (*attemptFacts, error) {
 // attempts in progress; beyond that an entry is dropped and reloaded.
 const maxCached = 4096
 
-// Saver group-commits answer saves. Saves are written in batches, each in
-// one transaction that re-checks the status of every attempt in it with one
-// locking query and writes all its answers with one multi-row upsert; every
-// caller is answered after the commit, with the batch's error if it failed.
-//
-// Batches form while the database is busy, not on a timer: when fewer than
-// MaxInFlight batches are being written, a save starts its batch at once
-// (a lone save waits for nothing); otherwise it joins the newest queued
-// batch (up to MaxBatch saves), which starts the moment a write finishes.
-// So batches grow with the load and a save waits at most about one write
-// ahead of its own. A caller of a batch does the writing; no goroutine
-// outlives a call.
+// Saver group-commits answer saves (internal/groupcommit): each batch is
+// one transaction that re-checks the status of every attempt in it with
+// one locking query and writes all its answers with one multi-row upsert;
+// every caller is answered after the commit, with the batch's error if it
+// failed.
 type Saver struct {
 	Client *ent.Client
 	Now    func() time.Time
@@ -150,14 +144,13 @@ type Saver struct {
 
 	facts func(ctx context.Context, id int) (*attemptFacts, error)
 
-	mu       sync.Mutex
-	queue    []*batch // waiting to be written, oldest first; the last may take more saves
-	inFlight int
+	groupOnce sync.Once
+	group     *groupcommit.Group[*pending]
 
 	cacheMu sync.Mutex
 	cache   map[int]*attemptFacts
 
-	saves, batches atomic.Int64
+	saves atomic.Int64
 }
 
 type pending struct {
@@ -168,14 +161,8 @@ type pending struct {
 	err                   error
 }
 
-type batch struct {
-	items []*pending
-	done  chan struct{} // closed once written
-	turn  chan struct{} // one waiter is told to write the batch (buffered 1)
-}
-
 // Stats returns the saves written and the transactions used for them.
-func (s *Saver) Stats() (saves, batches int64) { return s.saves.Load(), s.batches.Load() }
+func (s *Saver) Stats() (saves, batches int64) { return s.saves.Load(), s.groupOf().Batches() }
 
 // Forget drops an attempt's cached facts (e.g. after its deadline moved).
 func (s *Saver) Forget(attemptID int) {
@@ -210,101 +197,34 @@ func (s *Saver) lookup(ctx context.Context, id int) (*attemptFacts, error) {
 	return f, nil
 }
 
-func (s *Saver) maxBatch() int {
-	if s.MaxBatch > 0 {
-		return s.MaxBatch
-	}
-	return 200
-}
-
-func (s *Saver) maxInFlight() int {
-	if s.MaxInFlight > 0 {
-		return s.MaxInFlight
-	}
-	return 1
+func (s *Saver) groupOf() *groupcommit.Group[*pending] {
+	s.groupOnce.Do(func() {
+		s.group = &groupcommit.Group[*pending]{
+			Window: s.Window, MaxBatch: s.MaxBatch, MaxInFlight: s.MaxInFlight,
+			// A context of its own: one caller's cancellation must not fail
+			// the others' saves, and the batch is written by the system, not
+			// by the caller (the audit trail must not name one candidate for all).
+			Flush: func(items []*pending) { s.flush(viewer.SystemContext(context.Background()), items) },
+			Failed: func(items []*pending, err error) {
+				err = fmt.Errorf("exam: answer %w", err)
+				for _, p := range items {
+					p.err = err
+				}
+			},
+		}
+	})
+	return s.group
 }
 
 // save queues p and waits for its commit.
-func (s *Saver) save(ctx context.Context, p *pending) error {
-	s.mu.Lock()
-	var b *batch
-	if n := len(s.queue); n > 0 && len(s.queue[n-1].items) < s.maxBatch() {
-		b = s.queue[n-1]
-	} else {
-		b = &batch{done: make(chan struct{}), turn: make(chan struct{}, 1)}
-		s.queue = append(s.queue, b)
-	}
-	b.items = append(b.items, p)
-	var start *batch
-	if s.inFlight < s.maxInFlight() {
-		start, s.queue = s.queue[0], s.queue[1:]
-		s.inFlight++
-	}
-	s.mu.Unlock()
-	if start != nil {
-		s.write(start)
-	}
-	for {
-		select {
-		case <-b.done:
-			return p.err
-		case <-b.turn:
-			s.write(b)
-		}
-	}
-}
-
-// write writes batch b, then hands the oldest queued batch (if any) to one
-// of its callers, keeping the number of writes in flight.
-func (s *Saver) write(b *batch) {
-	if s.Window > 0 {
-		time.Sleep(s.Window)
-		// Saves that arrived meanwhile joined later batches; take them into this one.
-		s.mu.Lock()
-		for len(s.queue) > 0 && len(b.items)+len(s.queue[0].items) <= s.maxBatch() {
-			q := s.queue[0]
-			s.queue = s.queue[1:]
-			b.items = append(b.items, q.items...)
-			defer close(q.done)
-		}
-		s.mu.Unlock()
-	}
-	// A context of its own: one caller's cancellation must not fail the
-	// others' saves, and the batch is written by the system, not by the
-	// caller (the audit trail must not name one candidate for all).
-	s.flushSafely(b.items)
-	close(b.done)
-	s.mu.Lock()
-	if len(s.queue) == 0 {
-		s.inFlight--
-		s.mu.Unlock()
-		return
-	}
-	next := s.queue[0]
-	s.queue = s.queue[1:]
-	s.mu.Unlock()
-	next.turn <- struct{}{}
-}
-
-// flushSafely is flush that never leaves the batch's callers waiting: a
-// panic while writing (a bug, a driver fault) fails every save of the batch
-// with an error instead of hanging them and every batch queued behind.
-func (s *Saver) flushSafely(items []*pending) {
-	defer func() {
-		if r := recover(); r != nil {
-			err := fmt.Errorf("exam: answer batch failed: %v", r)
-			for _, p := range items {
-				p.err = err
-			}
-		}
-	}()
-	s.flush(viewer.SystemContext(context.Background()), items)
+func (s *Saver) save(_ context.Context, p *pending) error {
+	s.groupOf().Do(p)
+	return p.err
 }
 
 // flush writes one window. Items refused individually get their own error;
 // a failed transaction gives its error to every item.
 func (s *Saver) flush(ctx context.Context, items []*pending) {
-	s.batches.Add(1)
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now

@@ -31,11 +31,11 @@ func TestSaverSurvivesAPanickingWrite(t *testing.T) {
 	}
 	close(errs)
 	for err := range errs {
-		if err == nil || !strings.Contains(err.Error(), "answer batch failed") {
+		if err == nil || !strings.Contains(err.Error(), "answer batch write failed") {
 			t.Fatalf("save after a panicking write: %v", err)
 		}
 	}
-	if s.inFlight != 0 || len(s.queue) != 0 {
-		t.Fatalf("saver left with %d in flight, %d queued", s.inFlight, len(s.queue))
+	if !s.groupOf().Idle() {
+		t.Fatal("saver left with batches in flight or queued")
 	}
 }

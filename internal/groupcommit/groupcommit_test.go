@@ -1,0 +1,116 @@
+package groupcommit
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type item struct {
+	n     int
+	batch int // the size of the batch it was written in
+	err   error
+}
+
+func TestBatchesFormUnderLoadAndEveryCallerIsAnswered(t *testing.T) {
+	var written atomic.Int64
+	var inFlight, maxSeen atomic.Int32
+	g := &Group[*item]{MaxBatch: 10, Flush: func(items []*item) {
+		if n := inFlight.Add(1); n > maxSeen.Load() {
+			maxSeen.Store(n)
+		}
+		time.Sleep(5 * time.Millisecond) // a slow write: others queue meanwhile
+		for _, it := range items {
+			it.batch = len(items)
+		}
+		written.Add(int64(len(items)))
+		inFlight.Add(-1)
+	}}
+	items := make([]*item, 100)
+	var wg sync.WaitGroup
+	for i := range items {
+		items[i] = &item{n: i}
+		wg.Add(1)
+		go func() { defer wg.Done(); g.Do(items[i]) }()
+	}
+	wg.Wait()
+	if written.Load() != 100 {
+		t.Fatalf("%d items written, want 100", written.Load())
+	}
+	biggest := 0
+	for _, it := range items {
+		if it.batch == 0 || it.batch > 10 {
+			t.Fatalf("item %d answered from a batch of %d", it.n, it.batch)
+		}
+		biggest = max(biggest, it.batch)
+	}
+	if biggest < 2 || g.Batches() >= 100 {
+		t.Errorf("no batching under load: %d batches, largest %d", g.Batches(), biggest)
+	}
+	if maxSeen.Load() != 1 {
+		t.Errorf("%d batches written at once, want 1 (MaxInFlight default)", maxSeen.Load())
+	}
+	if !g.Idle() {
+		t.Error("group not idle after every caller returned")
+	}
+}
+
+func TestALoneItemWaitsForNothing(t *testing.T) {
+	g := &Group[*item]{Flush: func(items []*item) { items[0].batch = len(items) }}
+	it := &item{}
+	g.Do(it)
+	if it.batch != 1 || g.Batches() != 1 {
+		t.Fatalf("lone item: batch %d, batches %d", it.batch, g.Batches())
+	}
+}
+
+func TestAPanickingFlushFailsItsBatchAndTheQueueMovesOn(t *testing.T) {
+	var calls atomic.Int32
+	g := &Group[*item]{
+		Flush: func(items []*item) {
+			if calls.Add(1) == 1 {
+				time.Sleep(5 * time.Millisecond)
+				panic("driver fault")
+			}
+		},
+		Failed: func(items []*item, err error) {
+			for _, it := range items {
+				it.err = err
+			}
+		},
+	}
+	items := make([]*item, 20)
+	var wg sync.WaitGroup
+	for i := range items {
+		items[i] = &item{n: i}
+		wg.Add(1)
+		go func() { defer wg.Done(); g.Do(items[i]) }()
+		if i == 0 {
+			time.Sleep(time.Millisecond) // the first batch is the lone first item
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("callers still waiting after a panicking flush")
+	}
+	if items[0].err == nil || !strings.Contains(items[0].err.Error(), "driver fault") {
+		t.Fatalf("first item: %v, want the panic as an error", items[0].err)
+	}
+	failed := 0
+	for _, it := range items {
+		if it.err != nil {
+			failed++
+		}
+	}
+	if failed == len(items) {
+		t.Error("every batch failed: the batches after the panicking one were not written")
+	}
+	if !g.Idle() {
+		t.Error("group not idle")
+	}
+}
