@@ -396,7 +396,7 @@ func benchSnapshots(ctx context.Context, x *xenv, n, c, rounds int) (row, error)
 	defer hop.Close()
 	fmt.Printf("snapshots: %d uploads of a %d-byte JPEG through uploadSnapshot, %d raw minio-go PutObject of the same bytes and %d through a bare HTTP hop, %d at once, in %d alternating rounds…\n", n, len(x.jpeg), n, n, c, rounds)
 	stop := startProfile("snapshots")
-	rs, _, err := alternateSides(rounds, n, c, []func(int) error{func(i int) error {
+	rs, d, err := alternateSides(rounds, n, c, []func(int) error{func(i int) error {
 		_, err := x.upload(x.cands[i%c])
 		return err
 	}, func(i int) error {
@@ -416,15 +416,18 @@ func benchSnapshots(ctx context.Context, x *xenv, n, c, rounds int) (row, error)
 			return fmt.Errorf("bare hop: HTTP %d", resp.StatusCode)
 		}
 		return nil
-	}})
+	}}, x.a.Proctor.SnapshotBatches, x.a.DB.Queries)
 	stop()
 	if err != nil {
 		return row{}, err
 	}
 	gql, raw, bare := rs[0], rs[1], rs[2]
+	perTx := float64(gql.n) / float64(max(d[0], 1))
+	stmts := float64(d[1]) / float64(max(gql.n, 1))
 	return row{what: fmt.Sprintf("snapshot uploads (c=%d)", c), api: gql.String("uploads"), raw: raw.String("PUTs"),
 		ratio: gql.rate / raw.rate, target: 0.8,
-		note: fmt.Sprintf("%d-byte JPEG; API p99 %v, raw p99 %v", len(x.jpeg), gql.pct(99), raw.pct(99)) +
+		note: fmt.Sprintf("%d-byte JPEG; API p99 %v, raw p99 %v; %.1f uploads per evidence transaction; %.2f SQL statements per upload",
+			len(x.jpeg), gql.pct(99), raw.pct(99), perTx, stmts) +
 			fmt.Sprintf("\nbare HTTP hop in front of MinIO (the ceiling of any API here): %s, ratio %.2f", bare.String("uploads"), bare.rate/raw.rate) +
 			cpuNote(gql, raw) + cpuNoteSide("bare hop", bare)}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -71,29 +72,10 @@ func Chain(kind string, id int) string { return fmt.Sprintf("%s:%d", kind, id) }
 // other appenders to the same chain wait for it: keep such transactions
 // short. Outside a transaction each try runs in its own short transaction.
 func Append(ctx context.Context, client *ent.Client, chain, kind string, actorID *int, at time.Time, payload any) (*ent.EvidenceRecord, error) {
-	if !chainRE.MatchString(chain) {
-		return nil, apperr.Input("chain", "证据链名称无效")
-	}
-	if !kindRE.MatchString(kind) {
-		return nil, apperr.Input("kind", "证据记录类型无效")
-	}
-	if actorID != nil && *actorID <= 0 {
-		return nil, apperr.Input("actorId", "操作人无效")
-	}
-	if at.IsZero() || at.UTC().Year() < 2000 || at.UTC().Year() > 9999 {
-		return nil, apperr.Input("at", "证据记录时间无效")
-	}
-	body, err := encodePayload(payload)
+	at, body, err := checkEntry(Entry{Chain: chain, Kind: kind, ActorID: actorID, At: at, Payload: payload})
 	if err != nil {
-		e := apperr.Wrap(err, apperr.BadInput, "证据内容必须是 JSON 对象")
-		e.Field = "payload"
-		return nil, e
+		return nil, err
 	}
-	if len(body) > MaxPayload {
-		return nil, apperr.Input("payload", fmt.Sprintf("证据内容过大（上限 %d 字节）", MaxPayload))
-	}
-	// PostgreSQL keeps microseconds: hash what will be read back.
-	at = at.UTC().Truncate(time.Microsecond)
 	sys := viewer.SystemContext(ctx)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var rec *ent.EvidenceRecord
@@ -118,6 +100,120 @@ func Append(ctx context.Context, client *ent.Client, chain, kind string, actorID
 		}
 	}
 	return nil, apperr.New(apperr.Conflict, "证据记录写入繁忙，请稍后重试")
+}
+
+// Entry is one record to append.
+type Entry struct {
+	Chain   string
+	Kind    string
+	ActorID *int
+	At      time.Time
+	Payload any
+}
+
+// checkEntry validates e and returns its time as stored (PostgreSQL keeps
+// microseconds: hash what will be read back) and its canonical payload.
+func checkEntry(e Entry) (time.Time, []byte, error) {
+	if !chainRE.MatchString(e.Chain) {
+		return time.Time{}, nil, apperr.Input("chain", "证据链名称无效")
+	}
+	if !kindRE.MatchString(e.Kind) {
+		return time.Time{}, nil, apperr.Input("kind", "证据记录类型无效")
+	}
+	if e.ActorID != nil && *e.ActorID <= 0 {
+		return time.Time{}, nil, apperr.Input("actorId", "操作人无效")
+	}
+	if e.At.IsZero() || e.At.UTC().Year() < 2000 || e.At.UTC().Year() > 9999 {
+		return time.Time{}, nil, apperr.Input("at", "证据记录时间无效")
+	}
+	body, err := encodePayload(e.Payload)
+	if err != nil {
+		ae := apperr.Wrap(err, apperr.BadInput, "证据内容必须是 JSON 对象")
+		ae.Field = "payload"
+		return time.Time{}, nil, ae
+	}
+	if len(body) > MaxPayload {
+		return time.Time{}, nil, apperr.Input("payload", fmt.Sprintf("证据内容过大（上限 %d 字节）", MaxPayload))
+	}
+	return e.At.UTC().Truncate(time.Microsecond), body, nil
+}
+
+// ErrRace is AppendBatch's answer when another writer appended to one of
+// its chains between reading the ends and inserting: the transaction it ran
+// in is spoiled (on PostgreSQL the unique violation aborted it); roll back
+// and run it again.
+var ErrRace = errors.New("evidence: a chain moved during a batch append")
+
+// AppendBatch appends entries (several may share a chain; each chain's are
+// appended in the order given) inside the transaction in ctx, which it
+// requires: one query reads the ends of all their chains and one multi-row
+// INSERT writes every record. It is the group-commit form of Append for the
+// hot path (camera snapshots); a concurrent Append to one of the chains
+// makes it fail with ErrRace, never skip or double a seq. The records are
+// returned in the order of entries.
+func AppendBatch(ctx context.Context, client *ent.Client, entries []Entry) ([]*ent.EvidenceRecord, error) {
+	if ent.TxFromContext(ctx) == nil {
+		return nil, errors.New("evidence: AppendBatch needs a transaction")
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	type prepared struct {
+		at   time.Time
+		body []byte
+	}
+	preps := make([]prepared, len(entries))
+	var chains []string
+	for i, e := range entries {
+		at, body, err := checkEntry(e)
+		if err != nil {
+			return nil, err
+		}
+		preps[i] = prepared{at, body}
+		if !slices.Contains(chains, e.Chain) {
+			chains = append(chains, e.Chain)
+		}
+	}
+	sys := viewer.SystemContext(ctx)
+	c := txn.Client(sys, client)
+	// The last record of each chain: the one whose seq is its chain's
+	// highest (the (chain, seq) index answers both parts).
+	ends, err := c.EvidenceRecord.Query().
+		Where(evidencerecord.ChainIn(chains...), func(s *entsql.Selector) {
+			t := entsql.Table(evidencerecord.Table).As("later")
+			s.Where(entsql.NotExists(entsql.Select(t.C(evidencerecord.FieldID)).From(t).Where(entsql.And(
+				entsql.ColumnsEQ(t.C(evidencerecord.FieldChain), s.C(evidencerecord.FieldChain)),
+				entsql.ColumnsGT(t.C(evidencerecord.FieldSeq), s.C(evidencerecord.FieldSeq))))))
+		}).
+		Select(evidencerecord.FieldChain, evidencerecord.FieldSeq, evidencerecord.FieldHash).All(sys)
+	if err != nil {
+		return nil, err
+	}
+	type end struct {
+		seq  int
+		hash string
+	}
+	head := make(map[string]end, len(chains))
+	for _, ch := range chains {
+		head[ch] = end{0, GenesisHash(ch)}
+	}
+	for _, r := range ends {
+		head[r.Chain] = end{r.Seq, r.Hash}
+	}
+	creates := make([]*ent.EvidenceRecordCreate, len(entries))
+	for i, e := range entries {
+		h := head[e.Chain]
+		seq, at, body := h.seq+1, preps[i].at, preps[i].body
+		hash := ComputeHash(e.Chain, seq, e.Kind, e.ActorID, at, body, h.hash)
+		creates[i] = c.EvidenceRecord.Create().SetChain(e.Chain).SetSeq(seq).SetKind(e.Kind).
+			SetNillableActorID(e.ActorID).SetAt(at).SetPayload(body).SetPrevHash(h.hash).SetHash(hash)
+		head[e.Chain] = end{seq, hash}
+	}
+	recs, err := c.EvidenceRecord.CreateBulk(creates...).Save(sys)
+	if ent.IsConstraintError(err) {
+		return nil, ErrRace
+	}
+	return recs, err
 }
 
 // appendOnce inserts the record after the chain's current end; sql.ErrNoRows

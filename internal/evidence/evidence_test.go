@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -291,6 +292,112 @@ func TestEvidence(t *testing.T) {
 			r, err := evidence.Append(ctx, e.client, chain, evidence.KindSubmit, nil, time.Now(), nil)
 			if err != nil || r.Seq != 2 || !e.verify(t, chain).OK {
 				t.Fatalf("append after rollback: %v %+v", err, r)
+			}
+		})
+
+		t.Run("batch append: several chains, several records each", func(t *testing.T) {
+			old, fresh := e.chain(), e.chain()
+			e.build(t, old, 3)
+			at := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+			entries := []evidence.Entry{
+				{Chain: old, Kind: evidence.KindSnapshotPC, At: at, Payload: map[string]any{"key": "a"}},
+				{Chain: fresh, Kind: evidence.KindSnapshotPhone, At: at, Payload: map[string]any{"key": "b"}},
+				{Chain: old, Kind: evidence.KindSnapshotPhone, At: at.Add(time.Second), Payload: map[string]any{"key": "c"}},
+				{Chain: fresh, Kind: evidence.KindSnapshotPC, At: at.Add(time.Second), Payload: map[string]any{"key": "d"}},
+			}
+			var recs []*ent.EvidenceRecord
+			err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+				var err error
+				recs, err = evidence.AppendBatch(ctx, e.client, entries)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []struct {
+				chain string
+				seq   int
+			}{{old, 4}, {fresh, 1}, {old, 5}, {fresh, 2}}
+			for i, r := range recs {
+				if r.Chain != want[i].chain || r.Seq != want[i].seq {
+					t.Fatalf("record %d: %s #%d, want %s #%d", i, r.Chain, r.Seq, want[i].chain, want[i].seq)
+				}
+			}
+			for _, ch := range []string{old, fresh} {
+				if rep := e.verify(t, ch); !rep.OK {
+					t.Fatalf("%s: %+v", ch, rep)
+				}
+			}
+			if recs[1].PrevHash != evidence.GenesisHash(fresh) || recs[2].PrevHash != recs[0].Hash {
+				t.Fatal("batch records not linked to their chains")
+			}
+		})
+
+		t.Run("batch append: outside a transaction, or with a bad entry, writes nothing", func(t *testing.T) {
+			chain := e.chain()
+			ok := evidence.Entry{Chain: chain, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]any{"key": "a"}}
+			if _, err := evidence.AppendBatch(ctx, e.client, []evidence.Entry{ok}); err == nil {
+				t.Fatal("AppendBatch without a transaction succeeded")
+			}
+			bad := ok
+			bad.Kind = "lower case"
+			err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+				_, err := evidence.AppendBatch(ctx, e.client, []evidence.Entry{ok, bad})
+				return err
+			})
+			testenv.WantCode(t, err, apperr.BadInput)
+			if n := e.count(t, chain); n != 0 {
+				t.Fatalf("%d records written", n)
+			}
+		})
+
+		t.Run("batch appends racing single appends on the same chains", func(t *testing.T) {
+			chains := []string{e.chain(), e.chain(), e.chain()}
+			var wg sync.WaitGroup
+			errs := make(chan error, 40)
+			for i := range 20 {
+				wg.Add(2)
+				go func() { // a focus loss or a proctor's note
+					defer wg.Done()
+					_, err := evidence.Append(ctx, e.client, chains[i%3], evidence.KindNote, nil, time.Now(), map[string]int{"i": i})
+					errs <- err
+				}()
+				go func() { // a batch of snapshots, retried as the proctor service does
+					defer wg.Done()
+					var entries []evidence.Entry
+					for _, ch := range chains {
+						entries = append(entries, evidence.Entry{Chain: ch, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]int{"i": i}})
+					}
+					for try := 0; ; try++ {
+						err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+							_, err := evidence.AppendBatch(ctx, e.client, entries)
+							return err
+						})
+						if !errors.Is(err, evidence.ErrRace) || try == 200 {
+							errs <- err
+							return
+						}
+						time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			total := 0
+			for _, ch := range chains {
+				rep := e.verify(t, ch)
+				if !rep.OK {
+					t.Fatalf("%s: %+v", ch, rep)
+				}
+				total += rep.Records
+			}
+			if total != 20+20*3 {
+				t.Fatalf("%d records, want %d", total, 20+20*3)
 			}
 		})
 

@@ -183,13 +183,39 @@ const pdfTailWindow = 1024
 // are BAD_USER_INPUT on field "file" with a Chinese message, except a failing
 // reader, which is reported as such.
 func Inspect(r io.Reader, l Limits) (*File, error) {
+	return InspectSized(r, -1, l)
+}
+
+// InspectSized is Inspect for a body whose size the caller was told
+// (size ≥ 0; -1 when unknown): it is read into one buffer of that size
+// instead of a growing one (camera snapshots arrive every 20–60 s per
+// device), and a body longer or shorter than told is refused.
+func InspectSized(r io.Reader, size int64, l Limits) (*File, error) {
 	l = l.WithDefaults()
-	data, err := io.ReadAll(io.LimitReader(r, l.MaxUploadBytes+1))
+	if size > l.MaxUploadBytes {
+		return nil, TooLarge(l.MaxUploadBytes)
+	}
+	if size < 0 {
+		data, err := io.ReadAll(io.LimitReader(r, l.MaxUploadBytes+1))
+		if err != nil {
+			return nil, apperr.Wrap(err, apperr.BadInput, msgReadFailed).With("field", ErrField)
+		}
+		if int64(len(data)) > l.MaxUploadBytes {
+			return nil, TooLarge(l.MaxUploadBytes)
+		}
+		return inspectBytes(data, l)
+	}
+	data := make([]byte, size)
+	_, err := io.ReadFull(r, data)
+	var one [1]byte
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) && size > 0 {
+		return nil, apperr.Input(ErrField, msgReadFailed)
+	}
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.BadInput, msgReadFailed).With("field", ErrField)
 	}
-	if int64(len(data)) > l.MaxUploadBytes {
-		return nil, TooLarge(l.MaxUploadBytes)
+	if n, _ := io.ReadFull(r, one[:]); n > 0 {
+		return nil, apperr.Input(ErrField, msgReadFailed)
 	}
 	return inspectBytes(data, l)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -186,23 +187,52 @@ func TestInspect(t *testing.T) {
 		{"over the upload cap", append([]byte(tinyPDF), make([]byte, 64<<10)...), "", 0, 0, "文件过大，不能超过 64 KB"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := Inspect(bytes.NewReader(tt.data), lim)
-			if tt.errPart != "" {
-				if f != nil {
-					t.Fatalf("accepted as %s", f.Kind)
+		for _, sized := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/sized=%v", tt.name, sized), func(t *testing.T) {
+				f, err := Inspect(bytes.NewReader(tt.data), lim)
+				if sized { // told the size, as an upload is
+					f, err = InspectSized(bytes.NewReader(tt.data), int64(len(tt.data)), lim)
 				}
-				wantInput(t, err, tt.errPart)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f.Kind != tt.kind || f.Width != tt.w || f.Height != tt.h || !bytes.Equal(f.Data, tt.data) {
-				t.Fatalf("got %s %d×%d (%d bytes)", f.Kind, f.Width, f.Height, len(f.Data))
-			}
+				if tt.errPart != "" {
+					if f != nil {
+						t.Fatalf("accepted as %s", f.Kind)
+					}
+					wantInput(t, err, tt.errPart)
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.Kind != tt.kind || f.Width != tt.w || f.Height != tt.h || !bytes.Equal(f.Data, tt.data) {
+					t.Fatalf("got %s %d×%d (%d bytes)", f.Kind, f.Width, f.Height, len(f.Data))
+				}
+			})
+		}
+	}
+}
+
+// A body that is not the size it was declared to be is refused.
+func TestInspectSizedMismatch(t *testing.T) {
+	data := encodeJPEG(t, flatImage(40, 30, color.RGBA{200, 10, 10, 255}), 90)
+	lim := Limits{MaxUploadBytes: 64 << 10}
+	n := int64(len(data))
+	for name, r := range map[string]struct {
+		body []byte
+		told int64
+	}{
+		"shorter than told":            {data[:n-10], n},
+		"longer than told":             {append(append([]byte{}, data...), 0xD9), n},
+		"told nothing, sent something": {data, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := InspectSized(bytes.NewReader(r.body), r.told, lim)
+			wantInput(t, err, "文件上传不完整")
 		})
 	}
+	_, err := InspectSized(bytes.NewReader(data), 65<<10, lim)
+	wantInput(t, err, "文件过大")
+	_, err = InspectSized(failingReader{}, 100, lim)
+	wantInput(t, err, "文件上传不完整")
 }
 
 // The cap is exact: a file of exactly MaxUploadBytes passes.

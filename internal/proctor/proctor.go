@@ -13,17 +13,19 @@ package proctor
 import (
 	"context"
 	"encoding/json"
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"log/slog"
 	mrand "math/rand/v2"
 	"strconv"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/groupcommit"
 	"github.com/kaowu/kaowu/internal/media"
 	"github.com/kaowu/kaowu/internal/storage"
 	"github.com/kaowu/kaowu/internal/txn"
@@ -60,7 +62,8 @@ type Service struct {
 	// SealKey checks the evidence seals made at submission (exam.Service.SealKey).
 	SealKey []byte
 
-	refs *attemptRefs // see refCache
+	refs  *attemptRefs                    // see refCache
+	snaps *groupcommit.Group[*snapRecord] // see snapGroup
 }
 
 // Timings of the phone companion and snapshots.

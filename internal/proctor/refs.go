@@ -21,13 +21,13 @@ type attemptRefs struct {
 	m  map[int]*ent.Attempt
 }
 
-// refsInit guards the lazy creation of Service.refs (a Service is a plain
-// struct literal, copied by value in places).
-var refsInit sync.Mutex
+// lazyInit guards the lazy creation of Service.refs and Service.snaps (a
+// Service is a plain struct literal, copied by value in places).
+var lazyInit sync.Mutex
 
 func (s *Service) refCache() *attemptRefs {
-	refsInit.Lock()
-	defer refsInit.Unlock()
+	lazyInit.Lock()
+	defer lazyInit.Unlock()
 	if s.refs == nil {
 		s.refs = &attemptRefs{}
 	}

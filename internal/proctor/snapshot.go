@@ -87,15 +87,12 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 	}
 	l := s.Limits.WithDefaults()
 	l.MaxUploadBytes = limit
-	f, err := media.Inspect(in.Body, l)
+	f, err := media.InspectSized(in.Body, in.Size, l)
 	if err != nil {
 		return nil, err
 	}
 	if f.Kind != media.JPEG {
 		return nil, apperr.Input(media.ErrField, "抓拍照片必须是 JPEG 图片")
-	}
-	if in.Size >= 0 && int64(len(f.Data)) != in.Size {
-		return nil, apperr.Input(media.ErrField, "照片上传不完整，请重新拍摄")
 	}
 
 	now := s.now()
@@ -120,25 +117,24 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 		kind = evidence.KindSnapshotPhone
 		payload["foreground"] = in.Foreground
 	}
-	err = txn.WithTx(ctx, s.Client, func(ctx context.Context) error {
-		if err := s.guard(ctx, a.ID, now); err != nil {
-			return err
+	rec := &snapRecord{attemptID: a.ID, sessionID: a.SessionID, kind: kind, source: in.Source, key: key, at: now, payload: payload}
+	if inCallersTx(ctx) {
+		// The record joins the caller's transaction (and the blob goes if it
+		// rolls back).
+		rec.err = s.recordSnapshotJoined(ctx, rec)
+		if rec.err == nil {
+			txn.AfterRollback(ctx, remove)
 		}
-		if _, err := evidence.Append(ctx, s.Client, evidence.Chain("attempt", a.ID), kind, nil, now, payload); err != nil {
-			return err
-		}
-		s.publish(ctx, EventSnapshot, now, map[string]any{"attemptID": a.ID, "source": string(in.Source), "key": key},
-			SessionTopic(a.SessionID))
-		return nil
-	})
-	if err != nil {
+	} else {
+		s.snapGroup().Do(rec)
+	}
+	if err := rec.err; err != nil {
 		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
 			s.refCache().forget(a.ID) // ended: the next upload reads the row again
 		}
 		remove()
 		return nil, err
 	}
-	txn.AfterRollback(ctx, remove)
 	return &Snapshot{
 		AttemptID: a.ID, Source: in.Source, Key: key, SHA256: info.SHA256, Size: info.Size, At: now,
 		NextInSeconds: s.NextSnapshotIn(),
