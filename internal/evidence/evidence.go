@@ -90,16 +90,25 @@ func Append(ctx context.Context, client *ent.Client, chain, kind string, actorID
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
-		// Lost the race for this seq: back off a little (jittered, so the
-		// losers do not collide again in lockstep) and read the new end.
-		wait := time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(attempt+1, 10))))
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
+		// Lost the race for this seq: back off and read the new end.
+		if err := Backoff(ctx, attempt); err != nil {
+			return nil, err
 		}
 	}
 	return nil, apperr.New(apperr.Conflict, "证据记录写入繁忙，请稍后重试")
+}
+
+// Backoff waits before retry number try (from 0) of an append that lost
+// the race for a seq: up to try+1 ms (at most 10), jittered so the losers
+// do not collide again in lockstep. It returns ctx's error if ctx ends first.
+func Backoff(ctx context.Context, try int) error {
+	wait := time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(try+1, 10))))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
 }
 
 // Entry is one record to append.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -377,7 +376,7 @@ func TestEvidence(t *testing.T) {
 							errs <- err
 							return
 						}
-						time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+						_ = evidence.Backoff(ctx, try)
 					}
 				}()
 			}

@@ -14,6 +14,30 @@ type item struct {
 	err   error
 }
 
+// doAll runs g.Do for n items at once (after the first, pause) and fails
+// the test if a caller is still waiting after 10 s.
+func doAll(t *testing.T, g *Group[*item], n int, pause time.Duration) []*item {
+	t.Helper()
+	items := make([]*item, n)
+	var wg sync.WaitGroup
+	for i := range items {
+		items[i] = &item{n: i}
+		wg.Add(1)
+		go func() { defer wg.Done(); g.Do(items[i]) }()
+		if i == 0 {
+			time.Sleep(pause)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("callers still waiting")
+	}
+	return items
+}
+
 func TestBatchesFormUnderLoadAndEveryCallerIsAnswered(t *testing.T) {
 	var written atomic.Int64
 	var inFlight, maxSeen atomic.Int32
@@ -28,14 +52,7 @@ func TestBatchesFormUnderLoadAndEveryCallerIsAnswered(t *testing.T) {
 		written.Add(int64(len(items)))
 		inFlight.Add(-1)
 	}}
-	items := make([]*item, 100)
-	var wg sync.WaitGroup
-	for i := range items {
-		items[i] = &item{n: i}
-		wg.Add(1)
-		go func() { defer wg.Done(); g.Do(items[i]) }()
-	}
-	wg.Wait()
+	items := doAll(t, g, 100, 0)
 	if written.Load() != 100 {
 		t.Fatalf("%d items written, want 100", written.Load())
 	}
@@ -81,23 +98,7 @@ func TestAPanickingFlushFailsItsBatchAndTheQueueMovesOn(t *testing.T) {
 			}
 		},
 	}
-	items := make([]*item, 20)
-	var wg sync.WaitGroup
-	for i := range items {
-		items[i] = &item{n: i}
-		wg.Add(1)
-		go func() { defer wg.Done(); g.Do(items[i]) }()
-		if i == 0 {
-			time.Sleep(time.Millisecond) // the first batch is the lone first item
-		}
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("callers still waiting after a panicking flush")
-	}
+	items := doAll(t, g, 20, time.Millisecond) // the first batch is the lone first item
 	if items[0].err == nil || !strings.Contains(items[0].err.Error(), "driver fault") {
 		t.Fatalf("first item: %v, want the panic as an error", items[0].err)
 	}

@@ -207,14 +207,14 @@ func InspectSized(r io.Reader, size int64, l Limits) (*File, error) {
 	}
 	data := make([]byte, size)
 	_, err := io.ReadFull(r, data)
-	var one [1]byte
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) && size > 0 {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) { // shorter than told
 		return nil, apperr.Input(ErrField, msgReadFailed)
 	}
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.BadInput, msgReadFailed).With("field", ErrField)
 	}
-	if n, _ := io.ReadFull(r, one[:]); n > 0 {
+	var one [1]byte
+	if n, _ := io.ReadFull(r, one[:]); n > 0 { // longer than told
 		return nil, apperr.Input(ErrField, msgReadFailed)
 	}
 	return inspectBytes(data, l)

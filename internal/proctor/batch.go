@@ -3,14 +3,8 @@ package proctor
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
-
-	"github.com/kaowu/kaowu/ent"
-	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/groupcommit"
 	"github.com/kaowu/kaowu/internal/txn"
@@ -67,8 +61,7 @@ func (s *Service) recordSnapshots(items []*snapRecord) {
 		err := txn.WithTx(ctx, s.Client, func(ctx context.Context) error {
 			return s.recordSnapshotsTx(ctx, items)
 		})
-		if errors.Is(err, evidence.ErrRace) && try < snapBatchRetries {
-			time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(try+1, 10)))))
+		if errors.Is(err, evidence.ErrRace) && try < snapBatchRetries && evidence.Backoff(ctx, try) == nil {
 			continue
 		}
 		if err != nil {
@@ -109,8 +102,7 @@ func (s *Service) recordSnapshotsTx(ctx context.Context, items []*snapRecord) er
 		return err
 	}
 	for _, r := range ok {
-		s.publish(ctx, EventSnapshot, r.at, map[string]any{"attemptID": r.attemptID, "source": string(r.source), "key": r.key},
-			SessionTopic(r.sessionID))
+		s.publishSnapshot(ctx, r)
 	}
 	return nil
 }
@@ -125,33 +117,13 @@ func (s *Service) recordSnapshotJoined(ctx context.Context, r *snapRecord) error
 	if _, err := evidence.Append(ctx, s.Client, evidence.Chain("attempt", r.attemptID), r.kind, nil, r.at, r.payload); err != nil {
 		return err
 	}
-	s.publish(ctx, EventSnapshot, r.at, map[string]any{"attemptID": r.attemptID, "source": string(r.source), "key": r.key},
-		SessionTopic(r.sessionID))
+	s.publishSnapshot(ctx, r)
 	return nil
 }
 
-// liveAttempts is guard for many attempts at once: which of ids are
-// IN_PROGRESS, share-locked until commit on PostgreSQL (a submit waits for
-// the batch, and a submit that committed first is seen).
-func (s *Service) liveAttempts(ctx context.Context, ids []int) (map[int]bool, error) {
-	rows, err := txn.Client(ctx, s.Client).Attempt.Query().
-		Where(attempt.IDIn(ids...), attempt.StatusEQ(attempt.StatusIN_PROGRESS)).
-		Select(attempt.FieldID).Order(attempt.ByID()).
-		Modify(func(sel *entsql.Selector) {
-			if sel.Dialect() == dialect.Postgres {
-				sel.ForShare()
-			}
-		}).All(viewer.SystemContext(ctx))
-	if err != nil {
-		return nil, err
-	}
-	live := make(map[int]bool, len(rows))
-	for _, a := range rows {
-		live[a.ID] = true
-	}
-	return live, nil
+// publishSnapshot announces a recorded snapshot on its session's topic
+// after commit.
+func (s *Service) publishSnapshot(ctx context.Context, r *snapRecord) {
+	s.publish(ctx, EventSnapshot, r.at, map[string]any{"attemptID": r.attemptID, "source": string(r.source), "key": r.key},
+		SessionTopic(r.sessionID))
 }
-
-// inCallersTx reports whether ctx carries a transaction the record must
-// join (and so cannot be batched with other uploads).
-func inCallersTx(ctx context.Context) bool { return ent.TxFromContext(ctx) != nil }

@@ -149,26 +149,40 @@ func errEnded() error {
 }
 
 // guard proves, inside the transaction, that the attempt is still
-// IN_PROGRESS. On PostgreSQL it share-locks the row until commit, so a
-// submission (an UPDATE of the row) is ordered before or after this write;
-// SQLite serialises write transactions anyway. A read, not an update: no
-// row version, no audit record for every snapshot.
+// IN_PROGRESS (liveAttempts for one attempt).
 func (s *Service) guard(ctx context.Context, id int, _ time.Time) error {
+	live, err := s.liveAttempts(ctx, []int{id})
+	if err != nil {
+		return err
+	}
+	if !live[id] {
+		return errEnded()
+	}
+	return nil
+}
+
+// liveAttempts reports which of ids are IN_PROGRESS. On PostgreSQL it
+// share-locks their rows until commit, so a submission (an UPDATE of the
+// row) is ordered before or after this write; SQLite serialises write
+// transactions anyway. A read, not an update: no row version, no audit
+// record for every snapshot.
+func (s *Service) liveAttempts(ctx context.Context, ids []int) (map[int]bool, error) {
 	rows, err := s.db(ctx).Attempt.Query().
-		Where(attempt.ID(id), attempt.StatusEQ(attempt.StatusIN_PROGRESS)).
-		Select(attempt.FieldID).
+		Where(attempt.IDIn(ids...), attempt.StatusEQ(attempt.StatusIN_PROGRESS)).
+		Select(attempt.FieldID).Order(attempt.ByID()).
 		Modify(func(sel *entsql.Selector) {
 			if sel.Dialect() == dialect.Postgres {
 				sel.ForShare()
 			}
 		}).All(viewer.SystemContext(ctx))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(rows) == 0 {
-		return errEnded()
+	live := make(map[int]bool, len(rows))
+	for _, a := range rows {
+		live[a.ID] = true
 	}
-	return nil
+	return live, nil
 }
 
 // publish sends one event to each topic after the transaction in ctx

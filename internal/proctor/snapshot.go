@@ -79,9 +79,6 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 		return nil, err
 	}
 	limit := s.maxSnapshotBytes()
-	if in.Size > limit {
-		return nil, media.TooLarge(limit)
-	}
 	if in.Body == nil {
 		return nil, apperr.Input(media.ErrField, "照片为空，请重新拍摄")
 	}
@@ -118,7 +115,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 		payload["foreground"] = in.Foreground
 	}
 	rec := &snapRecord{attemptID: a.ID, sessionID: a.SessionID, kind: kind, source: in.Source, key: key, at: now, payload: payload}
-	if inCallersTx(ctx) {
+	if ent.TxFromContext(ctx) != nil {
 		// The record joins the caller's transaction (and the blob goes if it
 		// rolls back).
 		rec.err = s.recordSnapshotJoined(ctx, rec)
