@@ -185,15 +185,13 @@ func AppendBatch(ctx context.Context, client *ent.Client, entries []Entry) ([]*e
 	}
 	sys := viewer.SystemContext(ctx)
 	c := txn.Client(sys, client)
-	// The last record of each chain: the one whose seq is its chain's
-	// highest (the (chain, seq) index answers both parts).
+	// The last record of each chain, found by one backward step down the
+	// (chain, seq) index per chain: id IN ((SELECT id … WHERE chain = ?
+	// ORDER BY seq DESC LIMIT 1), …). It costs the same at the 500th record
+	// of a chain as at the first; an anti-join on "no later seq" reads the
+	// whole chain and grew with every snapshot of a long exam.
 	ends, err := c.EvidenceRecord.Query().
-		Where(evidencerecord.ChainIn(chains...), func(s *entsql.Selector) {
-			t := entsql.Table(evidencerecord.Table).As("later")
-			s.Where(entsql.NotExists(entsql.Select(t.C(evidencerecord.FieldID)).From(t).Where(entsql.And(
-				entsql.ColumnsEQ(t.C(evidencerecord.FieldChain), s.C(evidencerecord.FieldChain)),
-				entsql.ColumnsGT(t.C(evidencerecord.FieldSeq), s.C(evidencerecord.FieldSeq))))))
-		}).
+		Where(func(s *entsql.Selector) { s.Where(lastOfChains(s.C(evidencerecord.FieldID), chains)) }).
 		Select(evidencerecord.FieldChain, evidencerecord.FieldSeq, evidencerecord.FieldHash).All(sys)
 	if err != nil {
 		return nil, err
@@ -223,6 +221,25 @@ func AppendBatch(ctx context.Context, client *ent.Client, entries []Entry) ([]*e
 		return nil, ErrRace
 	}
 	return recs, err
+}
+
+// lastOfChains is "id IN ((SELECT id … WHERE chain = c1 ORDER BY seq DESC
+// LIMIT 1), …)": each scalar subquery is one backward index step.
+func lastOfChains(idCol string, chains []string) *entsql.Predicate {
+	return entsql.P(func(b *entsql.Builder) {
+		b.Ident(idCol).WriteString(" IN (")
+		for i, ch := range chains {
+			if i > 0 {
+				b.Comma()
+			}
+			b.Nested(func(b *entsql.Builder) {
+				b.Join(entsql.Select(evidencerecord.FieldID).From(entsql.Table(evidencerecord.Table)).
+					Where(entsql.EQ(evidencerecord.FieldChain, ch)).
+					OrderBy(entsql.Desc(evidencerecord.FieldSeq)).Limit(1))
+			})
+		}
+		b.WriteByte(')')
+	})
 }
 
 // appendOnce inserts the record after the chain's current end; sql.ErrNoRows

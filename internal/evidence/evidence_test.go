@@ -332,6 +332,39 @@ func TestEvidence(t *testing.T) {
 			}
 		})
 
+		t.Run("batch append: each chain's own end, whatever the lengths and names", func(t *testing.T) {
+			// Chain ends are found one chain at a time (the newest seq of
+			// each); a long chain, a short one and one whose name extends
+			// another's must not borrow each other's end.
+			long := e.chain()
+			short, longer := long+"1", long+"0"
+			e.build(t, long, 30)
+			e.build(t, short, 1)
+			e.build(t, longer, 7)
+			var entries []evidence.Entry
+			for _, ch := range []string{short, long, longer, long} {
+				entries = append(entries, evidence.Entry{Chain: ch, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]any{"key": ch}})
+			}
+			var recs []*ent.EvidenceRecord
+			if err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+				var err error
+				recs, err = evidence.AppendBatch(ctx, e.client, entries)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range []int{2, 31, 8, 32} {
+				if recs[i].Seq != want {
+					t.Fatalf("record %d on %s: seq %d, want %d", i, recs[i].Chain, recs[i].Seq, want)
+				}
+			}
+			for _, ch := range []string{long, short, longer} {
+				if rep := e.verify(t, ch); !rep.OK {
+					t.Fatalf("%s: %+v", ch, rep)
+				}
+			}
+		})
+
 		t.Run("batch append: outside a transaction, or with a bad entry, writes nothing", func(t *testing.T) {
 			chain := e.chain()
 			ok := evidence.Entry{Chain: chain, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]any{"key": "a"}}
