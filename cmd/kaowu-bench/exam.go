@@ -634,6 +634,7 @@ func (x *xenv) do(req *http.Request, out any) error {
 // and returns the stored key.
 func (x *xenv) upload(k xcand) (string, error) {
 	var body bytes.Buffer
+	body.Grow(len(x.jpeg) + 1024) // a browser's FormData has no Go slice to grow
 	w := multipart.NewWriter(&body)
 	ops, _ := json.Marshal(map[string]any{
 		"query":     `mutation($a:ID!,$f:Upload!){uploadSnapshot(attemptID:$a,file:$f){key nextInSeconds}}`,

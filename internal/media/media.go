@@ -205,6 +205,11 @@ func InspectSized(r io.Reader, size int64, l Limits) (*File, error) {
 		}
 		return inspectBytes(data, l)
 	}
+	if b, ok := r.(interface{ Bytes() []byte }); ok && int64(len(b.Bytes())) == size {
+		// Already in memory, exactly as declared (the GraphQL upload
+		// transport's files, a bytes.Buffer): inspected where it lies.
+		return inspectBytes(b.Bytes(), l)
+	}
 	data := make([]byte, size)
 	_, err := io.ReadFull(r, data)
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) { // shorter than told

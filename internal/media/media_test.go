@@ -235,6 +235,25 @@ func TestInspectSizedMismatch(t *testing.T) {
 	wantInput(t, err, "文件上传不完整")
 }
 
+// Bytes already in memory at exactly the declared size (the upload
+// transport's files, a bytes.Buffer) are inspected where they lie; any other
+// size is read and refused as before.
+func TestInspectSizedInMemory(t *testing.T) {
+	data := encodeJPEG(t, flatImage(40, 30, color.RGBA{200, 10, 10, 255}), 90)
+	lim := Limits{MaxUploadBytes: 64 << 10}
+	f, err := InspectSized(bytes.NewBuffer(data), int64(len(data)), lim)
+	if err != nil || f.Kind != JPEG {
+		t.Fatalf("%v %v", f, err)
+	}
+	if &f.Data[0] != &data[0] {
+		t.Fatal("in-memory bytes were copied")
+	}
+	_, err = InspectSized(bytes.NewBuffer(data), int64(len(data))+1, lim)
+	wantInput(t, err, "文件上传不完整")
+	_, err = InspectSized(bytes.NewBuffer(data), int64(len(data))-1, lim)
+	wantInput(t, err, "文件上传不完整")
+}
+
 // The cap is exact: a file of exactly MaxUploadBytes passes.
 func TestInspectCapBoundary(t *testing.T) {
 	data := bigPDF(10_000)

@@ -97,7 +97,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Snapshot, error)
 	key := fmt.Sprintf("attempts/%d/%s/%s-%s.jpg", a.ID, src, now.UTC().Format("20060102T150405.000000Z"), randomHex(6))
 	// The blob goes in before the transaction (a slow upload must not hold
 	// the attempt's row) and is removed if the transaction does not commit.
-	info, err := s.Store.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)), media.JPEG.ContentType())
+	info, err := s.Store.Put(ctx, key, bytes.NewBuffer(f.Data), int64(len(f.Data)), media.JPEG.ContentType())
 	if err != nil {
 		return nil, fmt.Errorf("proctor: store snapshot: %w", err)
 	}

@@ -146,7 +146,7 @@ func newGraphQL(o Options) (http.Handler, error) {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.MultipartForm{MaxUploadSize: o.MaxUploadBytes, MaxMemory: 4 << 20})
+	srv.AddTransport(multipartForm{MaxUploadSize: o.MaxUploadBytes, MaxMemory: 4 << 20})
 
 	qc, err := newRistrettoCache[*ast.QueryDocument](8<<20, func(d *ast.QueryDocument) int64 {
 		return 1024 // parsed documents: roughly uniform, count them

@@ -185,6 +185,28 @@ func testStoreContract(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("InMemoryBuffer", func(t *testing.T) {
+		// Bytes already in memory (a bytes.Buffer) may be stored without a
+		// copy, but only when they are exactly the declared size.
+		s := newStore(t)
+		data := []byte("snapshot bytes")
+		info, err := s.Put(ctx, "buf/exact", bytes.NewBuffer(data), int64(len(data)), "image/jpeg")
+		if err != nil || info.SHA256 != sha256Hex(data) || info.Size != int64(len(data)) {
+			t.Fatalf("Put from a buffer: %+v %v", info, err)
+		}
+		if got, _ := getAll(t, s, "buf/exact"); !bytes.Equal(got, data) {
+			t.Fatalf("Get content = %q, want %q", got, data)
+		}
+		for key, size := range map[string]int64{"buf/short": 20, "buf/long": 5} {
+			if _, err := s.Put(ctx, key, bytes.NewBuffer(data), size, ""); err == nil {
+				t.Errorf("Put of %d buffered bytes declared as %d succeeded", len(data), size)
+			}
+			if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Stat(%s) after failed Put: err = %v, want ErrNotFound", key, err)
+			}
+		}
+	})
+
 	t.Run("FailedPutKeepsOldObject", func(t *testing.T) {
 		s := newStore(t)
 		put(t, s, "keep.bin", "original")

@@ -166,12 +166,17 @@ const directPutMax = 8 << 20
 // through a staging key instead (hash while uploading, then commit by a
 // server-side copy guarded by the ETag), which costs three requests.
 func (m *MinIO) putDirect(ctx context.Context, key string, r io.Reader, size int64, ct string) (ObjectInfo, error) {
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: minio put %s: read %d bytes: %w", key, size, err)
-	}
-	if err := checkSize(r, size, size); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: minio put %s: %w", key, err)
+	var buf []byte
+	if b, ok := r.(interface{ Bytes() []byte }); ok && int64(len(b.Bytes())) == size {
+		buf = b.Bytes() // already in memory, exactly size bytes (a bytes.Buffer)
+	} else {
+		buf = make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return ObjectInfo{}, fmt.Errorf("storage: minio put %s: read %d bytes: %w", key, size, err)
+		}
+		if err := checkSize(r, size, size); err != nil {
+			return ObjectInfo{}, fmt.Errorf("storage: minio put %s: %w", key, err)
+		}
 	}
 	h := sha256.Sum256(buf)
 	sum := hex.EncodeToString(h[:])
