@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -46,7 +45,7 @@ func (ec *executionContext) _CaptchaChallenge_key(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_CaptchaChallenge_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CaptchaChallenge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CaptchaChallenge", field, false, false, "String")
 }
 
 func (ec *executionContext) _CaptchaChallenge_image(ctx context.Context, field graphql.CollectedField, obj *model.CaptchaChallenge) (ret graphql.Marshaler) {
@@ -69,7 +68,7 @@ func (ec *executionContext) _CaptchaChallenge_image(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_CaptchaChallenge_image(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CaptchaChallenge", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CaptchaChallenge", field, false, false, "String")
 }
 
 func (ec *executionContext) _CaptchaChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CaptchaChallenge) (ret graphql.Marshaler) {
@@ -92,7 +91,7 @@ func (ec *executionContext) _CaptchaChallenge_expiresAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_CaptchaChallenge_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CaptchaChallenge", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CaptchaChallenge", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -115,7 +114,7 @@ func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_LoginPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -138,7 +137,7 @@ func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_LoginPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LoginPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -193,7 +192,7 @@ func (ec *executionContext) _LoginPayload_challenge(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_LoginPayload_challenge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _LoginPayload_phoneMasked(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -216,7 +215,7 @@ func (ec *executionContext) _LoginPayload_phoneMasked(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_LoginPayload_phoneMasked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -272,6 +271,18 @@ func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj an
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalLoginInput unmarshals raw into the LoginInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLoginInput(ctx context.Context, raw any) (model.LoginInput, error) {
+	var out model.LoginInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LoginInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputRegisterCompanyInput(ctx context.Context, obj any) (model.RegisterCompanyInput, error) {
@@ -353,6 +364,18 @@ func (ec *executionContext) unmarshalInputRegisterCompanyInput(ctx context.Conte
 	return it, nil
 }
 
+// UnmarshalRegisterCompanyInput unmarshals raw into the RegisterCompanyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterCompanyInput(ctx context.Context, raw any) (model.RegisterCompanyInput, error) {
+	var out model.RegisterCompanyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterCompanyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRegisterPersonInput(ctx context.Context, obj any) (model.RegisterPersonInput, error) {
 	var it model.RegisterPersonInput
 	if obj == nil {
@@ -422,6 +445,18 @@ func (ec *executionContext) unmarshalInputRegisterPersonInput(ctx context.Contex
 	return it, nil
 }
 
+// UnmarshalRegisterPersonInput unmarshals raw into the RegisterPersonInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterPersonInput(ctx context.Context, raw any) (model.RegisterPersonInput, error) {
+	var out model.RegisterPersonInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterPersonInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -436,8 +471,7 @@ func (ec *executionContext) _CaptchaChallenge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, captchaChallengeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -466,14 +500,10 @@ func (ec *executionContext) _CaptchaChallenge(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -484,8 +514,7 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, loginPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -524,14 +553,10 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -542,9 +567,7 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 
 func (ec *executionContext) marshalNCaptchaChallenge2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐCaptchaChallenge(ctx context.Context, sel ast.SelectionSet, v *model.CaptchaChallenge) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CaptchaChallenge!")
 		return graphql.Null
 	}
 	return ec._CaptchaChallenge(ctx, sel, v)
@@ -557,9 +580,7 @@ func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋkaowuᚋkaowuᚋ
 
 func (ec *executionContext) marshalNLoginPayload2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.LoginPayload) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "LoginPayload!")
 		return graphql.Null
 	}
 	return ec._LoginPayload(ctx, sel, v)

@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -46,7 +45,7 @@ func (ec *executionContext) _PaperRule_type(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_PaperRule_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperRule", field, false, false, errors.New("field of type QuestionType does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperRule", field, false, false, "QuestionType")
 }
 
 func (ec *executionContext) _PaperRule_category(ctx context.Context, field graphql.CollectedField, obj *model.PaperRule) (ret graphql.Marshaler) {
@@ -69,7 +68,7 @@ func (ec *executionContext) _PaperRule_category(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PaperRule_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperRule", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperRule", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaperRule_count(ctx context.Context, field graphql.CollectedField, obj *model.PaperRule) (ret graphql.Marshaler) {
@@ -92,7 +91,7 @@ func (ec *executionContext) _PaperRule_count(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_PaperRule_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperRule", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperRule", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaperRule_points(ctx context.Context, field graphql.CollectedField, obj *model.PaperRule) (ret graphql.Marshaler) {
@@ -115,7 +114,7 @@ func (ec *executionContext) _PaperRule_points(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_PaperRule_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperRule", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperRule", field, false, false, "Int")
 }
 
 func (ec *executionContext) _QuestionImport_created(ctx context.Context, field graphql.CollectedField, obj *bank.ImportResult) (ret graphql.Marshaler) {
@@ -138,7 +137,7 @@ func (ec *executionContext) _QuestionImport_created(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_QuestionImport_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("QuestionImport", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("QuestionImport", field, false, false, "Int")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -194,6 +193,18 @@ func (ec *executionContext) unmarshalInputPaperRuleInput(ctx context.Context, ob
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalPaperRuleInput unmarshals raw into the PaperRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaperRuleInput(ctx context.Context, raw any) (model.PaperRuleInput, error) {
+	var out model.PaperRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaperRuleInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputPaperTemplateInput(ctx context.Context, obj any) (model.PaperTemplateInput, error) {
@@ -275,6 +286,18 @@ func (ec *executionContext) unmarshalInputPaperTemplateInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalPaperTemplateInput unmarshals raw into the PaperTemplateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaperTemplateInput(ctx context.Context, raw any) (model.PaperTemplateInput, error) {
+	var out model.PaperTemplateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaperTemplateInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -289,8 +312,7 @@ func (ec *executionContext) _PaperRule(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, paperRuleImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -324,14 +346,10 @@ func (ec *executionContext) _PaperRule(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -342,8 +360,7 @@ func (ec *executionContext) _QuestionImport(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, questionImportImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -362,14 +379,10 @@ func (ec *executionContext) _QuestionImport(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -396,9 +409,7 @@ func (ec *executionContext) marshalNPaperRule2ᚕᚖgithubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNPaperRule2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐPaperRule(ctx context.Context, sel ast.SelectionSet, v *model.PaperRule) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaperRule!")
 		return graphql.Null
 	}
 	return ec._PaperRule(ctx, sel, v)
@@ -430,9 +441,7 @@ func (ec *executionContext) unmarshalNPaperTemplateInput2githubᚗcomᚋkaowuᚋ
 
 func (ec *executionContext) marshalNQuestionImport2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋexamᚋbankᚐImportResult(ctx context.Context, sel ast.SelectionSet, v *bank.ImportResult) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "QuestionImport!")
 		return graphql.Null
 	}
 	return ec._QuestionImport(ctx, sel, v)

@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -56,7 +55,7 @@ func (ec *executionContext) _CertificateClaims_keyID(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CertificateClaims_keyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateClaims_number(ctx context.Context, field graphql.CollectedField, obj *sign.Claims) (ret graphql.Marshaler) {
@@ -79,7 +78,7 @@ func (ec *executionContext) _CertificateClaims_number(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_CertificateClaims_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateClaims_subjectCode(ctx context.Context, field graphql.CollectedField, obj *sign.Claims) (ret graphql.Marshaler) {
@@ -102,7 +101,7 @@ func (ec *executionContext) _CertificateClaims_subjectCode(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_CertificateClaims_subjectCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateClaims_validFrom(ctx context.Context, field graphql.CollectedField, obj *sign.Claims) (ret graphql.Marshaler) {
@@ -125,7 +124,7 @@ func (ec *executionContext) _CertificateClaims_validFrom(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_CertificateClaims_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateClaims", field, true, true, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateClaims", field, true, true, "Time")
 }
 
 func (ec *executionContext) _CertificateClaims_validUntil(ctx context.Context, field graphql.CollectedField, obj *sign.Claims) (ret graphql.Marshaler) {
@@ -148,7 +147,7 @@ func (ec *executionContext) _CertificateClaims_validUntil(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_CertificateClaims_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateClaims", field, true, true, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateClaims", field, true, true, "Time")
 }
 
 func (ec *executionContext) _CertificateClaims_revision(ctx context.Context, field graphql.CollectedField, obj *sign.Claims) (ret graphql.Marshaler) {
@@ -171,7 +170,7 @@ func (ec *executionContext) _CertificateClaims_revision(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_CertificateClaims_revision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateClaims", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CertificateVerification_authentic(ctx context.Context, field graphql.CollectedField, obj *certificate.VerifyResult) (ret graphql.Marshaler) {
@@ -194,7 +193,7 @@ func (ec *executionContext) _CertificateVerification_authentic(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_CertificateVerification_authentic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateVerification", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateVerification", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CertificateVerification_problem(ctx context.Context, field graphql.CollectedField, obj *certificate.VerifyResult) (ret graphql.Marshaler) {
@@ -217,7 +216,7 @@ func (ec *executionContext) _CertificateVerification_problem(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_CertificateVerification_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateVerification", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateVerification", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateVerification_message(ctx context.Context, field graphql.CollectedField, obj *certificate.VerifyResult) (ret graphql.Marshaler) {
@@ -240,7 +239,7 @@ func (ec *executionContext) _CertificateVerification_message(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_CertificateVerification_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateVerification", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateVerification", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateVerification_claims(ctx context.Context, field graphql.CollectedField, obj *certificate.VerifyResult) (ret graphql.Marshaler) {
@@ -295,7 +294,7 @@ func (ec *executionContext) _CertificateVerification_status(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateVerification_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateVerification", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateVerification", field, true, true, "String")
 }
 
 func (ec *executionContext) _CertificateVerification_current(ctx context.Context, field graphql.CollectedField, obj *certificate.VerifyResult) (ret graphql.Marshaler) {
@@ -350,7 +349,7 @@ func (ec *executionContext) _PendingCertificate_attemptID(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PendingCertificate_candidateID(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -373,7 +372,7 @@ func (ec *executionContext) _PendingCertificate_candidateID(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_candidateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PendingCertificate_name(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -396,7 +395,7 @@ func (ec *executionContext) _PendingCertificate_name(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PendingCertificate_maskedID(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -419,7 +418,7 @@ func (ec *executionContext) _PendingCertificate_maskedID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_maskedID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PendingCertificate_subjectID(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -442,7 +441,7 @@ func (ec *executionContext) _PendingCertificate_subjectID(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PendingCertificate_subjectCode(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -465,7 +464,7 @@ func (ec *executionContext) _PendingCertificate_subjectCode(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_subjectCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PendingCertificate_subjectName(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -488,7 +487,7 @@ func (ec *executionContext) _PendingCertificate_subjectName(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_subjectName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PendingCertificate_siteID(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -511,7 +510,7 @@ func (ec *executionContext) _PendingCertificate_siteID(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PendingCertificate_siteName(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -534,7 +533,7 @@ func (ec *executionContext) _PendingCertificate_siteName(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_siteName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PendingCertificate_examDate(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -557,7 +556,7 @@ func (ec *executionContext) _PendingCertificate_examDate(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_examDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PendingCertificate_score(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -580,7 +579,7 @@ func (ec *executionContext) _PendingCertificate_score(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PendingCertificate_practicalScore(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -603,7 +602,7 @@ func (ec *executionContext) _PendingCertificate_practicalScore(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_practicalScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PendingCertificate_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.Pending) (ret graphql.Marshaler) {
@@ -626,7 +625,7 @@ func (ec *executionContext) _PendingCertificate_reviewedAt(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PendingCertificate_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PendingCertificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PublicCertificate_number(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -649,7 +648,7 @@ func (ec *executionContext) _PublicCertificate_number(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_holderName(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -672,7 +671,7 @@ func (ec *executionContext) _PublicCertificate_holderName(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_maskedID(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -695,7 +694,7 @@ func (ec *executionContext) _PublicCertificate_maskedID(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_maskedID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_subjectCode(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -718,7 +717,7 @@ func (ec *executionContext) _PublicCertificate_subjectCode(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_subjectCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_subjectName(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -741,7 +740,7 @@ func (ec *executionContext) _PublicCertificate_subjectName(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_subjectName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_category(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -764,7 +763,7 @@ func (ec *executionContext) _PublicCertificate_category(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_employer(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -787,7 +786,7 @@ func (ec *executionContext) _PublicCertificate_employer(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_employer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_regionName(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -810,7 +809,7 @@ func (ec *executionContext) _PublicCertificate_regionName(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_regionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_siteName(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -833,7 +832,7 @@ func (ec *executionContext) _PublicCertificate_siteName(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_siteName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_authority(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -856,7 +855,7 @@ func (ec *executionContext) _PublicCertificate_authority(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_authority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PublicCertificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -879,7 +878,7 @@ func (ec *executionContext) _PublicCertificate_issuedAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PublicCertificate_validFrom(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -902,7 +901,7 @@ func (ec *executionContext) _PublicCertificate_validFrom(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PublicCertificate_validUntil(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -925,7 +924,7 @@ func (ec *executionContext) _PublicCertificate_validUntil(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PublicCertificate_status(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -948,7 +947,7 @@ func (ec *executionContext) _PublicCertificate_status(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type CertificateStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "CertificateStatus")
 }
 
 func (ec *executionContext) _PublicCertificate_revision(ctx context.Context, field graphql.CollectedField, obj *certificate.Public) (ret graphql.Marshaler) {
@@ -971,7 +970,7 @@ func (ec *executionContext) _PublicCertificate_revision(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_PublicCertificate_revision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PublicCertificate", field, false, false, "Int")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -1029,6 +1028,18 @@ func (ec *executionContext) unmarshalInputCertificateChangeInput(ctx context.Con
 	return it, nil
 }
 
+// UnmarshalCertificateChangeInput unmarshals raw into the CertificateChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateChangeInput(ctx context.Context, raw any) (model.CertificateChangeInput, error) {
+	var out model.CertificateChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateChangeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCertificateFeeInput(ctx context.Context, obj any) (model.CertificateFeeInput, error) {
 	var it model.CertificateFeeInput
 	if obj == nil {
@@ -1073,6 +1084,18 @@ func (ec *executionContext) unmarshalInputCertificateFeeInput(ctx context.Contex
 	return it, nil
 }
 
+// UnmarshalCertificateFeeInput unmarshals raw into the CertificateFeeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateFeeInput(ctx context.Context, raw any) (model.CertificateFeeInput, error) {
+	var out model.CertificateFeeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateFeeInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -1087,8 +1110,7 @@ func (ec *executionContext) _CertificateClaims(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateClaimsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1109,81 +1131,17 @@ func (ec *executionContext) _CertificateClaims(ctx context.Context, sel ast.Sele
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "validFrom":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CertificateClaims_validFrom(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CertificateClaims_validFrom(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "validUntil":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CertificateClaims_validUntil(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CertificateClaims_validUntil(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "revision":
 			out.Values[i] = ec._CertificateClaims_revision(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1198,14 +1156,10 @@ func (ec *executionContext) _CertificateClaims(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1216,8 +1170,7 @@ func (ec *executionContext) _CertificateVerification(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateVerificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1243,43 +1196,11 @@ func (ec *executionContext) _CertificateVerification(ctx context.Context, sel as
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CertificateVerification_status(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CertificateVerification_status(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "current":
 			out.Values[i] = ec._CertificateVerification_current(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -1294,14 +1215,10 @@ func (ec *executionContext) _CertificateVerification(ctx context.Context, sel as
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1312,8 +1229,7 @@ func (ec *executionContext) _PendingCertificate(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, pendingCertificateImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1392,14 +1308,10 @@ func (ec *executionContext) _PendingCertificate(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1410,8 +1322,7 @@ func (ec *executionContext) _PublicCertificate(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, publicCertificateImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1500,14 +1411,10 @@ func (ec *executionContext) _PublicCertificate(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1528,9 +1435,7 @@ func (ec *executionContext) unmarshalNCertificateFeeInput2githubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNCertificateVerification2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋcertificateᚐVerifyResult(ctx context.Context, sel ast.SelectionSet, v *certificate.VerifyResult) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CertificateVerification!")
 		return graphql.Null
 	}
 	return ec._CertificateVerification(ctx, sel, v)
@@ -1554,9 +1459,7 @@ func (ec *executionContext) marshalNPendingCertificate2ᚕᚖgithubᚗcomᚋkaow
 
 func (ec *executionContext) marshalNPendingCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋcertificateᚐPending(ctx context.Context, sel ast.SelectionSet, v *certificate.Pending) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PendingCertificate!")
 		return graphql.Null
 	}
 	return ec._PendingCertificate(ctx, sel, v)
@@ -1580,9 +1483,7 @@ func (ec *executionContext) marshalNPublicCertificate2ᚕᚖgithubᚗcomᚋkaowu
 
 func (ec *executionContext) marshalNPublicCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋcertificateᚐPublic(ctx context.Context, sel ast.SelectionSet, v *certificate.Public) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PublicCertificate!")
 		return graphql.Null
 	}
 	return ec._PublicCertificate(ctx, sel, v)

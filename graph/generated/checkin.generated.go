@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -47,7 +46,7 @@ func (ec *executionContext) _CheckedInEvent_sessionID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_CheckedInEvent_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckedInEvent_enrollmentID(ctx context.Context, field graphql.CollectedField, obj *model.CheckedInEvent) (ret graphql.Marshaler) {
@@ -70,7 +69,7 @@ func (ec *executionContext) _CheckedInEvent_enrollmentID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_CheckedInEvent_enrollmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckedInEvent_checkInID(ctx context.Context, field graphql.CollectedField, obj *model.CheckedInEvent) (ret graphql.Marshaler) {
@@ -93,7 +92,7 @@ func (ec *executionContext) _CheckedInEvent_checkInID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_CheckedInEvent_checkInID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckedInEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.CheckedInEvent) (ret graphql.Marshaler) {
@@ -116,7 +115,7 @@ func (ec *executionContext) _CheckedInEvent_at(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_CheckedInEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckedInEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _RosterEntry_enrollment(ctx context.Context, field graphql.CollectedField, obj *model.RosterEntry) (ret graphql.Marshaler) {
@@ -171,7 +170,7 @@ func (ec *executionContext) _RosterEntry_candidateName(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RosterEntry_candidateName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _RosterEntry_maskedIDNumber(ctx context.Context, field graphql.CollectedField, obj *model.RosterEntry) (ret graphql.Marshaler) {
@@ -194,7 +193,7 @@ func (ec *executionContext) _RosterEntry_maskedIDNumber(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_RosterEntry_maskedIDNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _RosterEntry_ticketNo(ctx context.Context, field graphql.CollectedField, obj *model.RosterEntry) (ret graphql.Marshaler) {
@@ -217,7 +216,7 @@ func (ec *executionContext) _RosterEntry_ticketNo(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_RosterEntry_ticketNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _RosterEntry_paymentStatus(ctx context.Context, field graphql.CollectedField, obj *model.RosterEntry) (ret graphql.Marshaler) {
@@ -240,7 +239,7 @@ func (ec *executionContext) _RosterEntry_paymentStatus(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RosterEntry_paymentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type PaymentStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, "PaymentStatus")
 }
 
 func (ec *executionContext) _RosterEntry_checkIn(ctx context.Context, field graphql.CollectedField, obj *model.RosterEntry) (ret graphql.Marshaler) {
@@ -295,7 +294,7 @@ func (ec *executionContext) _RosterEntry_livePhotoURL(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_RosterEntry_livePhotoURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _RosterEntry_livePhotoURLExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.RosterEntry) (ret graphql.Marshaler) {
@@ -318,7 +317,7 @@ func (ec *executionContext) _RosterEntry_livePhotoURLExpiresAt(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_RosterEntry_livePhotoURLExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("RosterEntry", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SessionRoster_session(ctx context.Context, field graphql.CollectedField, obj *model.SessionRoster) (ret graphql.Marshaler) {
@@ -373,7 +372,7 @@ func (ec *executionContext) _SessionRoster_total(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SessionRoster_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionRoster", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionRoster", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SessionRoster_checkedIn(ctx context.Context, field graphql.CollectedField, obj *model.SessionRoster) (ret graphql.Marshaler) {
@@ -396,7 +395,7 @@ func (ec *executionContext) _SessionRoster_checkedIn(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_SessionRoster_checkedIn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionRoster", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionRoster", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SessionRoster_entries(ctx context.Context, field graphql.CollectedField, obj *model.SessionRoster) (ret graphql.Marshaler) {
@@ -493,6 +492,18 @@ func (ec *executionContext) unmarshalInputCheckInInput(ctx context.Context, obj 
 	return it, nil
 }
 
+// UnmarshalCheckInInput unmarshals raw into the CheckInInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckInInput(ctx context.Context, raw any) (model.CheckInInput, error) {
+	var out model.CheckInInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -507,8 +518,7 @@ func (ec *executionContext) _CheckedInEvent(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, checkedInEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -542,14 +552,10 @@ func (ec *executionContext) _CheckedInEvent(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -560,8 +566,7 @@ func (ec *executionContext) _RosterEntry(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, rosterEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -615,14 +620,10 @@ func (ec *executionContext) _RosterEntry(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -633,8 +634,7 @@ func (ec *executionContext) _SessionRoster(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, sessionRosterImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -668,14 +668,10 @@ func (ec *executionContext) _SessionRoster(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -691,9 +687,7 @@ func (ec *executionContext) unmarshalNCheckInInput2githubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNCheckedInEvent2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐCheckedInEvent(ctx context.Context, sel ast.SelectionSet, v *model.CheckedInEvent) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CheckedInEvent!")
 		return graphql.Null
 	}
 	return ec._CheckedInEvent(ctx, sel, v)
@@ -717,9 +711,7 @@ func (ec *executionContext) marshalNRosterEntry2ᚕᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNRosterEntry2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐRosterEntry(ctx context.Context, sel ast.SelectionSet, v *model.RosterEntry) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "RosterEntry!")
 		return graphql.Null
 	}
 	return ec._RosterEntry(ctx, sel, v)
@@ -727,9 +719,7 @@ func (ec *executionContext) marshalNRosterEntry2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNSessionRoster2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐSessionRoster(ctx context.Context, sel ast.SelectionSet, v *model.SessionRoster) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SessionRoster!")
 		return graphql.Null
 	}
 	return ec._SessionRoster(ctx, sel, v)

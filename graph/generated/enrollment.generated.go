@@ -60,6 +60,18 @@ func (ec *executionContext) unmarshalInputEnrollInput(ctx context.Context, obj a
 	return it, nil
 }
 
+// UnmarshalEnrollInput unmarshals raw into the EnrollInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEnrollInput(ctx context.Context, raw any) (model.EnrollInput, error) {
+	var out model.EnrollInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnrollInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEnrollStaffInput(ctx context.Context, obj any) (model.EnrollStaffInput, error) {
 	var it model.EnrollStaffInput
 	if obj == nil {
@@ -104,6 +116,18 @@ func (ec *executionContext) unmarshalInputEnrollStaffInput(ctx context.Context, 
 	return it, nil
 }
 
+// UnmarshalEnrollStaffInput unmarshals raw into the EnrollStaffInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEnrollStaffInput(ctx context.Context, raw any) (model.EnrollStaffInput, error) {
+	var out model.EnrollStaffInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnrollStaffInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputResubmitEnrollmentInput(ctx context.Context, obj any) (model.ResubmitEnrollmentInput, error) {
 	var it model.ResubmitEnrollmentInput
 	if obj == nil {
@@ -139,6 +163,18 @@ func (ec *executionContext) unmarshalInputResubmitEnrollmentInput(ctx context.Co
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalResubmitEnrollmentInput unmarshals raw into the ResubmitEnrollmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResubmitEnrollmentInput(ctx context.Context, raw any) (model.ResubmitEnrollmentInput, error) {
+	var out model.ResubmitEnrollmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResubmitEnrollmentInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputSearchExamSessionsInput(ctx context.Context, obj any) (model.SearchExamSessionsInput, error) {
@@ -208,6 +244,18 @@ func (ec *executionContext) unmarshalInputSearchExamSessionsInput(ctx context.Co
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalSearchExamSessionsInput unmarshals raw into the SearchExamSessionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSearchExamSessionsInput(ctx context.Context, raw any) (model.SearchExamSessionsInput, error) {
+	var out model.SearchExamSessionsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SearchExamSessionsInput", raw, &out)
+	return out, err
 }
 
 // endregion **************************** input.gotpl *****************************

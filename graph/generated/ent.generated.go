@@ -1646,7 +1646,7 @@ func (ec *executionContext) _Announcement_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Announcement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Announcement) (ret graphql.Marshaler) {
@@ -1669,7 +1669,7 @@ func (ec *executionContext) _Announcement_createdAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Announcement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Announcement) (ret graphql.Marshaler) {
@@ -1692,7 +1692,7 @@ func (ec *executionContext) _Announcement_updatedAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Announcement_title(ctx context.Context, field graphql.CollectedField, obj *ent.Announcement) (ret graphql.Marshaler) {
@@ -1715,7 +1715,7 @@ func (ec *executionContext) _Announcement_title(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "String")
 }
 
 func (ec *executionContext) _Announcement_body(ctx context.Context, field graphql.CollectedField, obj *ent.Announcement) (ret graphql.Marshaler) {
@@ -1738,7 +1738,7 @@ func (ec *executionContext) _Announcement_body(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "String")
 }
 
 func (ec *executionContext) _Announcement_publishedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Announcement) (ret graphql.Marshaler) {
@@ -1761,7 +1761,7 @@ func (ec *executionContext) _Announcement_publishedAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Announcement_authorID(ctx context.Context, field graphql.CollectedField, obj *ent.Announcement) (ret graphql.Marshaler) {
@@ -1784,7 +1784,7 @@ func (ec *executionContext) _Announcement_authorID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Announcement_authorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Announcement", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Announcement", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AnnouncementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AnnouncementConnection) (ret graphql.Marshaler) {
@@ -1871,7 +1871,7 @@ func (ec *executionContext) _AnnouncementConnection_totalCount(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_AnnouncementConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AnnouncementConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AnnouncementConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AnnouncementEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AnnouncementEdge) (ret graphql.Marshaler) {
@@ -1926,7 +1926,7 @@ func (ec *executionContext) _AnnouncementEdge_cursor(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_AnnouncementEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AnnouncementEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("AnnouncementEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Attachment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -1949,7 +1949,7 @@ func (ec *executionContext) _Attachment_id(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attachment_ownerID(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -1972,7 +1972,7 @@ func (ec *executionContext) _Attachment_ownerID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_ownerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attachment_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -1995,7 +1995,7 @@ func (ec *executionContext) _Attachment_kind(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type AttachmentKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "AttachmentKind")
 }
 
 func (ec *executionContext) _Attachment_contentType(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2018,7 +2018,7 @@ func (ec *executionContext) _Attachment_contentType(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Attachment_size(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2041,7 +2041,7 @@ func (ec *executionContext) _Attachment_size(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attachment_sha256(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2064,7 +2064,7 @@ func (ec *executionContext) _Attachment_sha256(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Attachment_fileName(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2087,7 +2087,7 @@ func (ec *executionContext) _Attachment_fileName(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_fileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Attachment_width(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2110,7 +2110,7 @@ func (ec *executionContext) _Attachment_width(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_width(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attachment_height(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2133,7 +2133,7 @@ func (ec *executionContext) _Attachment_height(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_height(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attachment_uploadedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2156,7 +2156,7 @@ func (ec *executionContext) _Attachment_uploadedByID(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_uploadedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attachment_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2179,7 +2179,7 @@ func (ec *executionContext) _Attachment_createdAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attachment_url(ctx context.Context, field graphql.CollectedField, obj *ent.Attachment) (ret graphql.Marshaler) {
@@ -2202,7 +2202,7 @@ func (ec *executionContext) _Attachment_url(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Attachment_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attachment", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Attachment", field, true, true, "String")
 }
 
 func (ec *executionContext) _AttachmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AttachmentConnection) (ret graphql.Marshaler) {
@@ -2289,7 +2289,7 @@ func (ec *executionContext) _AttachmentConnection_totalCount(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_AttachmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttachmentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AttachmentConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AttachmentEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AttachmentEdge) (ret graphql.Marshaler) {
@@ -2344,7 +2344,7 @@ func (ec *executionContext) _AttachmentEdge_cursor(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_AttachmentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttachmentEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("AttachmentEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Attempt_id(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2367,7 +2367,7 @@ func (ec *executionContext) _Attempt_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2390,7 +2390,7 @@ func (ec *executionContext) _Attempt_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2413,7 +2413,7 @@ func (ec *executionContext) _Attempt_updatedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_enrollmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2436,7 +2436,7 @@ func (ec *executionContext) _Attempt_enrollmentID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_enrollmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_candidateID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2459,7 +2459,7 @@ func (ec *executionContext) _Attempt_candidateID(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_candidateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_sessionID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2482,7 +2482,7 @@ func (ec *executionContext) _Attempt_sessionID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2505,7 +2505,7 @@ func (ec *executionContext) _Attempt_siteID(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_templateID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2528,7 +2528,7 @@ func (ec *executionContext) _Attempt_templateID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_templateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2551,7 +2551,7 @@ func (ec *executionContext) _Attempt_kind(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type AttemptKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "AttemptKind")
 }
 
 func (ec *executionContext) _Attempt_status(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2574,7 +2574,7 @@ func (ec *executionContext) _Attempt_status(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type AttemptStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "AttemptStatus")
 }
 
 func (ec *executionContext) _Attempt_submitReason(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2597,7 +2597,7 @@ func (ec *executionContext) _Attempt_submitReason(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_submitReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type SubmitReason does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "SubmitReason")
 }
 
 func (ec *executionContext) _Attempt_startedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2620,7 +2620,7 @@ func (ec *executionContext) _Attempt_startedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_deadline(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2643,7 +2643,7 @@ func (ec *executionContext) _Attempt_deadline(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_submittedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2666,7 +2666,7 @@ func (ec *executionContext) _Attempt_submittedAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_focusLosses(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2689,7 +2689,7 @@ func (ec *executionContext) _Attempt_focusLosses(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_focusLosses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attempt_consentText(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2712,7 +2712,7 @@ func (ec *executionContext) _Attempt_consentText(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_consentText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
 }
 
 func (ec *executionContext) _Attempt_consentAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2735,7 +2735,7 @@ func (ec *executionContext) _Attempt_consentAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_consentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_score(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2758,7 +2758,7 @@ func (ec *executionContext) _Attempt_score(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attempt_passMark(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2781,7 +2781,7 @@ func (ec *executionContext) _Attempt_passMark(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attempt_practicalScore(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2804,7 +2804,7 @@ func (ec *executionContext) _Attempt_practicalScore(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_practicalScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attempt_result(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2827,7 +2827,7 @@ func (ec *executionContext) _Attempt_result(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type AttemptResult does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "AttemptResult")
 }
 
 func (ec *executionContext) _Attempt_reviewedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2850,7 +2850,7 @@ func (ec *executionContext) _Attempt_reviewedByID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_reviewedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Attempt_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2873,7 +2873,7 @@ func (ec *executionContext) _Attempt_reviewedAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attempt_reviewReason(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2896,7 +2896,7 @@ func (ec *executionContext) _Attempt_reviewReason(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
 }
 
 func (ec *executionContext) _Attempt_flagged(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2919,7 +2919,7 @@ func (ec *executionContext) _Attempt_flagged(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_flagged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Attempt_phoneState(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2942,7 +2942,7 @@ func (ec *executionContext) _Attempt_phoneState(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_phoneState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type PhoneState does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "PhoneState")
 }
 
 func (ec *executionContext) _Attempt_phoneLastSeenAt(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -2965,7 +2965,7 @@ func (ec *executionContext) _Attempt_phoneLastSeenAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_phoneLastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Attempt", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AttemptConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AttemptConnection) (ret graphql.Marshaler) {
@@ -3052,7 +3052,7 @@ func (ec *executionContext) _AttemptConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_AttemptConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AttemptEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AttemptEdge) (ret graphql.Marshaler) {
@@ -3107,7 +3107,7 @@ func (ec *executionContext) _AttemptEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AttemptEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _AuditLog_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3130,7 +3130,7 @@ func (ec *executionContext) _AuditLog_id(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditLog_at(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3153,7 +3153,7 @@ func (ec *executionContext) _AuditLog_at(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AuditLog_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3176,7 +3176,7 @@ func (ec *executionContext) _AuditLog_actorID(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditLog_actorRole(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3199,7 +3199,7 @@ func (ec *executionContext) _AuditLog_actorRole(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_actorRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLog_operation(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3222,7 +3222,7 @@ func (ec *executionContext) _AuditLog_operation(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLog_entityType(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3245,7 +3245,7 @@ func (ec *executionContext) _AuditLog_entityType(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_entityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLog_action(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3268,7 +3268,7 @@ func (ec *executionContext) _AuditLog_action(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLog_entityID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3291,7 +3291,7 @@ func (ec *executionContext) _AuditLog_entityID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_entityID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditLog_fields(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3314,7 +3314,7 @@ func (ec *executionContext) _AuditLog_fields(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLog_ip(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
@@ -3337,7 +3337,7 @@ func (ec *executionContext) _AuditLog_ip(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_AuditLog_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLog", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLogConnection) (ret graphql.Marshaler) {
@@ -3424,7 +3424,7 @@ func (ec *executionContext) _AuditLogConnection_totalCount(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_AuditLogConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLogConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLogConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AuditLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLogEdge) (ret graphql.Marshaler) {
@@ -3479,7 +3479,7 @@ func (ec *executionContext) _AuditLogEdge_cursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AuditLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLogEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLogEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3502,7 +3502,7 @@ func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3525,7 +3525,7 @@ func (ec *executionContext) _Certificate_createdAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3548,7 +3548,7 @@ func (ec *executionContext) _Certificate_updatedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_number(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3571,7 +3571,7 @@ func (ec *executionContext) _Certificate_number(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_revision(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3594,7 +3594,7 @@ func (ec *executionContext) _Certificate_revision(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_revision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Certificate_status(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3617,7 +3617,7 @@ func (ec *executionContext) _Certificate_status(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type CertificateStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "CertificateStatus")
 }
 
 func (ec *executionContext) _Certificate_holderID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3640,7 +3640,7 @@ func (ec *executionContext) _Certificate_holderID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_holderID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_holderName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3663,7 +3663,7 @@ func (ec *executionContext) _Certificate_holderName(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_holderIDType(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3686,7 +3686,7 @@ func (ec *executionContext) _Certificate_holderIDType(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_holderIDType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_holderIDMasked(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3709,7 +3709,7 @@ func (ec *executionContext) _Certificate_holderIDMasked(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_holderIDMasked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_attemptID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3732,7 +3732,7 @@ func (ec *executionContext) _Certificate_attemptID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_enrollmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3755,7 +3755,7 @@ func (ec *executionContext) _Certificate_enrollmentID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_enrollmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_subjectID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3778,7 +3778,7 @@ func (ec *executionContext) _Certificate_subjectID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_subjectCode(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3801,7 +3801,7 @@ func (ec *executionContext) _Certificate_subjectCode(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_subjectCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_subjectName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3824,7 +3824,7 @@ func (ec *executionContext) _Certificate_subjectName(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_subjectName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_category(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3847,7 +3847,7 @@ func (ec *executionContext) _Certificate_category(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_employer(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3870,7 +3870,7 @@ func (ec *executionContext) _Certificate_employer(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_employer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_regionCode(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3893,7 +3893,7 @@ func (ec *executionContext) _Certificate_regionCode(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_regionCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_regionName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3916,7 +3916,7 @@ func (ec *executionContext) _Certificate_regionName(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_regionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3939,7 +3939,7 @@ func (ec *executionContext) _Certificate_siteID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_siteName(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3962,7 +3962,7 @@ func (ec *executionContext) _Certificate_siteName(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_siteName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_authority(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -3985,7 +3985,7 @@ func (ec *executionContext) _Certificate_authority(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_authority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_issuedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4008,7 +4008,7 @@ func (ec *executionContext) _Certificate_issuedByID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_issuedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4031,7 +4031,7 @@ func (ec *executionContext) _Certificate_issuedAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_validFrom(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4054,7 +4054,7 @@ func (ec *executionContext) _Certificate_validFrom(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_validUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4077,7 +4077,7 @@ func (ec *executionContext) _Certificate_validUntil(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_changedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4100,7 +4100,7 @@ func (ec *executionContext) _Certificate_changedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_renewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4123,7 +4123,7 @@ func (ec *executionContext) _Certificate_renewedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_renewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_expiredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4146,7 +4146,7 @@ func (ec *executionContext) _Certificate_expiredAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_expiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4169,7 +4169,7 @@ func (ec *executionContext) _Certificate_cancelledAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_feeCents(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4192,7 +4192,7 @@ func (ec *executionContext) _Certificate_feeCents(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_feeCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Certificate_feeMethod(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4215,7 +4215,7 @@ func (ec *executionContext) _Certificate_feeMethod(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_feeMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type CertificateFeeMethod does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "CertificateFeeMethod")
 }
 
 func (ec *executionContext) _Certificate_feePaidAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4238,7 +4238,7 @@ func (ec *executionContext) _Certificate_feePaidAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_feePaidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_feeRecordedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4261,7 +4261,7 @@ func (ec *executionContext) _Certificate_feeRecordedByID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_feeRecordedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_collectedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4284,7 +4284,7 @@ func (ec *executionContext) _Certificate_collectedBy(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_collectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_collectedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4307,7 +4307,7 @@ func (ec *executionContext) _Certificate_collectedAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_collectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Certificate_collectionRecordedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4330,7 +4330,7 @@ func (ec *executionContext) _Certificate_collectionRecordedByID(ctx context.Cont
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_collectionRecordedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Certificate_requests(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4385,7 +4385,7 @@ func (ec *executionContext) _Certificate_currentStatus(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_currentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, true, true, errors.New("field of type CertificateStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "CertificateStatus")
 }
 
 func (ec *executionContext) _Certificate_renewalOpensAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4408,7 +4408,7 @@ func (ec *executionContext) _Certificate_renewalOpensAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_renewalOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, true, true, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "Time")
 }
 
 func (ec *executionContext) _Certificate_pdfPath(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4431,7 +4431,7 @@ func (ec *executionContext) _Certificate_pdfPath(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_pdfPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "String")
 }
 
 func (ec *executionContext) _Certificate_qrURL(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -4454,7 +4454,7 @@ func (ec *executionContext) _Certificate_qrURL(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_qrURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "String")
 }
 
 func (ec *executionContext) _CertificateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateConnection) (ret graphql.Marshaler) {
@@ -4541,7 +4541,7 @@ func (ec *executionContext) _CertificateConnection_totalCount(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CertificateEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateEdge) (ret graphql.Marshaler) {
@@ -4596,7 +4596,7 @@ func (ec *executionContext) _CertificateEdge_cursor(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_CertificateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _CertificateRequest_id(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4619,7 +4619,7 @@ func (ec *executionContext) _CertificateRequest_id(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CertificateRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4642,7 +4642,7 @@ func (ec *executionContext) _CertificateRequest_createdAt(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4665,7 +4665,7 @@ func (ec *executionContext) _CertificateRequest_updatedAt(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_certificateID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4688,7 +4688,7 @@ func (ec *executionContext) _CertificateRequest_certificateID(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_certificateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CertificateRequest_holderID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4711,7 +4711,7 @@ func (ec *executionContext) _CertificateRequest_holderID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_holderID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CertificateRequest_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4734,7 +4734,7 @@ func (ec *executionContext) _CertificateRequest_siteID(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CertificateRequest_kind(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4757,7 +4757,7 @@ func (ec *executionContext) _CertificateRequest_kind(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type CertificateRequestKind does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "CertificateRequestKind")
 }
 
 func (ec *executionContext) _CertificateRequest_status(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4780,7 +4780,7 @@ func (ec *executionContext) _CertificateRequest_status(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type CertificateRequestStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "CertificateRequestStatus")
 }
 
 func (ec *executionContext) _CertificateRequest_newRegionCode(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4803,7 +4803,7 @@ func (ec *executionContext) _CertificateRequest_newRegionCode(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_newRegionCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_newRegionName(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4826,7 +4826,7 @@ func (ec *executionContext) _CertificateRequest_newRegionName(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_newRegionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_newEmployer(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4849,7 +4849,7 @@ func (ec *executionContext) _CertificateRequest_newEmployer(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_newEmployer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_leftJob(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4872,7 +4872,7 @@ func (ec *executionContext) _CertificateRequest_leftJob(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_leftJob(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CertificateRequest_oldRegionName(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4895,7 +4895,7 @@ func (ec *executionContext) _CertificateRequest_oldRegionName(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_oldRegionName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_oldEmployer(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4918,7 +4918,7 @@ func (ec *executionContext) _CertificateRequest_oldEmployer(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_oldEmployer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_oldValidUntil(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4941,7 +4941,7 @@ func (ec *executionContext) _CertificateRequest_oldValidUntil(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_oldValidUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_newValidUntil(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4964,7 +4964,7 @@ func (ec *executionContext) _CertificateRequest_newValidUntil(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_newValidUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_statement(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -4987,7 +4987,7 @@ func (ec *executionContext) _CertificateRequest_statement(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_statement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_submittedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -5010,7 +5010,7 @@ func (ec *executionContext) _CertificateRequest_submittedAt(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -5033,7 +5033,7 @@ func (ec *executionContext) _CertificateRequest_reviewedAt(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_reviewerID(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -5056,7 +5056,7 @@ func (ec *executionContext) _CertificateRequest_reviewerID(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_reviewerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CertificateRequest_reviewReason(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -5079,7 +5079,7 @@ func (ec *executionContext) _CertificateRequest_reviewReason(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _CertificateRequest_withdrawnAt(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -5102,7 +5102,7 @@ func (ec *executionContext) _CertificateRequest_withdrawnAt(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequest_withdrawnAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequest", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CertificateRequest_certificate(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequest) (ret graphql.Marshaler) {
@@ -5253,7 +5253,7 @@ func (ec *executionContext) _CertificateRequestConnection_totalCount(ctx context
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequestConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequestConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequestConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CertificateRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CertificateRequestEdge) (ret graphql.Marshaler) {
@@ -5308,7 +5308,7 @@ func (ec *executionContext) _CertificateRequestEdge_cursor(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_CertificateRequestEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateRequestEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("CertificateRequestEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _CheckIn_id(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5331,7 +5331,7 @@ func (ec *executionContext) _CheckIn_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_enrollmentID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5354,7 +5354,7 @@ func (ec *executionContext) _CheckIn_enrollmentID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_enrollmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_sessionID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5377,7 +5377,7 @@ func (ec *executionContext) _CheckIn_sessionID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5400,7 +5400,7 @@ func (ec *executionContext) _CheckIn_siteID(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_operatorID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5423,7 +5423,7 @@ func (ec *executionContext) _CheckIn_operatorID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_operatorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_readerName(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5446,7 +5446,7 @@ func (ec *executionContext) _CheckIn_readerName(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_readerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "String")
 }
 
 func (ec *executionContext) _CheckIn_readerPhotoID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5469,7 +5469,7 @@ func (ec *executionContext) _CheckIn_readerPhotoID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_readerPhotoID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_livePhotoID(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5492,7 +5492,7 @@ func (ec *executionContext) _CheckIn_livePhotoID(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_livePhotoID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CheckIn_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5515,7 +5515,7 @@ func (ec *executionContext) _CheckIn_checkedInAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_CheckIn_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckIn", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckIn", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CheckIn_enrollment(ctx context.Context, field graphql.CollectedField, obj *ent.CheckIn) (ret graphql.Marshaler) {
@@ -5666,7 +5666,7 @@ func (ec *executionContext) _CheckInConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_CheckInConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckInConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckInConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CheckInEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CheckInEdge) (ret graphql.Marshaler) {
@@ -5721,7 +5721,7 @@ func (ec *executionContext) _CheckInEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_CheckInEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CheckInEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("CheckInEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Enrollment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5744,7 +5744,7 @@ func (ec *executionContext) _Enrollment_id(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5767,7 +5767,7 @@ func (ec *executionContext) _Enrollment_createdAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5790,7 +5790,7 @@ func (ec *executionContext) _Enrollment_updatedAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_candidateID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5813,7 +5813,7 @@ func (ec *executionContext) _Enrollment_candidateID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_candidateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_planID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5836,7 +5836,7 @@ func (ec *executionContext) _Enrollment_planID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_planID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_subjectID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5859,7 +5859,7 @@ func (ec *executionContext) _Enrollment_subjectID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_sessionID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5882,7 +5882,7 @@ func (ec *executionContext) _Enrollment_sessionID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5905,7 +5905,7 @@ func (ec *executionContext) _Enrollment_siteID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_companyID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5928,7 +5928,7 @@ func (ec *executionContext) _Enrollment_companyID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_companyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_trainingOrgID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5951,7 +5951,7 @@ func (ec *executionContext) _Enrollment_trainingOrgID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_trainingOrgID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_enrolledByID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5974,7 +5974,7 @@ func (ec *executionContext) _Enrollment_enrolledByID(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_enrolledByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_source(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -5997,7 +5997,7 @@ func (ec *executionContext) _Enrollment_source(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type EnrollmentSource does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "EnrollmentSource")
 }
 
 func (ec *executionContext) _Enrollment_status(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6020,7 +6020,7 @@ func (ec *executionContext) _Enrollment_status(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type EnrollmentStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "EnrollmentStatus")
 }
 
 func (ec *executionContext) _Enrollment_pledgeAcceptedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6043,7 +6043,7 @@ func (ec *executionContext) _Enrollment_pledgeAcceptedAt(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_pledgeAcceptedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_submittedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6066,7 +6066,7 @@ func (ec *executionContext) _Enrollment_submittedAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6089,7 +6089,7 @@ func (ec *executionContext) _Enrollment_reviewedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_reviewerID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6112,7 +6112,7 @@ func (ec *executionContext) _Enrollment_reviewerID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_reviewerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_reviewDepartmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6135,7 +6135,7 @@ func (ec *executionContext) _Enrollment_reviewDepartmentID(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_reviewDepartmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Enrollment_reviewReason(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6158,7 +6158,7 @@ func (ec *executionContext) _Enrollment_reviewReason(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Enrollment_feeCents(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6181,7 +6181,7 @@ func (ec *executionContext) _Enrollment_feeCents(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_feeCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Enrollment_paymentStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6204,7 +6204,7 @@ func (ec *executionContext) _Enrollment_paymentStatus(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_paymentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type PaymentStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "PaymentStatus")
 }
 
 func (ec *executionContext) _Enrollment_paidAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6227,7 +6227,7 @@ func (ec *executionContext) _Enrollment_paidAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_ticketNo(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6250,7 +6250,7 @@ func (ec *executionContext) _Enrollment_ticketNo(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_ticketNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Enrollment_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6273,7 +6273,7 @@ func (ec *executionContext) _Enrollment_checkedInAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Enrollment_candidate(ctx context.Context, field graphql.CollectedField, obj *ent.Enrollment) (ret graphql.Marshaler) {
@@ -6552,7 +6552,7 @@ func (ec *executionContext) _Enrollment_admissionTicketOpensAt(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_Enrollment_admissionTicketOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Enrollment", field, true, true, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Enrollment", field, true, true, "Time")
 }
 
 func (ec *executionContext) _EnrollmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.EnrollmentConnection) (ret graphql.Marshaler) {
@@ -6639,7 +6639,7 @@ func (ec *executionContext) _EnrollmentConnection_totalCount(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_EnrollmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EnrollmentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("EnrollmentConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _EnrollmentEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.EnrollmentEdge) (ret graphql.Marshaler) {
@@ -6694,7 +6694,7 @@ func (ec *executionContext) _EnrollmentEdge_cursor(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_EnrollmentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EnrollmentEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("EnrollmentEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _EvidenceRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6717,7 +6717,7 @@ func (ec *executionContext) _EvidenceRecord_id(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _EvidenceRecord_chain(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6740,7 +6740,7 @@ func (ec *executionContext) _EvidenceRecord_chain(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_chain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceRecord_seq(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6763,7 +6763,7 @@ func (ec *executionContext) _EvidenceRecord_seq(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "Int")
 }
 
 func (ec *executionContext) _EvidenceRecord_kind(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6786,7 +6786,7 @@ func (ec *executionContext) _EvidenceRecord_kind(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceRecord_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6809,7 +6809,7 @@ func (ec *executionContext) _EvidenceRecord_actorID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _EvidenceRecord_at(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6832,7 +6832,7 @@ func (ec *executionContext) _EvidenceRecord_at(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EvidenceRecord_prevHash(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6855,7 +6855,7 @@ func (ec *executionContext) _EvidenceRecord_prevHash(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_prevHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceRecord_hash(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecord) (ret graphql.Marshaler) {
@@ -6878,7 +6878,7 @@ func (ec *executionContext) _EvidenceRecord_hash(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecord_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecordConnection) (ret graphql.Marshaler) {
@@ -6965,7 +6965,7 @@ func (ec *executionContext) _EvidenceRecordConnection_totalCount(ctx context.Con
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecordConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecordConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _EvidenceRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.EvidenceRecordEdge) (ret graphql.Marshaler) {
@@ -7020,7 +7020,7 @@ func (ec *executionContext) _EvidenceRecordEdge_cursor(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceRecordEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceRecordEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _ExamPlan_id(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7043,7 +7043,7 @@ func (ec *executionContext) _ExamPlan_id(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamPlan_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7066,7 +7066,7 @@ func (ec *executionContext) _ExamPlan_createdAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7089,7 +7089,7 @@ func (ec *executionContext) _ExamPlan_updatedAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_name(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7112,7 +7112,7 @@ func (ec *executionContext) _ExamPlan_name(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "String")
 }
 
 func (ec *executionContext) _ExamPlan_regionID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7135,7 +7135,7 @@ func (ec *executionContext) _ExamPlan_regionID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_regionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamPlan_trainingOrgID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7158,7 +7158,7 @@ func (ec *executionContext) _ExamPlan_trainingOrgID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_trainingOrgID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamPlan_enrollStartsAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7181,7 +7181,7 @@ func (ec *executionContext) _ExamPlan_enrollStartsAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_enrollStartsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_enrollEndsAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7204,7 +7204,7 @@ func (ec *executionContext) _ExamPlan_enrollEndsAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_enrollEndsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_examFrom(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7227,7 +7227,7 @@ func (ec *executionContext) _ExamPlan_examFrom(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_examFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_examTo(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7250,7 +7250,7 @@ func (ec *executionContext) _ExamPlan_examTo(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_examTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_status(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7273,7 +7273,7 @@ func (ec *executionContext) _ExamPlan_status(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type PlanStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "PlanStatus")
 }
 
 func (ec *executionContext) _ExamPlan_submittedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7296,7 +7296,7 @@ func (ec *executionContext) _ExamPlan_submittedAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamPlan_submittedByID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7319,7 +7319,7 @@ func (ec *executionContext) _ExamPlan_submittedByID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlan_submittedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlan", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamPlan_region(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlan) (ret graphql.Marshaler) {
@@ -7514,7 +7514,7 @@ func (ec *executionContext) _ExamPlanConnection_totalCount(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlanConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlanConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlanConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamPlanEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ExamPlanEdge) (ret graphql.Marshaler) {
@@ -7569,7 +7569,7 @@ func (ec *executionContext) _ExamPlanEdge_cursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ExamPlanEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamPlanEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamPlanEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _ExamSession_id(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7592,7 +7592,7 @@ func (ec *executionContext) _ExamSession_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamSession_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7615,7 +7615,7 @@ func (ec *executionContext) _ExamSession_createdAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamSession_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7638,7 +7638,7 @@ func (ec *executionContext) _ExamSession_updatedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamSession_planID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7661,7 +7661,7 @@ func (ec *executionContext) _ExamSession_planID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_planID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamSession_subjectID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7684,7 +7684,7 @@ func (ec *executionContext) _ExamSession_subjectID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamSession_roomID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7707,7 +7707,7 @@ func (ec *executionContext) _ExamSession_roomID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_roomID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamSession_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7730,7 +7730,7 @@ func (ec *executionContext) _ExamSession_siteID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamSession_trainingOrgID(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7753,7 +7753,7 @@ func (ec *executionContext) _ExamSession_trainingOrgID(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_trainingOrgID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamSession_startsAt(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7776,7 +7776,7 @@ func (ec *executionContext) _ExamSession_startsAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamSession_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7799,7 +7799,7 @@ func (ec *executionContext) _ExamSession_durationMinutes(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_durationMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamSession_capacity(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7822,7 +7822,7 @@ func (ec *executionContext) _ExamSession_capacity(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamSession_taken(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7845,7 +7845,7 @@ func (ec *executionContext) _ExamSession_taken(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_taken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamSession_onsite(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7868,7 +7868,7 @@ func (ec *executionContext) _ExamSession_onsite(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_onsite(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ExamSession_status(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -7891,7 +7891,7 @@ func (ec *executionContext) _ExamSession_status(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, false, false, errors.New("field of type SessionStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, false, false, "SessionStatus")
 }
 
 func (ec *executionContext) _ExamSession_plan(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSession) (ret graphql.Marshaler) {
@@ -8086,7 +8086,7 @@ func (ec *executionContext) _ExamSession_remainingSeats(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ExamSession_remainingSeats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSession", field, true, true, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSession", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ExamSessionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSessionConnection) (ret graphql.Marshaler) {
@@ -8173,7 +8173,7 @@ func (ec *executionContext) _ExamSessionConnection_totalCount(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_ExamSessionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSessionConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSessionConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamSessionEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ExamSessionEdge) (ret graphql.Marshaler) {
@@ -8228,7 +8228,7 @@ func (ec *executionContext) _ExamSessionEdge_cursor(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ExamSessionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamSessionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamSessionEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _InvoiceProfile_id(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8251,7 +8251,7 @@ func (ec *executionContext) _InvoiceProfile_id(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "ID")
 }
 
 func (ec *executionContext) _InvoiceProfile_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8274,7 +8274,7 @@ func (ec *executionContext) _InvoiceProfile_createdAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "Time")
 }
 
 func (ec *executionContext) _InvoiceProfile_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8297,7 +8297,7 @@ func (ec *executionContext) _InvoiceProfile_updatedAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "Time")
 }
 
 func (ec *executionContext) _InvoiceProfile_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8320,7 +8320,7 @@ func (ec *executionContext) _InvoiceProfile_organizationID(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_organizationID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "ID")
 }
 
 func (ec *executionContext) _InvoiceProfile_title(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8343,7 +8343,7 @@ func (ec *executionContext) _InvoiceProfile_title(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_taxNumber(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8366,7 +8366,7 @@ func (ec *executionContext) _InvoiceProfile_taxNumber(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_taxNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_address(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8389,7 +8389,7 @@ func (ec *executionContext) _InvoiceProfile_address(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_phone(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8412,7 +8412,7 @@ func (ec *executionContext) _InvoiceProfile_phone(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_bankName(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8435,7 +8435,7 @@ func (ec *executionContext) _InvoiceProfile_bankName(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_bankName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_bankAccount(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8458,7 +8458,7 @@ func (ec *executionContext) _InvoiceProfile_bankAccount(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_bankAccount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_email(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8481,7 +8481,7 @@ func (ec *executionContext) _InvoiceProfile_email(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceProfile_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("InvoiceProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _InvoiceProfile_organization(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceProfile) (ret graphql.Marshaler) {
@@ -8536,7 +8536,7 @@ func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Notification_userID(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
@@ -8559,7 +8559,7 @@ func (ec *executionContext) _Notification_userID(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Notification_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
@@ -8582,7 +8582,7 @@ func (ec *executionContext) _Notification_kind(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
 }
 
 func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
@@ -8605,7 +8605,7 @@ func (ec *executionContext) _Notification_title(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Notification_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
 }
 
 func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
@@ -8628,7 +8628,7 @@ func (ec *executionContext) _Notification_body(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Notification_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
 }
 
 func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
@@ -8651,7 +8651,7 @@ func (ec *executionContext) _Notification_createdAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Notification_readAt(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
@@ -8674,7 +8674,7 @@ func (ec *executionContext) _Notification_readAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Notification_readAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
 }
 
 func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.NotificationConnection) (ret graphql.Marshaler) {
@@ -8761,7 +8761,7 @@ func (ec *executionContext) _NotificationConnection_totalCount(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_NotificationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NotificationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("NotificationConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.NotificationEdge) (ret graphql.Marshaler) {
@@ -8816,7 +8816,7 @@ func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8839,7 +8839,7 @@ func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Organization_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Organization_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8862,7 +8862,7 @@ func (ec *executionContext) _Organization_createdAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Organization_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Organization_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8885,7 +8885,7 @@ func (ec *executionContext) _Organization_updatedAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Organization_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Organization_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8908,7 +8908,7 @@ func (ec *executionContext) _Organization_kind(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Organization_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type OrganizationKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "OrganizationKind")
 }
 
 func (ec *executionContext) _Organization_name(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8931,7 +8931,7 @@ func (ec *executionContext) _Organization_name(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Organization_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_region(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8954,7 +8954,7 @@ func (ec *executionContext) _Organization_region(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Organization_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_contact(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -8977,7 +8977,7 @@ func (ec *executionContext) _Organization_contact(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Organization_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_phone(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9000,7 +9000,7 @@ func (ec *executionContext) _Organization_phone(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Organization_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_email(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9023,7 +9023,7 @@ func (ec *executionContext) _Organization_email(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Organization_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_address(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9046,7 +9046,7 @@ func (ec *executionContext) _Organization_address(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Organization_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_status(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9069,7 +9069,7 @@ func (ec *executionContext) _Organization_status(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Organization_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type OrganizationStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "OrganizationStatus")
 }
 
 func (ec *executionContext) _Organization_reviewReason(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9092,7 +9092,7 @@ func (ec *executionContext) _Organization_reviewReason(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Organization_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9115,7 +9115,7 @@ func (ec *executionContext) _Organization_reviewedAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Organization_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Organization_reviewedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9138,7 +9138,7 @@ func (ec *executionContext) _Organization_reviewedByID(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Organization_reviewedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Organization_members(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -9333,7 +9333,7 @@ func (ec *executionContext) _OrganizationConnection_totalCount(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_OrganizationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrganizationConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("OrganizationConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _OrganizationEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.OrganizationEdge) (ret graphql.Marshaler) {
@@ -9388,7 +9388,7 @@ func (ec *executionContext) _OrganizationEdge_cursor(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_OrganizationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrganizationEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("OrganizationEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -9411,7 +9411,7 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -9434,7 +9434,7 @@ func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -9457,7 +9457,7 @@ func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
@@ -9480,7 +9480,7 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _PaperTemplate_id(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9503,7 +9503,7 @@ func (ec *executionContext) _PaperTemplate_id(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PaperTemplate_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9526,7 +9526,7 @@ func (ec *executionContext) _PaperTemplate_createdAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PaperTemplate_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9549,7 +9549,7 @@ func (ec *executionContext) _PaperTemplate_updatedAt(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PaperTemplate_subjectID(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9572,7 +9572,7 @@ func (ec *executionContext) _PaperTemplate_subjectID(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PaperTemplate_kind(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9595,7 +9595,7 @@ func (ec *executionContext) _PaperTemplate_kind(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type PaperKind does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "PaperKind")
 }
 
 func (ec *executionContext) _PaperTemplate_name(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9618,7 +9618,7 @@ func (ec *executionContext) _PaperTemplate_name(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaperTemplate_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9641,7 +9641,7 @@ func (ec *executionContext) _PaperTemplate_durationMinutes(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_durationMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaperTemplate_passMark(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9664,7 +9664,7 @@ func (ec *executionContext) _PaperTemplate_passMark(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaperTemplate_active(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9687,7 +9687,7 @@ func (ec *executionContext) _PaperTemplate_active(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplate_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplate", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PaperTemplate_subject(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplate) (ret graphql.Marshaler) {
@@ -9838,7 +9838,7 @@ func (ec *executionContext) _PaperTemplateConnection_totalCount(ctx context.Cont
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplateConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplateConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplateConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaperTemplateEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PaperTemplateEdge) (ret graphql.Marshaler) {
@@ -9893,7 +9893,7 @@ func (ec *executionContext) _PaperTemplateEdge_cursor(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PaperTemplateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperTemplateEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperTemplateEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Payment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -9916,7 +9916,7 @@ func (ec *executionContext) _Payment_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Payment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Payment_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -9939,7 +9939,7 @@ func (ec *executionContext) _Payment_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Payment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payment_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -9962,7 +9962,7 @@ func (ec *executionContext) _Payment_updatedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Payment_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payment_payerID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -9985,7 +9985,7 @@ func (ec *executionContext) _Payment_payerID(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Payment_payerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Payment_companyID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10008,7 +10008,7 @@ func (ec *executionContext) _Payment_companyID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Payment_companyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Payment_method(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10031,7 +10031,7 @@ func (ec *executionContext) _Payment_method(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Payment_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type PaymentMethod does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "PaymentMethod")
 }
 
 func (ec *executionContext) _Payment_amountCents(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10054,7 +10054,7 @@ func (ec *executionContext) _Payment_amountCents(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Payment_amountCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Payment_status(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10077,7 +10077,7 @@ func (ec *executionContext) _Payment_status(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Payment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type PaymentState does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "PaymentState")
 }
 
 func (ec *executionContext) _Payment_orderNo(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10100,7 +10100,7 @@ func (ec *executionContext) _Payment_orderNo(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Payment_orderNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payment_gatewayTxnID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10123,7 +10123,7 @@ func (ec *executionContext) _Payment_gatewayTxnID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Payment_gatewayTxnID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payment_proofAttachmentID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10146,7 +10146,7 @@ func (ec *executionContext) _Payment_proofAttachmentID(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Payment_proofAttachmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Payment_confirmedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10169,7 +10169,7 @@ func (ec *executionContext) _Payment_confirmedByID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Payment_confirmedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Payment_confirmedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10192,7 +10192,7 @@ func (ec *executionContext) _Payment_confirmedAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Payment_confirmedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payment_reason(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10215,7 +10215,7 @@ func (ec *executionContext) _Payment_reason(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Payment_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payment_paidAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10238,7 +10238,7 @@ func (ec *executionContext) _Payment_paidAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Payment_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Payment_payer(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -10421,7 +10421,7 @@ func (ec *executionContext) _PaymentConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_PaymentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PaymentEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentEdge) (ret graphql.Marshaler) {
@@ -10476,7 +10476,7 @@ func (ec *executionContext) _PaymentEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PaymentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaymentEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("PaymentEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Profile_id(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10499,7 +10499,7 @@ func (ec *executionContext) _Profile_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Profile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Profile_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10522,7 +10522,7 @@ func (ec *executionContext) _Profile_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Profile_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Profile_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10545,7 +10545,7 @@ func (ec *executionContext) _Profile_updatedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Profile_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Profile_userID(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10568,7 +10568,7 @@ func (ec *executionContext) _Profile_userID(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Profile_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Profile_candidateType(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10591,7 +10591,7 @@ func (ec *executionContext) _Profile_candidateType(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Profile_candidateType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type CandidateType does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "CandidateType")
 }
 
 func (ec *executionContext) _Profile_category(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10614,7 +10614,7 @@ func (ec *executionContext) _Profile_category(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Profile_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type ExamCategory does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "ExamCategory")
 }
 
 func (ec *executionContext) _Profile_sex(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10637,7 +10637,7 @@ func (ec *executionContext) _Profile_sex(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Profile_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type Sex does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "Sex")
 }
 
 func (ec *executionContext) _Profile_birthDate(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10660,7 +10660,7 @@ func (ec *executionContext) _Profile_birthDate(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Profile_birthDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Profile_companyName(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10683,7 +10683,7 @@ func (ec *executionContext) _Profile_companyName(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Profile_companyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "String")
 }
 
 func (ec *executionContext) _Profile_companyID(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10706,7 +10706,7 @@ func (ec *executionContext) _Profile_companyID(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Profile_companyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Profile_yearsInTrade(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10729,7 +10729,7 @@ func (ec *executionContext) _Profile_yearsInTrade(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Profile_yearsInTrade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Profile_education(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10752,7 +10752,7 @@ func (ec *executionContext) _Profile_education(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Profile_education(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type Education does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "Education")
 }
 
 func (ec *executionContext) _Profile_ethnicity(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10775,7 +10775,7 @@ func (ec *executionContext) _Profile_ethnicity(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Profile_ethnicity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "String")
 }
 
 func (ec *executionContext) _Profile_address(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10798,7 +10798,7 @@ func (ec *executionContext) _Profile_address(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Profile_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "String")
 }
 
 func (ec *executionContext) _Profile_title(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10821,7 +10821,7 @@ func (ec *executionContext) _Profile_title(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Profile_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "String")
 }
 
 func (ec *executionContext) _Profile_postCode(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10844,7 +10844,7 @@ func (ec *executionContext) _Profile_postCode(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Profile_postCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Profile", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Profile", field, false, false, "String")
 }
 
 func (ec *executionContext) _Profile_user(ctx context.Context, field graphql.CollectedField, obj *ent.Profile) (ret graphql.Marshaler) {
@@ -10995,7 +10995,7 @@ func (ec *executionContext) _ProfileConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ProfileConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProfileEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ProfileEdge) (ret graphql.Marshaler) {
@@ -11050,7 +11050,7 @@ func (ec *executionContext) _ProfileEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ProfileEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -12977,7 +12977,7 @@ func (ec *executionContext) _Query_uploadableAttachmentKinds(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_Query_uploadableAttachmentKinds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type AttachmentKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Query", field, true, true, "AttachmentKind")
 }
 
 func (ec *executionContext) _Query_ethnicities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -13000,7 +13000,7 @@ func (ec *executionContext) _Query_ethnicities(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Query_ethnicities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
 }
 
 func (ec *executionContext) _Query_trainingHours(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -13099,7 +13099,7 @@ func (ec *executionContext) _Query_serverTime(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Query_serverTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Query", field, true, true, "Time")
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -13159,10 +13159,10 @@ func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Schema) graphql.Marshaler {
-			return ec.marshalO__Schema2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐSchema(ctx, selections, v)
+			return ec.marshalN__Schema2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐSchema(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13198,7 +13198,7 @@ func (ec *executionContext) _Question_id(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Question_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Question_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13221,7 +13221,7 @@ func (ec *executionContext) _Question_createdAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Question_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Question_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13244,7 +13244,7 @@ func (ec *executionContext) _Question_updatedAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Question_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Question_subjectID(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13267,7 +13267,7 @@ func (ec *executionContext) _Question_subjectID(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Question_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Question_type(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13290,7 +13290,7 @@ func (ec *executionContext) _Question_type(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Question_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type QuestionType does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "QuestionType")
 }
 
 func (ec *executionContext) _Question_category(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13313,7 +13313,7 @@ func (ec *executionContext) _Question_category(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Question_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "String")
 }
 
 func (ec *executionContext) _Question_stem(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13336,7 +13336,7 @@ func (ec *executionContext) _Question_stem(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Question_stem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "String")
 }
 
 func (ec *executionContext) _Question_options(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13359,7 +13359,7 @@ func (ec *executionContext) _Question_options(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Question_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "String")
 }
 
 func (ec *executionContext) _Question_explanation(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13382,7 +13382,7 @@ func (ec *executionContext) _Question_explanation(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Question_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "String")
 }
 
 func (ec *executionContext) _Question_points(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13405,7 +13405,7 @@ func (ec *executionContext) _Question_points(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Question_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Question_active(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13428,7 +13428,7 @@ func (ec *executionContext) _Question_active(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Question_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Question", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Question", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Question_subject(ctx context.Context, field graphql.CollectedField, obj *ent.Question) (ret graphql.Marshaler) {
@@ -13547,7 +13547,7 @@ func (ec *executionContext) _QuestionConnection_totalCount(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_QuestionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("QuestionConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("QuestionConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _QuestionEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.QuestionEdge) (ret graphql.Marshaler) {
@@ -13602,7 +13602,7 @@ func (ec *executionContext) _QuestionEdge_cursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_QuestionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("QuestionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("QuestionEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Region_id(ctx context.Context, field graphql.CollectedField, obj *ent.Region) (ret graphql.Marshaler) {
@@ -13625,7 +13625,7 @@ func (ec *executionContext) _Region_id(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Region_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Region", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Region", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Region_code(ctx context.Context, field graphql.CollectedField, obj *ent.Region) (ret graphql.Marshaler) {
@@ -13648,7 +13648,7 @@ func (ec *executionContext) _Region_code(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Region_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Region", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Region", field, false, false, "String")
 }
 
 func (ec *executionContext) _Region_name(ctx context.Context, field graphql.CollectedField, obj *ent.Region) (ret graphql.Marshaler) {
@@ -13671,7 +13671,7 @@ func (ec *executionContext) _Region_name(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Region_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Region", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Region", field, false, false, "String")
 }
 
 func (ec *executionContext) _RegionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.RegionConnection) (ret graphql.Marshaler) {
@@ -13758,7 +13758,7 @@ func (ec *executionContext) _RegionConnection_totalCount(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_RegionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RegionConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("RegionConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RegionEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.RegionEdge) (ret graphql.Marshaler) {
@@ -13813,7 +13813,7 @@ func (ec *executionContext) _RegionEdge_cursor(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_RegionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RegionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("RegionEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Room_id(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13836,7 +13836,7 @@ func (ec *executionContext) _Room_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_Room_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Room_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13859,7 +13859,7 @@ func (ec *executionContext) _Room_createdAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Room_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Room_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13882,7 +13882,7 @@ func (ec *executionContext) _Room_updatedAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Room_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Room_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13905,7 +13905,7 @@ func (ec *executionContext) _Room_siteID(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Room_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Room_name(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13928,7 +13928,7 @@ func (ec *executionContext) _Room_name(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Room_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "String")
 }
 
 func (ec *executionContext) _Room_capacity(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13951,7 +13951,7 @@ func (ec *executionContext) _Room_capacity(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Room_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Room_location(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13974,7 +13974,7 @@ func (ec *executionContext) _Room_location(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Room_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "String")
 }
 
 func (ec *executionContext) _Room_disabled(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -13997,7 +13997,7 @@ func (ec *executionContext) _Room_disabled(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Room_disabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Room_site(ctx context.Context, field graphql.CollectedField, obj *ent.Room) (ret graphql.Marshaler) {
@@ -14116,7 +14116,7 @@ func (ec *executionContext) _RoomConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_RoomConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RoomConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("RoomConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RoomEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.RoomEdge) (ret graphql.Marshaler) {
@@ -14171,7 +14171,7 @@ func (ec *executionContext) _RoomEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_RoomEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RoomEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("RoomEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Session_id(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14194,7 +14194,7 @@ func (ec *executionContext) _Session_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Session_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Session_userID(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14217,7 +14217,7 @@ func (ec *executionContext) _Session_userID(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Session_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Session_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14240,7 +14240,7 @@ func (ec *executionContext) _Session_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Session_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Session_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14263,7 +14263,7 @@ func (ec *executionContext) _Session_lastSeenAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Session_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Session_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14286,7 +14286,7 @@ func (ec *executionContext) _Session_expiresAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Session_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Session_keepAliveUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14309,7 +14309,7 @@ func (ec *executionContext) _Session_keepAliveUntil(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Session_keepAliveUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Session_revokedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14332,7 +14332,7 @@ func (ec *executionContext) _Session_revokedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Session_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Session_revokeReason(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14355,7 +14355,7 @@ func (ec *executionContext) _Session_revokeReason(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Session_revokeReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "String")
 }
 
 func (ec *executionContext) _Session_ip(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14378,7 +14378,7 @@ func (ec *executionContext) _Session_ip(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Session_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "String")
 }
 
 func (ec *executionContext) _Session_userAgent(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14401,7 +14401,7 @@ func (ec *executionContext) _Session_userAgent(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Session_userAgent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, false, false, "String")
 }
 
 func (ec *executionContext) _Session_user(ctx context.Context, field graphql.CollectedField, obj *ent.Session) (ret graphql.Marshaler) {
@@ -14456,7 +14456,7 @@ func (ec *executionContext) _Session_current(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Session_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Session", field, true, true, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Session", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Subject_id(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14479,7 +14479,7 @@ func (ec *executionContext) _Subject_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Subject_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Subject_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14502,7 +14502,7 @@ func (ec *executionContext) _Subject_createdAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Subject_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Subject_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14525,7 +14525,7 @@ func (ec *executionContext) _Subject_updatedAt(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Subject_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Subject_code(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14548,7 +14548,7 @@ func (ec *executionContext) _Subject_code(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Subject_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "String")
 }
 
 func (ec *executionContext) _Subject_name(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14571,7 +14571,7 @@ func (ec *executionContext) _Subject_name(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Subject_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "String")
 }
 
 func (ec *executionContext) _Subject_category(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14594,7 +14594,7 @@ func (ec *executionContext) _Subject_category(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Subject_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type SubjectCategory does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "SubjectCategory")
 }
 
 func (ec *executionContext) _Subject_feeCents(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14617,7 +14617,7 @@ func (ec *executionContext) _Subject_feeCents(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Subject_feeCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Subject_passMark(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14640,7 +14640,7 @@ func (ec *executionContext) _Subject_passMark(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Subject_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Subject_hasPractical(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14663,7 +14663,7 @@ func (ec *executionContext) _Subject_hasPractical(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Subject_hasPractical(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Subject_active(ctx context.Context, field graphql.CollectedField, obj *ent.Subject) (ret graphql.Marshaler) {
@@ -14686,7 +14686,7 @@ func (ec *executionContext) _Subject_active(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Subject_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Subject", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("Subject", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SubjectConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SubjectConnection) (ret graphql.Marshaler) {
@@ -14773,7 +14773,7 @@ func (ec *executionContext) _SubjectConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_SubjectConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SubjectConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SubjectConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SubjectEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.SubjectEdge) (ret graphql.Marshaler) {
@@ -14828,7 +14828,7 @@ func (ec *executionContext) _SubjectEdge_cursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_SubjectEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SubjectEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("SubjectEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _TrainingRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14851,7 +14851,7 @@ func (ec *executionContext) _TrainingRecord_id(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _TrainingRecord_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14874,7 +14874,7 @@ func (ec *executionContext) _TrainingRecord_createdAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TrainingRecord_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14897,7 +14897,7 @@ func (ec *executionContext) _TrainingRecord_updatedAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TrainingRecord_candidateID(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14920,7 +14920,7 @@ func (ec *executionContext) _TrainingRecord_candidateID(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_candidateID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _TrainingRecord_trainingOrgID(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14943,7 +14943,7 @@ func (ec *executionContext) _TrainingRecord_trainingOrgID(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_trainingOrgID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _TrainingRecord_category(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14966,7 +14966,7 @@ func (ec *executionContext) _TrainingRecord_category(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ExamCategory does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "ExamCategory")
 }
 
 func (ec *executionContext) _TrainingRecord_hours(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -14989,7 +14989,7 @@ func (ec *executionContext) _TrainingRecord_hours(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Float")
 }
 
 func (ec *executionContext) _TrainingRecord_startedOn(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15012,7 +15012,7 @@ func (ec *executionContext) _TrainingRecord_startedOn(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_startedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TrainingRecord_finishedOn(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15035,7 +15035,7 @@ func (ec *executionContext) _TrainingRecord_finishedOn(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_finishedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TrainingRecord_result(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15058,7 +15058,7 @@ func (ec *executionContext) _TrainingRecord_result(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type TrainingResult does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "TrainingResult")
 }
 
 func (ec *executionContext) _TrainingRecord_score(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15081,7 +15081,7 @@ func (ec *executionContext) _TrainingRecord_score(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Int")
 }
 
 func (ec *executionContext) _TrainingRecord_status(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15104,7 +15104,7 @@ func (ec *executionContext) _TrainingRecord_status(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ReviewStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "ReviewStatus")
 }
 
 func (ec *executionContext) _TrainingRecord_reviewReason(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15127,7 +15127,7 @@ func (ec *executionContext) _TrainingRecord_reviewReason(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _TrainingRecord_reviewedByID(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15150,7 +15150,7 @@ func (ec *executionContext) _TrainingRecord_reviewedByID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_reviewedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "ID")
 }
 
 func (ec *executionContext) _TrainingRecord_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15173,7 +15173,7 @@ func (ec *executionContext) _TrainingRecord_reviewedAt(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecord_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecord", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TrainingRecord_candidate(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecord) (ret graphql.Marshaler) {
@@ -15324,7 +15324,7 @@ func (ec *executionContext) _TrainingRecordConnection_totalCount(ctx context.Con
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecordConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecordConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _TrainingRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.TrainingRecordEdge) (ret graphql.Marshaler) {
@@ -15379,7 +15379,7 @@ func (ec *executionContext) _TrainingRecordEdge_cursor(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_TrainingRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingRecordEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingRecordEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15402,7 +15402,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "ID")
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15425,7 +15425,7 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15448,7 +15448,7 @@ func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_role(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15471,7 +15471,7 @@ func (ec *executionContext) _User_role(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_User_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Role does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "Role")
 }
 
 func (ec *executionContext) _User_idType(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15494,7 +15494,7 @@ func (ec *executionContext) _User_idType(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_User_idType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type IDType does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "IDType")
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15517,7 +15517,7 @@ func (ec *executionContext) _User_name(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_User_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15540,7 +15540,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_status(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15563,7 +15563,7 @@ func (ec *executionContext) _User_status(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_User_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type AccountStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "AccountStatus")
 }
 
 func (ec *executionContext) _User_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15586,7 +15586,7 @@ func (ec *executionContext) _User_organizationID(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_User_organizationID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, "ID")
 }
 
 func (ec *executionContext) _User_organization(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15673,7 +15673,7 @@ func (ec *executionContext) _User_idNumberMasked(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_User_idNumberMasked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_phone(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -15696,7 +15696,7 @@ func (ec *executionContext) _User_phone(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_User_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
@@ -15783,7 +15783,7 @@ func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("UserConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.UserEdge) (ret graphql.Marshaler) {
@@ -15838,7 +15838,7 @@ func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -15884,6 +15884,18 @@ func (ec *executionContext) unmarshalInputAnnouncementOrder(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAnnouncementOrder unmarshals raw into the AnnouncementOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnnouncementOrder(ctx context.Context, raw any) (ent.AnnouncementOrder, error) {
+	var out ent.AnnouncementOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnnouncementOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputAnnouncementWhereInput(ctx context.Context, obj any) (ent.AnnouncementWhereInput, error) {
@@ -16404,6 +16416,18 @@ func (ec *executionContext) unmarshalInputAnnouncementWhereInput(ctx context.Con
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAnnouncementWhereInput unmarshals raw into the AnnouncementWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnnouncementWhereInput(ctx context.Context, raw any) (ent.AnnouncementWhereInput, error) {
+	var out ent.AnnouncementWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnnouncementWhereInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputAttachmentWhereInput(ctx context.Context, obj any) (ent.AttachmentWhereInput, error) {
@@ -17171,6 +17195,18 @@ func (ec *executionContext) unmarshalInputAttachmentWhereInput(ctx context.Conte
 	return it, nil
 }
 
+// UnmarshalAttachmentWhereInput unmarshals raw into the AttachmentWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttachmentWhereInput(ctx context.Context, raw any) (ent.AttachmentWhereInput, error) {
+	var out ent.AttachmentWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttachmentWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAttemptOrder(ctx context.Context, obj any) (ent.AttemptOrder, error) {
 	var it ent.AttemptOrder
 	if obj == nil {
@@ -17210,6 +17246,18 @@ func (ec *executionContext) unmarshalInputAttemptOrder(ctx context.Context, obj 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAttemptOrder unmarshals raw into the AttemptOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttemptOrder(ctx context.Context, raw any) (ent.AttemptOrder, error) {
+	var out ent.AttemptOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttemptOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context, obj any) (ent.AttemptWhereInput, error) {
@@ -18782,6 +18830,18 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalAttemptWhereInput unmarshals raw into the AttemptWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttemptWhereInput(ctx context.Context, raw any) (ent.AttemptWhereInput, error) {
+	var out ent.AttemptWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttemptWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditLogOrder(ctx context.Context, obj any) (ent.AuditLogOrder, error) {
 	var it ent.AuditLogOrder
 	if obj == nil {
@@ -18821,6 +18881,18 @@ func (ec *executionContext) unmarshalInputAuditLogOrder(ctx context.Context, obj
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAuditLogOrder unmarshals raw into the AuditLogOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAuditLogOrder(ctx context.Context, raw any) (ent.AuditLogOrder, error) {
+	var out ent.AuditLogOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditLogOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context, obj any) (ent.AuditLogWhereInput, error) {
@@ -19616,6 +19688,18 @@ func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalAuditLogWhereInput unmarshals raw into the AuditLogWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAuditLogWhereInput(ctx context.Context, raw any) (ent.AuditLogWhereInput, error) {
+	var out ent.AuditLogWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AuditLogWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCertificateOrder(ctx context.Context, obj any) (ent.CertificateOrder, error) {
 	var it ent.CertificateOrder
 	if obj == nil {
@@ -19657,6 +19741,18 @@ func (ec *executionContext) unmarshalInputCertificateOrder(ctx context.Context, 
 	return it, nil
 }
 
+// UnmarshalCertificateOrder unmarshals raw into the CertificateOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateOrder(ctx context.Context, raw any) (ent.CertificateOrder, error) {
+	var out ent.CertificateOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCertificateRequestOrder(ctx context.Context, obj any) (ent.CertificateRequestOrder, error) {
 	var it ent.CertificateRequestOrder
 	if obj == nil {
@@ -19696,6 +19792,18 @@ func (ec *executionContext) unmarshalInputCertificateRequestOrder(ctx context.Co
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalCertificateRequestOrder unmarshals raw into the CertificateRequestOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateRequestOrder(ctx context.Context, raw any) (ent.CertificateRequestOrder, error) {
+	var out ent.CertificateRequestOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateRequestOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCertificateRequestWhereInput(ctx context.Context, obj any) (ent.CertificateRequestWhereInput, error) {
@@ -21287,6 +21395,18 @@ func (ec *executionContext) unmarshalInputCertificateRequestWhereInput(ctx conte
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalCertificateRequestWhereInput unmarshals raw into the CertificateRequestWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateRequestWhereInput(ctx context.Context, raw any) (ent.CertificateRequestWhereInput, error) {
+	var out ent.CertificateRequestWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateRequestWhereInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Context, obj any) (ent.CertificateWhereInput, error) {
@@ -24028,6 +24148,18 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 	return it, nil
 }
 
+// UnmarshalCertificateWhereInput unmarshals raw into the CertificateWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateWhereInput(ctx context.Context, raw any) (ent.CertificateWhereInput, error) {
+	var out ent.CertificateWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCheckInWhereInput(ctx context.Context, obj any) (ent.CheckInWhereInput, error) {
 	var it ent.CheckInWhereInput
 	if obj == nil {
@@ -24597,6 +24729,18 @@ func (ec *executionContext) unmarshalInputCheckInWhereInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalCheckInWhereInput unmarshals raw into the CheckInWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckInWhereInput(ctx context.Context, raw any) (ent.CheckInWhereInput, error) {
+	var out ent.CheckInWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAnnouncementInput(ctx context.Context, obj any) (ent.CreateAnnouncementInput, error) {
 	var it ent.CreateAnnouncementInput
 	if obj == nil {
@@ -24639,6 +24783,18 @@ func (ec *executionContext) unmarshalInputCreateAnnouncementInput(ctx context.Co
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalCreateAnnouncementInput unmarshals raw into the CreateAnnouncementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAnnouncementInput(ctx context.Context, raw any) (ent.CreateAnnouncementInput, error) {
+	var out ent.CreateAnnouncementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAnnouncementInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCreateInvoiceProfileInput(ctx context.Context, obj any) (ent.CreateInvoiceProfileInput, error) {
@@ -24720,6 +24876,18 @@ func (ec *executionContext) unmarshalInputCreateInvoiceProfileInput(ctx context.
 	return it, nil
 }
 
+// UnmarshalCreateInvoiceProfileInput unmarshals raw into the CreateInvoiceProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateInvoiceProfileInput(ctx context.Context, raw any) (ent.CreateInvoiceProfileInput, error) {
+	var out ent.CreateInvoiceProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateInvoiceProfileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateOrganizationInput(ctx context.Context, obj any) (ent.CreateOrganizationInput, error) {
 	var it ent.CreateOrganizationInput
 	if obj == nil {
@@ -24792,6 +24960,18 @@ func (ec *executionContext) unmarshalInputCreateOrganizationInput(ctx context.Co
 	return it, nil
 }
 
+// UnmarshalCreateOrganizationInput unmarshals raw into the CreateOrganizationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateOrganizationInput(ctx context.Context, raw any) (ent.CreateOrganizationInput, error) {
+	var out ent.CreateOrganizationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOrganizationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateRegionInput(ctx context.Context, obj any) (ent.CreateRegionInput, error) {
 	var it ent.CreateRegionInput
 	if obj == nil {
@@ -24827,6 +25007,18 @@ func (ec *executionContext) unmarshalInputCreateRegionInput(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalCreateRegionInput unmarshals raw into the CreateRegionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateRegionInput(ctx context.Context, raw any) (ent.CreateRegionInput, error) {
+	var out ent.CreateRegionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateRegionInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCreateRoomInput(ctx context.Context, obj any) (ent.CreateRoomInput, error) {
@@ -24885,6 +25077,18 @@ func (ec *executionContext) unmarshalInputCreateRoomInput(ctx context.Context, o
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalCreateRoomInput unmarshals raw into the CreateRoomInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateRoomInput(ctx context.Context, raw any) (ent.CreateRoomInput, error) {
+	var out ent.CreateRoomInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateRoomInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCreateSubjectInput(ctx context.Context, obj any) (ent.CreateSubjectInput, error) {
@@ -24959,6 +25163,18 @@ func (ec *executionContext) unmarshalInputCreateSubjectInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalCreateSubjectInput unmarshals raw into the CreateSubjectInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSubjectInput(ctx context.Context, raw any) (ent.CreateSubjectInput, error) {
+	var out ent.CreateSubjectInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSubjectInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEnrollmentOrder(ctx context.Context, obj any) (ent.EnrollmentOrder, error) {
 	var it ent.EnrollmentOrder
 	if obj == nil {
@@ -24998,6 +25214,18 @@ func (ec *executionContext) unmarshalInputEnrollmentOrder(ctx context.Context, o
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalEnrollmentOrder unmarshals raw into the EnrollmentOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEnrollmentOrder(ctx context.Context, raw any) (ent.EnrollmentOrder, error) {
+	var out ent.EnrollmentOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnrollmentOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputEnrollmentWhereInput(ctx context.Context, obj any) (ent.EnrollmentWhereInput, error) {
@@ -26486,6 +26714,18 @@ func (ec *executionContext) unmarshalInputEnrollmentWhereInput(ctx context.Conte
 	return it, nil
 }
 
+// UnmarshalEnrollmentWhereInput unmarshals raw into the EnrollmentWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEnrollmentWhereInput(ctx context.Context, raw any) (ent.EnrollmentWhereInput, error) {
+	var out ent.EnrollmentWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnrollmentWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEvidenceRecordOrder(ctx context.Context, obj any) (ent.EvidenceRecordOrder, error) {
 	var it ent.EvidenceRecordOrder
 	if obj == nil {
@@ -26525,6 +26765,18 @@ func (ec *executionContext) unmarshalInputEvidenceRecordOrder(ctx context.Contex
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalEvidenceRecordOrder unmarshals raw into the EvidenceRecordOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEvidenceRecordOrder(ctx context.Context, raw any) (ent.EvidenceRecordOrder, error) {
+	var out ent.EvidenceRecordOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EvidenceRecordOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputEvidenceRecordWhereInput(ctx context.Context, obj any) (ent.EvidenceRecordWhereInput, error) {
@@ -27173,6 +27425,18 @@ func (ec *executionContext) unmarshalInputEvidenceRecordWhereInput(ctx context.C
 	return it, nil
 }
 
+// UnmarshalEvidenceRecordWhereInput unmarshals raw into the EvidenceRecordWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEvidenceRecordWhereInput(ctx context.Context, raw any) (ent.EvidenceRecordWhereInput, error) {
+	var out ent.EvidenceRecordWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EvidenceRecordWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputExamPlanOrder(ctx context.Context, obj any) (ent.ExamPlanOrder, error) {
 	var it ent.ExamPlanOrder
 	if obj == nil {
@@ -27212,6 +27476,18 @@ func (ec *executionContext) unmarshalInputExamPlanOrder(ctx context.Context, obj
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalExamPlanOrder unmarshals raw into the ExamPlanOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExamPlanOrder(ctx context.Context, raw any) (ent.ExamPlanOrder, error) {
+	var out ent.ExamPlanOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExamPlanOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputExamPlanWhereInput(ctx context.Context, obj any) (ent.ExamPlanWhereInput, error) {
@@ -28021,6 +28297,18 @@ func (ec *executionContext) unmarshalInputExamPlanWhereInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalExamPlanWhereInput unmarshals raw into the ExamPlanWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExamPlanWhereInput(ctx context.Context, raw any) (ent.ExamPlanWhereInput, error) {
+	var out ent.ExamPlanWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExamPlanWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputExamSessionOrder(ctx context.Context, obj any) (ent.ExamSessionOrder, error) {
 	var it ent.ExamSessionOrder
 	if obj == nil {
@@ -28060,6 +28348,18 @@ func (ec *executionContext) unmarshalInputExamSessionOrder(ctx context.Context, 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalExamSessionOrder unmarshals raw into the ExamSessionOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExamSessionOrder(ctx context.Context, raw any) (ent.ExamSessionOrder, error) {
+	var out ent.ExamSessionOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExamSessionOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputExamSessionWhereInput(ctx context.Context, obj any) (ent.ExamSessionWhereInput, error) {
@@ -28792,6 +29092,18 @@ func (ec *executionContext) unmarshalInputExamSessionWhereInput(ctx context.Cont
 	return it, nil
 }
 
+// UnmarshalExamSessionWhereInput unmarshals raw into the ExamSessionWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExamSessionWhereInput(ctx context.Context, raw any) (ent.ExamSessionWhereInput, error) {
+	var out ent.ExamSessionWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExamSessionWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputInvoiceProfileOrder(ctx context.Context, obj any) (ent.InvoiceProfileOrder, error) {
 	var it ent.InvoiceProfileOrder
 	if obj == nil {
@@ -28831,6 +29143,18 @@ func (ec *executionContext) unmarshalInputInvoiceProfileOrder(ctx context.Contex
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalInvoiceProfileOrder unmarshals raw into the InvoiceProfileOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInvoiceProfileOrder(ctx context.Context, raw any) (ent.InvoiceProfileOrder, error) {
+	var out ent.InvoiceProfileOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InvoiceProfileOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputInvoiceProfileWhereInput(ctx context.Context, obj any) (ent.InvoiceProfileWhereInput, error) {
@@ -29794,6 +30118,18 @@ func (ec *executionContext) unmarshalInputInvoiceProfileWhereInput(ctx context.C
 	return it, nil
 }
 
+// UnmarshalInvoiceProfileWhereInput unmarshals raw into the InvoiceProfileWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInvoiceProfileWhereInput(ctx context.Context, raw any) (ent.InvoiceProfileWhereInput, error) {
+	var out ent.InvoiceProfileWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InvoiceProfileWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputNotificationOrder(ctx context.Context, obj any) (ent.NotificationOrder, error) {
 	var it ent.NotificationOrder
 	if obj == nil {
@@ -29833,6 +30169,18 @@ func (ec *executionContext) unmarshalInputNotificationOrder(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalNotificationOrder unmarshals raw into the NotificationOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNotificationOrder(ctx context.Context, raw any) (ent.NotificationOrder, error) {
+	var out ent.NotificationOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputNotificationWhereInput(ctx context.Context, obj any) (ent.NotificationWhereInput, error) {
@@ -30376,6 +30724,18 @@ func (ec *executionContext) unmarshalInputNotificationWhereInput(ctx context.Con
 	return it, nil
 }
 
+// UnmarshalNotificationWhereInput unmarshals raw into the NotificationWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNotificationWhereInput(ctx context.Context, raw any) (ent.NotificationWhereInput, error) {
+	var out ent.NotificationWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOrganizationOrder(ctx context.Context, obj any) (ent.OrganizationOrder, error) {
 	var it ent.OrganizationOrder
 	if obj == nil {
@@ -30415,6 +30775,18 @@ func (ec *executionContext) unmarshalInputOrganizationOrder(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalOrganizationOrder unmarshals raw into the OrganizationOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOrganizationOrder(ctx context.Context, raw any) (ent.OrganizationOrder, error) {
+	var out ent.OrganizationOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrganizationOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputOrganizationWhereInput(ctx context.Context, obj any) (ent.OrganizationWhereInput, error) {
@@ -31560,6 +31932,18 @@ func (ec *executionContext) unmarshalInputOrganizationWhereInput(ctx context.Con
 	return it, nil
 }
 
+// UnmarshalOrganizationWhereInput unmarshals raw into the OrganizationWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOrganizationWhereInput(ctx context.Context, raw any) (ent.OrganizationWhereInput, error) {
+	var out ent.OrganizationWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrganizationWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPaperTemplateOrder(ctx context.Context, obj any) (ent.PaperTemplateOrder, error) {
 	var it ent.PaperTemplateOrder
 	if obj == nil {
@@ -31599,6 +31983,18 @@ func (ec *executionContext) unmarshalInputPaperTemplateOrder(ctx context.Context
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalPaperTemplateOrder unmarshals raw into the PaperTemplateOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaperTemplateOrder(ctx context.Context, raw any) (ent.PaperTemplateOrder, error) {
+	var out ent.PaperTemplateOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaperTemplateOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputPaperTemplateWhereInput(ctx context.Context, obj any) (ent.PaperTemplateWhereInput, error) {
@@ -32100,6 +32496,18 @@ func (ec *executionContext) unmarshalInputPaperTemplateWhereInput(ctx context.Co
 	return it, nil
 }
 
+// UnmarshalPaperTemplateWhereInput unmarshals raw into the PaperTemplateWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaperTemplateWhereInput(ctx context.Context, raw any) (ent.PaperTemplateWhereInput, error) {
+	var out ent.PaperTemplateWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaperTemplateWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPaymentOrder(ctx context.Context, obj any) (ent.PaymentOrder, error) {
 	var it ent.PaymentOrder
 	if obj == nil {
@@ -32139,6 +32547,18 @@ func (ec *executionContext) unmarshalInputPaymentOrder(ctx context.Context, obj 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalPaymentOrder unmarshals raw into the PaymentOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentOrder(ctx context.Context, raw any) (ent.PaymentOrder, error) {
+	var out ent.PaymentOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context, obj any) (ent.PaymentWhereInput, error) {
@@ -33158,6 +33578,18 @@ func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalPaymentWhereInput unmarshals raw into the PaymentWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentWhereInput(ctx context.Context, raw any) (ent.PaymentWhereInput, error) {
+	var out ent.PaymentWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputProfileOrder(ctx context.Context, obj any) (ent.ProfileOrder, error) {
 	var it ent.ProfileOrder
 	if obj == nil {
@@ -33197,6 +33629,18 @@ func (ec *executionContext) unmarshalInputProfileOrder(ctx context.Context, obj 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalProfileOrder unmarshals raw into the ProfileOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProfileOrder(ctx context.Context, raw any) (ent.ProfileOrder, error) {
+	var out ent.ProfileOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProfileOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputProfileWhereInput(ctx context.Context, obj any) (ent.ProfileWhereInput, error) {
@@ -34342,6 +34786,18 @@ func (ec *executionContext) unmarshalInputProfileWhereInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalProfileWhereInput unmarshals raw into the ProfileWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProfileWhereInput(ctx context.Context, raw any) (ent.ProfileWhereInput, error) {
+	var out ent.ProfileWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProfileWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputQuestionOrder(ctx context.Context, obj any) (ent.QuestionOrder, error) {
 	var it ent.QuestionOrder
 	if obj == nil {
@@ -34381,6 +34837,18 @@ func (ec *executionContext) unmarshalInputQuestionOrder(ctx context.Context, obj
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalQuestionOrder unmarshals raw into the QuestionOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalQuestionOrder(ctx context.Context, raw any) (ent.QuestionOrder, error) {
+	var out ent.QuestionOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "QuestionOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputQuestionWhereInput(ctx context.Context, obj any) (ent.QuestionWhereInput, error) {
@@ -35008,6 +35476,18 @@ func (ec *executionContext) unmarshalInputQuestionWhereInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalQuestionWhereInput unmarshals raw into the QuestionWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalQuestionWhereInput(ctx context.Context, raw any) (ent.QuestionWhereInput, error) {
+	var out ent.QuestionWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "QuestionWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRegionOrder(ctx context.Context, obj any) (ent.RegionOrder, error) {
 	var it ent.RegionOrder
 	if obj == nil {
@@ -35047,6 +35527,18 @@ func (ec *executionContext) unmarshalInputRegionOrder(ctx context.Context, obj a
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalRegionOrder unmarshals raw into the RegionOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegionOrder(ctx context.Context, raw any) (ent.RegionOrder, error) {
+	var out ent.RegionOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegionOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputRegionWhereInput(ctx context.Context, obj any) (ent.RegionWhereInput, error) {
@@ -35331,6 +35823,18 @@ func (ec *executionContext) unmarshalInputRegionWhereInput(ctx context.Context, 
 	return it, nil
 }
 
+// UnmarshalRegionWhereInput unmarshals raw into the RegionWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegionWhereInput(ctx context.Context, raw any) (ent.RegionWhereInput, error) {
+	var out ent.RegionWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegionWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRoomOrder(ctx context.Context, obj any) (ent.RoomOrder, error) {
 	var it ent.RoomOrder
 	if obj == nil {
@@ -35370,6 +35874,18 @@ func (ec *executionContext) unmarshalInputRoomOrder(ctx context.Context, obj any
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalRoomOrder unmarshals raw into the RoomOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRoomOrder(ctx context.Context, raw any) (ent.RoomOrder, error) {
+	var out ent.RoomOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RoomOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputRoomWhereInput(ctx context.Context, obj any) (ent.RoomWhereInput, error) {
@@ -35890,6 +36406,18 @@ func (ec *executionContext) unmarshalInputRoomWhereInput(ctx context.Context, ob
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalRoomWhereInput unmarshals raw into the RoomWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRoomWhereInput(ctx context.Context, raw any) (ent.RoomWhereInput, error) {
+	var out ent.RoomWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RoomWhereInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputSessionWhereInput(ctx context.Context, obj any) (ent.SessionWhereInput, error) {
@@ -36657,6 +37185,18 @@ func (ec *executionContext) unmarshalInputSessionWhereInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalSessionWhereInput unmarshals raw into the SessionWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSessionWhereInput(ctx context.Context, raw any) (ent.SessionWhereInput, error) {
+	var out ent.SessionWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SessionWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSubjectOrder(ctx context.Context, obj any) (ent.SubjectOrder, error) {
 	var it ent.SubjectOrder
 	if obj == nil {
@@ -36696,6 +37236,18 @@ func (ec *executionContext) unmarshalInputSubjectOrder(ctx context.Context, obj 
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalSubjectOrder unmarshals raw into the SubjectOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubjectOrder(ctx context.Context, raw any) (ent.SubjectOrder, error) {
+	var out ent.SubjectOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubjectOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputSubjectWhereInput(ctx context.Context, obj any) (ent.SubjectWhereInput, error) {
@@ -37260,6 +37812,18 @@ func (ec *executionContext) unmarshalInputSubjectWhereInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalSubjectWhereInput unmarshals raw into the SubjectWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubjectWhereInput(ctx context.Context, raw any) (ent.SubjectWhereInput, error) {
+	var out ent.SubjectWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubjectWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTrainingRecordOrder(ctx context.Context, obj any) (ent.TrainingRecordOrder, error) {
 	var it ent.TrainingRecordOrder
 	if obj == nil {
@@ -37299,6 +37863,18 @@ func (ec *executionContext) unmarshalInputTrainingRecordOrder(ctx context.Contex
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalTrainingRecordOrder unmarshals raw into the TrainingRecordOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainingRecordOrder(ctx context.Context, raw any) (ent.TrainingRecordOrder, error) {
+	var out ent.TrainingRecordOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingRecordOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputTrainingRecordWhereInput(ctx context.Context, obj any) (ent.TrainingRecordWhereInput, error) {
@@ -38206,6 +38782,18 @@ func (ec *executionContext) unmarshalInputTrainingRecordWhereInput(ctx context.C
 	return it, nil
 }
 
+// UnmarshalTrainingRecordWhereInput unmarshals raw into the TrainingRecordWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainingRecordWhereInput(ctx context.Context, raw any) (ent.TrainingRecordWhereInput, error) {
+	var out ent.TrainingRecordWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingRecordWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateAnnouncementInput(ctx context.Context, obj any) (ent.UpdateAnnouncementInput, error) {
 	var it ent.UpdateAnnouncementInput
 	if obj == nil {
@@ -38248,6 +38836,18 @@ func (ec *executionContext) unmarshalInputUpdateAnnouncementInput(ctx context.Co
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalUpdateAnnouncementInput unmarshals raw into the UpdateAnnouncementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAnnouncementInput(ctx context.Context, raw any) (ent.UpdateAnnouncementInput, error) {
+	var out ent.UpdateAnnouncementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAnnouncementInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUpdateInvoiceProfileInput(ctx context.Context, obj any) (ent.UpdateInvoiceProfileInput, error) {
@@ -38357,6 +38957,18 @@ func (ec *executionContext) unmarshalInputUpdateInvoiceProfileInput(ctx context.
 	return it, nil
 }
 
+// UnmarshalUpdateInvoiceProfileInput unmarshals raw into the UpdateInvoiceProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateInvoiceProfileInput(ctx context.Context, raw any) (ent.UpdateInvoiceProfileInput, error) {
+	var out ent.UpdateInvoiceProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateInvoiceProfileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateOrganizationInput(ctx context.Context, obj any) (ent.UpdateOrganizationInput, error) {
 	var it ent.UpdateOrganizationInput
 	if obj == nil {
@@ -38457,6 +39069,18 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationInput(ctx context.Co
 	return it, nil
 }
 
+// UnmarshalUpdateOrganizationInput unmarshals raw into the UpdateOrganizationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateOrganizationInput(ctx context.Context, raw any) (ent.UpdateOrganizationInput, error) {
+	var out ent.UpdateOrganizationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateOrganizationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateRegionInput(ctx context.Context, obj any) (ent.UpdateRegionInput, error) {
 	var it ent.UpdateRegionInput
 	if obj == nil {
@@ -38492,6 +39116,18 @@ func (ec *executionContext) unmarshalInputUpdateRegionInput(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalUpdateRegionInput unmarshals raw into the UpdateRegionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateRegionInput(ctx context.Context, raw any) (ent.UpdateRegionInput, error) {
+	var out ent.UpdateRegionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRegionInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUpdateRoomInput(ctx context.Context, obj any) (ent.UpdateRoomInput, error) {
@@ -38550,6 +39186,18 @@ func (ec *executionContext) unmarshalInputUpdateRoomInput(ctx context.Context, o
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalUpdateRoomInput unmarshals raw into the UpdateRoomInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateRoomInput(ctx context.Context, raw any) (ent.UpdateRoomInput, error) {
+	var out ent.UpdateRoomInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRoomInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUpdateSubjectInput(ctx context.Context, obj any) (ent.UpdateSubjectInput, error) {
@@ -38624,6 +39272,18 @@ func (ec *executionContext) unmarshalInputUpdateSubjectInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalUpdateSubjectInput unmarshals raw into the UpdateSubjectInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateSubjectInput(ctx context.Context, raw any) (ent.UpdateSubjectInput, error) {
+	var out ent.UpdateSubjectInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateSubjectInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any) (ent.UserOrder, error) {
 	var it ent.UserOrder
 	if obj == nil {
@@ -38663,6 +39323,18 @@ func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalUserOrder unmarshals raw into the UserOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUserOrder(ctx context.Context, raw any) (ent.UserOrder, error) {
+	var out ent.UserOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UserOrder", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, obj any) (ent.UserWhereInput, error) {
@@ -39241,6 +39913,18 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 	return it, nil
 }
 
+// UnmarshalUserWhereInput unmarshals raw into the UserWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUserWhereInput(ctx context.Context, raw any) (ent.UserWhereInput, error) {
+	var out ent.UserWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UserWhereInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -39388,8 +40072,7 @@ func (ec *executionContext) _Announcement(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, announcementImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39438,14 +40121,10 @@ func (ec *executionContext) _Announcement(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39456,8 +40135,7 @@ func (ec *executionContext) _AnnouncementConnection(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, announcementConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39486,14 +40164,10 @@ func (ec *executionContext) _AnnouncementConnection(ctx context.Context, sel ast
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39504,8 +40178,7 @@ func (ec *executionContext) _AnnouncementEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, announcementEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39529,14 +40202,10 @@ func (ec *executionContext) _AnnouncementEdge(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39547,8 +40216,7 @@ func (ec *executionContext) _Attachment(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, attachmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39609,43 +40277,11 @@ func (ec *executionContext) _Attachment(ctx context.Context, sel ast.SelectionSe
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "url":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Attachment_url(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Attachment_url(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -39655,14 +40291,10 @@ func (ec *executionContext) _Attachment(ctx context.Context, sel ast.SelectionSe
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39673,8 +40305,7 @@ func (ec *executionContext) _AttachmentConnection(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, attachmentConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39703,14 +40334,10 @@ func (ec *executionContext) _AttachmentConnection(ctx context.Context, sel ast.S
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39721,8 +40348,7 @@ func (ec *executionContext) _AttachmentEdge(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, attachmentEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39746,14 +40372,10 @@ func (ec *executionContext) _AttachmentEdge(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39764,8 +40386,7 @@ func (ec *executionContext) _Attempt(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, attemptImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39914,14 +40535,10 @@ func (ec *executionContext) _Attempt(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39932,8 +40549,7 @@ func (ec *executionContext) _AttemptConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, attemptConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39962,14 +40578,10 @@ func (ec *executionContext) _AttemptConnection(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -39980,8 +40592,7 @@ func (ec *executionContext) _AttemptEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, attemptEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40005,14 +40616,10 @@ func (ec *executionContext) _AttemptEdge(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40023,8 +40630,7 @@ func (ec *executionContext) _AuditLog(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40088,14 +40694,10 @@ func (ec *executionContext) _AuditLog(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40106,8 +40708,7 @@ func (ec *executionContext) _AuditLogConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40136,14 +40737,10 @@ func (ec *executionContext) _AuditLogConnection(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40154,8 +40751,7 @@ func (ec *executionContext) _AuditLogEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40179,14 +40775,10 @@ func (ec *executionContext) _AuditLogEdge(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40197,8 +40789,7 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40389,195 +40980,35 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "requests":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Certificate_requests(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_requests(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "currentStatus":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Certificate_currentStatus(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_currentStatus(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "renewalOpensAt":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Certificate_renewalOpensAt(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_renewalOpensAt(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "pdfPath":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Certificate_pdfPath(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_pdfPath(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "qrURL":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Certificate_qrURL(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_qrURL(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -40587,14 +41018,10 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40605,8 +41032,7 @@ func (ec *executionContext) _CertificateConnection(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40635,14 +41061,10 @@ func (ec *executionContext) _CertificateConnection(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40653,8 +41075,7 @@ func (ec *executionContext) _CertificateEdge(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40678,14 +41099,10 @@ func (ec *executionContext) _CertificateEdge(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40696,8 +41113,7 @@ func (ec *executionContext) _CertificateRequest(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateRequestImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40813,81 +41229,17 @@ func (ec *executionContext) _CertificateRequest(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "certificate":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CertificateRequest_certificate(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CertificateRequest_certificate(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "attachments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CertificateRequest_attachments(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CertificateRequest_attachments(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -40897,14 +41249,10 @@ func (ec *executionContext) _CertificateRequest(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40915,8 +41263,7 @@ func (ec *executionContext) _CertificateRequestConnection(ctx context.Context, s
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateRequestConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40945,14 +41292,10 @@ func (ec *executionContext) _CertificateRequestConnection(ctx context.Context, s
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -40963,8 +41306,7 @@ func (ec *executionContext) _CertificateRequestEdge(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateRequestEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40988,14 +41330,10 @@ func (ec *executionContext) _CertificateRequestEdge(ctx context.Context, sel ast
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41006,8 +41344,7 @@ func (ec *executionContext) _CheckIn(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, checkInImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41058,81 +41395,17 @@ func (ec *executionContext) _CheckIn(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "enrollment":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CheckIn_enrollment(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CheckIn_enrollment(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "livePhoto":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._CheckIn_livePhoto(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CheckIn_livePhoto(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41142,14 +41415,10 @@ func (ec *executionContext) _CheckIn(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41160,8 +41429,7 @@ func (ec *executionContext) _CheckInConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, checkInConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41190,14 +41458,10 @@ func (ec *executionContext) _CheckInConnection(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41208,8 +41472,7 @@ func (ec *executionContext) _CheckInEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, checkInEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41233,14 +41496,10 @@ func (ec *executionContext) _CheckInEdge(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41251,8 +41510,7 @@ func (ec *executionContext) _Enrollment(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, enrollmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41378,347 +41636,59 @@ func (ec *executionContext) _Enrollment(ctx context.Context, sel ast.SelectionSe
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "candidate":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_candidate(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_candidate(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "plan":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_plan(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_plan(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "subject":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_subject(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_subject(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "session":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_session(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_session(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "company":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_company(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_company(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "reviewDepartment":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_reviewDepartment(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_reviewDepartment(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "payments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_payments(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_payments(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "checkIn":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_checkIn(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_checkIn(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "admissionTicketOpensAt":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Enrollment_admissionTicketOpensAt(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Enrollment_admissionTicketOpensAt(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41728,14 +41698,10 @@ func (ec *executionContext) _Enrollment(ctx context.Context, sel ast.SelectionSe
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41746,8 +41712,7 @@ func (ec *executionContext) _EnrollmentConnection(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, enrollmentConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41776,14 +41741,10 @@ func (ec *executionContext) _EnrollmentConnection(ctx context.Context, sel ast.S
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41794,8 +41755,7 @@ func (ec *executionContext) _EnrollmentEdge(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, enrollmentEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41819,14 +41779,10 @@ func (ec *executionContext) _EnrollmentEdge(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41837,8 +41793,7 @@ func (ec *executionContext) _EvidenceRecord(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceRecordImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41892,14 +41847,10 @@ func (ec *executionContext) _EvidenceRecord(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41910,8 +41861,7 @@ func (ec *executionContext) _EvidenceRecordConnection(ctx context.Context, sel a
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceRecordConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41940,14 +41890,10 @@ func (ec *executionContext) _EvidenceRecordConnection(ctx context.Context, sel a
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -41958,8 +41904,7 @@ func (ec *executionContext) _EvidenceRecordEdge(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceRecordEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41983,14 +41928,10 @@ func (ec *executionContext) _EvidenceRecordEdge(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42001,8 +41942,7 @@ func (ec *executionContext) _ExamPlan(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, examPlanImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42073,119 +42013,23 @@ func (ec *executionContext) _ExamPlan(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "region":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamPlan_region(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamPlan_region(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "trainingOrg":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamPlan_trainingOrg(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamPlan_trainingOrg(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "sessions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamPlan_sessions(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamPlan_sessions(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42195,14 +42039,10 @@ func (ec *executionContext) _ExamPlan(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42213,8 +42053,7 @@ func (ec *executionContext) _ExamPlanConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, examPlanConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42243,14 +42082,10 @@ func (ec *executionContext) _ExamPlanConnection(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42261,8 +42096,7 @@ func (ec *executionContext) _ExamPlanEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, examPlanEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42286,14 +42120,10 @@ func (ec *executionContext) _ExamPlanEdge(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42304,8 +42134,7 @@ func (ec *executionContext) _ExamSession(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, examSessionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42381,233 +42210,41 @@ func (ec *executionContext) _ExamSession(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "plan":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamSession_plan(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamSession_plan(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "subject":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamSession_subject(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamSession_subject(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "room":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamSession_room(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamSession_room(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "site":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamSession_site(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamSession_site(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "enrollments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamSession_enrollments(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamSession_enrollments(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "remainingSeats":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ExamSession_remainingSeats(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ExamSession_remainingSeats(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42617,14 +42254,10 @@ func (ec *executionContext) _ExamSession(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42635,8 +42268,7 @@ func (ec *executionContext) _ExamSessionConnection(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, examSessionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42665,14 +42297,10 @@ func (ec *executionContext) _ExamSessionConnection(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42683,8 +42311,7 @@ func (ec *executionContext) _ExamSessionEdge(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, examSessionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42708,14 +42335,10 @@ func (ec *executionContext) _ExamSessionEdge(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42726,8 +42349,7 @@ func (ec *executionContext) _InvoiceProfile(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceProfileImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42788,43 +42410,11 @@ func (ec *executionContext) _InvoiceProfile(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "organization":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._InvoiceProfile_organization(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InvoiceProfile_organization(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42834,14 +42424,10 @@ func (ec *executionContext) _InvoiceProfile(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42852,8 +42438,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42902,14 +42487,10 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42920,8 +42501,7 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42950,14 +42530,10 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -42968,8 +42544,7 @@ func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42993,14 +42568,10 @@ func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43011,8 +42582,7 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43088,119 +42658,23 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "members":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organization_members(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Organization_members(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "reviewedBy":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organization_reviewedBy(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Organization_reviewedBy(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "rooms":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organization_rooms(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Organization_rooms(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -43210,14 +42684,10 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43228,8 +42698,7 @@ func (ec *executionContext) _OrganizationConnection(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43258,14 +42727,10 @@ func (ec *executionContext) _OrganizationConnection(ctx context.Context, sel ast
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43276,8 +42741,7 @@ func (ec *executionContext) _OrganizationEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43301,14 +42765,10 @@ func (ec *executionContext) _OrganizationEdge(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43319,8 +42779,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43354,14 +42813,10 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43372,8 +42827,7 @@ func (ec *executionContext) _PaperTemplate(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, paperTemplateImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43424,81 +42878,17 @@ func (ec *executionContext) _PaperTemplate(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subject":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaperTemplate_subject(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaperTemplate_subject(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "rules":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._PaperTemplate_rules(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaperTemplate_rules(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -43508,14 +42898,10 @@ func (ec *executionContext) _PaperTemplate(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43526,8 +42912,7 @@ func (ec *executionContext) _PaperTemplateConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, paperTemplateConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43556,14 +42941,10 @@ func (ec *executionContext) _PaperTemplateConnection(ctx context.Context, sel as
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43574,8 +42955,7 @@ func (ec *executionContext) _PaperTemplateEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, paperTemplateEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43599,14 +42979,10 @@ func (ec *executionContext) _PaperTemplateEdge(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43617,8 +42993,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43699,119 +43074,23 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payer":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Payment_payer(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_payer(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "enrollments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Payment_enrollments(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_enrollments(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "proof":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Payment_proof(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_proof(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -43821,14 +43100,10 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43839,8 +43114,7 @@ func (ec *executionContext) _PaymentConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43869,14 +43143,10 @@ func (ec *executionContext) _PaymentConnection(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43887,8 +43157,7 @@ func (ec *executionContext) _PaymentEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43912,14 +43181,10 @@ func (ec *executionContext) _PaymentEdge(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -43930,8 +43195,7 @@ func (ec *executionContext) _Profile(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, profileImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44017,81 +43281,17 @@ func (ec *executionContext) _Profile(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "user":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Profile_user(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Profile_user(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "company":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Profile_company(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Profile_company(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44101,14 +43301,10 @@ func (ec *executionContext) _Profile(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -44119,8 +43315,7 @@ func (ec *executionContext) _ProfileConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, profileConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44149,14 +43344,10 @@ func (ec *executionContext) _ProfileConnection(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -44167,8 +43358,7 @@ func (ec *executionContext) _ProfileEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, profileEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44192,14 +43382,10 @@ func (ec *executionContext) _ProfileEdge(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -44213,8 +43399,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -44225,1127 +43410,311 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
 		case "node":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_node(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
 		case "nodes":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_nodes(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
+				})
 		case "announcements":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_announcements(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_announcements(ctx, field)
+				})
 		case "attempts":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_attempts(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attempts(ctx, field)
+				})
 		case "auditLogs":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_auditLogs(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditLogs(ctx, field)
+				})
 		case "certificates":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_certificates(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_certificates(ctx, field)
+				})
 		case "certificateRequests":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_certificateRequests(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_certificateRequests(ctx, field)
+				})
 		case "enrollments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_enrollments(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_enrollments(ctx, field)
+				})
 		case "examPlans":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_examPlans(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_examPlans(ctx, field)
+				})
 		case "examSessions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_examSessions(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_examSessions(ctx, field)
+				})
 		case "notifications":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_notifications(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notifications(ctx, field)
+				})
 		case "organizations":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_organizations(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_organizations(ctx, field)
+				})
 		case "paperTemplates":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_paperTemplates(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_paperTemplates(ctx, field)
+				})
 		case "payments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_payments(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_payments(ctx, field)
+				})
 		case "profiles":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_profiles(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_profiles(ctx, field)
+				})
 		case "questions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_questions(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_questions(ctx, field)
+				})
 		case "regions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_regions(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_regions(ctx, field)
+				})
 		case "rooms":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_rooms(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rooms(ctx, field)
+				})
 		case "subjects":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_subjects(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_subjects(ctx, field)
+				})
 		case "trainingRecords":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_trainingRecords(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trainingRecords(ctx, field)
+				})
 		case "users":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_users(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_users(ctx, field)
+				})
 		case "mySessions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_mySessions(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_mySessions(ctx, field)
+				})
 		case "myCertificates":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myCertificates(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myCertificates(ctx, field)
+				})
 		case "pendingCertificates":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_pendingCertificates(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pendingCertificates(ctx, field)
+				})
 		case "pendingCertificateRequests":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_pendingCertificateRequests(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pendingCertificateRequests(ctx, field)
+				})
 		case "lookupCertificates":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_lookupCertificates(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_lookupCertificates(ctx, field)
+				})
 		case "lookupCertificate":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_lookupCertificate(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_lookupCertificate(ctx, field)
+				})
 		case "verifyCertificate":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_verifyCertificate(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyCertificate(ctx, field)
+				})
 		case "certificateNameMatches":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_certificateNameMatches(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_certificateNameMatches(ctx, field)
+				})
 		case "sessionRoster":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_sessionRoster(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sessionRoster(ctx, field)
+				})
 		case "searchExamSessions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_searchExamSessions(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchExamSessions(ctx, field)
+				})
 		case "myEnrollments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myEnrollments(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myEnrollments(ctx, field)
+				})
 		case "attemptState":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_attemptState(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attemptState(ctx, field)
+				})
 		case "myResults":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myResults(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myResults(ctx, field)
+				})
 		case "lookupResults":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_lookupResults(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_lookupResults(ctx, field)
+				})
 		case "myInvoiceProfile":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myInvoiceProfile(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myInvoiceProfile(ctx, field)
+				})
 		case "companyInvoiceProfile":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_companyInvoiceProfile(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_companyInvoiceProfile(ctx, field)
+				})
 		case "attemptEvidence":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_attemptEvidence(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attemptEvidence(ctx, field)
+				})
 		case "myProctorSessions":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myProctorSessions(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myProctorSessions(ctx, field)
+				})
 		case "sessionSnapshots":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_sessionSnapshots(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sessionSnapshots(ctx, field)
+				})
 		case "sessionProctors":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_sessionProctors(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sessionProctors(ctx, field)
+				})
 		case "myProfile":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myProfile(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myProfile(ctx, field)
+				})
 		case "profileCompleteness":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_profileCompleteness(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_profileCompleteness(ctx, field)
+				})
 		case "myAttachments":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_myAttachments(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAttachments(ctx, field)
+				})
 		case "attachmentsOf":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_attachmentsOf(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attachmentsOf(ctx, field)
+				})
 		case "attachmentURL":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_attachmentURL(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attachmentURL(ctx, field)
+				})
 		case "uploadableAttachmentKinds":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_uploadableAttachmentKinds(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_uploadableAttachmentKinds(ctx, field)
+				})
 		case "ethnicities":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_ethnicities(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ethnicities(ctx, field)
+				})
 		case "trainingHours":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_trainingHours(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trainingHours(ctx, field)
+				})
 		case "me":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_me(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_me(ctx, field)
+				})
 		case "serverTime":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_serverTime(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serverTime(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -45357,7 +43726,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___schema(ctx, field)
 			})
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -45369,14 +43738,10 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45387,8 +43752,7 @@ func (ec *executionContext) _Question(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, questionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45449,43 +43813,11 @@ func (ec *executionContext) _Question(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subject":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Question_subject(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Question_subject(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45495,14 +43827,10 @@ func (ec *executionContext) _Question(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45513,8 +43841,7 @@ func (ec *executionContext) _QuestionConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, questionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45543,14 +43870,10 @@ func (ec *executionContext) _QuestionConnection(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45561,8 +43884,7 @@ func (ec *executionContext) _QuestionEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, questionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45586,14 +43908,10 @@ func (ec *executionContext) _QuestionEdge(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45604,8 +43922,7 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, regionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45634,14 +43951,10 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45652,8 +43965,7 @@ func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, regionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45682,14 +43994,10 @@ func (ec *executionContext) _RegionConnection(ctx context.Context, sel ast.Selec
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45700,8 +44008,7 @@ func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, regionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45725,14 +44032,10 @@ func (ec *executionContext) _RegionEdge(ctx context.Context, sel ast.SelectionSe
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45743,8 +44046,7 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, roomImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45790,43 +44092,11 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "site":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Room_site(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_site(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45836,14 +44106,10 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45854,8 +44120,7 @@ func (ec *executionContext) _RoomConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, roomConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45884,14 +44149,10 @@ func (ec *executionContext) _RoomConnection(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45902,8 +44163,7 @@ func (ec *executionContext) _RoomEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, roomEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -45927,14 +44187,10 @@ func (ec *executionContext) _RoomEdge(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -45945,8 +44201,7 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, sessionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46002,81 +44257,17 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "user":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Session_user(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Session_user(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "current":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Session_current(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Session_current(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46086,14 +44277,10 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46104,8 +44291,7 @@ func (ec *executionContext) _Subject(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, subjectImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46169,14 +44355,10 @@ func (ec *executionContext) _Subject(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46187,8 +44369,7 @@ func (ec *executionContext) _SubjectConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, subjectConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46217,14 +44398,10 @@ func (ec *executionContext) _SubjectConnection(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46235,8 +44412,7 @@ func (ec *executionContext) _SubjectEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, subjectEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46260,14 +44436,10 @@ func (ec *executionContext) _SubjectEdge(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46278,8 +44450,7 @@ func (ec *executionContext) _TrainingRecord(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, trainingRecordImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46360,81 +44531,17 @@ func (ec *executionContext) _TrainingRecord(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "candidate":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._TrainingRecord_candidate(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingRecord_candidate(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "trainingOrg":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._TrainingRecord_trainingOrg(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingRecord_trainingOrg(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46444,14 +44551,10 @@ func (ec *executionContext) _TrainingRecord(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46462,8 +44565,7 @@ func (ec *executionContext) _TrainingRecordConnection(ctx context.Context, sel a
 	fields := graphql.CollectFields(ec.OperationContext, sel, trainingRecordConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46492,14 +44594,10 @@ func (ec *executionContext) _TrainingRecordConnection(ctx context.Context, sel a
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46510,8 +44608,7 @@ func (ec *executionContext) _TrainingRecordEdge(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, trainingRecordEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46535,14 +44632,10 @@ func (ec *executionContext) _TrainingRecordEdge(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46553,8 +44646,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46605,157 +44697,29 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "organization":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_organization(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_organization(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "profile":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_profile(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_profile(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "idNumberMasked":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_idNumberMasked(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_idNumberMasked(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "phone":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_phone(ctx, field, obj)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_phone(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46765,14 +44729,10 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46783,8 +44743,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46813,14 +44772,10 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46831,8 +44786,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -46856,14 +44810,10 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -46884,9 +44834,7 @@ func (ec *executionContext) marshalNAccountStatus2githubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNAnnouncement2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAnnouncement(ctx context.Context, sel ast.SelectionSet, v *ent.Announcement) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Announcement!")
 		return graphql.Null
 	}
 	return ec._Announcement(ctx, sel, v)
@@ -46894,9 +44842,7 @@ func (ec *executionContext) marshalNAnnouncement2ᚖgithubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNAnnouncementConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAnnouncementConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AnnouncementConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AnnouncementConnection!")
 		return graphql.Null
 	}
 	return ec._AnnouncementConnection(ctx, sel, v)
@@ -46910,9 +44856,7 @@ func (ec *executionContext) unmarshalNAnnouncementOrderField2ᚖgithubᚗcomᚋk
 
 func (ec *executionContext) marshalNAnnouncementOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAnnouncementOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.AnnouncementOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AnnouncementOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -46941,9 +44885,7 @@ func (ec *executionContext) marshalNAttachment2ᚕᚖgithubᚗcomᚋkaowuᚋkaow
 
 func (ec *executionContext) marshalNAttachment2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAttachment(ctx context.Context, sel ast.SelectionSet, v *ent.Attachment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Attachment!")
 		return graphql.Null
 	}
 	return ec._Attachment(ctx, sel, v)
@@ -46996,9 +44938,7 @@ func (ec *executionContext) unmarshalNAttachmentWhereInput2ᚖgithubᚗcomᚋkao
 
 func (ec *executionContext) marshalNAttempt2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAttempt(ctx context.Context, sel ast.SelectionSet, v *ent.Attempt) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Attempt!")
 		return graphql.Null
 	}
 	return ec._Attempt(ctx, sel, v)
@@ -47006,9 +44946,7 @@ func (ec *executionContext) marshalNAttempt2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋen
 
 func (ec *executionContext) marshalNAttemptConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAttemptConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AttemptConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AttemptConnection!")
 		return graphql.Null
 	}
 	return ec._AttemptConnection(ctx, sel, v)
@@ -47032,9 +44970,7 @@ func (ec *executionContext) unmarshalNAttemptOrderField2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNAttemptOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAttemptOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.AttemptOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AttemptOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47067,9 +45003,7 @@ func (ec *executionContext) unmarshalNAttemptWhereInput2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNAuditLogConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAuditLogConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditLogConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AuditLogConnection!")
 		return graphql.Null
 	}
 	return ec._AuditLogConnection(ctx, sel, v)
@@ -47083,9 +45017,7 @@ func (ec *executionContext) unmarshalNAuditLogOrderField2ᚖgithubᚗcomᚋkaowu
 
 func (ec *executionContext) marshalNAuditLogOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐAuditLogOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.AuditLogOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AuditLogOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47124,9 +45056,7 @@ func (ec *executionContext) marshalNCertificate2ᚕᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Certificate!")
 		return graphql.Null
 	}
 	return ec._Certificate(ctx, sel, v)
@@ -47134,9 +45064,7 @@ func (ec *executionContext) marshalNCertificate2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNCertificateConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CertificateConnection!")
 		return graphql.Null
 	}
 	return ec._CertificateConnection(ctx, sel, v)
@@ -47160,9 +45088,7 @@ func (ec *executionContext) unmarshalNCertificateOrderField2ᚖgithubᚗcomᚋka
 
 func (ec *executionContext) marshalNCertificateOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CertificateOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47186,9 +45112,7 @@ func (ec *executionContext) marshalNCertificateRequest2ᚕᚖgithubᚗcomᚋkaow
 
 func (ec *executionContext) marshalNCertificateRequest2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequest(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequest) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CertificateRequest!")
 		return graphql.Null
 	}
 	return ec._CertificateRequest(ctx, sel, v)
@@ -47196,9 +45120,7 @@ func (ec *executionContext) marshalNCertificateRequest2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNCertificateRequestConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequestConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CertificateRequestConnection!")
 		return graphql.Null
 	}
 	return ec._CertificateRequestConnection(ctx, sel, v)
@@ -47222,9 +45144,7 @@ func (ec *executionContext) unmarshalNCertificateRequestOrderField2ᚖgithubᚗc
 
 func (ec *executionContext) marshalNCertificateRequestOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCertificateRequestOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CertificateRequestOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CertificateRequestOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47262,9 +45182,7 @@ func (ec *executionContext) unmarshalNCertificateWhereInput2ᚖgithubᚗcomᚋka
 
 func (ec *executionContext) marshalNCheckIn2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐCheckIn(ctx context.Context, sel ast.SelectionSet, v *ent.CheckIn) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "CheckIn!")
 		return graphql.Null
 	}
 	return ec._CheckIn(ctx, sel, v)
@@ -47338,9 +45256,7 @@ func (ec *executionContext) marshalNEnrollment2ᚕᚖgithubᚗcomᚋkaowuᚋkaow
 
 func (ec *executionContext) marshalNEnrollment2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐEnrollment(ctx context.Context, sel ast.SelectionSet, v *ent.Enrollment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Enrollment!")
 		return graphql.Null
 	}
 	return ec._Enrollment(ctx, sel, v)
@@ -47348,9 +45264,7 @@ func (ec *executionContext) marshalNEnrollment2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNEnrollmentConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐEnrollmentConnection(ctx context.Context, sel ast.SelectionSet, v *ent.EnrollmentConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "EnrollmentConnection!")
 		return graphql.Null
 	}
 	return ec._EnrollmentConnection(ctx, sel, v)
@@ -47364,9 +45278,7 @@ func (ec *executionContext) unmarshalNEnrollmentOrderField2ᚖgithubᚗcomᚋkao
 
 func (ec *executionContext) marshalNEnrollmentOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐEnrollmentOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.EnrollmentOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "EnrollmentOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47405,9 +45317,7 @@ func (ec *executionContext) unmarshalNEvidenceRecordOrderField2ᚖgithubᚗcom�
 
 func (ec *executionContext) marshalNEvidenceRecordOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐEvidenceRecordOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.EvidenceRecordOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "EvidenceRecordOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47430,9 +45340,7 @@ func (ec *executionContext) marshalNExamCategory2githubᚗcomᚋkaowuᚋkaowuᚋ
 
 func (ec *executionContext) marshalNExamPlan2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamPlan(ctx context.Context, sel ast.SelectionSet, v *ent.ExamPlan) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamPlan!")
 		return graphql.Null
 	}
 	return ec._ExamPlan(ctx, sel, v)
@@ -47440,9 +45348,7 @@ func (ec *executionContext) marshalNExamPlan2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋe
 
 func (ec *executionContext) marshalNExamPlanConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamPlanConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ExamPlanConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamPlanConnection!")
 		return graphql.Null
 	}
 	return ec._ExamPlanConnection(ctx, sel, v)
@@ -47456,9 +45362,7 @@ func (ec *executionContext) unmarshalNExamPlanOrderField2ᚖgithubᚗcomᚋkaowu
 
 func (ec *executionContext) marshalNExamPlanOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamPlanOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ExamPlanOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamPlanOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47487,9 +45391,7 @@ func (ec *executionContext) marshalNExamSession2ᚕᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNExamSession2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamSession(ctx context.Context, sel ast.SelectionSet, v *ent.ExamSession) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamSession!")
 		return graphql.Null
 	}
 	return ec._ExamSession(ctx, sel, v)
@@ -47497,9 +45399,7 @@ func (ec *executionContext) marshalNExamSession2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNExamSessionConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamSessionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ExamSessionConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamSessionConnection!")
 		return graphql.Null
 	}
 	return ec._ExamSessionConnection(ctx, sel, v)
@@ -47513,9 +45413,7 @@ func (ec *executionContext) unmarshalNExamSessionOrderField2ᚖgithubᚗcomᚋka
 
 func (ec *executionContext) marshalNExamSessionOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐExamSessionOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ExamSessionOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamSessionOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47538,9 +45436,7 @@ func (ec *executionContext) marshalNIDType2githubᚗcomᚋkaowuᚋkaowuᚋentᚋ
 
 func (ec *executionContext) marshalNInvoiceProfile2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐInvoiceProfile(ctx context.Context, sel ast.SelectionSet, v *ent.InvoiceProfile) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "InvoiceProfile!")
 		return graphql.Null
 	}
 	return ec._InvoiceProfile(ctx, sel, v)
@@ -47554,9 +45450,7 @@ func (ec *executionContext) unmarshalNInvoiceProfileOrderField2ᚖgithubᚗcom�
 
 func (ec *executionContext) marshalNInvoiceProfileOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐInvoiceProfileOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.InvoiceProfileOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "InvoiceProfileOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47579,9 +45473,7 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋent�
 
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐNotification(ctx context.Context, sel ast.SelectionSet, v *ent.Notification) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Notification!")
 		return graphql.Null
 	}
 	return ec._Notification(ctx, sel, v)
@@ -47589,9 +45481,7 @@ func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *ent.NotificationConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
 		return graphql.Null
 	}
 	return ec._NotificationConnection(ctx, sel, v)
@@ -47605,9 +45495,7 @@ func (ec *executionContext) unmarshalNNotificationOrderField2ᚖgithubᚗcomᚋk
 
 func (ec *executionContext) marshalNNotificationOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐNotificationOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.NotificationOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "NotificationOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47630,9 +45518,7 @@ func (ec *executionContext) marshalNOrderDirection2entgoᚗioᚋcontribᚋentgql
 
 func (ec *executionContext) marshalNOrganization2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐOrganization(ctx context.Context, sel ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Organization!")
 		return graphql.Null
 	}
 	return ec._Organization(ctx, sel, v)
@@ -47640,9 +45526,7 @@ func (ec *executionContext) marshalNOrganization2ᚖgithubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNOrganizationConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐOrganizationConnection(ctx context.Context, sel ast.SelectionSet, v *ent.OrganizationConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "OrganizationConnection!")
 		return graphql.Null
 	}
 	return ec._OrganizationConnection(ctx, sel, v)
@@ -47666,9 +45550,7 @@ func (ec *executionContext) unmarshalNOrganizationOrderField2ᚖgithubᚗcomᚋk
 
 func (ec *executionContext) marshalNOrganizationOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐOrganizationOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.OrganizationOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "OrganizationOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47705,9 +45587,7 @@ func (ec *executionContext) marshalNPaperKind2githubᚗcomᚋkaowuᚋkaowuᚋent
 
 func (ec *executionContext) marshalNPaperTemplate2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaperTemplate(ctx context.Context, sel ast.SelectionSet, v *ent.PaperTemplate) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaperTemplate!")
 		return graphql.Null
 	}
 	return ec._PaperTemplate(ctx, sel, v)
@@ -47715,9 +45595,7 @@ func (ec *executionContext) marshalNPaperTemplate2ᚖgithubᚗcomᚋkaowuᚋkaow
 
 func (ec *executionContext) marshalNPaperTemplateConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaperTemplateConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PaperTemplateConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaperTemplateConnection!")
 		return graphql.Null
 	}
 	return ec._PaperTemplateConnection(ctx, sel, v)
@@ -47731,9 +45609,7 @@ func (ec *executionContext) unmarshalNPaperTemplateOrderField2ᚖgithubᚗcomᚋ
 
 func (ec *executionContext) marshalNPaperTemplateOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaperTemplateOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PaperTemplateOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaperTemplateOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47746,9 +45622,7 @@ func (ec *executionContext) unmarshalNPaperTemplateWhereInput2ᚖgithubᚗcomᚋ
 
 func (ec *executionContext) marshalNPayment2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Payment!")
 		return graphql.Null
 	}
 	return ec._Payment(ctx, sel, v)
@@ -47756,9 +45630,7 @@ func (ec *executionContext) marshalNPayment2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋen
 
 func (ec *executionContext) marshalNPaymentConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaymentConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaymentConnection!")
 		return graphql.Null
 	}
 	return ec._PaymentConnection(ctx, sel, v)
@@ -47782,9 +45654,7 @@ func (ec *executionContext) unmarshalNPaymentOrderField2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNPaymentOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐPaymentOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PaymentOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47837,9 +45707,7 @@ func (ec *executionContext) marshalNPlanStatus2githubᚗcomᚋkaowuᚋkaowuᚋen
 
 func (ec *executionContext) marshalNProfile2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐProfile(ctx context.Context, sel ast.SelectionSet, v *ent.Profile) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Profile!")
 		return graphql.Null
 	}
 	return ec._Profile(ctx, sel, v)
@@ -47847,9 +45715,7 @@ func (ec *executionContext) marshalNProfile2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋen
 
 func (ec *executionContext) marshalNProfileConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐProfileConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ProfileConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ProfileConnection!")
 		return graphql.Null
 	}
 	return ec._ProfileConnection(ctx, sel, v)
@@ -47863,9 +45729,7 @@ func (ec *executionContext) unmarshalNProfileOrderField2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNProfileOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐProfileOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ProfileOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ProfileOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47878,9 +45742,7 @@ func (ec *executionContext) unmarshalNProfileWhereInput2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNQuestionConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐQuestionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.QuestionConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "QuestionConnection!")
 		return graphql.Null
 	}
 	return ec._QuestionConnection(ctx, sel, v)
@@ -47894,9 +45756,7 @@ func (ec *executionContext) unmarshalNQuestionOrderField2ᚖgithubᚗcomᚋkaowu
 
 func (ec *executionContext) marshalNQuestionOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐQuestionOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.QuestionOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "QuestionOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47919,9 +45779,7 @@ func (ec *executionContext) unmarshalNQuestionWhereInput2ᚖgithubᚗcomᚋkaowu
 
 func (ec *executionContext) marshalNRegion2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐRegion(ctx context.Context, sel ast.SelectionSet, v *ent.Region) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Region!")
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
@@ -47929,9 +45787,7 @@ func (ec *executionContext) marshalNRegion2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋent
 
 func (ec *executionContext) marshalNRegionConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐRegionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RegionConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "RegionConnection!")
 		return graphql.Null
 	}
 	return ec._RegionConnection(ctx, sel, v)
@@ -47945,9 +45801,7 @@ func (ec *executionContext) unmarshalNRegionOrderField2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNRegionOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐRegionOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.RegionOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "RegionOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -47980,9 +45834,7 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋkaowuᚋkaowuᚋentᚋus
 
 func (ec *executionContext) marshalNRoom2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐRoom(ctx context.Context, sel ast.SelectionSet, v *ent.Room) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Room!")
 		return graphql.Null
 	}
 	return ec._Room(ctx, sel, v)
@@ -47990,9 +45842,7 @@ func (ec *executionContext) marshalNRoom2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋent�
 
 func (ec *executionContext) marshalNRoomConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐRoomConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RoomConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "RoomConnection!")
 		return graphql.Null
 	}
 	return ec._RoomConnection(ctx, sel, v)
@@ -48006,9 +45856,7 @@ func (ec *executionContext) unmarshalNRoomOrderField2ᚖgithubᚗcomᚋkaowuᚋk
 
 func (ec *executionContext) marshalNRoomOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐRoomOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.RoomOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "RoomOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -48037,9 +45885,7 @@ func (ec *executionContext) marshalNSession2ᚕᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐSession(ctx context.Context, sel ast.SelectionSet, v *ent.Session) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Session!")
 		return graphql.Null
 	}
 	return ec._Session(ctx, sel, v)
@@ -48072,9 +45918,7 @@ func (ec *executionContext) marshalNSex2githubᚗcomᚋkaowuᚋkaowuᚋentᚋpro
 
 func (ec *executionContext) marshalNSubject2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐSubject(ctx context.Context, sel ast.SelectionSet, v *ent.Subject) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Subject!")
 		return graphql.Null
 	}
 	return ec._Subject(ctx, sel, v)
@@ -48092,9 +45936,7 @@ func (ec *executionContext) marshalNSubjectCategory2githubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNSubjectConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐSubjectConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SubjectConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SubjectConnection!")
 		return graphql.Null
 	}
 	return ec._SubjectConnection(ctx, sel, v)
@@ -48108,9 +45950,7 @@ func (ec *executionContext) unmarshalNSubjectOrderField2ᚖgithubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNSubjectOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐSubjectOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.SubjectOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SubjectOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -48140,9 +45980,7 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	_ = sel
 	res := scalars.MarshalTime(v)
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
 }
@@ -48154,26 +45992,20 @@ func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v
 
 func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "Time!")
 		return graphql.Null
 	}
 	_ = sel
 	res := scalars.MarshalTime(*v)
 	if res == graphql.Null {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
 }
 
 func (ec *executionContext) marshalNTrainingRecord2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐTrainingRecord(ctx context.Context, sel ast.SelectionSet, v *ent.TrainingRecord) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "TrainingRecord!")
 		return graphql.Null
 	}
 	return ec._TrainingRecord(ctx, sel, v)
@@ -48181,9 +46013,7 @@ func (ec *executionContext) marshalNTrainingRecord2ᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNTrainingRecordConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐTrainingRecordConnection(ctx context.Context, sel ast.SelectionSet, v *ent.TrainingRecordConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "TrainingRecordConnection!")
 		return graphql.Null
 	}
 	return ec._TrainingRecordConnection(ctx, sel, v)
@@ -48197,9 +46027,7 @@ func (ec *executionContext) unmarshalNTrainingRecordOrderField2ᚖgithubᚗcom�
 
 func (ec *executionContext) marshalNTrainingRecordOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐTrainingRecordOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.TrainingRecordOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "TrainingRecordOrderField!")
 		return graphql.Null
 	}
 	return v
@@ -48247,9 +46075,7 @@ func (ec *executionContext) unmarshalNUpdateSubjectInput2githubᚗcomᚋkaowuᚋ
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "User!")
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
@@ -48257,9 +46083,7 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋent�
 
 func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐUserConnection(ctx context.Context, sel ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "UserConnection!")
 		return graphql.Null
 	}
 	return ec._UserConnection(ctx, sel, v)
@@ -48273,9 +46097,7 @@ func (ec *executionContext) unmarshalNUserOrderField2ᚖgithubᚗcomᚋkaowuᚋk
 
 func (ec *executionContext) marshalNUserOrderField2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐUserOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.UserOrderField) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "UserOrderField!")
 		return graphql.Null
 	}
 	return v

@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -51,7 +50,7 @@ func (ec *executionContext) _AnswerResponse_options(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_AnswerResponse_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AnswerResponse", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AnswerResponse", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AnswerResponse_isTrue(ctx context.Context, field graphql.CollectedField, obj *bank.Response) (ret graphql.Marshaler) {
@@ -74,7 +73,7 @@ func (ec *executionContext) _AnswerResponse_isTrue(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_AnswerResponse_isTrue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AnswerResponse", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("AnswerResponse", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _AttemptState_attempt(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -161,7 +160,7 @@ func (ec *executionContext) _AttemptState_deadline(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AttemptState_serverNow(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -184,7 +183,7 @@ func (ec *executionContext) _AttemptState_serverNow(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_serverNow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AttemptState_remainingSeconds(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -207,7 +206,7 @@ func (ec *executionContext) _AttemptState_remainingSeconds(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_remainingSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AttemptState_answers(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -262,7 +261,7 @@ func (ec *executionContext) _AttemptState_focusLosses(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_focusLosses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AttemptState_status(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -285,7 +284,7 @@ func (ec *executionContext) _AttemptState_status(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type AttemptStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "AttemptStatus")
 }
 
 func (ec *executionContext) _AttemptState_result(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -308,7 +307,7 @@ func (ec *executionContext) _AttemptState_result(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type AttemptResult does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "AttemptResult")
 }
 
 func (ec *executionContext) _AttemptState_score(ctx context.Context, field graphql.CollectedField, obj *exam.State) (ret graphql.Marshaler) {
@@ -331,7 +330,7 @@ func (ec *executionContext) _AttemptState_score(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AttemptState_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptState", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptState", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamResult_attemptID(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -354,7 +353,7 @@ func (ec *executionContext) _ExamResult_attemptID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamResult_subjectID(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -377,7 +376,7 @@ func (ec *executionContext) _ExamResult_subjectID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_subjectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ExamResult_subjectCode(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -400,7 +399,7 @@ func (ec *executionContext) _ExamResult_subjectCode(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_subjectCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "String")
 }
 
 func (ec *executionContext) _ExamResult_subjectName(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -423,7 +422,7 @@ func (ec *executionContext) _ExamResult_subjectName(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_subjectName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "String")
 }
 
 func (ec *executionContext) _ExamResult_examDate(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -446,7 +445,7 @@ func (ec *executionContext) _ExamResult_examDate(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_examDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ExamResult_score(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -469,7 +468,7 @@ func (ec *executionContext) _ExamResult_score(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamResult_passMark(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -492,7 +491,7 @@ func (ec *executionContext) _ExamResult_passMark(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamResult_practicalScore(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -515,7 +514,7 @@ func (ec *executionContext) _ExamResult_practicalScore(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_practicalScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ExamResult_hasPractical(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -538,7 +537,7 @@ func (ec *executionContext) _ExamResult_hasPractical(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_hasPractical(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ExamResult_result(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -561,7 +560,7 @@ func (ec *executionContext) _ExamResult_result(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type AttemptResult does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "AttemptResult")
 }
 
 func (ec *executionContext) _ExamResult_reviewedAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Result) (ret graphql.Marshaler) {
@@ -584,7 +583,7 @@ func (ec *executionContext) _ExamResult_reviewedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ExamResult_reviewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ExamResult", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ExamResult", field, false, false, "Time")
 }
 
 func (ec *executionContext) _FocusLossResult_count(ctx context.Context, field graphql.CollectedField, obj *exam.FocusResult) (ret graphql.Marshaler) {
@@ -607,7 +606,7 @@ func (ec *executionContext) _FocusLossResult_count(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_FocusLossResult_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FocusLossResult", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("FocusLossResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _FocusLossResult_submitted(ctx context.Context, field graphql.CollectedField, obj *exam.FocusResult) (ret graphql.Marshaler) {
@@ -630,7 +629,7 @@ func (ec *executionContext) _FocusLossResult_submitted(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_FocusLossResult_submitted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FocusLossResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("FocusLossResult", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Paper_totalPoints(ctx context.Context, field graphql.CollectedField, obj *bank.Paper) (ret graphql.Marshaler) {
@@ -653,7 +652,7 @@ func (ec *executionContext) _Paper_totalPoints(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Paper_totalPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Paper", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("Paper", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Paper_items(ctx context.Context, field graphql.CollectedField, obj *bank.Paper) (ret graphql.Marshaler) {
@@ -708,7 +707,7 @@ func (ec *executionContext) _PaperItem_questionID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PaperItem_questionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperItem", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperItem", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PaperItem_type(ctx context.Context, field graphql.CollectedField, obj *bank.Item) (ret graphql.Marshaler) {
@@ -731,7 +730,7 @@ func (ec *executionContext) _PaperItem_type(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_PaperItem_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperItem", field, false, false, errors.New("field of type QuestionType does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperItem", field, false, false, "QuestionType")
 }
 
 func (ec *executionContext) _PaperItem_stem(ctx context.Context, field graphql.CollectedField, obj *bank.Item) (ret graphql.Marshaler) {
@@ -754,7 +753,7 @@ func (ec *executionContext) _PaperItem_stem(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_PaperItem_stem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaperItem_options(ctx context.Context, field graphql.CollectedField, obj *bank.Item) (ret graphql.Marshaler) {
@@ -777,7 +776,7 @@ func (ec *executionContext) _PaperItem_options(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PaperItem_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _PaperItem_points(ctx context.Context, field graphql.CollectedField, obj *bank.Item) (ret graphql.Marshaler) {
@@ -800,7 +799,7 @@ func (ec *executionContext) _PaperItem_points(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_PaperItem_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PaperItem", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("PaperItem", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PhonePairing_token(ctx context.Context, field graphql.CollectedField, obj *model.PhonePairing) (ret graphql.Marshaler) {
@@ -823,7 +822,7 @@ func (ec *executionContext) _PhonePairing_token(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PhonePairing_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, "String")
 }
 
 func (ec *executionContext) _PhonePairing_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.PhonePairing) (ret graphql.Marshaler) {
@@ -846,7 +845,7 @@ func (ec *executionContext) _PhonePairing_expiresAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PhonePairing_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PhonePairing_qrPayload(ctx context.Context, field graphql.CollectedField, obj *model.PhonePairing) (ret graphql.Marshaler) {
@@ -869,7 +868,7 @@ func (ec *executionContext) _PhonePairing_qrPayload(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PhonePairing_qrPayload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, "String")
 }
 
 func (ec *executionContext) _PhonePairing_qrImage(ctx context.Context, field graphql.CollectedField, obj *model.PhonePairing) (ret graphql.Marshaler) {
@@ -892,7 +891,7 @@ func (ec *executionContext) _PhonePairing_qrImage(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PhonePairing_qrImage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PhonePairing", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProctorAssignment_id(ctx context.Context, field graphql.CollectedField, obj *ent.ProctorAssignment) (ret graphql.Marshaler) {
@@ -915,7 +914,7 @@ func (ec *executionContext) _ProctorAssignment_id(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_ProctorAssignment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ProctorAssignment_proctorID(ctx context.Context, field graphql.CollectedField, obj *ent.ProctorAssignment) (ret graphql.Marshaler) {
@@ -938,7 +937,7 @@ func (ec *executionContext) _ProctorAssignment_proctorID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ProctorAssignment_proctorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ProctorAssignment_sessionID(ctx context.Context, field graphql.CollectedField, obj *ent.ProctorAssignment) (ret graphql.Marshaler) {
@@ -961,7 +960,7 @@ func (ec *executionContext) _ProctorAssignment_sessionID(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ProctorAssignment_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ProctorAssignment_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.ProctorAssignment) (ret graphql.Marshaler) {
@@ -984,7 +983,7 @@ func (ec *executionContext) _ProctorAssignment_siteID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ProctorAssignment_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ProctorAssignment_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ProctorAssignment) (ret graphql.Marshaler) {
@@ -1007,7 +1006,7 @@ func (ec *executionContext) _ProctorAssignment_createdAt(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ProctorAssignment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("ProctorAssignment", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ResultLookup_name(ctx context.Context, field graphql.CollectedField, obj *scoring.LookupResult) (ret graphql.Marshaler) {
@@ -1030,7 +1029,7 @@ func (ec *executionContext) _ResultLookup_name(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ResultLookup_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ResultLookup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ResultLookup", field, false, false, "String")
 }
 
 func (ec *executionContext) _ResultLookup_maskedID(ctx context.Context, field graphql.CollectedField, obj *scoring.LookupResult) (ret graphql.Marshaler) {
@@ -1053,7 +1052,7 @@ func (ec *executionContext) _ResultLookup_maskedID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_ResultLookup_maskedID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ResultLookup", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("ResultLookup", field, false, false, "String")
 }
 
 func (ec *executionContext) _ResultLookup_results(ctx context.Context, field graphql.CollectedField, obj *scoring.LookupResult) (ret graphql.Marshaler) {
@@ -1108,7 +1107,7 @@ func (ec *executionContext) _SaveAnswerAck_attemptID(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_SaveAnswerAck_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SaveAnswerAck", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SaveAnswerAck", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SaveAnswerAck_questionID(ctx context.Context, field graphql.CollectedField, obj *model.SaveAnswerAck) (ret graphql.Marshaler) {
@@ -1131,7 +1130,7 @@ func (ec *executionContext) _SaveAnswerAck_questionID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_SaveAnswerAck_questionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SaveAnswerAck", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SaveAnswerAck", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SaveAnswerAck_seq(ctx context.Context, field graphql.CollectedField, obj *model.SaveAnswerAck) (ret graphql.Marshaler) {
@@ -1154,7 +1153,7 @@ func (ec *executionContext) _SaveAnswerAck_seq(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SaveAnswerAck_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SaveAnswerAck", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SaveAnswerAck", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SavedAnswer_questionID(ctx context.Context, field graphql.CollectedField, obj *exam.SavedAnswer) (ret graphql.Marshaler) {
@@ -1177,7 +1176,7 @@ func (ec *executionContext) _SavedAnswer_questionID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_SavedAnswer_questionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SavedAnswer_response(ctx context.Context, field graphql.CollectedField, obj *exam.SavedAnswer) (ret graphql.Marshaler) {
@@ -1232,7 +1231,7 @@ func (ec *executionContext) _SavedAnswer_seq(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_SavedAnswer_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SavedAnswer_savedAt(ctx context.Context, field graphql.CollectedField, obj *exam.SavedAnswer) (ret graphql.Marshaler) {
@@ -1255,7 +1254,7 @@ func (ec *executionContext) _SavedAnswer_savedAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SavedAnswer_savedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "Time")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -1297,6 +1296,18 @@ func (ec *executionContext) unmarshalInputAnswerInput(ctx context.Context, obj a
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAnswerInput unmarshals raw into the AnswerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnswerInput(ctx context.Context, raw any) (bank.Response, error) {
+	var out bank.Response
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputSaveAnswerInput(ctx context.Context, obj any) (exam.SaveInput, error) {
@@ -1350,6 +1361,18 @@ func (ec *executionContext) unmarshalInputSaveAnswerInput(ctx context.Context, o
 	return it, nil
 }
 
+// UnmarshalSaveAnswerInput unmarshals raw into the SaveAnswerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveAnswerInput(ctx context.Context, raw any) (exam.SaveInput, error) {
+	var out exam.SaveInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveAnswerInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStartAttemptInput(ctx context.Context, obj any) (exam.StartInput, error) {
 	var it exam.StartInput
 	if obj == nil {
@@ -1401,6 +1424,18 @@ func (ec *executionContext) unmarshalInputStartAttemptInput(ctx context.Context,
 	return it, nil
 }
 
+// UnmarshalStartAttemptInput unmarshals raw into the StartAttemptInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStartAttemptInput(ctx context.Context, raw any) (exam.StartInput, error) {
+	var out exam.StartInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartAttemptInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -1415,8 +1450,7 @@ func (ec *executionContext) _AnswerResponse(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, answerResponseImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1440,14 +1474,10 @@ func (ec *executionContext) _AnswerResponse(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1458,8 +1488,7 @@ func (ec *executionContext) _AttemptState(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, attemptStateImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1523,14 +1552,10 @@ func (ec *executionContext) _AttemptState(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1541,8 +1566,7 @@ func (ec *executionContext) _ExamResult(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, examResultImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1611,14 +1635,10 @@ func (ec *executionContext) _ExamResult(ctx context.Context, sel ast.SelectionSe
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1629,8 +1649,7 @@ func (ec *executionContext) _FocusLossResult(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, focusLossResultImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1654,14 +1673,10 @@ func (ec *executionContext) _FocusLossResult(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1672,8 +1687,7 @@ func (ec *executionContext) _Paper(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, paperImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1697,14 +1711,10 @@ func (ec *executionContext) _Paper(ctx context.Context, sel ast.SelectionSet, ob
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1715,8 +1725,7 @@ func (ec *executionContext) _PaperItem(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, paperItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1755,14 +1764,10 @@ func (ec *executionContext) _PaperItem(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1773,8 +1778,7 @@ func (ec *executionContext) _PhonePairing(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, phonePairingImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1808,14 +1812,10 @@ func (ec *executionContext) _PhonePairing(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1826,8 +1826,7 @@ func (ec *executionContext) _ProctorAssignment(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, proctorAssignmentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1866,14 +1865,10 @@ func (ec *executionContext) _ProctorAssignment(ctx context.Context, sel ast.Sele
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1884,8 +1879,7 @@ func (ec *executionContext) _ResultLookup(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, resultLookupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1914,14 +1908,10 @@ func (ec *executionContext) _ResultLookup(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1932,8 +1922,7 @@ func (ec *executionContext) _SaveAnswerAck(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, saveAnswerAckImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1962,14 +1951,10 @@ func (ec *executionContext) _SaveAnswerAck(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1980,8 +1965,7 @@ func (ec *executionContext) _SavedAnswer(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, savedAnswerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -2015,14 +1999,10 @@ func (ec *executionContext) _SavedAnswer(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -2042,9 +2022,7 @@ func (ec *executionContext) marshalNAnswerResponse2githubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNAttemptState2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋexamᚐState(ctx context.Context, sel ast.SelectionSet, v *exam.State) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AttemptState!")
 		return graphql.Null
 	}
 	return ec._AttemptState(ctx, sel, v)
@@ -2088,9 +2066,7 @@ func (ec *executionContext) marshalNExamResult2ᚕᚖgithubᚗcomᚋkaowuᚋkaow
 
 func (ec *executionContext) marshalNExamResult2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋscoringᚐResult(ctx context.Context, sel ast.SelectionSet, v *scoring.Result) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ExamResult!")
 		return graphql.Null
 	}
 	return ec._ExamResult(ctx, sel, v)
@@ -2098,9 +2074,7 @@ func (ec *executionContext) marshalNExamResult2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNFocusLossResult2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋexamᚐFocusResult(ctx context.Context, sel ast.SelectionSet, v *exam.FocusResult) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "FocusLossResult!")
 		return graphql.Null
 	}
 	return ec._FocusLossResult(ctx, sel, v)
@@ -2132,9 +2106,7 @@ func (ec *executionContext) marshalNPaperItem2ᚕgithubᚗcomᚋkaowuᚋkaowuᚋ
 
 func (ec *executionContext) marshalNPhonePairing2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐPhonePairing(ctx context.Context, sel ast.SelectionSet, v *model.PhonePairing) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PhonePairing!")
 		return graphql.Null
 	}
 	return ec._PhonePairing(ctx, sel, v)
@@ -2142,9 +2114,7 @@ func (ec *executionContext) marshalNPhonePairing2ᚖgithubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNProctorAssignment2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋentᚐProctorAssignment(ctx context.Context, sel ast.SelectionSet, v *ent.ProctorAssignment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ProctorAssignment!")
 		return graphql.Null
 	}
 	return ec._ProctorAssignment(ctx, sel, v)
@@ -2168,9 +2138,7 @@ func (ec *executionContext) marshalNResultLookup2ᚕᚖgithubᚗcomᚋkaowuᚋka
 
 func (ec *executionContext) marshalNResultLookup2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋscoringᚐLookupResult(ctx context.Context, sel ast.SelectionSet, v *scoring.LookupResult) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ResultLookup!")
 		return graphql.Null
 	}
 	return ec._ResultLookup(ctx, sel, v)
@@ -2178,9 +2146,7 @@ func (ec *executionContext) marshalNResultLookup2ᚖgithubᚗcomᚋkaowuᚋkaowu
 
 func (ec *executionContext) marshalNSaveAnswerAck2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐSaveAnswerAck(ctx context.Context, sel ast.SelectionSet, v *model.SaveAnswerAck) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SaveAnswerAck!")
 		return graphql.Null
 	}
 	return ec._SaveAnswerAck(ctx, sel, v)

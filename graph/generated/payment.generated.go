@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -77,7 +76,7 @@ func (ec *executionContext) _OnlinePaymentStart_payURL(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_OnlinePaymentStart_payURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OnlinePaymentStart", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("OnlinePaymentStart", field, false, false, "String")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -156,6 +155,18 @@ func (ec *executionContext) unmarshalInputSaveInvoiceProfileInput(ctx context.Co
 	return it, nil
 }
 
+// UnmarshalSaveInvoiceProfileInput unmarshals raw into the SaveInvoiceProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveInvoiceProfileInput(ctx context.Context, raw any) (model.SaveInvoiceProfileInput, error) {
+	var out model.SaveInvoiceProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveInvoiceProfileInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -170,8 +181,7 @@ func (ec *executionContext) _OnlinePaymentStart(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, onlinePaymentStartImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -195,14 +205,10 @@ func (ec *executionContext) _OnlinePaymentStart(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -213,9 +219,7 @@ func (ec *executionContext) _OnlinePaymentStart(ctx context.Context, sel ast.Sel
 
 func (ec *executionContext) marshalNOnlinePaymentStart2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐOnlinePaymentStart(ctx context.Context, sel ast.SelectionSet, v *model.OnlinePaymentStart) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "OnlinePaymentStart!")
 		return graphql.Null
 	}
 	return ec._OnlinePaymentStart(ctx, sel, v)

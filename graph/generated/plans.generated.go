@@ -95,6 +95,18 @@ func (ec *executionContext) unmarshalInputAddExamSessionInput(ctx context.Contex
 	return it, nil
 }
 
+// UnmarshalAddExamSessionInput unmarshals raw into the AddExamSessionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddExamSessionInput(ctx context.Context, raw any) (model.AddExamSessionInput, error) {
+	var out model.AddExamSessionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddExamSessionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAutoAssignInput(ctx context.Context, obj any) (model.AutoAssignInput, error) {
 	var it model.AutoAssignInput
 	if obj == nil {
@@ -144,6 +156,18 @@ func (ec *executionContext) unmarshalInputAutoAssignInput(ctx context.Context, o
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalAutoAssignInput unmarshals raw into the AutoAssignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAutoAssignInput(ctx context.Context, raw any) (model.AutoAssignInput, error) {
+	var out model.AutoAssignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AutoAssignInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputCreateExamPlanInput(ctx context.Context, obj any) (model.CreateExamPlanInput, error) {
@@ -211,6 +235,18 @@ func (ec *executionContext) unmarshalInputCreateExamPlanInput(ctx context.Contex
 	return it, nil
 }
 
+// UnmarshalCreateExamPlanInput unmarshals raw into the CreateExamPlanInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateExamPlanInput(ctx context.Context, raw any) (model.CreateExamPlanInput, error) {
+	var out model.CreateExamPlanInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateExamPlanInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputManualAssignInput(ctx context.Context, obj any) (model.ManualAssignInput, error) {
 	var it model.ManualAssignInput
 	if obj == nil {
@@ -253,6 +289,18 @@ func (ec *executionContext) unmarshalInputManualAssignInput(ctx context.Context,
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalManualAssignInput unmarshals raw into the ManualAssignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalManualAssignInput(ctx context.Context, raw any) (model.ManualAssignInput, error) {
+	var out model.ManualAssignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ManualAssignInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUpdateExamPlanInput(ctx context.Context, obj any) (model.UpdateExamPlanInput, error) {
@@ -320,6 +368,18 @@ func (ec *executionContext) unmarshalInputUpdateExamPlanInput(ctx context.Contex
 	return it, nil
 }
 
+// UnmarshalUpdateExamPlanInput unmarshals raw into the UpdateExamPlanInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateExamPlanInput(ctx context.Context, raw any) (model.UpdateExamPlanInput, error) {
+	var out model.UpdateExamPlanInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateExamPlanInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateExamSessionInput(ctx context.Context, obj any) (model.UpdateExamSessionInput, error) {
 	var it model.UpdateExamSessionInput
 	if obj == nil {
@@ -376,6 +436,18 @@ func (ec *executionContext) unmarshalInputUpdateExamSessionInput(ctx context.Con
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalUpdateExamSessionInput unmarshals raw into the UpdateExamSessionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateExamSessionInput(ctx context.Context, raw any) (model.UpdateExamSessionInput, error) {
+	var out model.UpdateExamSessionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateExamSessionInput", raw, &out)
+	return out, err
 }
 
 // endregion **************************** input.gotpl *****************************

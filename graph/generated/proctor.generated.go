@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -54,7 +53,7 @@ func (ec *executionContext) _AttemptEvidence_ok(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AttemptEvidence_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptEvidence", field, true, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptEvidence", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _AttemptEvidence_records(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceView) (ret graphql.Marshaler) {
@@ -77,7 +76,7 @@ func (ec *executionContext) _AttemptEvidence_records(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_AttemptEvidence_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptEvidence", field, true, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptEvidence", field, true, false, "Int")
 }
 
 func (ec *executionContext) _AttemptEvidence_head(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceView) (ret graphql.Marshaler) {
@@ -100,7 +99,7 @@ func (ec *executionContext) _AttemptEvidence_head(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_AttemptEvidence_head(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AttemptEvidence", field, true, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AttemptEvidence", field, true, false, "String")
 }
 
 func (ec *executionContext) _AttemptEvidence_firstBroken(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceView) (ret graphql.Marshaler) {
@@ -187,7 +186,7 @@ func (ec *executionContext) _EvidenceBreak_seq(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceBreak_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceBreak", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceBreak", field, false, false, "Int")
 }
 
 func (ec *executionContext) _EvidenceBreak_reason(ctx context.Context, field graphql.CollectedField, obj *evidence.Broken) (ret graphql.Marshaler) {
@@ -210,7 +209,7 @@ func (ec *executionContext) _EvidenceBreak_reason(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceBreak_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceBreak", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceBreak", field, true, true, "String")
 }
 
 func (ec *executionContext) _EvidenceBreak_detail(ctx context.Context, field graphql.CollectedField, obj *evidence.Broken) (ret graphql.Marshaler) {
@@ -233,7 +232,7 @@ func (ec *executionContext) _EvidenceBreak_detail(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceBreak_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceBreak", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceBreak", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceItem_seq(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -256,7 +255,7 @@ func (ec *executionContext) _EvidenceItem_seq(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "Int")
 }
 
 func (ec *executionContext) _EvidenceItem_kind(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -279,7 +278,7 @@ func (ec *executionContext) _EvidenceItem_kind(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceItem_at(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -302,7 +301,7 @@ func (ec *executionContext) _EvidenceItem_at(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EvidenceItem_actorID(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -325,7 +324,7 @@ func (ec *executionContext) _EvidenceItem_actorID(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "ID")
 }
 
 func (ec *executionContext) _EvidenceItem_data(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -348,7 +347,7 @@ func (ec *executionContext) _EvidenceItem_data(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceItem_hash(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -371,7 +370,7 @@ func (ec *executionContext) _EvidenceItem_hash(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _EvidenceItem_snapshotURL(ctx context.Context, field graphql.CollectedField, obj *proctor.EvidenceItem) (ret graphql.Marshaler) {
@@ -394,7 +393,7 @@ func (ec *executionContext) _EvidenceItem_snapshotURL(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_EvidenceItem_snapshotURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("EvidenceItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _LatestSnapshot_attemptID(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
@@ -417,7 +416,7 @@ func (ec *executionContext) _LatestSnapshot_attemptID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_LatestSnapshot_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, "ID")
 }
 
 func (ec *executionContext) _LatestSnapshot_source(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
@@ -440,7 +439,7 @@ func (ec *executionContext) _LatestSnapshot_source(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_LatestSnapshot_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LatestSnapshot", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, true, true, "String")
 }
 
 func (ec *executionContext) _LatestSnapshot_at(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
@@ -463,7 +462,7 @@ func (ec *executionContext) _LatestSnapshot_at(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_LatestSnapshot_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LatestSnapshot_snapshotURL(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
@@ -486,7 +485,7 @@ func (ec *executionContext) _LatestSnapshot_snapshotURL(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_LatestSnapshot_snapshotURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, "String")
 }
 
 func (ec *executionContext) _LatestSnapshot_snapshotURLExpiresAt(ctx context.Context, field graphql.CollectedField, obj *proctor.LatestSnapshot) (ret graphql.Marshaler) {
@@ -509,7 +508,7 @@ func (ec *executionContext) _LatestSnapshot_snapshotURLExpiresAt(ctx context.Con
 	)
 }
 func (ec *executionContext) fieldContext_LatestSnapshot_snapshotURLExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("LatestSnapshot", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PhonePaired_phoneToken(ctx context.Context, field graphql.CollectedField, obj *model.PhonePaired) (ret graphql.Marshaler) {
@@ -532,7 +531,7 @@ func (ec *executionContext) _PhonePaired_phoneToken(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_PhonePaired_phoneToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PhonePaired", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PhonePaired", field, false, false, "String")
 }
 
 func (ec *executionContext) _PhonePaired_attemptID(ctx context.Context, field graphql.CollectedField, obj *model.PhonePaired) (ret graphql.Marshaler) {
@@ -555,7 +554,7 @@ func (ec *executionContext) _PhonePaired_attemptID(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_PhonePaired_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PhonePaired", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("PhonePaired", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SessionEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -578,7 +577,7 @@ func (ec *executionContext) _SessionEvent_type(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -601,7 +600,7 @@ func (ec *executionContext) _SessionEvent_at(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SessionEvent_attemptID(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -624,7 +623,7 @@ func (ec *executionContext) _SessionEvent_attemptID(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SessionEvent_enrollmentID(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -647,7 +646,7 @@ func (ec *executionContext) _SessionEvent_enrollmentID(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_enrollmentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SessionEvent_count(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -670,7 +669,7 @@ func (ec *executionContext) _SessionEvent_count(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "Int")
 }
 
 func (ec *executionContext) _SessionEvent_reason(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -693,7 +692,7 @@ func (ec *executionContext) _SessionEvent_reason(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionEvent_source(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -716,7 +715,7 @@ func (ec *executionContext) _SessionEvent_source(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionEvent_snapshotURL(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -739,7 +738,7 @@ func (ec *executionContext) _SessionEvent_snapshotURL(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_snapshotURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionEvent_snapshotURLExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -762,7 +761,7 @@ func (ec *executionContext) _SessionEvent_snapshotURLExpiresAt(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_snapshotURLExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SessionEvent_text(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -785,7 +784,7 @@ func (ec *executionContext) _SessionEvent_text(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionEvent_flagged(ctx context.Context, field graphql.CollectedField, obj *model.SessionEvent) (ret graphql.Marshaler) {
@@ -808,7 +807,7 @@ func (ec *executionContext) _SessionEvent_flagged(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_SessionEvent_flagged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionEvent", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SessionProctor_id(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
@@ -831,7 +830,7 @@ func (ec *executionContext) _SessionProctor_id(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_SessionProctor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SessionProctor_proctorID(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
@@ -854,7 +853,7 @@ func (ec *executionContext) _SessionProctor_proctorID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_SessionProctor_proctorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SessionProctor_sessionID(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
@@ -877,7 +876,7 @@ func (ec *executionContext) _SessionProctor_sessionID(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_SessionProctor_sessionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, "ID")
 }
 
 func (ec *executionContext) _SessionProctor_proctorName(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
@@ -900,7 +899,7 @@ func (ec *executionContext) _SessionProctor_proctorName(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_SessionProctor_proctorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionProctor_proctorLogin(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
@@ -923,7 +922,7 @@ func (ec *executionContext) _SessionProctor_proctorLogin(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_SessionProctor_proctorLogin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, "String")
 }
 
 func (ec *executionContext) _SessionProctor_createdAt(ctx context.Context, field graphql.CollectedField, obj *proctor.Assignment) (ret graphql.Marshaler) {
@@ -946,7 +945,7 @@ func (ec *executionContext) _SessionProctor_createdAt(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_SessionProctor_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("SessionProctor", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SnapshotAck_key(ctx context.Context, field graphql.CollectedField, obj *model.SnapshotAck) (ret graphql.Marshaler) {
@@ -969,7 +968,7 @@ func (ec *executionContext) _SnapshotAck_key(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_SnapshotAck_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SnapshotAck", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SnapshotAck", field, false, false, "String")
 }
 
 func (ec *executionContext) _SnapshotAck_at(ctx context.Context, field graphql.CollectedField, obj *model.SnapshotAck) (ret graphql.Marshaler) {
@@ -992,7 +991,7 @@ func (ec *executionContext) _SnapshotAck_at(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SnapshotAck_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SnapshotAck", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("SnapshotAck", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SnapshotAck_nextInSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SnapshotAck) (ret graphql.Marshaler) {
@@ -1015,7 +1014,7 @@ func (ec *executionContext) _SnapshotAck_nextInSeconds(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_SnapshotAck_nextInSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SnapshotAck", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("SnapshotAck", field, false, false, "Int")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -1036,8 +1035,7 @@ func (ec *executionContext) _AttemptEvidence(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, attemptEvidenceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1076,14 +1074,10 @@ func (ec *executionContext) _AttemptEvidence(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1094,8 +1088,7 @@ func (ec *executionContext) _EvidenceBreak(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceBreakImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1106,43 +1099,11 @@ func (ec *executionContext) _EvidenceBreak(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reason":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._EvidenceBreak_reason(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvidenceBreak_reason(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "detail":
 			out.Values[i] = ec._EvidenceBreak_detail(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1157,14 +1118,10 @@ func (ec *executionContext) _EvidenceBreak(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1175,8 +1132,7 @@ func (ec *executionContext) _EvidenceItem(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1225,14 +1181,10 @@ func (ec *executionContext) _EvidenceItem(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1243,8 +1195,7 @@ func (ec *executionContext) _LatestSnapshot(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, latestSnapshotImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1255,43 +1206,11 @@ func (ec *executionContext) _LatestSnapshot(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._LatestSnapshot_source(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LatestSnapshot_source(ctx, field, obj)
 				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "at":
 			out.Values[i] = ec._LatestSnapshot_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1316,14 +1235,10 @@ func (ec *executionContext) _LatestSnapshot(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1334,8 +1249,7 @@ func (ec *executionContext) _PhonePaired(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, phonePairedImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1359,14 +1273,10 @@ func (ec *executionContext) _PhonePaired(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1377,8 +1287,7 @@ func (ec *executionContext) _SessionEvent(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, sessionEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1447,14 +1356,10 @@ func (ec *executionContext) _SessionEvent(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1465,8 +1370,7 @@ func (ec *executionContext) _SessionProctor(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, sessionProctorImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1510,14 +1414,10 @@ func (ec *executionContext) _SessionProctor(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1528,8 +1428,7 @@ func (ec *executionContext) _SnapshotAck(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, snapshotAckImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1558,14 +1457,10 @@ func (ec *executionContext) _SnapshotAck(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -1576,9 +1471,7 @@ func (ec *executionContext) _SnapshotAck(ctx context.Context, sel ast.SelectionS
 
 func (ec *executionContext) marshalNAttemptEvidence2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐEvidenceView(ctx context.Context, sel ast.SelectionSet, v *proctor.EvidenceView) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "AttemptEvidence!")
 		return graphql.Null
 	}
 	return ec._AttemptEvidence(ctx, sel, v)
@@ -1622,9 +1515,7 @@ func (ec *executionContext) marshalNLatestSnapshot2ᚕᚖgithubᚗcomᚋkaowuᚋ
 
 func (ec *executionContext) marshalNLatestSnapshot2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐLatestSnapshot(ctx context.Context, sel ast.SelectionSet, v *proctor.LatestSnapshot) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "LatestSnapshot!")
 		return graphql.Null
 	}
 	return ec._LatestSnapshot(ctx, sel, v)
@@ -1632,9 +1523,7 @@ func (ec *executionContext) marshalNLatestSnapshot2ᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNPhonePaired2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐPhonePaired(ctx context.Context, sel ast.SelectionSet, v *model.PhonePaired) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "PhonePaired!")
 		return graphql.Null
 	}
 	return ec._PhonePaired(ctx, sel, v)
@@ -1642,9 +1531,7 @@ func (ec *executionContext) marshalNPhonePaired2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNSessionEvent2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐSessionEvent(ctx context.Context, sel ast.SelectionSet, v *model.SessionEvent) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SessionEvent!")
 		return graphql.Null
 	}
 	return ec._SessionEvent(ctx, sel, v)
@@ -1668,9 +1555,7 @@ func (ec *executionContext) marshalNSessionProctor2ᚕᚖgithubᚗcomᚋkaowuᚋ
 
 func (ec *executionContext) marshalNSessionProctor2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋinternalᚋproctorᚐAssignment(ctx context.Context, sel ast.SelectionSet, v *proctor.Assignment) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SessionProctor!")
 		return graphql.Null
 	}
 	return ec._SessionProctor(ctx, sel, v)
@@ -1678,9 +1563,7 @@ func (ec *executionContext) marshalNSessionProctor2ᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNSnapshotAck2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐSnapshotAck(ctx context.Context, sel ast.SelectionSet, v *model.SnapshotAck) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SnapshotAck!")
 		return graphql.Null
 	}
 	return ec._SnapshotAck(ctx, sel, v)

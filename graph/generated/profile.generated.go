@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -47,7 +46,7 @@ func (ec *executionContext) _MissingItem_field(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_MissingItem_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MissingItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("MissingItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _MissingItem_label(ctx context.Context, field graphql.CollectedField, obj *model.MissingItem) (ret graphql.Marshaler) {
@@ -70,7 +69,7 @@ func (ec *executionContext) _MissingItem_label(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_MissingItem_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MissingItem", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("MissingItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProfileCompleteness_complete(ctx context.Context, field graphql.CollectedField, obj *model.ProfileCompleteness) (ret graphql.Marshaler) {
@@ -93,7 +92,7 @@ func (ec *executionContext) _ProfileCompleteness_complete(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ProfileCompleteness_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, errors.New("field of type Boolean does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ProfileCompleteness_missing(ctx context.Context, field graphql.CollectedField, obj *model.ProfileCompleteness) (ret graphql.Marshaler) {
@@ -148,7 +147,7 @@ func (ec *executionContext) _ProfileCompleteness_candidateType(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ProfileCompleteness_candidateType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, errors.New("field of type CandidateType does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, "CandidateType")
 }
 
 func (ec *executionContext) _ProfileCompleteness_category(ctx context.Context, field graphql.CollectedField, obj *model.ProfileCompleteness) (ret graphql.Marshaler) {
@@ -171,7 +170,7 @@ func (ec *executionContext) _ProfileCompleteness_category(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ProfileCompleteness_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, errors.New("field of type ExamCategory does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, "ExamCategory")
 }
 
 func (ec *executionContext) _ProfileCompleteness_approvedHours(ctx context.Context, field graphql.CollectedField, obj *model.ProfileCompleteness) (ret graphql.Marshaler) {
@@ -194,7 +193,7 @@ func (ec *executionContext) _ProfileCompleteness_approvedHours(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ProfileCompleteness_approvedHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ProfileCompleteness_requiredHours(ctx context.Context, field graphql.CollectedField, obj *model.ProfileCompleteness) (ret graphql.Marshaler) {
@@ -217,7 +216,7 @@ func (ec *executionContext) _ProfileCompleteness_requiredHours(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ProfileCompleteness_requiredHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("ProfileCompleteness", field, false, false, "Float")
 }
 
 func (ec *executionContext) _SignedURL_url(ctx context.Context, field graphql.CollectedField, obj *model.SignedURL) (ret graphql.Marshaler) {
@@ -240,7 +239,7 @@ func (ec *executionContext) _SignedURL_url(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_SignedURL_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SignedURL", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("SignedURL", field, false, false, "String")
 }
 
 func (ec *executionContext) _SignedURL_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.SignedURL) (ret graphql.Marshaler) {
@@ -263,7 +262,7 @@ func (ec *executionContext) _SignedURL_expiresAt(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SignedURL_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SignedURL", field, false, false, errors.New("field of type Time does not have child fields"))
+	return graphql.NewScalarFieldContext("SignedURL", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TrainingHours_hours(ctx context.Context, field graphql.CollectedField, obj *model.TrainingHours) (ret graphql.Marshaler) {
@@ -286,7 +285,7 @@ func (ec *executionContext) _TrainingHours_hours(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_TrainingHours_hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingHours", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingHours", field, false, false, "Float")
 }
 
 func (ec *executionContext) _TrainingHours_category(ctx context.Context, field graphql.CollectedField, obj *model.TrainingHours) (ret graphql.Marshaler) {
@@ -309,7 +308,7 @@ func (ec *executionContext) _TrainingHours_category(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_TrainingHours_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingHours", field, false, false, errors.New("field of type ExamCategory does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingHours", field, false, false, "ExamCategory")
 }
 
 func (ec *executionContext) _TrainingHours_required(ctx context.Context, field graphql.CollectedField, obj *model.TrainingHours) (ret graphql.Marshaler) {
@@ -332,7 +331,7 @@ func (ec *executionContext) _TrainingHours_required(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_TrainingHours_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrainingHours", field, false, false, errors.New("field of type Float does not have child fields"))
+	return graphql.NewScalarFieldContext("TrainingHours", field, false, false, "Float")
 }
 
 // endregion **************************** field.gotpl *****************************
@@ -381,6 +380,18 @@ func (ec *executionContext) unmarshalInputRecordTrainingInput(ctx context.Contex
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalRecordTrainingInput unmarshals raw into the RecordTrainingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordTrainingInput(ctx context.Context, raw any) (model.RecordTrainingInput, error) {
+	var out model.RecordTrainingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordTrainingInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputTrainingDetailsInput(ctx context.Context, obj any) (model.TrainingDetailsInput, error) {
@@ -446,6 +457,18 @@ func (ec *executionContext) unmarshalInputTrainingDetailsInput(ctx context.Conte
 		}
 	}
 	return it, nil
+}
+
+// UnmarshalTrainingDetailsInput unmarshals raw into the TrainingDetailsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainingDetailsInput(ctx context.Context, raw any) (model.TrainingDetailsInput, error) {
+	var out model.TrainingDetailsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingDetailsInput", raw, &out)
+	return out, err
 }
 
 func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context, obj any) (model.UpdateProfileInput, error) {
@@ -548,6 +571,18 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 	return it, nil
 }
 
+// UnmarshalUpdateProfileInput unmarshals raw into the UpdateProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (model.UpdateProfileInput, error) {
+	var out model.UpdateProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProfileInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -562,8 +597,7 @@ func (ec *executionContext) _MissingItem(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, missingItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -587,14 +621,10 @@ func (ec *executionContext) _MissingItem(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -605,8 +635,7 @@ func (ec *executionContext) _ProfileCompleteness(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, profileCompletenessImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -650,14 +679,10 @@ func (ec *executionContext) _ProfileCompleteness(ctx context.Context, sel ast.Se
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -668,8 +693,7 @@ func (ec *executionContext) _SignedURL(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, signedURLImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -693,14 +717,10 @@ func (ec *executionContext) _SignedURL(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -711,8 +731,7 @@ func (ec *executionContext) _TrainingHours(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, trainingHoursImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferredFieldSet := graphql.NewFieldSet(nil)
-	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -741,14 +760,10 @@ func (ec *executionContext) _TrainingHours(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
-
-	ec.ProcessDeferredGroup(graphql.DeferredGroup{
-		Defers:   deferLabelToView,
-		Path:     graphql.GetPath(ctx),
-		FieldSet: deferredFieldSet,
-		Context:  ctx,
-	})
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
 
 	return out
 }
@@ -775,9 +790,7 @@ func (ec *executionContext) marshalNMissingItem2ᚕᚖgithubᚗcomᚋkaowuᚋkao
 
 func (ec *executionContext) marshalNMissingItem2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐMissingItem(ctx context.Context, sel ast.SelectionSet, v *model.MissingItem) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "MissingItem!")
 		return graphql.Null
 	}
 	return ec._MissingItem(ctx, sel, v)
@@ -785,9 +798,7 @@ func (ec *executionContext) marshalNMissingItem2ᚖgithubᚗcomᚋkaowuᚋkaowu�
 
 func (ec *executionContext) marshalNProfileCompleteness2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐProfileCompleteness(ctx context.Context, sel ast.SelectionSet, v *model.ProfileCompleteness) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "ProfileCompleteness!")
 		return graphql.Null
 	}
 	return ec._ProfileCompleteness(ctx, sel, v)
@@ -800,9 +811,7 @@ func (ec *executionContext) unmarshalNRecordTrainingInput2githubᚗcomᚋkaowu�
 
 func (ec *executionContext) marshalNSignedURL2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐSignedURL(ctx context.Context, sel ast.SelectionSet, v *model.SignedURL) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "SignedURL!")
 		return graphql.Null
 	}
 	return ec._SignedURL(ctx, sel, v)
@@ -820,9 +829,7 @@ func (ec *executionContext) unmarshalNTrainingDetailsInput2ᚖgithubᚗcomᚋkao
 
 func (ec *executionContext) marshalNTrainingHours2ᚖgithubᚗcomᚋkaowuᚋkaowuᚋgraphᚋmodelᚐTrainingHours(ctx context.Context, sel ast.SelectionSet, v *model.TrainingHours) graphql.Marshaler {
 	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
+		graphql.AddInvalidNullError(ctx, "TrainingHours!")
 		return graphql.Null
 	}
 	return ec._TrainingHours(ctx, sel, v)
