@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attempt"
+	"github.com/kaowu/kaowu/ent/attemptanswer"
 	"github.com/kaowu/kaowu/ent/enrollment"
 	"github.com/kaowu/kaowu/ent/examsession"
 	"github.com/kaowu/kaowu/ent/job"
@@ -355,6 +357,60 @@ func TestSaverGroupCommit(t *testing.T) {
 		}
 		if n := w.d.Queries() - q0; n > 3 {
 			t.Fatalf("a cached save sent %d statements", n)
+		}
+	})
+}
+
+// Two batches are written at once (saveWrites): saves of the same answers
+// racing through overlapping batches neither deadlock nor let an older
+// save win.
+func TestSaverConcurrentBatchesSameRows(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *world) {
+		type row struct {
+			c  *candidate
+			a  *ent.Attempt
+			it bank.Item
+		}
+		var rows []row
+		for range 3 {
+			c, e := w.ready("考生")
+			a := w.start(c, e, attempt.KindMOCK)
+			for _, it := range w.paper(a).Items[:4] {
+				rows = append(rows, row{c, a, it})
+			}
+		}
+		const saves = 6 // per answer, sent at once in a shuffled order
+		var wg sync.WaitGroup
+		errs := make(chan error, len(rows)*saves)
+		gate := make(chan struct{})
+		for _, r := range rows {
+			for _, seq := range rand.Perm(saves) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-gate
+					// The last save (seq 6) is the right answer, every other one wrong.
+					errs <- w.svc.SaveAnswer(r.c.ctx, exam.SaveInput{AttemptID: r.a.ID, QuestionID: r.it.QuestionID,
+						Response: w.answer(r.it, seq+1 == saves), Seq: int64(seq + 1)})
+				}()
+			}
+		}
+		close(gate)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range rows {
+			got := w.client.AttemptAnswer.Query().
+				Where(attemptanswer.AttemptID(r.a.ID), attemptanswer.QuestionID(r.it.QuestionID)).OnlyX(w.sys)
+			want, _ := json.Marshal(w.answer(r.it, true))
+			have, _ := json.Marshal(got.Response)
+			if got.Seq != saves || string(have) != string(want) {
+				t.Fatalf("attempt %d question %d: seq %d %s, want seq %d %s", r.a.ID, r.it.QuestionID, got.Seq, have, saves, want)
+			}
 		}
 	})
 }
