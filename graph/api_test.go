@@ -400,6 +400,29 @@ func TestHandlerLimits(t *testing.T) {
 	if r := e.Do("", `{announcements(first:100000){totalCount}}`, nil); r.Code() != "BAD_USER_INPUT" {
 		t.Errorf("huge page: %+v", r.Errors)
 	}
+	// Checked for the whole operation before it runs: literals, variables,
+	// last as well as first, connections nested in fragments.
+	for name, tc := range map[string]struct {
+		q    string
+		vars map[string]any
+		ok   bool
+	}{
+		"1000 is allowed":              {`{announcements(first:1000){totalCount}}`, nil, true},
+		"1001 is not":                  {`{announcements(first:1001){totalCount}}`, nil, false},
+		"from a variable":              {`query($n:Int){announcements(first:$n){totalCount}}`, map[string]any{"n": 1001}, false},
+		"an allowed variable":          {`query($n:Int){announcements(last:$n){totalCount}}`, map[string]any{"n": 10}, true},
+		"negative last":                {`{announcements(last:-1){totalCount}}`, nil, false},
+		"nested in a fragment":         {`{me{...F}} fragment F on User{organization{members(first:5000){totalCount}}}`, nil, false},
+		"an unset variable is no page": {`query($n:Int){announcements(first:$n){totalCount}}`, nil, true},
+	} {
+		r := e.Do("", tc.q, tc.vars)
+		switch {
+		case tc.ok && len(r.Errors) > 0:
+			t.Errorf("page size, %s: %+v", name, r.Errors)
+		case !tc.ok && (r.Code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "必须在0到1000之间") || (len(r.Data) > 0 && string(r.Data) != "null")):
+			t.Errorf("page size, %s: want BAD_USER_INPUT and no data, got %+v %s", name, r.Errors, r.Data)
+		}
+	}
 	// GET works for queries.
 	resp, err := http.Get(e.Server.URL + "/graphql?query=" + strings.ReplaceAll(`{serverTime}`, " ", ""))
 	if err != nil || resp.StatusCode != 200 {

@@ -2,7 +2,7 @@ package server
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -61,17 +61,69 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, dept
 // MaxPageSize bounds first/last on every connection: reporting tools page.
 const MaxPageSize = 1000
 
-// aroundFields checks page sizes and records the mutation field for audit.
-func aroundFields(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc != nil && fc.Args != nil {
-		for _, name := range []string{"first", "last"} {
-			if v, ok := fc.Args[name].(*int); ok && v != nil && (*v < 0 || *v > MaxPageSize) {
-				return nil, apperr.Input(name, fmt.Sprintf("%s 必须在0到%d之间", name, MaxPageSize))
+// pageLimit refuses an operation that asks any connection for a page
+// outside 0..MaxPageSize (first or last, literal or variable), before
+// anything runs. Checked once per operation rather than in a field
+// middleware: a middleware runs for every field of every result, including
+// each event of every subscription.
+type pageLimit struct{}
+
+func (pageLimit) ExtensionName() string                   { return "PageLimit" }
+func (pageLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (pageLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	return checkPages(oc.Operation.SelectionSet, oc.Doc.Fragments, oc.Variables, map[string]bool{})
+}
+
+func checkPages(set ast.SelectionSet, frags ast.FragmentDefinitionList, vars map[string]any, seen map[string]bool) *gqlerror.Error {
+	for _, sel := range set {
+		var err *gqlerror.Error
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Definition != nil && len(s.Arguments) > 0 {
+				args := s.ArgumentMap(vars)
+				for _, name := range []string{"first", "last"} {
+					if n, ok := pageArg(args[name]); ok && (n < 0 || n > MaxPageSize) {
+						e := gqlerror.Errorf("%s 必须在0到%d之间", name, MaxPageSize)
+						setCode(e, string(apperr.BadInput))
+						e.Extensions["field"] = name
+						return e
+					}
+				}
+			}
+			err = checkPages(s.SelectionSet, frags, vars, seen)
+		case *ast.InlineFragment:
+			err = checkPages(s.SelectionSet, frags, vars, seen)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil && !seen[s.Name] {
+				seen[s.Name] = true // a fragment is checked once, wherever it is spread
+				err = checkPages(f.SelectionSet, frags, vars, seen)
 			}
 		}
+		if err != nil {
+			return err
+		}
 	}
-	return next(ctx)
+	return nil
+}
+
+// pageArg reads an Int argument as gqlparser gives it: int64 from a
+// literal, int64 or json.Number from a variable, nil when absent.
+func pageArg(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		return int64(n), true
+	}
+	return 0, false
 }
 
 // aroundRootFields names the mutation in the context, for the audit log.

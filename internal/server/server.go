@@ -164,6 +164,7 @@ func newGraphQL(o Options) (http.Handler, error) {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(depthLimit{Max: MaxDepth})
+	srv.Use(pageLimit{})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	if o.TxOpener != nil {
 		srv.Use(selfTransacting(o.SelfTransacting))
@@ -172,7 +173,6 @@ func newGraphQL(o Options) (http.Handler, error) {
 		}})
 	}
 	srv.AroundOperations(revalidateSocket(o.Auth))
-	srv.AroundFields(aroundFields)
 	srv.AroundRootFields(aroundRootFields)
 	srv.SetErrorPresenter(presentError(o.Log))
 	srv.SetRecoverFunc(recoverFunc(o.Log))
