@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 
 	"github.com/kaowu/kaowu/graph/model"
@@ -30,19 +29,18 @@ type evPayload struct {
 // key becomes a short-lived signed URL. Nothing in it depends on the
 // subscriber (each was admitted to the topic by MayWatch when subscribing,
 // and the server published the key after its blob was stored), so an event
-// is converted once and every watcher gets a copy (evMemo).
+// is converted once, by the first of its watchers, and the others share
+// the result (evMemo, keyed by the bus's Event.Seq). It is read-only.
 func (r *Resolver) sessionEvent(_ context.Context, e events.Event) *model.SessionEvent {
-	// At as its Unix nanoseconds: formatting the time for every watcher
-	// cost more than the lookup saves.
-	key := e.Topic + "\x00" + e.Type + "\x00" + strconv.FormatInt(e.At.UnixNano(), 10) + "\x00" + string(e.Payload)
-	if ev, ok := r.evMemo.get(key); ok {
-		c := *ev
-		return &c
+	if e.Seq == 0 { // not from the bus: nothing to share it with
+		return r.convertEvent(e)
+	}
+	if ev, ok := r.evMemo.get(e.Seq); ok {
+		return ev
 	}
 	ev := r.convertEvent(e)
-	r.evMemo.put(key, ev)
-	c := *ev
-	return &c
+	r.evMemo.put(e.Seq, ev)
+	return ev
 }
 
 func (r *Resolver) convertEvent(e events.Event) *model.SessionEvent {
@@ -100,35 +98,35 @@ func snapshotAck(s *proctor.Snapshot, err error) (*model.SnapshotAck, error) {
 // order; a miss only costs the conversion.
 type evMemo struct {
 	mu   sync.Mutex
-	m    map[string]*model.SessionEvent
-	ring [512]string
+	m    map[uint64]*model.SessionEvent
+	ring [512]uint64
 	next int
 }
 
-func (m *evMemo) get(k string) (*model.SessionEvent, bool) {
+func (m *evMemo) get(seq uint64) (*model.SessionEvent, bool) {
 	if m == nil {
 		return nil, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ev, ok := m.m[k]
+	ev, ok := m.m[seq]
 	return ev, ok
 }
 
-func (m *evMemo) put(k string, ev *model.SessionEvent) {
+func (m *evMemo) put(seq uint64, ev *model.SessionEvent) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
-		m.m = make(map[string]*model.SessionEvent, len(m.ring))
+		m.m = make(map[uint64]*model.SessionEvent, len(m.ring))
 	}
-	if _, ok := m.m[k]; ok {
+	if _, ok := m.m[seq]; ok {
 		return
 	}
 	delete(m.m, m.ring[m.next])
-	m.ring[m.next] = k
+	m.ring[m.next] = seq
 	m.next = (m.next + 1) % len(m.ring)
-	m.m[k] = ev
+	m.m[seq] = ev
 }

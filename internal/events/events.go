@@ -26,6 +26,11 @@ type Event struct {
 	Type    string          `json:"k"`           // e.g. "SNAPSHOT", "FOCUS_LOSS"
 	Payload json.RawMessage `json:"p,omitempty"` // small: keys and ids, never image bytes
 	At      time.Time       `json:"at"`
+	// Seq numbers the event as this process's bus delivers it (never 0 on
+	// a delivered event): every subscriber receives the same Seq for one
+	// event, so per-event work (a signed URL) can be done once and shared.
+	// It is not sent between processes.
+	Seq uint64 `json:"-"`
 }
 
 // Bus publishes events to subscribers by topic.

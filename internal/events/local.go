@@ -18,6 +18,7 @@ type Local struct {
 	done   chan struct{} // closed by Close; ends every forwarder
 	wg     sync.WaitGroup
 
+	seq       atomic.Uint64 // Event.Seq of the last event fanned out
 	published atomic.Uint64
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
@@ -73,6 +74,7 @@ func (l *Local) fanout(evts []Event) error {
 	var dropped uint64
 	for i := range evts {
 		e := &evts[i]
+		e.Seq = l.seq.Add(1) // evts belong to the bus (prepared or decoded here)
 		for _, s := range l.topics[e.Topic] {
 			select {
 			case s.in <- e:

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,6 +112,30 @@ func TestLocalPublishSubscribe(t *testing.T) {
 	// Delivered is counted just after the hand-off, so allow a moment.
 	eventually(t, func() bool { s := bus.Stats(); return s.Published == 2 && s.Delivered == 2 && s.Dropped == 0 },
 		func() string { return fmt.Sprintf("stats %+v", bus.Stats()) })
+}
+
+// Every subscriber receives one event with the same Seq; events get
+// distinct, nonzero ones. The caller's events keep none.
+func TestLocalSeq(t *testing.T) {
+	bus := NewLocal()
+	defer bus.Close()
+	ctx := context.Background()
+	a, _ := bus.Subscribe(ctx, "session:1")
+	b, _ := bus.Subscribe(ctx, "session:1")
+	in := []Event{{Topic: "session:1", Type: "A"}, {Topic: "session:1", Type: "B"}}
+	if err := bus.Publish(ctx, in...); err != nil {
+		t.Fatal(err)
+	}
+	a1, a2, b1, b2 := recv(t, a), recv(t, a), recv(t, b), recv(t, b)
+	if a1.Seq == 0 || a1.Seq == a2.Seq || a1.Seq != b1.Seq || a2.Seq != b2.Seq {
+		t.Fatalf("seqs: a %d %d, b %d %d", a1.Seq, a2.Seq, b1.Seq, b2.Seq)
+	}
+	if in[0].Seq != 0 || in[1].Seq != 0 {
+		t.Fatal("Publish numbered the caller's events")
+	}
+	if j, _ := json.Marshal(a1); bytes.Contains(j, []byte("Seq")) {
+		t.Fatalf("Seq is sent between processes: %s", j)
+	}
 }
 
 func TestLocalValidation(t *testing.T) {
