@@ -124,23 +124,21 @@ func New(o Options) (http.Handler, error) {
 func newGraphQL(o Options) (http.Handler, error) {
 	srv := handler.New(o.Schema)
 	origins := originPatterns(o.AllowedOrigins)
-	srv.AddTransport(transport.Websocket{
-		Implementation: wsImplementation{AcceptOptions: websocket.AcceptOptions{
-			// Same-origin always; other origins only when configured.
-			OriginPatterns: origins,
-		}},
-		KeepAlivePingInterval: 10 * time.Second,
-		InitTimeout:           10 * time.Second,
-		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			tok := bearer(p.Authorization())
+	srv.AddTransport(wsTransport{
+		// Same-origin always; other origins only when configured.
+		AcceptOptions: websocket.AcceptOptions{OriginPatterns: origins},
+		PingInterval:  10 * time.Second,
+		InitTimeout:   10 * time.Second,
+		InitFunc: func(ctx context.Context, p map[string]any) (context.Context, error) {
+			tok := bearer(initAuthorization(p))
 			if tok == "" {
-				return ctx, &p, nil
+				return ctx, nil
 			}
 			v, err := o.Auth.Authenticate(ctx, tok)
 			if err != nil {
-				return ctx, nil, err
+				return ctx, err
 			}
-			return withSocket(viewer.NewContext(ctx, v)), &p, nil
+			return withSocket(viewer.NewContext(ctx, v)), nil
 		},
 	})
 	srv.AddTransport(transport.Options{})
@@ -190,6 +188,17 @@ func originPatterns(origins []string) []string {
 		}
 	}
 	return out
+}
+
+// initAuthorization is the Authorization entry of a connection_init
+// payload (either case, as clients send it).
+func initAuthorization(p map[string]any) string {
+	for _, k := range []string{"Authorization", "authorization"} {
+		if v, ok := p[k].(string); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func bearer(h string) string {
