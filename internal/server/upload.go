@@ -135,7 +135,9 @@ func (fr *formReader) read(r *http.Request) (*graphql.RawParams, *uploadErr) {
 		return nil, fr.failed(err, "第一部分必须是 operations")
 	}
 	params := &graphql.RawParams{}
-	if err := json.NewDecoder(part).Decode(params); err != nil {
+	d := json.NewDecoder(part)
+	d.UseNumber() // as gqlgen's transports: Int variables stay integers
+	if err := d.Decode(params); err != nil {
 		return nil, fr.failed(err, "operations 不是有效的 JSON")
 	}
 	part, err = mr.NextPart()

@@ -52,6 +52,9 @@ func (echoExec) DispatchOperation(ctx context.Context, oc *graphql.OperationCont
 		}
 	}
 	walk("variables", oc.Variables)
+	if n, ok := oc.Variables["n"]; ok {
+		out["n"] = fmt.Sprintf("%T", n)
+	}
 	data, _ := json.Marshal(out)
 	return func(context.Context) *graphql.Response { return &graphql.Response{Data: data} }, ctx
 }
@@ -237,6 +240,14 @@ func TestMultipartUploads(t *testing.T) {
 		n := int64(body.Len())
 		wantRefusal(t, postForm(t, f, bytes.NewReader(body.Bytes()), ct, n), http.StatusRequestEntityTooLarge, "上传内容过大")
 		wantRefusal(t, postForm(t, f, bytes.NewReader(body.Bytes()), ct, -1), http.StatusRequestEntityTooLarge, "上传内容过大")
+	})
+
+	t.Run("numbers in operations stay numbers (json.Number), as on POST", func(t *testing.T) {
+		body, ct := multipartBody(t, formPart{"operations", "", []byte(`{"query":"q","variables":{"n":3}}`)}, formPart{"map", "", []byte(`{}`)})
+		a := postForm(t, multipartForm{MaxUploadSize: 1 << 20, MaxMemory: 4 << 20}, body, ct, int64(body.Len()))
+		if a.data["n"] != "json.Number" {
+			t.Fatalf("variable n decoded as %s", a.data["n"])
+		}
 	})
 
 	t.Run("an operation the executor refuses answers its errors", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -263,7 +264,7 @@ func (s *wsSession) subscribe(m wsMessage) (websocket.StatusCode, string) {
 		return closeBadRequest, "Subscribe without an id"
 	}
 	var params graphql.RawParams
-	if err := json.Unmarshal(m.Payload, &params); err != nil {
+	if err := decodeJSON(m.Payload, &params); err != nil || len(m.Payload) == 0 {
 		return closeBadRequest, "Invalid subscribe payload"
 	}
 	s.mu.Lock()
@@ -331,6 +332,14 @@ func (s *wsSession) run(ctx context.Context, id string, op *wsOp, params *graphq
 			return
 		}
 	}
+}
+
+// decodeJSON decodes numbers as json.Number, as gqlgen's HTTP transports
+// do, so an Int variable reaches validation as an integer.
+func decodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
 }
 
 // ended marks op as finished without a complete message (the client

@@ -28,6 +28,7 @@ import (
 //	"refused"  refused with a user error (BAD_USER_INPUT)
 //	"partial"  one result with data, an error and extensions
 //	"panic"    panics while producing its first result
+//	"vars"     one result naming the Go type of variable n
 type streamExec struct{ running atomic.Int64 }
 
 func (x *streamExec) CreateOperationContext(_ context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
@@ -64,6 +65,8 @@ func (x *streamExec) DispatchOperation(ctx context.Context, oc *graphql.Operatio
 		case oc.RawQuery == "partial" && i == 1:
 			return &graphql.Response{Data: json.RawMessage(`{"a":null}`),
 				Errors: gqlerror.List{{Message: "记录不存在", Extensions: map[string]any{"code": "NOT_FOUND"}}}, Extensions: map[string]any{"cost": 3}}
+		case oc.RawQuery == "vars" && i == 1:
+			return &graphql.Response{Data: json.RawMessage(fmt.Sprintf(`{"n":"%T"}`, oc.Variables["n"]))}
 		case oc.RawQuery == "panic":
 			panic("boom")
 		}
@@ -187,6 +190,10 @@ func TestWebsocketProtocol(t *testing.T) {
 		h.want(c, `{"id":"a\"1","type":"complete"}`)
 		h.send(c, `{"type":"ping","payload":{"x":1}}`)
 		h.want(c, `{"type":"pong"}`)
+		// Numbers stay numbers (json.Number), as on HTTP, for Int variables.
+		h.send(c, `{"id":"v","type":"subscribe","payload":{"query":"vars","variables":{"n":3}}}`)
+		h.want(c, `{"id":"v","type":"next","payload":{"data":{"n":"json.Number"}}}`)
+		h.want(c, `{"id":"v","type":"complete"}`)
 	})
 
 	t.Run("errors and extensions travel with the data", func(t *testing.T) {
