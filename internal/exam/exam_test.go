@@ -329,14 +329,7 @@ func TestSaverGroupCommit(t *testing.T) {
 				}()
 			}
 		}
-		close(gate)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		releaseAll(t, gate, &wg, errs)
 		saves, batches := sv.Stats()
 		if saves-saves0 != 100 || w.client.AttemptAnswer.Query().CountX(w.sys) != 100 {
 			t.Fatalf("saves %d, rows %d", saves-saves0, w.client.AttemptAnswer.Query().CountX(w.sys))
@@ -395,14 +388,7 @@ func TestSaverConcurrentBatchesSameRows(t *testing.T) {
 				}()
 			}
 		}
-		close(gate)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		releaseAll(t, gate, &wg, errs)
 		for _, r := range rows {
 			got := w.client.AttemptAnswer.Query().
 				Where(attemptanswer.AttemptID(r.a.ID), attemptanswer.QuestionID(r.it.QuestionID)).OnlyX(w.sys)
@@ -413,6 +399,20 @@ func TestSaverConcurrentBatchesSameRows(t *testing.T) {
 			}
 		}
 	})
+}
+
+// releaseAll opens the gate the goroutines wait at, waits for them all and
+// fails on the first error they sent.
+func releaseAll(t *testing.T, gate chan struct{}, wg *sync.WaitGroup, errs chan error) {
+	t.Helper()
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestFocusLoss(t *testing.T) {
