@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	stdsql "database/sql"
+	"fmt"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -23,6 +25,20 @@ func (d countingDriver) Exec(ctx context.Context, query string, args, v any) err
 func (d countingDriver) Query(ctx context.Context, query string, args, v any) error {
 	d.n.Add(1)
 	return d.Driver.Query(ctx, query, args, v)
+}
+
+// QueryContext runs one hand-written statement outside any transaction
+// (ent's client reaches it through the sql/execquery feature), counted
+// like the rest: the answer saver's one-statement batch on PostgreSQL.
+func (d countingDriver) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	q, ok := d.Driver.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("db: the %s driver cannot run a raw query", d.Dialect())
+	}
+	d.n.Add(1)
+	return q.QueryContext(ctx, query, args...)
 }
 
 func (d countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {

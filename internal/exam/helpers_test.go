@@ -120,7 +120,7 @@ func newWorldAudit(t testing.TB, d *db.DB, audited bool) *world {
 	t.Cleanup(func() { _ = w.bus.Close() })
 	w.clock = testenv.NewClock(start.Add(5 * time.Minute))
 	w.bank = &bank.Service{Client: client}
-	w.svc = &exam.Service{Client: client, Bank: w.bank, Bus: w.bus, Auth: w.ka, Now: w.clock.Now, Log: quiet(), Window: 5 * time.Millisecond}
+	w.svc = &exam.Service{Client: client, Dialect: d.Dialect, Bank: w.bank, Bus: w.bus, Auth: w.ka, Now: w.clock.Now, Log: quiet(), Window: 5 * time.Millisecond}
 
 	w.site = client.Organization.Create().SetKind(organization.KindEXAM_SITE).SetName("南山考点" + w.u).SaveX(sys)
 	room := client.Room.Create().SetSiteID(w.site.ID).SetName("第一考场").SetCapacity(200).SaveX(sys)
