@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -88,14 +89,14 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		_ = conn.Close(closeSubprotocol, "Subprotocol not acceptable")
 		return
 	}
-	conn.SetReadLimit(cmp(t.ReadLimit, 1<<20))
+	conn.SetReadLimit(orDefault(t.ReadLimit, 1<<20))
 	ctx, cancel := context.WithCancel(r.Context())
 	s := &wsSession{t: t, conn: conn, exec: exec, headers: r.Header, ctx: ctx, cancel: cancel, ops: map[string]*wsOp{}}
 	s.serve()
 }
 
-// cmp returns v, or def when v is not positive.
-func cmp[T int64 | time.Duration](v, def T) T {
+// orDefault returns v, or def when v is not positive.
+func orDefault[T int64 | time.Duration](v, def T) T {
 	if v > 0 {
 		return v
 	}
@@ -160,7 +161,7 @@ func (s *wsSession) serve() {
 		case "pong":
 		case "subscribe":
 			if code, reason := s.subscribe(m); code != 0 {
-				_ = s.conn.Close(code, reason)
+				_ = s.conn.Close(code, closeReason(reason))
 				return
 			}
 		case "complete":
@@ -175,7 +176,7 @@ func (s *wsSession) serve() {
 			_ = s.conn.Close(closeTooManyInits, "Too many initialisation requests")
 			return
 		default:
-			_ = s.conn.Close(closeBadRequest, fmt.Sprintf("Invalid message type %q", m.Type))
+			_ = s.conn.Close(closeBadRequest, closeReason(fmt.Sprintf("Invalid message type %q", m.Type)))
 			return
 		}
 	}
@@ -187,7 +188,7 @@ func (s *wsSession) init() (websocket.StatusCode, string) {
 	// A read whose context expires drops the connection without a close
 	// frame, so the timeout closes it properly from a timer instead.
 	closed := make(chan struct{})
-	timer := time.AfterFunc(cmp(s.t.InitTimeout, 10*time.Second), func() {
+	timer := time.AfterFunc(orDefault(s.t.InitTimeout, 10*time.Second), func() {
 		defer close(closed)
 		_ = s.conn.Close(closeInitTimeout, "Connection initialisation timeout")
 	})
@@ -208,7 +209,7 @@ func (s *wsSession) init() (websocket.StatusCode, string) {
 	case "subscribe":
 		return closeUnauthorized, "Unauthorized"
 	default:
-		return closeBadRequest, fmt.Sprintf("Invalid message type %q before connection_init", m.Type)
+		return closeBadRequest, closeReason(fmt.Sprintf("Invalid message type %q before connection_init", m.Type))
 	}
 	var payload map[string]any
 	if len(m.Payload) > 0 && string(m.Payload) != "null" && json.Unmarshal(m.Payload, &payload) != nil {
@@ -238,7 +239,7 @@ func (s *wsSession) keepAlive() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.t.PingInterval)
 	defer tick.Stop()
-	timeout := cmp(s.t.WriteTimeout, 15*time.Second)
+	timeout := orDefault(s.t.WriteTimeout, 15*time.Second)
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -350,13 +351,17 @@ func (s *wsSession) ended(op *wsOp) {
 	s.mu.Unlock()
 }
 
-// closeReason fits a close reason in the 123 bytes a close frame allows.
+// closeReason fits a close reason in the 123 bytes a close frame allows,
+// cut at a character boundary.
 func closeReason(msg string) string {
-	for len(msg) > 123 {
-		r := []rune(msg)
-		msg = string(r[:len(r)-1])
+	if len(msg) <= 123 {
+		return msg
 	}
-	return msg
+	cut := 123
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut]
 }
 
 // next sends one result. Data is the executor's own JSON, framed as it is;

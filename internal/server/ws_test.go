@@ -268,6 +268,7 @@ func TestWebsocketProtocol(t *testing.T) {
 		"a second connection_init":         {`{"type":"connection_init"}`, `{"type":"connection_init"}`, closeTooManyInits},
 		"a message that is not JSON":       {`{"type":"connection_init"}`, `{"type":`, closeBadRequest},
 		"an unknown message type":          {`{"type":"connection_init"}`, `{"type":"start","id":"1"}`, closeBadRequest},
+		"a long unknown message type":      {`{"type":"connection_init"}`, `{"type":"` + strings.Repeat("说", 100) + `"}`, closeBadRequest},
 		"subscribe without an id":          {`{"type":"connection_init"}`, `{"type":"subscribe","payload":{"query":"count 1"}}`, closeBadRequest},
 		"an expired token":                 {`{"type":"connection_init","payload":{"Authorization":"Bearer expired"}}`, "", closeUnauthorized},
 		"a token without the right":        {`{"type":"connection_init","payload":{"authorization":"Bearer other"}}`, "", closeForbidden},
