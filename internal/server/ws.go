@@ -132,8 +132,10 @@ type wsOp struct {
 // client leaves, breaks the protocol or the server shuts down. Every
 // operation is cancelled and waited for before it returns.
 func (s *wsSession) serve() {
-	defer s.conn.CloseNow()
+	// In this order: cancel the operations, drop the connection (so a
+	// write blocked on a client that stopped reading returns), wait for them.
 	defer s.wg.Wait()
+	defer s.conn.CloseNow()
 	defer s.cancel()
 	if code, reason := s.init(); code != 0 {
 		if code > 0 {
@@ -427,13 +429,14 @@ func frame(typ, id string, payload []byte) []byte {
 	return append(buf, '}')
 }
 
-// write sends one message; a failed write ends the connection. A client
-// that stops reading is found by keepAlive (a timeout context per message
-// cost more than the framing).
+// write sends one message; a failed write ends the connection. Writes
+// take no context (coder/websocket would arm a watcher for every message):
+// a client that stops reading is dropped by keepAlive, and the connection
+// is dropped when the session ends, which ends a blocked write.
 func (s *wsSession) write(msg []byte) bool {
 	start := time.Now().UnixNano()
 	mine := s.writeSince.CompareAndSwap(0, start)
-	err := s.conn.Write(s.ctx, websocket.MessageText, msg)
+	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
 	if mine {
 		s.writeSince.CompareAndSwap(start, 0)
 	}
