@@ -167,11 +167,15 @@ func (s *wsSession) serve() {
 				return
 			}
 		case "complete":
+			// The id is free again at once: the client may reuse it.
 			s.mu.Lock()
 			op := s.ops[m.ID]
+			if op != nil {
+				op.completed = true
+				delete(s.ops, m.ID)
+			}
 			s.mu.Unlock()
 			if op != nil {
-				s.ended(op)
 				op.cancel()
 			}
 		case "connection_init":
@@ -290,7 +294,9 @@ func (s *wsSession) run(ctx context.Context, id string, op *wsOp, params *graphq
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
-		delete(s.ops, id)
+		if s.ops[id] == op { // not if the client completed it and reused the id
+			delete(s.ops, id)
+		}
 		completed := op.completed
 		s.mu.Unlock()
 		op.cancel()
