@@ -266,37 +266,17 @@ func (s *Saver) flush(ctx context.Context, items []*pending) {
 		for _, a := range rows {
 			open[a.ID] = a.Status == attempt.StatusIN_PROGRESS && t.Before(a.Deadline)
 		}
-		// One row per (attempt, question): PostgreSQL refuses an upsert
-		// that touches a row twice; the highest seq is the one that counts.
-		type key struct{ a, q int }
-		best := make(map[key]*pending, len(items))
-		for _, p := range items {
+		newest := newestPerAnswer(items, func(p *pending) bool {
 			if !open[p.attemptID] {
 				p.err = errClosed()
-				continue
 			}
-			k := key{p.attemptID, p.questionID}
-			if b := best[k]; b == nil || p.seq > b.seq {
-				best[k] = p
-			}
-		}
-		if len(best) == 0 {
+			return p.err == nil
+		})
+		if len(newest) == 0 {
 			return nil
 		}
-		keys := make([]key, 0, len(best))
-		for k := range best {
-			keys = append(keys, k)
-		}
-		// A stable row order keeps concurrent windows from deadlocking.
-		slices.SortFunc(keys, func(x, y key) int {
-			if x.a != y.a {
-				return x.a - y.a
-			}
-			return x.q - y.q
-		})
-		creates := make([]*ent.AttemptAnswerCreate, 0, len(keys))
-		for _, k := range keys {
-			p := best[k]
+		creates := make([]*ent.AttemptAnswerCreate, 0, len(newest))
+		for _, p := range newest {
 			creates = append(creates, c.AttemptAnswer.Create().SetAttemptID(p.attemptID).
 				SetQuestionID(p.questionID).SetResponse(p.response).SetSeq(p.seq).SetSavedAt(p.at))
 		}
@@ -356,60 +336,41 @@ SELECT id FROM live`
 // BEGIN, locking read, upsert and COMMIT are four round trips, each
 // waiting its turn on a busy machine; this is one.
 func (s *Saver) flushPostgres(ctx context.Context, items []*pending, t time.Time) {
-	// One row per (attempt, question), the highest seq, in a fixed order
-	// (PostgreSQL refuses an upsert touching a row twice, and concurrent
-	// batches lock rows in the same order).
-	type key struct{ a, q int }
-	best := make(map[key]*pending, len(items))
 	for _, p := range items {
 		p.err = nil
-		k := key{p.attemptID, p.questionID}
-		if b := best[k]; b == nil || p.seq > b.seq {
-			best[k] = p
-		}
 	}
-	keys := make([]key, 0, len(best))
-	for k := range best {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y key) int {
-		if x.a != y.a {
-			return x.a - y.a
-		}
-		return x.q - y.q
-	})
+	rows := newestPerAnswer(items, func(*pending) bool { return true })
 	var ids []int64
-	n := len(keys)
+	n := len(rows)
 	aids, qids, seqs := make([]int64, n), make([]int64, n), make([]int64, n)
 	resps, ats := make([]string, n), make([]time.Time, n)
-	for i, k := range keys {
-		p := best[k]
-		if i == 0 || k.a != keys[i-1].a {
-			ids = append(ids, int64(k.a))
+	for i, p := range rows {
+		if i == 0 || p.attemptID != rows[i-1].attemptID {
+			ids = append(ids, int64(p.attemptID))
 		}
 		b, err := json.Marshal(p.response)
 		if err != nil {
 			s.failAll(items, err)
 			return
 		}
-		aids[i], qids[i], resps[i], seqs[i], ats[i] = int64(k.a), int64(k.q), string(b), p.seq, p.at
+		aids[i], qids[i], resps[i], seqs[i], ats[i] = int64(p.attemptID), int64(p.questionID), string(b), p.seq, p.at
 	}
-	rows, err := s.Client.QueryContext(ctx, saveBatchPG, ids, t, aids, qids, resps, seqs, ats)
+	res, err := s.Client.QueryContext(ctx, saveBatchPG, ids, t, aids, qids, resps, seqs, ats)
 	if err != nil {
 		s.failAll(items, err)
 		return
 	}
 	open := make(map[int]bool, len(ids))
-	for rows.Next() {
+	for res.Next() {
 		var id int
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+		if err := res.Scan(&id); err != nil {
+			res.Close()
 			s.failAll(items, err)
 			return
 		}
 		open[id] = true
 	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	if err := errors.Join(res.Err(), res.Close()); err != nil {
 		s.failAll(items, err)
 		return
 	}
@@ -420,6 +381,35 @@ func (s *Saver) flushPostgres(ctx context.Context, items []*pending, t time.Time
 		}
 		s.saves.Add(1)
 	}
+}
+
+// newestPerAnswer keeps, of the items keep accepts, the highest seq of each
+// (attempt, question), in (attempt, question) order: PostgreSQL refuses an
+// upsert that touches a row twice, and batches that lock rows in one order
+// cannot deadlock each other.
+func newestPerAnswer(items []*pending, keep func(*pending) bool) []*pending {
+	type key struct{ a, q int }
+	best := make(map[key]*pending, len(items))
+	for _, p := range items {
+		if !keep(p) {
+			continue
+		}
+		k := key{p.attemptID, p.questionID}
+		if b := best[k]; b == nil || p.seq > b.seq {
+			best[k] = p
+		}
+	}
+	out := make([]*pending, 0, len(best))
+	for _, p := range best {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(x, y *pending) int {
+		if x.attemptID != y.attemptID {
+			return x.attemptID - y.attemptID
+		}
+		return x.questionID - y.questionID
+	})
+	return out
 }
 
 func errClosed() error {
