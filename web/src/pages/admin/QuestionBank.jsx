@@ -199,6 +199,8 @@ function QuestionList({ subject, version }) {
   const q = useQuery(QUESTIONS, { where }, [subject.id, type, term, version]);
   useEffect(() => setExtra([]), [q.data]);
 
+  // While a query runs, data is the previous one's: perhaps another
+  // subject's, so its count is not shown under this subject's name.
   const conn = q.data?.questions;
   const page = extra.length ? extra[extra.length - 1] : conn;
   async function loadMore() {
@@ -214,7 +216,7 @@ function QuestionList({ subject, version }) {
 
   return (
     <Card
-      title={`“${subject.name}”题库${conn ? `（${conn.totalCount} 题）` : ''}`}
+      title={`“${subject.name}”题库${conn && !q.loading ? `（${conn.totalCount} 题）` : ''}`}
       actions={
         <form
           className="bank-filter"
