@@ -209,13 +209,8 @@ func (s *Saver) groupOf() *groupcommit.Group[*pending] {
 			// A context of its own: one caller's cancellation must not fail
 			// the others' saves, and the batch is written by the system, not
 			// by the caller (the audit trail must not name one candidate for all).
-			Flush: func(items []*pending) { s.flush(viewer.SystemContext(context.Background()), items) },
-			Failed: func(items []*pending, err error) {
-				err = fmt.Errorf("exam: answer %w", err)
-				for _, p := range items {
-					p.err = err
-				}
-			},
+			Flush:  func(items []*pending) { s.flush(viewer.SystemContext(context.Background()), items) },
+			Failed: s.failAll,
 		}
 	})
 	return s.group
@@ -416,8 +411,10 @@ func errClosed() error {
 	return apperr.New(apperr.Conflict, "试卷已提交或考试时间已到，不能再保存答案")
 }
 
+// failAll gives err to every save of a batch that was not written (a
+// failed statement, or a write that panicked, as groupcommit reports it).
 func (s *Saver) failAll(items []*pending, err error) {
-	err = fmt.Errorf("exam: answer batch: %w", err)
+	err = fmt.Errorf("exam: answer %w", err)
 	for _, p := range items {
 		p.err = err
 	}

@@ -111,7 +111,7 @@ func (s *Service) recordSnapshotsTx(ctx context.Context, items []*snapRecord) er
 // Append absorbs a lost race for the seq without spoiling that transaction,
 // which a batch insert could not.
 func (s *Service) recordSnapshotJoined(ctx context.Context, r *snapRecord) error {
-	if err := s.guard(ctx, r.attemptID, r.at); err != nil {
+	if err := s.guard(ctx, r.attemptID); err != nil {
 		return err
 	}
 	if _, err := evidence.Append(ctx, s.Client, evidence.Chain("attempt", r.attemptID), r.kind, nil, r.at, r.payload); err != nil {

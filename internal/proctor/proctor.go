@@ -150,7 +150,7 @@ func errEnded() error {
 
 // guard proves, inside the transaction, that the attempt is still
 // IN_PROGRESS (liveAttempts for one attempt).
-func (s *Service) guard(ctx context.Context, id int, _ time.Time) error {
+func (s *Service) guard(ctx context.Context, id int) error {
 	live, err := s.liveAttempts(ctx, []int{id})
 	if err != nil {
 		return err

@@ -156,7 +156,7 @@ func (s *Service) record(ctx context.Context, v *viewer.Viewer, a *ent.Attempt, 
 	actor := v.UserID
 	return txn.WithTx(ctx, s.Client, func(ctx context.Context) error {
 		if inProgress {
-			if err := s.guard(ctx, a.ID, now); err != nil {
+			if err := s.guard(ctx, a.ID); err != nil {
 				return err
 			}
 		}

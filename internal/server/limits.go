@@ -13,97 +13,78 @@ import (
 	"github.com/kaowu/kaowu/internal/viewer"
 )
 
-// depthLimit refuses operations nested deeper than Max (introspection fields
-// excluded, so tools keep working where introspection is enabled).
-type depthLimit struct{ Max int }
-
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil {
-		return nil
-	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0, map[string]bool{}); depth > d.Max {
-		e := gqlerror.Errorf("查询嵌套过深（%d层，最多%d层）", depth, d.Max)
-		setCode(e, "QUERY_TOO_DEEP")
-		return e
-	}
-	return nil
-}
-
-func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, depth int, seen map[string]bool) int {
-	maxDepth := depth
-	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
-		case *ast.Field:
-			if strings.HasPrefix(s.Name, "__") {
-				continue
-			}
-			d = selectionDepth(s.SelectionSet, frags, depth+1, seen)
-		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, frags, depth, seen)
-		case *ast.FragmentSpread:
-			if seen[s.Name] { // cycles are a validation error; do not loop
-				continue
-			}
-			if f := frags.ForName(s.Name); f != nil {
-				seen[s.Name] = true
-				d = selectionDepth(f.SelectionSet, frags, depth, seen)
-				delete(seen, s.Name)
-			}
-		}
-		maxDepth = max(maxDepth, d)
-	}
-	return maxDepth
-}
-
 // MaxPageSize bounds first/last on every connection: reporting tools page.
 const MaxPageSize = 1000
 
-// pageLimit refuses an operation that asks any connection for a page
-// outside 0..MaxPageSize (first or last, literal or variable), before
-// anything runs. Checked once per operation rather than in a field
-// middleware: a middleware runs for every field of every result, including
-// each event of every subscription.
-type pageLimit struct{}
+// operationLimits refuses, before anything runs, an operation nested deeper
+// than MaxDepth (introspection fields excluded, so tools keep working where
+// introspection is enabled) or asking any connection for a page outside
+// 0..MaxPageSize (first or last, literal or variable). One walk over the
+// operation checks both, once per operation: a field middleware would run
+// for every field of every result, including each subscription event.
+type operationLimits struct{ MaxDepth int }
 
-func (pageLimit) ExtensionName() string                   { return "PageLimit" }
-func (pageLimit) Validate(graphql.ExecutableSchema) error { return nil }
-func (pageLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (operationLimits) ExtensionName() string                   { return "OperationLimits" }
+func (operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
+func (l operationLimits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {
 		return nil
 	}
-	return checkPages(oc.Operation.SelectionSet, oc.Doc.Fragments, oc.Variables, map[string]bool{})
+	depth := 0
+	var pageErr *gqlerror.Error
+	walkFields(oc.Operation.SelectionSet, oc.Doc.Fragments, 1, map[string]bool{}, func(f *ast.Field, d int) bool {
+		if strings.HasPrefix(f.Name, "__") {
+			return false
+		}
+		depth = max(depth, d)
+		if pageErr == nil {
+			pageErr = checkPage(f, oc.Variables)
+		}
+		return true
+	})
+	if depth > l.MaxDepth {
+		e := gqlerror.Errorf("查询嵌套过深（%d层，最多%d层）", depth, l.MaxDepth)
+		setCode(e, "QUERY_TOO_DEEP")
+		return e
+	}
+	return pageErr
 }
 
-func checkPages(set ast.SelectionSet, frags ast.FragmentDefinitionList, vars map[string]any, seen map[string]bool) *gqlerror.Error {
+// walkFields calls visit for every field of set at depth (fragments
+// expanded, which add no depth) and goes into the field's own selections
+// when visit returns true.
+func walkFields(set ast.SelectionSet, frags ast.FragmentDefinitionList, depth int, onPath map[string]bool, visit func(*ast.Field, int) bool) {
 	for _, sel := range set {
-		var err *gqlerror.Error
 		switch s := sel.(type) {
 		case *ast.Field:
-			if s.Definition != nil && len(s.Arguments) > 0 {
-				args := s.ArgumentMap(vars)
-				for _, name := range []string{"first", "last"} {
-					if n, ok := pageArg(args[name]); ok && (n < 0 || n > MaxPageSize) {
-						e := gqlerror.Errorf("%s 必须在0到%d之间", name, MaxPageSize)
-						setCode(e, string(apperr.BadInput))
-						e.Extensions["field"] = name
-						return e
-					}
-				}
+			if visit(s, depth) {
+				walkFields(s.SelectionSet, frags, depth+1, onPath, visit)
 			}
-			err = checkPages(s.SelectionSet, frags, vars, seen)
 		case *ast.InlineFragment:
-			err = checkPages(s.SelectionSet, frags, vars, seen)
+			walkFields(s.SelectionSet, frags, depth, onPath, visit)
 		case *ast.FragmentSpread:
-			if f := frags.ForName(s.Name); f != nil && !seen[s.Name] {
-				seen[s.Name] = true // a fragment is checked once, wherever it is spread
-				err = checkPages(f.SelectionSet, frags, vars, seen)
+			// Cycles are a validation error; do not loop on them.
+			if f := frags.ForName(s.Name); f != nil && !onPath[s.Name] {
+				onPath[s.Name] = true
+				walkFields(f.SelectionSet, frags, depth, onPath, visit)
+				delete(onPath, s.Name)
 			}
 		}
-		if err != nil {
-			return err
+	}
+}
+
+// checkPage refuses a first or last argument of f outside 0..MaxPageSize.
+func checkPage(f *ast.Field, vars map[string]any) *gqlerror.Error {
+	if f.Definition == nil || len(f.Arguments) == 0 {
+		return nil
+	}
+	args := f.ArgumentMap(vars)
+	for _, name := range []string{"first", "last"} {
+		if n, ok := pageArg(args[name]); ok && (n < 0 || n > MaxPageSize) {
+			e := gqlerror.Errorf("%s 必须在0到%d之间", name, MaxPageSize)
+			setCode(e, string(apperr.BadInput))
+			e.Extensions["field"] = name
+			return e
 		}
 	}
 	return nil

@@ -161,8 +161,7 @@ func newGraphQL(o Options) (http.Handler, error) {
 	if !o.Production {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(depthLimit{Max: MaxDepth})
-	srv.Use(pageLimit{})
+	srv.Use(operationLimits{MaxDepth: MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	if o.TxOpener != nil {
 		srv.Use(selfTransacting(o.SelfTransacting))

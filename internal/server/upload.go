@@ -135,9 +135,7 @@ func (fr *formReader) read(r *http.Request) (*graphql.RawParams, *uploadErr) {
 		return nil, fr.failed(err, "第一部分必须是 operations")
 	}
 	params := &graphql.RawParams{}
-	d := json.NewDecoder(part)
-	d.UseNumber() // as gqlgen's transports: Int variables stay integers
-	if err := d.Decode(params); err != nil {
+	if err := decodeJSON(part, params); err != nil {
 		return nil, fr.failed(err, "operations 不是有效的 JSON")
 	}
 	part, err = mr.NextPart()
@@ -145,7 +143,7 @@ func (fr *formReader) read(r *http.Request) (*graphql.RawParams, *uploadErr) {
 		return nil, fr.failed(err, "第二部分必须是 map")
 	}
 	fileMap := map[string][]string{}
-	if err := json.NewDecoder(part).Decode(&fileMap); err != nil {
+	if err := decodeJSON(part, &fileMap); err != nil {
 		return nil, fr.failed(err, "map 不是有效的 JSON")
 	}
 

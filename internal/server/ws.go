@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -271,7 +272,7 @@ func (s *wsSession) subscribe(m wsMessage) (websocket.StatusCode, string) {
 		return closeBadRequest, "Subscribe without an id"
 	}
 	var params graphql.RawParams
-	if err := decodeJSON(m.Payload, &params); err != nil || len(m.Payload) == 0 {
+	if err := decodeJSON(bytes.NewReader(m.Payload), &params); err != nil || len(m.Payload) == 0 {
 		return closeBadRequest, "Invalid subscribe payload"
 	}
 	s.mu.Lock()
@@ -343,10 +344,11 @@ func (s *wsSession) run(ctx context.Context, id string, op *wsOp, params *graphq
 	}
 }
 
-// decodeJSON decodes numbers as json.Number, as gqlgen's HTTP transports
-// do, so an Int variable reaches validation as an integer.
-func decodeJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
+// decodeJSON decodes one JSON value from r with numbers as json.Number, as
+// gqlgen's HTTP transports do, so an Int variable reaches validation as an
+// integer (the websocket and multipart transports share it).
+func decodeJSON(r io.Reader, v any) error {
+	d := json.NewDecoder(r)
 	d.UseNumber()
 	return d.Decode(v)
 }
@@ -405,13 +407,8 @@ func (s *wsSession) next(op *wsOp, resp *graphql.Response) bool {
 
 // framePrefix is a message up to its payload: {"id":…,"type":…,"payload":
 func framePrefix(typ, id string) []byte {
-	idJSON, _ := json.Marshal(id) // a string always marshals
-	buf := make([]byte, 0, len(idJSON)+len(typ)+28)
-	buf = append(buf, `{"id":`...)
-	buf = append(buf, idJSON...)
-	buf = append(buf, `,"type":"`...)
-	buf = append(buf, typ...)
-	return append(buf, `","payload":`...)
+	f := frame(typ, id, nil)
+	return append(f[:len(f)-1], `,"payload":`...)
 }
 
 // frame builds {"id":…,"type":…,"payload":…} around a payload that is
