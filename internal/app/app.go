@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	a.Bank = &bank.Service{Client: a.Client}
 	sealKey := EvidenceSealKey(cfg)
 	a.Exam = &exam.Service{Client: a.Client, Dialect: a.DB.Dialect, Bank: a.Bank, Bus: a.Bus, Auth: a.Auth, Log: log, SealKey: sealKey}
-	a.Proctor = &proctor.Service{Client: a.Client, Store: a.Store, Signer: a.Signer, Bus: a.Bus, Limits: limits,
+	a.Proctor = &proctor.Service{Client: a.Client, Dialect: a.DB.Dialect, Store: a.Store, Signer: a.Signer, Bus: a.Bus, Limits: limits,
 		BaseURL: cfg.PublicURL, URLPrefix: "/blobs/", Ender: examEnder{a.Exam}, Log: log, SealKey: sealKey}
 	a.Scoring = &scoring.Service{Client: a.Client, Notifier: a.Notifier, SealKey: sealKey}
 	keys, err := sign.LoadKeyring(cfg.CertKeys, cfg.Production(), cfg.Secret)

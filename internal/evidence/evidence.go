@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
-	"slices"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -145,101 +144,6 @@ func checkEntry(e Entry) (time.Time, []byte, error) {
 		return time.Time{}, nil, apperr.Input("payload", fmt.Sprintf("证据内容过大（上限 %d 字节）", MaxPayload))
 	}
 	return e.At.UTC().Truncate(time.Microsecond), body, nil
-}
-
-// ErrRace is AppendBatch's answer when another writer appended to one of
-// its chains between reading the ends and inserting: the transaction it ran
-// in is spoiled (on PostgreSQL the unique violation aborted it); roll back
-// and run it again.
-var ErrRace = errors.New("evidence: a chain moved during a batch append")
-
-// AppendBatch appends entries (several may share a chain; each chain's are
-// appended in the order given) inside the transaction in ctx, which it
-// requires: one query reads the ends of all their chains and one multi-row
-// INSERT writes every record. It is the group-commit form of Append for the
-// hot path (camera snapshots); a concurrent Append to one of the chains
-// makes it fail with ErrRace, never skip or double a seq. The records are
-// returned in the order of entries.
-func AppendBatch(ctx context.Context, client *ent.Client, entries []Entry) ([]*ent.EvidenceRecord, error) {
-	if ent.TxFromContext(ctx) == nil {
-		return nil, errors.New("evidence: AppendBatch needs a transaction")
-	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	type prepared struct {
-		at   time.Time
-		body []byte
-	}
-	preps := make([]prepared, len(entries))
-	var chains []string
-	for i, e := range entries {
-		at, body, err := checkEntry(e)
-		if err != nil {
-			return nil, err
-		}
-		preps[i] = prepared{at, body}
-		if !slices.Contains(chains, e.Chain) {
-			chains = append(chains, e.Chain)
-		}
-	}
-	sys := viewer.SystemContext(ctx)
-	c := txn.Client(sys, client)
-	// The last record of each chain, found by one backward step down the
-	// (chain, seq) index per chain: id IN ((SELECT id … WHERE chain = ?
-	// ORDER BY seq DESC LIMIT 1), …). It costs the same at the 500th record
-	// of a chain as at the first; an anti-join on "no later seq" reads the
-	// whole chain and grew with every snapshot of a long exam.
-	ends, err := c.EvidenceRecord.Query().
-		Where(func(s *entsql.Selector) { s.Where(lastOfChains(s.C(evidencerecord.FieldID), chains)) }).
-		Select(evidencerecord.FieldChain, evidencerecord.FieldSeq, evidencerecord.FieldHash).All(sys)
-	if err != nil {
-		return nil, err
-	}
-	type end struct {
-		seq  int
-		hash string
-	}
-	head := make(map[string]end, len(chains))
-	for _, ch := range chains {
-		head[ch] = end{0, GenesisHash(ch)}
-	}
-	for _, r := range ends {
-		head[r.Chain] = end{r.Seq, r.Hash}
-	}
-	creates := make([]*ent.EvidenceRecordCreate, len(entries))
-	for i, e := range entries {
-		h := head[e.Chain]
-		seq, at, body := h.seq+1, preps[i].at, preps[i].body
-		hash := ComputeHash(e.Chain, seq, e.Kind, e.ActorID, at, body, h.hash)
-		creates[i] = c.EvidenceRecord.Create().SetChain(e.Chain).SetSeq(seq).SetKind(e.Kind).
-			SetNillableActorID(e.ActorID).SetAt(at).SetPayload(body).SetPrevHash(h.hash).SetHash(hash)
-		head[e.Chain] = end{seq, hash}
-	}
-	recs, err := c.EvidenceRecord.CreateBulk(creates...).Save(sys)
-	if ent.IsConstraintError(err) {
-		return nil, ErrRace
-	}
-	return recs, err
-}
-
-// lastOfChains is "id IN ((SELECT id … WHERE chain = c1 ORDER BY seq DESC
-// LIMIT 1), …)": each scalar subquery is one backward index step.
-func lastOfChains(idCol string, chains []string) *entsql.Predicate {
-	return entsql.P(func(b *entsql.Builder) {
-		b.Ident(idCol).WriteString(" IN (")
-		for i, ch := range chains {
-			if i > 0 {
-				b.Comma()
-			}
-			b.Nested(func(b *entsql.Builder) {
-				b.Join(entsql.Select(evidencerecord.FieldID).From(entsql.Table(evidencerecord.Table)).
-					Where(entsql.EQ(evidencerecord.FieldChain, ch)).
-					OrderBy(entsql.Desc(evidencerecord.FieldSeq)).Limit(1))
-			})
-		}
-		b.WriteByte(')')
-	})
 }
 
 // appendOnce inserts the record after the chain's current end; sql.ErrNoRows

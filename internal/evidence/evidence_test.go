@@ -307,7 +307,7 @@ func TestEvidence(t *testing.T) {
 			var recs []*ent.EvidenceRecord
 			err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
 				var err error
-				recs, err = evidence.AppendBatch(ctx, e.client, entries)
+				recs, err = evidence.AppendBatch(ctx, e.client, nil, entries)
 				return err
 			})
 			if err != nil {
@@ -348,7 +348,7 @@ func TestEvidence(t *testing.T) {
 			var recs []*ent.EvidenceRecord
 			if err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
 				var err error
-				recs, err = evidence.AppendBatch(ctx, e.client, entries)
+				recs, err = evidence.AppendBatch(ctx, e.client, nil, entries)
 				return err
 			}); err != nil {
 				t.Fatal(err)
@@ -368,13 +368,13 @@ func TestEvidence(t *testing.T) {
 		t.Run("batch append: outside a transaction, or with a bad entry, writes nothing", func(t *testing.T) {
 			chain := e.chain()
 			ok := evidence.Entry{Chain: chain, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]any{"key": "a"}}
-			if _, err := evidence.AppendBatch(ctx, e.client, []evidence.Entry{ok}); err == nil {
+			if _, err := evidence.AppendBatch(ctx, e.client, nil, []evidence.Entry{ok}); err == nil {
 				t.Fatal("AppendBatch without a transaction succeeded")
 			}
 			bad := ok
 			bad.Kind = "lower case"
 			err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
-				_, err := evidence.AppendBatch(ctx, e.client, []evidence.Entry{ok, bad})
+				_, err := evidence.AppendBatch(ctx, e.client, nil, []evidence.Entry{ok, bad})
 				return err
 			})
 			testenv.WantCode(t, err, apperr.BadInput)
@@ -402,7 +402,7 @@ func TestEvidence(t *testing.T) {
 					}
 					for try := 0; ; try++ {
 						err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
-							_, err := evidence.AppendBatch(ctx, e.client, entries)
+							_, err := evidence.AppendBatch(ctx, e.client, nil, entries)
 							return err
 						})
 						if !errors.Is(err, evidence.ErrRace) || try == 200 {

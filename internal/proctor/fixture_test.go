@@ -42,14 +42,14 @@ var start = time.Date(2026, 5, 15, 9, 0, 0, 0, cst)
 
 // eachBackend runs fn on SQLite and PostgreSQL, each with blobs on local
 // disk and on MinIO.
-func eachBackend(t *testing.T, fn func(t *testing.T, client *ent.Client, store storage.Store)) {
-	teststore.EachBackend(t, func(t *testing.T, d *db.DB, st storage.Store) { fn(t, d.Client(), st) })
+func eachBackend(t *testing.T, fn func(t *testing.T, d *db.DB, store storage.Store)) {
+	teststore.EachBackend(t, fn)
 }
 
 // eachDatabase is for tests that store no blobs.
-func eachDatabase(t *testing.T, fn func(t *testing.T, client *ent.Client, store storage.Store)) {
+func eachDatabase(t *testing.T, fn func(t *testing.T, d *db.DB, store storage.Store)) {
 	testenv.EachDatabase(t, func(t *testing.T, url string) {
-		fn(t, testenv.Open(t, url, db.Options{}).Client(), teststore.Local(t))
+		fn(t, testenv.Open(t, url, db.Options{}), teststore.Local(t))
 	})
 }
 
@@ -149,8 +149,9 @@ var idSeq atomic.Int64
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newWorld(t *testing.T, client *ent.Client, store storage.Store) *world {
+func newWorld(t *testing.T, d *db.DB, store storage.Store) *world {
 	t.Helper()
+	client := d.Client()
 	sys := viewer.SystemContext(context.Background())
 	w := &world{t: t, client: client, sys: sys, u: randHex(4), store: &trackingStore{Store: store}}
 	w.bus = events.NewLocal()
@@ -159,7 +160,7 @@ func newWorld(t *testing.T, client *ent.Client, store storage.Store) *world {
 	w.signer = storage.NewSigner([]byte("0123456789abcdef0123456789abcdef"))
 	w.ender = &fakeEnder{client: client}
 	w.svc = &proctor.Service{
-		Client: client, Store: w.store, Signer: w.signer, Bus: w.bus, Now: w.clock.Now,
+		Client: client, Dialect: d.Dialect, Store: w.store, Signer: w.signer, Bus: w.bus, Now: w.clock.Now,
 		Rand:    func(n int) int { w.randN.Store(int64(n)); return int(w.rand.Load()) },
 		BaseURL: "https://kaowu.example.cn/", Ender: w.ender, Log: quiet(),
 	}

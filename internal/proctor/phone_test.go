@@ -12,6 +12,7 @@ import (
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/jobs"
 	"github.com/kaowu/kaowu/internal/proctor"
@@ -19,8 +20,8 @@ import (
 )
 
 func TestPairing(t *testing.T) {
-	eachDatabase(t, func(t *testing.T, client *ent.Client, store storage.Store) {
-		w := newWorld(t, client, store)
+	eachDatabase(t, func(t *testing.T, d *db.DB, store storage.Store) {
+		w := newWorld(t, d, store)
 		sessCh := w.subscribe(proctor.SessionTopic(w.sess.ID))
 
 		t.Run("refused callers", func(t *testing.T) {
@@ -164,8 +165,9 @@ func kinds(recs []*ent.EvidenceRecord) []string {
 }
 
 func TestHeartbeat(t *testing.T) {
-	eachDatabase(t, func(t *testing.T, client *ent.Client, store storage.Store) {
-		w := newWorld(t, client, store)
+	eachDatabase(t, func(t *testing.T, d *db.DB, store storage.Store) {
+		w := newWorld(t, d, store)
+		client := w.client
 		ctx := context.Background()
 		sessCh := w.subscribe(proctor.SessionTopic(w.sess.ID))
 		pt := w.pair(w.candU, w.att)

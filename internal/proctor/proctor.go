@@ -25,6 +25,7 @@ import (
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/events"
+	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/groupcommit"
 	"github.com/kaowu/kaowu/internal/media"
 	"github.com/kaowu/kaowu/internal/storage"
@@ -62,8 +63,13 @@ type Service struct {
 	// SealKey checks the evidence seals made at submission (exam.Service.SealKey).
 	SealKey []byte
 
+	// Dialect is the database's (db.DB.Dialect); on PostgreSQL a batch of
+	// snapshot records is one statement (see recordSnapshotsPG).
+	Dialect string
+
 	refs  *attemptRefs                    // see refCache
 	snaps *groupcommit.Group[*snapRecord] // see snapGroup
+	heads *evidence.Heads                 // chain ends of snapshot batches, made with snaps
 }
 
 // Timings of the phone companion and snapshots.

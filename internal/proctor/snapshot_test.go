@@ -10,11 +10,14 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kaowu/kaowu/ent"
+	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/media"
 	"github.com/kaowu/kaowu/internal/proctor"
@@ -22,8 +25,8 @@ import (
 )
 
 func TestUpload(t *testing.T) {
-	eachBackend(t, func(t *testing.T, client *ent.Client, store storage.Store) {
-		w := newWorld(t, client, store)
+	eachBackend(t, func(t *testing.T, d *db.DB, store storage.Store) {
+		w := newWorld(t, d, store)
 		sessCh := w.subscribe(proctor.SessionTopic(w.sess.ID))
 		pt := w.pair(w.candU, w.att)
 		next(t, sessCh) // PHONE_CONNECTED
@@ -203,5 +206,60 @@ func TestUpload(t *testing.T) {
 			_, _, err = w.svc.SignSnapshot(w.att.ID, "../"+key)
 			wantCode(t, err, apperr.BadInput)
 		})
+	})
+}
+
+// TestSnapshotsRacingSubmit: snapshots arriving while the attempt is
+// submitted are each either recorded (their batch committed before the
+// submission) or refused with CONFLICT and their blob removed; none is
+// recorded without being acknowledged, none acknowledged without a record.
+// On PostgreSQL this is the one-statement batch's share lock at work.
+func TestSnapshotsRacingSubmit(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, d *db.DB, store storage.Store) {
+		w := newWorld(t, d, store)
+		jpg := picture(t, "jpeg", 160, 120)
+		base := len(w.records(w.att.ID))
+		const n = 24
+		errs := make(chan error, n)
+		first := make(chan struct{})
+		var once sync.Once
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // the submission, once the race is under way
+			defer wg.Done()
+			<-first
+			w.submit(w.att.ID)
+		}()
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := w.svc.Upload(w.as(w.candU), proctor.UploadInput{Source: proctor.SourcePC, AttemptID: w.att.ID,
+					Body: bytes.NewReader(jpg), Size: int64(len(jpg))})
+				once.Do(func() { close(first) })
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			wantCode(t, err, apperr.Conflict)
+		}
+		t.Logf("%d recorded, %d refused", ok, n-ok)
+		if got := len(w.records(w.att.ID)) - base; got != ok {
+			t.Fatalf("%d snapshots acknowledged, %d recorded", ok, got)
+		}
+		if blobs := len(w.store.present(t)); blobs != ok {
+			t.Fatalf("%d snapshots acknowledged, %d blobs kept", ok, blobs)
+		}
+		if w.reload(w.att.ID).Status != attempt.StatusSUBMITTED {
+			t.Fatal("attempt not submitted")
+		}
+		w.verify(w.att.ID)
 	})
 }

@@ -11,14 +11,16 @@ import (
 	"github.com/kaowu/kaowu/ent/attempt"
 	"github.com/kaowu/kaowu/ent/proctorassignment"
 	"github.com/kaowu/kaowu/internal/apperr"
+	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/evidence"
 	"github.com/kaowu/kaowu/internal/proctor"
 	"github.com/kaowu/kaowu/internal/storage"
 )
 
 func TestAssignAndMayWatch(t *testing.T) {
-	eachDatabase(t, func(t *testing.T, client *ent.Client, store storage.Store) {
-		w := newWorld(t, client, store)
+	eachDatabase(t, func(t *testing.T, d *db.DB, store storage.Store) {
+		w := newWorld(t, d, store)
+		client := w.client
 		count := func() int {
 			return client.ProctorAssignment.Query().Where(proctorassignment.SessionIDIn(w.sess.ID, w.other.ID)).CountX(w.sys)
 		}
@@ -85,8 +87,8 @@ func TestAssignAndMayWatch(t *testing.T) {
 }
 
 func TestProctorActions(t *testing.T) {
-	eachDatabase(t, func(t *testing.T, client *ent.Client, store storage.Store) {
-		w := newWorld(t, client, store)
+	eachDatabase(t, func(t *testing.T, d *db.DB, store storage.Store) {
+		w := newWorld(t, d, store)
 		ctx := w.as(w.proctorU)
 		if _, err := w.svc.Assign(w.as(w.siteU), w.proctorU.ID, w.sess.ID); err != nil {
 			t.Fatal(err)
