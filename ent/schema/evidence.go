@@ -59,8 +59,10 @@ func (EvidenceRecord) Policy() ent.Policy {
 		Query: privacy.QueryPolicy{
 			authz.AllowSystem(),
 			authz.DenyAnonymous(),
-			// TODO(proctoring): proctors read the chains of attempts in their
-			// sessions, once Attempt and proctor assignments exist.
+			// Proctors and exam sites read the chains of attempts they may
+			// watch through proctor.Service.Evidence, which checks that
+			// and reads as the system; a direct query is theirs only as
+			// reviewers or admins.
 			authz.AllowRoles(viewer.Admin, viewer.Reviewer),
 			privacy.AlwaysDenyRule(),
 		},
