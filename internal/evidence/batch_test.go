@@ -3,7 +3,6 @@ package evidence_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,6 +97,15 @@ func TestBatchRemembersChainEnds(t *testing.T) {
 			}
 		})
 
+		t.Run("batch appends racing single appends, with remembered ends", func(t *testing.T) {
+			heads := evidence.NewHeads(64)
+			t.Cleanup(heads.Close)
+			e.race(t, func(entries []evidence.Entry) error {
+				_, err := batch(heads, entries...)
+				return err
+			})
+		})
+
 		if e.d.Dialect != dialect.Postgres {
 			return
 		}
@@ -174,53 +182,13 @@ func TestBatchRemembersChainEnds(t *testing.T) {
 		t.Run("guarded appends racing single appends, with remembered ends", func(t *testing.T) {
 			heads := evidence.NewHeads(64)
 			t.Cleanup(heads.Close)
-			chains := []string{e.chain(), e.chain(), e.chain()}
-			var wg sync.WaitGroup
-			errs := make(chan error, 40)
-			for i := range 20 {
-				wg.Add(2)
-				go func() { // a focus loss or a proctor's note
-					defer wg.Done()
-					_, err := evidence.Append(ctx, e.client, chains[i%3], evidence.KindNote, nil, time.Now(), map[string]int{"i": i})
-					errs <- err
-				}()
-				go func() { // a batch of snapshots, retried as the proctor service does
-					defer wg.Done()
-					var entries []evidence.Entry
-					for _, ch := range chains {
-						entries = append(entries, snap(ch, i))
-					}
-					for try := 0; ; try++ {
-						links, err := evidence.Prepare(ctx, e.client, heads, entries)
-						if err == nil {
-							_, err = evidence.AppendGuardedPG(ctx, e.client, heads, guardNot2, []int{1, 3, 4}, links)
-						}
-						if !errors.Is(err, evidence.ErrRace) || try == 200 {
-							errs <- err
-							return
-						}
-						_ = evidence.Backoff(ctx, try)
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Fatal(err)
+			e.race(t, func(entries []evidence.Entry) error {
+				links, err := evidence.Prepare(ctx, e.client, heads, entries)
+				if err == nil {
+					_, err = evidence.AppendGuardedPG(ctx, e.client, heads, guardNot2, []int{1, 3, 4}, links)
 				}
-			}
-			total := 0
-			for _, ch := range chains {
-				rep := e.verify(t, ch)
-				if !rep.OK {
-					t.Fatalf("%s: %+v", ch, rep)
-				}
-				total += rep.Records
-			}
-			if total != 20+20*3 {
-				t.Fatalf("%d records, want %d", total, 20+20*3)
-			}
+				return err
+			})
 		})
 	})
 }

@@ -384,53 +384,12 @@ func TestEvidence(t *testing.T) {
 		})
 
 		t.Run("batch appends racing single appends on the same chains", func(t *testing.T) {
-			chains := []string{e.chain(), e.chain(), e.chain()}
-			var wg sync.WaitGroup
-			errs := make(chan error, 40)
-			for i := range 20 {
-				wg.Add(2)
-				go func() { // a focus loss or a proctor's note
-					defer wg.Done()
-					_, err := evidence.Append(ctx, e.client, chains[i%3], evidence.KindNote, nil, time.Now(), map[string]int{"i": i})
-					errs <- err
-				}()
-				go func() { // a batch of snapshots, retried as the proctor service does
-					defer wg.Done()
-					var entries []evidence.Entry
-					for _, ch := range chains {
-						entries = append(entries, evidence.Entry{Chain: ch, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]int{"i": i}})
-					}
-					for try := 0; ; try++ {
-						err := txn.WithTx(ctx, e.client, func(ctx context.Context) error {
-							_, err := evidence.AppendBatch(ctx, e.client, nil, entries)
-							return err
-						})
-						if !errors.Is(err, evidence.ErrRace) || try == 200 {
-							errs <- err
-							return
-						}
-						_ = evidence.Backoff(ctx, try)
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			total := 0
-			for _, ch := range chains {
-				rep := e.verify(t, ch)
-				if !rep.OK {
-					t.Fatalf("%s: %+v", ch, rep)
-				}
-				total += rep.Records
-			}
-			if total != 20+20*3 {
-				t.Fatalf("%d records, want %d", total, 20+20*3)
-			}
+			e.race(t, func(entries []evidence.Entry) error {
+				return txn.WithTx(ctx, e.client, func(ctx context.Context) error {
+					_, err := evidence.AppendBatch(ctx, e.client, nil, entries)
+					return err
+				})
+			})
 		})
 
 		t.Run("tampered payload", func(t *testing.T) {
@@ -561,4 +520,56 @@ func TestEvidence(t *testing.T) {
 		})
 
 	})
+}
+
+// race runs 20 single appends (focus losses, proctors' notes) and 20
+// batches of one snapshot per chain on three chains at once; each batch
+// is tried again on ErrRace, as the proctor service does. Every record
+// must land, and every chain must verify.
+func (e *env) race(t *testing.T, batch func(entries []evidence.Entry) error) {
+	t.Helper()
+	chains := []string{e.chain(), e.chain(), e.chain()}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 20 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := evidence.Append(e.sys, e.client, chains[i%3], evidence.KindNote, nil, time.Now(), map[string]int{"i": i})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			var entries []evidence.Entry
+			for _, ch := range chains {
+				entries = append(entries, evidence.Entry{Chain: ch, Kind: evidence.KindSnapshotPC, At: time.Now(), Payload: map[string]int{"i": i}})
+			}
+			for try := 0; ; try++ {
+				err := batch(entries)
+				if !errors.Is(err, evidence.ErrRace) || try == 200 {
+					errs <- err
+					return
+				}
+				_ = evidence.Backoff(e.sys, try)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for _, ch := range chains {
+		rep := e.verify(t, ch)
+		if !rep.OK {
+			t.Fatalf("%s: %+v", ch, rep)
+		}
+		total += rep.Records
+	}
+	if total != 20+20*3 {
+		t.Fatalf("%d records, want %d", total, 20+20*3)
+	}
 }
