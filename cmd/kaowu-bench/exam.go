@@ -487,11 +487,22 @@ func alternate(rounds, n, c int, api, raw func(i int) error, counters ...func() 
 
 // alternateSides is alternate for any number of sides, run in turn each
 // round; counters cover the first side.
+//
+// Each side first runs warmup(c) operations that are not measured: a
+// server that has been up for a while has its connections open, its
+// caches filled and its database backends' catalogs loaded, and a fresh
+// bench database has none of these (the first statement on each new
+// PostgreSQL connection plans against a cold catalog, a few ms each).
 func alternateSides(rounds, n, c int, sides []func(int) error, counters ...func() int64) ([]result, []int64, error) {
 	rounds = max(1, rounds)
 	runs := make([][]result, len(sides))
 	deltas := make([]int64, len(counters))
 	per := max(1, n/rounds)
+	for _, side := range sides {
+		if _, err := timed(warmup(c), c, func(i int) error { return side(n + i) }); err != nil {
+			return nil, nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	for r := range rounds {
 		off := r * per
 		for s, side := range sides {
@@ -517,6 +528,11 @@ func alternateSides(rounds, n, c int, sides []func(int) error, counters ...func(
 	}
 	return out, deltas, nil
 }
+
+// warmup is how many unmeasured operations each side runs first: four per
+// client, so every client's connection and every pooled database
+// connection has been used.
+func warmup(c int) int { return 4 * c }
 
 func merge(rs []result) result {
 	var m result
