@@ -15,9 +15,12 @@ export function useQuery(query, variables, deps = []) {
       return null;
     }
     setState((s) => ({ ...s, loading: true, error: null }));
+    const v = vars.current;
     try {
-      const data = await gql(query, vars.current);
-      if (n === seq.current) setState({ data, error: null, loading: false });
+      const data = await gql(query, v);
+      // variables: what data was fetched for. While the next query runs,
+      // data is still the previous one's, perhaps for another record.
+      if (n === seq.current) setState({ data, error: null, loading: false, variables: v });
       return data;
     } catch (error) {
       if (n === seq.current) setState((s) => ({ ...s, error, loading: false }));

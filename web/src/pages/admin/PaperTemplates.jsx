@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { gql } from '../../api.js';
 import { fmtTime } from '../../format.js';
-import { Alert, Badge, Button, Card, Empty, ErrorAlert, Field, Modal, PageHeader, QueryState, nodes, toast, useQuery } from '../../ui.jsx';
+import { Alert, Badge, Button, Card, Empty, ErrorAlert, Field, Loading, Modal, PageHeader, QueryState, nodes, toast, useQuery } from '../../ui.jsx';
 import { QUESTION_TYPE_LABELS, useSubjectChoice } from './QuestionBank.jsx';
 
 const FIELDS = 'id subjectID kind name durationMinutes passMark active updatedAt rules { type category count points }';
@@ -250,6 +250,8 @@ export default function PaperTemplates({ route }) {
         <Card title={`“${subject.name}”的试卷模板`}>
           <QueryState q={q}>
             {(data) => {
+              // Another subject's templates, still shown while this one's load.
+              if (q.variables?.subjectID !== subject.id) return <Loading />;
               const list = nodes(data.paperTemplates);
               if (!list.length) return <Empty>本科目还没有试卷模板</Empty>;
               return (
