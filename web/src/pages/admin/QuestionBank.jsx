@@ -4,7 +4,7 @@ import { useEffect, useState } from 'react';
 import { downloadDocument, gql, gqlUpload } from '../../api.js';
 import { fmtTime } from '../../format.js';
 import { navigate } from '../../router.jsx';
-import { Alert, Badge, Button, Card, Empty, ErrorAlert, Field, FilePick, PageHeader, QueryState, nodes, toast, useQuery } from '../../ui.jsx';
+import { Alert, Badge, Button, Card, Empty, ErrorAlert, Field, FilePick, Loading, PageHeader, QueryState, nodes, toast, useQuery } from '../../ui.jsx';
 
 export const SUBJECTS = `query BankSubjects {
   subjects(first: 200, orderBy: {field: CODE, direction: ASC}) { edges { node { id code name active passMark hasPractical } } }
@@ -241,6 +241,8 @@ function QuestionList({ subject, version }) {
     >
       <QueryState q={q}>
         {(data) => {
+          // Another subject's questions, still shown while this one's load.
+          if (q.variables?.where?.subjectID !== subject.id) return <Loading />;
           const list = [...nodes(data.questions), ...extra.flatMap((c) => nodes(c))];
           if (!list.length) return <Empty>{term || type ? '没有符合条件的题目' : '题库中还没有题目，请先导入'}</Empty>;
           return (
