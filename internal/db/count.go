@@ -31,9 +31,7 @@ func (d countingDriver) Query(ctx context.Context, query string, args, v any) er
 // (ent's client reaches it through the sql/execquery feature), counted
 // like the rest: the answer saver's one-statement batch on PostgreSQL.
 func (d countingDriver) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
-	q, ok := d.Driver.(interface {
-		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
-	})
+	q, ok := d.Driver.(Querier)
 	if !ok {
 		return nil, fmt.Errorf("db: the %s driver cannot run a raw query", d.Dialect())
 	}

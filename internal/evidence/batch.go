@@ -2,9 +2,9 @@ package evidence
 
 import (
 	"context"
-	stdsql "database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -14,6 +14,7 @@ import (
 
 	"github.com/kaowu/kaowu/ent"
 	"github.com/kaowu/kaowu/ent/evidencerecord"
+	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/txn"
 	"github.com/kaowu/kaowu/internal/viewer"
 )
@@ -90,10 +91,14 @@ func (h *Heads) Advance(links []Link) {
 	if h == nil {
 		return
 	}
-	for i, l := range links {
-		if !slices.ContainsFunc(links[i+1:], func(n Link) bool { return n.Chain == l.Chain }) {
-			h.c.Set(l.Chain, Head{l.Seq, l.Hash}, 1)
-		}
+	// One Set per chain, its last link's: a second Set of a key not yet
+	// stored would be dropped by ristretto, leaving the first (stale) end.
+	last := make(map[string]Head, len(links))
+	for _, l := range links {
+		last[l.Chain] = Head{l.Seq, l.Hash}
+	}
+	for ch, end := range last {
+		h.c.Set(ch, end, 1)
 	}
 }
 
@@ -241,12 +246,6 @@ func AppendBatch(ctx context.Context, client *ent.Client, heads *Heads, entries 
 	return recs, nil
 }
 
-// Querier runs a raw query (an *ent.Client built with the sql/execquery
-// feature).
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error)
-}
-
 // AppendGuardedPG appends links on PostgreSQL in one statement, so in one
 // round trip and one commit, and only for the owners guard lets through:
 //
@@ -259,7 +258,7 @@ type Querier interface {
 // returns the owners guard let through, whose links are written and whose
 // chains' ends heads now remembers. A lost race for a seq is ErrRace, with
 // nothing written.
-func AppendGuardedPG(ctx context.Context, q Querier, heads *Heads, guard string, owners []int, links []Link) (map[int]bool, error) {
+func AppendGuardedPG(ctx context.Context, q db.Querier, heads *Heads, guard string, owners []int, links []Link) (map[int]bool, error) {
 	n := len(links)
 	if len(owners) != n {
 		return nil, fmt.Errorf("evidence: %d owners for %d links", len(owners), n)
@@ -272,13 +271,15 @@ func AppendGuardedPG(ctx context.Context, q Querier, heads *Heads, guard string,
 		owner[l.Chain] = owners[i]
 	}
 	var ids []int64
+	for o := range maps.Values(owner) {
+		if !slices.Contains(ids, int64(o)) {
+			ids = append(ids, int64(o))
+		}
+	}
 	own, chains, seqs, actors := make([]int64, n), make([]string, n), make([]int64, n), make([]*int64, n)
 	kinds, prevs, hashes := make([]string, n), make([]string, n), make([]string, n)
 	ats, payloads := make([]time.Time, n), make([][]byte, n)
 	for i, l := range links {
-		if !slices.Contains(ids, int64(owners[i])) {
-			ids = append(ids, int64(owners[i]))
-		}
 		own[i], chains[i], seqs[i], kinds[i] = int64(owners[i]), l.Chain, int64(l.Seq), l.Kind
 		if l.ActorID != nil {
 			a := int64(*l.ActorID)
@@ -286,7 +287,7 @@ func AppendGuardedPG(ctx context.Context, q Querier, heads *Heads, guard string,
 		}
 		ats[i], payloads[i], prevs[i], hashes[i] = l.At, l.Payload, l.PrevHash, l.Hash
 	}
-	rows, err := q.QueryContext(ctx, `WITH live AS (`+guard+`), ins AS (
+	live, err := db.IDSet(ctx, q, `WITH live AS (`+guard+`), ins AS (
 	INSERT INTO evidence_records (chain, seq, kind, actor_id, at, payload, prev_hash, hash)
 	SELECT v.chain, v.seq, v.kind, v.actor_id, v.at, v.payload, v.prev_hash, v.hash
 	FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[], $8::bytea[], $9::text[], $10::text[])
@@ -296,26 +297,14 @@ func AppendGuardedPG(ctx context.Context, q Querier, heads *Heads, guard string,
 )
 SELECT id FROM live`, ids, own, chains, seqs, kinds, actors, ats, payloads, prevs, hashes)
 	if err == nil {
-		live := make(map[int]bool, len(ids))
-		for rows.Next() {
-			var id int
-			if err = rows.Scan(&id); err != nil {
-				break
+		var written []Link
+		for i, l := range links {
+			if live[owners[i]] {
+				written = append(written, l)
 			}
-			live[id] = true
 		}
-		// The statement's outcome, its commit included, is known only once
-		// the rows are drained and closed.
-		if err = errors.Join(err, rows.Err(), rows.Close()); err == nil {
-			var written []Link
-			for i, l := range links {
-				if live[owners[i]] {
-					written = append(written, l)
-				}
-			}
-			heads.Advance(written)
-			return live, nil
-		}
+		heads.Advance(written)
+		return live, nil
 	}
 	heads.Forget(Chains(links))
 	if sqlgraph.IsUniqueConstraintError(err) {

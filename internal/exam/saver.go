@@ -3,7 +3,6 @@ package exam
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/kaowu/kaowu/ent/question"
 	"github.com/kaowu/kaowu/internal/apperr"
 	"github.com/kaowu/kaowu/internal/authz"
+	"github.com/kaowu/kaowu/internal/db"
 	"github.com/kaowu/kaowu/internal/exam/bank"
 	"github.com/kaowu/kaowu/internal/groupcommit"
 	"github.com/kaowu/kaowu/internal/txn"
@@ -350,22 +350,8 @@ func (s *Saver) flushPostgres(ctx context.Context, items []*pending, t time.Time
 		}
 		aids[i], qids[i], resps[i], seqs[i], ats[i] = int64(p.attemptID), int64(p.questionID), string(b), p.seq, p.at
 	}
-	res, err := s.Client.QueryContext(ctx, saveBatchPG, ids, t, aids, qids, resps, seqs, ats)
+	open, err := db.IDSet(ctx, s.Client, saveBatchPG, ids, t, aids, qids, resps, seqs, ats)
 	if err != nil {
-		s.failAll(items, err)
-		return
-	}
-	open := make(map[int]bool, len(ids))
-	for res.Next() {
-		var id int
-		if err := res.Scan(&id); err != nil {
-			res.Close()
-			s.failAll(items, err)
-			return
-		}
-		open[id] = true
-	}
-	if err := errors.Join(res.Err(), res.Close()); err != nil {
 		s.failAll(items, err)
 		return
 	}

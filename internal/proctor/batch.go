@@ -110,6 +110,13 @@ func (s *Service) recordSnapshotsPG(ctx context.Context, items []*snapRecord) er
 	if err != nil {
 		return err
 	}
+	s.settle(ctx, items, live)
+	return nil
+}
+
+// settle answers a written batch: a snapshot of an attempt that was no
+// longer in progress is refused, the others are announced after commit.
+func (s *Service) settle(ctx context.Context, items []*snapRecord, live map[int]bool) {
 	for _, r := range items {
 		if !live[r.attemptID] {
 			r.err = errEnded()
@@ -117,7 +124,6 @@ func (s *Service) recordSnapshotsPG(ctx context.Context, items []*snapRecord) er
 		}
 		s.publishSnapshot(ctx, r)
 	}
-	return nil
 }
 
 func (r *snapRecord) entry() evidence.Entry {
@@ -135,24 +141,15 @@ func (s *Service) recordSnapshotsTx(ctx context.Context, items []*snapRecord) er
 		return err
 	}
 	entries := make([]evidence.Entry, 0, len(items))
-	var ok []*snapRecord
 	for _, r := range items {
-		if !live[r.attemptID] {
-			r.err = errEnded()
-			continue
+		if live[r.attemptID] {
+			entries = append(entries, r.entry())
 		}
-		entries = append(entries, r.entry())
-		ok = append(ok, r)
-	}
-	if len(entries) == 0 {
-		return nil
 	}
 	if _, err := evidence.AppendBatch(ctx, s.Client, s.heads, entries); err != nil {
 		return err
 	}
-	for _, r := range ok {
-		s.publishSnapshot(ctx, r)
-	}
+	s.settle(ctx, items, live)
 	return nil
 }
 

@@ -63,6 +63,7 @@ type wsTransport struct {
 	ReadLimit int64
 	// WriteTimeout bounds one message to a slow client; a client that
 	// cannot take a message in that time is disconnected (default 15 s).
+	// The keep-alive checks it, so it holds only with a PingInterval.
 	WriteTimeout time.Duration
 }
 
