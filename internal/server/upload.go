@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 
@@ -126,9 +127,35 @@ func (fr *formReader) failed(err error, msg string) *uploadErr {
 }
 
 func (fr *formReader) read(r *http.Request) (*graphql.RawParams, *uploadErr) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, malformed("不是 multipart/form-data")
+	// A request of known length up to MaxMemory is read whole first, with
+	// as few reads as the socket allows: the multipart reader's own buffer
+	// reads it 4 KB at a time, about fourteen system calls for a camera
+	// snapshot instead of two or three. Its files are then copied to the
+	// front of that same buffer (see mem below), so a request costs one
+	// allocation of its size.
+	inMemory := r.ContentLength >= 0 && r.ContentLength <= fr.MaxMemory
+	var mem []byte
+	var mr *multipart.Reader
+	if inMemory {
+		_, ps, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || ps["boundary"] == "" {
+			return nil, malformed("不是 multipart/form-data")
+		}
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, fr.failed(err, "请求内容不完整")
+		}
+		mr = multipart.NewReader(bytes.NewReader(body), ps["boundary"])
+		// Each file's bytes are written over the request's own bytes, which
+		// the multipart reader has always read past: a file byte lands at a
+		// position below the one it was read from (the operations, the map
+		// and every part header come before it), and the reader reads ahead.
+		mem = body[:0]
+	} else {
+		var err error
+		if mr, err = r.MultipartReader(); err != nil {
+			return nil, malformed("不是 multipart/form-data")
+		}
 	}
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "operations" {
@@ -149,11 +176,6 @@ func (fr *formReader) read(r *http.Request) (*graphql.RawParams, *uploadErr) {
 
 	// One buffer for every file of a request that fits in memory: the
 	// files are smaller than the request, so it never grows.
-	var mem []byte
-	inMemory := r.ContentLength >= 0 && r.ContentLength <= fr.MaxMemory
-	if inMemory {
-		mem = make([]byte, 0, r.ContentLength)
-	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {

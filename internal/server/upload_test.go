@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -191,6 +192,49 @@ func TestMultipartUploads(t *testing.T) {
 		if rest, _ := io.ReadAll(g.File); !bytes.Equal(rest, jpeg) {
 			t.Fatal("second path of the same file shares the first one's position")
 		}
+	})
+
+	t.Run("in-memory files larger than the reader's buffer keep every byte", func(t *testing.T) {
+		// The files are copied over the request's own bytes (read ahead by
+		// the multipart reader); files of several of its 4 KB buffers each,
+		// with no repeating pattern, show that nothing unread is overwritten.
+		rnd := mrand.New(mrand.NewPCG(4, 2))
+		files := [][]byte{make([]byte, 70_000), make([]byte, 1), make([]byte, 9_999), make([]byte, 4096)}
+		for _, f := range files {
+			for i := range f {
+				f[i] = byte(rnd.Uint32())
+			}
+		}
+		parts := []formPart{
+			{"operations", "", []byte(`{"query":"q","variables":{"g":[null,null,null,null]}}`)},
+			{"map", "", []byte(`{"0":["variables.g.0"],"1":["variables.g.1"],"2":["variables.g.2"],"3":["variables.g.3"]}`)},
+		}
+		for i, f := range files {
+			parts = append(parts, formPart{fmt.Sprint(i), fmt.Sprintf("f%d.bin", i), f})
+		}
+		body, ct := multipartBody(t, parts...)
+		a := postForm(t, multipartForm{MaxUploadSize: 1 << 20, MaxMemory: 4 << 20}, body, ct, int64(body.Len()))
+		if a.status != http.StatusOK || len(a.errors) > 0 {
+			t.Fatalf("HTTP %d %+v", a.status, a.errors)
+		}
+		for i, f := range files {
+			want := fmt.Sprintf("f%d.bin application/octet-stream %d %q", i, len(f), f)
+			if got := a.data[fmt.Sprintf("variables.g.%d", i)]; got != want {
+				t.Errorf("file %d (%d bytes) came back altered", i, len(f))
+			}
+		}
+	})
+
+	t.Run("refused: a body shorter than its Content-Length", func(t *testing.T) {
+		body, ct := multipartBody(t, good...)
+		n := int64(body.Len())
+		short := bytes.NewReader(body.Bytes()[:n-10])
+		wantRefusal(t, postForm(t, multipartForm{MaxUploadSize: 1 << 20, MaxMemory: 4 << 20}, short, ct, n), 422, "请求内容不完整")
+	})
+
+	t.Run("refused: multipart without a boundary", func(t *testing.T) {
+		body, _ := multipartBody(t, good...)
+		wantRefusal(t, postForm(t, multipartForm{MaxUploadSize: 1 << 20, MaxMemory: 4 << 20}, body, "multipart/form-data", int64(body.Len())), 422, "不是 multipart/form-data")
 	})
 
 	t.Run("a request over MaxMemory is spilled to disk and removed after", func(t *testing.T) {
