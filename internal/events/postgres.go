@@ -105,6 +105,10 @@ func NewPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, er
 	if err != nil {
 		return nil, err
 	}
+	// A NOTIFY-only transaction has nothing to make durable: listeners are
+	// told at commit, and nothing is replayed after a crash. So its commit
+	// need not wait for the WAL to reach the disk (a flush per batch).
+	sendCfg.RuntimeParams["synchronous_commit"] = "off"
 	listenCfg, err := connConfig(dsn, "kaowu-events-listener")
 	if err != nil {
 		return nil, err

@@ -399,6 +399,20 @@ func TestPostgresCustomChannel(t *testing.T) {
 	expectNone(t, subC, 200*time.Millisecond)
 }
 
+// The sender's NOTIFY-only transactions commit without waiting for the
+// WAL flush; the listener and the data pool keep the server's setting.
+// (That the server accepts the setting is shown by every test above,
+// which connects a sender with it.)
+func TestPostgresSenderCommitsAsynchronously(t *testing.T) {
+	p, _ := newPG(t, testenv.Postgres(t))
+	if got := p.sendCfg.RuntimeParams["synchronous_commit"]; got != "off" {
+		t.Fatalf("sender synchronous_commit = %q, want off", got)
+	}
+	if got, ok := p.listenCfg.RuntimeParams["synchronous_commit"]; ok {
+		t.Fatalf("listener synchronous_commit set to %q", got)
+	}
+}
+
 func TestRing(t *testing.T) {
 	r := ring{buf: make([]Event, 3)}
 	drops := 0
