@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -264,17 +263,16 @@ func AppendGuardedPG(ctx context.Context, q db.Querier, heads *Heads, guard stri
 		return nil, fmt.Errorf("evidence: %d owners for %d links", len(owners), n)
 	}
 	owner := make(map[string]int, n)
+	var ids []int64 // the distinct owners
 	for i, l := range links {
-		if o, ok := owner[l.Chain]; ok && o != owners[i] {
+		o, ok := owner[l.Chain]
+		if ok && o != owners[i] {
 			return nil, fmt.Errorf("evidence: chain %s has two owners", l.Chain)
 		}
-		owner[l.Chain] = owners[i]
-	}
-	var ids []int64
-	for o := range maps.Values(owner) {
-		if !slices.Contains(ids, int64(o)) {
-			ids = append(ids, int64(o))
+		if !ok && !slices.Contains(ids, int64(owners[i])) {
+			ids = append(ids, int64(owners[i]))
 		}
+		owner[l.Chain] = owners[i]
 	}
 	own, chains, seqs, actors := make([]int64, n), make([]string, n), make([]int64, n), make([]*int64, n)
 	kinds, prevs, hashes := make([]string, n), make([]string, n), make([]string, n)
